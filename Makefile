@@ -1,0 +1,32 @@
+# faregate: top-level Makefile. It only dispatches to the parts (extension/, pooler/, test/).
+# `make check` and `make demo` install what is missing from Debian first (test/harness/deps.sh).
+
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+export PG_CONFIG
+
+.PHONY: all install check demo bench fuzz clean deps
+
+all:
+	$(MAKE) -C extension
+	$(MAKE) -C pooler
+
+deps:
+	test/harness/deps.sh
+
+install: all
+	$(MAKE) -C extension install
+	$(MAKE) -C pooler install
+
+check: deps
+	test/run-all.sh
+
+demo: deps
+	test/demo.sh
+
+bench: deps
+	test/bench/run.sh
+
+clean:
+	$(MAKE) -C extension clean
+	$(MAKE) -C pooler clean
+	$(MAKE) -C test/unit clean

@@ -1,0 +1,13 @@
+/*
+ * faregate.h
+ *	  Cross-file API of the faregate extension: the library version and each module's init hook
+ *	  (called from _PG_init in faregate.c).
+ */
+#ifndef FAREGATE_H
+#define FAREGATE_H
+
+#define FAREGATE_VERSION "0.1"
+
+extern void _PG_init(void);
+
+#endif							/* FAREGATE_H */

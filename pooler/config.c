@@ -1,0 +1,544 @@
+/*
+ * config.c: owns faregate-pooler's configuration: the cf_* key table, INI parsing of the config file
+ * ([pooler] or [pgbouncer], and [databases]), and value formatting for SHOW CONFIG.
+ *
+ * File format (PgBouncer's): lines "key = value" under a [section] header; ';' or '#' start a comment
+ * line; blank lines are ignored. Every error names the file, the line and what to do. Parsing never
+ * touches the live configuration: it fills a fresh Config, so a reload with a bad file changes nothing.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CF_OFF(field) offsetof(Config, field)
+#define INT_KEY(name, def, reload, lo, hi) {#name, CFK_INT, CF_OFF(name), def, reload, lo, hi}
+#define STR_KEY(name, def, reload) {#name, CFK_STRING, CF_OFF(name), def, reload, 0, 0}
+#define TIME_KEY(name, def, reload) {#name, CFK_TIME_MS, CF_OFF(name##_ms), def, reload, 0, 0}
+
+const ConfigKey config_keys[] = {
+	STR_KEY(listen_addr, "127.0.0.1", false),
+	INT_KEY(listen_port, "6432", false, 1, 65535),
+	STR_KEY(unix_socket_dir, "", false),
+	{"auth_type", CFK_AUTH_TYPE, CF_OFF(auth_type), "trust", true, 0, 0},
+	STR_KEY(auth_file, "", true),
+	{"pool_mode", CFK_POOL_MODE, CF_OFF(pool_mode), "transaction", true, 0, 0},
+	INT_KEY(default_pool_size, "20", true, 1, 100000),
+	INT_KEY(min_pool_size, "0", true, 0, 100000),
+	INT_KEY(reserve_pool_size, "0", true, 0, 100000),
+	INT_KEY(max_client_conn, "100", true, 1, 1000000),
+	INT_KEY(max_db_connections, "0", true, 0, 100000),
+	STR_KEY(server_reset_query, "DISCARD ALL", true),
+	TIME_KEY(server_idle_timeout, "600", true),
+	TIME_KEY(server_lifetime, "3600", true),
+	TIME_KEY(server_connect_timeout, "15", true),
+	TIME_KEY(query_timeout, "0", true),
+	TIME_KEY(query_wait_timeout, "120", true),
+	TIME_KEY(idle_transaction_timeout, "0", true),
+	TIME_KEY(client_idle_timeout, "0", true),
+	TIME_KEY(client_login_timeout, "60", true),
+	TIME_KEY(shutdown_timeout, "30", true),
+	STR_KEY(admin_users, "", true),
+	STR_KEY(stats_users, "", true),
+	STR_KEY(logfile, "", true),
+	STR_KEY(pidfile, "", false),
+	INT_KEY(verbose, "0", true, 0, 3),
+	{NULL, 0, 0, NULL, false, 0, 0}
+};
+
+typedef enum Section
+{
+	SEC_NONE,
+	SEC_POOLER,
+	SEC_DATABASES,
+	SEC_USERS					/* PgBouncer's [users]: accepted and ignored, with no keys of ours */
+} Section;
+
+static bool
+fail(char *err, size_t errlen, const char *path, int line, const char *fmt,...)
+{
+	va_list		ap;
+	int			n = snprintf(err, errlen, "%s:%d: ", path, line);
+
+	if (n < 0 || (size_t) n >= errlen)
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static char *
+trim(char *s)
+{
+	char	   *end;
+
+	while (isspace((unsigned char) *s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char) end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static bool
+copy_string(char *dst, size_t dstlen, const char *src)
+{
+	size_t		len = strlen(src);
+
+	if (len >= dstlen)
+		return false;
+	memcpy(dst, src, len + 1);
+	return true;
+}
+
+/* parse_int: whole decimal number within [lo, hi]. */
+static bool
+parse_int(const char *text, int lo, int hi, int *out)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *trim(end) != '\0' || v < lo || v > hi)
+		return false;
+	*out = (int) v;
+	return true;
+}
+
+/* parse_time_ms: "15" (seconds), "1.5", "250ms", "30s", "2min", "1h" into milliseconds. */
+static bool
+parse_time_ms(const char *text, long *out)
+{
+	char	   *end;
+	double		v;
+	double		scale = 1000.0;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno != 0 || end == text || v < 0)
+		return false;
+	end = trim(end);
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		scale = 1000.0;
+	else if (strcmp(end, "ms") == 0)
+		scale = 1.0;
+	else if (strcmp(end, "min") == 0)
+		scale = 60000.0;
+	else if (strcmp(end, "h") == 0)
+		scale = 3600000.0;
+	else
+		return false;
+	if (v * scale > (double) LONG_MAX / 2)
+		return false;
+	*out = (long) (v * scale + 0.5);
+	return true;
+}
+
+static bool
+set_key(Config *cfg, const ConfigKey *key, const char *value, char *why, size_t whylen)
+{
+	char	   *field = (char *) cfg + key->offset;
+
+	switch (key->kind)
+	{
+		case CFK_STRING:
+			if (!copy_string(field, CF_STR_MAX, value))
+				return snprintf(why, whylen, "value of %s is longer than %d bytes", key->name,
+								CF_STR_MAX - 1), false;
+			return true;
+		case CFK_INT:
+			if (!parse_int(value, key->min_value, key->max_value, (int *) field))
+				return snprintf(why, whylen, "%s must be a whole number from %d to %d, not \"%s\"",
+								key->name, key->min_value, key->max_value, value), false;
+			return true;
+		case CFK_TIME_MS:
+			if (!parse_time_ms(value, (long *) field))
+				return snprintf(why, whylen,
+								"%s must be a duration such as 30, 2.5s, 250ms, 5min or 1h, not \"%s\"",
+								key->name, value), false;
+			return true;
+		case CFK_AUTH_TYPE:
+			if (strcmp(value, "trust") == 0)
+				*(AuthType *) field = AUTH_TRUST;
+			else if (strcmp(value, "md5") == 0)
+				*(AuthType *) field = AUTH_MD5;
+			else if (strcmp(value, "scram-sha-256") == 0)
+				*(AuthType *) field = AUTH_SCRAM;
+			else
+				return snprintf(why, whylen, "auth_type must be trust, md5 or scram-sha-256, not \"%s\"",
+								value), false;
+			return true;
+		case CFK_POOL_MODE:
+			if (strcmp(value, "transaction") == 0)
+				*(PoolMode *) field = POOL_TRANSACTION;
+			else if (strcmp(value, "session") == 0)
+				*(PoolMode *) field = POOL_SESSION;
+			else
+				return snprintf(why, whylen, "pool_mode must be transaction or session, not \"%s\"",
+								value), false;
+			return true;
+	}
+	return false;
+}
+
+static const ConfigKey *
+find_key(const char *name)
+{
+	for (const ConfigKey *key = config_keys; key->name; key++)
+		if (strcmp(key->name, name) == 0)
+			return key;
+	return NULL;
+}
+
+/*
+ * parse_database_line: "host=… port=… dbname=… user=… password=… pool_size=…" (libpq-style words;
+ * a value may be single-quoted) into entry.
+ */
+static bool
+parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
+{
+	char	   *p = text;
+
+	while (*p)
+	{
+		char	   *word;
+		char	   *value;
+		char		buf[CF_STR_MAX];
+		size_t		n = 0;
+
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p == '\0')
+			break;
+		word = p;
+		while (*p && *p != '=' && !isspace((unsigned char) *p))
+			p++;
+		if (*p != '=')
+			return snprintf(why, whylen, "expected key=value in the database line, near \"%s\"", word),
+				false;
+		*p++ = '\0';
+		if (*p == '\'')
+		{
+			p++;
+			while (*p && *p != '\'')
+			{
+				if (*p == '\\' && p[1])
+					p++;
+				if (n + 1 >= sizeof(buf))
+					return snprintf(why, whylen, "value of %s is too long", word), false;
+				buf[n++] = *p++;
+			}
+			if (*p != '\'')
+				return snprintf(why, whylen, "unterminated quote in the value of %s", word), false;
+			p++;
+		}
+		else
+		{
+			while (*p && !isspace((unsigned char) *p))
+			{
+				if (n + 1 >= sizeof(buf))
+					return snprintf(why, whylen, "value of %s is too long", word), false;
+				buf[n++] = *p++;
+			}
+		}
+		buf[n] = '\0';
+		value = buf;
+
+		if (strcmp(word, "host") == 0)
+		{
+			if (!copy_string(entry->host, sizeof(entry->host), value))
+				return snprintf(why, whylen, "host is too long"), false;
+		}
+		else if (strcmp(word, "port") == 0)
+		{
+			if (!parse_int(value, 1, 65535, &entry->port))
+				return snprintf(why, whylen, "port must be 1 to 65535, not \"%s\"", value), false;
+		}
+		else if (strcmp(word, "dbname") == 0)
+		{
+			if (!copy_string(entry->dbname, sizeof(entry->dbname), value))
+				return snprintf(why, whylen, "dbname is too long"), false;
+		}
+		else if (strcmp(word, "user") == 0)
+		{
+			if (!copy_string(entry->user, sizeof(entry->user), value))
+				return snprintf(why, whylen, "user is too long"), false;
+		}
+		else if (strcmp(word, "password") == 0)
+		{
+			if (!copy_string(entry->password, sizeof(entry->password), value))
+				return snprintf(why, whylen, "password is too long"), false;
+		}
+		else if (strcmp(word, "pool_size") == 0)
+		{
+			if (!parse_int(value, 1, 100000, &entry->pool_size))
+				return snprintf(why, whylen, "pool_size must be 1 to 100000, not \"%s\"", value), false;
+		}
+		else
+			return snprintf(why, whylen,
+							"unknown database setting \"%s\" (known: host, port, dbname, user, password, "
+							"pool_size)", word), false;
+	}
+	return true;
+}
+
+bool
+config_load(const char *path, Config *out, char *err, size_t errlen)
+{
+	FILE	   *file;
+	char		line[4096];
+	int			lineno = 0;
+	Section		section = SEC_NONE;
+	char		why[CF_ERR_MAX];
+	int			capacity = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (const ConfigKey *key = config_keys; key->name; key++)
+		if (!set_key(out, key, key->default_value, why, sizeof(why)))
+			return fail(err, errlen, path, 0, "built-in default: %s", why);
+	if (!copy_string(out->path, sizeof(out->path), path))
+		return fail(err, errlen, path, 0, "path of the config file is too long");
+
+	file = fopen(path, "r");
+	if (!file)
+		return fail(err, errlen, path, 0, "cannot open the config file: %s", strerror(errno));
+
+	while (fgets(line, sizeof(line), file))
+	{
+		char	   *text;
+		char	   *eq;
+		char	   *name;
+		char	   *value;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(file))
+		{
+			fail(err, errlen, path, lineno, "line is longer than %zu bytes", sizeof(line) - 2);
+			goto error;
+		}
+		text = trim(line);
+		if (*text == '\0' || *text == ';' || *text == '#')
+			continue;
+		if (*text == '[')
+		{
+			char	   *close = strchr(text, ']');
+
+			if (!close || *trim(close + 1) != '\0')
+			{
+				fail(err, errlen, path, lineno, "malformed section header; write [pooler] or [databases]");
+				goto error;
+			}
+			*close = '\0';
+			name = trim(text + 1);
+			if (strcmp(name, "pooler") == 0 || strcmp(name, "pgbouncer") == 0)
+				section = SEC_POOLER;
+			else if (strcmp(name, "databases") == 0)
+				section = SEC_DATABASES;
+			else if (strcmp(name, "users") == 0)
+				section = SEC_USERS;
+			else
+			{
+				fail(err, errlen, path, lineno,
+					 "unknown section [%s]; the sections are [pooler] (or [pgbouncer]) and [databases]",
+					 name);
+				goto error;
+			}
+			continue;
+		}
+		eq = strchr(text, '=');
+		if (!eq)
+		{
+			fail(err, errlen, path, lineno, "expected \"key = value\"");
+			goto error;
+		}
+		*eq = '\0';
+		name = trim(text);
+		value = trim(eq + 1);
+		if (*name == '\0')
+		{
+			fail(err, errlen, path, lineno, "missing key before '='");
+			goto error;
+		}
+
+		if (section == SEC_POOLER)
+		{
+			const ConfigKey *key = find_key(name);
+
+			if (!key)
+			{
+				fail(err, errlen, path, lineno,
+					 "unknown setting \"%s\"; see docs/faregate-pooler.ini for the settings", name);
+				goto error;
+			}
+			if (!set_key(out, key, value, why, sizeof(why)))
+			{
+				fail(err, errlen, path, lineno, "%s", why);
+				goto error;
+			}
+		}
+		else if (section == SEC_DATABASES)
+		{
+			DatabaseEntry *entry;
+
+			if (strlen(name) >= CF_NAME_MAX)
+			{
+				fail(err, errlen, path, lineno, "database name \"%s\" is longer than %d bytes", name,
+					 CF_NAME_MAX - 1);
+				goto error;
+			}
+			if (config_find_database(out, name) && strcmp(config_find_database(out, name)->name, name) == 0)
+			{
+				fail(err, errlen, path, lineno, "database \"%s\" is defined twice", name);
+				goto error;
+			}
+			if (out->n_databases == capacity)
+			{
+				int			new_capacity = capacity ? capacity * 2 : 8;
+				DatabaseEntry *grown = realloc(out->databases, new_capacity * sizeof(DatabaseEntry));
+
+				if (!grown)
+				{
+					fail(err, errlen, path, lineno, "out of memory");
+					goto error;
+				}
+				out->databases = grown;
+				capacity = new_capacity;
+			}
+			entry = &out->databases[out->n_databases];
+			memset(entry, 0, sizeof(*entry));
+			memcpy(entry->name, name, strlen(name) + 1);
+			entry->port = 5432;
+			entry->pool_size = -1;
+			entry->line = lineno;
+			if (!parse_database_line(value, entry, why, sizeof(why)))
+			{
+				fail(err, errlen, path, lineno, "%s", why);
+				goto error;
+			}
+			out->n_databases++;
+		}
+		else if (section == SEC_USERS)
+			continue;
+		else
+		{
+			fail(err, errlen, path, lineno, "setting \"%s\" outside a section; put it under [pooler]", name);
+			goto error;
+		}
+	}
+	if (ferror(file))
+	{
+		fail(err, errlen, path, lineno, "read error: %s", strerror(errno));
+		goto error;
+	}
+	fclose(file);
+
+	if (out->auth_type != AUTH_TRUST && out->auth_file[0] == '\0')
+	{
+		config_free(out);
+		return fail(err, errlen, path, 0, "auth_type %s needs auth_file (PgBouncer's userlist.txt format)",
+					out->auth_type == AUTH_MD5 ? "md5" : "scram-sha-256");
+	}
+	if (out->listen_addr[0] == '\0' && out->unix_socket_dir[0] == '\0')
+	{
+		config_free(out);
+		return fail(err, errlen, path, 0, "nothing to listen on: set listen_addr or unix_socket_dir");
+	}
+	return true;
+
+error:
+	fclose(file);
+	config_free(out);
+	return false;
+}
+
+void
+config_free(Config *cfg)
+{
+	free(cfg->databases);
+	cfg->databases = NULL;
+	cfg->n_databases = 0;
+}
+
+const DatabaseEntry *
+config_find_database(const Config *cfg, const char *name)
+{
+	const DatabaseEntry *fallback = NULL;
+
+	for (int i = 0; i < cfg->n_databases; i++)
+	{
+		if (strcmp(cfg->databases[i].name, name) == 0)
+			return &cfg->databases[i];
+		if (strcmp(cfg->databases[i].name, "*") == 0)
+			fallback = &cfg->databases[i];
+	}
+	return fallback;
+}
+
+void
+config_value_string(const Config *cfg, const ConfigKey *key, char *buf, size_t buflen)
+{
+	const char *field = (const char *) cfg + key->offset;
+
+	switch (key->kind)
+	{
+		case CFK_STRING:
+			snprintf(buf, buflen, "%s", field);
+			break;
+		case CFK_INT:
+			snprintf(buf, buflen, "%d", *(const int *) field);
+			break;
+		case CFK_TIME_MS:
+			{
+				long		ms = *(const long *) field;
+
+				if (ms % 1000 == 0)
+					snprintf(buf, buflen, "%ld", ms / 1000);
+				else
+					snprintf(buf, buflen, "%ldms", ms);
+				break;
+			}
+		case CFK_AUTH_TYPE:
+			{
+				AuthType	type = *(const AuthType *) field;
+
+				snprintf(buf, buflen, "%s",
+						 type == AUTH_TRUST ? "trust" : type == AUTH_MD5 ? "md5" : "scram-sha-256");
+				break;
+			}
+		case CFK_POOL_MODE:
+			snprintf(buf, buflen, "%s",
+					 *(const PoolMode *) field == POOL_SESSION ? "session" : "transaction");
+			break;
+	}
+}
+
+bool
+config_list_contains(const char *list, const char *item)
+{
+	size_t		item_len = strlen(item);
+	const char *p = list;
+
+	while (*p)
+	{
+		const char *start;
+		const char *end;
+
+		while (*p == ',' || isspace((unsigned char) *p))
+			p++;
+		start = p;
+		while (*p && *p != ',')
+			p++;
+		end = p;
+		while (end > start && isspace((unsigned char) end[-1]))
+			end--;
+		if ((size_t) (end - start) == item_len && memcmp(start, item, item_len) == 0)
+			return true;
+	}
+	return false;
+}

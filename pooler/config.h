@@ -1,0 +1,122 @@
+/*
+ * config.h: faregate-pooler's settings: the cf_* table (one row per key of the [pooler] section),
+ * the [databases] entries, and parsing of the INI file. See config.c for the file format.
+ */
+#ifndef FAREGATE_CONFIG_H
+#define FAREGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CF_NAME_MAX 64
+#define CF_HOST_MAX 256
+#define CF_STR_MAX 1024
+#define CF_ERR_MAX 512
+
+typedef enum AuthType
+{
+	AUTH_TRUST,					/* any password, or none */
+	AUTH_MD5,					/* md5 challenge; auth_file holds plain, md5 or SCRAM secrets */
+	AUTH_SCRAM					/* SCRAM-SHA-256; auth_file holds plain or SCRAM secrets */
+} AuthType;
+
+typedef enum PoolMode
+{
+	POOL_TRANSACTION,			/* server released at ReadyForQuery 'I' */
+	POOL_SESSION				/* server held until the client leaves */
+} PoolMode;
+
+/* One line of [databases]: "name = host=… port=… dbname=… [user=…] [password=…] [pool_size=…]". */
+typedef struct DatabaseEntry
+{
+	char		name[CF_NAME_MAX];	/* what clients ask for; "*" = fallback for any name */
+	char		host[CF_HOST_MAX];	/* host name, address, or a directory for a Unix socket */
+	int			port;
+	char		dbname[CF_NAME_MAX];	/* database on the server; empty = same as name */
+	char		user[CF_NAME_MAX];	/* forced server user; empty = the client's user */
+	char		password[CF_STR_MAX];	/* password for the forced user; empty = from auth_file */
+	int			pool_size;		/* -1 = default_pool_size */
+	int			line;			/* line in the config file, for messages */
+} DatabaseEntry;
+
+/* The whole configuration. Times are in milliseconds; 0 disables a timeout. */
+typedef struct Config
+{
+	char		path[CF_STR_MAX];	/* file it was read from */
+
+	char		listen_addr[CF_STR_MAX];	/* comma-separated addresses, "*" = all; empty = none */
+	int			listen_port;
+	char		unix_socket_dir[CF_STR_MAX];	/* empty = no Unix socket */
+	AuthType	auth_type;
+	char		auth_file[CF_STR_MAX];
+	PoolMode	pool_mode;
+	int			default_pool_size;
+	int			min_pool_size;
+	int			reserve_pool_size;
+	int			max_client_conn;
+	int			max_db_connections;	/* 0 = unlimited */
+	char		server_reset_query[CF_STR_MAX];
+	long		server_idle_timeout_ms;
+	long		server_lifetime_ms;
+	long		server_connect_timeout_ms;
+	long		query_timeout_ms;
+	long		query_wait_timeout_ms;
+	long		idle_transaction_timeout_ms;
+	long		client_idle_timeout_ms;
+	long		client_login_timeout_ms;
+	long		shutdown_timeout_ms;
+	char		admin_users[CF_STR_MAX];	/* comma-separated */
+	char		stats_users[CF_STR_MAX];	/* comma-separated */
+	char		logfile[CF_STR_MAX];
+	char		pidfile[CF_STR_MAX];
+	int			verbose;
+
+	DatabaseEntry *databases;
+	int			n_databases;
+} Config;
+
+/* How a key's value is parsed and where it lands in Config. */
+typedef enum ConfigKind
+{
+	CFK_STRING,
+	CFK_INT,
+	CFK_TIME_MS,				/* seconds by default; units ms, s, min, h accepted */
+	CFK_AUTH_TYPE,
+	CFK_POOL_MODE
+} ConfigKind;
+
+typedef struct ConfigKey
+{
+	const char *name;
+	ConfigKind	kind;
+	size_t		offset;			/* offsetof(Config, …) */
+	const char *default_value;
+	bool		reloadable;		/* takes effect on SIGHUP/RELOAD without a restart */
+	int			min_value;		/* for CFK_INT */
+	int			max_value;
+} ConfigKey;
+
+/* The table of every [pooler] key, terminated by a row with name == NULL. */
+extern const ConfigKey config_keys[];
+
+/*
+ * config_load: reads and checks the file at path into *out (which it initialises). Returns false and
+ * writes "file:line: reason" into err on the first bad line; *out then holds nothing to free.
+ */
+__attribute__((warn_unused_result))
+extern bool config_load(const char *path, Config *out, char *err, size_t errlen);
+
+/* config_free: releases what config_load allocated in *cfg. */
+extern void config_free(Config *cfg);
+
+/* config_find_database: the entry for a client's database name, the "*" entry, or NULL. */
+extern const DatabaseEntry *config_find_database(const Config *cfg, const char *name);
+
+/* config_value_string: the current value of key as text (for SHOW CONFIG); secrets never appear. */
+extern void config_value_string(const Config *cfg, const ConfigKey *key, char *buf, size_t buflen);
+
+/* config_list_contains: true when the comma-separated list holds item (spaces around items ignored). */
+extern bool config_list_contains(const char *list, const char *item);
+
+#endif

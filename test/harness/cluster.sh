@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# cluster.sh: the test-cluster harness. Starts a PostgreSQL 15 primary and N streaming replicas
+# (pg_basebackup -R, hot standby) in a fresh temporary directory on free loopback ports, runs a command
+# with the cluster's coordinates in its environment, and always stops and removes everything afterwards,
+# also when the command fails or the run is interrupted.
+#
+# Usage: test/harness/cluster.sh [options] -- command [args...]
+#   --replicas N          number of streaming replicas (default 2)
+#   --delay I=DURATION    recovery_min_apply_delay on replica I (1-based), e.g. --delay 1=200ms
+#   --conf 'LINE'         extra postgresql.conf line for every node (repeatable)
+#   --max-connections N   max_connections on every node (default 300)
+#
+# The command sees (and $FG_CLUSTER_DIR/cluster.env holds):
+#   FG_CLUSTER_DIR      temporary directory owned by the postgres user, removed at the end
+#   FG_PG_BIN           PostgreSQL's bin directory
+#   FG_HOST             127.0.0.1
+#   FG_PRIMARY_PORT     the primary's port; FG_PRIMARY_DATA its data directory
+#   FG_REPLICA_PORTS    the replicas' ports, space-separated; FG_REPLICA<i>_PORT / FG_REPLICA<i>_DATA each
+#   FG_PRIMARY_DSN      "host=127.0.0.1 port=… dbname=postgres user=postgres"
+#   FG_RUN_AS           the command prefix that runs a program as the cluster's owner ("runuser -u postgres --"
+#                       when root, empty otherwise): pg_ctl and friends must run through it
+# Processes that the command starts and wants killed at the end (a pooler, pgbench ...) go into
+# $FG_CLUSTER_DIR/pids, one pid per line: the harness kills them before stopping PostgreSQL.
+#
+# Authentication (pg_hba.conf): users whose names start with md5_ must log in with md5 over TCP, users
+# starting with scram_ with SCRAM-SHA-256; everybody else is trusted (loopback and the socket only).
+set -euo pipefail
+
+replicas=2
+max_connections=300
+declare -A delays=()
+extra_conf=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --replicas) replicas=$2; shift 2 ;;
+    --delay) delays[${2%%=*}]=${2#*=}; shift 2 ;;
+    --conf) extra_conf+=("$2"); shift 2 ;;
+    --max-connections) max_connections=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "cluster.sh: unknown option '$1' (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+[ $# -gt 0 ] || { echo "cluster.sh: no command given; usage: cluster.sh [options] -- command" >&2; exit 2; }
+
+PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || command -v pg_config)}
+FG_PG_BIN=$("$PG_CONFIG" --bindir)
+if [ "$(id -u)" -eq 0 ]; then FG_RUN_AS="runuser -u postgres --"; else FG_RUN_AS=""; fi
+FG_HOST=127.0.0.1
+
+FG_CLUSTER_DIR=$(mktemp -d /tmp/faregate-cluster.XXXXXX)
+[ -n "$FG_RUN_AS" ] && chown postgres: "$FG_CLUSTER_DIR"
+chmod 700 "$FG_CLUSTER_DIR"
+touch "$FG_CLUSTER_DIR/pids"; [ -n "$FG_RUN_AS" ] && chown postgres: "$FG_CLUSTER_DIR/pids"
+node_dirs=()
+
+as_owner() { $FG_RUN_AS "$@"; }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM HUP
+  if [ -s "$FG_CLUSTER_DIR/pids" ]; then
+    while read -r pid; do
+      [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+    done <"$FG_CLUSTER_DIR/pids"
+  fi
+  for dir in "${node_dirs[@]}"; do
+    if [ -f "$dir/postmaster.pid" ]; then
+      as_owner "$FG_PG_BIN/pg_ctl" -D "$dir" -m immediate -w -t 20 stop >/dev/null 2>&1 || true
+    fi
+    # A postmaster that did not go away (frozen with SIGSTOP by a test, say) is killed outright.
+    if [ -f "$dir/postmaster.pid" ]; then
+      local pm; pm=$(head -1 "$dir/postmaster.pid" 2>/dev/null || true)
+      [ -n "$pm" ] && { kill -CONT "$pm" 2>/dev/null; kill -KILL "$pm" 2>/dev/null; } || true
+    fi
+  done
+  # Backends of a killed postmaster exit on their own within a moment; wait for them so that nothing is left.
+  for _ in $(seq 1 50); do
+    pgrep -f "$FG_CLUSTER_DIR" >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+  pkill -KILL -f "$FG_CLUSTER_DIR" 2>/dev/null || true
+  rm -rf "$FG_CLUSTER_DIR"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# free_port: prints a loopback TCP port nobody listens on and that no earlier call of this run handed out.
+used_ports=" "
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 30000))
+    case "$used_ports" in *" $port "*) continue ;; esac
+    if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
+      used_ports+="$port "
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "cluster.sh: no free port found" >&2
+  return 1
+}
+
+write_conf() { # write_conf DATADIR PORT
+  cat >>"$1/postgresql.conf" <<EOF
+
+# --- faregate test harness ---
+listen_addresses = '127.0.0.1'
+port = $2
+unix_socket_directories = '$FG_CLUSTER_DIR'
+max_connections = $max_connections
+shared_buffers = 64MB
+fsync = off
+full_page_writes = off
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+hot_standby = on
+hot_standby_feedback = on
+wal_receiver_status_interval = 1s
+logging_collector = off
+log_line_prefix = '%m [%p] %u@%d '
+log_min_messages = warning
+EOF
+  local line
+  for line in "${extra_conf[@]}"; do echo "$line" >>"$1/postgresql.conf"; done
+}
+
+start_node() { # start_node DATADIR
+  if ! as_owner "$FG_PG_BIN/pg_ctl" -D "$1" -l "$1/server.log" -w -t 60 start >/dev/null; then
+    echo "cluster.sh: PostgreSQL in $1 did not start; its log:" >&2
+    tail -20 "$1/server.log" >&2 || true
+    return 1
+  fi
+}
+
+psql_at() { # psql_at PORT SQL
+  as_owner "$FG_PG_BIN/psql" -X -qAt -h "$FG_HOST" -p "$1" -U postgres -d postgres -c "$2"
+}
+
+# --- primary ---
+FG_PRIMARY_DATA=$FG_CLUSTER_DIR/primary
+FG_PRIMARY_PORT=$(free_port)
+node_dirs+=("$FG_PRIMARY_DATA")
+as_owner "$FG_PG_BIN/initdb" -D "$FG_PRIMARY_DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+write_conf "$FG_PRIMARY_DATA" "$FG_PRIMARY_PORT"
+cat >"$FG_PRIMARY_DATA/pg_hba.conf" <<'EOF'
+# faregate test harness: md5_* users log in with md5, scram_* users with SCRAM-SHA-256, others trusted.
+local   all          all                          trust
+host    all          /^md5_        127.0.0.1/32   md5
+host    all          /^scram_      127.0.0.1/32   scram-sha-256
+host    all          all           127.0.0.1/32   trust
+host    replication  all           127.0.0.1/32   trust
+EOF
+start_node "$FG_PRIMARY_DATA"
+
+# --- replicas ---
+FG_REPLICA_PORTS=""
+for i in $(seq 1 "$replicas"); do
+  dir=$FG_CLUSTER_DIR/replica$i
+  port=$(free_port)
+  node_dirs+=("$dir")
+  as_owner "$FG_PG_BIN/pg_basebackup" -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -D "$dir" -R -X stream \
+    -c fast >/dev/null
+  sed -i "s/^port = .*/port = $port/" "$dir/postgresql.conf"
+  echo "primary_conninfo = 'host=$FG_HOST port=$FG_PRIMARY_PORT user=postgres application_name=replica$i'" \
+    >>"$dir/postgresql.auto.conf"
+  if [ -n "${delays[$i]:-}" ]; then
+    echo "recovery_min_apply_delay = '${delays[$i]}'" >>"$dir/postgresql.auto.conf"
+  fi
+  start_node "$dir"
+  FG_REPLICA_PORTS+="${FG_REPLICA_PORTS:+ }$port"
+  export "FG_REPLICA${i}_PORT=$port" "FG_REPLICA${i}_DATA=$dir"
+done
+
+# --- wait until every replica replays the primary's current LSN (bounded: 60 s) ---
+target_lsn=$(psql_at "$FG_PRIMARY_PORT" "SELECT pg_current_wal_lsn()")
+for port in $FG_REPLICA_PORTS; do
+  deadline=$((SECONDS + 60))
+  until [ "$(psql_at "$port" "SELECT coalesce(pg_last_wal_replay_lsn() >= '$target_lsn', false)" 2>/dev/null)" = t ]; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "cluster.sh: replica on port $port did not reach LSN $target_lsn within 60 s" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+done
+
+FG_PRIMARY_DSN="host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres user=postgres"
+export FG_CLUSTER_DIR FG_PG_BIN FG_HOST FG_PRIMARY_PORT FG_PRIMARY_DATA FG_REPLICA_PORTS FG_PRIMARY_DSN FG_RUN_AS
+env | grep '^FG_' | sed 's/^/export /; s/=\(.*\)$/="\1"/' >"$FG_CLUSTER_DIR/cluster.env"
+[ -n "$FG_RUN_AS" ] && chown postgres: "$FG_CLUSTER_DIR/cluster.env"
+
+# The command runs in the foreground: Ctrl-C reaches it and the harness alike (one process group), the
+# command ends, and the harness's trap then stops the cluster.
+set +e
+"$@"
+rc=$?
+set -e
+exit $rc

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# deps.sh: installs from Debian every package that faregate's build, tests, demo and benchmarks need.
+# Idempotent and quick: when every package is present it only asks dpkg and exits; `apt-get update` runs
+# only when something is missing. Must run as root (or with the packages already present).
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config clang libclang-rt-14-dev
+  postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap
+  libtap-parser-sourcehandler-pgtap-perl
+  libpq-dev libevent-dev libssl-dev
+  pgbouncer pgpool2
+  cppcheck clang-tidy
+  python3-psycopg
+  procps iproute2 util-linux
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#packages[@]} packages present"
+else
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages: ${missing[*]}" >&2
+    echo "deps: run as root (or: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Debian's postgresql-common would create and start a 'main' cluster on port 5432; the project never uses
+  # it, so tell postgresql-common not to create one.
+  mkdir -p /etc/postgresql-common/createcluster.d
+  if [ ! -f /etc/postgresql-common/createcluster.d/faregate-no-main.conf ]; then
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/faregate-no-main.conf
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # pgbouncer's and pgpool2's packages start system services; the benchmarks run their own instances.
+  for svc in pgbouncer pgpool2; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+      systemctl stop "$svc" || true
+    fi
+    service "$svc" stop >/dev/null 2>&1 || true
+  done
+  echo "deps: done"
+fi

@@ -1,0 +1,64 @@
+# tap.sh: a few TAP helpers for shell tests (source it). Each test prints "ok N - name" or
+# "not ok N - name" with a diagnostic, and done_testing prints the plan at the end.
+# Integration tests are TAP executables run by prove; they read the cluster from FG_* (cluster.sh).
+
+TAP_COUNT=0
+TAP_FAILED=0
+
+ok() { # ok CONDITION_EXIT_STATUS NAME  — use as: some_command; ok $? "name"
+  TAP_COUNT=$((TAP_COUNT + 1))
+  if [ "$1" -eq 0 ]; then
+    echo "ok $TAP_COUNT - $2"
+  else
+    TAP_FAILED=$((TAP_FAILED + 1))
+    echo "not ok $TAP_COUNT - $2"
+  fi
+}
+
+is() { # is GOT EXPECTED NAME
+  TAP_COUNT=$((TAP_COUNT + 1))
+  if [ "$1" = "$2" ]; then
+    echo "ok $TAP_COUNT - $3"
+  else
+    TAP_FAILED=$((TAP_FAILED + 1))
+    echo "not ok $TAP_COUNT - $3"
+    echo "#   got:      '$1'"
+    echo "#   expected: '$2'"
+  fi
+}
+
+like() { # like GOT EXTENDED_REGEX NAME
+  TAP_COUNT=$((TAP_COUNT + 1))
+  if printf '%s' "$1" | grep -Eq -- "$2"; then
+    echo "ok $TAP_COUNT - $3"
+  else
+    TAP_FAILED=$((TAP_FAILED + 1))
+    echo "not ok $TAP_COUNT - $3"
+    echo "#   got:  '$(printf '%s' "$1" | head -c 600)'"
+    echo "#   want: /$2/"
+  fi
+}
+
+diag() { echo "# $*"; }
+
+done_testing() {
+  echo "1..$TAP_COUNT"
+  [ "$TAP_FAILED" -eq 0 ]
+}
+
+# psql_primary / psql_replica N: run SQL as postgres, unaligned and tuples only.
+psql_port() { local port=$1; shift; psql -X -qAt -h "$FG_HOST" -p "$port" -U postgres "$@"; }
+psql_primary() { psql_port "$FG_PRIMARY_PORT" "$@"; }
+
+# wait_replicas_caught_up [TIMEOUT_S]: until every replica replays the primary's current LSN.
+wait_replicas_caught_up() {
+  local timeout=${1:-30} lsn port deadline
+  lsn=$(psql_primary -d postgres -c "SELECT pg_current_wal_lsn()")
+  for port in $FG_REPLICA_PORTS; do
+    deadline=$((SECONDS + timeout))
+    until [ "$(psql_port "$port" -d postgres -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ]; do
+      [ $SECONDS -ge $deadline ] && return 1
+      sleep 0.05
+    done
+  done
+}

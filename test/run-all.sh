@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# run-all.sh: what `make check` runs. Builds everything (the pooler twice: plain and under ASan+UBSan),
+# installs the extension, starts the test cluster (primary + 2 replicas) and runs every suite in it
+# through test/run-suites.sh, which ends with the line "N passed, N failed".
+#
+# Environment: FG_SUITES="unit pgtap integration" picks suites; FG_ONLY=REGEX keeps only the test files
+# whose path matches. Runs of this script on one machine take turns (flock), because the extension is
+# installed into the one PostgreSQL installation.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || command -v pg_config)}
+export PG_CONFIG
+jobs=$(nproc 2>/dev/null || echo 2)
+
+exec 9>/tmp/faregate-check.lock
+if ! flock -w 1200 9; then
+  echo "run-all: another make check held /tmp/faregate-check.lock for 20 minutes; giving up" >&2
+  exit 1
+fi
+
+echo "== build"
+make -s -C extension -j"$jobs" >/dev/null
+make -s -C extension install >/dev/null
+make -s -C pooler -j"$jobs"
+make -s -C pooler SAN=1 -j"$jobs"
+make -s -C test/unit -j"$jobs"
+make -s -C test/unit SAN=1 -j"$jobs"
+
+echo "== test cluster: primary + 2 replicas"
+exec test/harness/cluster.sh --replicas 2 -- test/run-suites.sh

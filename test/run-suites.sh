@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# run-suites.sh: runs every test suite against the cluster that test/harness/cluster.sh started (FG_*),
+# shows each runner's own output and summary, then one line over all suites: "N passed, N failed".
+#   unit         test/unit/build*/test_* (TAP, C), plain and ASan+UBSan builds, by prove
+#   pgtap        test/pgtap/*.sql in a fresh database faregate_test, by pg_prove
+#   integration  test/integration/*.sh|*.py (TAP executables), by prove
+# A runner that fails without reporting a failed test (a crash, a bad plan) counts as one failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+suites=${FG_SUITES:-unit pgtap integration}
+only=${FG_ONLY:-.}
+logdir=$(mktemp -d /tmp/faregate-suites.XXXXXX)
+trap 'rm -rf "$logdir"' EXIT
+total_passed=0
+total_failed=0
+
+# run_suite NAME COMMAND...: runs a TAP runner verbosely into a log, shows the log without its passing
+# lines (failures, diagnostics and the runner's summary stay visible) and adds up its counts.
+run_suite() {
+  local name=$1; shift
+  local log=$logdir/$name.log rc passed failed
+  echo "== suite: $name"
+  "$@" >"$log" 2>&1
+  rc=$?
+  grep -Ev '^[[:space:]]*ok [0-9]+' "$log"
+  passed=$(grep -Ec '^[[:space:]]*ok [0-9]+' "$log")
+  failed=$(grep -Ec '^[[:space:]]*not ok [0-9]+' "$log")
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    echo "$name: the runner exited with $rc without a failed test line; counted as 1 failure"
+    failed=1
+  fi
+  echo "$name: $passed passed, $failed failed"
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+}
+
+files() { # files GLOB...: the existing files matching FG_ONLY
+  local f
+  for f in "$@"; do [ -e "$f" ] && printf '%s\n' "$f"; done | grep -E -- "$only" || true
+}
+
+for suite in $suites; do
+  case "$suite" in
+    unit)
+      for build in build build-asan; do
+        mapfile -t tests < <(files test/unit/$build/test_*)
+        [ ${#tests[@]} -gt 0 ] && run_suite "unit-$build" prove -v --exec '' "${tests[@]}"
+      done
+      ;;
+    pgtap)
+      mapfile -t tests < <(files test/pgtap/*.sql)
+      if [ ${#tests[@]} -gt 0 ]; then
+        psql -X -q -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d postgres \
+          -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS faregate_test" -c "CREATE DATABASE faregate_test" >/dev/null
+        psql -X -q -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d faregate_test \
+          -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink" \
+          -c "CREATE EXTENSION faregate CASCADE" >/dev/null
+        run_suite pgtap pg_prove -v -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d faregate_test \
+          "${tests[@]}"
+      fi
+      ;;
+    integration)
+      mapfile -t tests < <(files test/integration/*.sh test/integration/*.py)
+      [ ${#tests[@]} -gt 0 ] && run_suite integration prove -v --exec '' "${tests[@]}"
+      ;;
+    *) echo "run-suites: unknown suite '$suite' (unit, pgtap, integration)" >&2; total_failed=$((total_failed + 1)) ;;
+  esac
+done
+
+echo
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]

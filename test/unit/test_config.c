@@ -1,0 +1,108 @@
+/*
+ * test_config.c: unit tests of config.c: defaults, every value type, [databases] lines, and that every
+ * bad line is refused with the file, line and reason.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tap.h"
+
+static char path[] = "/tmp/faregate-test-config.XXXXXX";
+
+static int
+load_text(const char *text, Config *cfg, char *err)
+{
+	FILE	   *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+	return config_load(path, cfg, err, CF_ERR_MAX);
+}
+
+static void
+refused(const char *text, const char *fragment, const char *name)
+{
+	Config		cfg;
+	char		err[CF_ERR_MAX] = "";
+	int			loaded = load_text(text, &cfg, err);
+
+	if (loaded)
+		config_free(&cfg);
+	if (!tap_ok(!loaded && strstr(err, fragment) != NULL, name))
+		printf("#   error was: '%s' (wanted it to contain '%s')\n", err, fragment);
+}
+
+int
+main(void)
+{
+	Config		cfg;
+	char		err[CF_ERR_MAX] = "";
+	char		buf[64];
+	int			fd = mkstemp(path);
+
+	close(fd);
+
+	tap_ok(load_text("[pooler]\n", &cfg, err), "an empty [pooler] section loads");
+	tap_is_long(cfg.listen_port, 6432, "listen_port defaults to 6432");
+	tap_is_long(cfg.default_pool_size, 20, "default_pool_size defaults to 20");
+	tap_is_long(cfg.query_wait_timeout_ms, 120000, "query_wait_timeout defaults to 120 s");
+	tap_is_str(cfg.server_reset_query, "DISCARD ALL", "server_reset_query defaults to DISCARD ALL");
+	tap_ok(cfg.pool_mode == POOL_TRANSACTION, "pool_mode defaults to transaction");
+	config_free(&cfg);
+
+	tap_ok(load_text("; comment\n# comment\n[pgbouncer]\nlisten_port = 7000\npool_mode = session\n"
+					 "query_timeout = 250ms\nserver_lifetime = 2min\nclient_idle_timeout = 1.5\n"
+					 "auth_type = md5\nauth_file = /etc/users.txt\nadmin_users = alice, bob\n"
+					 "[databases]\napp = host=127.0.0.1 port=5433 dbname=appdb pool_size=5\n"
+					 "* = host=/tmp port=5432\nquoted = host='db host' password='it\\'s'\n",
+					 &cfg, err), "a PgBouncer-style file loads ([pgbouncer] accepted)");
+	tap_is_long(cfg.listen_port, 7000, "listen_port is read");
+	tap_ok(cfg.pool_mode == POOL_SESSION, "pool_mode session is read");
+	tap_is_long(cfg.query_timeout_ms, 250, "250ms is 250 ms");
+	tap_is_long(cfg.server_lifetime_ms, 120000, "2min is 120000 ms");
+	tap_is_long(cfg.client_idle_timeout_ms, 1500, "1.5 (seconds) is 1500 ms");
+	tap_ok(cfg.auth_type == AUTH_MD5, "auth_type md5 is read");
+	tap_ok(config_list_contains(cfg.admin_users, "bob"), "admin_users list holds bob");
+	tap_ok(!config_list_contains(cfg.admin_users, "bo"), "admin_users list does not hold a prefix");
+	tap_is_long(cfg.n_databases, 3, "three databases");
+	tap_is_str(config_find_database(&cfg, "app")->dbname, "appdb", "app maps to dbname appdb");
+	tap_is_long(config_find_database(&cfg, "app")->port, 5433, "app's port is 5433");
+	tap_is_long(config_find_database(&cfg, "app")->pool_size, 5, "app's pool_size is 5");
+	tap_is_str(config_find_database(&cfg, "other")->name, "*", "an unknown name falls back to *");
+	tap_is_str(config_find_database(&cfg, "quoted")->host, "db host", "a quoted value keeps its space");
+	for (const ConfigKey *key = config_keys; key->name; key++)
+		if (strcmp(key->name, "query_timeout") == 0)
+		{
+			config_value_string(&cfg, key, buf, sizeof(buf));
+			tap_is_str(buf, "250ms", "SHOW CONFIG formats 250 ms as 250ms");
+		}
+	config_free(&cfg);
+
+	refused("[pooler]\nno_such_key = 1\n", ":2: unknown setting \"no_such_key\"", "unknown key refused");
+	refused("[pooler]\nlisten_port = 70000\n", ":2: listen_port must be a whole number from 1 to 65535",
+			"out-of-range port refused");
+	refused("[pooler]\nlisten_port = 12ab\n", ":2: listen_port", "non-numeric port refused");
+	refused("[pooler]\nquery_timeout = soon\n", ":2: query_timeout must be a duration", "bad duration refused");
+	refused("[pooler]\nauth_type = password\n", "auth_type must be trust, md5 or scram-sha-256",
+			"unknown auth_type refused");
+	refused("[pooler]\nauth_type = md5\n", "needs auth_file", "md5 without auth_file refused");
+	refused("[pooler]\npool_mode = statement\n", "pool_mode must be transaction or session",
+			"statement mode refused");
+	refused("[nonsense]\n", ":1: unknown section [nonsense]", "unknown section refused");
+	refused("listen_port = 1\n", ":1: setting \"listen_port\" outside a section", "key outside section refused");
+	refused("[pooler]\njust words\n", ":2: expected \"key = value\"", "line without = refused");
+	refused("[databases]\na = host=x\na = host=y\n", ":3: database \"a\" is defined twice", "duplicate database");
+	refused("[databases]\na = host=x colour=blue\n", "unknown database setting \"colour\"",
+			"unknown database setting refused");
+	refused("[databases]\na = host='x\n", "unterminated quote", "unterminated quote refused");
+	refused("[pooler]\nlisten_addr =\n", "nothing to listen on", "no listener refused");
+	{
+		Config		missing;
+
+		tap_ok(!config_load("/nonexistent/faregate.ini", &missing, err, sizeof(err)) &&
+			   strstr(err, "cannot open the config file") != NULL, "missing file refused");
+	}
+	unlink(path);
+	return tap_done();
+}
