@@ -19,6 +19,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "scram.h"
 
@@ -156,7 +157,7 @@ authfile_load(const char *path, AuthFile *out, char *err, size_t errlen)
 	int			lineno = 0;
 	int			capacity = 0;
 	bool		ok = true;
-	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	int			fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);	/* a FIFO must not block us */
 
 	memset(out, 0, sizeof(*out));
 	if (fd < 0)
@@ -314,6 +315,12 @@ md5_hex(const void *a, size_t alen, const void *b, size_t blen, char out[AUTH_MD
 		out[4 + 2 * i] = hex[digest[i] & 15];
 	}
 	out[AUTH_MD5_LEN] = '\0';
+}
+
+bool
+auth_md5_salt(uint8_t salt[4])
+{
+	return RAND_bytes(salt, 4) == 1;
 }
 
 void

@@ -119,6 +119,10 @@ extern AuthSecretKind auth_secret_kind(const char *secret);
 extern AuthMethod auth_client_method(AuthType type, const AuthFile *file, const char *user,
 									 const AuthEntry **entry, char *err, size_t errlen);
 
+/* auth_md5_salt: a random salt for AuthenticationMD5Password (a fresh one per login); false without randomness. */
+__attribute__((warn_unused_result))
+extern bool auth_md5_salt(uint8_t salt[4]);
+
 /* auth_md5_hash: out = "md5" + hex(md5(password || user)), the md5 secret of pg_authid. */
 extern void auth_md5_hash(const char *user, const char *password, char out[AUTH_MD5_LEN + 1]);
 

@@ -149,6 +149,12 @@ test_md5(void)
 	const char *good = "md5f367206c41f91baa6279335f27350e9d";
 	const char *bad = "md5f367206c41f91baa6279335f27350e9e";
 
+	{
+		uint8_t		s1[4],
+					s2[4];
+
+		tap_ok(auth_md5_salt(s1) && auth_md5_salt(s2) && memcmp(s1, s2, 4) != 0, "md5 salts are random");
+	}
 	auth_md5_hash("user", "password", out);
 	tap_is_str(out, "md54d45974e13472b5a0be3533de4666414", "md5 secret of user/password (md5sum of 'passworduser')");
 	auth_md5_client_response("user", "password", salt, out);
@@ -741,6 +747,16 @@ test_authfile(void)
 	authfile_free(&file);
 	snprintf(frag, sizeof(frag), "%s", "/tmp: the auth_file is not a regular file");
 	tap_ok(!authfile_load("/tmp", &file, err, sizeof(err)) && strstr(err, frag), "a directory is refused");
+	{
+		char		fifo[] = "/tmp/faregate-test-auth-fifo.XXXXXX";
+		int			tmp = mkstemp(fifo);
+
+		close(tmp);
+		unlink(fifo);
+		tap_ok(mkfifo(fifo, 0600) == 0 && !authfile_load(fifo, &file, err, sizeof(err)) &&
+			   strstr(err, "not a regular file"), "a FIFO is refused at once (no blocking open)");
+		unlink(fifo);
+	}
 	tap_ok(!authfile_load("/nonexistent/users.txt", &file, err, sizeof(err)) &&
 		   strstr(err, "/nonexistent/users.txt: cannot open"), "a missing file is refused with its path");
 
