@@ -42,8 +42,8 @@ static char *
 parse_quoted(const char **p, const char **why)
 {
 	const char *s = *p;
-	char	   *out,
-			   *o;
+	char	   *out;
+	size_t		n = 0;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
@@ -52,7 +52,7 @@ parse_quoted(const char **p, const char **why)
 		*why = "expected a field in double quotes";
 		return NULL;
 	}
-	out = o = malloc(strlen(s) + 1);
+	out = malloc(strlen(s) + 1);
 	if (!out)
 	{
 		*why = "out of memory";
@@ -72,9 +72,9 @@ parse_quoted(const char **p, const char **why)
 				break;
 			s++;
 		}
-		*o++ = *s;
+		out[n++] = *s;
 	}
-	*o = '\0';
+	out[n] = '\0';
 	*p = s + 1;
 	return out;
 }
