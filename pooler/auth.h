@@ -5,13 +5,32 @@
  * written into err buffers never contain a password, a secret, a proof or a nonce.
  *
  * Which method a client login uses (auth_client_method), with auth_type and the user's auth_file secret:
- *   auth_type       plain secret    md5 secret    SCRAM secret    no entry / empty secret
- *   trust           trust           trust         trust           trust, or refused when an auth_file is set
- *   md5             md5             md5           SCRAM (*)       md5, doomed (always fails)
- *   scram-sha-256   SCRAM           SCRAM, doomed SCRAM           SCRAM, doomed (always fails)
+ *   auth_type       plain secret   md5 secret      SCRAM secret   no entry / empty secret
+ *   trust           trust          trust           trust          trust; REFUSE if an auth_file is set
+ *                                                                 and the user is not in it
+ *   md5             md5            md5             SCRAM (*)      md5, doomed
+ *   scram-sha-256   SCRAM          SCRAM, doomed   SCRAM          SCRAM, doomed
  * (*) as PostgreSQL and PgBouncer do: an md5 challenge cannot be checked against a SCRAM secret.
  * A doomed exchange runs the whole protocol and then fails like a wrong password, so that a client cannot
  * tell an unknown user, or a secret that cannot serve, from a wrong password; the reason goes to the log.
+ *
+ * Wiring, for the client state machine (the pooler as server):
+ *   method = auth_client_method(cf.auth_type, authfile, user, &entry, why, sizeof(why))
+ *   TRUST  -> AuthenticationOk.  REFUSE -> log why; ErrorResponse 28000, close.
+ *   MD5    -> auth_md5_salt(salt); send AuthenticationMD5Password(salt); on PasswordMessage:
+ *             auth_md5_verify(entry, user, salt, text).
+ *   SCRAM  -> scram_server_begin(&st, entry); send AuthenticationSASL("SCRAM-SHA-256"); on
+ *             SASLInitialResponse (mechanism must be SCRAM_MECHANISM, else 28000):
+ *             scram_server_handle_client_first -> AuthenticationSASLContinue(out); on SASLResponse:
+ *             scram_server_handle_client_final -> AuthenticationSASLFinal(out), AuthenticationOk.
+ *   Any result but AUTH_OK: log why / st.error, then ErrorResponse and close: AUTH_FAILED -> 28P01
+ *   "password authentication failed for user "..."", AUTH_MALFORMED -> 08P01, AUTH_UNUSABLE -> 28000.
+ *   After SCRAM success, st.client_key may be kept (with the entry) for scram_client_begin_keys.
+ * For the server state machine (the pooler logging into PostgreSQL): AuthenticationMD5Password ->
+ * auth_md5_client_response; AuthenticationSASL listing SCRAM-SHA-256 -> scram_client_begin (plain
+ * password) or scram_client_begin_keys, scram_client_first_message -> SASLInitialResponse;
+ * SASLContinue -> scram_client_handle_server_first -> SASLResponse; SASLFinal ->
+ * scram_client_verify_server_final (a failure there means the server is not who it claims: close).
  *
  * Which secret the pooler can use to log into PostgreSQL itself:
  *   server asks for   plain           md5 secret                    SCRAM secret

@@ -329,8 +329,13 @@ scram_server_begin(ScramServer *s, const AuthEntry *entry)
 		s->doomed = !entry || entry->kind != AUTH_SECRET_PLAIN;
 		scram_derive_secret(s->doomed ? "" : entry->secret, salt, sizeof(salt),
 							SCRAM_DEFAULT_ITERATIONS, &s->secret);
-		if (s->doomed)
-			snprintf(s->error, sizeof(s->error), "no usable secret for SCRAM-SHA-256 in the auth_file");
+		if (!entry)
+			snprintf(s->error, sizeof(s->error), "the user is not in the auth_file");
+		else if (entry->kind == AUTH_SECRET_MD5)
+			snprintf(s->error, sizeof(s->error), "user \"%.64s\" has an md5 secret in the auth_file, which cannot "
+					 "serve SCRAM-SHA-256: store a plain or SCRAM secret", entry->user);
+		else if (s->doomed)
+			snprintf(s->error, sizeof(s->error), "user \"%.64s\" has an empty secret in the auth_file", entry->user);
 	}
 	if (!random_nonce(s->nonce))
 		return SV_FAIL(s, AUTH_UNUSABLE, "no random bytes for a SCRAM nonce");

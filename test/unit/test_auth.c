@@ -283,6 +283,9 @@ test_exchanges(void)
 	tap_ok(exchange(&scram, "", &x) && x.server_result == AUTH_FAILED, "SCRAM secret, empty password refused");
 	tap_ok(exchange(NULL, "", &x) && x.server_result == AUTH_FAILED, "unknown user: doomed exchange fails at the end");
 	tap_ok(exchange(&md5, "password", &x) && x.server_result == AUTH_FAILED, "md5 secret: doomed SCRAM exchange fails");
+	tap_ok(scram_server_begin(&sv, &md5) == AUTH_OK && sv.doomed && strstr(sv.error, "md5 secret"),
+		   "md5 secret: the server state is doomed from the start and says why");
+	scram_server_clear(&sv);
 	tap_ok(exchange(&md5, "md54d45974e13472b5a0be3533de4666414", &x) && x.server_result == AUTH_FAILED,
 		   "md5 secret: its text as a SCRAM password fails too");
 
