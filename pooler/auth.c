@@ -82,6 +82,11 @@ parse_quoted(const char **p, const char **why)
 static void
 entry_free(AuthEntry *entry)
 {
+	if (entry->cache)
+	{
+		OPENSSL_cleanse(entry->cache, sizeof(*entry->cache));
+		free(entry->cache);
+	}
 	free(entry->user);
 	if (entry->secret)
 	{
@@ -144,6 +149,8 @@ parse_line(const char *line, AuthEntry *entry, char *why, size_t whylen)
 	}
 	else
 		entry->kind = auth_secret_kind(entry->secret);
+	if (entry->kind == AUTH_SECRET_PLAIN && !(entry->cache = calloc(1, sizeof(ScramCache))))
+		return fail(why, whylen, "out of memory");
 	return true;
 }
 

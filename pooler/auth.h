@@ -19,7 +19,7 @@
  *   TRUST  -> AuthenticationOk.  REFUSE -> log why; ErrorResponse 28000, close.
  *   MD5    -> auth_md5_salt(salt); send AuthenticationMD5Password(salt); on PasswordMessage:
  *             auth_md5_verify(entry, user, salt, text).
- *   SCRAM  -> scram_server_begin(&st, entry); send AuthenticationSASL("SCRAM-SHA-256"); on
+ *   SCRAM  -> scram_server_begin(&st, user, entry); send AuthenticationSASL("SCRAM-SHA-256"); on
  *             SASLInitialResponse (mechanism must be SCRAM_MECHANISM, else 28000):
  *             scram_server_handle_client_first -> AuthenticationSASLContinue(out); on SASLResponse:
  *             scram_server_handle_client_final -> AuthenticationSASLFinal(out), AuthenticationOk.
@@ -84,6 +84,18 @@ typedef struct ScramSecret
 	uint8_t		server_key[SCRAM_KEY_LEN];
 } ScramSecret;
 
+/*
+ * The SCRAM verifier of a plain secret, derived at the user's first SCRAM login and kept: deriving costs
+ * 4096 HMACs (about 1 ms) that would otherwise block the event loop at every login. state goes
+ * 0 (none) -> 1 (one thread deriving) -> 2 (secret ready, never written again), with atomic
+ * compare-and-swap, so threads may share an AuthFile; a thread that finds 1 derives for itself.
+ */
+typedef struct ScramCache
+{
+	_Atomic int state;
+	ScramSecret secret;
+} ScramCache;
+
 /* One auth_file line. */
 typedef struct AuthEntry
 {
@@ -91,6 +103,7 @@ typedef struct AuthEntry
 	char	   *secret;			/* the text as written (plain password or md5 secret); wiped on free */
 	AuthSecretKind kind;
 	ScramSecret scram;			/* decoded, for AUTH_SECRET_SCRAM */
+	ScramCache *cache;			/* plain secrets loaded by authfile_load; NULL: derive at every login */
 	int			line;			/* line in the file, for messages */
 } AuthEntry;
 

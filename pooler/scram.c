@@ -18,7 +18,9 @@
  */
 #include "scram.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,30 +315,67 @@ auth_signatures(const char *bare, const char *server_first, const char *final_wi
 
 /* ---- server ---- */
 
-AuthResult
-scram_server_begin(ScramServer *s, const AuthEntry *entry)
+static uint8_t salt_key[SCRAM_KEY_LEN];
+static bool salt_key_ok;
+static pthread_once_t salt_key_once = PTHREAD_ONCE_INIT;
+
+static void
+make_salt_key(void)
 {
+	salt_key_ok = RAND_bytes(salt_key, sizeof(salt_key)) == 1;
+}
+
+/* user_salt: the salt shown for user when no stored SCRAM secret has one: HMAC(process key, user). */
+static bool
+user_salt(const char *user, uint8_t salt[SCRAM_SALT_LEN])
+{
+	uint8_t		mac[SCRAM_KEY_LEN];
+
+	if (pthread_once(&salt_key_once, make_salt_key) != 0 || !salt_key_ok)
+		return false;
+	hmac(salt_key, sizeof(salt_key), user, strlen(user), mac);
+	memcpy(salt, mac, SCRAM_SALT_LEN);
+	return true;
+}
+
+AuthResult
+scram_server_begin(ScramServer *s, const char *user, const AuthEntry *entry)
+{
+	uint8_t		salt[SCRAM_SALT_LEN];
+	ScramCache *cache = entry && entry->kind == AUTH_SECRET_PLAIN ? entry->cache : NULL;
+	int			expected = 0;
+
 	memset(s, 0, sizeof(*s));
+	s->doomed = !entry || (entry->kind != AUTH_SECRET_PLAIN && entry->kind != AUTH_SECRET_SCRAM);
 	if (entry && entry->kind == AUTH_SECRET_SCRAM)
 		s->secret = entry->scram;
+	else if (cache && atomic_load_explicit(&cache->state, memory_order_acquire) == 2)
+		s->secret = cache->secret;
+	else if (!user_salt(user, salt))
+		return SV_FAIL(s, AUTH_UNUSABLE, "no random bytes for a SCRAM salt key");
+	else if (s->doomed)
+	{
+		/* Nothing will verify: only the salt and count are shown. */
+		s->secret.iterations = SCRAM_DEFAULT_ITERATIONS;
+		s->secret.salt_len = SCRAM_SALT_LEN;
+		memcpy(s->secret.salt, salt, SCRAM_SALT_LEN);
+	}
 	else
 	{
-		uint8_t		salt[SCRAM_SALT_LEN];
-
-		/* A doomed exchange shows a random salt too: so does every user with a plain secret. */
-		if (RAND_bytes(salt, sizeof(salt)) != 1)
-			return SV_FAIL(s, AUTH_UNUSABLE, "no random bytes for a SCRAM salt");
-		s->doomed = !entry || entry->kind != AUTH_SECRET_PLAIN;
-		scram_derive_secret(s->doomed ? "" : entry->secret, salt, sizeof(salt),
-							SCRAM_DEFAULT_ITERATIONS, &s->secret);
-		if (!entry)
-			snprintf(s->error, sizeof(s->error), "the user is not in the auth_file");
-		else if (entry->kind == AUTH_SECRET_MD5)
-			snprintf(s->error, sizeof(s->error), "user \"%.64s\" has an md5 secret in the auth_file, which cannot "
-					 "serve SCRAM-SHA-256: store a plain or SCRAM secret", entry->user);
-		else if (s->doomed)
-			snprintf(s->error, sizeof(s->error), "user \"%.64s\" has an empty secret in the auth_file", entry->user);
+		scram_derive_secret(entry->secret, salt, SCRAM_SALT_LEN, SCRAM_DEFAULT_ITERATIONS, &s->secret);
+		if (cache && atomic_compare_exchange_strong(&cache->state, &expected, 1))
+		{
+			cache->secret = s->secret;
+			atomic_store_explicit(&cache->state, 2, memory_order_release);
+		}
 	}
+	if (!entry)
+		snprintf(s->error, sizeof(s->error), "user \"%.64s\" is not in the auth_file", user);
+	else if (entry->kind == AUTH_SECRET_MD5)
+		snprintf(s->error, sizeof(s->error), "user \"%.64s\" has an md5 secret in the auth_file, which cannot "
+				 "serve SCRAM-SHA-256: store a plain or SCRAM secret", user);
+	else if (s->doomed)
+		snprintf(s->error, sizeof(s->error), "user \"%.64s\" has an empty secret in the auth_file", user);
 	if (!random_nonce(s->nonce))
 		return SV_FAIL(s, AUTH_UNUSABLE, "no random bytes for a SCRAM nonce");
 	s->server_nonce_len = strlen(s->nonce);

@@ -71,13 +71,16 @@ typedef struct ScramClient
 } ScramClient;
 
 /*
- * scram_server_begin: starts verifying a client against entry. A SCRAM secret is used as it is; a plain
- * one gets a verifier derived with a random salt and 4096 iterations; NULL, an empty secret or an md5
- * secret make the exchange doomed (it fails at the end as a wrong password would). Makes our nonce.
+ * scram_server_begin: starts verifying client user against entry (its auth_file entry, or NULL). A SCRAM
+ * secret is used as it is; a plain one gets a verifier with 4096 iterations, derived once per loaded
+ * entry (entry->cache); NULL, an empty secret or an md5 secret make the exchange doomed: it runs and
+ * fails at the end as a wrong password would, and error says why. Plain and doomed exchanges show a salt
+ * that depends only on the user name and a key made at start-up, so that they look alike and stay the
+ * same from one login to the next, as a stored SCRAM secret's does. Makes our nonce.
  * AUTH_OK, or AUTH_UNUSABLE if no random bytes could be had.
  */
 __attribute__((warn_unused_result))
-extern AuthResult scram_server_begin(ScramServer *s, const AuthEntry *entry);
+extern AuthResult scram_server_begin(ScramServer *s, const char *user, const AuthEntry *entry);
 
 /*
  * scram_server_handle_client_first: parses client-first-message (the SASLInitialResponse data) and writes

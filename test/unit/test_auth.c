@@ -66,7 +66,7 @@ exchange(const AuthEntry *entry, const char *password, Exchange *x)
 	bool		ok;
 
 	memset(x, 0, sizeof(*x));
-	ok = scram_server_begin(&sv, entry) == AUTH_OK && scram_client_begin(&cl, "", password) == AUTH_OK &&
+	ok = scram_server_begin(&sv, entry ? entry->user : "nobody", entry) == AUTH_OK && scram_client_begin(&cl, "", password) == AUTH_OK &&
 		scram_client_first_message(&cl, x->client_first, sizeof(x->client_first), &n) == AUTH_OK &&
 		scram_server_handle_client_first(&sv, x->client_first, n, x->server_first, sizeof(x->server_first),
 										 &n) == AUTH_OK &&
@@ -95,7 +95,7 @@ server_steps(const AuthEntry *entry, const char *first, size_t first_len, const 
 	size_t		n;
 	AuthResult	r;
 
-	if (scram_server_begin(sv, entry) != AUTH_OK)
+	if (scram_server_begin(sv, entry ? entry->user : "nobody", entry) != AUTH_OK)
 		return AUTH_UNUSABLE;
 	if ((r = scram_server_handle_client_first(sv, first, first_len, out, sizeof(out), &n)) != AUTH_OK || !final)
 		return r;
@@ -230,7 +230,7 @@ test_rfc7677(void)
 	tap_ok(strncmp(text, "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$", 44) == 0, "RFC 7677 secret text");
 	tap_ok(scram_parse_secret(text, &entry.scram, err, sizeof(err)), "RFC 7677 secret parses back");
 	tap_ok(memcmp(&entry.scram, &secret, sizeof(secret)) == 0, "parsed secret equals the derived one");
-	tap_ok(scram_server_begin(&sv, &entry) == AUTH_OK, "RFC 7677 server: begin");
+	tap_ok(scram_server_begin(&sv, entry.user, &entry) == AUTH_OK, "RFC 7677 server: begin");
 	scram_test_set_server_nonce(&sv, RFC_SNONCE);
 	is_result(scram_server_handle_client_first(&sv, RFC_CLIENT_FIRST, strlen(RFC_CLIENT_FIRST), out, sizeof(out),
 											   &n), AUTH_OK, "RFC 7677 server: client-first accepted");
@@ -283,11 +283,44 @@ test_exchanges(void)
 	tap_ok(exchange(&scram, "", &x) && x.server_result == AUTH_FAILED, "SCRAM secret, empty password refused");
 	tap_ok(exchange(NULL, "", &x) && x.server_result == AUTH_FAILED, "unknown user: doomed exchange fails at the end");
 	tap_ok(exchange(&md5, "password", &x) && x.server_result == AUTH_FAILED, "md5 secret: doomed SCRAM exchange fails");
-	tap_ok(scram_server_begin(&sv, &md5) == AUTH_OK && sv.doomed && strstr(sv.error, "md5 secret"),
+	tap_ok(scram_server_begin(&sv, md5.user, &md5) == AUTH_OK && sv.doomed && strstr(sv.error, "md5 secret"),
 		   "md5 secret: the server state is doomed from the start and says why");
 	scram_server_clear(&sv);
 	tap_ok(exchange(&md5, "md54d45974e13472b5a0be3533de4666414", &x) && x.server_result == AUTH_FAILED,
 		   "md5 secret: its text as a SCRAM password fails too");
+
+	/* Salts: stable per user name, alike for plain secrets and doomed exchanges. */
+	{
+		ScramServer a,
+					b;
+		ScramCache	cache = {0};
+		AuthEntry	cached = plain;
+
+		tap_ok(scram_server_begin(&a, "alice", &plain) == AUTH_OK && scram_server_begin(&b, "alice", &plain) == AUTH_OK &&
+			   a.secret.salt_len == 16 && memcmp(a.secret.salt, b.secret.salt, 16) == 0,
+			   "plain secret: the same salt at every login");
+		scram_server_clear(&b);
+		tap_ok(scram_server_begin(&b, "alice", NULL) == AUTH_OK && b.secret.salt_len == 16 &&
+			   memcmp(a.secret.salt, b.secret.salt, 16) == 0 && b.secret.iterations == a.secret.iterations,
+			   "an unknown user shows the salt and count a plain-secret user of that name would");
+		tap_ok(strstr(b.error, "\"alice\" is not in the auth_file") != NULL, "and the doomed state says why");
+		scram_server_clear(&b);
+		tap_ok(scram_server_begin(&b, "bob", NULL) == AUTH_OK && memcmp(a.secret.salt, b.secret.salt, 16) != 0,
+			   "another user name, another salt");
+		scram_server_clear(&a);
+		scram_server_clear(&b);
+
+		cached.cache = &cache;
+		tap_ok(exchange(&cached, "correct horse", &x) && x.server_result == AUTH_OK && cache.state == 2,
+			   "plain secret with a cache: first login derives and fills the cache");
+		tap_ok(exchange(&cached, "correct horse", &x) && x.server_result == AUTH_OK,
+			   "second login verifies against the cached verifier");
+		tap_ok(exchange(&cached, "correct horsE", &x) && x.server_result == AUTH_FAILED,
+			   "and a wrong password still fails against it");
+		cache.secret.stored_key[0] ^= 1;
+		tap_ok(exchange(&cached, "correct horse", &x) && x.server_result == AUTH_FAILED,
+			   "the cache is what is used (a corrupted cache refuses the right password)");
+	}
 
 	/* Replays: the whole transcript of a successful login, fed to a new server state. */
 	tap_ok(exchange(&scram, "correct horse", &replay) && replay.server_result == AUTH_OK, "a login to replay");
@@ -297,7 +330,7 @@ test_exchanges(void)
 	tap_ok(!sv.have_client_key, "the replay yields no ClientKey");
 	scram_server_clear(&sv);
 	/* The same replay, with r= patched to this exchange's nonce: the proof no longer matches. */
-	tap_ok(scram_server_begin(&sv, &scram) == AUTH_OK &&
+	tap_ok(scram_server_begin(&sv, scram.user, &scram) == AUTH_OK &&
 		   scram_server_handle_client_first(&sv, replay.client_first, strlen(replay.client_first), out,
 											sizeof(out), &n) == AUTH_OK, "replay: new server-first");
 	snprintf(final, sizeof(final), "c=biws,r=%s,p=%s", sv.nonce, strstr(replay.client_final, ",p=") + 3);
@@ -310,14 +343,14 @@ test_exchanges(void)
 		const char *first = "y,,n=,r=fyko+d2lbbFgONRv9qkxdawL";
 		char		sfirst[SCRAM_OUT_MAX];
 
-		tap_ok(scram_server_begin(&sv, &scram) == AUTH_OK &&
+		tap_ok(scram_server_begin(&sv, scram.user, &scram) == AUTH_OK &&
 			   scram_server_handle_client_first(&sv, first, strlen(first), sfirst, sizeof(sfirst), &n) == AUTH_OK,
 			   "gs2 header y,, accepted");
 		client_final_for("correct horse", "eSws", first + 3, sfirst, final);
 		is_result(scram_server_handle_client_final(&sv, final, strlen(final), out, sizeof(out), &n), AUTH_OK,
 				  "y,, exchange with c=eSws succeeds (proof computed independently)");
 		scram_server_clear(&sv);
-		tap_ok(scram_server_begin(&sv, &scram) == AUTH_OK &&
+		tap_ok(scram_server_begin(&sv, scram.user, &scram) == AUTH_OK &&
 			   scram_server_handle_client_first(&sv, first, strlen(first), sfirst, sizeof(sfirst), &n) == AUTH_OK,
 			   "y,, again");
 		client_final_for("correct horse", "biws", first + 3, sfirst, final);
@@ -338,7 +371,7 @@ test_exchanges(void)
 
 		tap_ok(scram_client_begin_keys(&cl, "", &scram.scram, x.client_key) == AUTH_OK &&
 			   scram_client_first_message(&cl, cfirst, sizeof(cfirst), &n1) == AUTH_OK &&
-			   scram_server_begin(&sv, &scram) == AUTH_OK &&
+			   scram_server_begin(&sv, scram.user, &scram) == AUTH_OK &&
 			   scram_server_handle_client_first(&sv, cfirst, n1, sfirst, sizeof(sfirst), &n1) == AUTH_OK &&
 			   scram_client_handle_server_first(&cl, sfirst, n1, cfinal, sizeof(cfinal), &n1) == AUTH_OK,
 			   "pass-through: steps up to client-final");
@@ -354,7 +387,7 @@ test_exchanges(void)
 		tap_ok(scram_parse_secret(text, &other.scram, err, sizeof(err)), "it parses");
 		tap_ok(scram_client_begin_keys(&cl, "", &scram.scram, x.client_key) == AUTH_OK &&
 			   scram_client_first_message(&cl, cfirst, sizeof(cfirst), &n1) == AUTH_OK &&
-			   scram_server_begin(&sv, &other) == AUTH_OK &&
+			   scram_server_begin(&sv, other.user, &other) == AUTH_OK &&
 			   scram_server_handle_client_first(&sv, cfirst, n1, sfirst, sizeof(sfirst), &n1) == AUTH_OK,
 			   "pass-through to a different secret: first steps");
 		is_result(scram_client_handle_server_first(&cl, sfirst, n1, cfinal, sizeof(cfinal), &n1), AUTH_UNUSABLE,
@@ -417,7 +450,7 @@ test_server_malformed(void)
 	memset(big + 8, 'a', SCRAM_NONCE_MAX);
 	is_result(server_steps(&entry, big, 8 + SCRAM_NONCE_MAX, NULL, 0, &sv), AUTH_MALFORMED,
 			  "server: client nonce too long");
-	tap_ok(scram_server_begin(&sv, &entry) == AUTH_OK, "server begins");
+	tap_ok(scram_server_begin(&sv, entry.user, &entry) == AUTH_OK, "server begins");
 	is_result(scram_server_handle_client_final(&sv, "c=biws,r=x,p=AAAA", 17, out, sizeof(out), &n), AUTH_MALFORMED,
 			  "server: client-final before client-first refused");
 	scram_server_clear(&sv);
@@ -458,7 +491,7 @@ test_server_malformed(void)
 			char		sfirst[SCRAM_OUT_MAX];
 
 			/* A fresh server with the old nonce forced, so the old proof is the right one. */
-			if (scram_server_begin(&sv, &entry) != AUTH_OK)
+			if (scram_server_begin(&sv, entry.user, &entry) != AUTH_OK)
 				{ tap_ok(0, "server begins"); break; }
 			sv.secret = (ScramSecret) {0};
 			scram_test_set_server_nonce(&sv, nonce + strlen(strstr(x.client_first, "r=") + 2));
@@ -676,8 +709,15 @@ test_authfile(void)
 	e = authfile_lookup(&file, "alice");
 	tap_ok(e && e->kind == AUTH_SECRET_PLAIN && strcmp(e->secret, "plain password") == 0 && e->line == 4,
 		   "alice: plain secret with a space, line 4");
+	tap_ok(e && e->cache && e->cache->state == 0, "alice: a plain secret gets an empty verifier cache");
+	{
+		Exchange	x;
+
+		tap_ok(e && exchange(e, "plain password", &x) && x.server_result == AUTH_OK && e->cache->state == 2,
+			   "alice logs in with SCRAM and the loaded entry's cache is filled");
+	}
 	e = authfile_lookup(&file, "bob");
-	tap_ok(e && e->kind == AUTH_SECRET_MD5, "bob: md5 secret (third field ignored)");
+	tap_ok(e && e->kind == AUTH_SECRET_MD5 && !e->cache, "bob: md5 secret (third field ignored), no cache");
 	e = authfile_lookup(&file, "quo\"te");
 	tap_ok(e && strcmp(e->secret, "pa\"ss\"") == 0, "doubled quotes are quotes in user and secret");
 	e = authfile_lookup(&file, "user");

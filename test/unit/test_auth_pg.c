@@ -350,7 +350,7 @@ main(void)
 		size_t		n = 0;
 		AuthResult	r = AUTH_MALFORMED;
 
-		if (scram_server_begin(&sv, alice) == AUTH_OK && scram_client_begin(&cl, "", password) == AUTH_OK &&
+		if (scram_server_begin(&sv, alice->user, alice) == AUTH_OK && scram_client_begin(&cl, "", password) == AUTH_OK &&
 			scram_client_first_message(&cl, a, sizeof(a), &n) == AUTH_OK &&
 			scram_server_handle_client_first(&sv, a, n, b, sizeof(b), &n) == AUTH_OK &&
 			scram_client_handle_server_first(&cl, b, n, a, sizeof(a), &n) == AUTH_OK)
