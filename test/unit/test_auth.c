@@ -4,11 +4,16 @@
  * messages, SCRAM pass-through keys, the auth_file parser (escapes, comments, bad lines, permissions) and
  * the choice of a client's method.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -824,6 +829,211 @@ test_authfile(void)
 	}
 }
 
+/* ---- libpq as the client of our server side, over a loopback socket (no PostgreSQL needed) ---- */
+
+typedef struct FakeServer
+{
+	int			listen_fd;
+	AuthMethod	method;			/* MD5 or SCRAM */
+	const AuthEntry *entry;
+	AuthResult	result;			/* of the last verification step */
+	char		user[64];
+} FakeServer;
+
+static bool
+fs_read(int fd, char *buf, size_t len)
+{
+	while (len > 0)
+	{
+		ssize_t		n = recv(fd, buf, len, 0);
+
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* fs_send: one backend message: type, length, body. */
+static bool
+fs_send(int fd, char type, const void *body, size_t len)
+{
+	char		msg[2048];
+	uint32_t	n = htonl((uint32_t) len + 4);
+
+	msg[0] = type;
+	memcpy(msg + 1, &n, 4);
+	memcpy(msg + 5, body, len);
+	return send(fd, msg, len + 5, 0) == (ssize_t) (len + 5);
+}
+
+static bool
+fs_auth(int fd, uint32_t code, const void *data, size_t len)
+{
+	char		body[1024];
+	uint32_t	n = htonl(code);
+
+	memcpy(body, &n, 4);
+	memcpy(body + 4, data, len);
+	return fs_send(fd, 'R', body, len + 4);
+}
+
+/* fs_read_p: a 'p' message from the client into buf (NUL-terminated); its length. */
+static int
+fs_read_p(int fd, char *buf, size_t bufsize)
+{
+	char		head[5];
+	uint32_t	n;
+
+	if (!fs_read(fd, head, 5) || head[0] != 'p')
+		return -1;
+	memcpy(&n, head + 1, 4);
+	n = ntohl(n) - 4;
+	if (n >= bufsize || !fs_read(fd, buf, n))
+		return -1;
+	buf[n] = '\0';
+	return (int) n;
+}
+
+static void *
+fake_server(void *arg)
+{
+	FakeServer *fs = arg;
+	struct timeval tv = {.tv_sec = 10};
+	char		buf[2048],
+				out[SCRAM_OUT_MAX];
+	uint32_t	len;
+	size_t		n;
+	int			fd = accept(fs->listen_fd, NULL, NULL);
+
+	fs->result = AUTH_MALFORMED;
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!fs_read(fd, (char *) &len, 4) || (len = ntohl(len)) < 8 || len > sizeof(buf) || !fs_read(fd, buf, len - 4))
+		goto done;
+	for (char *k = buf + 4; k < buf + len - 4 && *k; k += strlen(k) + 1)
+	{
+		if (strcmp(k, "user") == 0)
+			snprintf(fs->user, sizeof(fs->user), "%s", k + 5);
+		k += strlen(k) + 1;
+	}
+	if (fs->method == AUTH_METHOD_MD5)
+	{
+		uint8_t		salt[4];
+
+		if (!auth_md5_salt(salt) || !fs_auth(fd, 5, salt, 4) || fs_read_p(fd, buf, sizeof(buf)) < 0)
+			goto done;
+		fs->result = auth_md5_verify(fs->entry, fs->user, salt, buf);
+	}
+	else
+	{
+		ScramServer sv;
+		int			got;
+		uint32_t	dlen;
+
+		if (scram_server_begin(&sv, fs->user, fs->entry) != AUTH_OK ||
+			!fs_auth(fd, 10, SCRAM_MECHANISM "\0", sizeof(SCRAM_MECHANISM) + 1) ||
+			(got = fs_read_p(fd, buf, sizeof(buf))) < 0 || strcmp(buf, SCRAM_MECHANISM) != 0)
+			goto done;
+		memcpy(&dlen, buf + sizeof(SCRAM_MECHANISM), 4);
+		dlen = ntohl(dlen);
+		if (sizeof(SCRAM_MECHANISM) + 4 + dlen != (size_t) got)
+			goto done;
+		fs->result = scram_server_handle_client_first(&sv, buf + sizeof(SCRAM_MECHANISM) + 4, dlen, out,
+													  sizeof(out), &n);
+		if (fs->result == AUTH_OK && fs_auth(fd, 11, out, n) && (got = fs_read_p(fd, buf, sizeof(buf))) >= 0)
+			fs->result = scram_server_handle_client_final(&sv, buf, got, out, sizeof(out), &n);
+		if (fs->result == AUTH_OK)
+			fs_auth(fd, 12, out, n);
+		scram_server_clear(&sv);
+	}
+	if (fs->result == AUTH_OK)
+	{
+		fs_auth(fd, 0, "", 0);
+		fs_send(fd, 'Z', "I", 1);
+		fs_read(fd, buf, 5);	/* Terminate when libpq closes */
+	}
+	else
+	{
+		static const char err[] = "SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed (fake server)\0";
+
+		fs_send(fd, 'E', err, sizeof(err));
+	}
+done:
+	close(fd);
+	return NULL;
+}
+
+/* libpq_login: libpq connects to a fake server running our server side; true when the connection is up. */
+static bool
+libpq_login(AuthMethod method, const AuthEntry *entry, const char *user, const char *password, AuthResult *result,
+			char *error, size_t errlen)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t	alen = sizeof(addr);
+	FakeServer	fs = {.method = method, .entry = entry};
+	pthread_t	thread;
+	char		conninfo[512];
+	PGconn	   *conn;
+	bool		up;
+
+	fs.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (bind(fs.listen_fd, (struct sockaddr *) &addr, sizeof(addr)) != 0 || listen(fs.listen_fd, 1) != 0 ||
+		getsockname(fs.listen_fd, (struct sockaddr *) &addr, &alen) != 0 ||
+		pthread_create(&thread, NULL, fake_server, &fs) != 0)
+	{
+		close(fs.listen_fd);
+		return false;
+	}
+	snprintf(conninfo, sizeof(conninfo), "host=127.0.0.1 port=%d user=%s password=%s dbname=x sslmode=disable "
+			 "gssencmode=disable connect_timeout=10", ntohs(addr.sin_port), user, password);
+	conn = PQconnectdb(conninfo);
+	up = PQstatus(conn) == CONNECTION_OK;
+	snprintf(error, errlen, "%s", PQerrorMessage(conn));
+	PQfinish(conn);
+	pthread_join(thread, NULL);
+	close(fs.listen_fd);
+	*result = fs.result;
+	return up;
+}
+
+static void
+test_libpq_client(void)
+{
+	AuthEntry	plain = {.user = "alice", .secret = "s3cret", .kind = AUTH_SECRET_PLAIN};
+	AuthEntry	nonascii = {.user = "alice", .secret = "p\xc3\xa4ssw\xc3\xb6rd", .kind = AUTH_SECRET_PLAIN};
+	AuthEntry	scram = {.user = "alice", .kind = AUTH_SECRET_SCRAM};
+	AuthEntry	md5 = {.user = "alice", .kind = AUTH_SECRET_MD5};
+	char		text[SCRAM_SECRET_MAX],
+				md5_text[AUTH_MD5_LEN + 1],
+				err[512];
+	AuthResult	r;
+
+	tap_ok(scram_build_secret("s3cret", 4096, text, sizeof(text)) && scram_parse_secret(text, &scram.scram, err, 64),
+		   "libpq: a SCRAM secret for alice");
+	auth_md5_hash("alice", "s3cret", md5_text);
+	md5.secret = md5_text;
+
+	tap_ok(libpq_login(AUTH_METHOD_SCRAM, &plain, "alice", "s3cret", &r, err, sizeof(err)) && r == AUTH_OK,
+		   "libpq logs in over SCRAM to our server (plain secret)");
+	tap_ok(libpq_login(AUTH_METHOD_SCRAM, &scram, "alice", "s3cret", &r, err, sizeof(err)) && r == AUTH_OK,
+		   "libpq logs in over SCRAM to our server (SCRAM secret), verifying our signature");
+	tap_ok(libpq_login(AUTH_METHOD_SCRAM, &nonascii, "alice", "p\xc3\xa4ssw\xc3\xb6rd", &r, err, sizeof(err)) &&
+		   r == AUTH_OK, "libpq logs in over SCRAM with a non-ASCII (NFC) password");
+	tap_ok(!libpq_login(AUTH_METHOD_SCRAM, &scram, "alice", "s3creT", &r, err, sizeof(err)) && r == AUTH_FAILED &&
+		   strstr(err, "password authentication failed"), "libpq with a wrong SCRAM password is refused");
+	tap_ok(!libpq_login(AUTH_METHOD_SCRAM, NULL, "nobody", "s3cret", &r, err, sizeof(err)) && r == AUTH_FAILED,
+		   "libpq as an unknown user: doomed SCRAM exchange refused at the end");
+	tap_ok(libpq_login(AUTH_METHOD_MD5, &plain, "alice", "s3cret", &r, err, sizeof(err)) && r == AUTH_OK,
+		   "libpq logs in over md5 to our server (plain secret)");
+	tap_ok(libpq_login(AUTH_METHOD_MD5, &md5, "alice", "s3cret", &r, err, sizeof(err)) && r == AUTH_OK,
+		   "libpq logs in over md5 to our server (md5 secret)");
+	tap_ok(!libpq_login(AUTH_METHOD_MD5, &md5, "alice", "s3cre", &r, err, sizeof(err)) && r == AUTH_FAILED,
+		   "libpq with a wrong md5 password is refused");
+}
+
 int
 main(void)
 {
@@ -838,6 +1048,7 @@ main(void)
 	test_client_malformed();
 	test_secret_parse();
 	test_authfile();
+	test_libpq_client();
 	unlink(path);
 	return tap_done();
 }
