@@ -2,7 +2,7 @@
  * test_auth.c: unit tests of auth.c and scram.c: md5 known values, RFC 7677's SCRAM-SHA-256 test vector
  * in both roles, in-process exchanges for plain and SCRAM secrets, wrong passwords, replayed and malformed
  * messages, SCRAM pass-through keys, the auth_file parser (escapes, comments, bad lines, permissions) and
- * the choice of a client's method.
+ * the choice of a client's method; and libpq, the real client, logging into our server side over loopback.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
