@@ -140,15 +140,16 @@ parse_line(const char *line, AuthEntry *entry, char *why, size_t whylen)
 		return fail(why, whylen, "the user name is empty");
 	if (strncmp(entry->secret, "SCRAM-SHA-256$", 14) == 0)
 	{
+		ScramSecret scram;
 		char		reason[AUTH_ERR_MAX];
 
 		/* A password that merely looks like a verifier would be a trap: say so instead of guessing. */
-		if (!scram_parse_secret(entry->secret, &entry->scram, reason, sizeof(reason)))
+		if (!scram_parse_secret(entry->secret, &scram, reason, sizeof(reason)))
 			return fail(why, whylen, "the SCRAM secret of user \"%s\" is malformed: %s", entry->user, reason);
-		entry->kind = AUTH_SECRET_SCRAM;
+		entry->scram = scram;
+		OPENSSL_cleanse(&scram, sizeof(scram));
 	}
-	else
-		entry->kind = auth_secret_kind(entry->secret);
+	entry->kind = auth_secret_kind(entry->secret);
 	if (entry->kind == AUTH_SECRET_PLAIN && !(entry->cache = calloc(1, sizeof(ScramCache))))
 		return fail(why, whylen, "out of memory");
 	return true;

@@ -19,7 +19,6 @@
 #include "scram.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,20 +130,11 @@ random_nonce(char *out)
 	return true;
 }
 
-static AuthResult
-set_error(char *error, ScramStage *stage, AuthResult result, const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(error, AUTH_ERR_MAX, fmt, ap);
-	va_end(ap);
-	*stage = SCRAM_ERROR;
-	return result;
-}
-
-#define SV_FAIL(s, result, ...) set_error((s)->error, &(s)->stage, result, __VA_ARGS__)
-#define CL_FAIL(c, result, ...) set_error((c)->error, &(c)->stage, result, __VA_ARGS__)
+/* SV_FAIL / CL_FAIL: record why in the state's error, put it in SCRAM_ERROR, and give result. */
+#define STATE_FAIL(st, result, ...) \
+	(snprintf((st)->error, AUTH_ERR_MAX, __VA_ARGS__), (st)->stage = SCRAM_ERROR, (result))
+#define SV_FAIL(s, result, ...) STATE_FAIL(s, result, __VA_ARGS__)
+#define CL_FAIL(c, result, ...) STATE_FAIL(c, result, __VA_ARGS__)
 
 /* ---- secrets ---- */
 
@@ -486,12 +476,16 @@ scram_server_handle_client_final(ScramServer *s, const char *msg, size_t len, ch
 	{
 		OPENSSL_cleanse(s->client_key, SCRAM_KEY_LEN);
 		if (s->doomed)
-			return SV_FAIL(s, AUTH_FAILED, "%s", s->error);
+		{
+			s->stage = SCRAM_ERROR; /* error says why since scram_server_begin */
+			return AUTH_FAILED;
+		}
 		return SV_FAIL(s, AUTH_FAILED, "wrong password (SCRAM proof does not match)");
 	}
 	if (outsize < 2 + 45)
 		return SV_FAIL(s, AUTH_MALFORMED, "no room for SCRAM server-final-message");
-	memcpy(out, "v=", 2);
+	out[0] = 'v';
+	out[1] = '=';
 	n = 2 + (int) scram_b64_encode(server_sig, SCRAM_KEY_LEN, out + 2);
 	*outlen = n;
 	s->have_client_key = true;
@@ -516,7 +510,7 @@ scram_client_begin(ScramClient *c, const char *username, const char *password)
 	memset(c, 0, sizeof(*c));
 	if (strlen(password) >= sizeof(c->password))
 		return CL_FAIL(c, AUTH_UNUSABLE, "the password is longer than %d bytes", SCRAM_PASSWORD_MAX - 1);
-	strcpy(c->password, password);
+	memcpy(c->password, password, strlen(password) + 1);
 	/* saslname: ',' and '=' escaped as =2C and =3D. */
 	for (const char *u = username; *u; u++)
 	{
@@ -559,14 +553,15 @@ scram_test_set_client_nonce(ScramClient *c, const char *nonce)
 AuthResult
 scram_client_first_message(ScramClient *c, char *out, size_t outsize, size_t *outlen)
 {
-	size_t		bare_len = strlen(c->client_first_bare);
+	size_t		bare_len = strlen(c->client_first_bare),
+				nonce_len = strlen(c->nonce);
 	int			n;
 
 	if (c->stage != SCRAM_INIT)
 		return CL_FAIL(c, AUTH_MALFORMED, "SCRAM client-first-message out of order");
-	if (bare_len + strlen(c->nonce) >= sizeof(c->client_first_bare))
+	if (bare_len + nonce_len >= sizeof(c->client_first_bare))
 		return CL_FAIL(c, AUTH_UNUSABLE, "SCRAM client-first-message too long");
-	strcat(c->client_first_bare, c->nonce);
+	memcpy(c->client_first_bare + bare_len, c->nonce, nonce_len + 1);
 	n = snprintf(out, outsize, "n,,%s", c->client_first_bare);
 	if (n < 0 || (size_t) n >= outsize)
 		return CL_FAIL(c, AUTH_UNUSABLE, "no room for SCRAM client-first-message");
@@ -636,8 +631,8 @@ scram_client_handle_server_first(ScramClient *c, const char *msg, size_t len, ch
 	auth_signatures(c->client_first_bare, buf, final, n, &keys, client_sig, c->server_signature);
 	for (int i = 0; i < SCRAM_KEY_LEN; i++)
 		client_sig[i] ^= c->client_key[i];	/* now ClientProof */
-	memcpy(final + n, ",p=", 3);
-	n += 3 + (int) scram_b64_encode(client_sig, SCRAM_KEY_LEN, final + n + 3);
+	n += snprintf(final + n, sizeof(final) - n, ",p=");
+	n += (int) scram_b64_encode(client_sig, SCRAM_KEY_LEN, final + n);
 	OPENSSL_cleanse(&keys, sizeof(keys));
 	OPENSSL_cleanse(server_key, sizeof(server_key));
 	if ((size_t) n >= outsize)
