@@ -151,7 +151,8 @@ node_dirs+=("$FG_PRIMARY_DATA")
 as_owner "$FG_PG_BIN/initdb" -D "$FG_PRIMARY_DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 write_conf "$FG_PRIMARY_DATA" "$FG_PRIMARY_PORT"
 cat >"$FG_PRIMARY_DATA/pg_hba.conf" <<'EOF'
-# faregate test harness: md5_* users log in with md5, scram_* users with SCRAM-SHA-256, others trusted.
+# faregate test harness: md5_* users log in with md5, scram_* users with SCRAM-SHA-256, others trusted
+# (on PostgreSQL 15 through the groups md5_users and scram_users; the regex lines serve 16 and later).
 local   all          all                          trust
 host    all          +md5_users    127.0.0.1/32   md5
 host    all          +scram_users  127.0.0.1/32   scram-sha-256
