@@ -164,8 +164,12 @@ check_failed(HealthNode *node, const char *what, const char *detail)
 	size_t		len;
 
 	snprintf(reason, sizeof(reason), "%s%s%s", what, detail && *detail ? ": " : "", detail ? detail : "");
+	/* libpq's messages span lines: one log line per event */
+	for (char *c = reason; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
 	len = strlen(reason);
-	while (len > 0 && (reason[len - 1] == '\n' || reason[len - 1] == ' '))
+	while (len > 0 && reason[len - 1] == ' ')
 		reason[--len] = '\0';
 	close_conn(node);
 	if (node->phase == HN_LOADING)
@@ -227,6 +231,11 @@ send_query(HealthNode *node, const char *sql, HealthPhase phase)
 		wait_socket(node, flushed ? EV_READ | EV_WRITE : EV_READ);
 }
 
+static void
+ignore_notice(void *arg, const char *message)
+{
+}
+
 /* start_check: HN_IDLE -> a check (reusing the connection when it is still good). */
 static void
 start_check(HealthNode *node)
@@ -250,6 +259,8 @@ start_check(HealthNode *node)
 		check_failed(node, "cannot connect", PQerrorMessage(node->conn));
 		return;
 	}
+	/* notices (a server's shutdown warning ...) would go to stderr: the events carry what matters */
+	PQsetNoticeProcessor(node->conn, ignore_notice, NULL);
 	/* PQconnectStart behaves as if PQconnectPoll had returned PGRES_POLLING_WRITING */
 	wait_socket(node, EV_WRITE);
 }
@@ -284,8 +295,6 @@ apply_check(HealthNode *node, const PGresult *res)
 		st->role = HEALTH_ROLE_PRIMARY;
 		st->lag_bytes = 0;
 		st->lag_ms = 0;
-		if (lsn > hm->primary_lsn)
-			hm->primary_lsn = lsn;
 		if (old_role != HEALTH_ROLE_PRIMARY)
 			st->primary_since_us = st->last_ok_us;
 		if (old_role == HEALTH_ROLE_REPLICA)
@@ -295,6 +304,10 @@ apply_check(HealthNode *node, const PGresult *res)
 			emit(node, HEALTH_EV_PROMOTED, "configured as a replica but not in recovery: it is a primary "
 				 "(promoted)");
 		st->status = HEALTH_UP;
+		/* lag is measured against the node writes go to: after a failover an old primary's (possibly
+		 * higher, lost) LSN must not make every replica look behind */
+		if (health_pick_write_node(hm) == node->index)
+			hm->primary_lsn = lsn;
 		if (old_status != HEALTH_UP)
 			emit(node, HEALTH_EV_UP, "primary at LSN %X/%X", (unsigned) (lsn >> 32), (unsigned) lsn);
 		return;
