@@ -20,8 +20,10 @@
  */
 #include "route.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ------------------------------------------------------------------------------------------------
  * Keywords
@@ -289,6 +291,7 @@ static const Keyword keywords[] = {
 };
 
 #define N_KEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
+#define N_KEYWORDS_MAX 256
 #define KEYWORD_MAX_LEN 20
 
 /*
@@ -358,12 +361,72 @@ typedef struct Lexer
 #define CC_OP		0x10
 
 static unsigned char char_class[256];
-static bool char_class_ready;
+
+/*
+ * Lookup tables built once (route_init): keywords and the special function lists, hashed, so that a
+ * token costs one hash probe rather than a binary search of string comparisons.
+ */
+#define KW_SLOTS 1024			/* power of two, > 4 x keywords */
+#define SPECIAL_SLOTS 128		/* power of two, > 4 x special functions */
+static unsigned short kw_slot[KW_SLOTS];	/* index + 1 into keywords[], 0 = empty */
+static unsigned char kw_len[N_KEYWORDS_MAX];
+static unsigned char special_slot[SPECIAL_SLOTS];	/* SPECIAL_* of special_name[i] */
+static const char *special_name[SPECIAL_SLOTS];
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+enum
+{
+	SPECIAL_NONE = 0,
+	SPECIAL_READ_SAFE,			/* volatile_read_safe[] */
+	SPECIAL_STANDBY_UNSAFE		/* stable_standby_unsafe[] */
+};
+
+/* lower_hash: FNV-1a of the ASCII-lower-cased bytes. */
+static inline uint32_t
+lower_hash(const char *s, size_t len)
+{
+	uint32_t	h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
 
 static void
-init_char_class(void)
+special_add(const char *const *list, unsigned char kind)
 {
-	/* Idempotent and writes the same bytes from any thread: a benign race at worst. */
+	for (; *list; list++)
+	{
+		uint32_t	i = lower_hash(*list, strlen(*list)) & (SPECIAL_SLOTS - 1);
+
+		while (special_name[i])
+			i = (i + 1) & (SPECIAL_SLOTS - 1);
+		special_name[i] = *list;
+		special_slot[i] = kind;
+	}
+}
+
+/* special_kind: SPECIAL_* of a function name as looked up (exact bytes), SPECIAL_NONE if none. */
+static unsigned char
+special_kind(const char *name, size_t len)
+{
+	for (uint32_t i = lower_hash(name, len) & (SPECIAL_SLOTS - 1); special_name[i];
+		 i = (i + 1) & (SPECIAL_SLOTS - 1))
+		if (strlen(special_name[i]) == len && memcmp(special_name[i], name, len) == 0)
+			return special_slot[i];
+	return SPECIAL_NONE;
+}
+
+/* route_init: the character classes and hash tables; run once (pthread_once). */
+static void
+route_init(void)
+{
 	for (int c = 0; c < 256; c++)
 	{
 		unsigned char cc = 0;
@@ -380,40 +443,40 @@ init_char_class(void)
 			cc |= CC_OP;
 		char_class[c] = cc;
 	}
-	char_class_ready = true;
+	for (size_t k = 0; k < N_KEYWORDS; k++)
+	{
+		size_t		len = strlen(keywords[k].name);
+		uint32_t	i = lower_hash(keywords[k].name, len) & (KW_SLOTS - 1);
+
+		kw_len[k] = (unsigned char) len;
+		while (kw_slot[i])
+			i = (i + 1) & (KW_SLOTS - 1);
+		kw_slot[i] = (unsigned short) (k + 1);
+	}
+	special_add(volatile_read_safe, SPECIAL_READ_SAFE);
+	special_add(stable_standby_unsafe, SPECIAL_STANDBY_UNSAFE);
 }
 
 #define IS(c, cls) (char_class[(unsigned char) (c)] & (cls))
-
-static int
-keyword_cmp(const void *key, const void *elem)
-{
-	return strcmp((const char *) key, ((const Keyword *) elem)->name);
-}
 
 /* lookup_keyword: fills tok->kw/kwcat for an unquoted identifier. */
 static void
 lookup_keyword(Token *tok)
 {
-	char		lower[KEYWORD_MAX_LEN + 1];
-	const Keyword *kw;
-
 	tok->kw = K_NONE;
 	tok->kwcat = KC_NONE;
 	if (tok->len > KEYWORD_MAX_LEN)
 		return;
-	for (size_t i = 0; i < tok->len; i++)
+	for (uint32_t i = lower_hash(tok->s, tok->len) & (KW_SLOTS - 1); kw_slot[i]; i = (i + 1) & (KW_SLOTS - 1))
 	{
-		char		c = tok->s[i];
+		size_t		k = kw_slot[i] - 1;
 
-		lower[i] = (c >= 'A' && c <= 'Z') ? (char) (c + 32) : c;
-	}
-	lower[tok->len] = '\0';
-	kw = bsearch(lower, keywords, N_KEYWORDS, sizeof(Keyword), keyword_cmp);
-	if (kw)
-	{
-		tok->kw = kw->id;
-		tok->kwcat = kw->category;
+		if (kw_len[k] == tok->len && strncasecmp(keywords[k].name, tok->s, tok->len) == 0)
+		{
+			tok->kw = keywords[k].id;
+			tok->kwcat = keywords[k].category;
+			return;
+		}
 	}
 }
 
@@ -1126,15 +1189,6 @@ name_text(const Token *tok, char *buf)
 	return n;
 }
 
-static bool
-in_list(const char *const *list, const char *name)
-{
-	for (; *list; list++)
-		if (strcmp(*list, name) == 0)
-			return true;
-	return false;
-}
-
 /*
  * check_call: at "(" right after a name. hist[0] is the name, hist[1..3] the tokens before it.
  * Decides whether this is a function call and, if so, whether the function may run on a replica.
@@ -1228,9 +1282,11 @@ check_call(Classifier *cl, const Token *hist)
 		schema_len = name_text(schema, schema_buf);
 	if (!schema || strcmp(schema_buf, "pg_catalog") == 0)
 	{
-		if (in_list(volatile_read_safe, name_buf))
+		unsigned char special = special_kind(name_buf, name_len);
+
+		if (special == SPECIAL_READ_SAFE)
 			return;
-		if (in_list(stable_standby_unsafe, name_buf))
+		if (special == SPECIAL_STANDBY_UNSAFE)
 		{
 			note(cl, V_WRITE, "function assigns a transaction id", name_buf, name_len);
 			return;
@@ -1873,8 +1929,7 @@ route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult
 	Classifier	cl;
 	RouteClass	route_class;
 
-	if (!char_class_ready)
-		init_char_class();
+	pthread_once(&init_once, route_init);
 	if (!ctx)
 		ctx = &default_ctx;
 	memset(&cl, 0, sizeof(cl));
@@ -1944,6 +1999,17 @@ route_class_name(RouteClass route_class)
 bool
 route_selftest(void)
 {
+	pthread_once(&init_once, route_init);
+	if (N_KEYWORDS > N_KEYWORDS_MAX)
+		return false;
+	for (size_t i = 0; i < N_KEYWORDS; i++)
+	{
+		Token		tok = {T_IDENT, K_NONE, KC_NONE, keywords[i].name, strlen(keywords[i].name)};
+
+		lookup_keyword(&tok);
+		if (tok.kw != keywords[i].id)
+			return false;
+	}
 	for (size_t i = 1; i < N_KEYWORDS; i++)
 		if (strcmp(keywords[i - 1].name, keywords[i].name) >= 0)
 			return false;
