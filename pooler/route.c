@@ -1300,6 +1300,24 @@ check_call(Classifier *cl, const Token *hist)
 		note(cl, V_WRITE_SOFT, "volatile function", name_buf, name_len);
 }
 
+/*
+ * check_attribute: t.f may call f(t) ("attribute notation", used when t has no column f). Only a
+ * volatile f matters; an unknown name is a column.
+ */
+static void
+check_attribute(Classifier *cl, const Token *name)
+{
+	char		name_buf[NAME_MAX_BYTES + 1];
+	size_t		name_len;
+
+	if (!cl->ctx->volatility)
+		return;
+	name_len = name_text(name, name_buf);
+	if (route_volatility_lookup(cl->ctx->volatility, NULL, 0, name_buf, name_len) == 'v' &&
+		special_kind(name_buf, name_len) != SPECIAL_READ_SAFE)
+		note(cl, V_WRITE_SOFT, "volatile function in attribute notation (x.f calls f(x))", name_buf, name_len);
+}
+
 /* check_operator: a volatile user-defined operator makes the query a (soft) write. */
 static void
 check_operator(Classifier *cl, const Token *tok)
@@ -1357,6 +1375,10 @@ scan_query(Classifier *cl, const Token *first, bool in_parens)
 		hist[2] = hist[1];
 		hist[1] = hist[0];
 		hist[0] = tok;
+
+		/* x.name not followed by "(": a column, or a call of name(x) in attribute notation */
+		if (hist[2].type == T_DOT && is_name(&hist[1]) && tok.type != T_LPAREN && tok.type != T_DOT)
+			check_attribute(cl, &hist[1]);
 
 		switch (tok.type)
 		{
