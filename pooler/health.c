@@ -24,7 +24,10 @@
 #include <string.h>
 #include <time.h>
 
-/* The check: role, WAL position, time lag (only while received WAL waits for replay), paused. */
+/*
+ * The check: role, WAL position, time lag (only while received WAL waits for replay), paused, and on
+ * a primary its timeline (from its current WAL file name), which orders primaries after a failover.
+ */
 static const char check_sql[] =
 	"SELECT pg_is_in_recovery(),"
 	" CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,"
@@ -33,7 +36,9 @@ static const char check_sql[] =
 	"      THEN 0"
 	"      ELSE coalesce((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint, 0)"
 	" END,"
-	" CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END";
+	" CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END,"
+	" CASE WHEN pg_is_in_recovery() THEN 0"
+	"      ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END";
 
 /* The volatility table: every function, and the operators whose function is volatile. */
 static const char volatility_sql[] =
@@ -289,6 +294,7 @@ apply_check(HealthNode *node, const PGresult *res)
 	st->last_error[0] = '\0';
 	st->last_ok_us = now_us();
 	st->replay_paused = field_bool(res, 3);
+	st->timeline = PQgetisnull(res, 0, 4) ? 0 : (uint32_t) strtoul(PQgetvalue(res, 0, 4), NULL, 10);
 
 	if (!in_recovery)
 	{
@@ -611,7 +617,9 @@ health_pick_write_node(const HealthMonitor *hm)
 
 		if (st->role != HEALTH_ROLE_PRIMARY || st->status != HEALTH_UP)
 			continue;
-		if (best < 0 || st->primary_since_us > hm->nodes[best].state.primary_since_us)
+		if (best < 0 || st->timeline > hm->nodes[best].state.timeline ||
+			(st->timeline == hm->nodes[best].state.timeline &&
+			 st->primary_since_us > hm->nodes[best].state.primary_since_us))
 			best = i;
 	}
 	return best;

@@ -91,6 +91,8 @@ typedef struct HealthNodeState
 	long		lag_ms;			/* replica: now() - last replayed commit while WAL waits to be replayed,
 								 * 0 when replay is caught up with what was received; -1 = unknown */
 	bool		replay_paused;	/* replica: pg_is_wal_replay_paused() */
+	uint32_t	timeline;		/* primary: its current timeline (a promotion starts a new one); 0 on a
+								 * replica */
 	int			failures;		/* consecutive failed checks */
 	int64_t		last_ok_us;		/* monotonic time of the last answered check; 0 = never */
 	int64_t		primary_since_us;	/* monotonic time this node was last seen becoming primary */
@@ -134,8 +136,9 @@ const HealthNodeState *health_node_state(const HealthMonitor *hm, int node);
 
 /*
  * health_pick_write_node: the node writes go to: up, and not in recovery at its last check. When
- * several nodes say they are primaries (an old primary back after a failover), the one that became
- * primary last wins. -1 when there is none: writes must wait or fail, never go to a replica.
+ * several nodes say they are primaries (an old primary back after a failover), the one on the highest
+ * timeline wins (a promotion starts a new timeline), then the one seen becoming primary last. -1 when
+ * there is none: writes must wait or fail, never go to a replica.
  */
 int			health_pick_write_node(const HealthMonitor *hm);
 

@@ -307,6 +307,7 @@ main(void)
 	tap_is_str(health_role_name(health_node_state(hm, 1)->role), "replica", "node 1 verified replica");
 	tap_is_str(health_role_name(health_node_state(hm, 2)->role), "replica", "node 2 verified replica");
 	tap_is_long(health_pick_write_node(hm), 0, "writes go to node 0");
+	tap_ok(health_node_state(hm, 0)->timeline >= 1, "the primary's timeline is known");
 	tap_ok(health_primary_lsn(hm) > 0, "primary LSN known");
 	tap_ok(health_replica_usable(hm, 1, 0) && health_replica_usable(hm, 2, 0), "both replicas usable");
 	tap_ok(!health_replica_usable(hm, 0, 0), "the primary is not a replica");
@@ -418,6 +419,8 @@ main(void)
 		tap_ok(wait_event(2, HEALTH_EV_PROMOTED, mark, 2 * settings.check_period_ms + 2000),
 			   "promotion detected within two check periods (+ 2 s for pg_ctl)");
 		tap_is_long(health_pick_write_node(hm), 2, "writes go to the promoted node, not the old primary");
+		tap_ok(health_node_state(hm, 2)->timeline > health_node_state(hm, 0)->timeline,
+			   "the promoted node is on a newer timeline than the old primary");
 		tap_ok(!health_replica_usable(hm, 2, 0), "the promoted node is no longer a read replica");
 		mark = n_events;
 		snprintf(cmd, sizeof(cmd), "%s %s/pg_ctl -D %s -m immediate -w stop >/dev/null", run_as,
