@@ -531,6 +531,49 @@ scan_quoted(const char *p, const char *end, char quote, bool backslash_escapes)
 }
 
 /*
+ * scan_string: p points just after the opening quote of a string constant; returns the byte after
+ * its end or NULL when unterminated. Follows PostgreSQL's continuation rule: 'a' <whitespace with a
+ * newline, -- comments allowed> 'b' is one constant, and every segment is scanned in the first
+ * segment's mode (an E'' string's continuations take backslash escapes too).
+ */
+static const char *
+scan_string(const char *p, const char *end, bool backslash_escapes)
+{
+	for (;;)
+	{
+		const char *q = scan_quoted(p, end, '\'', backslash_escapes);
+		bool		newline = false;
+
+		if (!q)
+			return NULL;
+		p = q;
+		/* horizontal whitespace and -- comments, then a newline, then any whitespace and comments */
+		while (p < end)
+		{
+			if (*p == ' ' || *p == '\t' || *p == '\f' || (newline && IS(*p, CC_SPACE)))
+				p++;
+			else if (*p == '\n' || *p == '\r')
+			{
+				newline = true;
+				p++;
+			}
+			else if (p + 1 < end && p[0] == '-' && p[1] == '-')
+			{
+				while (p < end && *p != '\n' && *p != '\r')
+					p++;
+				if (p >= end)
+					break;
+			}
+			else
+				break;
+		}
+		if (!newline || p >= end || *p != '\'')
+			return q;
+		p++;					/* a continuation segment */
+	}
+}
+
+/*
  * lex_next: the next token. Comments and whitespace are skipped; an unterminated construct or a byte
  * PostgreSQL would reject yields T_ERROR (and the classifier then says "write").
  */
@@ -623,7 +666,7 @@ lex_next(Lexer *lx, Token *tok)
 			break;
 		case '\'':
 			tok->type = T_STRING;
-			q = scan_quoted(p + 1, end, '\'', !lx->standard_strings);
+			q = scan_string(p + 1, end, !lx->standard_strings);
 			if (!q)
 				goto error;
 			break;
@@ -689,7 +732,7 @@ lex_next(Lexer *lx, Token *tok)
 				{
 					if (c == 'e' || c == 'E')
 					{
-						q = scan_quoted(p + 2, end, '\'', true);
+						q = scan_string(p + 2, end, true);
 						if (!q)
 							goto error;
 						tok->type = T_STRING;
@@ -697,8 +740,7 @@ lex_next(Lexer *lx, Token *tok)
 					}
 					if (c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N')
 					{
-						q = scan_quoted(p + 2, end, '\'',
-										(c == 'n' || c == 'N') && !lx->standard_strings);
+						q = scan_string(p + 2, end, (c == 'n' || c == 'N') && !lx->standard_strings);
 						if (!q)
 							goto error;
 						tok->type = T_STRING;
@@ -711,7 +753,7 @@ lex_next(Lexer *lx, Token *tok)
 					/* U&'' is only legal with standard_conforming_strings on; PostgreSQL errors otherwise */
 					if (p[2] == '\'' && !lx->standard_strings)
 						goto error;
-					q = scan_quoted(p + 3, end, p[2], false);
+					q = p[2] == '"' ? scan_quoted(p + 3, end, '"', false) : scan_string(p + 3, end, false);
 					if (!q)
 						goto error;
 					if (p[2] == '"')

@@ -250,6 +250,35 @@ test_standard_strings(void)
 	tap_is_long(route_classify("SELECT N'a\\' UPDATE '", 21, &off, NULL), ROUTE_READ,
 				"scs off: N'' follows the setting");
 	tap_is_long(route_classify("SELECT 1", 8, NULL, NULL), ROUTE_READ, "NULL context works");
+
+	/* string continuation ('a' newline 'b' is one constant) keeps the first segment's escaping */
+	{
+		static const struct
+		{
+			const char *sql;
+			RouteClass	want;
+			const char *name;
+		}			cases[] = {
+			{"SELECT E'x'\n'\\' ' ; DELETE FROM t; --'", ROUTE_WRITE,
+			 "E'' continuation: \\' is escaped, the DELETE after the string is real"},
+			{"SELECT E'x'\n'\\' ; DELETE FROM t; --'", ROUTE_READ,
+			 "E'' continuation: the DELETE is inside the string"},
+			{"SELECT E'x' -- comment\n  '\\' ; DELETE FROM t; --'", ROUTE_READ,
+			 "continuation across a -- comment and a newline"},
+			{"SELECT E'x'\r\n\t'\\' ; DELETE FROM t; --'", ROUTE_READ, "continuation across CR LF and a tab"},
+			{"SELECT E'x' '\\' ; DELETE FROM t; --'", ROUTE_WRITE, "no newline: not a continuation"},
+			{"SELECT E'x' /* c */\n'\\' ; DELETE FROM t; --'", ROUTE_WRITE,
+			 "a block comment breaks a continuation"},
+			{"SELECT 'a'\n'b\\' ; DELETE FROM t", ROUTE_WRITE, "standard continuation stays standard"},
+			{"SELECT\t1\r\nFROM\ft\vWHERE\n\n a = 1", ROUTE_READ, "tabs, CR LF, form feed, vertical tab"},
+			{"\n\n  \t SELECT 1 \n\n", ROUTE_READ, "leading and trailing blank lines"},
+			{"UPDATE\tt\nSET a = 1", ROUTE_WRITE, "UPDATE separated by a tab"},
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			tap_is_str(route_class_name(route_classify(cases[i].sql, strlen(cases[i].sql), &on, NULL)),
+					   route_class_name(cases[i].want), cases[i].name);
+	}
 }
 
 static void
