@@ -370,6 +370,42 @@ main(void)
 	tap_ok(health_replica_usable(hm, 1, 0), "usable again");
 	sql(conninfo[0], "DROP TABLE IF EXISTS fg_health_lag");
 
+	/*
+	 * a second monitor with a time limit only and a periodic volatility refresh: paused replay plus a
+	 * write ejects replica 1 by time lag; the table reloads by itself every 5 primary checks
+	 */
+	{
+		HealthSettings timed = settings;
+		HealthNodeConfig two[2] = {nodes[0], nodes[1]};
+		HealthMonitor *main_hm = hm;
+		int			loads_before;
+		int			want_loads;
+
+		timed.max_lag_bytes = 0;
+		timed.max_lag_ms = 500;
+		timed.volatility_refresh_checks = 5;
+		hm = health_create(base, two, 2, &timed, &callbacks);
+		tap_ok(hm != NULL, "time-limited monitor created");
+		tap_ok(run_until(pred_all_up, NULL, 10000), "its two nodes are up");
+		loads_before = volatility_loads;
+		want_loads = loads_before + 3;
+		tap_ok(run_until(pred_loads, &want_loads, 6000),
+			   "volatility table reloaded periodically (3 loads within 6 s at 5 checks x 200 ms)");
+		mark = n_events;
+		replay_paused = sql(conninfo[1], "SELECT pg_wal_replay_pause()") != NULL;
+		tap_ok(replay_paused && sql(conninfo[0], "CREATE TABLE fg_health_time (a int); DROP TABLE fg_health_time"),
+			   "replay paused, small write on the primary");
+		tap_ok(wait_event(1, HEALTH_EV_EJECTED, mark, 5000), "ejected for time lag within 5 s");
+		tap_ok(health_node_state(hm, 1)->lag_ms > timed.max_lag_ms, "its time lag is above 500 ms");
+		tap_ok(sql(conninfo[1], "SELECT pg_wal_replay_resume()") != NULL, "replay resumed");
+		replay_paused = false;
+		tap_ok(wait_event(1, HEALTH_EV_READMITTED, mark, 10000), "readmitted after resume");
+		health_free(hm);
+		hm = main_hm;
+		/* let the main monitor see the resumed replica again */
+		run_until(pred_all_up, NULL, 5000);
+	}
+
 	/* a replica frozen with SIGSTOP (postmaster and its processes) times out and is ejected */
 	if (replica1_data)
 	{
