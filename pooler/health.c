@@ -613,13 +613,17 @@ health_pick_write_node(const HealthMonitor *hm)
 
 	for (int i = 0; i < hm->n; i++)
 	{
-		const HealthNodeState *st = &hm->nodes[i].state;
+		const HealthNode *node = &hm->nodes[i];
+		const HealthNode *cur = best >= 0 ? &hm->nodes[best] : NULL;
 
-		if (st->role != HEALTH_ROLE_PRIMARY || st->status != HEALTH_UP)
+		if (node->state.role != HEALTH_ROLE_PRIMARY || node->state.status != HEALTH_UP)
 			continue;
-		if (best < 0 || st->timeline > hm->nodes[best].state.timeline ||
-			(st->timeline == hm->nodes[best].state.timeline &&
-			 st->primary_since_us > hm->nodes[best].state.primary_since_us))
+		/* newer timeline; then the configured primary (two unrelated primaries on one timeline are a
+		 * misconfiguration, not a failover); then the one seen becoming primary last */
+		if (!cur || node->state.timeline > cur->state.timeline ||
+			(node->state.timeline == cur->state.timeline &&
+			 (node->configured_primary != cur->configured_primary ? node->configured_primary :
+			  node->state.primary_since_us > cur->state.primary_since_us)))
 			best = i;
 	}
 	return best;

@@ -122,7 +122,10 @@ HealthMonitor *health_create(struct event_base *base, const HealthNodeConfig *no
 							 const HealthSettings *settings, const HealthCallbacks *callbacks)
 			__attribute__((warn_unused_result));
 
-/* health_free: closes the monitor's connections and frees it (NULL is fine). No callbacks after it. */
+/*
+ * health_free: closes the monitor's connections and frees it (NULL is fine). No callbacks after it;
+ * not to be called from inside one of its own callbacks.
+ */
 void		health_free(HealthMonitor *hm);
 
 /* health_node_count: number of nodes. */
@@ -137,8 +140,8 @@ const HealthNodeState *health_node_state(const HealthMonitor *hm, int node);
 /*
  * health_pick_write_node: the node writes go to: up, and not in recovery at its last check. When
  * several nodes say they are primaries (an old primary back after a failover), the one on the highest
- * timeline wins (a promotion starts a new timeline), then the one seen becoming primary last. -1 when
- * there is none: writes must wait or fail, never go to a replica.
+ * timeline wins (a promotion starts a new timeline), then the configured primary, then the one seen
+ * becoming primary last. -1 when there is none: writes must wait or fail, never go to a replica.
  */
 int			health_pick_write_node(const HealthMonitor *hm);
 

@@ -1996,6 +1996,11 @@ route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult
 	pthread_once(&init_once, route_init);
 	if (!ctx)
 		ctx = &default_ctx;
+	if (!sql)
+	{
+		sql = "";
+		len = 0;
+	}
 	memset(&cl, 0, sizeof(cl));
 	cl.lx.p = sql;
 	cl.lx.end = sql + len;

@@ -250,6 +250,7 @@ test_standard_strings(void)
 	tap_is_long(route_classify("SELECT N'a\\' UPDATE '", 21, &off, NULL), ROUTE_READ,
 				"scs off: N'' follows the setting");
 	tap_is_long(route_classify("SELECT 1", 8, NULL, NULL), ROUTE_READ, "NULL context works");
+	tap_is_long(route_classify(NULL, 0, NULL, NULL), ROUTE_READ, "NULL text of length 0 is an empty query");
 
 	/* string continuation ('a' newline 'b' is one constant) keeps the first segment's escaping */
 	{
