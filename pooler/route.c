@@ -23,7 +23,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* ------------------------------------------------------------------------------------------------
  * Keywords
@@ -459,6 +458,25 @@ route_init(void)
 
 #define IS(c, cls) (char_class[(unsigned char) (c)] & (cls))
 
+/*
+ * ascii_lower_equal: lower (all lower case) equals the first len bytes of s, ignoring ASCII case only
+ * (as PostgreSQL's keyword lookup does; strncasecmp would follow the locale, e.g. Turkish dotless i).
+ */
+static bool
+ascii_lower_equal(const char *lower, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		if (c != (unsigned char) lower[i])
+			return false;
+	}
+	return true;
+}
+
 /* lookup_keyword: fills tok->kw/kwcat for an unquoted identifier. */
 static void
 lookup_keyword(Token *tok)
@@ -471,7 +489,7 @@ lookup_keyword(Token *tok)
 	{
 		size_t		k = kw_slot[i] - 1;
 
-		if (kw_len[k] == tok->len && strncasecmp(keywords[k].name, tok->s, tok->len) == 0)
+		if (kw_len[k] == tok->len && ascii_lower_equal(keywords[k].name, tok->s, tok->len))
 		{
 			tok->kw = keywords[k].id;
 			tok->kwcat = keywords[k].category;
