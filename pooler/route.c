@@ -15,8 +15,12 @@
  *    volatility table about each call.
  *
  * Invariant: the classifier errs towards ROUTE_WRITE. Every rule that lets a statement go to a replica
- * must be provably right; a rule that is merely usually right sends it to the primary. The code never
- * allocates and keeps no state between calls.
+ * must be provably right; a rule that is merely usually right sends it to the primary. The classifier
+ * never allocates and keeps no state between calls (its lookup tables are built once, under
+ * pthread_once); only building a RouteVolatility allocates.
+ *
+ * Tests: test/unit/test_route.c with the corpus test/unit/route_corpus.txt; test/fuzz/fuzz_route.c;
+ * test/integration/route_replica.py runs the corpus's reads on a real hot standby.
  */
 #include "route.h"
 
