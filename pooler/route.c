@@ -1254,11 +1254,12 @@ name_text(const Token *tok, char *buf)
 }
 
 /*
- * check_call: at "(" right after a name. hist[0] is the name, hist[1..3] the tokens before it.
- * Decides whether this is a function call and, if so, whether the function may run on a replica.
+ * check_call: at "(" right after a name. hist[0] is the name, hist[1..3] the tokens before it;
+ * after_distinct_on = the ")" before the name closed DISTINCT ON (...). Decides whether this is a
+ * function call and, if so, whether the function may run on a replica.
  */
 static void
-check_call(Classifier *cl, const Token *hist)
+check_call(Classifier *cl, const Token *hist, bool after_distinct_on)
 {
 	const Token *name = &hist[0];
 	const Token *schema = NULL;
@@ -1337,6 +1338,13 @@ check_call(Classifier *cl, const Token *hist)
 	/* x::numeric(10,2), CAST(x AS varchar(5)), f() AS t(a, b): a type modifier or column aliases */
 	if (pre->type == T_TYPECAST || is_kw(pre, K_AS))
 		return;
+	/*
+	 * ") name (": in PostgreSQL's grammar an expression can directly follow a closing parenthesis only
+	 * after DISTINCT ON (...); everywhere else this is a FROM item's alias with its column list:
+	 * generate_series(1, 3) g(i), (SELECT ...) s(a, b), (VALUES ...) v(a)
+	 */
+	if (!schema && pre->type == T_RPAREN && !after_distinct_on)
+		return;
 	/* TABLESAMPLE system (10): a sampling method, run as part of the scan */
 	if (is_kw(pre, K_TABLESAMPLE))
 		return;
@@ -1396,7 +1404,7 @@ check_operator(Classifier *cl, const Token *tok)
 /* Parentheses kinds and the WITH-list state machine of scan_query. */
 enum
 {
-	P_PLAIN, P_CTE_COLS, P_CTE_BODY
+	P_PLAIN, P_CTE_COLS, P_CTE_BODY, P_DISTINCT_ON
 };
 enum
 {
@@ -1422,6 +1430,7 @@ scan_query(Classifier *cl, const Token *first, bool in_parens)
 	unsigned char paren_kind[MAX_DEPTH];
 	unsigned char cte[MAX_DEPTH];
 	int			depth = in_parens ? 1 : 0;
+	bool		closed_distinct_on = false;	/* the last ")" closed DISTINCT ON (...) */
 	Token		tok = *first;
 
 	memset(hist, 0, sizeof(hist));
@@ -1520,7 +1529,12 @@ scan_query(Classifier *cl, const Token *first, bool in_parens)
 					else if (*state == CTE_AFTER_AS)
 						kind = P_CTE_BODY;
 					else if (is_name(&hist[1]))
-						check_call(cl, &hist[1]);
+					{
+						if (is_kw(&hist[1], K_ON) && is_kw(&hist[2], K_DISTINCT))
+							kind = P_DISTINCT_ON;
+						else
+							check_call(cl, &hist[1], closed_distinct_on);
+					}
 					if (depth + 1 >= MAX_DEPTH)
 					{
 						note(cl, V_WRITE, "nested too deeply to classify", NULL, 0);
@@ -1540,6 +1554,7 @@ scan_query(Classifier *cl, const Token *first, bool in_parens)
 					return false;
 				}
 				depth--;
+				closed_distinct_on = paren_kind[depth + 1] == P_DISTINCT_ON;
 				if (paren_kind[depth + 1] == P_CTE_COLS)
 					cte[depth] = CTE_AFTER_COLS;
 				else if (paren_kind[depth + 1] == P_CTE_BODY)
