@@ -1,0 +1,113 @@
+/*
+ * route.h: read/write classification of SQL text (route.c) and the function volatility table it
+ * consults (RouteVolatility).
+ *
+ * route_classify() decides where one simple-protocol query string (one or several statements) or one
+ * Parse'd statement may run: ROUTE_READ (a replica may run it), ROUTE_WRITE (the primary must) or
+ * ROUTE_SESSION_SET (only SET/RESET of session parameters: session state the pooler tracks). It also
+ * reports the transaction-control facts and hints the pool needs (RouteResult.flags). The rules are in
+ * docs/routing.md; in one line: a statement is a read only when the classifier can prove it, everything
+ * else is a write.
+ *
+ * The classifier is pure: no allocation, no global state, safe to call from any thread as long as the
+ * RouteVolatility it is given is not freed meanwhile.
+ */
+#ifndef FAREGATE_ROUTE_H
+#define FAREGATE_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where a query may run. */
+typedef enum RouteClass
+{
+	ROUTE_READ,					/* provably read-only: a replica may run it */
+	ROUTE_WRITE,				/* must run on the primary (a write, or not provably a read) */
+	ROUTE_SESSION_SET			/* only SET/RESET of session parameters: the pooler tracks them */
+} RouteClass;
+
+/* RouteResult.flags: facts about the query, independent of its class. */
+#define ROUTE_F_BEGIN			0x0001	/* starts a transaction block (BEGIN, START TRANSACTION) */
+#define ROUTE_F_READ_ONLY_TXN	0x0002	/* BEGIN/START TRANSACTION ... READ ONLY, SET TRANSACTION READ ONLY */
+#define ROUTE_F_COMMIT			0x0004	/* COMMIT / END (not COMMIT PREPARED) */
+#define ROUTE_F_ROLLBACK		0x0008	/* ROLLBACK / ABORT (not ROLLBACK TO SAVEPOINT) */
+#define ROUTE_F_HINT_PRIMARY	0x0010	/* leading comment faregate:primary */
+#define ROUTE_F_HINT_REPLICA	0x0020	/* leading comment faregate:replica */
+#define ROUTE_F_SESSION_SET		0x0040	/* contains a session-level SET or RESET */
+#define ROUTE_F_MULTI			0x0080	/* more than one statement */
+#define ROUTE_F_EMPTY			0x0100	/* no statement at all (only blanks, comments or ';') */
+#define ROUTE_F_UNPARSABLE		0x0200	/* the lexer failed (unterminated quote or comment, bad nesting) */
+#define ROUTE_F_LISTEN			0x0400	/* LISTEN / UNLISTEN: session state that only the primary keeps */
+#define ROUTE_F_TEMP_OBJECT		0x0800	/* creates a temporary object: later reads of it need the primary */
+#define ROUTE_F_SET_TXN			0x1000	/* SET TRANSACTION / SET LOCAL / SET CONSTRAINTS (transaction state) */
+
+/* What route_classify() found; fill only what you pass. */
+typedef struct RouteResult
+{
+	RouteClass	route_class;
+	uint32_t	flags;			/* ROUTE_F_* */
+	int			statements;		/* non-empty statements in the text */
+	const char *reason;			/* static text: why this class (never NULL) */
+	char		object[64];		/* the function, keyword or hint that decided, "" when none */
+} RouteResult;
+
+/*
+ * RouteVolatility: function name -> volatility ('i' immutable, 's' stable, 'v' volatile), built from
+ * pg_proc (health.c loads it) and swapped as a whole: build a new table, hand its pointer to the
+ * RouteContext users, free the old one once no classification uses it (on the single-threaded event
+ * loop: right away). Keys are (schema, name) and, merged over every schema, ("", name); overloads and
+ * schemas merge to the most volatile one seen ('v' > 's' > 'i'). Names are stored as PostgreSQL stores
+ * them (case-exact); route.c lower-cases unquoted identifiers before looking them up.
+ * Operators are kept in their own key space (route_volatility_add_operator): only volatile ones matter.
+ */
+typedef struct RouteVolatility RouteVolatility;
+
+/* What route_classify() needs besides the text. */
+typedef struct RouteContext
+{
+	const RouteVolatility *volatility;	/* NULL = empty table: every function call is a write */
+	bool		standard_conforming_strings;	/* the client's setting (default on) */
+} RouteContext;
+
+/*
+ * route_classify: classifies the len bytes at sql (need not be NUL-terminated) under ctx. Fills
+ * *result when result is not NULL and returns its route_class.
+ */
+RouteClass	route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult *result);
+
+/* route_selftest: checks route.c's static tables (keyword order); for the unit tests. */
+bool		route_selftest(void);
+
+/* route_class_name: "read", "write" or "session_set". */
+const char *route_class_name(RouteClass route_class);
+
+/* route_volatility_create: an empty table; NULL when out of memory. */
+RouteVolatility *route_volatility_create(void) __attribute__((warn_unused_result));
+
+/*
+ * route_volatility_add: records that function schema.name has volatility vol ('i', 's' or 'v'; anything
+ * else counts as 'v'). Returns false when out of memory (the table stays usable but incomplete: the
+ * caller should drop it).
+ */
+bool		route_volatility_add(RouteVolatility *vt, const char *schema, const char *name, char vol)
+			__attribute__((warn_unused_result));
+
+/* route_volatility_add_operator: the same for an operator (name = its symbol, e.g. "+"). */
+bool		route_volatility_add_operator(RouteVolatility *vt, const char *schema, const char *name,
+										  char vol) __attribute__((warn_unused_result));
+
+/*
+ * route_volatility_lookup: volatility of function schema.name (schema NULL or "" = the merge over all
+ * schemas); 0 when unknown. Lengths are explicit so callers can pass pieces of the query text.
+ */
+char		route_volatility_lookup(const RouteVolatility *vt, const char *schema, size_t schema_len,
+									const char *name, size_t name_len);
+
+/* route_volatility_count: functions (distinct schema.name keys) in the table. */
+size_t		route_volatility_count(const RouteVolatility *vt);
+
+/* route_volatility_free: frees the table (NULL is fine). */
+void		route_volatility_free(RouteVolatility *vt);
+
+#endif
