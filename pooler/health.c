@@ -186,7 +186,7 @@ check_failed(HealthNode *node, const char *what, const char *detail)
 		return;
 	}
 	node->state.failures++;
-	strcpy(node->state.last_error, reason);
+	snprintf(node->state.last_error, sizeof(node->state.last_error), "%s", reason);
 	if (node->state.status != HEALTH_DOWN)
 	{
 		node->state.status = HEALTH_DOWN;

@@ -1838,9 +1838,8 @@ create_statement(Classifier *cl, const Token *first)
 		if (++n <= 3 && (is_kw(&tok, K_TEMP) || is_kw(&tok, K_TEMPORARY)))
 			cl->flags |= ROUTE_F_TEMP_OBJECT;
 		/* BEGIN ATOMIC ... END holds ';'s; CASE ... END nests inside it */
-		if (is_kw(&prev, K_BEGIN) && is_kw(&tok, K_ATOMIC))
-			atomic_depth++;
-		else if (atomic_depth > 0 && is_kw(&tok, K_CASE))
+		if ((is_kw(&prev, K_BEGIN) && is_kw(&tok, K_ATOMIC)) ||
+			(atomic_depth > 0 && is_kw(&tok, K_CASE)))
 			atomic_depth++;
 		else if (atomic_depth > 0 && is_kw(&tok, K_END))
 			atomic_depth--;
