@@ -14,7 +14,7 @@
  *
  * Quantiles are taken in the sense of percentile_disc: the answer is the representative of the bucket
  * holding the ceil(q * n)-th smallest value, clamped to the exact [min, max] seen, so it is within
- * alpha of what percentile_disc returns for the same q.  Merging adds bucket counts (integers) and
+ * alpha of what percentile_disc returns for the same q; the first and last values are exact.  Merging adds bucket counts (integers) and
  * takes min/max, which is exact and order-independent: a parallel aggregate gives the same sketch,
  * byte for byte, as a serial one.
  *
@@ -227,12 +227,13 @@ sketch_state_count(const SketchState *state)
 }
 
 /*
- * sketch_data_check: raises an error unless data (of total size size) is a well-formed sketch.
+ * sketch_data_check: raises an error (with sqlstate) unless data (of total size size) is a well-formed
+ * sketch.
  * Called on everything that comes from outside (text input, binary input, serialized states, stored
  * values), so that a corrupt value cannot make the merge read or write out of bounds.
  */
 static void
-sketch_data_check(const SketchData *data, Size size)
+sketch_data_check(const SketchData *data, Size size, int sqlstate)
 {
 	int64		sum;
 	int32		k;
@@ -278,7 +279,7 @@ sketch_data_check(const SketchData *data, Size size)
 	}
 	if (problem != NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
+				(errcode(sqlstate),
 				 errmsg("invalid faregate.sketch value: %s", problem),
 				 errhint("Build sketches with faregate.sketch_agg or from the text form that faregate.sketch_out writes.")));
 }
@@ -307,7 +308,7 @@ sketch_state_merge_datum(SketchState *state, Datum sketch)
 {
 	SketchData *data = (SketchData *) PG_DETOAST_DATUM(sketch);
 
-	sketch_data_check(data, VARSIZE(data));
+	sketch_data_check(data, VARSIZE(data), ERRCODE_DATA_CORRUPTED);
 	sketch_state_merge_data(state, data);
 	if ((Pointer) data != DatumGetPointer(sketch))
 		pfree(data);
@@ -385,6 +386,11 @@ sketch_state_quantile(const SketchState *state, double q, bool *isnull)
 	rownum = (int64) ceil(q * (double) state->count);
 	if (rownum <= 0)
 		rownum = 1;
+	/* the extremes are known exactly */
+	if (rownum == 1)
+		return state->min;
+	if (rownum >= state->count)
+		return state->max;
 
 	/* ascending order: negatives by decreasing magnitude, then zero, then positives */
 	if (state->neg.counts)
@@ -545,7 +551,7 @@ sketch_getarg(FunctionCallInfo fcinfo, int n)
 {
 	SketchData *data = (SketchData *) PG_DETOAST_DATUM(PG_GETARG_DATUM(n));
 
-	sketch_data_check(data, VARSIZE(data));
+	sketch_data_check(data, VARSIZE(data), ERRCODE_DATA_CORRUPTED);
 	return data;
 }
 
@@ -749,7 +755,7 @@ sketch_in(PG_FUNCTION_ARGS)
 	data->neg_len = neg_len;
 	memcpy(data->counts, counts, sizeof(int64) * ((Size) pos_len + neg_len));
 	pfree(counts);
-	sketch_data_check(data, size);
+	sketch_data_check(data, size, ERRCODE_INVALID_TEXT_REPRESENTATION);
 	PG_RETURN_POINTER(data);
 }
 
@@ -807,6 +813,6 @@ sketch_recv(PG_FUNCTION_ARGS)
 	SET_VARSIZE(data, size);
 	for (k = 0; k < header.pos_len + header.neg_len; k++)
 		data->counts[k] = pq_getmsgint64(buf);
-	sketch_data_check(data, size);
+	sketch_data_check(data, size, ERRCODE_INVALID_BINARY_REPRESENTATION);
 	PG_RETURN_POINTER(data);
 }
