@@ -295,7 +295,12 @@ queues_expected_wait(int64 queue_id, int64 position, bool new_arrival)
 	for (k = 1; k <= (int) servers; k++)
 		erlang_b = offered * erlang_b / ((double) k + offered * erlang_b);
 	erlang_c = erlang_b / (1.0 - rho * (1.0 - erlang_b));
-	return erlang_c / (servers * mu - lambda);
+
+	/*
+	 * Erlang C is the steady-state expectation and knows nothing of who is queued now; when the queue
+	 * is longer than that, the position-based wait of the same model is the better answer.
+	 */
+	return Max(erlang_c / (servers * mu - lambda), ahead * mean_service / servers);
 }
 
 /*
