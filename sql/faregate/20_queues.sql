@@ -43,6 +43,9 @@ CREATE INDEX queue_entries_waiting_idx ON faregate.queue_entries (queue_id, join
 CREATE INDEX queue_entries_finished_idx ON faregate.queue_entries (queue_id, finished_at)
     INCLUDE (status, joined_at, called_at, served_at)
     WHERE finished_at IS NOT NULL;
+-- Entries at a counter (called or serving): small, for the counter check in queue_report.sql.
+CREATE INDEX queue_entries_active_idx ON faregate.queue_entries (queue_id)
+    WHERE status IN ('called', 'serving');
 -- Arrivals by time, for the arrival rate of the Erlang C fallback.
 CREATE INDEX queue_entries_joined_idx ON faregate.queue_entries (queue_id, joined_at);
 
