@@ -331,3 +331,127 @@ RETURNS TABLE (waiting int, served bigint, no_shows bigint, cancelled bigint, av
     AS 'MODULE_PATHNAME', 'queue_stats' LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 1;
 COMMENT ON FUNCTION faregate.queue_stats(bigint, timestamptz) IS
     'counts, waits (p50/p90/p99 by sketch, 1% relative error) and throughput of entries finished since "since"';
+
+-- ---------------------------------------------------------------------------------------------------
+-- Maintenance procedures (sql/maintenance/*.sql call them; pg_cron can CALL them directly)
+-- ---------------------------------------------------------------------------------------------------
+
+-- queue_rollup_hourly: rolls the finished entries of every complete UTC hour that is not rolled up yet
+-- into faregate.queue_hourly (per queue, through the finished-entries index) and advances
+-- queue_rollup_state.rolled_until, in the caller's transaction. An hour counts as complete once it
+-- ended "grace" ago (transactions finishing entries of that hour have committed by then). reroll_since
+-- deletes the rollups from that hour on and rolls them up again (after an import with "at" in the past).
+-- Idempotent: a second call in the same hour finds nothing new.
+CREATE PROCEDURE faregate.queue_rollup_hourly(grace interval DEFAULT '5 minutes',
+                                              reroll_since timestamptz DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+DECLARE
+    from_ts timestamptz;
+    to_ts   timestamptz;
+    reroll  timestamptz;
+    n       bigint;
+BEGIN
+    IF grace IS NULL OR grace < interval '0' THEN
+        RAISE EXCEPTION 'queue_rollup_hourly: grace must be a non-negative interval, not %', grace
+            USING ERRCODE = '22023', HINT = 'Leave it out for 5 minutes.';
+    END IF;
+    INSERT INTO faregate.queue_rollup_state (singleton, rolled_until) VALUES (true, '-infinity')
+        ON CONFLICT (singleton) DO NOTHING;
+    -- the row lock makes concurrent rollups take turns
+    SELECT rolled_until INTO from_ts FROM faregate.queue_rollup_state FOR UPDATE;
+    IF reroll_since IS NOT NULL THEN
+        reroll := date_trunc('hour', reroll_since AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+        DELETE FROM faregate.queue_hourly WHERE hour >= reroll;
+        from_ts := least(from_ts, reroll);
+    END IF;
+    to_ts := date_trunc('hour', (now() - grace) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    IF to_ts <= from_ts THEN
+        UPDATE faregate.queue_rollup_state SET rolled_until = from_ts;
+        RAISE NOTICE 'queue_rollup_hourly: nothing to roll up (complete up to %)', from_ts;
+        RETURN;
+    END IF;
+    INSERT INTO faregate.queue_hourly (queue_id, hour, served, no_shows, cancelled, wait_count, wait_sum_s,
+                                       service_count, service_sum_s, wait_sketch)
+    SELECT q.queue_id, r.*
+      FROM faregate.queues q
+     CROSS JOIN LATERAL (
+           SELECT date_trunc('hour', e.finished_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
+                  count(*) FILTER (WHERE e.status = 'served'),
+                  count(*) FILTER (WHERE e.status = 'no_show'),
+                  count(*) FILTER (WHERE e.status = 'cancelled'),
+                  count(e.called_at),
+                  coalesce(sum(extract(epoch FROM e.called_at - e.joined_at))::float8, 0),
+                  count(*) FILTER (WHERE e.status = 'served' AND e.served_at IS NOT NULL),
+                  coalesce(sum(extract(epoch FROM e.finished_at - e.served_at))
+                             FILTER (WHERE e.status = 'served')::float8, 0),
+                  faregate.sketch_agg(extract(epoch FROM e.called_at - e.joined_at)::float8)
+             FROM faregate.queue_entries e
+            WHERE e.queue_id = q.queue_id AND e.finished_at IS NOT NULL
+              AND e.finished_at >= from_ts AND e.finished_at < to_ts
+            GROUP BY 1) r;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE faregate.queue_rollup_state SET rolled_until = to_ts;
+    RAISE NOTICE 'queue_rollup_hourly: rolled up [%, %): % queue-hours', from_ts, to_ts, n;
+END
+$$;
+COMMENT ON PROCEDURE faregate.queue_rollup_hourly(interval, timestamptz) IS
+    'rolls complete hours of finished entries into faregate.queue_hourly (idempotent)';
+
+-- queue_purge: deletes (archive: moves to faregate_archive.queue_entries) finished entries older than
+-- the retention whose hour is rolled up already, per queue, in batches that each commit, so that it
+-- holds no long locks or snapshots. Must be CALLed outside a transaction block (it commits). Waiting,
+-- called and serving entries are never touched.
+CREATE PROCEDURE faregate.queue_purge(retention interval DEFAULT '90 days', batch int DEFAULT 5000,
+                                      archive bool DEFAULT false, max_batches int DEFAULT 100000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cutoff  timestamptz;
+    q       bigint;
+    n       bigint;
+    total   bigint := 0;
+    batches int := 0;
+BEGIN
+    IF retention IS NULL OR retention < interval '0' OR batch IS NULL OR batch < 1
+       OR archive IS NULL OR max_batches IS NULL OR max_batches < 1 THEN
+        RAISE EXCEPTION 'queue_purge: retention must be a non-negative interval, batch and max_batches positive, archive true or false'
+            USING ERRCODE = '22023', HINT = 'e.g. CALL faregate.queue_purge(interval ''90 days'', 5000, false).';
+    END IF;
+    IF archive THEN
+        CREATE SCHEMA IF NOT EXISTS faregate_archive;
+        CREATE TABLE IF NOT EXISTS faregate_archive.queue_entries
+            (LIKE faregate.queue_entries INCLUDING DEFAULTS EXCLUDING IDENTITY);
+    END IF;
+    SELECT least(now() - retention, coalesce(max(rolled_until), '-infinity'))
+      INTO cutoff FROM faregate.queue_rollup_state;
+    FOR q IN SELECT queue_id FROM faregate.queues ORDER BY queue_id LOOP
+        LOOP
+            IF archive THEN
+                EXECUTE 'WITH doomed AS (
+                             SELECT entry_id FROM faregate.queue_entries
+                              WHERE queue_id = $1 AND finished_at IS NOT NULL AND finished_at < $2
+                              LIMIT $3 FOR UPDATE SKIP LOCKED),
+                         gone AS (
+                             DELETE FROM faregate.queue_entries e USING doomed d
+                              WHERE e.entry_id = d.entry_id RETURNING e.*)
+                         INSERT INTO faregate_archive.queue_entries SELECT * FROM gone'
+                    USING q, cutoff, batch;
+            ELSE
+                DELETE FROM faregate.queue_entries e
+                 WHERE e.entry_id IN (SELECT entry_id FROM faregate.queue_entries
+                                       WHERE queue_id = q AND finished_at IS NOT NULL AND finished_at < cutoff
+                                       LIMIT batch FOR UPDATE SKIP LOCKED);
+            END IF;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            total := total + n;
+            batches := batches + 1;
+            COMMIT;
+            EXIT WHEN n < batch OR batches >= max_batches;
+        END LOOP;
+        EXIT WHEN batches >= max_batches;
+    END LOOP;
+    RAISE NOTICE 'queue_purge: % entries finished before % %, in % batches', total, cutoff,
+        CASE WHEN archive THEN 'archived' ELSE 'deleted' END, batches;
+END
+$$;
+COMMENT ON PROCEDURE faregate.queue_purge(interval, int, bool, int) IS
+    'deletes or archives rolled-up finished entries older than the retention, in committed batches';

@@ -2,10 +2,12 @@
 -- batches, each its own transaction, so that it never holds many locks or a long snapshot. Only entries
 -- whose hour is already rolled up (finished_at < faregate.queue_rollup_state.rolled_until) are purged, so
 -- queue_stats keeps answering for those hours from faregate.queue_hourly; waiting, called and serving
--- entries are never touched.
+-- entries are never touched. The work is the procedure faregate.queue_purge (sql/faregate/20_queues.sql),
+-- which pg_cron can also CALL directly.
 --
 -- Run daily:   psql -X -d DB -f sql/maintenance/queue_purge.sql [-v retention='30 days'] [-v archive=on]
--- Idempotent: a second run finds nothing older than the retention.
+-- Idempotent: a second run finds nothing older than the retention. Not with --single-transaction (the
+-- procedure commits each batch).
 -- Variables (psql -v):
 --   retention=INTERVAL   keep this much finished history (default '90 days')
 --   batch=N              rows per batch and transaction (default 5000)
@@ -28,58 +30,4 @@
 \else
 \set max_batches 100000
 \endif
-
-SELECT set_config('faregate_maintenance.retention', :'retention', false),
-       set_config('faregate_maintenance.batch', :'batch', false),
-       set_config('faregate_maintenance.archive', :'archive', false),
-       set_config('faregate_maintenance.max_batches', :'max_batches', false) \gset
-
-\if :archive
-CREATE SCHEMA IF NOT EXISTS faregate_archive;
-CREATE TABLE IF NOT EXISTS faregate_archive.queue_entries
-    (LIKE faregate.queue_entries INCLUDING DEFAULTS EXCLUDING IDENTITY);
-\endif
-
-DO $$
-DECLARE
-    retention   interval := current_setting('faregate_maintenance.retention')::interval;
-    batch       int := current_setting('faregate_maintenance.batch')::int;
-    archive     bool := current_setting('faregate_maintenance.archive')::bool;
-    max_batches int := current_setting('faregate_maintenance.max_batches')::int;
-    cutoff      timestamptz;
-    q           bigint;
-    n           bigint;
-    total       bigint := 0;
-    batches     int := 0;
-BEGIN
-    SELECT least(now() - retention, coalesce(max(rolled_until), '-infinity'))
-      INTO cutoff FROM faregate.queue_rollup_state;
-    FOR q IN SELECT queue_id FROM faregate.queues ORDER BY queue_id LOOP
-        LOOP
-            IF archive THEN
-                WITH doomed AS (
-                    SELECT entry_id FROM faregate.queue_entries
-                     WHERE queue_id = q AND finished_at IS NOT NULL AND finished_at < cutoff
-                     LIMIT batch FOR UPDATE SKIP LOCKED),
-                gone AS (
-                    DELETE FROM faregate.queue_entries e USING doomed d WHERE e.entry_id = d.entry_id
-                    RETURNING e.*)
-                INSERT INTO faregate_archive.queue_entries SELECT * FROM gone;
-            ELSE
-                DELETE FROM faregate.queue_entries e
-                 WHERE e.entry_id IN (SELECT entry_id FROM faregate.queue_entries
-                                       WHERE queue_id = q AND finished_at IS NOT NULL AND finished_at < cutoff
-                                       LIMIT batch FOR UPDATE SKIP LOCKED);
-            END IF;
-            GET DIAGNOSTICS n = ROW_COUNT;
-            total := total + n;
-            batches := batches + 1;
-            COMMIT;
-            EXIT WHEN n < batch OR batches >= max_batches;
-        END LOOP;
-        EXIT WHEN batches >= max_batches;
-    END LOOP;
-    RAISE NOTICE 'queue_purge: % entries finished before % % in % batches', total, cutoff,
-        CASE WHEN archive THEN 'archived' ELSE 'deleted' END, batches;
-END
-$$;
+CALL faregate.queue_purge(:'retention', :'batch', :'archive', :'max_batches');

@@ -84,10 +84,10 @@ eta_small=$(sql -c "SELECT bench_ms('SELECT count(faregate.queue_eta(2)) FROM ge
 wait_big=$(sql -c "SELECT bench_ms('SELECT count(faregate.estimated_wait(entry_id)) FROM sample WHERE queue_id = 1', 3) / $per_queue")
 wait_small=$(sql -c "SELECT bench_ms('SELECT count(faregate.estimated_wait(entry_id)) FROM sample WHERE queue_id = 2', 3) / $per_queue")
 naive=$(cat <<'SQLEOF'
-SELECT sum((SELECT count(*) FROM faregate.queue_entries w WHERE w.queue_id = s.queue_id AND w.status || '' = 'waiting' AND w.joined_at <= e.joined_at)) FROM sample s JOIN faregate.queue_entries e USING (entry_id) WHERE s.queue_id = %s AND s.g %% 100 = 0
+SELECT sum((SELECT count(*) FROM faregate.queue_entries w WHERE w.queue_id = s.queue_id AND w.status || '' = 'waiting' AND w.joined_at <= e.joined_at)) FROM sample s JOIN faregate.queue_entries e USING (entry_id) WHERE s.queue_id = %s AND s.g %% 1000 = 0
 SQLEOF
 )
-naive_n=$(sql -c "SELECT count(*) FROM sample WHERE queue_id = 1 AND g % 100 = 0")
+naive_n=$(sql -c "SELECT count(*) FROM sample WHERE queue_id = 1 AND g % 1000 = 0")
 naive_big=$(sql -c "SELECT bench_ms(format(\$\$$naive\$\$, 1), 1) / $naive_n")
 naive_small=$(sql -c "SELECT bench_ms(format(\$\$$naive\$\$, 2), 1) / $naive_n")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
