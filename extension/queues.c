@@ -23,6 +23,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
@@ -136,6 +137,13 @@ static Interval *
 queues_interval(double seconds)
 {
 	Interval   *result = palloc0(sizeof(Interval));
+
+	/* 1e12 s is 31,700 years: beyond that an estimate means nothing and would overflow int64 us */
+	if (isnan(seconds) || fabs(seconds) > 1e12)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("queue time estimate of %g seconds is out of range", seconds),
+				 errhint("Check the queue's servers and the service times recorded in faregate.queue_entries.")));
 
 	result->time = (int64) llround(seconds * USECS_PER_SEC);
 	return result;
@@ -293,7 +301,17 @@ queues_expected_wait(int64 queue_id, int64 position, bool new_arrival)
 	/* Erlang B by the stable recursion, then Erlang C = B / (1 - rho (1 - B)) */
 	erlang_b = 1.0;
 	for (k = 1; k <= (int) servers; k++)
+	{
 		erlang_b = offered * erlang_b / ((double) k + offered * erlang_b);
+		/* once B underflows it stays 0 (k > a from there on): C = 0, no need to go on to c */
+		if (erlang_b < 1e-300)
+		{
+			erlang_b = 0.0;
+			break;
+		}
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
 	erlang_c = erlang_b / (1.0 - rho * (1.0 - erlang_b));
 
 	/*

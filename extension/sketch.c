@@ -32,6 +32,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "common/int.h"
 #include "utils/float.h"
 
 #include "sketch.h"
@@ -265,14 +266,13 @@ sketch_data_check(const SketchData *data, Size size, int sqlstate)
 		sum = data->zero_count;
 		for (k = 0; k < data->pos_len + data->neg_len; k++)
 		{
-			if (data->counts[k] < 0 || data->counts[k] > data->count)
+			if (data->counts[k] < 0 || data->counts[k] > data->count - sum)
 			{
-				problem = "a bucket count is out of range";
+				problem = data->counts[k] < 0 ? "a bucket count is out of range" :
+					"its bucket counts do not add up to its count";
 				break;
 			}
 			sum += data->counts[k];
-			if (sum > data->count)
-				break;
 		}
 		if (problem == NULL && sum != data->count)
 			problem = "its bucket counts do not add up to its count";
@@ -284,6 +284,17 @@ sketch_data_check(const SketchData *data, Size size, int sqlstate)
 				 errhint("Build sketches with faregate.sketch_agg or from the text form that faregate.sketch_out writes.")));
 }
 
+/* sketch_add_count: state->count += n, or an error when the total would overflow. */
+static void
+sketch_add_count(SketchState *state, int64 n)
+{
+	if (pg_add_s64_overflow(state->count, n, &state->count))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("faregate.sketch count would exceed %lld values", (long long) PG_INT64_MAX),
+				 errhint("Merge fewer sketches.")));
+}
+
 /* sketch_state_merge_data: adds a checked SketchData into state. */
 static void
 sketch_state_merge_data(SketchState *state, const SketchData *data)
@@ -293,6 +304,8 @@ sketch_state_merge_data(SketchState *state, const SketchData *data)
 	if (data->count == 0)
 		return;
 	sketch_note_extremes(state, data->min, data->max);
+	sketch_add_count(state, data->count);	/* first: bucket sums cannot overflow then */
+	state->count -= data->count;
 	for (k = 0; k < data->pos_len; k++)
 		if (data->counts[k] != 0)
 			sketch_store_add(state, &state->pos, data->pos_lo + k, data->counts[k]);
@@ -323,6 +336,8 @@ sketch_state_merge_state(SketchState *state, const SketchState *other)
 	if (other->count == 0)
 		return;
 	sketch_note_extremes(state, other->min, other->max);
+	sketch_add_count(state, other->count);	/* first: bucket sums cannot overflow then */
+	state->count -= other->count;
 	if (other->pos.counts)
 		for (i = other->pos.lo; i <= other->pos.hi; i++)
 			if (other->pos.counts[i - other->pos.offset] != 0)

@@ -2,7 +2,7 @@
 -- whose numbers are worked out by hand below; the Erlang C fallback against the formula; rolled-up hours
 -- in queue_stats; NULL and unknown-id handling. Runs in a transaction that is rolled back (now() is fixed).
 BEGIN;
-SELECT plan(36);
+SELECT plan(37);
 
 INSERT INTO faregate.queues (name, servers) VALUES ('stats-s', 2);
 CREATE TEMP TABLE q AS SELECT queue_id AS s FROM faregate.queues WHERE name = 'stats-s';
@@ -92,6 +92,9 @@ SELECT is(round(extract(epoch FROM faregate.queue_eta((SELECT queue_id FROM fare
                 b AS (SELECT *, a * (a / (1 + a)) / (2 + a * (a / (1 + a))) AS b2 FROM a)
            SELECT round((b2 / (1 - rho * (1 - b2)) / (c * mu - lambda))::numeric, 4) FROM b),
           'queue_eta falls back to the Erlang C expected wait W_q = C(c, a) / (c mu - lambda) (6.857 s here)');
+UPDATE faregate.queues SET servers = 2000000000 WHERE name = 'stats-erlang';
+SELECT is(faregate.queue_eta((SELECT queue_id FROM faregate.queues WHERE name = 'stats-erlang')), interval '0',
+          'two billion counters: Erlang C is 0 and the recursion stops early (no two-billion-step loop)');
 -- the same fallback on queue S (30 services < 100): the current queue (4 waiting, 1 free counter) says
 -- (5 - 1) * 240 / 2 = 480 s, more than Erlang C's steady-state 192 s: the larger one is answered
 SET LOCAL faregate.queue_min_history = 100;

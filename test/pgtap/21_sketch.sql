@@ -3,7 +3,7 @@
 -- sketch as a serial one; sketch_merge equals sketch_agg over the union; text round trip; NULL, NaN,
 -- infinity and malformed input; volatility labels. Runs in a transaction that is rolled back.
 BEGIN;
-SELECT plan(45);
+SELECT plan(46);
 
 SELECT setseed(0.42);
 CREATE TEMP TABLE data (kind text, x float8);
@@ -110,6 +110,10 @@ SELECT throws_ok($$SELECT 'v1;n=1;zero=0;min=5;max=4;pos=35:1;neg='::faregate.sk
 SELECT throws_ok($$SELECT 'v1;n=1;zero=0;min=0;max=4;pos=35:-1,2;neg='::faregate.sketch$$, '22P02', NULL,
                  'a negative bucket count is refused');
 
+SELECT throws_ok($$SELECT faregate.sketch_merge(s) FROM (VALUES
+                   ('v1;n=9223372036854775807;zero=9223372036854775807;min=0;max=0;pos=;neg='::faregate.sketch),
+                   ('v1;n=1;zero=1;min=0;max=0;pos=;neg=')) v(s)$$, '22003', NULL,
+                 'a merged count beyond bigint is an error, not a wrap-around');
 -- rollups: merging per-group sketches equals one sketch over all the rows
 SELECT is((SELECT faregate.sketch_out(faregate.sketch_merge(s))::text
              FROM (SELECT faregate.sketch_agg(x) s FROM data GROUP BY kind) g),
