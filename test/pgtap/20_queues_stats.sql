@@ -2,7 +2,7 @@
 -- whose numbers are worked out by hand below; the Erlang C fallback against the formula; rolled-up hours
 -- in queue_stats; NULL and unknown-id handling. Runs in a transaction that is rolled back (now() is fixed).
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 
 INSERT INTO faregate.queues (name, servers) VALUES ('stats-s', 2);
 CREATE TEMP TABLE q AS SELECT queue_id AS s FROM faregate.queues WHERE name = 'stats-s';
@@ -105,8 +105,9 @@ SELECT is(faregate.estimated_wait((SELECT id FROM w WHERE k = 3)), interval '120
 SET LOCAL faregate.queue_default_service_time = 60;
 SET LOCAL faregate.queue_min_history = 1;
 INSERT INTO faregate.queues (name, servers) VALUES ('stats-new', 1);
-SELECT faregate.enqueue((SELECT queue_id FROM faregate.queues WHERE name = 'stats-new'), NULL, now() - interval '10 min')
-  FROM generate_series(1, 12);
+SELECT is((SELECT count(faregate.enqueue((SELECT queue_id FROM faregate.queues WHERE name = 'stats-new'), NULL,
+                                        now() - interval '10 min'))
+             FROM generate_series(1, 12)), 12::bigint, 'a new queue with 12 waiting');
 SELECT is(faregate.estimated_wait((SELECT max(entry_id) FROM faregate.queue_entries
                                     WHERE queue_id = (SELECT queue_id FROM faregate.queues WHERE name = 'stats-new'))),
           interval '660 s', 'no service seen yet: default service time, position 12 of 1 free server: (12 - 1) * 60 s');
