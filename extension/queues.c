@@ -47,6 +47,9 @@ static int	queues_min_history = 20;
 /* faregate.queue_default_service_time: seconds per service assumed before any was observed */
 static int	queues_default_service_s = 300;
 
+/* faregate.queue_notify: whether the lifecycle functions send NOTIFY faregate_queue_<id> */
+static bool queues_notify = true;
+
 /* Entry statuses as queries return them (CASE in SQL, no text comparison per row in C). */
 #define QUEUES_ST_SERVED 1
 #define QUEUES_ST_NO_SHOW 2
@@ -69,6 +72,11 @@ queues_define_gucs(void)
 							"With fewer, queue_eta uses the Erlang C expected wait.",
 							&queues_min_history, 20, 1, 100000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("faregate.queue_notify",
+							 "Send NOTIFY faregate_queue_<queue_id> on every queue transition.",
+							 "Off spares transactions that nobody listens to the commit-time serialization of NOTIFY.",
+							 &queues_notify, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("faregate.queue_default_service_time",
 							"Service time assumed for a queue that has no service in the recent window.",
 							NULL, &queues_default_service_s, 300, 1, 24 * 3600,

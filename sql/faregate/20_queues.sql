@@ -172,11 +172,14 @@ RETURNS void LANGUAGE sql VOLATILE AS $$
            no_shows = c.no_shows + excluded.no_shows, cancelled = c.cancelled + excluded.cancelled
 $$;
 
--- _queue_notify: the lifecycle's NOTIFY on channel faregate_queue_<queue_id>.
+-- _queue_notify: the lifecycle's NOTIFY on channel faregate_queue_<queue_id>, unless the setting
+-- faregate.queue_notify is off (docs/queues.md: NOTIFY serializes the commits of notifying transactions).
 CREATE FUNCTION faregate._queue_notify(p_queue_id bigint, p_entry_id bigint, p_ticket text, p_status text)
 RETURNS void LANGUAGE sql VOLATILE AS $$
     SELECT pg_notify('faregate_queue_' || p_queue_id,
                      json_build_object('entry_id', p_entry_id, 'ticket', p_ticket, 'status', p_status)::text)
+     -- missing_ok: a backend that has not loaded faregate.so yet knows the setting only if it was SET
+     WHERE coalesce(current_setting('faregate.queue_notify', true), 'on') NOT IN ('off', 'false', '0', 'no')
 $$;
 
 -- _queue_transition: moves one entry from one of the statuses in p_from to p_to, stamping p_stamp_col

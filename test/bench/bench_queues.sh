@@ -8,7 +8,8 @@
 #      worst relative error of p50/p90/p99 against percentile_cont's exact answer. Serial plans, then
 #      the parallel ones that the sketch and tdigest allow (percentile_cont cannot run in parallel).
 #   3. call_next with 50 concurrent pgbench clients for FG_BENCH_SECONDS (default 10) s: calls/s and
-#      double calls (must be 0); peer: the same with FOR UPDATE instead of FOR UPDATE SKIP LOCKED.
+#      double calls (must be 0); peer: the same with FOR UPDATE instead of FOR UPDATE SKIP LOCKED; and
+#      call_next with faregate.queue_notify = off (the cost of NOTIFY).
 # Run by `make bench` after the extension is installed; starts its own cluster (cluster.sh), needs the
 # tdigest extension (Debian postgresql-15-tdigest, in test/harness/deps.sh). Bounded: loads use
 # generate_series in one statement each; pgbench runs are time-limited; every step has a timeout.
@@ -131,12 +132,12 @@ echo "parallel (2 workers): sketch_agg+quantile $(ms "$t_sketch_par") ms; tdiges
 # ---- 3. call_next throughput, 50 clients -----------------------------------------------------------
 log "call_next: 50 clients for $seconds s each, SKIP LOCKED (faregate) then plain FOR UPDATE (peer)"
 sql <<'SQL'
-INSERT INTO faregate.queues (name, servers) VALUES ('calls', 50), ('calls-peer', 50);
+INSERT INTO faregate.queues (name, servers) VALUES ('calls', 50), ('calls-peer', 50), ('calls-quiet', 50);
 INSERT INTO faregate.queue_entries (queue_id, ticket, status, joined_at)
 SELECT q.queue_id, 'C' || g, 'waiting', now() - interval '1 day' + g * interval '1 ms'
-  FROM generate_series(1, 400000) g, faregate.queues q WHERE q.name IN ('calls', 'calls-peer');
+  FROM generate_series(1, 400000) g, faregate.queues q WHERE q.name IN ('calls', 'calls-peer', 'calls-quiet');
 INSERT INTO faregate.queue_counters (queue_id, shard, waiting)
-SELECT queue_id, 0, 400000 FROM faregate.queues WHERE name IN ('calls', 'calls-peer');
+SELECT queue_id, 0, 400000 FROM faregate.queues WHERE name IN ('calls', 'calls-peer', 'calls-quiet');
 VACUUM (ANALYZE) faregate.queue_entries;
 CREATE TABLE calls (queue_id bigint, entry_id bigint);
 -- the peer: the same work, but FOR UPDATE waits for the row another counter is taking
@@ -153,6 +154,8 @@ END $$;
 SQL
 q_calls=$(sql -c "SELECT queue_id FROM faregate.queues WHERE name = 'calls'")
 q_peer=$(sql -c "SELECT queue_id FROM faregate.queues WHERE name = 'calls-peer'")
+q_quiet=$(sql -c "SELECT queue_id FROM faregate.queues WHERE name = 'calls-quiet'")
+echo "INSERT INTO calls SELECT $q_quiet, faregate.call_next($q_quiet);" >"$work/quiet.sql"
 echo "INSERT INTO calls SELECT $q_calls, faregate.call_next($q_calls);" >"$work/call.sql"
 echo "INSERT INTO calls SELECT $q_peer, call_next_for_update($q_peer);" >"$work/peer.sql"
 run_pgbench() { # run_pgbench SCRIPT: prints calls/s
@@ -162,9 +165,11 @@ run_pgbench() { # run_pgbench SCRIPT: prints calls/s
 }
 tps=$(run_pgbench "$work/call.sql")
 tps_peer=$(run_pgbench "$work/peer.sql")
+tps_quiet=$(PGOPTIONS='-c faregate.queue_notify=off' run_pgbench "$work/quiet.sql")
 check() { # check QUEUE: "N calls, D double calls"
   sql -c "SELECT format('%s calls, %s double calls', count(entry_id), count(entry_id) - count(DISTINCT entry_id)) FROM calls WHERE queue_id = $1"
 }
 echo "call_next, 50 clients, ${seconds} s: $(awk -v a="$tps" 'BEGIN { printf "%.0f", a }') calls/s; $(check "$q_calls")"
 echo "peer FOR UPDATE (no SKIP LOCKED), 50 clients: $(awk -v a="$tps_peer" 'BEGIN { printf "%.0f", a }') calls/s; $(check "$q_peer"); call_next/peer $(ratio "$tps" "$tps_peer")x"
+echo "call_next with faregate.queue_notify = off (no NOTIFY), 50 clients: $(awk -v a="$tps_quiet" 'BEGIN { printf "%.0f", a }') calls/s; $(check "$q_quiet")"
 [ "$rows" -eq 10000000 ] || echo "NOTE: run with FG_BENCH_ROWS=$rows instead of the 10,000,000 the issue names"

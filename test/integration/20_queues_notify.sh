@@ -25,6 +25,8 @@ entry=$(psql_primary -d $db -c "SELECT faregate.enqueue($qid, 'A-17')")
 psql_primary -d $db -c "BEGIN" -c "SELECT faregate.call_next($qid)" -c "ROLLBACK" >/dev/null
 psql_primary -d $db -c "SELECT faregate.call_next($qid)" >/dev/null
 psql_primary -d $db -c "SELECT faregate.start_service($entry)" -c "SELECT faregate.finish($entry)" >/dev/null
+# with faregate.queue_notify off, transitions send nothing
+psql_primary -d $db -c "SET faregate.queue_notify = off" -c "SELECT faregate.enqueue($qid, 'quiet')" >/dev/null
 wait $listener
 out=$(cat "$work/listener.out")
 like "$out" "notification \"faregate_queue_$qid\" with payload \"\\{\"entry_id\" : $entry, \"ticket\" : \"A-17\", \"status\" : \"waiting\"\\}\"" \
@@ -35,6 +37,7 @@ like "$out" "\"status\" : \"served\"" "finish notifies status served"
 is "$(printf '%s\n' "$out" | grep -c '"status" : "called"')" 1 \
    "the rolled-back call_next sent nothing: exactly one 'called' notification"
 is "$(printf '%s\n' "$out" | grep -c 'Asynchronous notification')" 4 "four notifications in all"
+! printf '%s\n' "$out" | grep -q quiet; ok $? "faregate.queue_notify = off: no notification"
 # the payload is JSON that a client can parse
 payload=$(printf '%s\n' "$out" | grep -m1 '"status" : "called"' | sed 's/.*with payload "\(.*\)" received.*/\1/')
 is "$(psql_primary -d $db -c "SELECT (\$\$${payload}\$\$::json ->> 'entry_id') || ' ' || (\$\$${payload}\$\$::json ->> 'status')")" \
