@@ -6,8 +6,10 @@
 -- SQLSTATEs raised by this part (class FQ = faregate queues):
 --   FQ001  unknown queue          FQ002  unknown queue entry
 --   FQ003  illegal transition (the entry is not in the status the transition starts from)
---   22004  a required argument is NULL
---   FQ010  invalid sketch text     22003  sketch value or quantile out of range
+--   22004  a required argument is NULL              22023  a bad maintenance procedure argument
+--   22003  NaN/infinity given to sketch_agg, quantile outside [0, 1], sketch count overflow
+--   22P02  malformed sketch text   22P03  malformed binary sketch   XX001  corrupt stored sketch
+--   22008  queue_stats since not finite, or an estimate beyond 1e12 s
 
 -- ---------------------------------------------------------------------------------------------------
 -- Tables
