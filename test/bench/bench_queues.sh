@@ -8,8 +8,9 @@
 #      worst relative error of p50/p90/p99 against percentile_cont's exact answer. Serial plans, then
 #      the parallel ones that the sketch and tdigest allow (percentile_cont cannot run in parallel).
 #   3. call_next with 50 concurrent pgbench clients for FG_BENCH_SECONDS (default 10) s: calls/s and
-#      double calls (must be 0); peer: the same with FOR UPDATE instead of FOR UPDATE SKIP LOCKED; and
-#      call_next with faregate.queue_notify = off (the cost of NOTIFY).
+#      double calls (must be 0); peer: the same work with FOR UPDATE instead of FOR UPDATE SKIP LOCKED;
+#      each with the lifecycle NOTIFY on (default) and off (faregate.queue_notify), whose commit lock
+#      serializes notifying transactions.
 # Run by `make bench` after the extension is installed; starts its own cluster (cluster.sh), needs the
 # tdigest extension (Debian postgresql-15-tdigest, in test/harness/deps.sh). Bounded: loads use
 # generate_series in one statement each; pgbench runs are time-limited; every step has a timeout.
@@ -130,46 +131,51 @@ echo "  exact $exact; sketch $sketch; tdigest $tdig"
 echo "parallel (2 workers): sketch_agg+quantile $(ms "$t_sketch_par") ms; tdigest $(ms "$t_tdigest_par") ms; parallel sketch answer identical to serial: $([ "$sketch_par" = "$sketch" ] && echo yes || echo NO)"
 
 # ---- 3. call_next throughput, 50 clients -----------------------------------------------------------
-log "call_next: 50 clients for $seconds s each, SKIP LOCKED (faregate) then plain FOR UPDATE (peer)"
-sql <<'SQL'
-INSERT INTO faregate.queues (name, servers) VALUES ('calls', 50), ('calls-peer', 50), ('calls-quiet', 50);
+entries=$((seconds * 20000))   # more than 50 clients can call in $seconds s here, so no call finds the queue empty
+log "call_next: 50 clients for $seconds s each: SKIP LOCKED (faregate) and plain FOR UPDATE (peer), NOTIFY on and off"
+sql <<SQL
+INSERT INTO faregate.queues (name, servers)
+SELECT 'calls-' || v, 50 FROM unnest(ARRAY['skip-notify', 'peer-notify', 'skip-quiet', 'peer-quiet']) v;
 INSERT INTO faregate.queue_entries (queue_id, ticket, status, joined_at)
 SELECT q.queue_id, 'C' || g, 'waiting', now() - interval '1 day' + g * interval '1 ms'
-  FROM generate_series(1, 400000) g, faregate.queues q WHERE q.name IN ('calls', 'calls-peer', 'calls-quiet');
+  FROM generate_series(1, $entries) g, faregate.queues q WHERE q.name LIKE 'calls-%';
 INSERT INTO faregate.queue_counters (queue_id, shard, waiting)
-SELECT queue_id, 0, 400000 FROM faregate.queues WHERE name IN ('calls', 'calls-peer', 'calls-quiet');
+SELECT queue_id, 0, $entries FROM faregate.queues WHERE name LIKE 'calls-%';
 VACUUM (ANALYZE) faregate.queue_entries;
 CREATE TABLE calls (queue_id bigint, entry_id bigint);
--- the peer: the same work, but FOR UPDATE waits for the row another counter is taking
-CREATE FUNCTION call_next_for_update(p_queue bigint) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE v bigint;
+-- the peer: call_next's work (counters, NOTIFY), but FOR UPDATE waits for the row another counter is taking
+CREATE FUNCTION call_next_for_update(p_queue bigint) RETURNS bigint LANGUAGE plpgsql AS \$\$
+DECLARE v bigint; t text;
 BEGIN
-  SELECT e.entry_id INTO v FROM faregate.queue_entries e
+  SELECT e.entry_id, e.ticket INTO v, t FROM faregate.queue_entries e
    WHERE e.queue_id = p_queue AND e.status = 'waiting' ORDER BY e.joined_at, e.entry_id LIMIT 1 FOR UPDATE;
   IF v IS NULL THEN RETURN NULL; END IF;
   UPDATE faregate.queue_entries SET status = 'called', called_at = now() WHERE entry_id = v;
   PERFORM faregate._queue_count(p_queue, -1, 1, 0, 0, 0, 0);
+  PERFORM faregate._queue_notify(p_queue, v, t, 'called');
   RETURN v;
-END $$;
+END \$\$;
 SQL
-q_calls=$(sql -c "SELECT queue_id FROM faregate.queues WHERE name = 'calls'")
-q_peer=$(sql -c "SELECT queue_id FROM faregate.queues WHERE name = 'calls-peer'")
-q_quiet=$(sql -c "SELECT queue_id FROM faregate.queues WHERE name = 'calls-quiet'")
-echo "INSERT INTO calls SELECT $q_quiet, faregate.call_next($q_quiet);" >"$work/quiet.sql"
-echo "INSERT INTO calls SELECT $q_calls, faregate.call_next($q_calls);" >"$work/call.sql"
-echo "INSERT INTO calls SELECT $q_peer, call_next_for_update($q_peer);" >"$work/peer.sql"
-run_pgbench() { # run_pgbench SCRIPT: prints calls/s
-  timeout $((seconds + 120)) "$pgbench" -n -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -c 50 -j 2 -T "$seconds" \
-    -f "$1" $db >"$1.log" 2>&1 || { cat "$1.log" >&2; return 1; }
-  sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p' "$1.log"
+run_pgbench() { # run_pgbench NAME FUNCTION NOTIFY: prints calls/s
+  local q
+  q=$(sql -c "SELECT queue_id FROM faregate.queues WHERE name = 'calls-$1'")
+  echo "INSERT INTO calls SELECT $q, $2($q);" >"$work/$1.sql"
+  PGOPTIONS="-c faregate.queue_notify=$3" timeout $((seconds + 120)) "$pgbench" -n -h "$FG_HOST" -p "$FG_PRIMARY_PORT" \
+    -U postgres -c 50 -j 2 -T "$seconds" -f "$work/$1.sql" $db >"$work/$1.log" 2>&1 || { cat "$work/$1.log" >&2; return 1; }
+  sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p' "$work/$1.log"
 }
-tps=$(run_pgbench "$work/call.sql")
-tps_peer=$(run_pgbench "$work/peer.sql")
-tps_quiet=$(PGOPTIONS='-c faregate.queue_notify=off' run_pgbench "$work/quiet.sql")
-check() { # check QUEUE: "N calls, D double calls"
-  sql -c "SELECT format('%s calls, %s double calls', count(entry_id), count(entry_id) - count(DISTINCT entry_id)) FROM calls WHERE queue_id = $1"
+check() { # check NAME: "N calls, D double calls, E found the queue empty"
+  sql -c "SELECT format('%s calls, %s double calls, %s found the queue empty', count(entry_id),
+                        count(entry_id) - count(DISTINCT entry_id), count(*) - count(entry_id))
+            FROM calls WHERE queue_id = (SELECT queue_id FROM faregate.queues WHERE name = 'calls-$1')"
 }
-echo "call_next, 50 clients, ${seconds} s: $(awk -v a="$tps" 'BEGIN { printf "%.0f", a }') calls/s; $(check "$q_calls")"
-echo "peer FOR UPDATE (no SKIP LOCKED), 50 clients: $(awk -v a="$tps_peer" 'BEGIN { printf "%.0f", a }') calls/s; $(check "$q_peer"); call_next/peer $(ratio "$tps" "$tps_peer")x"
-echo "call_next with faregate.queue_notify = off (no NOTIFY), 50 clients: $(awk -v a="$tps_quiet" 'BEGIN { printf "%.0f", a }') calls/s; $(check "$q_quiet")"
+int() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
+tps_skip=$(run_pgbench skip-notify faregate.call_next on)
+tps_peer=$(run_pgbench peer-notify call_next_for_update on)
+tps_skip_quiet=$(run_pgbench skip-quiet faregate.call_next off)
+tps_peer_quiet=$(run_pgbench peer-quiet call_next_for_update off)
+echo "call_next, 50 clients, ${seconds} s, NOTIFY on (default): $(int "$tps_skip") calls/s; $(check skip-notify)"
+echo "peer FOR UPDATE without SKIP LOCKED, NOTIFY on: $(int "$tps_peer") calls/s; $(check peer-notify); call_next/peer $(ratio "$tps_skip" "$tps_peer")x"
+echo "call_next, 50 clients, faregate.queue_notify = off: $(int "$tps_skip_quiet") calls/s; $(check skip-quiet)"
+echo "peer FOR UPDATE without SKIP LOCKED, NOTIFY off: $(int "$tps_peer_quiet") calls/s; $(check peer-quiet); call_next/peer $(ratio "$tps_skip_quiet" "$tps_peer_quiet")x"
 [ "$rows" -eq 10000000 ] || echo "NOTE: run with FG_BENCH_ROWS=$rows instead of the 10,000,000 the issue names"

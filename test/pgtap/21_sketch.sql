@@ -3,7 +3,7 @@
 -- sketch as a serial one; sketch_merge equals sketch_agg over the union; text round trip; NULL, NaN,
 -- infinity and malformed input; volatility labels. Runs in a transaction that is rolled back.
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 
 SELECT setseed(0.42);
 CREATE TEMP TABLE data (kind text, x float8);
@@ -114,6 +114,17 @@ SELECT throws_ok($$SELECT faregate.sketch_merge(s) FROM (VALUES
                    ('v1;n=9223372036854775807;zero=9223372036854775807;min=0;max=0;pos=;neg='::faregate.sketch),
                    ('v1;n=1;zero=1;min=0;max=0;pos=;neg=')) v(s)$$, '22003', NULL,
                  'a merged count beyond bigint is an error, not a wrap-around');
+-- binary form (sketch_send / sketch_recv) through COPY BINARY
+CREATE TEMP TABLE bin_out AS SELECT kind, faregate.sketch_agg(x) AS s FROM data GROUP BY kind;
+CREATE TEMP TABLE bin_in (kind text, s faregate.sketch);
+DO $$ BEGIN
+  EXECUTE format('COPY bin_out TO %L WITH (FORMAT binary)', '/tmp/faregate_sketch_' || pg_backend_pid() || '.bin');
+  EXECUTE format('COPY bin_in FROM PROGRAM %L WITH (FORMAT binary)',
+                 format('cat %1$s && rm -f %1$s', '/tmp/faregate_sketch_' || pg_backend_pid() || '.bin'));
+END $$;
+SELECT is((SELECT string_agg(kind || '=' || s::text, ' ' ORDER BY kind) FROM bin_in),
+          (SELECT string_agg(kind || '=' || s::text, ' ' ORDER BY kind) FROM bin_out),
+          'binary COPY out and in gives back the same sketches');
 -- rollups: merging per-group sketches equals one sketch over all the rows
 SELECT is((SELECT faregate.sketch_out(faregate.sketch_merge(s))::text
              FROM (SELECT faregate.sketch_agg(x) s FROM data GROUP BY kind) g),
