@@ -3,7 +3,7 @@
 -- sketch as a serial one; sketch_merge equals sketch_agg over the union; text round trip; NULL, NaN,
 -- infinity and malformed input; volatility labels. Runs in a transaction that is rolled back.
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 
 SELECT setseed(0.42);
 CREATE TEMP TABLE data (kind text, x float8);
@@ -47,6 +47,20 @@ SELECT is((SELECT faregate.quantile(faregate.sketch_agg(x), 1) FROM data WHERE k
           (SELECT max(x) FROM data WHERE kind = 'pareto'), 'quantile 1 is the exact maximum');
 SELECT is((SELECT faregate.sketch_count(faregate.sketch_agg(x)) FROM data), 350000::bigint,
           'sketch_count counts every value');
+
+-- the bucket mapping puts every value exactly where ceil(ln(x) / ln(gamma)) says (the documented bucket
+-- bounds): random magnitudes from 1e-8 to 1e12, and values on and next to bucket boundaries gamma^k
+CREATE TEMP TABLE mapping AS
+  SELECT x, ceil(ln(x) * (1 / ln((1 + 0.01::float8) / (1 - 0.01::float8))))::int AS want
+    FROM (SELECT power(10, random() * 20 - 8) AS x FROM generate_series(1, 50000)
+          UNION ALL
+          SELECT exp(k * ln((1 + 0.01::float8) / (1 - 0.01::float8))) * f
+            FROM generate_series(-900, 1300) k, unnest(ARRAY[1, 1 - 1e-15, 1 + 1e-15, 1 - 1e-9, 1 + 1e-9]::float8[]) f) v;
+SELECT is((SELECT count(*) FROM (
+             SELECT x, want, substring(faregate.sketch_agg(x)::text FROM 'pos=(-?[0-9]+):1;')::int AS got
+               FROM mapping WHERE x >= 1e-9 GROUP BY x, want) g
+            WHERE got IS DISTINCT FROM want), 0::bigint,
+          'every value (random, on and next to bucket boundaries) is in bucket ceil(ln(x) / ln(gamma))');
 
 -- small exact cases
 SELECT is(faregate.quantile(faregate.sketch_agg(x), 0.5), 1::float8 * faregate.quantile(faregate.sketch_agg(x), 0.5),
