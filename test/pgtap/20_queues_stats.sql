@@ -2,7 +2,7 @@
 -- whose numbers are worked out by hand below; the Erlang C fallback against the formula; rolled-up hours
 -- in queue_stats; NULL and unknown-id handling. Runs in a transaction that is rolled back (now() is fixed).
 BEGIN;
-SELECT plan(38);
+SELECT plan(39);
 
 INSERT INTO faregate.queues (name, servers) VALUES ('stats-s', 2);
 CREATE TEMP TABLE q AS SELECT queue_id AS s FROM faregate.queues WHERE name = 'stats-s';
@@ -155,6 +155,25 @@ SELECT ok((SELECT abs(extract(epoch FROM p50_wait) - 50) <= 0.5 FROM st2),
           'the rolled-up sketch dominates the median: 50 s within 1%');
 SELECT is((SELECT served FROM faregate.queue_stats((SELECT s FROM q), now() - interval '9 hours 30 min')), 30::bigint,
           'a window starting inside the rolled-up range takes no partial hour from the rollup');
+
+-- no memory kept per call: after a warm-up (kept plans, caches), 16,000 calls of each function leave the
+-- backend's memory contexts where they were (a leak of 8 bytes per call would add 128 kB per function)
+CREATE FUNCTION pg_temp.backend_bytes() RETURNS bigint LANGUAGE sql AS
+  'SELECT sum(used_bytes)::bigint FROM pg_backend_memory_contexts';
+CREATE FUNCTION pg_temp.call_all(n int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM count(faregate.queue_position(id)) + count(faregate.estimated_wait(id))
+          + count(faregate.queue_eta((SELECT s FROM q)))
+     FROM w, generate_series(1, n);
+  PERFORM count(*) FROM (SELECT (faregate.queue_stats((SELECT s FROM q))).served FROM generate_series(1, n / 2)) z;
+END $$;
+SELECT pg_temp.call_all(20);
+CREATE TEMP TABLE mem (before bigint);
+SELECT pg_temp.call_all(20);
+INSERT INTO mem SELECT pg_temp.backend_bytes();
+SELECT pg_temp.call_all(4000);
+SELECT cmp_ok(pg_temp.backend_bytes() - (SELECT before FROM mem), '<', 65536::bigint,
+              'no memory left behind by 16,000 calls of each of position/wait/ETA and 2,000 queue_stats calls');
 
 -- NULLs and unknown ids
 SELECT is(faregate.queue_position(NULL), NULL, 'queue_position(NULL) is NULL');
