@@ -10,4 +10,7 @@
 
 extern void _PG_init(void);
 
+/* queues.c: defines the faregate.queue_* settings */
+extern void queues_define_gucs(void);
+
 #endif							/* FAREGATE_H */

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config clang libclang-rt-14-dev
-  postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap
+  postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap postgresql-15-tdigest
   libtap-parser-sourcehandler-pgtap-perl
   libpq-dev libevent-dev libssl-dev
   pgbouncer pgpool2
