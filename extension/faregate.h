@@ -10,4 +10,7 @@
 
 extern void _PG_init(void);
 
+/* fares.c: faregate.timezone and the fare cache's invalidation callback */
+extern void fares_define_gucs(void);
+
 #endif							/* FAREGATE_H */
