@@ -1,7 +1,7 @@
 /*
  * fares.h
  *	  Cross-file API of fares.c: the SQLSTATEs of class FG that the fare functions raise (documented in
- *	  docs/fares.md; FG007 and FG009 are raised by the install script's triggers) and the init hook
+ *	  docs/fares.md; FG007 is raised by the install script's timeframes trigger) and the init hook
  *	  fares_define_gucs(), declared in faregate.h and called from _PG_init.
  */
 #ifndef FARES_H
@@ -17,7 +17,6 @@
 #define ERRCODE_FG_NULL_LEG				MAKE_SQLSTATE('F','G','0','0','6')
 #define ERRCODE_FG_EMPTY_WINDOW			MAKE_SQLSTATE('F','G','0','0','7')
 #define ERRCODE_FG_AMBIGUOUS_RULES		MAKE_SQLSTATE('F','G','0','0','8')
-#define ERRCODE_FG_UNKNOWN_TIMEFRAME	MAKE_SQLSTATE('F','G','0','0','9')
 #define ERRCODE_FG_EMPTY_JOURNEY		MAKE_SQLSTATE('F','G','0','1','0')
 
 extern void fares_define_gucs(void);

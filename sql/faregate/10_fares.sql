@@ -3,7 +3,7 @@
 -- statement-level trigger on each table drops through a relcache invalidation. See docs/fares.md.
 --
 -- SQLSTATEs raised here (class FG, documented in docs/fares.md):
---   FG007 a timeframe window that is empty or has bad days     FG009 a rule names a timeframe with no window
+--   FG007 a timeframe window that is empty or has bad days
 
 CREATE TABLE faregate.zones (
     zone_id text PRIMARY KEY CHECK (zone_id <> ''),
@@ -20,9 +20,17 @@ INSERT INTO faregate.rider_categories VALUES ('adult', 'full fare');
 
 -- A timeframe is a named set of half-open local-time windows [start_time, end_time) on ISO weekdays
 -- (1 = Monday .. 7 = Sunday), in the agency time zone (faregate.timezone). A name may have several
--- windows (peak: Mon-Fri 07:00-09:30 and 16:00-18:30); end_time may be 24:00.
+-- windows (peak: Mon-Fri 07:00-09:30 and 16:00-18:30); end_time may be 24:00. The names live in
+-- timeframe_names, which inserting a window fills in, so that fare_rules.timeframe is a real foreign key
+-- (a misspelt timeframe is refused, and pg_dump restores the tables in foreign-key order).
+CREATE TABLE faregate.timeframe_names (
+    timeframe   text PRIMARY KEY CHECK (timeframe <> ''),
+    description text
+);
+COMMENT ON TABLE faregate.timeframe_names IS 'names of timeframes; filled in by inserting windows into faregate.timeframes';
+
 CREATE TABLE faregate.timeframes (
-    timeframe  text   NOT NULL CHECK (timeframe <> ''),
+    timeframe  text   NOT NULL REFERENCES faregate.timeframe_names ON UPDATE CASCADE ON DELETE CASCADE,
     days       int[]  NOT NULL,
     start_time time   NOT NULL,
     end_time   time   NOT NULL,
@@ -35,7 +43,7 @@ CREATE TABLE faregate.fare_rules (
     from_zone  text NOT NULL REFERENCES faregate.zones ON UPDATE CASCADE,
     to_zone    text NOT NULL REFERENCES faregate.zones ON UPDATE CASCADE,
     category   text NOT NULL DEFAULT 'adult' REFERENCES faregate.rider_categories ON UPDATE CASCADE,
-    timeframe  text NULL,
+    timeframe  text NULL REFERENCES faregate.timeframe_names ON UPDATE CASCADE,
     valid      daterange NOT NULL DEFAULT '(,)' CHECK (NOT isempty(valid)),
     amount     numeric(12,2) NOT NULL CHECK (amount >= 0),
     currency   char(3) NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
@@ -67,7 +75,8 @@ CREATE TABLE faregate.fare_caps (
 COMMENT ON TABLE faregate.fare_caps IS 'most a rider pays per service day (from day_starts, local time) or Monday-Sunday service week';
 
 -- timeframes_check: refuses a window that can never contain a moment (start_time >= end_time, where
--- end_time 00:00 is read as 24:00 only when written '24:00'), no days, or a day outside 1..7.
+-- end_time 00:00 is read as 24:00 only when written '24:00'), no days, or a day outside 1..7; and
+-- registers the window's timeframe name.
 CREATE FUNCTION faregate.timeframes_check() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
@@ -83,26 +92,11 @@ BEGIN
             USING ERRCODE = 'FG007',
                   HINT = 'days lists ISO weekdays, 1 = Monday .. 7 = Sunday, e.g. ''{1,2,3,4,5}''.';
     END IF;
+    INSERT INTO faregate.timeframe_names (timeframe) VALUES (NEW.timeframe) ON CONFLICT DO NOTHING;
     RETURN NEW;
 END $$;
 CREATE TRIGGER timeframes_check BEFORE INSERT OR UPDATE ON faregate.timeframes
     FOR EACH ROW EXECUTE FUNCTION faregate.timeframes_check();
-
--- fare_rules_check: a rule's timeframe must name at least one window (a timeframe without a window would
--- make the rule silently never apply).
-CREATE FUNCTION faregate.fare_rules_check() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
-BEGIN
-    IF NEW.timeframe IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM faregate.timeframes t WHERE t.timeframe = NEW.timeframe) THEN
-        RAISE EXCEPTION 'unknown timeframe "%" in fare rule % -> %', NEW.timeframe, NEW.from_zone, NEW.to_zone
-            USING ERRCODE = 'FG009',
-                  HINT = 'Insert the timeframe''s windows into faregate.timeframes first, or use NULL for any time.';
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER fare_rules_check BEFORE INSERT OR UPDATE OF timeframe ON faregate.fare_rules
-    FOR EACH ROW EXECUTE FUNCTION faregate.fare_rules_check();
 
 -- fare_rules_changed: statement-level trigger function (fare_cache.c) that sends a relcache invalidation
 -- for the changed table; every backend's callback then drops its compiled fare table.
@@ -125,6 +119,7 @@ CREATE TRIGGER fare_caps_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON
 -- pg_dump keeps the rules (the extension's own 'adult' row is re-created by CREATE EXTENSION).
 SELECT pg_catalog.pg_extension_config_dump('faregate.zones', '');
 SELECT pg_catalog.pg_extension_config_dump('faregate.rider_categories', $$WHERE category <> 'adult'$$);
+SELECT pg_catalog.pg_extension_config_dump('faregate.timeframe_names', '');
 SELECT pg_catalog.pg_extension_config_dump('faregate.timeframes', '');
 SELECT pg_catalog.pg_extension_config_dump('faregate.fare_rules', '');
 SELECT pg_catalog.pg_extension_config_dump('faregate.fare_rules_rule_id_seq', '');
@@ -166,10 +161,9 @@ CREATE FUNCTION faregate.fare_cache_stats()
     AS 'MODULE_PATHNAME', 'fare_cache_stats' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
 COMMENT ON FUNCTION faregate.fare_cache_stats() IS 'this backend''s compiled fare table: hits, misses, rebuilds, entries, bytes';
 
-GRANT SELECT ON faregate.zones, faregate.rider_categories, faregate.timeframes, faregate.fare_rules,
+GRANT SELECT ON faregate.zones, faregate.rider_categories, faregate.timeframe_names, faregate.timeframes, faregate.fare_rules,
     faregate.transfer_rules, faregate.fare_caps TO PUBLIC;
 GRANT EXECUTE ON FUNCTION faregate.fare(text, text, timestamptz, text),
     faregate.fare_quote(text, text, timestamptz, text), faregate.journey_fare(faregate.leg[], text),
     faregate.charge_taps(faregate.leg[], text), faregate.fare_cache_stats() TO PUBLIC;
-REVOKE ALL ON FUNCTION faregate.fare_rules_changed(), faregate.timeframes_check(),
-    faregate.fare_rules_check() FROM PUBLIC;
+REVOKE ALL ON FUNCTION faregate.fare_rules_changed(), faregate.timeframes_check() FROM PUBLIC;

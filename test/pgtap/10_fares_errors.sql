@@ -2,7 +2,7 @@
 -- wrong number; overlapping rules are refused at insert time. Uses fixtures/10_fares_network.psql.
 -- Runs in a transaction that is rolled back.
 BEGIN;
-SELECT plan(31);
+SELECT plan(34);
 \ir fixtures/10_fares_network.psql
 
 -- lookups
@@ -66,8 +66,14 @@ SELECT throws_ok($$INSERT INTO faregate.timeframes VALUES ('tbad', '{}', '10:00'
     'a window without days: FG007');
 SELECT throws_ok($$INSERT INTO faregate.timeframes VALUES ('tbad', '{0,8}', '10:00', '11:00')$$, 'FG007', NULL,
     'days outside 1..7: FG007');
+SELECT throws_like($$INSERT INTO faregate.fare_rules (from_zone, to_zone, timeframe, amount, currency) VALUES ('T2', 'T1', 'tnope', 1, 'EUR')$$,
+    '%violates foreign key constraint%', 'a rule naming an unknown timeframe is refused');
 SELECT throws_ok($$INSERT INTO faregate.fare_rules (from_zone, to_zone, timeframe, amount, currency) VALUES ('T2', 'T1', 'tnope', 1, 'EUR')$$,
-    'FG009', 'unknown timeframe "tnope" in fare rule T2 -> T1', 'a rule naming an unknown timeframe: FG009');
+    '23503', NULL, 'a rule naming an unknown timeframe: 23503');
+SELECT throws_ok($$INSERT INTO faregate.fare_rules (from_zone, to_zone, amount, currency) VALUES ('T2', 'T1', -1, 'EUR')$$,
+    '23514', NULL, 'a negative amount: 23514');
+SELECT throws_ok($$INSERT INTO faregate.fare_rules (from_zone, to_zone, amount, currency) VALUES ('T2', 'T9', 1, 'EUR')$$,
+    '23503', NULL, 'a rule for an unknown zone: 23503');
 SELECT throws_ok($$SET faregate.timezone = 'Mars/Olympus_Mons'$$, '22023', NULL, 'an unknown faregate.timezone: 22023');
 
 SELECT * FROM finish();

@@ -2,10 +2,10 @@
 -- constraint, invalidation triggers, pg_dump registration, the leg type, and every function's
 -- signature, volatility and parallel-safety label. Runs in a transaction that is rolled back.
 BEGIN;
-SELECT plan(42);
+SELECT plan(45);
 LOAD 'faregate';  -- defines faregate.timezone in this session
 
-SELECT has_table('faregate', t, 'table faregate.' || t) FROM unnest(ARRAY['zones', 'rider_categories', 'timeframes',
+SELECT has_table('faregate', t, 'table faregate.' || t) FROM unnest(ARRAY['zones', 'rider_categories', 'timeframe_names', 'timeframes',
     'fare_rules', 'transfer_rules', 'fare_caps']) AS t;
 SELECT columns_are('faregate', 'fare_rules', ARRAY['rule_id', 'from_zone', 'to_zone', 'category', 'timeframe', 'valid',
     'amount', 'currency', 'priority'], 'fare_rules has the documented columns');
@@ -19,6 +19,8 @@ SELECT is((SELECT attidentity::text FROM pg_attribute WHERE attrelid = 'faregate
 SELECT fk_ok('faregate', 'fare_rules', 'from_zone', 'faregate', 'zones', 'zone_id');
 SELECT fk_ok('faregate', 'fare_rules', 'to_zone', 'faregate', 'zones', 'zone_id');
 SELECT fk_ok('faregate', 'fare_rules', 'category', 'faregate', 'rider_categories', 'category');
+SELECT fk_ok('faregate', 'fare_rules', 'timeframe', 'faregate', 'timeframe_names', 'timeframe');
+SELECT fk_ok('faregate', 'timeframes', 'timeframe', 'faregate', 'timeframe_names', 'timeframe');
 SELECT is((SELECT contype::text FROM pg_constraint WHERE conname = 'fare_rules_no_overlap'), 'x',
           'fare_rules has the exclusion constraint fare_rules_no_overlap');
 SELECT has_index('faregate', 'fare_rules', 'fare_rules_lookup', ARRAY['from_zone', 'to_zone', 'category', 'priority'],
@@ -33,7 +35,7 @@ SELECT trigger_is('faregate', t, t || '_changed', 'faregate', 'fare_rules_change
                   t || ' sends invalidations') FROM unnest(ARRAY['zones', 'rider_categories', 'timeframes',
     'fare_rules', 'transfer_rules', 'fare_caps']) AS t;
 SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'faregate'$$,
-    ARRAY['faregate.zones', 'faregate.rider_categories', 'faregate.timeframes', 'faregate.fare_rules',
+    ARRAY['faregate.zones', 'faregate.rider_categories', 'faregate.timeframe_names', 'faregate.timeframes', 'faregate.fare_rules',
           'faregate.fare_rules_rule_id_seq', 'faregate.transfer_rules', 'faregate.fare_caps'],
     'every rule table (and the rule_id sequence) is dumped by pg_dump');
 SELECT has_type('faregate', 'leg', 'type faregate.leg');
