@@ -410,87 +410,128 @@ fare_cache_build(void)
 	MemoryContextSwitchTo(old_cxt);
 
 	/*
-	 * The fare rules, in the order of the lookup index, then precedence within a zone pair and category:
-	 * higher priority first, then a timeframe rule before an any-time rule, then rule_id.
+	 * The fare rules, in the order of the lookup index (so that the scan can be one index scan), then by
+	 * precedence within a zone pair and category: higher priority first, then a timeframe rule before an
+	 * any-time rule, then rule_id.  Read through a cursor in batches, so that SPI never holds them all.
 	 */
-	fare_cache_query("SELECT rule_id, from_zone, to_zone, category, timeframe, lower(valid), upper(valid),"
-					 "       (amount * 100)::int8, currency::text, priority"
-					 "  FROM faregate.fare_rules"
-					 " ORDER BY from_zone, to_zone, category, priority DESC, timeframe IS NULL, rule_id",
-					 snapshot);
-	nrows = SPI_processed;
-	old_cxt = MemoryContextSwitchTo(build_cxt);
-	cache->rules = palloc0(sizeof(FareRule) * Max(nrows, 1));
-	cache->nrules = nrows;
 	{
-		uint32		size = 16;
+		SPIPlanPtr	plan;
+		Portal		portal;
+		int			rules_allocated = 1024;
+		int			pairs_allocated = 1024;
+		FarePairSlot *groups;	/* key, first, count per zone pair and category, in scan order */
+		int			ngroups = 0;
 
-		while (size < nrows * 2)
-			size <<= 1;
-		cache->pairs = palloc0(sizeof(FarePairSlot) * size);
-		cache->pair_mask = size - 1;
-	}
-	{
-		uint64		group_key = 0;
-		int			group_first = 0;
-
-		for (uint64 i = 0; i < nrows; i++)
+		plan = SPI_prepare("SELECT rule_id, from_zone, to_zone, category, timeframe, lower(valid), upper(valid),"
+						   "       (amount * 100)::int8, currency::text, priority"
+						   "  FROM faregate.fare_rules"
+						   " ORDER BY from_zone, to_zone, category, priority DESC, timeframe IS NULL, rule_id",
+						   0, NULL);
+		if (plan == NULL)
+			elog(ERROR, "faregate: SPI_prepare failed for the fare cache: %s", SPI_result_code_string(SPI_result));
+		PushActiveSnapshot(snapshot);
+		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+		PopActiveSnapshot();
+		cache->rules = MemoryContextAlloc(build_cxt, sizeof(FareRule) * rules_allocated);
+		groups = palloc(sizeof(FarePairSlot) * pairs_allocated);
+		for (;;)
 		{
-			HeapTuple	tuple = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			FareRule   *rule = &cache->rules[i];
-			bool		isnull;
-			char	   *from = fare_cache_text(tuple, desc, 2);
-			char	   *to = fare_cache_text(tuple, desc, 3);
-			char	   *category = fare_cache_text(tuple, desc, 4);
-			char	   *timeframe = fare_cache_text(tuple, desc, 5);
-			char	   *currency = fare_cache_text(tuple, desc, 9);
-			int			from_index = fare_names_find(&cache->zones, from, strlen(from));
-			int			to_index = fare_names_find(&cache->zones, to, strlen(to));
-			int			category_index = fare_names_find(&cache->categories, category, strlen(category));
-			uint64		key;
-			Datum		value;
-
-			if (from_index < 0 || to_index < 0 || category_index < 0)
-				elog(ERROR, "faregate: fare rule %lld references a missing zone or category",
-					 (long long) fare_cache_int64(tuple, desc, 1, &isnull));
-			rule->rule_id = fare_cache_int64(tuple, desc, 1, &isnull);
-			value = SPI_getbinval(tuple, desc, 6, &isnull);
-			rule->valid_from = isnull ? DATEVAL_NOBEGIN : DatumGetDateADT(value);
-			value = SPI_getbinval(tuple, desc, 7, &isnull);
-			rule->valid_until = isnull ? DATEVAL_NOEND : DatumGetDateADT(value);
-			rule->amount_cents = fare_cache_int64(tuple, desc, 8, &isnull);
-			strlcpy(rule->currency, currency, sizeof(rule->currency));
-			rule->priority = DatumGetInt32(SPI_getbinval(tuple, desc, 10, &isnull));
-			if (timeframe == NULL)
-				rule->timeframe = FARE_ANY_TIME;
-			else
+			PushActiveSnapshot(snapshot);
+			SPI_cursor_fetch(portal, true, 10000);
+			PopActiveSnapshot();
+			if (SPI_processed == 0)
+				break;
+			for (uint64 row = 0; row < SPI_processed; row++)
 			{
-				rule->timeframe = fare_names_find(&cache->timeframe_names, timeframe, strlen(timeframe));
-				/* a rule whose timeframe lost all its windows can never apply */
-				if (rule->timeframe == FARE_CACHE_NOT_FOUND)
-					rule->timeframe = FARE_NO_WINDOW;
-			}
+				HeapTuple	tuple = SPI_tuptable->vals[row];
+				TupleDesc	desc = SPI_tuptable->tupdesc;
+				FareRule   *rule;
+				bool		isnull;
+				Datum		value;
+				text	   *from,
+						   *to,
+						   *category,
+						   *currency;
+				int			from_index,
+							to_index,
+							category_index;
+				uint64		key;
 
-			key = fare_pair_key(from_index, to_index, category_index);
-			if (i > 0 && key != group_key)
-			{
-				fare_pairs_add(cache, group_key, group_first, i - group_first);
-				group_first = i;
+				if (cache->nrules == rules_allocated)
+				{
+					rules_allocated *= 2;
+					cache->rules = repalloc_huge(cache->rules, sizeof(FareRule) * rules_allocated);
+				}
+				rule = &cache->rules[cache->nrules];
+				from = DatumGetTextPP(SPI_getbinval(tuple, desc, 2, &isnull));
+				to = DatumGetTextPP(SPI_getbinval(tuple, desc, 3, &isnull));
+				category = DatumGetTextPP(SPI_getbinval(tuple, desc, 4, &isnull));
+				from_index = fare_names_find(&cache->zones, VARDATA_ANY(from), VARSIZE_ANY_EXHDR(from));
+				to_index = fare_names_find(&cache->zones, VARDATA_ANY(to), VARSIZE_ANY_EXHDR(to));
+				category_index = fare_names_find(&cache->categories, VARDATA_ANY(category), VARSIZE_ANY_EXHDR(category));
+				rule->rule_id = fare_cache_int64(tuple, desc, 1, &isnull);
+				if (from_index < 0 || to_index < 0 || category_index < 0)
+					elog(ERROR, "faregate: fare rule %lld references a zone or category that the same snapshot does not have",
+						 (long long) rule->rule_id);
+				value = SPI_getbinval(tuple, desc, 5, &isnull);
+				if (isnull)
+					rule->timeframe = FARE_ANY_TIME;
+				else
+				{
+					text	   *timeframe = DatumGetTextPP(value);
+
+					rule->timeframe = fare_names_find(&cache->timeframe_names, VARDATA_ANY(timeframe),
+													  VARSIZE_ANY_EXHDR(timeframe));
+					/* a rule whose timeframe lost all its windows can never apply */
+					if (rule->timeframe == FARE_CACHE_NOT_FOUND)
+						rule->timeframe = FARE_NO_WINDOW;
+				}
+				value = SPI_getbinval(tuple, desc, 6, &isnull);
+				rule->valid_from = isnull ? DATEVAL_NOBEGIN : DatumGetDateADT(value);
+				value = SPI_getbinval(tuple, desc, 7, &isnull);
+				rule->valid_until = isnull ? DATEVAL_NOEND : DatumGetDateADT(value);
+				rule->amount_cents = fare_cache_int64(tuple, desc, 8, &isnull);
+				currency = DatumGetTextPP(SPI_getbinval(tuple, desc, 9, &isnull));
+				memset(rule->currency, 0, sizeof(rule->currency));
+				memcpy(rule->currency, VARDATA_ANY(currency), Min(VARSIZE_ANY_EXHDR(currency), 3));
+				rule->priority = DatumGetInt32(SPI_getbinval(tuple, desc, 10, &isnull));
+
+				key = fare_pair_key(from_index, to_index, category_index);
+				if (ngroups == 0 || groups[ngroups - 1].key != key)
+				{
+					if (ngroups == pairs_allocated)
+					{
+						pairs_allocated *= 2;
+						groups = repalloc_huge(groups, sizeof(FarePairSlot) * pairs_allocated);
+					}
+					groups[ngroups].key = key;
+					groups[ngroups].first = cache->nrules;
+					groups[ngroups].count = 0;
+					ngroups++;
+				}
+				groups[ngroups - 1].count++;
+				cache->nrules++;
 			}
-			group_key = key;
-			pfree(from);
-			pfree(to);
-			pfree(category);
-			if (timeframe)
-				pfree(timeframe);
-			pfree(currency);
+			SPI_freetuptable(SPI_tuptable);
 		}
-		if (nrows > 0)
-			fare_pairs_add(cache, group_key, group_first, nrows - group_first);
-	}
-	MemoryContextSwitchTo(old_cxt);
+		SPI_cursor_close(portal);
+		SPI_freeplan(plan);
 
+		/* the hash of zone pairs and categories: at most 2/3 full */
+		{
+			uint32		size = 16;
+
+			while (size < (uint64) ngroups * 3 / 2)
+				size <<= 1;
+			cache->pairs = MemoryContextAllocZero(build_cxt, sizeof(FarePairSlot) * size);
+			cache->pair_mask = size - 1;
+			for (int i = 0; i < ngroups; i++)
+				fare_pairs_add(cache, groups[i].key, groups[i].first, groups[i].count);
+		}
+		pfree(groups);
+		if (cache->nrules < rules_allocated)
+			cache->rules = repalloc_huge(cache->rules, sizeof(FareRule) * Max(cache->nrules, 1));
+	}
 	UnregisterSnapshot(snapshot);
 	SPI_finish();
 

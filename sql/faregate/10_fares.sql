@@ -115,6 +115,14 @@ CREATE TRIGGER transfer_rules_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCA
     FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
 CREATE TRIGGER fare_caps_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON faregate.fare_caps
     FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
+-- ENABLE ALWAYS: the invalidation must also fire where triggers are otherwise off (logical replication
+-- apply, session_replication_role = replica during a bulk load).
+ALTER TABLE faregate.zones ENABLE ALWAYS TRIGGER zones_changed;
+ALTER TABLE faregate.rider_categories ENABLE ALWAYS TRIGGER rider_categories_changed;
+ALTER TABLE faregate.timeframes ENABLE ALWAYS TRIGGER timeframes_changed;
+ALTER TABLE faregate.fare_rules ENABLE ALWAYS TRIGGER fare_rules_changed;
+ALTER TABLE faregate.transfer_rules ENABLE ALWAYS TRIGGER transfer_rules_changed;
+ALTER TABLE faregate.fare_caps ENABLE ALWAYS TRIGGER fare_caps_changed;
 
 -- pg_dump keeps the rules (the extension's own 'adult' row is re-created by CREATE EXTENSION).
 SELECT pg_catalog.pg_extension_config_dump('faregate.zones', '');
