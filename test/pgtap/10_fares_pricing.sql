@@ -3,7 +3,7 @@
 -- window edge at exactly "within", daily and weekly caps, DST change days in Europe/Berlin).
 -- Runs in a transaction that is rolled back.
 BEGIN;
-SELECT plan(44);
+SELECT plan(46);
 \ir fixtures/10_fares_network.psql
 
 -- fare: timeframes (half-open windows) and precedence
@@ -131,6 +131,28 @@ SELECT results_eq(
     $$SELECT * FROM faregate.charge_taps(pg_temp.taps('T1 T2 2026-03-23 10:00+01'), 'tchild')$$,
     $$VALUES (1, 1.20, 0.00, 'daily cap')$$,
     'a zero daily cap: charged 0.00 with reason daily cap (seen in the same transaction)');
+-- PARALLEL SAFE for real: a parallel worker builds its own compiled table from the query's snapshot
+-- (which includes this transaction's uncommitted fixture) and prices the same as the leader
+SELECT array_agg(faregate.fare('T1', 'T2', timestamptz '2026-03-23 00:00+01' + make_interval(hours => h)) ORDER BY h)::text
+       AS serial_prices FROM generate_series(0, 23) h \gset
+CREATE FUNCTION pg_temp.workers_launched(query text) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) ' || query INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Workers Launched')::int;
+END $$;
+SET LOCAL force_parallel_mode = on;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SELECT array_agg(faregate.fare('T1', 'T2', timestamptz '2026-03-23 00:00+01' + make_interval(hours => h)) ORDER BY h)::text
+       AS parallel_prices FROM generate_series(0, 23) h \gset
+SELECT is(:'parallel_prices'::text, :'serial_prices'::text, 'prices computed under force_parallel_mode equal the serial ones');
+SELECT cmp_ok(pg_temp.workers_launched($$SELECT array_agg(faregate.fare('T1', 'T2', timestamptz '2026-03-23 00:00+01'
+                  + make_interval(hours => h)) ORDER BY h) FROM generate_series(0, 23) h$$), '>=', 1,
+              'that query runs in a parallel worker');
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
 -- a rule change in this transaction is seen by the next call
 UPDATE faregate.fare_rules SET amount = 3.30 WHERE from_zone = 'T1' AND to_zone = 'T2' AND timeframe = 'tpeak';
 SELECT is(faregate.fare('T1', 'T2', '2026-03-23 08:00+01'), 3.30, 'an update in this transaction is seen at the next call');
