@@ -33,6 +33,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -147,6 +148,9 @@ fare_cache_relcache_callback(Datum arg, Oid relid)
 
 /* ---- string tables ---- */
 
+/*
+ * fare_names_init: an empty name table with room for expected names, at most half full.
+ */
 static void
 fare_names_init(FareNames *names, int expected)
 {
@@ -210,6 +214,9 @@ fare_names_add(FareNames *names, const char *name)
 
 /* ---- the pair table ---- */
 
+/*
+ * fare_pair_key: the hash key of a zone pair and category (dense indexes from the name tables).
+ */
 static inline uint64
 fare_pair_key(int from_zone, int to_zone, int category)
 {
@@ -217,12 +224,17 @@ fare_pair_key(int from_zone, int to_zone, int category)
 	return ((uint64) (from_zone + 1) << 40) | ((uint64) (to_zone + 1) << 16) | (uint64) (category + 1);
 }
 
+/* fare_pair_hash: hash of a pair key, for the open-addressing pair table. */
 static inline uint32
 fare_pair_hash(uint64 key)
 {
 	return hash_combine(murmurhash32((uint32) (key >> 32)), murmurhash32((uint32) key));
 }
 
+/*
+ * fare_pairs_add: enters a key and its rules rules[first .. first + count - 1]; the caller sized the
+ * table so that it never fills, and adds each key once.
+ */
 static void
 fare_pairs_add(FareCache *cache, uint64 key, int first, int count)
 {
@@ -255,6 +267,7 @@ fare_cache_query(const char *sql, Snapshot snapshot)
 	SPI_freeplan(plan);
 }
 
+/* fare_cache_text: a text column of an SPI row as a palloc'd C string, or NULL. */
 static char *
 fare_cache_text(HeapTuple tuple, TupleDesc desc, int attno)
 {
@@ -264,6 +277,7 @@ fare_cache_text(HeapTuple tuple, TupleDesc desc, int attno)
 	return isnull ? NULL : TextDatumGetCString(value);
 }
 
+/* fare_cache_int64: an int8 column of an SPI row (0 and *isnull set when NULL). */
 static int64
 fare_cache_int64(HeapTuple tuple, TupleDesc desc, int attno, bool *isnull)
 {
@@ -295,6 +309,7 @@ fare_cache_build(void)
 	FareCache  *cache;
 	Snapshot	snapshot;
 	bool		parallel = IsInParallelMode();
+	int			guc_nest_level = 0;
 	uint64		nrows;
 
 	build_cxt = AllocSetContextCreate(CurrentMemoryContext, "faregate fare cache", ALLOCSET_SMALL_SIZES);
@@ -303,6 +318,17 @@ fare_cache_build(void)
 	cache->transient = parallel;
 	cache->built_lxid = MyProc->lxid;
 
+	/*
+	 * The queries name every table with its schema; a safe search_path also keeps the caller's objects
+	 * from standing in for the built-in functions and types they use.  (Settings cannot change in
+	 * parallel mode; there the leader's search_path applies.)
+	 */
+	if (!parallel)
+	{
+		guc_nest_level = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "faregate: SPI_connect failed");
 	snapshot = RegisterSnapshot(parallel ? GetActiveSnapshot() : GetLatestSnapshot());
@@ -534,6 +560,8 @@ fare_cache_build(void)
 	}
 	UnregisterSnapshot(snapshot);
 	SPI_finish();
+	if (!parallel)
+		AtEOXact_GUC(true, guc_nest_level);
 
 	MemoryContextSetParent(build_cxt, CacheMemoryContext);
 	return cache;
@@ -591,24 +619,28 @@ fare_cache_get(void)
 	}
 }
 
+/* fare_cache_zone: the dense index of a zone name (len bytes, not NUL-terminated), or FARE_CACHE_NOT_FOUND. */
 int
 fare_cache_zone(FareCache *cache, const char *name, int len)
 {
 	return fare_names_find(&cache->zones, name, len);
 }
 
+/* fare_cache_category: the dense index of a category name, or FARE_CACHE_NOT_FOUND. */
 int
 fare_cache_category(FareCache *cache, const char *name, int len)
 {
 	return fare_names_find(&cache->categories, name, len);
 }
 
+/* fare_cache_category_info: a category's name, transfer rule and caps. */
 const FareCategory *
 fare_cache_category_info(FareCache *cache, int category)
 {
 	return &cache->category_info[category];
 }
 
+/* fare_cache_zone_name: the zone_id of a dense zone index, for messages. */
 const char *
 fare_cache_zone_name(FareCache *cache, int zone)
 {
@@ -668,6 +700,7 @@ fare_cache_timeframe_matches(FareCache *cache, int timeframe, int isodow, int64 
 	return false;
 }
 
+/* fare_cache_timeframe_name: a timeframe's name, or NULL for FARE_ANY_TIME / FARE_NO_WINDOW. */
 const char *
 fare_cache_timeframe_name(FareCache *cache, int timeframe)
 {

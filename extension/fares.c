@@ -75,6 +75,10 @@ typedef struct FareLegType
 
 /* ---- faregate.timezone ---- */
 
+/*
+ * fares_check_timezone: GUC check hook of faregate.timezone; accepts a zone PostgreSQL knows and that
+ * has no leap seconds, and hands the loaded zone to the assign hook.
+ */
 static bool
 fares_check_timezone(char **newval, void **extra, GucSource source)
 {
@@ -101,6 +105,7 @@ fares_check_timezone(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* fares_assign_timezone: GUC assign hook of faregate.timezone. */
 static void
 fares_assign_timezone(const char *newval, void *extra)
 {
@@ -127,6 +132,7 @@ fares_define_gucs(void)
 
 /* ---- local time ---- */
 
+/* fares_floor_div: division rounding towards minus infinity (for times before 2000-01-01). */
 static inline int64
 fares_floor_div(int64 numerator, int64 denominator)
 {
@@ -180,6 +186,7 @@ fares_local_string(const FareLocal *local)
 
 /* ---- arguments ---- */
 
+/* fares_null_argument: raises 22004 for a NULL argument. */
 static void
 fares_null_argument(const char *function, const char *argument)
 {
@@ -189,14 +196,10 @@ fares_null_argument(const char *function, const char *argument)
 			 errhint("Pass a value, or leave the argument out to use its default.")));
 }
 
-static char *
-fares_text_cstring(const text *value)
-{
-	return text_to_cstring(value);
-}
 
 /* ---- rule lookup ---- */
 
+/* fares_zone: the dense index of a zone, or FG002. */
 static int
 fares_zone(FareCache *cache, const text *zone)
 {
@@ -205,11 +208,12 @@ fares_zone(FareCache *cache, const text *zone)
 	if (index == FARE_CACHE_NOT_FOUND)
 		ereport(ERROR,
 				(errcode(ERRCODE_FG_UNKNOWN_ZONE),
-				 errmsg("unknown fare zone \"%s\"", fares_text_cstring(zone)),
+				 errmsg("unknown fare zone \"%s\"", text_to_cstring(zone)),
 				 errhint("Use a zone_id from faregate.zones.")));
 	return index;
 }
 
+/* fares_category: the dense index of a rider category, or FG003. */
 static int
 fares_category(FareCache *cache, const text *category)
 {
@@ -218,11 +222,12 @@ fares_category(FareCache *cache, const text *category)
 	if (index == FARE_CACHE_NOT_FOUND)
 		ereport(ERROR,
 				(errcode(ERRCODE_FG_UNKNOWN_CATEGORY),
-				 errmsg("unknown rider category \"%s\"", fares_text_cstring(category)),
+				 errmsg("unknown rider category \"%s\"", text_to_cstring(category)),
 				 errhint("Use a category from faregate.rider_categories.")));
 	return index;
 }
 
+/* fares_rule_applies: whether a rule's validity and timeframe contain the local moment. */
 static inline bool
 fares_rule_applies(FareCache *cache, const FareRule *rule, const FareLocal *local)
 {
@@ -278,6 +283,7 @@ fares_find_rule(FareCache *cache, int from_zone, int to_zone, int category, cons
 	pg_unreachable();
 }
 
+/* fares_numeric: cents as an exact numeric with two decimals. */
 static inline Datum
 fares_numeric(int64 cents)
 {

@@ -49,7 +49,7 @@ SELECT 'Z' || f, 'Z' || t, c.category, tf.timeframe,
 INSERT INTO faregate.transfer_rules VALUES ('adult', 2, '60 min', 0.00), ('child', 2, '60 min', 0.00),
   ('senior', 2, '60 min', 0.00);
 INSERT INTO faregate.fare_caps VALUES ('adult', 'day', 9.00, '04:30'), ('adult', 'week', 30.00, '04:30');
-ANALYZE;
+VACUUM ANALYZE;  -- so that autovacuum does not run during the measurements
 SQL
 t1=$(now_s)
 printf 'fares: loaded %s rules in %.1f s\n' "$(psql_db -c 'SELECT count(*) FROM faregate.fare_rules')" \
@@ -150,7 +150,7 @@ SELECT r * 10 + k, r, 'Z' || (1 + floor(random() * 300))::int, 'Z' || (1 + floor
        timestamptz '2026-03-23 06:00 Europe/Zurich' + make_interval(mins => (r % 60))
          + sum(make_interval(mins => 5 + floor(random() * 120)::int)) OVER (PARTITION BY r ORDER BY k)
   FROM generate_series(1, $riders) r, generate_series(1, 10) k;
-ANALYZE taps;
+VACUUM ANALYZE taps;
 SQL
 echo "fares: $(psql_db -c 'SELECT count(*) FROM taps') taps of $(psql_db -c 'SELECT count(DISTINCT rider) FROM taps') riders"
 
