@@ -1,8 +1,8 @@
 /*
  * fares.h
  *	  Cross-file API of fares.c: the SQLSTATEs of class FG that the fare functions raise (documented in
- *	  docs/fares.md; FG007 is raised by the install script's timeframes trigger) and the init hook
- *	  fares_define_gucs(), declared in faregate.h and called from _PG_init.
+ *	  docs/fares.md; FG007 is raised by the install script's timeframes trigger).  The init hook
+ *	  fares_define_gucs() is declared in faregate.h, which _PG_init's file includes.
  */
 #ifndef FARES_H
 #define FARES_H
@@ -19,6 +19,5 @@
 #define ERRCODE_FG_AMBIGUOUS_RULES		MAKE_SQLSTATE('F','G','0','0','8')
 #define ERRCODE_FG_EMPTY_JOURNEY		MAKE_SQLSTATE('F','G','0','1','0')
 
-extern void fares_define_gucs(void);
 
 #endif							/* FARES_H */
