@@ -17,7 +17,6 @@
 #define ERRCODE_FG_NULL_LEG				MAKE_SQLSTATE('F','G','0','0','6')
 #define ERRCODE_FG_EMPTY_WINDOW			MAKE_SQLSTATE('F','G','0','0','7')
 #define ERRCODE_FG_AMBIGUOUS_RULES		MAKE_SQLSTATE('F','G','0','0','8')
-#define ERRCODE_FG_EMPTY_JOURNEY		MAKE_SQLSTATE('F','G','0','1','0')
-
+#define ERRCODE_FG_EMPTY_JOURNEY		MAKE_SQLSTATE('F','G','0','0','9')
 
 #endif							/* FARES_H */

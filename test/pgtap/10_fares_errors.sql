@@ -37,7 +37,7 @@ SELECT throws_ok($$SELECT faregate.journey_fare(ARRAY[row('T1', 'T2', '2026-03-2
     'FG006', 'leg 2 of faregate.journey_fare is null', 'NULL inside the legs array: FG006');
 SELECT throws_ok($$SELECT * FROM faregate.charge_taps(ARRAY[row('T1', NULL, '2026-03-23 10:00+01')::faregate.leg])$$,
     'FG006', 'leg 1 of faregate.charge_taps has a null to_zone', 'a leg with a NULL field: FG006');
-SELECT throws_ok($$SELECT faregate.journey_fare('{}'::faregate.leg[])$$, 'FG010', NULL, 'a journey without legs: FG010');
+SELECT throws_ok($$SELECT faregate.journey_fare('{}'::faregate.leg[])$$, 'FG009', NULL, 'a journey without legs: FG009');
 SELECT throws_ok($$SELECT faregate.journey_fare(ARRAY[[row('T1', 'T2', '2026-03-23 10:00+01')::faregate.leg]])$$,
     '2202E', NULL, 'a two-dimensional legs array: 2202E');
 -- NULL arguments and impossible times
