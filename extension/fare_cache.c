@@ -251,6 +251,28 @@ fare_pairs_add(FareCache *cache, uint64 key, int first, int count)
 /* ---- building ---- */
 
 /*
+ * fare_rule_precedence: qsort order of the rules of one zone pair and category: higher priority first,
+ * then a timeframe rule before an any-time rule, then rule_id (a total order, so the compiled table is
+ * the same however the scan returned the rows).
+ */
+static int
+fare_rule_precedence(const void *a, const void *b)
+{
+	const FareRule *left = (const FareRule *) a;
+	const FareRule *right = (const FareRule *) b;
+	bool		left_any = (left->timeframe == FARE_ANY_TIME);
+	bool		right_any = (right->timeframe == FARE_ANY_TIME);
+
+	if (left->priority != right->priority)
+		return left->priority > right->priority ? -1 : 1;
+	if (left_any != right_any)
+		return left_any ? 1 : -1;
+	if (left->rule_id != right->rule_id)
+		return left->rule_id < right->rule_id ? -1 : 1;
+	return 0;
+}
+
+/*
  * fare_cache_query: runs one read-only query under the build snapshot; the rows are in SPI_tuptable.
  */
 static void
@@ -436,9 +458,9 @@ fare_cache_build(void)
 	MemoryContextSwitchTo(old_cxt);
 
 	/*
-	 * The fare rules, in the order of the lookup index (so that the scan can be one index scan), then by
-	 * precedence within a zone pair and category: higher priority first, then a timeframe rule before an
-	 * any-time rule, then rule_id.  Read through a cursor in batches, so that SPI never holds them all.
+	 * The fare rules, in the order of the lookup index, so that the scan is one index scan without a
+	 * sort; each zone pair and category's few rules are then put in precedence order here
+	 * (fare_rule_precedence).  Read through a cursor in batches, so that SPI never holds them all.
 	 */
 	{
 		SPIPlanPtr	plan;
@@ -451,7 +473,7 @@ fare_cache_build(void)
 		plan = SPI_prepare("SELECT rule_id, from_zone, to_zone, category, timeframe, lower(valid), upper(valid),"
 						   "       (amount * 100)::int8, currency::text, priority"
 						   "  FROM faregate.fare_rules"
-						   " ORDER BY from_zone, to_zone, category, priority DESC, timeframe IS NULL, rule_id",
+						   " ORDER BY from_zone, to_zone, category, priority DESC",
 						   0, NULL);
 		if (plan == NULL)
 			elog(ERROR, "faregate: SPI_prepare failed for the fare cache: %s", SPI_result_code_string(SPI_result));
@@ -552,7 +574,11 @@ fare_cache_build(void)
 			cache->pairs = MemoryContextAllocZero(build_cxt, sizeof(FarePairSlot) * size);
 			cache->pair_mask = size - 1;
 			for (int i = 0; i < ngroups; i++)
+			{
+				if (groups[i].count > 1)
+					qsort(&cache->rules[groups[i].first], groups[i].count, sizeof(FareRule), fare_rule_precedence);
 				fare_pairs_add(cache, groups[i].key, groups[i].first, groups[i].count);
+			}
 		}
 		pfree(groups);
 		if (cache->nrules < rules_allocated)
