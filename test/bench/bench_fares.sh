@@ -10,7 +10,8 @@
 #     depend on the previous journey's start and so cannot be a window function); the two results must
 #     be identical (compared row for row with EXCEPT both ways).
 # Starts its own cluster (test/harness/cluster.sh, no replicas). Never fails on speed; prints ratios.
-# Environment: FG_BENCH_SECONDS (default 10), FG_BENCH_RIDERS (default 100000).
+# Environment: FG_BENCH_SECONDS (default 10), FG_BENCH_RIDERS (default 100000), FG_BENCH_ZONES (default
+# 300; smaller only for a quick trial of the script).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ -z "${FG_CLUSTER_DIR:-}" ]; then
@@ -20,6 +21,7 @@ fi
 
 seconds=${FG_BENCH_SECONDS:-10}
 riders=${FG_BENCH_RIDERS:-100000}
+zones=${FG_BENCH_ZONES:-300}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 db=fares_bench
@@ -32,8 +34,8 @@ psql_db -c "SET client_min_messages = warning" -c "CREATE EXTENSION faregate CAS
 
 # --- the network: 300 zones x 3 categories x 2 timeframes (peak / offpeak cover the whole week) ---
 t0=$(now_s)
-psql_db <<'SQL'
-INSERT INTO faregate.zones SELECT 'Z' || i, 'zone ' || i FROM generate_series(1, 300) i;
+psql_db <<SQL
+INSERT INTO faregate.zones SELECT 'Z' || i, 'zone ' || i FROM generate_series(1, $zones) i;
 INSERT INTO faregate.rider_categories VALUES ('child', 'reduced'), ('senior', 'reduced');
 INSERT INTO faregate.timeframes VALUES
   ('peak', '{1,2,3,4,5}', '07:00', '09:30'), ('peak', '{1,2,3,4,5}', '16:00', '18:30'),
@@ -42,8 +44,8 @@ INSERT INTO faregate.timeframes VALUES
 -- one statement, one invalidation (see docs/fares.md, "Loading rules in bulk")
 INSERT INTO faregate.fare_rules (from_zone, to_zone, category, timeframe, amount, currency)
 SELECT 'Z' || f, 'Z' || t, c.category, tf.timeframe,
-       round((1.50 + 0.01 * ((f * 7 + t * 13) % 300)) * c.factor * tf.factor, 2), 'CHF'
-  FROM generate_series(1, 300) f, generate_series(1, 300) t,
+       round((1.50 + 0.01 * ((f * 7 + t * 13) % $zones)) * c.factor * tf.factor, 2), 'CHF'
+  FROM generate_series(1, $zones) f, generate_series(1, $zones) t,
        (VALUES ('adult', 1.0), ('child', 0.5), ('senior', 0.7)) c(category, factor),
        (VALUES ('peak', 1.25), ('offpeak', 1.0)) tf(timeframe, factor);
 INSERT INTO faregate.transfer_rules VALUES ('adult', 2, '60 min', 0.00), ('child', 2, '60 min', 0.00),
@@ -60,19 +62,19 @@ psql_db -c "SELECT faregate.fare('Z1', 'Z2', '2026-03-23 08:00+01')" >/dev/null 
 build=$(psql_db -c "WITH f AS MATERIALIZED (SELECT faregate.fare('Z1', 'Z2', '2026-03-23 08:00+01') AS v)
                     SELECT extract(epoch FROM clock_timestamp() - now()) * 1000 FROM f WHERE v IS NOT NULL" \
                 -c "SELECT entries, bytes FROM faregate.fare_cache_stats()")
-printf 'fares: per-backend cache for 300 zones x 3 categories x 2 timeframes: %s rules, %.1f MiB, built in %.0f ms\n' \
-  "$(echo "$build" | sed -n 2p | cut -d'|' -f1)" "$(echo "$build" | sed -n 2p | cut -d'|' -f2 | awk '{print $1/1048576}')" \
+printf 'fares: per-backend cache for %s zones x 3 categories x 2 timeframes: %s rules, %.1f MiB, built in %.0f ms\n' \
+  "$zones" "$(echo "$build" | sed -n 2p | cut -d'|' -f1)" "$(echo "$build" | sed -n 2p | cut -d'|' -f2 | awk '{print $1/1048576}')" \
   "$(echo "$build" | sed -n 1p)"
 
 # --- 1. fare() vs plain SQL vs SELECT 1 ---
-cat >"$tmp/fare.sql" <<'SQL'
-\set a random(1, 300)
-\set b random(1, 300)
+cat >"$tmp/fare.sql" <<SQL
+\set a random(1, $zones)
+\set b random(1, $zones)
 SELECT faregate.fare('Z' || :a, 'Z' || :b, now(), 'adult');
 SQL
-cat >"$tmp/plain.sql" <<'SQL'
-\set a random(1, 300)
-\set b random(1, 300)
+cat >"$tmp/plain.sql" <<SQL
+\set a random(1, $zones)
+\set b random(1, $zones)
 SELECT r.amount FROM faregate.fare_rules r
  WHERE r.from_zone = 'Z' || :a AND r.to_zone = 'Z' || :b AND r.category = 'adult'
    AND r.valid @> (now() AT TIME ZONE current_setting('faregate.timezone'))::date
@@ -84,13 +86,13 @@ SELECT r.amount FROM faregate.fare_rules r
            AND (now() AT TIME ZONE current_setting('faregate.timezone'))::time < w.end_time))
  ORDER BY r.priority DESC, r.timeframe IS NULL, r.rule_id LIMIT 1;
 SQL
-cat >"$tmp/one.sql" <<'SQL'
-\set a random(1, 300)
-\set b random(1, 300)
+cat >"$tmp/one.sql" <<SQL
+\set a random(1, $zones)
+\set b random(1, $zones)
 SELECT 1;
 SQL
 # sanity: the plain-SQL lookup gives the same price as fare() (for a sample of pairs, now)
-mismatch=$(psql_db -c "SELECT count(*) FROM generate_series(1, 300, 7) a, generate_series(1, 300, 11) b
+mismatch=$(psql_db -c "SELECT count(*) FROM generate_series(1, $zones, 7) a, generate_series(1, $zones, 11) b
   WHERE faregate.fare('Z' || a, 'Z' || b) IS DISTINCT FROM (
     SELECT r.amount FROM faregate.fare_rules r
      WHERE r.from_zone = 'Z' || a AND r.to_zone = 'Z' || b AND r.category = 'adult'
@@ -100,7 +102,7 @@ mismatch=$(psql_db -c "SELECT count(*) FROM generate_series(1, 300, 7) a, genera
              AND (now() AT TIME ZONE current_setting('faregate.timezone'))::time >= w.start_time
              AND (now() AT TIME ZONE current_setting('faregate.timezone'))::time < w.end_time))
      ORDER BY r.priority DESC, r.timeframe IS NULL, r.rule_id LIMIT 1)")
-echo "fares: plain-SQL lookup disagrees with fare() on $mismatch of 1196 sampled pairs"
+echo "fares: plain-SQL lookup disagrees with fare() on $mismatch of $(( ($zones + 6) / 7 * (($zones + 10) / 11) )) sampled pairs"
 
 # run_pgbench NAME: whole-run TPS and steady-state TPS (per-second log, seconds 3..N-1) of $tmp/NAME.sql
 run_pgbench() {
@@ -138,6 +140,38 @@ printf 'fares: ratio fare()/plain SQL = %.2fx whole run, %.2fx steady (target >=
 printf 'fares: ratio fare()/SELECT 1 = %.2f whole run, %.2f steady (target >= 0.85)\n' \
   "$(echo "$fare_tps / $one_tps" | bc -l)" "$(echo "$fare_steady / $one_steady" | bc -l)"
 
+# In-server cost per lookup, which the machine's other load disturbs less than pgbench: 1,000,000 fare()
+# calls in one query, 100,000 plain-SQL lookups in one query, each minus the same query without lookup.
+times=$(psql -X -q -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$db" <<SQL | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tr '\n' ' '
+SELECT faregate.fare('Z1', 'Z2') IS NOT NULL AS warm \g /dev/null
+\timing on
+SELECT count(CASE WHEN ('Z' || (1 + i % $zones)) IS NOT NULL AND ('Z' || (1 + (i * 7) % $zones)) IS NOT NULL
+                   AND timestamptz '2026-03-23 06:00+01' + make_interval(mins => i % 1440) IS NOT NULL THEN 1 END)
+  FROM generate_series(1, 1000000) i \g /dev/null
+SELECT count(faregate.fare('Z' || (1 + i % $zones), 'Z' || (1 + (i * 7) % $zones),
+                           timestamptz '2026-03-23 06:00+01' + make_interval(mins => i % 1440), 'adult'))
+  FROM generate_series(1, 1000000) i \g /dev/null
+SELECT count(CASE WHEN ('Z' || (1 + i % $zones)) IS NOT NULL AND ('Z' || (1 + (i * 7) % $zones)) IS NOT NULL
+                   AND timestamptz '2026-03-23 06:00+01' + make_interval(mins => i % 1440) IS NOT NULL THEN 1 END)
+  FROM generate_series(1, 100000) i \g /dev/null
+SELECT count(p.amount) FROM generate_series(1, 100000) i
+  CROSS JOIN LATERAL (SELECT (timestamptz '2026-03-23 06:00+01' + make_interval(mins => i % 1440))
+                             AT TIME ZONE current_setting('faregate.timezone') AS local_ts) l
+  CROSS JOIN LATERAL (
+    SELECT r.amount FROM faregate.fare_rules r
+     WHERE r.from_zone = 'Z' || (1 + i % $zones) AND r.to_zone = 'Z' || (1 + (i * 7) % $zones) AND r.category = 'adult'
+       AND r.valid @> l.local_ts::date
+       AND (r.timeframe IS NULL OR EXISTS (SELECT 1 FROM faregate.timeframes w WHERE w.timeframe = r.timeframe
+             AND extract(isodow FROM l.local_ts)::int = ANY (w.days)
+             AND l.local_ts::time >= w.start_time AND l.local_ts::time < w.end_time))
+     ORDER BY r.priority DESC, r.timeframe IS NULL, r.rule_id LIMIT 1) p \g /dev/null
+SQL
+)
+read -r base_1m fare_1m base_100k plain_100k <<<"$times"
+printf 'fares: in-server cost per lookup: fare() %.2f us, plain-SQL indexed lookup %.2f us (%.0fx)\n' \
+  "$(echo "($fare_1m - $base_1m) / 1000" | bc -l)" "$(echo "($plain_100k - $base_100k) / 100" | bc -l)" \
+  "$(echo "(($plain_100k - $base_100k) / 100) / (($fare_1m - $base_1m) / 1000)" | bc -l)"
+
 # --- 2. charge_taps vs the plain-SQL reference on 1,000,000 taps ---
 psql_db <<SQL
 SELECT setseed(0.42);
@@ -146,7 +180,7 @@ CREATE UNLOGGED TABLE taps (tap_id bigint PRIMARY KEY, rider int NOT NULL, from_
 -- each rider: 10 taps on Monday 2026-03-23 from about 06:00, 5 to 125 minutes apart (some transfers, many
 -- fares capped at 9.00 per day)
 INSERT INTO taps
-SELECT r * 10 + k, r, 'Z' || (1 + floor(random() * 300))::int, 'Z' || (1 + floor(random() * 300))::int,
+SELECT r * 10 + k, r, 'Z' || (1 + floor(random() * $zones))::int, 'Z' || (1 + floor(random() * $zones))::int,
        timestamptz '2026-03-23 06:00 Europe/Zurich' + make_interval(mins => (r % 60))
          + sum(make_interval(mins => 5 + floor(random() * 120)::int)) OVER (PARTITION BY r ORDER BY k)
   FROM generate_series(1, $riders) r, generate_series(1, 10) k;
@@ -258,6 +292,6 @@ if [ "$diff" = 0 ]; then
 else
   echo "fares: MISMATCH: $diff rows differ between charge_taps and the plain-SQL reference"
 fi
-printf 'fares: 1M taps: charge_taps %.2f s, plain-SQL reference %.2f s, ratio %.1fx (target >= 10x)\n' \
+printf 'fares: %s taps: charge_taps %.2f s, plain-SQL reference %.2f s, ratio %.1fx (target >= 10x)\n' "$rows" \
   "$faregate_s" "$reference_s" "$(echo "$reference_s / $faregate_s" | bc -l)"
 [ "$diff" = 0 ]
