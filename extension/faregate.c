@@ -25,6 +25,7 @@ PG_FUNCTION_INFO_V1(version);
 void
 _PG_init(void)
 {
+	fares_define_gucs();
 	queues_define_gucs();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("faregate");

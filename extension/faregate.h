@@ -10,6 +10,8 @@
 
 extern void _PG_init(void);
 
+/* fares.c: faregate.timezone and the fare cache's invalidation callback */
+extern void fares_define_gucs(void);
 /* queues.c: defines the faregate.queue_* settings */
 extern void queues_define_gucs(void);
 

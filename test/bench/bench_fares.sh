@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# bench_fares.sh: faregate's fare functions against plain SQL on the same rules, in one run.
+#  1. SELECT faregate.fare(random pair) vs the equivalent plain-SQL indexed lookup vs SELECT 1 (pgbench,
+#     -M prepared, 2 clients, FG_BENCH_SECONDS each, interleaved, best of 2 rounds) on a 300-zone network with 3 categories and 2
+#     timeframes (540,000 rules); TPS over the whole run and steady-state TPS (each second after the
+#     first two: every new connection builds its compiled table in its first call), and the per-backend
+#     cache memory and build time for that network.
+#  2. Pricing 1,000,000 taps of 100,000 riders (one day, transfers and caps) with charge_taps in one
+#     query vs a plain-SQL reference (window functions for caps; a recursive CTE for journeys, which
+#     depend on the previous journey's start and so cannot be a window function); the two results must
+#     be identical (compared row for row with EXCEPT both ways).
+# Starts its own cluster (test/harness/cluster.sh, no replicas). Never fails on speed; prints ratios.
+# Environment: FG_BENCH_SECONDS (default 10), FG_BENCH_RIDERS (default 100000), FG_BENCH_ZONES (default
+# 300; smaller only for a quick trial of the script).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${FG_CLUSTER_DIR:-}" ]; then
+  exec "$here/../harness/cluster.sh" --replicas 0 --conf 'work_mem = 64MB' --conf 'max_parallel_workers_per_gather = 0' \
+    -- "$0" "$@"
+fi
+
+seconds=${FG_BENCH_SECONDS:-10}
+riders=${FG_BENCH_RIDERS:-100000}
+zones=${FG_BENCH_ZONES:-300}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+db=fares_bench
+psql_db() { psql -X -qAt -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$db" "$@"; }
+now_s() { date +%s.%N; }
+
+psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d postgres -c "CREATE DATABASE $db"
+psql_db -c "SET client_min_messages = warning" -c "CREATE EXTENSION faregate CASCADE" \
+  -c "ALTER DATABASE $db SET faregate.timezone = 'Europe/Zurich'"
+
+# --- the network: 300 zones x 3 categories x 2 timeframes (peak / offpeak cover the whole week) ---
+t0=$(now_s)
+psql_db <<SQL
+INSERT INTO faregate.zones SELECT 'Z' || i, 'zone ' || i FROM generate_series(1, $zones) i;
+INSERT INTO faregate.rider_categories VALUES ('child', 'reduced'), ('senior', 'reduced');
+INSERT INTO faregate.timeframes VALUES
+  ('peak', '{1,2,3,4,5}', '07:00', '09:30'), ('peak', '{1,2,3,4,5}', '16:00', '18:30'),
+  ('offpeak', '{1,2,3,4,5}', '00:00', '07:00'), ('offpeak', '{1,2,3,4,5}', '09:30', '16:00'),
+  ('offpeak', '{1,2,3,4,5}', '18:30', '24:00'), ('offpeak', '{6,7}', '00:00', '24:00');
+-- one statement, one invalidation (see docs/fares.md, "Loading rules in bulk")
+INSERT INTO faregate.fare_rules (from_zone, to_zone, category, timeframe, amount, currency)
+SELECT 'Z' || f, 'Z' || t, c.category, tf.timeframe,
+       round((1.50 + 0.01 * ((f * 7 + t * 13) % $zones)) * c.factor * tf.factor, 2), 'CHF'
+  FROM generate_series(1, $zones) f, generate_series(1, $zones) t,
+       (VALUES ('adult', 1.0), ('child', 0.5), ('senior', 0.7)) c(category, factor),
+       (VALUES ('peak', 1.25), ('offpeak', 1.0)) tf(timeframe, factor);
+INSERT INTO faregate.transfer_rules VALUES ('adult', 2, '60 min', 0.00), ('child', 2, '60 min', 0.00),
+  ('senior', 2, '60 min', 0.00);
+INSERT INTO faregate.fare_caps VALUES ('adult', 'day', 9.00, '04:30'), ('adult', 'week', 30.00, '04:30');
+VACUUM ANALYZE;  -- so that autovacuum does not run during the measurements
+SQL
+t1=$(now_s)
+printf 'fares: loaded %s rules in %.1f s\n' "$(psql_db -c 'SELECT count(*) FROM faregate.fare_rules')" \
+  "$(echo "$t1 - $t0" | bc)"
+
+# --- cache build time and memory for this network ---
+psql_db -c "SELECT faregate.fare('Z1', 'Z2', '2026-03-23 08:00+01')" >/dev/null   # warms the OS cache
+build=$(psql_db -c "WITH f AS MATERIALIZED (SELECT faregate.fare('Z1', 'Z2', '2026-03-23 08:00+01') AS v)
+                    SELECT extract(epoch FROM clock_timestamp() - now()) * 1000 FROM f WHERE v IS NOT NULL" \
+                -c "SELECT entries, bytes FROM faregate.fare_cache_stats()")
+printf 'fares: per-backend cache for %s zones x 3 categories x 2 timeframes: %s rules, %.1f MiB, built in %.0f ms\n' \
+  "$zones" "$(echo "$build" | sed -n 2p | cut -d'|' -f1)" "$(echo "$build" | sed -n 2p | cut -d'|' -f2 | awk '{print $1/1048576}')" \
+  "$(echo "$build" | sed -n 1p)"
+
+# --- 1. fare() vs plain SQL vs SELECT 1 ---
+cat >"$tmp/fare.sql" <<SQL
+\set a random(1, $zones)
+\set b random(1, $zones)
+SELECT faregate.fare('Z' || :a, 'Z' || :b, now(), 'adult');
+SQL
+cat >"$tmp/plain.sql" <<SQL
+\set a random(1, $zones)
+\set b random(1, $zones)
+SELECT r.amount FROM faregate.fare_rules r
+ WHERE r.from_zone = 'Z' || :a AND r.to_zone = 'Z' || :b AND r.category = 'adult'
+   AND r.valid @> (now() AT TIME ZONE current_setting('faregate.timezone'))::date
+   AND (r.timeframe IS NULL OR EXISTS (
+        SELECT 1 FROM faregate.timeframes w
+         WHERE w.timeframe = r.timeframe
+           AND extract(isodow FROM now() AT TIME ZONE current_setting('faregate.timezone'))::int = ANY (w.days)
+           AND (now() AT TIME ZONE current_setting('faregate.timezone'))::time >= w.start_time
+           AND (now() AT TIME ZONE current_setting('faregate.timezone'))::time < w.end_time))
+ ORDER BY r.priority DESC, r.timeframe IS NULL, r.rule_id LIMIT 1;
+SQL
+cat >"$tmp/one.sql" <<SQL
+\set a random(1, $zones)
+\set b random(1, $zones)
+SELECT 1;
+SQL
+# sanity: the plain-SQL lookup gives the same price as fare() (for a sample of pairs, now)
+mismatch=$(psql_db -c "SELECT count(*) FROM generate_series(1, $zones, 7) a, generate_series(1, $zones, 11) b
+  WHERE faregate.fare('Z' || a, 'Z' || b) IS DISTINCT FROM (
+    SELECT r.amount FROM faregate.fare_rules r
+     WHERE r.from_zone = 'Z' || a AND r.to_zone = 'Z' || b AND r.category = 'adult'
+       AND r.valid @> (now() AT TIME ZONE current_setting('faregate.timezone'))::date
+       AND (r.timeframe IS NULL OR EXISTS (SELECT 1 FROM faregate.timeframes w WHERE w.timeframe = r.timeframe
+             AND extract(isodow FROM now() AT TIME ZONE current_setting('faregate.timezone'))::int = ANY (w.days)
+             AND (now() AT TIME ZONE current_setting('faregate.timezone'))::time >= w.start_time
+             AND (now() AT TIME ZONE current_setting('faregate.timezone'))::time < w.end_time))
+     ORDER BY r.priority DESC, r.timeframe IS NULL, r.rule_id LIMIT 1)")
+echo "fares: plain-SQL lookup disagrees with fare() on $mismatch of $(( ($zones + 6) / 7 * (($zones + 10) / 11) )) sampled pairs"
+
+# run_pgbench NAME: whole-run TPS and steady-state TPS (per-second log, seconds 3..N-1) of $tmp/NAME.sql
+run_pgbench() {
+  local name=$1 out
+  rm -rf "$tmp/log-$name"; mkdir -p "$tmp/log-$name"
+  out=$(cd "$tmp/log-$name" && pgbench -n -M prepared -c 2 -j 2 -T "$seconds" -l --aggregate-interval=1 \
+          --log-prefix="$tmp/log-$name/pgbench" -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -f "$tmp/$name.sql" "$db" 2>&1)
+  local tps steady
+  tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
+  steady=$(cat "$tmp/log-$name"/pgbench.* | awk '{n[$1] += $2} END {
+      lo = -1; hi = -1; for (s in n) { if (lo < 0 || s + 0 < lo) lo = s + 0; if (s + 0 > hi) hi = s + 0 }
+      total = 0; cnt = 0
+      for (s in n) if (s + 0 >= lo + 2 && s + 0 < hi) { total += n[s]; cnt++ }   # drop the first 2 and the last second
+      if (cnt > 0) printf "%.0f", total / cnt; else print 0 }')
+  echo "$tps $steady"
+}
+# The machine is shared: run the three variants interleaved, twice, and keep each one's best round.
+declare -A best_tps=([fare]=0 [plain]=0 [one]=0) best_steady=([fare]=0 [plain]=0 [one]=0)
+larger() { awk -v a="$1" -v b="$2" 'BEGIN {print (a + 0 > b + 0) ? a : b}'; }
+for round in 1 2; do
+  for variant in fare plain one; do
+    read -r tps steady <<<"$(run_pgbench "$variant")"
+    echo "fares: round $round $variant: TPS $tps whole run, $steady steady"
+    best_tps[$variant]=$(larger "${best_tps[$variant]}" "$tps")
+    best_steady[$variant]=$(larger "${best_steady[$variant]}" "$steady")
+  done
+done
+fare_tps=${best_tps[fare]} plain_tps=${best_tps[plain]} one_tps=${best_tps[one]}
+fare_steady=${best_steady[fare]} plain_steady=${best_steady[plain]} one_steady=${best_steady[one]}
+printf 'fares: pgbench %ss x 2 clients, best of 2 rounds, whole run TPS: fare() %.0f, plain SQL %.0f, SELECT 1 %.0f\n' "$seconds" \
+  "$fare_tps" "$plain_tps" "$one_tps"
+printf 'fares: pgbench steady-state TPS (after 2 s), best of 2 rounds: fare() %s, plain SQL %s, SELECT 1 %s\n' "$fare_steady" "$plain_steady" "$one_steady"
+printf 'fares: ratio fare()/plain SQL = %.2fx whole run, %.2fx steady (target >= 1.3x)\n' \
+  "$(echo "$fare_tps / $plain_tps" | bc -l)" "$(echo "$fare_steady / $plain_steady" | bc -l)"
+printf 'fares: ratio fare()/SELECT 1 = %.2f whole run, %.2f steady (target >= 0.85)\n' \
+  "$(echo "$fare_tps / $one_tps" | bc -l)" "$(echo "$fare_steady / $one_steady" | bc -l)"
+
+# In-server cost per lookup, which the machine's other load disturbs less than pgbench: 1,000,000 fare()
+# calls in one query, 100,000 plain-SQL lookups in one query, each minus the same query without lookup.
+times=$(psql -X -q -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$db" <<SQL | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tr '\n' ' '
+SELECT faregate.fare('Z1', 'Z2') IS NOT NULL AS warm \g /dev/null
+\timing on
+SELECT count(CASE WHEN ('Z' || (1 + i % $zones)) IS NOT NULL AND ('Z' || (1 + (i * 7) % $zones)) IS NOT NULL
+                   AND timestamptz '2026-03-23 06:00+01' + make_interval(mins => i % 1440) IS NOT NULL THEN 1 END)
+  FROM generate_series(1, 1000000) i \g /dev/null
+SELECT count(faregate.fare('Z' || (1 + i % $zones), 'Z' || (1 + (i * 7) % $zones),
+                           timestamptz '2026-03-23 06:00+01' + make_interval(mins => i % 1440), 'adult'))
+  FROM generate_series(1, 1000000) i \g /dev/null
+SELECT count(CASE WHEN ('Z' || (1 + i % $zones)) IS NOT NULL AND ('Z' || (1 + (i * 7) % $zones)) IS NOT NULL
+                   AND timestamptz '2026-03-23 06:00+01' + make_interval(mins => i % 1440) IS NOT NULL THEN 1 END)
+  FROM generate_series(1, 100000) i \g /dev/null
+SELECT count(p.amount) FROM generate_series(1, 100000) i
+  CROSS JOIN LATERAL (SELECT (timestamptz '2026-03-23 06:00+01' + make_interval(mins => i % 1440))
+                             AT TIME ZONE current_setting('faregate.timezone') AS local_ts) l
+  CROSS JOIN LATERAL (
+    SELECT r.amount FROM faregate.fare_rules r
+     WHERE r.from_zone = 'Z' || (1 + i % $zones) AND r.to_zone = 'Z' || (1 + (i * 7) % $zones) AND r.category = 'adult'
+       AND r.valid @> l.local_ts::date
+       AND (r.timeframe IS NULL OR EXISTS (SELECT 1 FROM faregate.timeframes w WHERE w.timeframe = r.timeframe
+             AND extract(isodow FROM l.local_ts)::int = ANY (w.days)
+             AND l.local_ts::time >= w.start_time AND l.local_ts::time < w.end_time))
+     ORDER BY r.priority DESC, r.timeframe IS NULL, r.rule_id LIMIT 1) p \g /dev/null
+SQL
+)
+read -r base_1m fare_1m base_100k plain_100k <<<"$times"
+printf 'fares: in-server cost per lookup: fare() %.2f us, plain-SQL indexed lookup %.2f us (%.0fx)\n' \
+  "$(echo "($fare_1m - $base_1m) / 1000" | bc -l)" "$(echo "($plain_100k - $base_100k) / 100" | bc -l)" \
+  "$(echo "(($plain_100k - $base_100k) / 100) / (($fare_1m - $base_1m) / 1000)" | bc -l)"
+
+# --- 2. charge_taps vs the plain-SQL reference on 1,000,000 taps ---
+psql_db <<SQL
+SELECT setseed(0.42);
+CREATE UNLOGGED TABLE taps (tap_id bigint PRIMARY KEY, rider int NOT NULL, from_zone text NOT NULL,
+                            to_zone text NOT NULL, boarded_at timestamptz NOT NULL);
+-- each rider: 10 taps on Monday 2026-03-23 from about 06:00, 5 to 125 minutes apart (some transfers, many
+-- fares capped at 9.00 per day)
+INSERT INTO taps
+SELECT r * 10 + k, r, 'Z' || (1 + floor(random() * $zones))::int, 'Z' || (1 + floor(random() * $zones))::int,
+       timestamptz '2026-03-23 06:00 Europe/Zurich' + make_interval(mins => (r % 60))
+         + sum(make_interval(mins => 5 + floor(random() * 120)::int)) OVER (PARTITION BY r ORDER BY k)
+  FROM generate_series(1, $riders) r, generate_series(1, 10) k;
+VACUUM ANALYZE taps;
+SQL
+echo "fares: $(psql_db -c 'SELECT count(*) FROM taps') taps of $(psql_db -c 'SELECT count(DISTINCT rider) FROM taps') riders"
+
+# Both sides run in one psql session each, timed by \timing; charge_taps's session first builds its
+# compiled table (reported above), as any session that prices taps does once.
+sum_timing() { sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | awk '{t += $1} END {printf "%.2f", t / 1000}'; }
+faregate_s=$(psql -X -q -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$db" <<'SQL' | sum_timing
+SELECT faregate.fare('Z1', 'Z2') IS NOT NULL AS warm \g /dev/null
+\timing on
+CREATE UNLOGGED TABLE result_faregate AS
+SELECT t.rider, c.tap_no, c.fare, c.charged, c.reason
+  FROM (SELECT rider, array_agg(row(from_zone, to_zone, boarded_at)::faregate.leg ORDER BY boarded_at, tap_id) AS legs
+          FROM taps GROUP BY rider) t,
+       LATERAL faregate.charge_taps(t.legs, 'adult') c;
+SQL
+)
+
+reference_s=$(psql -X -q -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$db" <<'SQL' | sum_timing
+\timing on
+-- 1. each tap's local time (agency zone), number within its rider, and base fare by the documented
+--    precedence (priority, then timeframe rules before any-time rules, then rule_id)
+CREATE UNLOGGED TABLE ref_base AS
+SELECT t.rider, row_number() OVER (PARTITION BY t.rider ORDER BY t.boarded_at, t.tap_id)::int AS tap_no,
+       t.boarded_at, l.local_ts, f.amount AS fare
+  FROM taps t
+  CROSS JOIN LATERAL (SELECT t.boarded_at AT TIME ZONE current_setting('faregate.timezone') AS local_ts) l
+  CROSS JOIN LATERAL (
+        SELECT r.amount FROM faregate.fare_rules r
+         WHERE r.from_zone = t.from_zone AND r.to_zone = t.to_zone AND r.category = 'adult'
+           AND r.valid @> l.local_ts::date
+           AND (r.timeframe IS NULL OR EXISTS (
+                SELECT 1 FROM faregate.timeframes w
+                 WHERE w.timeframe = r.timeframe AND extract(isodow FROM l.local_ts)::int = ANY (w.days)
+                   AND l.local_ts::time >= w.start_time AND l.local_ts::time < w.end_time))
+         ORDER BY r.priority DESC, r.timeframe IS NULL, r.rule_id LIMIT 1) f;
+CREATE INDEX ON ref_base (rider, tap_no);
+ANALYZE ref_base;
+-- 2. journeys: a tap is a transfer when the journey has transfers left and it is boarded within
+--    "within" of the journey's first boarding (inclusive); otherwise it starts a journey
+CREATE UNLOGGED TABLE ref_journey AS
+WITH RECURSIVE tr AS (SELECT * FROM faregate.transfer_rules WHERE category = 'adult'),
+j AS (
+  SELECT b.rider, b.tap_no, b.boarded_at AS journey_start, 0 AS transfers, false AS is_transfer
+    FROM ref_base b WHERE b.tap_no = 1
+  UNION ALL
+  SELECT b.rider, b.tap_no,
+         CASE WHEN x.ok THEN j.journey_start ELSE b.boarded_at END,
+         CASE WHEN x.ok THEN j.transfers + 1 ELSE 0 END, x.ok
+    FROM j JOIN ref_base b ON b.rider = j.rider AND b.tap_no = j.tap_no + 1
+    CROSS JOIN LATERAL (SELECT coalesce((SELECT j.transfers < tr.max_transfers AND b.boarded_at - j.journey_start <= tr.within
+                                           FROM tr), false) AS ok) x
+)
+SELECT rider, tap_no, is_transfer FROM j;
+-- 3. caps by window functions: the day-capped running total per service day, its increments summed
+--    over the service week and capped again; a tap pays the increase of that doubly capped total
+CREATE UNLOGGED TABLE result_reference AS
+WITH caps AS (
+  SELECT (SELECT cap FROM faregate.fare_caps WHERE category = 'adult' AND period = 'day') AS day_cap,
+         (SELECT day_starts - time '00:00' FROM faregate.fare_caps WHERE category = 'adult' AND period = 'day') AS day_shift,
+         (SELECT cap FROM faregate.fare_caps WHERE category = 'adult' AND period = 'week') AS week_cap,
+         (SELECT day_starts - time '00:00' FROM faregate.fare_caps WHERE category = 'adult' AND period = 'week') AS week_shift,
+         (SELECT transfer_fee FROM faregate.transfer_rules WHERE category = 'adult') AS fee
+), due AS (
+  SELECT b.rider, b.tap_no, b.fare, j.is_transfer,
+         CASE WHEN j.is_transfer THEN c.fee ELSE b.fare END AS due,
+         (b.local_ts - c.day_shift)::date AS service_day,
+         date_trunc('week', (b.local_ts - c.week_shift)::date) AS service_week,
+         c.day_cap, c.week_cap
+    FROM ref_base b JOIN ref_journey j USING (rider, tap_no) CROSS JOIN caps c
+), day_capped AS (
+  SELECT *, least(day_cap, sum(due) OVER (PARTITION BY rider, service_day ORDER BY tap_no)) AS day_total
+    FROM due
+), day_increment AS (
+  SELECT *, day_total - coalesce(lag(day_total) OVER (PARTITION BY rider, service_day ORDER BY tap_no), 0) AS day_paid
+    FROM day_capped
+), week_capped AS (
+  SELECT *, least(week_cap, sum(day_paid) OVER (PARTITION BY rider, service_week ORDER BY tap_no)) AS week_total
+    FROM day_increment
+), charged AS (
+  SELECT *, week_total - coalesce(lag(week_total) OVER (PARTITION BY rider, service_week ORDER BY tap_no), 0) AS charged
+    FROM week_capped
+), left_before AS (
+  SELECT *, day_cap - coalesce(sum(charged) OVER (PARTITION BY rider, service_day ORDER BY tap_no
+                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS day_left,
+            week_cap - coalesce(sum(charged) OVER (PARTITION BY rider, service_week ORDER BY tap_no
+                                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS week_left
+    FROM charged
+)
+SELECT rider, tap_no, fare, charged,
+       CASE WHEN charged < due THEN CASE WHEN week_left < day_left THEN 'weekly cap' ELSE 'daily cap' END
+            WHEN is_transfer THEN 'transfer' ELSE 'fare' END AS reason
+  FROM left_before;
+SQL
+)
+
+diff=$(psql_db -c "SELECT (SELECT count(*) FROM (SELECT * FROM result_faregate EXCEPT ALL SELECT * FROM result_reference) a)
+                        + (SELECT count(*) FROM (SELECT * FROM result_reference EXCEPT ALL SELECT * FROM result_faregate) b)")
+summary=$(psql_db -c "SELECT count(*), sum(charged), count(*) FILTER (WHERE reason = 'transfer'),
+                             count(*) FILTER (WHERE reason = 'daily cap'), count(*) FILTER (WHERE reason = 'weekly cap')
+                        FROM result_faregate")
+IFS='|' read -r rows total transfers daycaps weekcaps <<<"$summary"
+echo "fares: charge_taps priced $rows taps (charged $total CHF; $transfers transfers, $daycaps daily-cap, $weekcaps weekly-cap taps)"
+if [ "$diff" = 0 ]; then
+  echo "fares: charge_taps and the plain-SQL reference agree on every row"
+else
+  echo "fares: MISMATCH: $diff rows differ between charge_taps and the plain-SQL reference"
+fi
+printf 'fares: %s taps: charge_taps %.2f s, plain-SQL reference %.2f s, ratio %.1fx (target >= 10x)\n' "$rows" \
+  "$faregate_s" "$reference_s" "$(echo "$reference_s / $faregate_s" | bc -l)"
+[ "$diff" = 0 ]
