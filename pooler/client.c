@@ -577,6 +577,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 
 	if (client->query_start == 0)
 		client->query_start = conn_now_usec();
+	slog_noise(&client->conn, "request '%c' (%u bytes) to S-%p", type, total, (void *) server);
 	switch (type)
 	{
 		case 'Q':
@@ -704,6 +705,65 @@ server_has_room(Server *server)
 	return iobuf_len(server->conn.wbuf) < IOBUF_SIZE / 2;
 }
 
+/*
+ * client_idle_local: requests a client outside a transaction can have answered without a server:
+ * Parse and Close of a named statement (the statement is only recorded; it is prepared on whichever
+ * server runs the next Bind or Describe), Sync (ReadyForQuery 'I') and Flush. Without this, a client
+ * that prepares synchronously (pgbench -M prepared, one thread for many connections) would hold its
+ * thread waiting for a server while its other connections hold every server. Returns 1 when handled,
+ * 0 when the request needs a server, -1 when the client was closed.
+ */
+static int
+client_idle_local(Client *client, char type, const uint8_t *msg, uint32_t total)
+{
+	uint8_t		reply[6] = {0, 0, 0, 0, 4, 0};
+	size_t		reply_len = 5;
+
+	if (type == 'P')
+	{
+		const char *name;
+		const char *query;
+		uint32_t	body_off;
+
+		if (!proto_read_parse(msg, total, &name, &query, &body_off) || !name[0])
+			return 0;
+		if (!prepared_client_parse(&client->stmts, name, msg + body_off, total - body_off))
+		{
+			client_close(client, "53200", "out of memory for a prepared statement", NULL);
+			return -1;
+		}
+		reply[0] = '1';
+	}
+	else if (type == 'C')
+	{
+		char		kind;
+		const char *name;
+
+		if (!proto_read_target(msg, total, &kind, &name) || kind != 'S' || !name[0])
+			return 0;
+		prepared_client_close(&client->stmts, name);
+		reply[0] = '3';
+	}
+	else if (type == 'S')
+	{
+		reply[0] = 'Z';
+		reply[4] = 5;
+		reply[5] = 'I';
+		reply_len = 6;
+	}
+	else if (type == 'H')
+		return 1;
+	else
+		return 0;
+	slog_noise(&client->conn, "request '%c' answered by the pooler", type);
+	if (!client_send_bytes(client, reply, reply_len))
+	{
+		client_close(client, "53200", "out of memory", NULL);
+		return -1;
+	}
+	return 1;
+}
+
 /* client_begin_transaction: an idle client sent a request: route it and get a server. */
 static bool
 client_begin_transaction(Client *client, char type, const uint8_t *msg, uint32_t total)
@@ -804,6 +864,15 @@ client_process(Client *client)
 		}
 		if (client->state == CL_IDLE)
 		{
+			int			local = client_idle_local(client, type, p, total);
+
+			if (local < 0)
+				break;
+			if (local > 0)
+			{
+				iobuf_consume(&client->conn.rbuf, total);
+				continue;
+			}
 			if (!client_begin_transaction(client, type, p, total))
 				break;			/* waiting (or closed) */
 			continue;

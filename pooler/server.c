@@ -583,6 +583,8 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 	Pool	   *pool = server->pool;
 
 	*forward = client != NULL && !swallow;
+	slog_noise(&server->conn, "reply '%c' (%u bytes) for C-%p, %u expected", type, total, (void *) client,
+			   server->exp_count);
 	switch (type)
 	{
 		case 'Z':
