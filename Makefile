@@ -26,7 +26,12 @@ demo: deps
 bench: deps
 	test/bench/run.sh
 
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	test/fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
 	$(MAKE) -C extension clean
 	$(MAKE) -C pooler clean
 	$(MAKE) -C test/unit clean
+	$(MAKE) -C test/fuzz clean

@@ -388,6 +388,7 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		else if (section == SEC_DATABASES)
 		{
 			DatabaseEntry *entry;
+			const DatabaseEntry *existing;
 
 			if (strlen(name) >= CF_NAME_MAX)
 			{
@@ -395,7 +396,8 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 					 CF_NAME_MAX - 1);
 				goto error;
 			}
-			if (config_find_database(out, name) && strcmp(config_find_database(out, name)->name, name) == 0)
+			existing = config_find_database(out, name);
+			if (existing && strcmp(existing->name, name) == 0)
 			{
 				fail(err, errlen, path, lineno, "database \"%s\" is defined twice", name);
 				goto error;

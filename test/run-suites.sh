@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # run-suites.sh: runs every test suite against the cluster that test/harness/cluster.sh started (FG_*),
 # shows each runner's own output and summary, then one line over all suites: "N passed, N failed".
+#   lint         test/lint.sh: cppcheck and clang-tidy over pooler/ and extension/
 #   unit         test/unit/build*/test_* (TAP, C), plain and ASan+UBSan builds, by prove
+#   fuzz         test/fuzz/run.sh: each libFuzzer target briefly (FG_FUZZ_SECONDS, default 10) from its corpus
 #   pgtap        test/pgtap/*.sql in a fresh database faregate_test, by pg_prove
 #   integration  test/integration/*.sh|*.py (TAP executables), by prove
 # A runner that fails without reporting a failed test (a crash, a bad plan) counts as one failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-suites=${FG_SUITES:-unit pgtap integration}
+suites=${FG_SUITES:-lint unit fuzz pgtap integration}
 only=${FG_ONLY:-.}
 logdir=$(mktemp -d /tmp/faregate-suites.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
@@ -42,6 +44,12 @@ files() { # files GLOB...: the existing files matching FG_ONLY
 
 for suite in $suites; do
   case "$suite" in
+    lint)
+      run_suite lint prove -v --exec '' test/lint.sh
+      ;;
+    fuzz)
+      run_suite fuzz test/fuzz/run.sh "${FG_FUZZ_SECONDS:-10}"
+      ;;
     unit)
       for build in build build-asan; do
         mapfile -t tests < <(files test/unit/$build/test_*)

@@ -24,6 +24,9 @@
 #
 # Authentication (pg_hba.conf): users whose names start with md5_ must log in with md5 over TCP, users
 # starting with scram_ with SCRAM-SHA-256; everybody else is trusted (loopback and the socket only).
+# PostgreSQL 15's pg_hba.conf has no regular expressions (they came in 16), so there the name alone does
+# nothing: also make such users members of the group md5_users or scram_users, which the harness creates
+# (CREATE ROLE md5_bob LOGIN PASSWORD '...' IN ROLE md5_users).
 set -euo pipefail
 
 replicas=2
@@ -148,14 +151,18 @@ node_dirs+=("$FG_PRIMARY_DATA")
 as_owner "$FG_PG_BIN/initdb" -D "$FG_PRIMARY_DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 write_conf "$FG_PRIMARY_DATA" "$FG_PRIMARY_PORT"
 cat >"$FG_PRIMARY_DATA/pg_hba.conf" <<'EOF'
-# faregate test harness: md5_* users log in with md5, scram_* users with SCRAM-SHA-256, others trusted.
+# faregate test harness: md5_* users log in with md5, scram_* users with SCRAM-SHA-256, others trusted
+# (on PostgreSQL 15 through the groups md5_users and scram_users; the regex lines serve 16 and later).
 local   all          all                          trust
+host    all          +md5_users    127.0.0.1/32   md5
+host    all          +scram_users  127.0.0.1/32   scram-sha-256
 host    all          /^md5_        127.0.0.1/32   md5
 host    all          /^scram_      127.0.0.1/32   scram-sha-256
 host    all          all           127.0.0.1/32   trust
 host    replication  all           127.0.0.1/32   trust
 EOF
 start_node "$FG_PRIMARY_DATA"
+psql_at "$FG_PRIMARY_PORT" "CREATE ROLE md5_users NOLOGIN; CREATE ROLE scram_users NOLOGIN" >/dev/null
 
 # --- replicas ---
 FG_REPLICA_PORTS=""

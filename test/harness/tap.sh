@@ -62,3 +62,13 @@ wait_replicas_caught_up() {
     done
   done
 }
+
+# free_port: a loopback TCP port nobody listens on (for a pooler or peer a test starts).
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 30000))
+    ss -Htln "sport = :$port" 2>/dev/null | grep -q . || { echo "$port"; return 0; }
+  done
+  return 1
+}
