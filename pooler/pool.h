@@ -65,6 +65,8 @@ struct Pool
 	const char *welcome_names[POOL_MAX_WELCOME];	/* interned */
 	const char *welcome_values[POOL_MAX_WELCOME];
 	ParamSet	welcome_params; /* the tracked ones among them */
+	bool		have_scram_client_key;	/* a client proved the user's SCRAM secret: its ClientKey */
+	uint8_t		scram_client_key[32];	/* lets the pooler log in with that secret (login.c) */
 	PoolStats	stats;
 	uint64_t	max_wait_us;	/* longest current wait (SHOW POOLS maxwait), refreshed by the janitor */
 };

@@ -249,6 +249,17 @@ fail_waiting(Pool *pool, int node_idx, const char *sqlstate, const char *reason)
 						 "Check that the server is up and the [databases] entry is right.");
 }
 
+void
+server_fail_login(Server *server, const char *sqlstate, const char *reason)
+{
+	Pool	   *pool = server->pool;
+	int			node = server->node;
+
+	pool->nodes[node].last_connect_failure_us = conn_now_usec();
+	server_close(server, reason);
+	fail_waiting(pool, node, sqlstate, reason);
+}
+
 bool
 server_connect(Pool *pool, int node_idx)
 {

@@ -100,6 +100,12 @@ extern bool server_connect(Pool *pool, int node);
 /* server_send_cancel: opens a one-shot connection to server's host carrying a cancel for its backend. */
 extern void server_send_cancel(Server *server);
 
+/*
+ * server_fail_login: a login to PostgreSQL failed for reason: closes the connection and, when the node
+ * has no connection left, answers the clients waiting for it with sqlstate and the reason.
+ */
+extern void server_fail_login(Server *server, const char *sqlstate, const char *reason);
+
 /* server_close: the one way a server connection leaves (logs the reason, fixes pool counts). */
 extern void server_close(Server *server, const char *reason);
 
