@@ -58,7 +58,7 @@ client_state_name(const Client *client)
 		case CL_WAIT_WELCOME:
 			return "login";
 		case CL_IDLE:
-			return "idle";
+			return client->admin ? "active" : "idle";
 		case CL_WAITING:
 			return "waiting";
 		case CL_ACTIVE:
@@ -150,7 +150,7 @@ client_event(Conn *conn, short what)
 }
 
 bool
-client_accept(int fd, const struct sockaddr *addr, bool unix_socket)
+client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_limit)
 {
 	Client	   *client = slab_alloc(client_slab);
 
@@ -173,6 +173,7 @@ client_accept(int fd, const struct sockaddr *addr, bool unix_socket)
 	list_append(&client_all_list, &client->all_node);
 	client->connect_time = client->request_time = conn_now_usec();
 	client->tx_status = 'I';
+	client->over_limit = over_limit;
 	client_count++;
 	client_set_state(client, CL_LOGIN);
 	conn_set_read(&client->conn, true);
@@ -346,6 +347,12 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 		if (strcmp(info.names[i], "application_name") == 0)
 			snprintf(client->application_name, sizeof(client->application_name), "%s", info.values[i]);
 
+	if (client->over_limit)
+	{
+		client_close(client, "53300", "too many connections: max_client_conn reached",
+					 "Raise max_client_conn or close idle client connections.");
+		return;
+	}
 	if (pool_shutting_down)
 	{
 		client_close(client, "57P03", "the pooler is shutting down", "Connect again in a moment.");

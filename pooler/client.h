@@ -55,6 +55,7 @@ struct Client
 	Server	   *server;			/* linked server (CL_ACTIVE) */
 	int			wait_node;		/* node it waits for (CL_WAITING) */
 	bool		admin;			/* connected to the admin console */
+	bool		over_limit;		/* accepted beyond max_client_conn: refused after its startup packet */
 	bool		admin_full;		/* in admin_users (else stats_users: SHOW only) */
 	bool		admin_pausing;	/* a PAUSE waits for active servers to be released */
 	char		pause_db[64];	/* … of this database (empty: all) */
@@ -83,8 +84,11 @@ extern List client_all_list;
 extern List login_client_list;
 extern int	client_count;		/* allocated clients (max_client_conn) */
 
-/* client_accept: takes a freshly accepted non-blocking socket; false if it could not (fd closed). */
-extern bool client_accept(int fd, const struct sockaddr *addr, bool unix_socket);
+/*
+ * client_accept: takes a freshly accepted non-blocking socket; false if it could not (fd closed).
+ * over_limit: max_client_conn is reached: the login is refused with 53300 after the startup packet.
+ */
+extern bool client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_limit);
 
 /*
  * client_close: the one way a client leaves. With sqlstate set, first sends an ErrorResponse with

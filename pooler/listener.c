@@ -38,21 +38,6 @@ static int	n_listeners;
 static struct event *resume_ev;
 static char unix_path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
 
-/* refuse: the 53300 answer to a client over max_client_conn; best effort, the socket is fresh. */
-static void
-refuse(int fd)
-{
-	uint8_t		data[512];
-	PktBuf		pkt;
-
-	pktbuf_init(&pkt, data, sizeof(data));
-	proto_build_error(&pkt, 'E', "FATAL", "53300", "too many connections: max_client_conn reached",
-					  "Raise max_client_conn or close idle client connections.");
-	if (!pkt.failed && send(fd, pkt.data, pkt.len, MSG_NOSIGNAL) < 0)
-		log_debug("could not send the max_client_conn refusal: %s", strerror(errno));
-	close(fd);
-}
-
 static void
 accept_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -77,13 +62,9 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (listener->unix_socket)
 			addr.ss_family = AF_UNIX;
-		if (client_count >= cf.max_client_conn)
-		{
-			log_info("refusing a client: max_client_conn (%d) reached", cf.max_client_conn);
-			refuse(cfd);
-			continue;
-		}
-		client_accept(cfd, (struct sockaddr *) &addr, listener->unix_socket);
+		/* beyond max_client_conn the client still gets a login, refused with 53300 after its startup
+		 * packet (answering an SSLRequest with an error confuses libpq); cancels still work */
+		client_accept(cfd, (struct sockaddr *) &addr, listener->unix_socket, client_count >= cf.max_client_conn);
 	}
 }
 
