@@ -12,11 +12,12 @@ POOLER_PID=
 POOLER_PORT=
 trap 'pooler_stop TERM; rm -rf "$POOLER_DIR"' EXIT
 
-# pooler_free_port: a loopback port nobody listens on.
+# pooler_free_port: a loopback port nobody listens on, below the ephemeral range (32768+) so that no
+# client socket of a busy test can hold it.
 pooler_free_port() {
   local port
   for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((12000 + RANDOM % 18000))
     ss -Htln "sport = :$port" 2>/dev/null | grep -q . || { echo "$port"; return 0; }
   done
   return 1
@@ -43,14 +44,20 @@ pooler_write_config() {
 
 # pooler_start [EXTRA_POOLER_LINES...]: writes the config and starts the pooler; waits until it answers.
 pooler_start() {
-  pooler_write_config "$@"
-  "$POOLER_BIN" "$POOLER_DIR/pooler.ini" >>"$POOLER_DIR/stderr.log" 2>&1 &
-  POOLER_PID=$!
-  echo "$POOLER_PID" >>"$FG_CLUSTER_DIR/pids"
-  for _ in $(seq 1 100); do
-    psql_pooler_admin -c "SHOW VERSION" >/dev/null 2>&1 && return 0
-    kill -0 "$POOLER_PID" 2>/dev/null || break
-    sleep 0.05
+  local attempt
+  for attempt in 1 2 3; do
+    pooler_write_config "$@"
+    "$POOLER_BIN" "$POOLER_DIR/pooler.ini" >>"$POOLER_DIR/stderr.log" 2>&1 &
+    POOLER_PID=$!
+    echo "$POOLER_PID" >>"$FG_CLUSTER_DIR/pids"
+    for _ in $(seq 1 100); do
+      psql_pooler_admin -c "SHOW VERSION" >/dev/null 2>&1 && return 0
+      kill -0 "$POOLER_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    # the port was taken after all: try another one
+    grep -q "Address already in use" "$POOLER_DIR/stderr.log" 2>/dev/null || break
+    POOLER_PORT=
   done
   diag "pooler did not start; stderr and log:"
   sed 's/^/# /' "$POOLER_DIR/stderr.log" "$POOLER_DIR/pooler.log" 2>/dev/null | tail -20

@@ -40,7 +40,7 @@ def ok(cond, name, diag=None):
 
 def free_port():
     for _ in range(100):
-        port = random.randint(20000, 50000)
+        port = random.randint(12000, 30000)  # below the ephemeral range
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
