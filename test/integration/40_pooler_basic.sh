@@ -92,11 +92,12 @@ like "$out" "pooler.ini:[0-9]+: unknown setting \"no_such_setting\"" "a bad file
 is "$(psql_pooler_admin -c 'SHOW CONFIG' | grep '^default_pool_size|' | cut -d'|' -f2)" 7 "… and changes nothing"
 
 # max_client_conn (3 now): hold three clients, the fourth is refused with 53300
-for i in 1 2 3; do ( psql_pooler -c "SELECT pg_sleep(1.5)" >/dev/null 2>&1 ) & done
+holders=()
+for i in 1 2 3; do ( psql_pooler -c "SELECT pg_sleep(1.5)" >/dev/null 2>&1 ) & holders+=($!); done
 sleep 0.5
 out=$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres -c 'SELECT 1' 2>&1)
 like "$out" "too many connections" "max_client_conn refuses the client beyond it"
-wait
+wait "${holders[@]}"
 pooler_write_config "default_pool_size = 4"
 kill -HUP "$POOLER_PID"; sleep 0.3
 

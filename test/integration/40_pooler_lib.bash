@@ -51,7 +51,7 @@ pooler_start() {
     POOLER_PID=$!
     echo "$POOLER_PID" >>"$FG_CLUSTER_DIR/pids"
     for _ in $(seq 1 100); do
-      psql_pooler_admin -c "SHOW VERSION" >/dev/null 2>&1 && return 0
+      (exec 3<>"/dev/tcp/127.0.0.1/$POOLER_PORT") 2>/dev/null && return 0
       kill -0 "$POOLER_PID" 2>/dev/null || break
       sleep 0.05
     done
@@ -76,7 +76,7 @@ pooler_stop() {
 
 # psql_pooler [psql args]: psql through the pooler as postgres to database postgres (unaligned, tuples only).
 psql_pooler() { psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres "$@"; }
-psql_pooler_admin() { psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d faregate "$@"; }
+psql_pooler_admin() { PGPASSWORD=${POOLER_ADMIN_PASSWORD:-} psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d faregate "$@"; }
 
 # pooler_log_has REGEX: the pooler's log has a line matching REGEX.
 pooler_log_has() { grep -Eq -- "$1" "$POOLER_DIR/pooler.log"; }
