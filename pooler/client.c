@@ -75,6 +75,10 @@ client_set_state(Client *client, ClientState state)
 	Pool	   *pool = client->pool;
 
 	list_del(&client->list_node);
+	if (client->state == CL_WAITING)
+		pool->nodes[client->wait_node].n_waiting--;
+	if (state == CL_WAITING)
+		pool->nodes[client->wait_node].n_waiting++;
 	client->state = state;
 	switch (state)
 	{
@@ -926,9 +930,11 @@ client_process(Client *client)
 	}
 	if (conn_has_output(&client->conn) && !client_flush(client))
 		return;
-	/* read more only when the server can take it and we are not waiting */
-	conn_set_read(&client->conn, client->state != CL_WAITING && client->state != CL_WAIT_WELCOME &&
-				  (!client->server || iobuf_len(client->server->conn.wbuf) < IOBUF_SIZE / 2) &&
+	/*
+	 * Read more while there is room and the server can take it. A waiting client stays readable (so
+	 * that its disconnect is seen, and no epoll_ctl is spent per wait) until its rbuf is full.
+	 */
+	conn_set_read(&client->conn, (!client->server || iobuf_len(client->server->conn.wbuf) < IOBUF_SIZE / 2) &&
 				  iobuf_len(client->conn.rbuf) < (client->conn.rbuf ? client->conn.rbuf->cap : IOBUF_SIZE));
 }
 

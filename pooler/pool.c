@@ -176,7 +176,7 @@ pool_request(Pool *pool, Client *client, int node_idx)
 	client->request_time = conn_now_usec();
 	client_set_state(client, CL_WAITING);
 	/* start one more connection when those logging in cannot cover the queue */
-	if (!pool->paused && list_count(&node->login_servers) < list_count(&node->waiting_clients))
+	if (!pool->paused && node->n_login < node->n_waiting)
 		pool_launch(pool, node_idx);
 	return false;
 }
@@ -248,7 +248,7 @@ janitor_pool(Pool *pool, uint64_t now)
 		}
 		/* keep connecting for waiting clients (after failures, or when the reserve opens) */
 		if (!list_empty(&node->waiting_clients) && !pool->paused &&
-			list_count(&node->login_servers) < list_count(&node->waiting_clients))
+			node->n_login < node->n_waiting)
 			pool_launch(pool, i);
 
 		list_for_each_safe(it, tmp, &node->login_servers)
@@ -464,7 +464,7 @@ pool_set_paused(const char *dbname, bool paused)
 					client_resume(client);
 				}
 				while (!list_empty(&node->waiting_clients) && pool_launch(pool, i) &&
-					   list_count(&node->login_servers) < list_count(&node->waiting_clients))
+					   node->n_login < node->n_waiting)
 					;
 			}
 	}

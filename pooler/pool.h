@@ -42,6 +42,8 @@ typedef struct PoolNode
 	List		active_servers; /* SV_ACTIVE, SV_RESET */
 	List		waiting_clients;	/* CL_WAITING, FIFO */
 	int			n_servers;		/* on any of the three server lists */
+	int			n_login;		/* on login_servers */
+	int			n_waiting;		/* on waiting_clients */
 	uint64_t	last_connect_failure_us;	/* back-off after a failed connect */
 } PoolNode;
 

@@ -71,6 +71,10 @@ server_set_state(Server *server, ServerState state)
 	PoolNode   *node = server->pool ? &server->pool->nodes[server->node] : NULL;
 
 	list_del(&server->list_node);
+	if (node && (server->state == SV_CONNECTING || server->state == SV_LOGIN))
+		node->n_login--;
+	if (node && (state == SV_CONNECTING || state == SV_LOGIN))
+		node->n_login++;
 	server->state = state;
 	switch (state)
 	{
