@@ -20,9 +20,9 @@ for mode in simple extended prepared; do
   like "$out" "number of transactions actually processed: [1-9][0-9]*" "pgbench -M $mode: transactions processed"
   [ $rc -eq 0 ] || diag "$(echo "$out" | tail -5)"
 done
-is "$(psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'postgres' AND backend_type = 'client backend' AND application_name = 'pgbench'")" \
-  "$(psql_pooler_admin -c 'SHOW POOLS' | awk -F'|' '$1 == "postgres" {print $7 + $10 + $13}')" \
-  "PostgreSQL sees exactly the pooler's server connections"
+pids=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres" {print $16}' | paste -sd, -)
+live=$(psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE pid IN (${pids:-0}) AND state = 'idle'")
+is "$live" "$(echo "$pids" | tr ',' '\n' | grep -c .)" "every server connection the pooler lists is an idle backend"
 servers=$(psql_pooler_admin -c 'SHOW SERVERS' | grep -c '|postgres|')
 ok $([ "$servers" -le 10 ] && echo 0 || echo 1) "at most pool_size (10) server connections ($servers)"
 
