@@ -595,10 +595,9 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 			{
 				const char *query;
 				char		value[1024];
-				int			id;
 
 				if (proto_read_query(msg, total, &query) &&
-					(id = params_parse_set(query, value, sizeof(value))) == PARAM_SEARCH_PATH)
+					params_parse_set(query, value, sizeof(value)) == PARAM_SEARCH_PATH)
 				{
 					free(client->pending_search_path);
 					client->pending_search_path = NULL;

@@ -78,7 +78,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 void
 listener_pause(int msec)
 {
-	struct timeval tv = {msec / 1000, (msec % 1000) * 1000};
+	struct timeval tv = {msec / 1000, (long) (msec % 1000) * 1000};
 
 	for (int i = 0; i < n_listeners; i++)
 		event_del(listeners[i].ev);

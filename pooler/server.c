@@ -76,6 +76,8 @@ server_set_state(Server *server, ServerState state)
 	if (node && (state == SV_CONNECTING || state == SV_LOGIN))
 		node->n_login++;
 	server->state = state;
+	if (!node && state != SV_CANCEL && state != SV_FREE)
+		return;					/* cannot happen: only cancel connections have no pool */
 	switch (state)
 	{
 		case SV_CONNECTING:
@@ -154,7 +156,11 @@ exp_front(Server *server)
 static inline Expectation
 exp_pop(Server *server)
 {
-	Expectation e = server->exp[server->exp_head];
+	Expectation e = {EXP_SYNC, false, 0};
+
+	if (server->exp_count == 0 || !server->exp)
+		return e;				/* callers check exp_count first */
+	e = server->exp[server->exp_head];
 
 	server->exp_head = (server->exp_head + 1) % server->exp_cap;
 	server->exp_count--;

@@ -24,7 +24,10 @@ struct Slab
 	int			total;
 	int			n_free;
 	int			batch;
+	void	   *chunks;			/* every chunk, linked through its first word (never freed) */
 };
+
+#define CHUNK_HEADER 16			/* keeps the objects after the link 16-byte aligned */
 
 Slab *
 slab_create(const char *name, size_t size)
@@ -44,13 +47,15 @@ slab_create(const char *name, size_t size)
 static int
 slab_grow(Slab *slab)
 {
-	char	   *chunk = malloc(slab->size * slab->batch);
+	char	   *chunk = malloc(CHUNK_HEADER + slab->size * slab->batch);
 
 	if (!chunk)
 		return 0;
+	*(void **) chunk = slab->chunks;
+	slab->chunks = chunk;
 	for (int i = slab->batch - 1; i >= 0; i--)
 	{
-		FreeObj    *obj = (FreeObj *) (chunk + (size_t) i * slab->size);
+		FreeObj    *obj = (FreeObj *) (chunk + CHUNK_HEADER + (size_t) i * slab->size);
 
 		obj->next = slab->free_list;
 		slab->free_list = obj;
@@ -70,6 +75,8 @@ slab_alloc(Slab *slab)
 	if (!slab->free_list && !slab_grow(slab))
 		return NULL;
 	obj = slab->free_list;
+	if (!obj)
+		return NULL;
 	slab->free_list = obj->next;
 	slab->n_free--;
 	memset(obj, 0, slab->size);
