@@ -577,6 +577,27 @@ append_renamed(Server *server, const uint8_t *msg, uint32_t total, uint32_t name
 }
 
 /*
+ * client_note_set: a statement that sets or resets search_path for the session (in a Query or a
+ * Parse): remembered as pending, applied to the client's tracked values at the ReadyForQuery that ends
+ * it without an error (server.c). DISCARD ALL also drops the client's prepared statement names.
+ */
+static void
+client_note_set(Client *client, const char *query)
+{
+	char		value[1024];
+
+	if (params_parse_set(query, value, sizeof(value)) != PARAM_SEARCH_PATH)
+		return;
+	free(client->pending_search_path);
+	client->pending_search_path = NULL;
+	client->pending_reset = value[0] == '\0';
+	if (value[0])
+		client->pending_search_path = strdup(value);
+	if (strncasecmp(query + strspn(query, " \t\r\n"), "DISCARD", 7) == 0)
+		prepared_client_free(&client->stmts);
+}
+
+/*
  * client_forward: one whole request (or the header of a streamed one) to the linked server. Returns
  * false when the pooler ran out of memory (client closed).
  */
@@ -594,19 +615,9 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 		case 'Q':
 			{
 				const char *query;
-				char		value[1024];
 
-				if (proto_read_query(msg, total, &query) &&
-					params_parse_set(query, value, sizeof(value)) == PARAM_SEARCH_PATH)
-				{
-					free(client->pending_search_path);
-					client->pending_search_path = NULL;
-					client->pending_reset = value[0] == '\0';
-					if (value[0])
-						client->pending_search_path = strdup(value);
-					if (strncasecmp(query + strspn(query, " \t\r\n"), "DISCARD", 7) == 0)
-						prepared_client_free(&client->stmts);
-				}
+				if (proto_read_query(msg, total, &query))
+					client_note_set(client, query);
 				ok = server_send_bytes(server, msg, total) && server_exp_push(server, EXP_QUERY, false, 0);
 				break;
 			}
@@ -624,6 +635,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					client_close(client, "08P01", "malformed Parse message", NULL);
 					return false;
 				}
+				client_note_set(client, query);
 				if (name[0])
 				{
 					PreparedStmt *stmt = prepared_client_parse(&client->stmts, name, msg + body_off,
@@ -737,6 +749,7 @@ client_idle_local(Client *client, char type, const uint8_t *msg, uint32_t total)
 
 		if (!proto_read_parse(msg, total, &name, &query, &body_off) || !name[0])
 			return 0;
+		client_note_set(client, query);
 		if (!prepared_client_parse(&client->stmts, name, msg + body_off, total - body_off))
 		{
 			client_close(client, "53200", "out of memory for a prepared statement", NULL);

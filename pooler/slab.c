@@ -93,6 +93,19 @@ slab_free(Slab *slab, void *obj)
 	slab->n_free++;
 }
 
+void
+slab_destroy(Slab *slab)
+{
+	while (slab->chunks)
+	{
+		void	   *next = *(void **) slab->chunks;
+
+		free(slab->chunks);
+		slab->chunks = next;
+	}
+	free(slab);
+}
+
 int
 slab_total(const Slab *slab)
 {

@@ -20,6 +20,9 @@ extern void *slab_alloc(Slab *slab);
 /* slab_free: returns obj to the cache's free list. */
 extern void slab_free(Slab *slab, void *obj);
 
+/* slab_destroy: frees every chunk and the cache (all objects must be unused). */
+extern void slab_destroy(Slab *slab);
+
 /* slab_total, slab_free_count: objects carved so far, and those on the free list. */
 extern int	slab_total(const Slab *slab);
 extern int	slab_free_count(const Slab *slab);

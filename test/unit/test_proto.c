@@ -360,6 +360,7 @@ test_iobuf_slab(void)
 			zeroed = zeroed && p[j] == 0;
 	}
 	tap_ok(zeroed, "objects come back zeroed");
+	slab_destroy(slab);
 }
 
 int
