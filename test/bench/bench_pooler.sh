@@ -104,6 +104,11 @@ run() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
+# warm-up, not measured: both poolers open their 20 server connections, the tables come into cache
+for port in "$fg_port" "$pgb_port"; do
+  timeout 60 pgbench -n -S -c 20 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
+done
+
 for mode in select tpcb; do
   for clients in 10 100 1000; do
     # alternate who goes first, so that neither always runs on a warmer cache
