@@ -35,6 +35,32 @@ like "$out" "number of failed transactions: 0 " "… no failed transaction"
 [ $rc -eq 0 ] || diag "$(echo "$out" | tail -5)"
 peak=$(grep -c "new connection" "$POOLER_DIR/pooler.log" 2>/dev/null || true)
 
+# max_db_connections caps the servers of a database under load; min_pool_size keeps servers warm
+pooler_write_config "max_client_conn = 1500" "max_db_connections = 3"
+kill -HUP "$POOLER_PID"; sleep 0.3
+psql_pooler_admin -c "KILL postgres" >/dev/null
+timeout 60 pgbench -n -S -c 20 -j 2 -T 3 -h 127.0.0.1 -p "$POOLER_PORT" -U postgres postgres >"$POOLER_DIR/capped.out" 2>&1 &
+bg=$!
+most=0
+for _ in $(seq 1 20); do
+  n=$(psql_pooler_admin -c 'SHOW SERVERS' | grep -c '|postgres|')
+  [ "$n" -gt "$most" ] && most=$n
+  sleep 0.1
+done
+wait $bg
+like "$(cat "$POOLER_DIR/capped.out")" "number of failed transactions: 0 " "pgbench with 20 clients under max_db_connections = 3"
+ok $([ "$most" -ge 1 ] && [ "$most" -le 3 ] && echo 0 || echo 1) "max_db_connections = 3 held: at most $most server connections"
+pooler_write_config "max_client_conn = 1500" "min_pool_size = 5"
+kill -HUP "$POOLER_PID"; sleep 0.3
+psql_pooler_admin -c "KILL postgres" >/dev/null
+psql_pooler -c "SELECT 1" >/dev/null
+for _ in $(seq 1 40); do
+  n=$(psql_pooler_admin -c 'SHOW SERVERS' | grep -c '|postgres|')
+  [ "$n" -ge 5 ] && break
+  sleep 0.1
+done
+is "$n" 5 "min_pool_size = 5 opens idle server connections after a login"
+
 # the pooler's own errors carry SQLSTATEs
 pooler_write_config "max_client_conn = 1500" "query_timeout = 1"
 kill -HUP "$POOLER_PID"; sleep 0.3
