@@ -246,6 +246,9 @@ janitor_pool(Pool *pool, uint64_t now)
 			else if (waited > pool->max_wait_us)
 				pool->max_wait_us = waited;
 		}
+		/* clients logged in before the pool's first server login: keep trying (after a failure) */
+		if (i == 0 && !list_empty(&pool->welcome_clients) && node->n_login == 0)
+			pool_launch(pool, 0);
 		/* keep connecting for waiting clients (after failures, or when the reserve opens) */
 		if (!list_empty(&node->waiting_clients) && !pool->paused &&
 			node->n_login < node->n_waiting)
