@@ -11,6 +11,8 @@ is "$(psql_pooler -c 'SELECT 1')" 1 "a query through the pooler"
 is "$(psql_pooler -c 'SELECT 1' -c 'SELECT 2' -c 'SELECT 3' | tr '\n' ,)" "1,2,3," "several transactions on one client"
 is "$(psql -X -qAt -h "$POOLER_DIR" -p "$POOLER_PORT" -U postgres -d postgres -c 'SELECT 42')" 42 \
   "a query over the Unix socket"
+is "$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d viasocket -c "SELECT coalesce(inet_client_addr()::text, 'unix')")" unix \
+  "a database reached through PostgreSQL's Unix socket (host = directory)"
 out=$(psql_pooler -c "SELECT 1/0" 2>&1)
 like "$out" "division by zero" "a server error reaches the client"
 is "$(psql_pooler -c 'SELECT 7')" 7 "… and the pool serves the next query"
@@ -75,7 +77,7 @@ is "$(cat "$POOLER_DIR/paused.out")" resumed "after RESUME it runs"
 # KILL drops the database's connections
 psql_pooler -c "SELECT 1" >/dev/null
 psql_pooler_admin -c "KILL postgres"
-is "$(psql_pooler_admin -c 'SHOW SERVERS' | grep -c '|postgres|')" 0 "KILL closed the server connections"
+is "$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres"' | grep -c .)" 0 "KILL closed the server connections"
 is "$(psql_pooler -c 'SELECT 8')" 8 "the pool reconnects after KILL"
 
 # RELOAD and SIGHUP

@@ -29,6 +29,7 @@ pooler_write_config() {
   {
     echo "[databases]"
     echo "postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres ${POOLER_DB_EXTRA:-}"
+    echo "viasocket = host=$FG_CLUSTER_DIR port=$FG_PRIMARY_PORT dbname=postgres"
     echo "[pooler]"
     echo "listen_addr = 127.0.0.1"
     echo "listen_port = $POOLER_PORT"

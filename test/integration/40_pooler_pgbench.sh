@@ -23,7 +23,7 @@ done
 pids=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres" {print $16}' | paste -sd, -)
 live=$(psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE pid IN (${pids:-0}) AND state = 'idle'")
 is "$live" "$(echo "$pids" | tr ',' '\n' | grep -c .)" "every server connection the pooler lists is an idle backend"
-servers=$(psql_pooler_admin -c 'SHOW SERVERS' | grep -c '|postgres|')
+servers=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres"' | grep -c .)
 ok $([ "$servers" -le 10 ] && echo 0 || echo 1) "at most pool_size (10) server connections ($servers)"
 
 # 1,100 concurrent clients, all connected at once, on 10 server connections
@@ -43,7 +43,7 @@ timeout 60 pgbench -n -S -c 20 -j 2 -T 3 -h 127.0.0.1 -p "$POOLER_PORT" -U postg
 bg=$!
 most=0
 for _ in $(seq 1 20); do
-  n=$(psql_pooler_admin -c 'SHOW SERVERS' | grep -c '|postgres|')
+  n=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres"' | grep -c .)
   [ "$n" -gt "$most" ] && most=$n
   sleep 0.1
 done
@@ -55,7 +55,7 @@ kill -HUP "$POOLER_PID"; sleep 0.3
 psql_pooler_admin -c "KILL postgres" >/dev/null
 psql_pooler -c "SELECT 1" >/dev/null
 for _ in $(seq 1 40); do
-  n=$(psql_pooler_admin -c 'SHOW SERVERS' | grep -c '|postgres|')
+  n=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres"' | grep -c .)
   [ "$n" -ge 5 ] && break
   sleep 0.1
 done
