@@ -88,7 +88,11 @@ extern Pool *pool_admin(const char *user);
 /*
  * pool_route: the node that runs the transaction a client starts with message msg (type, total bytes).
  * This is the seam of read/write routing (route.c, issue 6); for now every transaction goes to the
- * primary, nodes[0].
+ * primary, nodes[0]. msg is a Query ('Q': the text), a Parse ('P': the text), or a Bind/Describe of a
+ * named statement prepared earlier (its text: prepared_client_lookup(&client->stmts, name)->parse_msg,
+ * which is also where a statement's class can be remembered); client->tx_status says whether the
+ * client is outside a transaction. The client waits in nodes[node].waiting_clients when that node has
+ * no idle server.
  */
 extern int	pool_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_t total);
 
