@@ -6,6 +6,7 @@ pg_terminate_backend mid-query; a client killed mid-transaction leaves no open t
 Honours FG_POOLER_BIN (e.g. pooler/build-asan/faregate-pooler)."""
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -349,6 +350,10 @@ def main():
     finally:
         p.stop()
     ok(p.sanitizer_clean(), "no sanitizer report")
+    if not failed:
+        shutil.rmtree(p.dir, ignore_errors=True)
+    else:
+        print("# pooler log and stderr kept in " + p.dir)
     print("1..%d" % count)
     return 1 if failed else 0
 
