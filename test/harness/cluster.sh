@@ -95,7 +95,7 @@ used_ports=" "
 free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % 22000))  # below the ephemeral range (32768+): no client socket holds it
     case "$used_ports" in *" $port "*) continue ;; esac
     if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
       used_ports+="$port "
