@@ -807,7 +807,7 @@ Datum
 sketch_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	SketchData	header;
+	SketchData	header = {0};
 	SketchData *data;
 	Size		size;
 	int32		k;

@@ -36,7 +36,7 @@ sql() { timeout 900 psql -X -qAt -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMAR
 log() { echo "# $*" >&2; }
 
 psql -X -q -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d postgres -c "CREATE DATABASE $db"
-sql -c "CREATE EXTENSION faregate" -c "CREATE EXTENSION tdigest"
+sql -c "CREATE EXTENSION faregate CASCADE" -c "CREATE EXTENSION tdigest"
 sql <<'SQL'
 -- bench_ms(query, reps): median wall time of running query reps times, in milliseconds
 CREATE FUNCTION bench_ms(q text, reps int) RETURNS float8 LANGUAGE plpgsql AS $$

@@ -13,7 +13,7 @@ trap 'rm -rf "$work"' EXIT
 
 psql_primary -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 psql_primary -d $db >/dev/null <<'SQL'
-CREATE EXTENSION faregate;
+CREATE EXTENSION faregate CASCADE;
 INSERT INTO faregate.queues (name, servers) VALUES ('pgbench-calls', 50), ('pgbench-mixed', 50);
 SELECT faregate.enqueue(1, 'T' || g, now() - interval '1 day' + g * interval '1 ms') FROM generate_series(1, 20000) g;
 SELECT faregate.enqueue(2, 'M' || g, now() - interval '1 day' + g * interval '1 ms') FROM generate_series(1, 2000) g;

@@ -10,7 +10,7 @@ maint=$here/../../sql/maintenance
 db=fg_queues_maint
 
 psql_primary -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-psql_primary -d $db -c "CREATE EXTENSION faregate" >/dev/null
+psql_primary -d $db -c "CREATE EXTENSION faregate CASCADE" >/dev/null
 ok $? "database with faregate"
 
 # 3 queues, 40 hours of history (2,400 finished entries per queue) plus a few waiting

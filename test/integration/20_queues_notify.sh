@@ -10,7 +10,7 @@ work=$(mktemp -d /tmp/fg-queues-notify.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 psql_primary -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-psql_primary -d $db -c "CREATE EXTENSION faregate" -c "INSERT INTO faregate.queues (name) VALUES ('notify')" >/dev/null
+psql_primary -d $db -c "CREATE EXTENSION faregate CASCADE" -c "INSERT INTO faregate.queues (name) VALUES ('notify')" >/dev/null
 qid=$(psql_primary -d $db -c "SELECT queue_id FROM faregate.queues WHERE name = 'notify'")
 
 # a listener in its own session for 4 seconds; psql prints each notification after its current command

@@ -9,7 +9,7 @@ db=fg_queues_replica
 
 psql_primary -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 psql_primary -d $db >/dev/null <<'SQL'
-CREATE EXTENSION faregate;
+CREATE EXTENSION faregate CASCADE;
 INSERT INTO faregate.queues (name, servers) VALUES ('replica', 2);
 SELECT count(faregate.enqueue(1, 'R' || g, now() - interval '2 hours' + g * interval '1 min')) FROM generate_series(1, 40) g;
 DO $$
