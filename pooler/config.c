@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+Config		cf;
+
 #define CF_OFF(field) offsetof(Config, field)
 #define INT_KEY(name, def, reload, lo, hi) {#name, CFK_INT, CF_OFF(name), def, reload, lo, hi}
 #define STR_KEY(name, def, reload) {#name, CFK_STRING, CF_OFF(name), def, reload, 0, 0}
@@ -30,6 +32,7 @@ const ConfigKey config_keys[] = {
 	INT_KEY(default_pool_size, "20", true, 1, 100000),
 	INT_KEY(min_pool_size, "0", true, 0, 100000),
 	INT_KEY(reserve_pool_size, "0", true, 0, 100000),
+	TIME_KEY(reserve_pool_timeout, "5", true),
 	INT_KEY(max_client_conn, "100", true, 1, 1000000),
 	INT_KEY(max_db_connections, "0", true, 0, 100000),
 	STR_KEY(server_reset_query, "DISCARD ALL", true),

@@ -54,6 +54,7 @@ typedef struct Config
 	int			default_pool_size;
 	int			min_pool_size;
 	int			reserve_pool_size;
+	long		reserve_pool_timeout_ms;
 	int			max_client_conn;
 	int			max_db_connections;	/* 0 = unlimited */
 	char		server_reset_query[CF_STR_MAX];
@@ -96,6 +97,9 @@ typedef struct ConfigKey
 	int			min_value;		/* for CFK_INT */
 	int			max_value;
 } ConfigKey;
+
+/* The configuration in force (main loads it; RELOAD replaces the reloadable parts). */
+extern Config cf;
 
 /* The table of every [pooler] key, terminated by a row with name == NULL. */
 extern const ConfigKey config_keys[];

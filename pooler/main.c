@@ -1,14 +1,29 @@
 /*
- * main.c: faregate-pooler's entry point: command-line arguments, loading the configuration, and
- * (as the pooler grows) daemonizing, signals and the event loop.
+ * main.c: faregate-pooler's entry point: command-line arguments, loading the configuration,
+ * daemonizing with a pidfile, signals (SIGHUP reload, SIGINT graceful shutdown, SIGTERM immediate
+ * stop), and the event loop.
  */
+#include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "admin.h"
+#include "client.h"
 #include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "login.h"
+#include "pool.h"
+#include "server.h"
 #include "version.h"
 
 static void
@@ -23,8 +38,107 @@ print_usage(FILE *out)
 			"  -C, --check-config  read and check CONFIG.ini, print a summary, and exit\n"
 			"  -h, --help          show this help and exit\n"
 			"  -V, --version       show the version and exit\n\n"
+			"Signals: SIGHUP reloads the configuration, SIGINT shuts down gracefully (waits for running\n"
+			"transactions up to shutdown_timeout), SIGTERM stops at once.\n\n"
 			"Every setting is described in docs/pooler.md and in the sample docs/faregate-pooler.ini.\n",
 			FAREGATE_POOLER_VERSION);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	char		err[CF_ERR_MAX];
+
+	switch (sig)
+	{
+		case SIGHUP:
+			log_info("SIGHUP: reloading %s", cf.path);
+			if (!admin_reload(err, sizeof(err)))
+				log_error("reload failed, keeping the running configuration: %s", err);
+			break;
+		case SIGINT:
+			log_info("SIGINT: graceful shutdown");
+			admin_shutdown(false);
+			break;
+		case SIGTERM:
+			log_info("SIGTERM: stopping now");
+			admin_shutdown(true);
+			break;
+	}
+}
+
+/* write_pidfile: creates the pidfile exclusively (a running pooler keeps its file). */
+static bool
+write_pidfile(const char *path)
+{
+	char		buf[32];
+	int			fd;
+	int			len;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0 && errno == EEXIST)
+	{
+		FILE	   *f = fopen(path, "r");
+		long		pid = 0;
+
+		if (f)
+		{
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid > 0 && kill((pid_t) pid, 0) == 0)
+		{
+			fprintf(stderr, "faregate-pooler: pidfile %s names running process %ld; is a pooler running?\n",
+					path, pid);
+			return false;
+		}
+		unlink(path);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	}
+	if (fd < 0)
+	{
+		fprintf(stderr, "faregate-pooler: cannot create pidfile %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	len = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
+	if (write(fd, buf, (size_t) len) != len)
+	{
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+static bool
+daemonize(void)
+{
+	pid_t		pid = fork();
+	int			fd;
+
+	if (pid < 0)
+		return false;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return false;
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid > 0)
+		_exit(0);
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0)
+	{
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (cf.logfile[0])
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return true;
 }
 
 int
@@ -41,14 +155,19 @@ main(int argc, char **argv)
 	int			opt;
 	int			verbose = 0;
 	bool		check_only = false;
-	Config		cfg;
+	bool		daemon_mode = false;
 	char		err[CF_ERR_MAX];
+	struct event_config *ev_cfg;
+	struct event *sig_events[3];
+	int			sigs[3] = {SIGHUP, SIGINT, SIGTERM};
+	struct rlimit rl;
 
 	while ((opt = getopt_long(argc, argv, "dvChV", long_options, NULL)) != -1)
 	{
 		switch (opt)
 		{
 			case 'd':
+				daemon_mode = true;
 				break;
 			case 'v':
 				verbose++;
@@ -73,19 +192,90 @@ main(int argc, char **argv)
 				"Try \"faregate-pooler --help\".\n");
 		return 2;
 	}
-	if (!config_load(argv[optind], &cfg, err, sizeof(err)))
+	if (!config_load(argv[optind], &cf, err, sizeof(err)))
 	{
 		fprintf(stderr, "faregate-pooler: %s\n", err);
 		return 1;
 	}
-	if (verbose > cfg.verbose)
-		cfg.verbose = verbose;
-	printf("faregate-pooler: %s is valid: listen %s:%d, %d database(s), pool_mode %s\n", cfg.path,
-		   cfg.listen_addr, cfg.listen_port, cfg.n_databases,
-		   cfg.pool_mode == POOL_SESSION ? "session" : "transaction");
-	config_free(&cfg);
+	if (verbose > cf.verbose)
+		cf.verbose = verbose;
+	log_verbose = cf.verbose;
 	if (check_only)
+	{
+		printf("faregate-pooler: %s is valid: listen %s:%d, %d database(s), pool_mode %s\n", cf.path,
+			   cf.listen_addr, cf.listen_port, cf.n_databases,
+			   cf.pool_mode == POOL_SESSION ? "session" : "transaction");
+		config_free(&cf);
 		return 0;
-	fprintf(stderr, "faregate-pooler: serving connections is not built yet (issue: pooler core)\n");
-	return 1;
+	}
+	if (daemon_mode && !cf.pidfile[0])
+	{
+		fprintf(stderr, "faregate-pooler: -d needs pidfile in the configuration\n");
+		return 1;
+	}
+	if (!log_open(cf.logfile))
+	{
+		fprintf(stderr, "faregate-pooler: cannot open logfile %s: %s\n", cf.logfile, strerror(errno));
+		return 1;
+	}
+	if (!login_reload(err, sizeof(err)))
+	{
+		fprintf(stderr, "faregate-pooler: %s\n", err);
+		return 1;
+	}
+	/* use every descriptor we are allowed: each client and server costs one */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+	{
+		rl.rlim_cur = rl.rlim_max;
+		(void) setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	ev_cfg = event_config_new();
+	event_config_set_flag(ev_cfg, EVENT_BASE_FLAG_NOLOCK);
+	event_config_set_flag(ev_cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	conn_base = event_base_new_with_config(ev_cfg);
+	event_config_free(ev_cfg);
+	if (!conn_base || event_base_priority_init(conn_base, 2) != 0)
+	{
+		fprintf(stderr, "faregate-pooler: cannot create the event loop\n");
+		return 1;
+	}
+	client_init_globals();
+	server_init_globals();
+	if (!listener_start(err, sizeof(err)))
+	{
+		fprintf(stderr, "faregate-pooler: %s\n", err);
+		return 1;
+	}
+	if (daemon_mode)
+	{
+		if (!daemonize())
+		{
+			fprintf(stderr, "faregate-pooler: cannot daemonize: %s\n", strerror(errno));
+			return 1;
+		}
+		event_reinit(conn_base);
+	}
+	if (cf.pidfile[0] && !write_pidfile(cf.pidfile))
+		return 1;
+	pool_init();
+	for (int i = 0; i < 3; i++)
+	{
+		sig_events[i] = evsignal_new(conn_base, sigs[i], signal_cb, NULL);
+		event_add(sig_events[i], NULL);
+	}
+	log_info("faregate-pooler %s listening on %s:%d%s%s, pool_mode %s", FAREGATE_POOLER_VERSION,
+			 cf.listen_addr, cf.listen_port, cf.unix_socket_dir[0] ? " and " : "", cf.unix_socket_dir,
+			 cf.pool_mode == POOL_SESSION ? "session" : "transaction");
+
+	event_base_dispatch(conn_base);
+
+	log_info("stopped");
+	listener_stop();
+	if (cf.pidfile[0])
+		unlink(cf.pidfile);
+	for (int i = 0; i < 3; i++)
+		event_free(sig_events[i]);
+	return 0;
 }

@@ -67,7 +67,7 @@ wait_replicas_caught_up() {
 free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % 22000))  # below the ephemeral range (32768+): no client socket holds it
     ss -Htln "sport = :$port" 2>/dev/null | grep -q . || { echo "$port"; return 0; }
   done
   return 1

@@ -1,0 +1,47 @@
+/*
+ * log.h: the pooler's one logging macro family. log_* for lines about the process; slog_* for lines
+ * about a connection, prefixed with the socket ("C-0x…" client, "S-0x…" server), database, user and
+ * peer address, as PgBouncer does. Lines go to logfile (or stderr) with a timestamp and level.
+ */
+#ifndef FAREGATE_LOG_H
+#define FAREGATE_LOG_H
+
+#include <stdbool.h>
+
+#include "conn.h"
+
+typedef enum LogLevel
+{
+	LOG_ERROR,
+	LOG_WARNING,
+	LOG_INFO,					/* connections opened and closed, reloads: the default */
+	LOG_DEBUG,					/* verbose = 1 */
+	LOG_NOISE					/* verbose >= 2 */
+} LogLevel;
+
+extern int	log_verbose;		/* 0: up to LOG_INFO; 1: LOG_DEBUG; 2+: LOG_NOISE */
+
+/* log_open: sends lines to path (appending) or to stderr when path is empty; false on failure. */
+__attribute__((warn_unused_result))
+extern bool log_open(const char *path);
+
+extern void log_msg(LogLevel level, const Conn *conn, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+
+static inline bool
+log_enabled(LogLevel level)
+{
+	return (int) level <= LOG_INFO + log_verbose;
+}
+
+#define log_error(...) log_msg(LOG_ERROR, NULL, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_WARNING, NULL, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, NULL, __VA_ARGS__)
+#define log_debug(...) do { if (log_enabled(LOG_DEBUG)) log_msg(LOG_DEBUG, NULL, __VA_ARGS__); } while (0)
+#define slog_error(conn, ...) log_msg(LOG_ERROR, (conn), __VA_ARGS__)
+#define slog_warning(conn, ...) log_msg(LOG_WARNING, (conn), __VA_ARGS__)
+#define slog_info(conn, ...) log_msg(LOG_INFO, (conn), __VA_ARGS__)
+#define slog_debug(conn, ...) do { if (log_enabled(LOG_DEBUG)) log_msg(LOG_DEBUG, (conn), __VA_ARGS__); } while (0)
+#define slog_noise(conn, ...) do { if (log_enabled(LOG_NOISE)) log_msg(LOG_NOISE, (conn), __VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,453 @@
+/*
+ * login.c: owns the authentication exchanges as event-loop steps (see login.h) and the loaded auth_file.
+ * The cryptography and the choice of method are auth.c's and scram.c's (see the wiring notes in auth.h);
+ * this module frames the messages, keeps the per-exchange state (a ScramServer or ScramClient, malloc'ed
+ * for the exchange only and wiped after), and maps every failure to its SQLSTATE: 28P01 wrong password,
+ * 28000 refused or unusable method, 08P01 broken protocol.
+ *
+ * An exchange never keeps a pointer into the auth_file across messages (a RELOAD may replace it): the
+ * user's entry is looked up again at each step.
+ */
+#include "login.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "client.h"
+#include "config.h"
+#include "log.h"
+#include "pool.h"
+#include "proto.h"
+#include "scram.h"
+#include "server.h"
+
+static AuthFile authfile;
+static bool have_authfile;
+
+/* The ClientAuth.method values beyond AuthMethod: which step the exchange is at. */
+#define STEP_NONE 0
+#define STEP_MD5_WAIT 1			/* AuthenticationMD5Password sent */
+#define STEP_SCRAM_FIRST 2		/* AuthenticationSASL sent, waiting for SASLInitialResponse */
+#define STEP_SCRAM_FINAL 3		/* SASLContinue sent, waiting for SASLResponse */
+
+bool
+login_reload(char *err, size_t errlen)
+{
+	AuthFile	fresh;
+
+	if (!cf.auth_file[0])
+	{
+		if (have_authfile)
+			authfile_free(&authfile);
+		have_authfile = false;
+		return true;
+	}
+	if (!authfile_load(cf.auth_file, &fresh, err, errlen))
+		return false;
+	if (have_authfile)
+		authfile_free(&authfile);
+	authfile = fresh;
+	have_authfile = true;
+	return true;
+}
+
+/* current_entry: the user's auth_file entry now, or NULL. */
+static const AuthEntry *
+current_entry(const char *user)
+{
+	return have_authfile ? authfile_lookup(&authfile, user) : NULL;
+}
+
+static bool
+send_auth(Client *client, uint32_t code, const void *extra, size_t len)
+{
+	uint8_t		data[SCRAM_OUT_MAX + 64];
+	PktBuf		pkt;
+
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_auth(&pkt, code, extra, len);
+	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
+	{
+		client_close(client, "53200", "out of memory during authentication", NULL);
+		return false;
+	}
+	return client_flush(client);
+}
+
+/* auth_fail: ends a client's login after result (not AUTH_OK); why goes to the log only. */
+static void
+auth_fail(Client *client, AuthResult result, const char *why)
+{
+	char		msg[256];
+
+	slog_info(&client->conn, "authentication failed: %s", why && *why ? why : "wrong password");
+	switch (result)
+	{
+		case AUTH_MALFORMED:
+			client_close(client, "08P01", "invalid authentication message", NULL);
+			break;
+		case AUTH_UNUSABLE:
+			snprintf(msg, sizeof(msg), "authentication method cannot be used for user \"%s\"", client->user);
+			client_close(client, "28000", msg, "Ask the administrator which login method this user needs.");
+			break;
+		default:
+			snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"", client->user);
+			client_close(client, "28P01", msg, "Check the user name and password.");
+			break;
+	}
+}
+
+void
+login_begin(Client *client)
+{
+	const AuthEntry *entry = NULL;
+	char		why[AUTH_ERR_MAX];
+	AuthMethod	method = auth_client_method(cf.auth_type, have_authfile ? &authfile : NULL, client->user,
+											&entry, why, sizeof(why));
+
+	client->auth.method = (int) method;
+	client->auth.entry = entry;
+	switch (method)
+	{
+		case AUTH_METHOD_TRUST:
+			client_login_done(client);
+			return;
+		case AUTH_METHOD_REFUSE:
+			{
+				char		msg[256];
+
+				slog_info(&client->conn, "login refused: %s", why);
+				snprintf(msg, sizeof(msg), "user \"%s\" may not log in through this pooler", client->user);
+				client_close(client, "28000", msg, "Add the user to the pooler's auth_file.");
+				return;
+			}
+		case AUTH_METHOD_MD5:
+			if (!auth_md5_salt(client->auth.md5_salt))
+			{
+				client_close(client, "58000", "no random bytes for the md5 salt", NULL);
+				return;
+			}
+			client->auth.step = STEP_MD5_WAIT;
+			send_auth(client, PROTO_AUTH_MD5, client->auth.md5_salt, 4);
+			return;
+		case AUTH_METHOD_SCRAM:
+			{
+				ScramServer *st = calloc(1, sizeof(ScramServer));
+				static const char mechanisms[] = SCRAM_MECHANISM "\0";
+
+				if (!st)
+				{
+					client_close(client, "53200", "out of memory during authentication", NULL);
+					return;
+				}
+				client->auth.scram = st;
+				if (scram_server_begin(st, client->user, entry) != AUTH_OK)
+				{
+					auth_fail(client, AUTH_UNUSABLE, st->error);
+					return;
+				}
+				client->auth.step = STEP_SCRAM_FIRST;
+				send_auth(client, PROTO_AUTH_SASL, mechanisms, sizeof(mechanisms));
+				return;
+			}
+	}
+}
+
+bool
+login_step(Client *client)
+{
+	uint32_t	avail = iobuf_len(client->conn.rbuf);
+	const uint8_t *msg;
+	char		type;
+	uint32_t	total;
+	int			rc;
+	AuthResult	result;
+	char		out[SCRAM_OUT_MAX];
+	size_t		outlen = 0;
+
+	if (avail == 0)
+		return false;
+	msg = iobuf_head(client->conn.rbuf);
+	rc = proto_header(msg, avail, &type, &total);
+	if (rc < 0 || (rc == 1 && (type != 'p' || total > 8192)))
+	{
+		client_close(client, "08P01", "expected a password message during authentication", NULL);
+		return false;
+	}
+	if (rc == 0 || total > avail)
+		return false;
+
+	if (client->auth.step == STEP_MD5_WAIT)
+	{
+		const char *response;
+
+		if (!proto_read_query(msg, total, &response))
+		{
+			client_close(client, "08P01", "malformed password message", NULL);
+			return false;
+		}
+		result = auth_md5_verify(client->auth.entry ? current_entry(client->user) : NULL, client->user,
+								 client->auth.md5_salt, response);
+		iobuf_consume(&client->conn.rbuf, total);
+		if (result != AUTH_OK)
+		{
+			auth_fail(client, result, client->auth.entry ? "wrong md5 password" :
+					  "user missing from auth_file or without a usable secret");
+			return false;
+		}
+	}
+	else if (client->auth.step == STEP_SCRAM_FIRST)
+	{
+		ScramServer *st = client->auth.scram;
+		const char *mechanism;
+		uint32_t	off;
+		uint32_t	len;
+
+		if (!proto_read_query(msg, total, &mechanism) ||
+			(off = 5 + (uint32_t) strlen(mechanism) + 1) + 4 > total)
+		{
+			client_close(client, "08P01", "malformed SASLInitialResponse", NULL);
+			return false;
+		}
+		if (strcmp(mechanism, SCRAM_MECHANISM) != 0)
+		{
+			client_close(client, "28000", "the client chose a SASL mechanism the pooler did not offer",
+						 "Use SCRAM-SHA-256 without channel binding (libpq: channel_binding=prefer or disable).");
+			return false;
+		}
+		len = proto_get_u32(msg + off);
+		if (len > total - off - 4)
+		{
+			client_close(client, "08P01", "malformed SASLInitialResponse", NULL);
+			return false;
+		}
+		result = scram_server_handle_client_first(st, (const char *) msg + off + 4, len, out, sizeof(out),
+												  &outlen);
+		iobuf_consume(&client->conn.rbuf, total);
+		if (result != AUTH_OK)
+		{
+			auth_fail(client, result, st->error);
+			return false;
+		}
+		client->auth.step = STEP_SCRAM_FINAL;
+		return send_auth(client, PROTO_AUTH_SASL_CONTINUE, out, outlen);
+	}
+	else if (client->auth.step == STEP_SCRAM_FINAL)
+	{
+		ScramServer *st = client->auth.scram;
+		Pool	   *pool = client->pool;
+
+		result = scram_server_handle_client_final(st, (const char *) msg + 5, total - 5, out, sizeof(out),
+												  &outlen);
+		iobuf_consume(&client->conn.rbuf, total);
+		if (result != AUTH_OK)
+		{
+			auth_fail(client, result, st->error);
+			return false;
+		}
+		/* the ClientKey lets the pooler log into PostgreSQL with the same SCRAM secret */
+		if (st->have_client_key && pool && !pool->admin && strcmp(pool->user, client->user) == 0)
+		{
+			memcpy(pool->scram_client_key, st->client_key, SCRAM_KEY_LEN);
+			pool->have_scram_client_key = true;
+		}
+		if (!send_auth(client, PROTO_AUTH_SASL_FINAL, out, outlen))
+			return false;
+	}
+	else
+	{
+		client_close(client, "08P01", "unexpected message during authentication", NULL);
+		return false;
+	}
+	login_cleanup(client);
+	client->auth.step = STEP_NONE;
+	client_login_done(client);
+	return client->state != CL_FREE && client->state != CL_LOGIN;
+}
+
+void
+login_cleanup(Client *client)
+{
+	if (client->auth.scram)
+	{
+		scram_server_clear(client->auth.scram);
+		free(client->auth.scram);
+		client->auth.scram = NULL;
+	}
+}
+
+/* server_password: the password (or md5 secret) the pooler logs into PostgreSQL with, or NULL. */
+static const char *
+server_password(Server *server, const AuthEntry **entry_out)
+{
+	Pool	   *pool = server->pool;
+	const AuthEntry *entry = current_entry(pool->user);
+
+	*entry_out = entry;
+	if (pool->password[0])
+		return pool->password;
+	if (entry && (entry->kind == AUTH_SECRET_PLAIN || entry->kind == AUTH_SECRET_MD5))
+		return entry->secret;
+	return NULL;
+}
+
+static bool
+send_password_msg(Server *server, const void *data, size_t len, const char *mechanism)
+{
+	uint8_t		buf[SCRAM_OUT_MAX + 128];
+	PktBuf		pkt;
+
+	pktbuf_init(&pkt, buf, sizeof(buf));
+	pkt_begin(&pkt, 'p');
+	if (mechanism)
+	{
+		pkt_put_str(&pkt, mechanism);
+		pkt_put_u32(&pkt, (uint32_t) len);
+	}
+	pkt_put_bytes(&pkt, data, len);
+	pkt_end(&pkt);
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !conn_flush(&server->conn))
+	{
+		server_fail_login(server, "08006", "could not send the password to the server");
+		return false;
+	}
+	return true;
+}
+
+bool
+login_server_auth(Server *server, const uint8_t *msg, uint32_t total)
+{
+	uint32_t	code;
+	const AuthEntry *entry;
+	const char *password;
+	char		why[300];
+
+	if (total < 9)
+	{
+		server_fail_login(server, "08P01", "malformed authentication request from the server");
+		return false;
+	}
+	code = proto_get_u32(msg + 5);
+	password = server_password(server, &entry);
+	switch (code)
+	{
+		case PROTO_AUTH_OK:
+			return true;
+		case PROTO_AUTH_CLEARTEXT:
+			if (!password || auth_secret_kind(password) != AUTH_SECRET_PLAIN)
+				break;
+			return send_password_msg(server, password, strlen(password) + 1, NULL);
+		case PROTO_AUTH_MD5:
+			{
+				char		response[AUTH_MD5_LEN + 1];
+
+				if (!password || total < 13)
+					break;
+				auth_md5_client_response(server->pool->user, password, msg + 9, response);
+				return send_password_msg(server, response, strlen(response) + 1, NULL);
+			}
+		case PROTO_AUTH_SASL:
+			{
+				ScramClient *st;
+				char		out[SCRAM_OUT_MAX];
+				size_t		outlen;
+				bool		offered = false;
+				AuthResult	result;
+				Pool	   *pool = server->pool;
+
+				for (uint32_t off = 9; off < total && msg[off];)
+				{
+					const char *mech = (const char *) msg + off;
+					size_t		len = strnlen(mech, total - off);
+
+					if (strcmp(mech, SCRAM_MECHANISM) == 0)
+						offered = true;
+					off += (uint32_t) len + 1;
+				}
+				if (!offered)
+				{
+					server_fail_login(server, "28000", "the server offers no SASL mechanism the pooler speaks");
+					return false;
+				}
+				st = calloc(1, sizeof(ScramClient));
+				if (!st)
+				{
+					server_fail_login(server, "53200", "out of memory");
+					return false;
+				}
+				server->scram = st;
+				if (password && auth_secret_kind(password) == AUTH_SECRET_PLAIN)
+					result = scram_client_begin(st, pool->user, password);
+				else if (entry && entry->kind == AUTH_SECRET_SCRAM && pool->have_scram_client_key)
+					result = scram_client_begin_keys(st, pool->user, &entry->scram, pool->scram_client_key);
+				else
+				{
+					server_fail_login(server, "28000",
+									  "the server wants SCRAM-SHA-256 and the pooler has no usable secret for this user "
+									  "(a plain password in auth_file or password= in [databases], or a SCRAM login "
+									  "of the user to the pooler first)");
+					return false;
+				}
+				if (result != AUTH_OK ||
+					scram_client_first_message(st, out, sizeof(out), &outlen) != AUTH_OK)
+				{
+					server_fail_login(server, "28000", st->error);
+					return false;
+				}
+				server->auth_step = 1;
+				return send_password_msg(server, out, outlen, SCRAM_MECHANISM);
+			}
+		case PROTO_AUTH_SASL_CONTINUE:
+			{
+				ScramClient *st = server->scram;
+				char		out[SCRAM_OUT_MAX];
+				size_t		outlen;
+
+				if (!st || server->auth_step != 1 ||
+					scram_client_handle_server_first(st, (const char *) msg + 9, total - 9, out, sizeof(out),
+													 &outlen) != AUTH_OK)
+				{
+					server_fail_login(server, "28000", st ? st->error : "unexpected SASLContinue");
+					return false;
+				}
+				server->auth_step = 2;
+				return send_password_msg(server, out, outlen, NULL);
+			}
+		case PROTO_AUTH_SASL_FINAL:
+			{
+				ScramClient *st = server->scram;
+
+				if (!st || server->auth_step != 2 ||
+					scram_client_verify_server_final(st, (const char *) msg + 9, total - 9) != AUTH_OK)
+				{
+					server_fail_login(server, "28000", st ? st->error : "unexpected SASLFinal");
+					return false;
+				}
+				login_server_cleanup(server);
+				return true;
+			}
+		default:
+			snprintf(why, sizeof(why), "the server asked for authentication method %u, which the pooler does not "
+					 "speak", code);
+			server_fail_login(server, "28000", why);
+			return false;
+	}
+	snprintf(why, sizeof(why), "the server asked for a password and the pooler has none for user \"%s\"",
+			 server->pool->user);
+	server_fail_login(server, "28000", why);
+	return false;
+}
+
+void
+login_server_cleanup(Server *server)
+{
+	if (server->scram)
+	{
+		scram_client_clear(server->scram);
+		free(server->scram);
+		server->scram = NULL;
+	}
+	server->auth_step = 0;
+}

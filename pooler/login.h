@@ -1,0 +1,36 @@
+/*
+ * login.h: the authentication exchanges of both roles, as steps of the event loop: a client logging
+ * into the pooler (per auth_type: trust, md5, SCRAM-SHA-256) and the pooler logging into PostgreSQL
+ * (answering AuthenticationRequest messages). The cryptography is auth.c's and scram.c's; this module
+ * drives the messages and decides which SQLSTATE a failure gets.
+ */
+#ifndef FAREGATE_LOGIN_H
+#define FAREGATE_LOGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Client Client;
+typedef struct Server Server;
+
+/* login_begin: the client's startup packet was accepted: start its authentication (or finish it). */
+extern void login_begin(Client *client);
+
+/* login_step: a message of an exchange in progress is in rbuf; false when more is needed or it ended. */
+extern bool login_step(Client *client);
+
+/* login_cleanup: frees what an unfinished exchange holds. */
+extern void login_cleanup(Client *client);
+
+/* login_server_auth: an AuthenticationRequest from PostgreSQL; false when the server was closed. */
+extern bool login_server_auth(Server *server, const uint8_t *msg, uint32_t total);
+
+/* login_server_cleanup: frees what an unfinished server exchange holds. */
+extern void login_server_cleanup(Server *server);
+
+/* login_reload: (re)reads auth_file after a configuration load; false with err on a bad file. */
+__attribute__((warn_unused_result))
+extern bool login_reload(char *err, size_t errlen);
+
+#endif

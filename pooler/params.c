@@ -1,0 +1,293 @@
+/*
+ * params.c: owns the tracked-parameter table, the interned value strings (a chained hash table of
+ * reference-counted strings; an entry is freed with its last reference) and the parser that spots
+ * session-level SET/RESET of the parameters PostgreSQL does not report back.
+ */
+#include "params.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto.h"
+
+static const struct
+{
+	const char *name;
+	bool		reported;
+}			param_table[PARAM_COUNT] = {
+	[PARAM_CLIENT_ENCODING] = {"client_encoding", true},
+	[PARAM_DATESTYLE] = {"DateStyle", true},
+	[PARAM_TIMEZONE] = {"TimeZone", true},
+	[PARAM_INTERVALSTYLE] = {"IntervalStyle", true},
+	[PARAM_STANDARD_CONFORMING_STRINGS] = {"standard_conforming_strings", true},
+	[PARAM_APPLICATION_NAME] = {"application_name", true},
+	[PARAM_SEARCH_PATH] = {"search_path", false},
+};
+
+typedef struct Interned
+{
+	struct Interned *next;
+	uint32_t	hash;
+	int			refs;
+	char		text[];
+} Interned;
+
+#define INTERN_BUCKETS 1024
+static Interned *buckets[INTERN_BUCKETS];
+static int	n_interned;
+
+int
+params_lookup(const char *name)
+{
+	for (int i = 0; i < PARAM_COUNT; i++)
+		if (strcasecmp(param_table[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+params_name(ParamId id)
+{
+	return param_table[id].name;
+}
+
+bool
+params_reported(ParamId id)
+{
+	return param_table[id].reported;
+}
+
+static uint32_t
+hash_text(const char *s)
+{
+	uint32_t	h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t) *s) * 16777619u;
+	return h;
+}
+
+const char *
+params_intern(const char *value)
+{
+	uint32_t	h = hash_text(value);
+	Interned  **bucket = &buckets[h % INTERN_BUCKETS];
+	Interned   *it;
+	size_t		len;
+
+	for (it = *bucket; it; it = it->next)
+		if (it->hash == h && strcmp(it->text, value) == 0)
+		{
+			it->refs++;
+			return it->text;
+		}
+	len = strlen(value);
+	it = malloc(sizeof(Interned) + len + 1);
+	if (!it)
+		return NULL;
+	it->hash = h;
+	it->refs = 1;
+	memcpy(it->text, value, len + 1);
+	it->next = *bucket;
+	*bucket = it;
+	n_interned++;
+	return it->text;
+}
+
+void
+params_unref(const char *interned)
+{
+	Interned   *it;
+	Interned  **link;
+
+	if (!interned)
+		return;
+	it = (Interned *) (interned - offsetof(Interned, text));
+	if (--it->refs > 0)
+		return;
+	for (link = &buckets[it->hash % INTERN_BUCKETS]; *link; link = &(*link)->next)
+		if (*link == it)
+		{
+			*link = it->next;
+			break;
+		}
+	n_interned--;
+	free(it);
+}
+
+void
+params_set(ParamSet *set, ParamId id, const char *value)
+{
+	const char *old = set->values[id];
+
+	if (old && value && strcmp(old, value) == 0)
+		return;
+	set->values[id] = value ? params_intern(value) : NULL;
+	params_unref(old);
+}
+
+void
+params_copy(ParamSet *dst, const ParamSet *src)
+{
+	for (int i = 0; i < PARAM_COUNT; i++)
+		params_set(dst, (ParamId) i, src->values[i]);
+}
+
+void
+params_clear(ParamSet *set)
+{
+	for (int i = 0; i < PARAM_COUNT; i++)
+	{
+		params_unref(set->values[i]);
+		set->values[i] = NULL;
+	}
+}
+
+int
+params_build_sync(const ParamSet *client, const ParamSet *server, char *sql, size_t sqllen)
+{
+	size_t		len = 0;
+	int			count = 0;
+
+	sql[0] = '\0';
+	for (int i = 0; i < PARAM_COUNT; i++)
+	{
+		const char *want = client->values[i];
+		const char *have = server->values[i];
+		int			n;
+
+		/* interned: equal strings are the same pointer */
+		if (want == have)
+			continue;
+		if (!want)
+		{
+			/* the client never set it: only a value the client itself set elsewhere needs undoing */
+			if (params_reported((ParamId) i))
+				continue;
+			n = snprintf(sql + len, sqllen - len, "RESET %s;", param_table[i].name);
+		}
+		else if (i == PARAM_SEARCH_PATH)
+			n = snprintf(sql + len, sqllen - len, "SET search_path TO %s;", want);
+		else
+		{
+			char		literal[1100];
+
+			if (!proto_quote_literal(want, literal, sizeof(literal)))
+				return -1;
+			n = snprintf(sql + len, sqllen - len, "SET %s = %s;", param_table[i].name, literal);
+		}
+		if (n < 0 || (size_t) n >= sqllen - len)
+			return -1;
+		len += (size_t) n;
+		count++;
+	}
+	return count;
+}
+
+/* skip_space_comments: past whitespace, -- and (non-nested) block comments. */
+static const char *
+skip_space_comments(const char *p)
+{
+	for (;;)
+	{
+		while (isspace((unsigned char) *p))
+			p++;
+		if (p[0] == '-' && p[1] == '-')
+		{
+			while (*p && *p != '\n')
+				p++;
+		}
+		else if (p[0] == '/' && p[1] == '*')
+		{
+			const char *end = strstr(p + 2, "*/");
+
+			if (!end)
+				return p + strlen(p);
+			p = end + 2;
+		}
+		else
+			return p;
+	}
+}
+
+/* match_word: p starts with keyword (case-insensitive) followed by a non-identifier character. */
+static const char *
+match_word(const char *p, const char *keyword)
+{
+	size_t		n = strlen(keyword);
+
+	if (strncasecmp(p, keyword, n) != 0 || isalnum((unsigned char) p[n]) || p[n] == '_')
+		return NULL;
+	return skip_space_comments(p + n);
+}
+
+int
+params_parse_set(const char *query, char *value, size_t valuelen)
+{
+	const char *p = skip_space_comments(query);
+	const char *q;
+	size_t		n = 0;
+	char		quote = 0;
+
+	value[0] = '\0';
+	if ((q = match_word(p, "DISCARD")) && match_word(q, "ALL"))
+		return PARAM_SEARCH_PATH;
+	if ((q = match_word(p, "RESET")))
+	{
+		if (match_word(q, "ALL") || match_word(q, "search_path"))
+			return PARAM_SEARCH_PATH;
+		return -1;
+	}
+	if (!(q = match_word(p, "SET")))
+		return -1;
+	if (match_word(q, "LOCAL"))
+		return -1;
+	if ((p = match_word(q, "SESSION")))
+	{
+		if (match_word(p, "CHARACTERISTICS") || match_word(p, "AUTHORIZATION"))
+			return -1;
+		q = p;
+	}
+	if (!(p = match_word(q, "search_path")))
+		return -1;
+	if (*p == '=')
+		p = skip_space_comments(p + 1);
+	else if ((q = match_word(p, "TO")))
+		p = q;
+	else
+		return -1;
+	/* the value: up to an unquoted ';' or the end */
+	for (; *p; p++)
+	{
+		if (quote)
+		{
+			if (*p == quote)
+				quote = 0;
+		}
+		else if (*p == '\'' || *p == '"')
+			quote = *p;
+		else if (*p == ';')
+			break;
+		if (n + 1 >= valuelen)
+			return -1;
+		value[n++] = *p;
+	}
+	while (n > 0 && isspace((unsigned char) value[n - 1]))
+		n--;
+	value[n] = '\0';
+	if (quote || n == 0)
+		return -1;
+	if (strcasecmp(value, "DEFAULT") == 0)
+		value[0] = '\0';
+	return PARAM_SEARCH_PATH;
+}
+
+int
+params_interned_count(void)
+{
+	return n_interned;
+}

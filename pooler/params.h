@@ -1,0 +1,74 @@
+/*
+ * params.h: tracked session parameters. A client keeps the values it has set (in its startup packet, by
+ * SET, or as reported to it by ParameterStatus); a server connection keeps the values it runs with.
+ * When a client is linked to a server whose values differ, the pooler sends one "SET …" first and
+ * swallows its replies, so every client sees its own settings whichever server runs its transaction.
+ *
+ * Values are interned, reference-counted strings shared by every connection that holds the same value
+ * (10,000 clients with client_encoding UTF8 hold one "UTF8").
+ */
+#ifndef FAREGATE_PARAMS_H
+#define FAREGATE_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum ParamId
+{
+	PARAM_CLIENT_ENCODING,
+	PARAM_DATESTYLE,
+	PARAM_TIMEZONE,
+	PARAM_INTERVALSTYLE,
+	PARAM_STANDARD_CONFORMING_STRINGS,
+	PARAM_APPLICATION_NAME,
+	PARAM_SEARCH_PATH,			/* not reported by PostgreSQL 15: tracked from the client's SET */
+	PARAM_COUNT
+} ParamId;
+
+/* One connection's values; NULL = the server's default (never explicitly set). */
+typedef struct ParamSet
+{
+	const char *values[PARAM_COUNT];
+} ParamSet;
+
+/* params_lookup: the id of a tracked parameter name (case-insensitive), or -1. */
+extern int	params_lookup(const char *name);
+
+/* params_name: the canonical spelling of a tracked parameter. */
+extern const char *params_name(ParamId id);
+
+/* params_reported: PostgreSQL announces changes of this parameter with ParameterStatus. */
+extern bool params_reported(ParamId id);
+
+/* params_intern: a shared copy of value (reference taken); params_unref drops one reference. */
+extern const char *params_intern(const char *value);
+extern void params_unref(const char *interned);
+
+/* params_set: sets one value (NULL = default), managing references. */
+extern void params_set(ParamSet *set, ParamId id, const char *value);
+
+/* params_copy: dst = src, managing references. */
+extern void params_copy(ParamSet *dst, const ParamSet *src);
+
+/* params_clear: drops every value. */
+extern void params_clear(ParamSet *set);
+
+/*
+ * params_build_sync: writes into sql the statements that bring a server running with *server to the
+ * client's *client values ("SET x = '…';RESET y;"); returns how many were needed (0: nothing to send),
+ * or -1 when sql is too small.
+ */
+extern int	params_build_sync(const ParamSet *client, const ParamSet *server, char *sql, size_t sqllen);
+
+/*
+ * params_parse_set: recognises a simple query that sets or resets an untracked-by-the-server parameter
+ * for the session ("SET [SESSION] search_path TO …", "SET search_path = …", "RESET search_path",
+ * "RESET ALL", "DISCARD ALL"), returning its id and the value text (empty for a reset) in value.
+ * SET LOCAL and anything else return -1.
+ */
+extern int	params_parse_set(const char *query, char *value, size_t valuelen);
+
+/* params_interned_count: distinct values held (SHOW LISTS-style accounting). */
+extern int	params_interned_count(void);
+
+#endif

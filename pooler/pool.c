@@ -1,0 +1,502 @@
+/*
+ * pool.c: owns the pools (see pool.h): creating them on a client's first login, handing servers to
+ * clients (idle server at once, else FIFO wait on the node), sizing (pool_size, reserve_pool_size after
+ * reserve_pool_timeout, min_pool_size, max_db_connections), the janitor that enforces every timeout,
+ * PAUSE/RESUME/KILL, reload, and the reaper that returns closed connections to their slabs between
+ * events (so a handler never touches a freed object).
+ */
+#include "pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "client.h"
+#include "log.h"
+#include "server.h"
+
+List		pool_list = {&pool_list, &pool_list};
+bool		pool_shutting_down;
+
+static struct event *janitor_ev;
+static struct event *reaper_ev;
+static uint64_t last_stats_roll;
+
+#define JANITOR_USEC 100000
+#define CONNECT_RETRY_USEC 1000000
+
+static void
+node_init(PoolNode *node, NodeRole role, const char *host, int port)
+{
+	memset(node, 0, sizeof(*node));
+	node->role = role;
+	snprintf(node->host, sizeof(node->host), "%s", host);
+	node->port = port;
+	list_init(&node->login_servers);
+	list_init(&node->idle_servers);
+	list_init(&node->active_servers);
+	list_init(&node->waiting_clients);
+}
+
+static Pool *
+pool_new(const DatabaseEntry *db, const char *user, bool admin)
+{
+	Pool	   *pool = calloc(1, sizeof(Pool));
+
+	if (!pool)
+		return NULL;
+	pool->db = *db;
+	snprintf(pool->user, sizeof(pool->user), "%s", user);
+	snprintf(pool->password, sizeof(pool->password), "%s", db->password);
+	pool->pool_size = db->pool_size > 0 ? db->pool_size : cf.default_pool_size;
+	pool->admin = admin;
+	pool->n_nodes = 1;
+	node_init(&pool->nodes[0], NODE_PRIMARY, db->host, db->port);
+	list_init(&pool->idle_clients);
+	list_init(&pool->active_clients);
+	list_init(&pool->welcome_clients);
+	list_append(&pool_list, &pool->pool_node);
+	log_info("new pool %s/%s -> %s:%d", pool->db.name, pool->user, db->host, db->port);
+	return pool;
+}
+
+Pool *
+pool_get(const DatabaseEntry *db, const char *dbname, const char *client_user)
+{
+	const char *user = db->user[0] ? db->user : client_user;
+	List	   *it;
+	DatabaseEntry entry = *db;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (!pool->admin && strcmp(pool->user, user) == 0 && strcmp(pool->db.name, dbname) == 0)
+			return pool;
+	}
+	if (strcmp(entry.name, dbname) != 0)
+	{
+		snprintf(entry.name, sizeof(entry.name), "%s", dbname);
+		if (!entry.dbname[0])
+			snprintf(entry.dbname, sizeof(entry.dbname), "%s", dbname);
+	}
+	return pool_new(&entry, user, false);
+}
+
+Pool *
+pool_admin(const char *user)
+{
+	List	   *it;
+	DatabaseEntry db;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (pool->admin && strcmp(pool->user, user) == 0)
+			return pool;
+	}
+	memset(&db, 0, sizeof(db));
+	snprintf(db.name, sizeof(db.name), "faregate");
+	db.pool_size = 1;
+	return pool_new(&db, user, true);
+}
+
+int
+pool_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_t total)
+{
+	/* issue 6: route.c classifies the statement (Q text, or the Parse behind a Bind) here */
+	return 0;
+}
+
+/* node_allowed: how many servers the node may have now (reserve counted after reserve_pool_timeout). */
+static int
+node_allowed(Pool *pool, PoolNode *node)
+{
+	int			allowed = pool->pool_size;
+	List	   *first = list_first(&node->waiting_clients);
+
+	if (cf.reserve_pool_size > 0 && first)
+	{
+		Client	   *client = container_of(first, Client, list_node);
+
+		if (conn_now_usec() - client->request_time >= (uint64_t) cf.reserve_pool_timeout_ms * 1000)
+			allowed += cf.reserve_pool_size;
+	}
+	return allowed;
+}
+
+int
+pool_db_connections(const char *dbname)
+{
+	int			n = 0;
+	List	   *it;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (strcmp(pool->db.name, dbname) == 0)
+			for (int i = 0; i < pool->n_nodes; i++)
+				n += pool->nodes[i].n_servers;
+	}
+	return n;
+}
+
+bool
+pool_launch(Pool *pool, int node_idx)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+
+	if (pool->admin || pool_shutting_down)
+		return false;
+	if (node->n_servers >= node_allowed(pool, node))
+		return false;
+	if (cf.max_db_connections > 0 && pool_db_connections(pool->db.name) >= cf.max_db_connections)
+		return false;
+	if (node->last_connect_failure_us &&
+		conn_now_usec() - node->last_connect_failure_us < CONNECT_RETRY_USEC)
+		return false;
+	return server_connect(pool, node_idx);
+}
+
+bool
+pool_request(Pool *pool, Client *client, int node_idx)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+	List	   *first = list_first(&node->idle_servers);
+
+	if (first && !pool->paused)
+	{
+		client_link(client, container_of(first, Server, list_node));
+		return client->state == CL_ACTIVE;
+	}
+	client->wait_node = node_idx;
+	client->request_time = conn_now_usec();
+	client_set_state(client, CL_WAITING);
+	/* start one more connection when those logging in cannot cover the queue */
+	if (!pool->paused && node->n_login < node->n_waiting)
+		pool_launch(pool, node_idx);
+	return false;
+}
+
+void
+pool_server_ready(Server *server)
+{
+	Pool	   *pool = server->pool;
+	PoolNode   *node = &pool->nodes[server->node];
+	List	   *first;
+
+	server_set_state(server, SV_IDLE);
+	if (pool->paused || pool_shutting_down)
+		return;
+	first = list_first(&node->waiting_clients);
+	if (first)
+	{
+		Client	   *client = container_of(first, Client, list_node);
+
+		client_link(client, server);
+		client_resume(client);
+	}
+}
+
+/* close_list_clients: closes every client on list with the reason (FATAL when sqlstate is set). */
+static void
+close_list_clients(List *list, const char *sqlstate, const char *reason, const char *hint)
+{
+	List	   *it;
+	List	   *tmp;
+
+	list_for_each_safe(it, tmp, list)
+		client_close(container_of(it, Client, list_node), sqlstate, reason, hint);
+}
+
+static void
+close_list_servers(List *list, const char *reason)
+{
+	List	   *it;
+	List	   *tmp;
+
+	list_for_each_safe(it, tmp, list)
+		server_close(container_of(it, Server, list_node), reason);
+}
+
+/* janitor_pool: every timeout of one pool. */
+static void
+janitor_pool(Pool *pool, uint64_t now)
+{
+	List	   *it;
+	List	   *tmp;
+
+	pool->max_wait_us = 0;
+	for (int i = 0; i < pool->n_nodes; i++)
+	{
+		PoolNode   *node = &pool->nodes[i];
+		int			n_idle = 0;
+
+		list_for_each_safe(it, tmp, &node->waiting_clients)
+		{
+			Client	   *client = container_of(it, Client, list_node);
+			uint64_t	waited = now - client->request_time;
+
+			if (cf.query_wait_timeout_ms > 0 && waited > (uint64_t) cf.query_wait_timeout_ms * 1000)
+				client_close(client, "08P01", "query_wait_timeout: no server connection became free in time",
+							 "Raise pool_size or query_wait_timeout, or make transactions shorter.");
+			else if (waited > pool->max_wait_us)
+				pool->max_wait_us = waited;
+		}
+		/* clients logged in before the pool's first server login: keep trying (after a failure) */
+		if (i == 0 && !list_empty(&pool->welcome_clients) && node->n_login == 0)
+			pool_launch(pool, 0);
+		/* keep connecting for waiting clients (after failures, or when the reserve opens) */
+		if (!list_empty(&node->waiting_clients) && !pool->paused &&
+			node->n_login < node->n_waiting)
+			pool_launch(pool, i);
+
+		list_for_each_safe(it, tmp, &node->login_servers)
+		{
+			Server	   *server = container_of(it, Server, list_node);
+
+			if (cf.server_connect_timeout_ms > 0 &&
+				now - server->connect_time > (uint64_t) cf.server_connect_timeout_ms * 1000)
+			{
+				int			node_idx = server->node;
+
+				node->last_connect_failure_us = now;
+				server_close(server, "server_connect_timeout: login to the server took too long");
+				if (node->n_servers == 0)
+				{
+					close_list_clients(&node->waiting_clients, "08006",
+									   "could not log into the database server: server_connect_timeout",
+									   "Check that the server is up and reachable.");
+					if (node_idx == 0)
+						close_list_clients(&pool->welcome_clients, "08006",
+										   "could not log into the database server: server_connect_timeout",
+										   "Check that the server is up and reachable.");
+				}
+			}
+		}
+		list_for_each_safe(it, tmp, &node->idle_servers)
+		{
+			Server	   *server = container_of(it, Server, list_node);
+
+			n_idle++;
+			if (server->close_needed)
+				server_close(server, "configuration changed");
+			else if (cf.server_lifetime_ms > 0 &&
+					 now - server->connect_time > (uint64_t) cf.server_lifetime_ms * 1000)
+				server_close(server, "server_lifetime reached");
+			else if (cf.server_idle_timeout_ms > 0 && node->n_servers > cf.min_pool_size &&
+					 now - server->request_time > (uint64_t) cf.server_idle_timeout_ms * 1000)
+				server_close(server, "server_idle_timeout reached");
+		}
+		/* min_pool_size: keep warm connections */
+		if (cf.min_pool_size > 0 && !pool->paused && !pool_shutting_down && pool->welcome_ready &&
+			node->n_servers < cf.min_pool_size && list_empty(&node->login_servers))
+			pool_launch(pool, i);
+	}
+	list_for_each_safe(it, tmp, &pool->active_clients)
+	{
+		Client	   *client = container_of(it, Client, list_node);
+		Server	   *server = client->server;
+
+		if (!server)
+			continue;
+		if (cf.query_timeout_ms > 0 && !server_exp_idle(server) && client->query_start &&
+			now - client->query_start > (uint64_t) cf.query_timeout_ms * 1000)
+			client_close(client, "57014", "query_timeout: the query ran longer than the pooler allows",
+						 "Make the query faster or raise query_timeout.");
+		else if (cf.idle_transaction_timeout_ms > 0 && server_exp_idle(server) && client->tx_status != 'I' &&
+				 !client->query_start &&
+				 now - client->request_time > (uint64_t) cf.idle_transaction_timeout_ms * 1000)
+			client_close(client, "25P03", "idle_transaction_timeout: the transaction was idle too long",
+						 "Commit or roll back transactions promptly, or raise idle_transaction_timeout.");
+	}
+	if (cf.client_idle_timeout_ms > 0)
+		list_for_each_safe(it, tmp, &pool->idle_clients)
+		{
+			Client	   *client = container_of(it, Client, list_node);
+
+			if (now - client->request_time > (uint64_t) cf.client_idle_timeout_ms * 1000)
+				client_close(client, "08P01", "client_idle_timeout: the connection was idle too long",
+							 "Reconnect; raise client_idle_timeout for long-lived idle connections.");
+		}
+}
+
+void
+pool_janitor(void)
+{
+	uint64_t	now = conn_now_usec();
+	List	   *it;
+	List	   *tmp;
+
+	if (cf.client_login_timeout_ms > 0)
+		list_for_each_safe(it, tmp, &login_client_list)
+		{
+			Client	   *client = container_of(it, Client, list_node);
+
+			if (now - client->connect_time > (uint64_t) cf.client_login_timeout_ms * 1000)
+				client_close(client, "08P01", "client_login_timeout: the login took too long",
+							 "Check the client's network and credentials.");
+		}
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+		janitor_pool(container_of(it, Pool, pool_node), now);
+	if (now - last_stats_roll >= STATS_PERIOD_USEC)
+	{
+		for (it = pool_list.next; it != &pool_list; it = it->next)
+			stats_roll(&container_of(it, Pool, pool_node)->stats, now - last_stats_roll);
+		last_stats_roll = now;
+	}
+	admin_janitor();
+}
+
+static void
+janitor_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pool_janitor();
+}
+
+static void
+reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+	client_reap_zombies();
+	server_reap_zombies();
+}
+
+void
+pool_schedule_reap(void)
+{
+	if (reaper_ev)
+		event_active(reaper_ev, 0, 0);
+}
+
+void
+pool_init(void)
+{
+	struct timeval tv = {0, JANITOR_USEC};
+
+	janitor_ev = event_new(conn_base, -1, EV_PERSIST, janitor_cb, NULL);
+	event_add(janitor_ev, &tv);
+	reaper_ev = event_new(conn_base, -1, 0, reaper_cb, NULL);
+	/* lowest priority: runs after every I/O callback of the turn */
+	event_priority_set(reaper_ev, 1);
+	last_stats_roll = conn_now_usec();
+}
+
+void
+pool_reload(const Config *cfg)
+{
+	List	   *it;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+		const DatabaseEntry *db;
+
+		if (pool->admin)
+			continue;
+		db = config_find_database(cfg, pool->db.name);
+		if (!db)
+			continue;			/* kept for its clients; new logins are refused */
+		pool->pool_size = db->pool_size > 0 ? db->pool_size : cfg->default_pool_size;
+		if (strcmp(db->host, pool->nodes[0].host) != 0 || db->port != pool->nodes[0].port ||
+			strcmp(db->dbname, pool->db.dbname) != 0 || strcmp(db->password, pool->db.password) != 0 ||
+			(db->user[0] && strcmp(db->user, pool->user) != 0))
+		{
+			List	   *sit;
+
+			log_info("pool %s/%s: server settings changed, reconnecting", pool->db.name, pool->user);
+			snprintf(pool->nodes[0].host, sizeof(pool->nodes[0].host), "%s", db->host);
+			pool->nodes[0].port = db->port;
+			pool->nodes[0].addr_len = 0;
+			snprintf(pool->db.dbname, sizeof(pool->db.dbname), "%s", db->dbname);
+			snprintf(pool->db.password, sizeof(pool->db.password), "%s", db->password);
+			snprintf(pool->password, sizeof(pool->password), "%s", db->password);
+			for (sit = server_all_list.next; sit != &server_all_list; sit = sit->next)
+			{
+				Server	   *server = container_of(sit, Server, all_node);
+
+				if (server->pool == pool)
+					server->close_needed = true;
+			}
+		}
+	}
+}
+
+int
+pool_active_servers(const char *dbname)
+{
+	int			n = 0;
+	List	   *it;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (dbname && strcmp(pool->db.name, dbname) != 0)
+			continue;
+		for (int i = 0; i < pool->n_nodes; i++)
+			n += list_count(&pool->nodes[i].active_servers);
+	}
+	return n;
+}
+
+void
+pool_set_paused(const char *dbname, bool paused)
+{
+	List	   *it;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (pool->admin || (dbname && strcmp(pool->db.name, dbname) != 0))
+			continue;
+		pool->paused = paused;
+		if (!paused)
+			for (int i = 0; i < pool->n_nodes; i++)
+			{
+				PoolNode   *node = &pool->nodes[i];
+
+				while (!list_empty(&node->waiting_clients) && !list_empty(&node->idle_servers))
+				{
+					Client	   *client = container_of(list_first(&node->waiting_clients), Client, list_node);
+
+					client_link(client, container_of(list_first(&node->idle_servers), Server, list_node));
+					client_resume(client);
+				}
+				while (!list_empty(&node->waiting_clients) && pool_launch(pool, i) &&
+					   node->n_login < node->n_waiting)
+					;
+			}
+	}
+}
+
+void
+pool_kill(const char *dbname)
+{
+	List	   *it;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (pool->admin || strcmp(pool->db.name, dbname) != 0)
+			continue;
+		close_list_clients(&pool->active_clients, "57P01", "connection killed by the pooler's KILL command",
+						   "Reconnect.");
+		close_list_clients(&pool->idle_clients, "57P01", "connection killed by the pooler's KILL command",
+						   "Reconnect.");
+		close_list_clients(&pool->welcome_clients, "57P01", "connection killed by the pooler's KILL command",
+						   "Reconnect.");
+		for (int i = 0; i < pool->n_nodes; i++)
+		{
+			close_list_clients(&pool->nodes[i].waiting_clients, "57P01",
+							   "connection killed by the pooler's KILL command", "Reconnect.");
+			close_list_servers(&pool->nodes[i].active_servers, "KILL");
+			close_list_servers(&pool->nodes[i].idle_servers, "KILL");
+			close_list_servers(&pool->nodes[i].login_servers, "KILL");
+		}
+	}
+}

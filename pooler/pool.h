@@ -1,0 +1,139 @@
+/*
+ * pool.h: pools, one per (database, server user), each with a node set: nodes[0] is the primary, and
+ * nodes[1..] are reserved for replicas (read routing, issue 6). Every node has its own server lists and
+ * its own FIFO of waiting clients, so a routed transaction waits only for a server of the node it was
+ * routed to. Pool sizing (pool_size, min/reserve pool, max_db_connections) applies per node.
+ */
+#ifndef FAREGATE_POOL_H
+#define FAREGATE_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "list.h"
+#include "params.h"
+#include "stats.h"
+
+typedef struct Pool Pool;
+typedef struct Client Client;
+typedef struct Server Server;
+
+#define POOL_MAX_NODES 8
+#define POOL_MAX_WELCOME 32
+
+typedef enum NodeRole
+{
+	NODE_PRIMARY,
+	NODE_REPLICA
+} NodeRole;
+
+/* One PostgreSQL host a pool talks to, with the server connections to it. */
+typedef struct PoolNode
+{
+	NodeRole	role;
+	char		host[CF_HOST_MAX];
+	int			port;
+	struct sockaddr_storage addr;	/* resolved on first connect */
+	socklen_t	addr_len;
+	List		login_servers;	/* SV_CONNECTING, SV_LOGIN */
+	List		idle_servers;	/* SV_IDLE, most recently used first */
+	List		active_servers; /* SV_ACTIVE, SV_RESET */
+	List		waiting_clients;	/* CL_WAITING, FIFO */
+	int			n_servers;		/* on any of the three server lists */
+	int			n_login;		/* on login_servers */
+	int			n_waiting;		/* on waiting_clients */
+	uint64_t	last_connect_failure_us;	/* back-off after a failed connect */
+} PoolNode;
+
+struct Pool
+{
+	List		pool_node;		/* on pool_list */
+	DatabaseEntry db;			/* copy of the [databases] line (name = what clients ask for) */
+	char		user[CF_NAME_MAX];	/* server login user (forced user or the client's) */
+	char		password[CF_STR_MAX];	/* for server login; empty = from auth_file */
+	int			pool_size;
+	bool		paused;			/* PAUSE: no new links */
+	bool		admin;			/* the virtual admin database: no servers */
+	int			n_nodes;
+	PoolNode	nodes[POOL_MAX_NODES];
+	List		idle_clients;	/* CL_IDLE */
+	List		active_clients; /* CL_ACTIVE */
+	List		welcome_clients;	/* CL_WAIT_WELCOME: logged in, waiting for the first server login */
+	/* ParameterStatus of the first server login, replayed to every client at its login */
+	bool		welcome_ready;	/* a login to the primary completed: the set below is known */
+	int			n_welcome;
+	const char *welcome_names[POOL_MAX_WELCOME];	/* interned */
+	const char *welcome_values[POOL_MAX_WELCOME];
+	ParamSet	welcome_params; /* the tracked ones among them */
+	bool		have_scram_client_key;	/* a client proved the user's SCRAM secret: its ClientKey */
+	uint8_t		scram_client_key[32];	/* lets the pooler log in with that secret (login.c) */
+	PoolStats	stats;
+	uint64_t	max_wait_us;	/* longest current wait (SHOW POOLS maxwait), refreshed by the janitor */
+};
+
+/* Every pool, in creation order. */
+extern List pool_list;
+
+/*
+ * pool_get: the pool for a client asking for database dbname (served by entry db, which may be the
+ * "*" fallback) logging in as client_user; created on first use.
+ */
+extern Pool *pool_get(const DatabaseEntry *db, const char *dbname, const char *client_user);
+
+/* pool_admin: the pool of the admin console for user. */
+extern Pool *pool_admin(const char *user);
+
+/*
+ * pool_route: the node that runs the transaction a client starts with message msg (type, total bytes).
+ * This is the seam of read/write routing (route.c, issue 6); for now every transaction goes to the
+ * primary, nodes[0]. msg is a Query ('Q': the text), a Parse ('P': the text), or a Bind/Describe of a
+ * named statement prepared earlier (its text: prepared_client_lookup(&client->stmts, name)->parse_msg,
+ * which is also where a statement's class can be remembered); client->tx_status says whether the
+ * client is outside a transaction. The client waits in nodes[node].waiting_clients when that node has
+ * no idle server.
+ */
+extern int	pool_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_t total);
+
+/*
+ * pool_request: client wants a server of node. Links one at once when an idle server is there
+ * (returns true), else queues the client FIFO on the node and starts a new server connection when the
+ * node is below its size (returns false).
+ */
+extern bool pool_request(Pool *pool, Client *client, int node);
+
+/* pool_server_ready: a server became idle (login done, released): serves the first waiting client. */
+extern void pool_server_ready(Server *server);
+
+/* pool_launch: starts one more server connection to node when sizing allows; true if one started. */
+extern bool pool_launch(Pool *pool, int node);
+
+/* pool_janitor: periodic work: timeouts, min_pool_size, idle server expiry, stats. */
+extern void pool_janitor(void);
+
+/* pool_reload: applies a new configuration to existing pools (sizes; changed hosts close servers). */
+extern void pool_reload(const Config *cfg);
+
+/* pool_total_servers: server connections of every node of pool (for max_db_connections). */
+extern int	pool_db_connections(const char *dbname);
+
+/* pool_kill: closes every client and server of the pools of database name (KILL). */
+extern void pool_kill(const char *dbname);
+
+/* pool_active_servers: servers linked to clients in the pools matching dbname (NULL = all). */
+extern int	pool_active_servers(const char *dbname);
+
+/* pool_set_paused: PAUSE/RESUME for dbname (NULL = all); RESUME serves waiting clients. */
+extern void pool_set_paused(const char *dbname, bool paused);
+
+/* pool_shutting_down: SIGINT received: no new logins or transactions. */
+extern bool pool_shutting_down;
+
+/* pool_schedule_reap: closed clients and servers are returned to their slabs at the end of the loop turn. */
+extern void pool_schedule_reap(void);
+
+/* pool_init: the janitor timer and the reaper (once, after conn_base is set). */
+extern void pool_init(void);
+
+#endif

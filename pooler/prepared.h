@@ -1,0 +1,80 @@
+/*
+ * prepared.h: named prepared statements in transaction mode. A client's statement names map to
+ * pooler-wide statements, deduplicated by their Parse body (query text and parameter types) and known
+ * to servers as "fg_<id>". Each server connection remembers which ids it has prepared; before a
+ * client's Bind or Describe reaches a server that lacks the statement, the pooler injects the Parse
+ * (its ParseComplete is swallowed), and a client's Parse of a statement the server already has is not
+ * sent at all (the pooler answers ParseComplete itself, in order). A client's Close of a statement only
+ * drops its name: the server keeps the statement for other clients.
+ */
+#ifndef FAREGATE_PREPARED_H
+#define FAREGATE_PREPARED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PREPARED_NAME_MAX 24
+
+/* A pooler-wide statement; freed when no client name refers to it any more. */
+typedef struct PreparedStmt
+{
+	struct PreparedStmt *hash_next;
+	uint64_t	id;
+	uint32_t	hash;
+	int			refs;			/* client names pointing here */
+	char		server_name[PREPARED_NAME_MAX];	/* "fg_<id>" */
+	uint32_t	body_len;		/* Parse body after the statement name */
+	uint32_t	parse_len;		/* the whole Parse message as sent to servers */
+	uint8_t    *parse_msg;		/* 'P', length, server_name, body */
+} PreparedStmt;
+
+/* A client's names: open-addressing table of (name, statement). */
+typedef struct ClientStmtMap
+{
+	int			n_used;
+	int			capacity;		/* power of two, 0 = nothing allocated */
+	struct ClientStmtSlot *slots;
+} ClientStmtMap;
+
+/* A server's prepared ids: open-addressing set. */
+typedef struct ServerStmtSet
+{
+	int			n_used;
+	int			capacity;
+	uint64_t   *ids;			/* 0 = empty slot */
+} ServerStmtSet;
+
+/*
+ * prepared_client_parse: the client prepared name with the Parse body (body_len bytes after the name).
+ * Returns the statement (its name now maps there, replacing an earlier one), or NULL without memory.
+ */
+extern PreparedStmt *prepared_client_parse(ClientStmtMap *map, const char *name, const uint8_t *body,
+										   uint32_t body_len);
+
+/* prepared_client_lookup: the statement a client name refers to, or NULL. */
+extern PreparedStmt *prepared_client_lookup(const ClientStmtMap *map, const char *name);
+
+/* prepared_client_close: drops the client's name (a Close of a statement). */
+extern void prepared_client_close(ClientStmtMap *map, const char *name);
+
+/* prepared_client_free: drops every name (client gone, or DISCARD ALL / DEALLOCATE ALL). */
+extern void prepared_client_free(ClientStmtMap *map);
+
+/* prepared_client_count: names the client holds. */
+static inline int
+prepared_client_count(const ClientStmtMap *map)
+{
+	return map->n_used;
+}
+
+/* prepared_server_has, _add, _remove, _free: the set of statements a server connection has. */
+extern bool prepared_server_has(const ServerStmtSet *set, uint64_t id);
+__attribute__((warn_unused_result))
+extern bool prepared_server_add(ServerStmtSet *set, uint64_t id);
+extern void prepared_server_remove(ServerStmtSet *set, uint64_t id);
+extern void prepared_server_free(ServerStmtSet *set);
+
+/* prepared_total: pooler-wide statements alive. */
+extern int	prepared_total(void);
+
+#endif

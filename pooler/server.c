@@ -1,0 +1,982 @@
+/*
+ * server.c: owns server connections: their slab, the non-blocking connect, the login to PostgreSQL
+ * (startup packet, authentication through login.c, ParameterStatus, BackendKeyData), the server-to-
+ * client half of the data path in server_process() (replies matched against the expectation queue,
+ * see server.h; pooler-owned replies swallowed; synthetic ParseComplete/CloseComplete emitted in
+ * order), release at the end of a transaction, cancel connections, and closing.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "config.h"
+#include "log.h"
+#include "login.h"
+#include "pool.h"
+#include "proto.h"
+#include "slab.h"
+
+List		server_all_list;
+static List cancel_server_list;
+static List zombie_servers;
+static Slab *server_slab;
+
+static void server_process(Server *server);
+
+void
+server_init_globals(void)
+{
+	server_slab = slab_create("server", sizeof(Server));
+	list_init(&server_all_list);
+	list_init(&cancel_server_list);
+	list_init(&zombie_servers);
+}
+
+const char *
+server_state_name(const Server *server)
+{
+	switch (server->state)
+	{
+		case SV_CONNECTING:
+		case SV_LOGIN:
+			return "login";
+		case SV_IDLE:
+			return "idle";
+		case SV_ACTIVE:
+			return "active";
+		case SV_RESET:
+			return "used";
+		case SV_CANCEL:
+			return "cancel";
+		case SV_FREE:
+			break;
+	}
+	return "closed";
+}
+
+void
+server_set_state(Server *server, ServerState state)
+{
+	PoolNode   *node = server->pool ? &server->pool->nodes[server->node] : NULL;
+
+	list_del(&server->list_node);
+	if (node && (server->state == SV_CONNECTING || server->state == SV_LOGIN))
+		node->n_login--;
+	if (node && (state == SV_CONNECTING || state == SV_LOGIN))
+		node->n_login++;
+	server->state = state;
+	if (!node && state != SV_CANCEL && state != SV_FREE)
+		return;					/* cannot happen: only cancel connections have no pool */
+	switch (state)
+	{
+		case SV_CONNECTING:
+		case SV_LOGIN:
+			list_append(&node->login_servers, &server->list_node);
+			break;
+		case SV_IDLE:
+			/* most recently used first: warm backends stay busy, cold ones expire */
+			list_prepend(&node->idle_servers, &server->list_node);
+			break;
+		case SV_ACTIVE:
+		case SV_RESET:
+			list_append(&node->active_servers, &server->list_node);
+			break;
+		case SV_CANCEL:
+			list_append(&cancel_server_list, &server->list_node);
+			break;
+		case SV_FREE:
+			list_append(&zombie_servers, &server->list_node);
+			break;
+	}
+}
+
+void
+server_reap_zombies(void)
+{
+	List	   *it;
+	List	   *tmp;
+
+	list_for_each_safe(it, tmp, &zombie_servers)
+	{
+		list_del(it);
+		slab_free(server_slab, container_of(it, Server, list_node));
+	}
+}
+
+bool
+server_send_bytes(Server *server, const void *data, size_t len)
+{
+	return iobuf_append(&server->conn.wbuf, data, len);
+}
+
+bool
+server_exp_push(Server *server, ExpKind kind, bool swallow, uint64_t stmt_id)
+{
+	Expectation *e;
+
+	if (server->exp_count == server->exp_cap)
+	{
+		uint32_t	cap = server->exp_cap ? server->exp_cap * 2 : 32;
+		Expectation *grown = malloc(cap * sizeof(Expectation));
+
+		if (!grown)
+			return false;
+		for (uint32_t i = 0; i < server->exp_count; i++)
+			grown[i] = server->exp[(server->exp_head + i) % server->exp_cap];
+		free(server->exp);
+		server->exp = grown;
+		server->exp_cap = cap;
+		server->exp_head = 0;
+	}
+	e = &server->exp[(server->exp_head + server->exp_count) % server->exp_cap];
+	e->kind = (uint8_t) kind;
+	e->swallow = swallow;
+	e->stmt_id = stmt_id;
+	server->exp_count++;
+	return true;
+}
+
+static inline Expectation *
+exp_front(Server *server)
+{
+	return server->exp_count ? &server->exp[server->exp_head] : NULL;
+}
+
+static inline Expectation
+exp_pop(Server *server)
+{
+	Expectation e = {EXP_SYNC, false, 0};
+
+	if (server->exp_count == 0 || !server->exp)
+		return e;				/* callers check exp_count first */
+	e = server->exp[server->exp_head];
+
+	server->exp_head = (server->exp_head + 1) % server->exp_cap;
+	server->exp_count--;
+	return e;
+}
+
+static void
+server_event(Conn *conn, short what);
+
+/* resolve: the node's address, looked up once (a host starting with '/' is a Unix socket directory). */
+static bool
+resolve(PoolNode *node, char *err, size_t errlen)
+{
+	struct addrinfo hints;
+	struct addrinfo *res;
+	char		port[16];
+	int			rc;
+
+	if (node->addr_len > 0)
+		return true;
+	if (node->host[0] == '/' || node->host[0] == '\0')
+	{
+		struct sockaddr_un *un = (struct sockaddr_un *) &node->addr;
+
+		memset(un, 0, sizeof(*un));
+		un->sun_family = AF_UNIX;
+		snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d",
+				 node->host[0] ? node->host : "/var/run/postgresql", node->port);
+		node->addr_len = sizeof(*un);
+		return true;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", node->port);
+	rc = getaddrinfo(node->host, port, &hints, &res);
+	if (rc != 0)
+	{
+		snprintf(err, errlen, "could not resolve \"%s\": %s", node->host, gai_strerror(rc));
+		return false;
+	}
+	memcpy(&node->addr, res->ai_addr, res->ai_addrlen);
+	node->addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return true;
+}
+
+/* open_socket: a non-blocking socket connecting to node; -1 with err set on failure. */
+static int
+open_socket(PoolNode *node, char *err, size_t errlen)
+{
+	int			fd;
+
+	if (!resolve(node, err, errlen))
+		return -1;
+	fd = socket(node->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+	{
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (node->addr.ss_family != AF_UNIX)
+	{
+		int			on = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	}
+	if (connect(fd, (struct sockaddr *) &node->addr, node->addr_len) < 0 && errno != EINPROGRESS)
+	{
+		snprintf(err, errlen, "connect to %s:%d: %s", node->host, node->port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* fail_waiting: a node cannot be reached and has no server left: waiting clients get the reason. */
+static void
+fail_waiting(Pool *pool, int node_idx, const char *sqlstate, const char *reason)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+	List	   *it;
+	List	   *tmp;
+	char		msg[512];
+
+	if (node->n_servers > 0)
+		return;
+	snprintf(msg, sizeof(msg), "could not log into the database server: %s", reason);
+	list_for_each_safe(it, tmp, &node->waiting_clients)
+		client_close(container_of(it, Client, list_node), sqlstate, msg,
+					 "Check that the server is up and the [databases] entry is right.");
+	if (node_idx == 0)
+		list_for_each_safe(it, tmp, &pool->welcome_clients)
+			client_close(container_of(it, Client, list_node), sqlstate, msg,
+						 "Check that the server is up and the [databases] entry is right.");
+}
+
+void
+server_fail_login(Server *server, const char *sqlstate, const char *reason)
+{
+	Pool	   *pool = server->pool;
+	int			node = server->node;
+
+	pool->nodes[node].last_connect_failure_us = conn_now_usec();
+	server_close(server, reason);
+	fail_waiting(pool, node, sqlstate, reason);
+}
+
+bool
+server_connect(Pool *pool, int node_idx)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+	char		err[256];
+	int			fd = open_socket(node, err, sizeof(err));
+	Server	   *server;
+
+	if (fd < 0)
+	{
+		log_warning("%s/%s: %s", pool->db.name, pool->user, err);
+		node->last_connect_failure_us = conn_now_usec();
+		fail_waiting(pool, node_idx, "08006", err);
+		return false;
+	}
+	server = slab_alloc(server_slab);
+	if (!server)
+	{
+		close(fd);
+		return false;
+	}
+	conn_init(&server->conn, fd, 'S', server_event);
+	conn_set_addr(&server->conn, (struct sockaddr *) &node->addr);
+	server->conn.db = pool->db.name;
+	server->conn.user = pool->user;
+	server->pool = pool;
+	server->node = node_idx;
+	server->connect_time = server->request_time = conn_now_usec();
+	server->tx_status = 'I';
+	list_init(&server->list_node);
+	list_init(&server->all_node);
+	list_append(&server_all_list, &server->all_node);
+	node->n_servers++;
+	server_set_state(server, SV_CONNECTING);
+	/* the connect completes when the socket turns writable: hold a zero-length marker in wbuf */
+	if (!iobuf_reserve(&server->conn.wbuf, 1, false))
+	{
+		server_close(server, "out of memory");
+		return false;
+	}
+	server->conn.wbuf->data[server->conn.wbuf->end++] = 0;
+	conn_set_read(&server->conn, false);
+	slog_debug(&server->conn, "connecting");
+	return true;
+}
+
+void
+server_send_cancel(Server *target)
+{
+	PoolNode   *node = &target->pool->nodes[target->node];
+	char		err[256];
+	int			fd = open_socket(node, err, sizeof(err));
+	Server	   *server;
+	PktBuf		pkt;
+
+	if (fd < 0)
+	{
+		slog_warning(&target->conn, "cancel not sent: %s", err);
+		return;
+	}
+	server = slab_alloc(server_slab);
+	if (!server)
+	{
+		close(fd);
+		return;
+	}
+	conn_init(&server->conn, fd, 'S', server_event);
+	conn_set_addr(&server->conn, (struct sockaddr *) &node->addr);
+	server->conn.db = target->pool->db.name;
+	server->conn.user = target->pool->user;
+	list_init(&server->list_node);
+	list_init(&server->all_node);
+	server->connect_time = conn_now_usec();
+	server_set_state(server, SV_CANCEL);
+	pktbuf_init(&pkt, server->cancel_packet, sizeof(server->cancel_packet));
+	proto_build_cancel(&pkt, target->backend_pid, target->backend_key);
+	if (!server_send_bytes(server, server->cancel_packet, sizeof(server->cancel_packet)) ||
+		!conn_flush(&server->conn))
+		server_close(server, "could not send the cancel request");
+	else if (!conn_has_output(&server->conn))
+		conn_set_read(&server->conn, true);	/* wait for PostgreSQL to close it */
+}
+
+void
+server_close(Server *server, const char *reason)
+{
+	Client	   *client = server->client;
+	Pool	   *pool = server->pool;
+
+	if (server->state == SV_FREE)
+		return;
+	if (server->state == SV_CANCEL)
+		slog_debug(&server->conn, "cancel connection closed: %s", reason);
+	else
+		slog_info(&server->conn, "closing because: %s (age %llus)", reason,
+				  (unsigned long long) ((conn_now_usec() - server->connect_time) / 1000000));
+	if (client)
+	{
+		server->client = NULL;
+		client->server = NULL;
+		if (server->fatal_forwarded)
+			client_close(client, NULL, "the server connection ended after a FATAL error", NULL);
+		else
+			client_close(client, "08006", "server connection closed unexpectedly",
+						 "The database server closed the connection or could not be reached; reconnect and retry.");
+	}
+	if (server->state != SV_CANCEL && pool)
+		pool->nodes[server->node].n_servers--;
+	list_del(&server->all_node);
+	conn_close(&server->conn);
+	params_clear(&server->params);
+	prepared_server_free(&server->stmts);
+	login_server_cleanup(server);
+	free(server->exp);
+	server->exp = NULL;
+	server->exp_count = server->exp_cap = 0;
+	server_set_state(server, SV_FREE);
+	pool_schedule_reap();
+	/* clients may still wait for this node: give them a fresh connection */
+	if (pool && !pool_shutting_down && !list_empty(&pool->nodes[server->node].waiting_clients))
+		pool_launch(pool, server->node);
+}
+
+/* server_drop_client: unlinks the client (it goes idle) and sends what it has been given. */
+static void
+server_drop_client(Server *server)
+{
+	Client	   *client = server->client;
+
+	if (!client)
+		return;
+	server->client = NULL;
+	client->server = NULL;
+	client->xact_start = 0;
+	client_set_state(client, CL_IDLE);
+	if (conn_has_output(&client->conn))
+		(void) client_flush(client);
+	if (client->state != CL_FREE && iobuf_len(client->conn.rbuf) > 0)
+		client_resume(client);
+	else if (client->state != CL_FREE)
+		conn_set_read(&client->conn, true);
+}
+
+void
+server_release(Server *server)
+{
+	uint64_t	now = conn_now_usec();
+
+	server->request_time = now;
+	server->fatal_forwarded = false;
+	if (server->client)
+		server_drop_client(server);
+	if (server->state == SV_FREE)
+		return;
+	if (server->close_needed)
+	{
+		server_close(server, "configuration changed");
+		return;
+	}
+	if (cf.server_lifetime_ms > 0 && now - server->connect_time > (uint64_t) cf.server_lifetime_ms * 1000)
+	{
+		server_close(server, "server_lifetime reached");
+		return;
+	}
+	if (cf.pool_mode == POOL_SESSION && cf.server_reset_query[0] && server->state == SV_ACTIVE)
+	{
+		uint8_t		data[CF_STR_MAX + 16];
+		PktBuf		pkt;
+
+		pktbuf_init(&pkt, data, sizeof(data));
+		proto_build_query(&pkt, cf.server_reset_query);
+		if (!server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0) ||
+			!conn_flush(&server->conn))
+		{
+			server_close(server, "could not send server_reset_query");
+			return;
+		}
+		/* DISCARD ALL and friends drop prepared statements and settings: forget them */
+		prepared_server_free(&server->stmts);
+		params_set(&server->params, PARAM_SEARCH_PATH, NULL);
+		server_set_state(server, SV_RESET);
+		conn_set_read(&server->conn, true);
+		return;
+	}
+	pool_server_ready(server);
+}
+
+/* server_login_done: ReadyForQuery after the login: the connection joins the pool. */
+static void
+server_login_done(Server *server)
+{
+	Pool	   *pool = server->pool;
+	List	   *it;
+	List	   *tmp;
+
+	slog_debug(&server->conn, "login done, backend pid %u", server->backend_pid);
+	login_server_cleanup(server);
+	pool->nodes[server->node].last_connect_failure_us = 0;
+	server->request_time = conn_now_usec();
+	if (server->node == 0 && !list_empty(&pool->welcome_clients))
+		list_for_each_safe(it, tmp, &pool->welcome_clients)
+			client_welcome(container_of(it, Client, list_node));
+	pool_server_ready(server);
+}
+
+/* welcome_add: remembers a ParameterStatus of a login for the pool's welcome replay. */
+static void
+welcome_add(Pool *pool, const char *name, const char *value)
+{
+	int			id = params_lookup(name);
+
+	if (id >= 0)
+		params_set(&pool->welcome_params, (ParamId) id, value);
+	for (int i = 0; i < pool->n_welcome; i++)
+		if (strcmp(pool->welcome_names[i], name) == 0)
+		{
+			params_unref(pool->welcome_values[i]);
+			pool->welcome_values[i] = params_intern(value);
+			return;
+		}
+	if (pool->n_welcome < POOL_MAX_WELCOME)
+	{
+		pool->welcome_names[pool->n_welcome] = params_intern(name);
+		pool->welcome_values[pool->n_welcome] = params_intern(value);
+		pool->n_welcome++;
+	}
+}
+
+/* server_login_msg: one message during login; false when the server was closed. */
+static bool
+server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
+{
+	switch (type)
+	{
+		case 'R':
+			return login_server_auth(server, msg, total);
+		case 'S':
+			{
+				const char *name;
+				const char *value;
+				int			id;
+
+				if (!proto_read_param_status(msg, total, &name, &value))
+					break;
+				id = params_lookup(name);
+				if (id >= 0)
+					params_set(&server->params, (ParamId) id, value);
+				if (server->node == 0 && !server->pool->welcome_ready)
+					welcome_add(server->pool, name, value);
+				return true;
+			}
+		case 'K':
+			if (total != 13)
+				break;
+			server->backend_pid = proto_get_u32(msg + 5);
+			server->backend_key = proto_get_u32(msg + 9);
+			return true;
+		case 'N':
+			return true;
+		case 'E':
+			{
+				ErrorFields fields;
+				char		reason[400];
+				Pool	   *pool = server->pool;
+				int			node = server->node;
+
+				if (!proto_read_error(msg, total, &fields))
+					break;
+				snprintf(reason, sizeof(reason), "%s", fields.message);
+				pool->nodes[node].last_connect_failure_us = conn_now_usec();
+				server_close(server, reason);
+				fail_waiting(pool, node, fields.sqlstate[0] ? fields.sqlstate : "08006", reason);
+				return false;
+			}
+		case 'Z':
+			server->tx_status = 'I';
+			if (server->node == 0)
+				server->pool->welcome_ready = true;
+			server_login_done(server);
+			return server->state != SV_FREE;
+	}
+	server_close(server, "protocol error during login");
+	return false;
+}
+
+/* drain_synth: replies the pooler owes the client now that everything before them arrived. */
+static bool
+drain_synth(Server *server, Client *client)
+{
+	Expectation *front;
+
+	while ((front = exp_front(server)) &&
+		   (front->kind == EXP_SYNTH_PARSE || front->kind == EXP_SYNTH_CLOSE))
+	{
+		uint8_t		msg[5] = {front->kind == EXP_SYNTH_PARSE ? '1' : '3', 0, 0, 0, 4};
+
+		exp_pop(server);
+		if (client && !client_send_bytes(client, msg, sizeof(msg)))
+			return false;
+	}
+	return true;
+}
+
+/* apply_pending_set: the client's SET search_path (or RESET) succeeded: both sides now hold it. */
+static void
+apply_pending_set(Server *server, Client *client)
+{
+	if (client->pending_search_path || client->pending_reset)
+	{
+		if (!server->error_in_query)
+		{
+			params_set(&client->params, PARAM_SEARCH_PATH, client->pending_search_path);
+			params_set(&server->params, PARAM_SEARCH_PATH, client->pending_search_path);
+		}
+		free(client->pending_search_path);
+		client->pending_search_path = NULL;
+		client->pending_reset = false;
+	}
+}
+
+/*
+ * server_reply: one whole reply (or the header of a streamed one, with total > what is buffered) from
+ * a logged-in server. Sets *forward to whether its bytes go to the client. False when the server
+ * was closed.
+ */
+static bool
+server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool *forward)
+{
+	Client	   *client = server->client;
+	Expectation *front = exp_front(server);
+	bool		swallow = front && front->swallow && front->kind == EXP_QUERY;
+	Pool	   *pool = server->pool;
+
+	*forward = client != NULL && !swallow;
+	slog_noise(&server->conn, "reply '%c' (%u bytes) for C-%p, %u expected", type, total, (void *) client,
+			   server->exp_count);
+	switch (type)
+	{
+		case 'Z':
+			{
+				Expectation popped = {EXP_SYNC, false, 0};
+				uint64_t	now = conn_now_usec();
+
+				if (total != 6)
+					break;
+				server->tx_status = (char) msg[5];
+				while (server->exp_count > 0)
+				{
+					popped = exp_pop(server);
+					if (popped.kind == EXP_SYNC || popped.kind == EXP_QUERY)
+						break;
+				}
+				*forward = client != NULL && !popped.swallow;
+				if (client && *forward)
+				{
+					client->tx_status = server->tx_status;
+					apply_pending_set(server, client);
+					pool->stats.total.query_count++;
+					if (client->query_start)
+						pool->stats.total.query_time_us += now - client->query_start;
+					client->query_start = 0;
+					client->request_time = now;
+				}
+				server->error_in_query = false;
+				return true;
+			}
+		case '1':
+		case '2':
+		case '3':
+			{
+				Expectation e;
+
+				if (!front || front->kind != (type == '1' ? EXP_PARSE : type == '2' ? EXP_BIND : EXP_CLOSE))
+					break;
+				e = exp_pop(server);
+				*forward = client != NULL && !e.swallow;
+				return true;
+			}
+		case 'T':
+		case 'n':
+			if (front && front->kind == EXP_DESCRIBE)
+				exp_pop(server);
+			return true;
+		case 'C':
+		case 'I':
+		case 's':
+			if (front && front->kind == EXP_EXECUTE)
+				exp_pop(server);
+			return true;
+		case 'E':
+			{
+				ErrorFields fields;
+
+				if (!proto_read_error(msg, total, &fields))
+					break;
+				server->error_in_query = true;
+				if (strcmp(fields.severity, "FATAL") == 0 || strcmp(fields.severity, "PANIC") == 0)
+				{
+					if (*forward)
+						server->fatal_forwarded = true;
+					slog_info(&server->conn, "server reported %s %s: %s", fields.severity, fields.sqlstate,
+							  fields.message);
+				}
+				if (front && front->kind == EXP_QUERY)
+				{
+					if (swallow)
+					{
+						slog_warning(&server->conn, "pooler's own query failed: %s %s", fields.sqlstate,
+									 fields.message);
+						/* the client's settings could not be applied: forget them rather than loop */
+						if (client)
+							params_copy(&client->params, &server->params);
+					}
+					return true;
+				}
+				/* extended protocol: PostgreSQL skips everything up to the next Sync */
+				while (server->exp_count > 0 && exp_front(server)->kind != EXP_SYNC)
+				{
+					Expectation e = exp_pop(server);
+
+					if (e.kind == EXP_PARSE && e.stmt_id)
+						prepared_server_remove(&server->stmts, e.stmt_id);
+				}
+				*forward = client != NULL;
+				return true;
+			}
+		case 'S':
+			{
+				const char *name;
+				const char *value;
+				int			id;
+
+				if (!proto_read_param_status(msg, total, &name, &value))
+					break;
+				id = params_lookup(name);
+				if (id >= 0)
+				{
+					params_set(&server->params, (ParamId) id, value);
+					if (client)
+						params_set(&client->params, (ParamId) id, value);
+				}
+				return true;
+			}
+		case 'K':
+		case 'R':
+			break;
+		default:
+			/* DataRow, CopyData, notices, notifications, ParameterDescription …: pass through */
+			return true;
+	}
+	{
+		char		why[64];
+
+		snprintf(why, sizeof(why), "unexpected message '%c' from the server", type);
+		server_close(server, why);
+	}
+	return false;
+}
+
+/* client_has_room: the linked client's output can take more (flushing it when it is full). */
+static bool
+client_has_room(Client *client)
+{
+	if (iobuf_len(client->conn.wbuf) < IOBUF_SIZE / 2)
+		return true;
+	if (!conn_flush(&client->conn))
+		return true;
+	return iobuf_len(client->conn.wbuf) < IOBUF_SIZE / 2;
+}
+
+/* streamed: replies forwarded in pieces when they do not fit the buffer. */
+static inline bool
+streamed(char type)
+{
+	return type == 'D' || type == 'd';
+}
+
+static void
+server_process(Server *server)
+{
+	Client	   *client;
+
+	if (server->in_process)
+		return;
+	server->in_process = true;
+	while (server->state != SV_FREE)
+	{
+		uint32_t	avail = iobuf_len(server->conn.rbuf);
+		uint8_t    *p;
+		char		type;
+		uint32_t	total;
+		int			rc;
+		bool		forward;
+
+		if (avail == 0)
+			break;
+		p = iobuf_head(server->conn.rbuf);
+		client = server->client;
+		if (client && !client_has_room(client))
+			break;
+		if (server->fwd_remain > 0)
+		{
+			uint32_t	n = avail < server->fwd_remain ? avail : server->fwd_remain;
+
+			if (server->stream_fwd && client)
+			{
+				if (!client_send_bytes(client, p, n))
+				{
+					client_close(client, "53200", "out of memory while forwarding", NULL);
+					continue;
+				}
+				server->pool->stats.total.bytes_sent += n;
+			}
+			server->fwd_remain -= n;
+			iobuf_consume(&server->conn.rbuf, n);
+			continue;
+		}
+		rc = proto_header(p, avail, &type, &total);
+		if (rc < 0)
+		{
+			server_close(server, "invalid message length from the server");
+			break;
+		}
+		if (rc == 0 || (total > avail && (!streamed(type) || server->state == SV_LOGIN)))
+		{
+			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_reserve(&server->conn.rbuf, total - avail, true)))
+			{
+				server_close(server, "reply too large to buffer");
+				break;
+			}
+			break;
+		}
+		if (server->state == SV_LOGIN)
+		{
+			if (!server_login_msg(server, type, p, total))
+				break;
+			if (server->state != SV_FREE && server->conn.rbuf)
+				iobuf_consume(&server->conn.rbuf, total);
+			continue;
+		}
+		if (!server_reply(server, type, p, total, &forward))
+			break;
+		client = server->client;
+		if (total > avail)
+		{
+			/* a large DataRow or CopyData: forward what is here, the rest as it comes */
+			server->stream_fwd = forward && client;
+			server->fwd_remain = total - avail;
+			if (server->stream_fwd && !client_send_bytes(client, p, avail))
+			{
+				client_close(client, "53200", "out of memory while forwarding", NULL);
+				server->stream_fwd = false;
+			}
+			else if (server->stream_fwd)
+				server->pool->stats.total.bytes_sent += avail;
+			iobuf_consume(&server->conn.rbuf, avail);
+			continue;
+		}
+		if (forward && client)
+		{
+			if (!client_send_bytes(client, p, total))
+			{
+				client_close(client, "53200", "out of memory while forwarding", NULL);
+				client = NULL;
+			}
+			else
+				server->pool->stats.total.bytes_sent += total;
+		}
+		iobuf_consume(&server->conn.rbuf, total);
+		if (!drain_synth(server, client))
+		{
+			client_close(client, "53200", "out of memory while forwarding", NULL);
+			continue;
+		}
+		if (type == 'Z' && server_exp_idle(server) && server->fwd_remain == 0)
+		{
+			/* end of a transaction or of the reset query */
+			if (server->state == SV_RESET)
+			{
+				pool_server_ready(server);
+				continue;
+			}
+			if (server->tx_status == 'I' && client)
+			{
+				uint64_t	now = conn_now_usec();
+
+				server->pool->stats.total.xact_count++;
+				if (client->xact_start)
+					server->pool->stats.total.xact_time_us += now - client->xact_start;
+				client->xact_start = now;
+				if (cf.pool_mode == POOL_TRANSACTION || pool_shutting_down)
+				{
+					server_release(server);
+					if (pool_shutting_down && client->state == CL_IDLE)
+						client_close(client, "57P01", "the pooler is shutting down",
+									 "Reconnect to another pooler or later.");
+					continue;
+				}
+			}
+		}
+	}
+	server->in_process = false;
+	if (server->state == SV_FREE)
+		return;
+	client = server->client;
+	if (client && conn_has_output(&client->conn))
+		(void) client_flush(client);
+	if (server->state == SV_FREE)
+		return;
+	conn_set_read(&server->conn, !server->client || iobuf_len(server->client->conn.wbuf) < IOBUF_SIZE / 2);
+}
+
+void
+server_resume(Server *server)
+{
+	if (server->state != SV_FREE)
+		server_process(server);
+}
+
+/* server_connected: the non-blocking connect finished: check it and send the startup packet. */
+static void
+server_connected(Server *server)
+{
+	int			err = 0;
+	socklen_t	len = sizeof(err);
+	uint8_t		data[1024];
+	PktBuf		pkt;
+	Pool	   *pool = server->pool;
+	const char *dbname = pool->db.dbname[0] ? pool->db.dbname : pool->db.name;
+
+	if (getsockopt(server->conn.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	iobuf_release(&server->conn.wbuf);
+	if (err)
+	{
+		char		why[256];
+		int			node = server->node;
+
+		snprintf(why, sizeof(why), "connect to %s:%d failed: %s", pool->nodes[node].host,
+				 pool->nodes[node].port, strerror(err));
+		pool->nodes[node].last_connect_failure_us = conn_now_usec();
+		pool->nodes[node].addr_len = 0;	/* look the name up again next time */
+		server_close(server, why);
+		fail_waiting(pool, node, "08006", why);
+		return;
+	}
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_startup(&pkt, pool->user, dbname, 0, NULL, NULL);
+	server_set_state(server, SV_LOGIN);
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !conn_flush(&server->conn))
+	{
+		server_close(server, "could not send the startup packet");
+		return;
+	}
+	conn_set_read(&server->conn, true);
+}
+
+static void
+server_event(Conn *conn, short what)
+{
+	Server	   *server = (Server *) conn;
+
+	if (server->state == SV_CONNECTING)
+	{
+		if (what & EV_WRITE)
+			server_connected(server);
+		return;
+	}
+	if (what & EV_WRITE)
+	{
+		if (!conn_flush(&server->conn))
+		{
+			char		why[128];
+
+			snprintf(why, sizeof(why), "send error: %s", strerror(errno));
+			server_close(server, why);
+			return;
+		}
+		if (server->state == SV_CANCEL && !conn_has_output(&server->conn))
+			conn_set_read(&server->conn, true);
+		if (!conn_has_output(&server->conn) && server->client)
+		{
+			client_resume(server->client);
+			if (server->state == SV_FREE)
+				return;
+		}
+	}
+	if (what & EV_READ)
+	{
+		int			n = conn_recv(&server->conn);
+
+		if (n == 0 || n == -1)
+		{
+			char		why[128];
+
+			if (n == 0)
+				snprintf(why, sizeof(why), "server closed the connection");
+			else
+				snprintf(why, sizeof(why), "read error: %s", strerror(errno));
+			server_close(server, why);
+			return;
+		}
+		if (server->state == SV_CANCEL)
+		{
+			iobuf_release(&server->conn.rbuf);
+			return;
+		}
+		server_process(server);
+	}
+}

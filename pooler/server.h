@@ -1,0 +1,144 @@
+/*
+ * server.h: a server connection (the pooler as a client of PostgreSQL) and its state machine:
+ *
+ *   SV_CONNECTING  node->login_servers   non-blocking connect() in progress
+ *   SV_LOGIN       node->login_servers   startup packet sent; authentication and ParameterStatus
+ *   SV_IDLE        node->idle_servers    logged in, ReadyForQuery 'I', nothing pending, no client
+ *   SV_ACTIVE      node->active_servers  linked to a client
+ *   SV_RESET       node->active_servers  session mode: server_reset_query runs before SV_IDLE
+ *   SV_CANCEL      cancel_server_list    a one-shot connection carrying a CancelRequest
+ *
+ * A server connection leaves through server_close() only. It goes back to SV_IDLE only from a clean
+ * state: last ReadyForQuery 'I' and no reply outstanding (the expectation queue is empty).
+ *
+ * Expectation queue: for every request forwarded to PostgreSQL, in order, what the pooler expects back
+ * and whether the reply belongs to the client, to the pooler (an injected Parse or SET: swallowed), or
+ * must be produced by the pooler itself when its turn comes (a Parse or Close the pooler did not send).
+ */
+#ifndef FAREGATE_SERVER_H
+#define FAREGATE_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "list.h"
+#include "params.h"
+#include "prepared.h"
+
+typedef struct Pool Pool;
+typedef struct Client Client;
+typedef struct Server Server;
+
+typedef enum ServerState
+{
+	SV_FREE,
+	SV_CONNECTING,
+	SV_LOGIN,
+	SV_IDLE,
+	SV_ACTIVE,
+	SV_RESET,
+	SV_CANCEL
+} ServerState;
+
+typedef enum ExpKind
+{
+	EXP_PARSE,					/* ParseComplete */
+	EXP_BIND,					/* BindComplete */
+	EXP_DESCRIBE,				/* RowDescription or NoData (after ParameterDescription) */
+	EXP_EXECUTE,				/* CommandComplete, EmptyQueryResponse or PortalSuspended */
+	EXP_CLOSE,					/* CloseComplete */
+	EXP_SYNC,					/* ReadyForQuery */
+	EXP_QUERY,					/* simple Query or FunctionCall: everything up to ReadyForQuery */
+	EXP_SYNTH_PARSE,			/* the pooler answers ParseComplete itself */
+	EXP_SYNTH_CLOSE				/* the pooler answers CloseComplete itself */
+} ExpKind;
+
+typedef struct Expectation
+{
+	uint8_t		kind;			/* ExpKind */
+	bool		swallow;		/* reply is the pooler's, never forwarded */
+	uint64_t	stmt_id;		/* EXP_PARSE: statement it prepares (dropped from the set on error) */
+} Expectation;
+
+struct Server
+{
+	Conn		conn;
+	ServerState state;
+	List		list_node;
+	List		all_node;		/* on server_all_list */
+	Pool	   *pool;
+	int			node;			/* index in pool->nodes */
+	Client	   *client;			/* linked client (SV_ACTIVE) */
+	uint32_t	backend_pid;
+	uint32_t	backend_key;
+	ParamSet	params;			/* values the backend runs with */
+	ServerStmtSet stmts;		/* statements prepared on it */
+	Expectation *exp;			/* ring buffer: exp_head, exp_count of exp_cap */
+	uint32_t	exp_head;
+	uint32_t	exp_count;
+	uint32_t	exp_cap;
+	uint32_t	fwd_remain;		/* bytes of a partly received reply still to stream to the client */
+	bool		stream_fwd;
+	bool		in_process;		/* server_process is running */
+	char		tx_status;		/* last ReadyForQuery status */
+	bool		close_needed;	/* configuration changed: close instead of reusing */
+	bool		fatal_forwarded;	/* a FATAL ErrorResponse already reached the client */
+	bool		error_in_query; /* an ErrorResponse arrived since the last ReadyForQuery */
+	uint64_t	connect_time;
+	uint64_t	request_time;	/* µs: last link or release */
+	uint8_t		cancel_packet[16];	/* SV_CANCEL: what to send */
+	int			auth_step;		/* SASL exchange progress */
+	void	   *scram;			/* server-side SCRAM client state (auth module) */
+};
+
+extern List server_all_list;
+
+/* server_connect: opens a new connection to pool's node; false when the socket could not even start. */
+extern bool server_connect(Pool *pool, int node);
+
+/* server_send_cancel: opens a one-shot connection to server's host carrying a cancel for its backend. */
+extern void server_send_cancel(Server *server);
+
+/*
+ * server_fail_login: a login to PostgreSQL failed for reason: closes the connection and, when the node
+ * has no connection left, answers the clients waiting for it with sqlstate and the reason.
+ */
+extern void server_fail_login(Server *server, const char *sqlstate, const char *reason);
+
+/* server_close: the one way a server connection leaves (logs the reason, fixes pool counts). */
+extern void server_close(Server *server, const char *reason);
+
+/* server_set_state: moves server to the list of state. */
+extern void server_set_state(Server *server, ServerState state);
+
+/* server_release: the client is done with it: back to idle (or reset/closed when not clean). */
+extern void server_release(Server *server);
+
+/* server_resume: the client's output drained: process replies still in the server's buffer. */
+extern void server_resume(Server *server);
+
+/* server_send_bytes: appends to the server's output; false on no memory. */
+__attribute__((warn_unused_result))
+extern bool server_send_bytes(Server *server, const void *data, size_t len);
+
+/* server_exp_push: one more expected reply; false without memory. */
+__attribute__((warn_unused_result))
+extern bool server_exp_push(Server *server, ExpKind kind, bool swallow, uint64_t stmt_id);
+
+/* server_exp_idle: nothing outstanding (no expected reply). */
+static inline bool
+server_exp_idle(const Server *server)
+{
+	return server->exp_count == 0;
+}
+
+/* server_state_name: for SHOW SERVERS. */
+extern const char *server_state_name(const Server *server);
+
+extern void server_init_globals(void);
+
+/* server_reap_zombies: returns closed servers to the slab (the reaper calls it between events). */
+extern void server_reap_zombies(void);
+
+#endif

@@ -1,0 +1,86 @@
+# 40_pooler_lib.bash: shared helpers of the faregate-pooler integration tests (sourced, not run).
+# Starts faregate-pooler (FG_POOLER_BIN, default pooler/faregate-pooler; set it to
+# pooler/build-asan/faregate-pooler to run the suite under ASan+UBSan) on a free port with a temporary
+# config against the harness's primary, registers its pid in $FG_CLUSTER_DIR/pids, and stops it on exit.
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$top/test/harness/tap.sh"
+POOLER_BIN=${FG_POOLER_BIN:-$top/pooler/faregate-pooler}
+case "$POOLER_BIN" in /*) ;; *) POOLER_BIN=$top/$POOLER_BIN ;; esac
+POOLER_DIR=$(mktemp -d /tmp/faregate-pooler-test.XXXXXX)
+chmod 755 "$POOLER_DIR"
+POOLER_PID=
+POOLER_PORT=
+trap 'pooler_stop TERM; rm -rf "$POOLER_DIR"' EXIT
+
+# pooler_free_port: a loopback port nobody listens on, below the ephemeral range (32768+) so that no
+# client socket of a busy test can hold it.
+pooler_free_port() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$((12000 + RANDOM % 18000))
+    ss -Htln "sport = :$port" 2>/dev/null | grep -q . || { echo "$port"; return 0; }
+  done
+  return 1
+}
+
+# pooler_write_config [EXTRA_POOLER_LINES...]: writes $POOLER_DIR/pooler.ini.
+pooler_write_config() {
+  [ -n "$POOLER_PORT" ] || POOLER_PORT=$(pooler_free_port)
+  {
+    echo "[databases]"
+    echo "postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres ${POOLER_DB_EXTRA:-}"
+    echo "viasocket = host=$FG_CLUSTER_DIR port=$FG_PRIMARY_PORT dbname=postgres"
+    echo "[pooler]"
+    echo "listen_addr = 127.0.0.1"
+    echo "listen_port = $POOLER_PORT"
+    echo "unix_socket_dir = $POOLER_DIR"
+    echo "admin_users = postgres, fg_admin"
+    echo "stats_users = fg_stats"
+    echo "logfile = $POOLER_DIR/pooler.log"
+    echo "pidfile = $POOLER_DIR/pooler.pid"
+    local line
+    for line in "$@"; do echo "$line"; done
+  } >"$POOLER_DIR/pooler.ini"
+}
+
+# pooler_start [EXTRA_POOLER_LINES...]: writes the config and starts the pooler; waits until it answers.
+pooler_start() {
+  local attempt
+  for attempt in 1 2 3; do
+    pooler_write_config "$@"
+    "$POOLER_BIN" "$POOLER_DIR/pooler.ini" >>"$POOLER_DIR/stderr.log" 2>&1 &
+    POOLER_PID=$!
+    echo "$POOLER_PID" >>"$FG_CLUSTER_DIR/pids"
+    for _ in $(seq 1 100); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$POOLER_PORT") 2>/dev/null && return 0
+      kill -0 "$POOLER_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    # the port was taken after all: try another one
+    grep -q "Address already in use" "$POOLER_DIR/stderr.log" 2>/dev/null || break
+    POOLER_PORT=
+  done
+  diag "pooler did not start; stderr and log:"
+  sed 's/^/# /' "$POOLER_DIR/stderr.log" "$POOLER_DIR/pooler.log" 2>/dev/null | tail -20
+  return 1
+}
+
+# pooler_stop [SIGNAL]: stops the pooler (TERM by default) and waits for it (bounded).
+pooler_stop() {
+  [ -n "$POOLER_PID" ] || return 0
+  kill -"${1:-TERM}" "$POOLER_PID" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$POOLER_PID" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$POOLER_PID" 2>/dev/null
+  wait "$POOLER_PID" 2>/dev/null
+  POOLER_PID=
+}
+
+# psql_pooler [psql args]: psql through the pooler as postgres to database postgres (unaligned, tuples only).
+psql_pooler() { psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres "$@"; }
+psql_pooler_admin() { PGPASSWORD=${POOLER_ADMIN_PASSWORD:-} psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d faregate "$@"; }
+
+# pooler_log_has REGEX: the pooler's log has a line matching REGEX.
+pooler_log_has() { grep -Eq -- "$1" "$POOLER_DIR/pooler.log"; }
+
+# pooler_sanitizer_clean: under ASan/UBSan, nothing was reported on stderr.
+pooler_sanitizer_clean() { ! grep -Eq "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$POOLER_DIR/stderr.log"; }
