@@ -26,6 +26,7 @@
 #include "login.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "proto.h"
 #include "server.h"
@@ -219,6 +220,7 @@ client_send_error(Client *client, const char *sqlstate, const char *message, con
 		proto_build_ready(&pkt, client->tx_status ? client->tx_status : 'I');
 	if (client->pool)
 		client->pool->stats.total.errors++;
+	metrics_count_error(sqlstate, false);
 	slog_debug(&client->conn, "error sent to client: %s %s", sqlstate, message);
 	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
 	{
@@ -246,6 +248,7 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 			if (!conn_flush(&client->conn)) { /* the error shows on the next event */ }
 		if (client->pool)
 			client->pool->stats.total.errors++;
+		metrics_count_error(sqlstate, false);
 	}
 	if (client->state == CL_LOGIN || sqlstate)
 		slog_info(&client->conn, "closing because: %s (age %llus)", reason,
@@ -793,6 +796,7 @@ client_begin_transaction(Client *client, char type, const uint8_t *msg, uint32_t
 {
 	int			node = pool_route(client->pool, client, type, msg, total);
 
+	client->pool->nodes[node].routed++;
 	client->request_time = conn_now_usec();
 	if (pool_shutting_down)
 	{
@@ -846,6 +850,7 @@ client_process(Client *client)
 			}
 			client->fwd_remain -= n;
 			client->pool->stats.total.bytes_recv += n;
+			client->pool->nodes[server->node].stats.bytes_recv += n;
 			iobuf_consume(&client->conn.rbuf, n);
 			continue;
 		}
@@ -904,6 +909,7 @@ client_process(Client *client)
 		if (!server_has_room(server))
 			break;
 		client->pool->stats.total.bytes_recv += total > avail ? avail : total;
+		client->pool->nodes[server->node].stats.bytes_recv += total > avail ? avail : total;
 		if (total > avail)
 		{
 			/* streamed request (CopyData and the like): forward what is there, the rest follows */
@@ -962,7 +968,12 @@ client_link(Client *client, Server *server)
 	server->client = client;
 	server->request_time = now;
 	if (client->state == CL_WAITING)
+	{
 		pool->stats.total.wait_time_us += now - client->request_time;
+		metrics_observe_wait(now - client->request_time);
+	}
+	else
+		metrics_observe_wait(0);
 	client->xact_start = now;
 	client_set_state(client, CL_ACTIVE);
 	server_set_state(server, SV_ACTIVE);

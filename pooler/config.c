@@ -50,6 +50,8 @@ const ConfigKey config_keys[] = {
 	STR_KEY(logfile, "", true),
 	STR_KEY(pidfile, "", false),
 	INT_KEY(verbose, "0", true, 0, 3),
+	STR_KEY(metrics_addr, "127.0.0.1", false),
+	INT_KEY(metrics_port, "0", false, 0, 65535),
 	{NULL, 0, 0, NULL, false, 0, 0}
 };
 

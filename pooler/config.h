@@ -72,6 +72,8 @@ typedef struct Config
 	char		logfile[CF_STR_MAX];
 	char		pidfile[CF_STR_MAX];
 	int			verbose;
+	char		metrics_addr[CF_STR_MAX];	/* HTTP /metrics and /health: address */
+	int			metrics_port;	/* 0 = off */
 
 	DatabaseEntry *databases;
 	int			n_databases;

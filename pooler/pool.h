@@ -45,6 +45,16 @@ typedef struct PoolNode
 	int			n_login;		/* on login_servers */
 	int			n_waiting;		/* on waiting_clients */
 	uint64_t	last_connect_failure_us;	/* back-off after a failed connect */
+	bool		ever_connected; /* a server login to this node succeeded once (metrics, /health) */
+	/*
+	 * Per-node traffic (metrics.c exposes it by host and role): xact_count, query_count and bytes
+	 * counted where the pool's totals are; routed counts transactions pool_route sent here, and
+	 * routed_reads/routed_writes split them when route.c classified the statement.
+	 */
+	StatCounters stats;
+	uint64_t	routed;
+	uint64_t	routed_reads;
+	uint64_t	routed_writes;
 } PoolNode;
 
 struct Pool

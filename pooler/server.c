@@ -22,6 +22,7 @@
 #include "client.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "login.h"
 #include "pool.h"
 #include "proto.h"
@@ -468,6 +469,7 @@ server_login_done(Server *server)
 	slog_debug(&server->conn, "login done, backend pid %u", server->backend_pid);
 	login_server_cleanup(server);
 	pool->nodes[server->node].last_connect_failure_us = 0;
+	pool->nodes[server->node].ever_connected = true;
 	server->request_time = conn_now_usec();
 	if (server->node == 0 && !list_empty(&pool->welcome_clients))
 		list_for_each_safe(it, tmp, &pool->welcome_clients)
@@ -628,6 +630,7 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					client->tx_status = server->tx_status;
 					apply_pending_set(server, client);
 					pool->stats.total.query_count++;
+					pool->nodes[server->node].stats.query_count++;
 					if (client->query_start)
 						pool->stats.total.query_time_us += now - client->query_start;
 					client->query_start = 0;
@@ -666,6 +669,8 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				if (!proto_read_error(msg, total, &fields))
 					break;
 				server->error_in_query = true;
+				if (*forward)
+					metrics_count_error(fields.sqlstate, true);
 				if (strcmp(fields.severity, "FATAL") == 0 || strcmp(fields.severity, "PANIC") == 0)
 				{
 					if (*forward)
@@ -782,6 +787,7 @@ server_process(Server *server)
 					continue;
 				}
 				server->pool->stats.total.bytes_sent += n;
+				server->pool->nodes[server->node].stats.bytes_sent += n;
 			}
 			server->fwd_remain -= n;
 			iobuf_consume(&server->conn.rbuf, n);
@@ -824,7 +830,10 @@ server_process(Server *server)
 				server->stream_fwd = false;
 			}
 			else if (server->stream_fwd)
+			{
 				server->pool->stats.total.bytes_sent += avail;
+				server->pool->nodes[server->node].stats.bytes_sent += avail;
+			}
 			iobuf_consume(&server->conn.rbuf, avail);
 			continue;
 		}
@@ -836,7 +845,10 @@ server_process(Server *server)
 				client = NULL;
 			}
 			else
+			{
 				server->pool->stats.total.bytes_sent += total;
+				server->pool->nodes[server->node].stats.bytes_sent += total;
+			}
 		}
 		iobuf_consume(&server->conn.rbuf, total);
 		if (!drain_synth(server, client))
@@ -857,6 +869,7 @@ server_process(Server *server)
 				uint64_t	now = conn_now_usec();
 
 				server->pool->stats.total.xact_count++;
+				server->pool->nodes[server->node].stats.xact_count++;
 				if (client->xact_start)
 					server->pool->stats.total.xact_time_us += now - client->xact_start;
 				client->xact_start = now;
