@@ -793,6 +793,8 @@ client_begin_transaction(Client *client, char type, const uint8_t *msg, uint32_t
 {
 	int			node = pool_route(client->pool, client, type, msg, total);
 
+	if (node < 0)
+		return false;			/* answered with an error (the request consumed) or closed */
 	client->request_time = conn_now_usec();
 	if (pool_shutting_down)
 	{
@@ -897,7 +899,11 @@ client_process(Client *client)
 				continue;
 			}
 			if (!client_begin_transaction(client, type, p, total))
+			{
+				if (client->state == CL_IDLE)
+					continue;	/* routing answered an error; the request is gone */
 				break;			/* waiting (or closed) */
+			}
 			continue;
 		}
 		/* CL_ACTIVE */
