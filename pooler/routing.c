@@ -251,6 +251,16 @@ read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn)
 	return best;
 }
 
+/* replicas_checked: some replica's health has been checked (before that, reads use the write node). */
+static bool
+replicas_checked(RoutingSet *rs)
+{
+	for (int i = 1; i < rs->n_nodes; i++)
+		if (rs->hm && health_node_state(rs->hm, i)->checks > 0)
+			return true;
+	return false;
+}
+
 /* statement_text: the SQL text behind msg (Query, Parse, or Bind of a named statement); NULL if none. */
 static const char *
 statement_text(Client *client, char type, const uint8_t *msg, uint32_t total, size_t *len)
@@ -340,7 +350,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			return rnode;
 		}
 		if (cf.replica_fallback_error && !(client->ryw_lsn && cf.read_your_writes_on) &&
-			result.route_class == ROUTE_READ)
+			result.route_class == ROUTE_READ && replicas_checked(rs))
 		{
 			if (type == 'Q')
 			{
@@ -375,10 +385,12 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 bool
 routing_capture_start(Server *server)
 {
-	static const uint8_t query[] = "Q\0\0\0\x2aSELECT pg_catalog.pg_current_wal_insert_lsn()";
+	uint8_t		data[64];
+	PktBuf		pkt;
 
-	/* length 4 + 37 text + NUL = 42 = 0x2a; sizeof(query) counts the NUL */
-	if (!server_send_bytes(server, query, sizeof(query)) || !server_exp_push(server, EXP_QUERY, true, 0))
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_query(&pkt, "SELECT pg_catalog.pg_current_wal_insert_lsn()");
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0))
 		return false;
 	server->ryw_capture = true;
 	if (server->client)
