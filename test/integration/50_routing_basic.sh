@@ -35,10 +35,20 @@ is "$(psql_pooler -c "WITH u AS (UPDATE fg_routing_t SET a = a RETURNING a) SELE
 is "$(psql_pooler -c 'SELECT a FROM fg_routing_t LIMIT 1 FOR NO KEY UPDATE' 2>&1)" 1 "FOR NO KEY UPDATE succeeds (primary)"
 is "$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U fg_ro -d postgres -c 'BEGIN' -c 'SELECT pg_is_in_recovery()' -c 'COMMIT')" \
   t "read_only_users: even a plain BEGIN goes to a replica"
-# extended protocol: a Parse is classified (psql's \bind sends Parse/Bind/Execute)
-is "$(echo 'SELECT pg_is_in_recovery() \bind \g' | psql_pooler)" t "extended protocol read on a replica"
-is "$(echo 'INSERT INTO fg_routing_t VALUES ($1) RETURNING pg_is_in_recovery() \bind 2 \g' | psql_pooler)" f \
-  "extended protocol write on the primary"
+# extended protocol (psycopg with parameters): unnamed and named (prepare=True) statements
+ext=$(/usr/bin/python3 - "$POOLER_PORT" <<'PY' 2>&1
+import sys, psycopg
+with psycopg.connect(host="127.0.0.1", port=int(sys.argv[1]), user="postgres", dbname="postgres",
+                     autocommit=True) as c:
+    r = [c.execute("SELECT pg_is_in_recovery() AND %s", [True]).fetchone()[0]]
+    for _ in range(3):
+        r.append(c.execute("SELECT pg_is_in_recovery() AND %s", [True], prepare=True).fetchone()[0])
+    r.append(c.execute("INSERT INTO fg_routing_t VALUES (%s) RETURNING pg_is_in_recovery()", [2],
+                       prepare=True).fetchone()[0])
+    print(" ".join("t" if x else "f" for x in r))
+PY
+)
+is "$ext" "t t t t f" "extended protocol: reads (unnamed, named prepared) on replicas, the write on the primary"
 # temp table: the client's later transactions stay on the primary
 is "$(psql_pooler -c 'CREATE TEMP TABLE fg_tmp (a int)' -c 'SELECT count(*), pg_is_in_recovery() FROM fg_tmp')" "0|f" \
   "after CREATE TEMP the client's reads stay on the primary"
