@@ -316,6 +316,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 
 	client->route_capture = false;
 	client->route_retry = false;
+	client->route_read = false;
 	if (!rs)
 		return 0;
 	memset(&result, 0, sizeof(result));
@@ -353,6 +354,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 		if (rnode >= 0)
 		{
 			rs->reads[rnode]++;
+			client->route_read = true;
 			/* an autocommit read: keep a copy to retry it once if the replica dies before replying */
 			if (type == 'Q' && client->tx_status == 'I' && !(result.flags & ROUTE_F_BEGIN) &&
 				total <= ROUTING_RETRY_MAX && transaction)
@@ -484,6 +486,23 @@ routing_retry(Client *client, int node, const char *reason)
 			  rs->names[node], reason);
 	client->route_avoid_node = node + 1;
 	client->query_start = 0;
+	client_set_state(client, CL_IDLE);
+	if (rs->hm)
+		health_check_now(rs->hm);
+	client_resume(client);
+	return true;
+}
+
+bool
+routing_reroute_waiting(Client *client, int node, const char *reason)
+{
+	RoutingSet *rs = client->pool ? client->pool->routing : NULL;
+
+	if (!rs || !client->route_read || client->state != CL_WAITING)
+		return false;
+	slog_info(&client->conn, "read routed again: node %d (%s) cannot be reached: %s", node, rs->names[node],
+			  reason);
+	client->route_avoid_node = node + 1;
 	client_set_state(client, CL_IDLE);
 	if (rs->hm)
 		health_check_now(rs->hm);
