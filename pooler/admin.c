@@ -21,6 +21,7 @@
 #include "log.h"
 #include "login.h"
 #include "pool.h"
+#include "ratelimit.h"
 #include "prepared.h"
 #include "proto.h"
 #include "server.h"
@@ -198,24 +199,24 @@ show_stats(Client *client)
 	static const char *const names[] = {"database", "total_xact_count", "total_query_count", "total_received",
 		"total_sent", "total_xact_time", "total_query_time", "total_wait_time", "avg_xact_count",
 		"avg_query_count", "avg_recv", "avg_sent", "avg_xact_time", "avg_query_time", "avg_wait_time",
-		"total_requests", "avg_req", "total_errors"};
-	uint32_t	types[18];
+		"total_requests", "avg_req", "total_errors", "total_rate_limited", "total_rate_delayed"};
+	uint32_t	types[20];
 	Result		res;
 	List	   *it;
 	List	   *jt;
 
 	types[0] = T_TEXT;
-	for (int i = 1; i < 18; i++)
+	for (int i = 1; i < 20; i++)
 		types[i] = T_NUMERIC;
-	result_begin(&res, client, 18, names, types);
+	result_begin(&res, client, 20, names, types);
 	/* one row per database: pools of the same name are summed */
 	for (it = pool_list.next; it != &pool_list; it = it->next)
 	{
 		Pool	   *pool = container_of(it, Pool, pool_node);
 		PoolStats	sum;
 		bool		seen = false;
-		char		v[18][32];
-		const char *values[18];
+		char		v[20][32];
+		const char *values[20];
 
 		for (jt = pool_list.next; jt != it; jt = jt->next)
 			if (strcmp(container_of(jt, Pool, pool_node)->db.name, pool->db.name) == 0 &&
@@ -251,7 +252,9 @@ show_stats(Client *client)
 		fmt_u64(v[15], 32, sum.total.query_count);
 		fmt_u64(v[16], 32, sum.avg.query_count);
 		fmt_u64(v[17], 32, sum.total.errors);
-		for (int c = 0; c < 18; c++)
+		fmt_u64(v[18], 32, pool->admin ? 0 : ratelimit_rejected(pool->db.name));
+		fmt_u64(v[19], 32, pool->admin ? 0 : ratelimit_delayed(pool->db.name));
+		for (int c = 0; c < 20; c++)
 			values[c] = v[c];
 		result_row(&res, values);
 	}

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "pool.h"
 #include "proto.h"
 #include "server.h"
@@ -175,6 +176,7 @@ client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_l
 	}
 	list_init(&client->list_node);
 	list_init(&client->all_node);
+	ratelimit_init_client(client);
 	list_append(&client_all_list, &client->all_node);
 	client->connect_time = client->request_time = conn_now_usec();
 	client->tx_status = 'I';
@@ -237,6 +239,7 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 
 	if (client->state == CL_FREE)
 		return;
+	ratelimit_forget(client);
 	if (sqlstate && client->conn.fd >= 0)
 	{
 		uint8_t		data[2048];
@@ -794,8 +797,20 @@ client_idle_local(Client *client, char type, const uint8_t *msg, uint32_t total)
 static bool
 client_begin_transaction(Client *client, char type, const uint8_t *msg, uint32_t total)
 {
-	int			node = pool_route(client->pool, client, type, msg, total);
+	int			node;
 
+	switch (ratelimit_admit(client, type))
+	{
+		case RL_GO:
+			break;
+		case RL_WAIT:
+			return false;
+		case RL_REJECTED:
+			if (client->state != CL_FREE && !client->rate.discard)
+				iobuf_consume(&client->conn.rbuf, total);
+			return client->state != CL_FREE;
+	}
+	node = pool_route(client->pool, client, type, msg, total);
 	client->pool->nodes[node].routed++;
 	client->request_time = conn_now_usec();
 	if (pool_shutting_down)
@@ -889,6 +904,17 @@ client_process(Client *client)
 				break;
 			iobuf_consume(&client->conn.rbuf, total);
 			continue;
+		}
+		if (client->state == CL_IDLE && client->rate.discard)
+		{
+			/* a rate-limited extended-protocol request: drop it up to its Sync, which gets the 'Z' */
+			if (type == 'S')
+				client->rate.discard = false;
+			else
+			{
+				iobuf_consume(&client->conn.rbuf, total);
+				continue;
+			}
 		}
 		if (client->state == CL_IDLE)
 		{

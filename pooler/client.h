@@ -20,6 +20,7 @@
 #include "list.h"
 #include "params.h"
 #include "prepared.h"
+#include "ratelimit.h"
 
 typedef struct Pool Pool;
 typedef struct Client Client;
@@ -77,6 +78,7 @@ struct Client
 	uint64_t	query_start;	/* µs: first request after the last ReadyForQuery; 0 = none pending */
 	char		tx_status;		/* last ReadyForQuery status the client saw: 'I', 'T', 'E' */
 	char		application_name[64];
+	ClientRate	rate;			/* rate-limit delay and discard state (ratelimit.c) */
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */

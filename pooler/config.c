@@ -52,6 +52,11 @@ const ConfigKey config_keys[] = {
 	INT_KEY(verbose, "0", true, 0, 3),
 	STR_KEY(metrics_addr, "127.0.0.1", false),
 	INT_KEY(metrics_port, "0", false, 0, 65535),
+	INT_KEY(max_user_connections, "0", true, 0, 100000),
+	INT_KEY(user_tps_limit, "0", true, 0, 10000000),
+	INT_KEY(client_tps_limit, "0", true, 0, 10000000),
+	INT_KEY(tps_burst, "0", true, 0, 10000000),
+	TIME_KEY(rate_limit_delay, "1", true),
 	{NULL, 0, 0, NULL, false, 0, 0}
 };
 
@@ -285,10 +290,18 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 			if (!parse_int(value, 1, 100000, &entry->pool_size))
 				return snprintf(why, whylen, "pool_size must be 1 to 100000, not \"%s\"", value), false;
 		}
+		else if (strcmp(word, "user_tps_limit") == 0 || strcmp(word, "client_tps_limit") == 0)
+		{
+			int		   *field = word[0] == 'u' ? &entry->user_tps_limit : &entry->client_tps_limit;
+
+			if (!parse_int(value, 0, 10000000, field))
+				return snprintf(why, whylen, "%s must be 0 (unlimited) to 10000000, not \"%s\"", word, value),
+					false;
+		}
 		else
 			return snprintf(why, whylen,
 							"unknown database setting \"%s\" (known: host, port, dbname, user, password, "
-							"pool_size)", word), false;
+							"pool_size, user_tps_limit, client_tps_limit)", word), false;
 	}
 	return true;
 }
@@ -422,6 +435,8 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 			memcpy(entry->name, name, strlen(name) + 1);
 			entry->port = 5432;
 			entry->pool_size = -1;
+			entry->user_tps_limit = -1;
+			entry->client_tps_limit = -1;
 			entry->line = lineno;
 			if (!parse_database_line(value, entry, why, sizeof(why)))
 			{

@@ -37,6 +37,8 @@ typedef struct DatabaseEntry
 	char		user[CF_NAME_MAX];	/* forced server user; empty = the client's user */
 	char		password[CF_STR_MAX];	/* password for the forced user; empty = from auth_file */
 	int			pool_size;		/* -1 = default_pool_size */
+	int			user_tps_limit; /* -1 = the [pooler] setting */
+	int			client_tps_limit;	/* -1 = the [pooler] setting */
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 
@@ -74,6 +76,11 @@ typedef struct Config
 	int			verbose;
 	char		metrics_addr[CF_STR_MAX];	/* HTTP /metrics and /health: address */
 	int			metrics_port;	/* 0 = off */
+	int			max_user_connections;	/* server connections per user over all pools; 0 = unlimited */
+	int			user_tps_limit; /* transactions per second per (database, user); 0 = unlimited */
+	int			client_tps_limit;	/* … per (database, client address); 0 = unlimited */
+	int			tps_burst;		/* bucket capacity in transactions; 0 = one second's worth */
+	long		rate_limit_delay_ms;	/* longest delay before a client over its limit gets 53400 */
 
 	DatabaseEntry *databases;
 	int			n_databases;

@@ -128,6 +128,9 @@ extern void pool_reload(const Config *cfg);
 /* pool_total_servers: server connections of every node of pool (for max_db_connections). */
 extern int	pool_db_connections(const char *dbname);
 
+/* pool_user_connections: server connections logged in as user over every pool (max_user_connections). */
+extern int	pool_user_connections(const char *user);
+
 /* pool_kill: closes every client and server of the pools of database name (KILL). */
 extern void pool_kill(const char *dbname);
 
