@@ -811,6 +811,8 @@ client_begin_transaction(Client *client, char type, const uint8_t *msg, uint32_t
 			return client->state != CL_FREE;
 	}
 	node = pool_route(client->pool, client, type, msg, total);
+	if (node < 0)
+		return false;			/* answered with an error (the request consumed) or closed */
 	client->pool->nodes[node].routed++;
 	client->request_time = conn_now_usec();
 	if (pool_shutting_down)
@@ -928,7 +930,11 @@ client_process(Client *client)
 				continue;
 			}
 			if (!client_begin_transaction(client, type, p, total))
+			{
+				if (client->state == CL_IDLE)
+					continue;	/* routing answered an error; the request is gone */
 				break;			/* waiting (or closed) */
+			}
 			continue;
 		}
 		/* CL_ACTIVE */

@@ -79,6 +79,10 @@ struct Client
 	char		tx_status;		/* last ReadyForQuery status the client saw: 'I', 'T', 'E' */
 	char		application_name[64];
 	ClientRate	rate;			/* rate-limit delay and discard state (ratelimit.c) */
+	/* read routing (routing.c) */
+	bool		route_capture;	/* this transaction writes: capture its end LSN (read_your_writes) */
+	bool		route_sticky_primary;	/* created a temp object or listens: stays on the primary */
+	uint64_t	ryw_lsn;		/* end LSN of its last write transaction; 0 = none */
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */

@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "client.h"
 #include "log.h"
+#include "routing.h"
 #include "server.h"
 
 List		pool_list = {&pool_list, &pool_list};
@@ -53,10 +54,14 @@ pool_new(const DatabaseEntry *db, const char *user, bool admin)
 	pool->admin = admin;
 	pool->n_nodes = 1;
 	node_init(&pool->nodes[0], NODE_PRIMARY, db->host, db->port);
+	if (!admin)
+		for (int i = 0; i < db->n_replicas && i + 1 < POOL_MAX_NODES; i++)
+			node_init(&pool->nodes[pool->n_nodes++], NODE_REPLICA, db->replica_host[i], db->replica_port[i]);
 	list_init(&pool->idle_clients);
 	list_init(&pool->active_clients);
 	list_init(&pool->welcome_clients);
 	list_append(&pool_list, &pool->pool_node);
+	routing_attach(pool);
 	log_info("new pool %s/%s -> %s:%d", pool->db.name, pool->user, db->host, db->port);
 	return pool;
 }
@@ -106,8 +111,7 @@ pool_admin(const char *user)
 int
 pool_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_t total)
 {
-	/* issue 6: route.c classifies the statement (Q text, or the Parse behind a Bind) here */
-	return 0;
+	return routing_route(pool, client, type, msg, total);
 }
 
 /* node_allowed: how many servers the node may have now (reserve counted after reserve_pool_timeout). */
@@ -407,6 +411,8 @@ void
 pool_reload(const Config *cfg)
 {
 	List	   *it;
+
+	routing_reload();
 
 	for (it = pool_list.next; it != &pool_list; it = it->next)
 	{

@@ -80,6 +80,7 @@ struct Pool
 	bool		have_scram_client_key;	/* a client proved the user's SCRAM secret: its ClientKey */
 	uint8_t		scram_client_key[32];	/* lets the pooler log in with that secret (login.c) */
 	PoolStats	stats;
+	struct RoutingSet *routing; /* routing.c: health and node choice; NULL = everything to nodes[0] */
 	uint64_t	max_wait_us;	/* longest current wait (SHOW POOLS maxwait), refreshed by the janitor */
 };
 

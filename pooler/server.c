@@ -23,6 +23,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "routing.h"
 #include "login.h"
 #include "pool.h"
 #include "proto.h"
@@ -625,6 +626,8 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 						break;
 				}
 				*forward = client != NULL && !popped.swallow;
+				if (popped.swallow && server->ryw_capture && !routing_capture_done(server))
+					return true;
 				if (client && *forward)
 				{
 					client->tx_status = server->tx_status;
@@ -651,6 +654,10 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				*forward = client != NULL && !e.swallow;
 				return true;
 			}
+		case 'D':
+			if (swallow && server->ryw_capture)
+				routing_capture_row(server, msg, total);
+			return true;
 		case 'T':
 		case 'n':
 			if (front && front->kind == EXP_DESCRIBE)
@@ -836,6 +843,22 @@ server_process(Server *server)
 			}
 			iobuf_consume(&server->conn.rbuf, avail);
 			continue;
+		}
+		if (type == 'Z' && forward && client && client->route_capture && server->tx_status == 'I' &&
+			server_exp_idle(server) && cf.pool_mode == POOL_TRANSACTION)
+		{
+			/* read-your-writes: hold this 'Z' until the commit LSN is known (routing.c) */
+			client->route_capture = false;
+			if (routing_capture_start(server))
+			{
+				iobuf_consume(&server->conn.rbuf, total);
+				if (!conn_flush(&server->conn))
+				{
+					server_close(server, "could not send the commit LSN query");
+					break;
+				}
+				continue;
+			}
 		}
 		if (forward && client)
 		{
