@@ -410,6 +410,13 @@ fares_read_legs(FunctionCallInfo fcinfo, const char *function, int *ntaps)
 		desc = lookup_rowtype_tupdesc(leg_type->type_oid, -1);
 		leg_type->tupdesc = CreateTupleDescCopy(desc);
 		ReleaseTupleDesc(desc);
+		/* heap_deform_tuple below fills exactly 3 fields: refuse an altered faregate.leg */
+		if (leg_type->tupdesc->natts != 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("faregate.leg has %d attributes, faregate.%s expects 3", leg_type->tupdesc->natts,
+							function),
+					 errhint("Restore faregate.leg to (from_zone text, to_zone text, boarded_at timestamptz).")));
 		fcinfo->flinfo->fn_extra = leg_type;
 		MemoryContextSwitchTo(old);
 	}

@@ -250,10 +250,11 @@ sketch_data_check(const SketchData *data, Size size, int sqlstate)
 		problem = "a bucket range length is out of range";
 	else if (size != SKETCH_HEADER_SIZE + sizeof(int64) * ((Size) data->pos_len + data->neg_len))
 		problem = "its size does not match its bucket ranges";
+	/* in int64: pos_lo near INT32_MAX must not wrap around into the valid range */
 	else if ((data->pos_len > 0 && (data->pos_lo < SKETCH_MIN_INDEX ||
-									data->pos_lo + data->pos_len - 1 > SKETCH_MAX_INDEX)) ||
+									(int64) data->pos_lo + data->pos_len - 1 > SKETCH_MAX_INDEX)) ||
 			 (data->neg_len > 0 && (data->neg_lo < SKETCH_MIN_INDEX ||
-									data->neg_lo + data->neg_len - 1 > SKETCH_MAX_INDEX)))
+									(int64) data->neg_lo + data->neg_len - 1 > SKETCH_MAX_INDEX)))
 		problem = "a bucket index is out of range";
 	else if (data->count < 0 || data->zero_count < 0 || data->zero_count > data->count)
 		problem = "its counts are negative or inconsistent";
@@ -673,7 +674,10 @@ sketch_parse_int64(const char **p, const char *input, const char *what)
 	return (int64) v;
 }
 
-/* sketch_parse_double: reads a finite double at *p. */
+/*
+ * sketch_parse_double: reads a finite double at *p.  Like float8in, a subnormal value is accepted
+ * although strtod reports ERANGE for it: sketch_out writes such a min or max (sketch_agg of 5e-324).
+ */
 static double
 sketch_parse_double(const char **p, const char *input, const char *what)
 {
@@ -682,7 +686,8 @@ sketch_parse_double(const char **p, const char *input, const char *what)
 
 	errno = 0;
 	v = strtod(*p, &end);
-	if (end == *p || errno != 0 || isnan(v) || isinf(v))
+	if (end == *p || isnan(v) || isinf(v) ||
+		(errno != 0 && !(errno == ERANGE && v != 0.0)))
 		sketch_syntax_error(input, what);
 	*p = end;
 	return v;

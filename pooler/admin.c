@@ -611,7 +611,7 @@ admin_janitor(void)
 	}
 }
 
-/* next_word: the next identifier-like word of a command (upper-cased into buf). */
+/* next_word: the next identifier-like word of a command (copied, truncated to len - 1 bytes, into buf). */
 static const char *
 next_word(const char *p, char *buf, size_t len)
 {
@@ -629,6 +629,15 @@ next_word(const char *p, char *buf, size_t len)
 	return p;
 }
 
+void
+admin_parse(const char *query, AdminWords *words)
+{
+	const char *p = next_word(query, words->cmd, sizeof(words->cmd));
+
+	p = next_word(p, words->arg, sizeof(words->arg));
+	next_word(p, words->extra, sizeof(words->extra));
+}
+
 static bool
 admin_error(Client *client, const char *sqlstate, const char *message, const char *hint)
 {
@@ -639,13 +648,11 @@ admin_error(Client *client, const char *sqlstate, const char *message, const cha
 static bool
 admin_query(Client *client, const char *query)
 {
-	char		cmd[64];
-	char		arg[64];
-	char		extra[64];
-	const char *p = next_word(query, cmd, sizeof(cmd));
+	AdminWords	words;
+	const char *cmd = words.cmd;
+	const char *arg = words.arg;
 
-	p = next_word(p, arg, sizeof(arg));
-	next_word(p, extra, sizeof(extra));
+	admin_parse(query, &words);
 	if (cmd[0] == '\0')
 		return command_done(client, "EMPTY");
 	if (strcasecmp(cmd, "SHOW") == 0)

@@ -5,13 +5,14 @@
 #   unit         test/unit/build*/test_* (TAP, C), plain and ASan+UBSan builds, by prove
 #   fuzz         test/fuzz/run.sh: each libFuzzer target briefly (FG_FUZZ_SECONDS, default 10) from its corpus
 #   pgtap        test/pgtap/*.sql in a fresh database faregate_test, by pg_prove
+#   valgrind     test/valgrind/check.sh: the extension's C functions in a server under valgrind (~20 s)
 #   integration  test/integration/*.sh|*.py (TAP executables), by prove; the pooler's (4x_pooler_*) once
 #                more with FG_POOLER_BIN=pooler/build-asan/faregate-pooler
 # A runner that fails without reporting a failed test (a crash, a bad plan) counts as one failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-suites=${FG_SUITES:-lint unit fuzz pgtap integration}
+suites=${FG_SUITES:-lint unit fuzz pgtap valgrind integration}
 only=${FG_ONLY:-.}
 logdir=$(mktemp -d /tmp/faregate-suites.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
@@ -69,6 +70,9 @@ for suite in $suites; do
           "${tests[@]}"
       fi
       ;;
+    valgrind)
+      files test/valgrind/check.sh | grep -q . && run_suite valgrind prove -v --exec '' test/valgrind/check.sh
+      ;;
     integration)
       mapfile -t tests < <(files test/integration/*.sh test/integration/*.py)
       [ ${#tests[@]} -gt 0 ] && run_suite integration prove -v --exec '' "${tests[@]}"
@@ -78,7 +82,7 @@ for suite in $suites; do
         FG_POOLER_BIN=pooler/build-asan/faregate-pooler run_suite integration-asan prove -v --exec '' "${tests[@]}"
       fi
       ;;
-    *) echo "run-suites: unknown suite '$suite' (unit, pgtap, integration)" >&2; total_failed=$((total_failed + 1)) ;;
+    *) echo "run-suites: unknown suite '$suite' (lint, unit, fuzz, pgtap, valgrind, integration)" >&2; total_failed=$((total_failed + 1)) ;;
   esac
 done
 

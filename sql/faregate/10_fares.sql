@@ -169,6 +169,12 @@ CREATE FUNCTION faregate.fare_cache_stats()
     AS 'MODULE_PATHNAME', 'fare_cache_stats' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
 COMMENT ON FUNCTION faregate.fare_cache_stats() IS 'this backend''s compiled fare table: hits, misses, rebuilds, entries, bytes';
 
+-- Privileges (docs/fares.md "Privileges", docs/reliability.md): fares are a published tariff, so PUBLIC
+-- may read the rule tables and call the pricing and cache-stats functions, which run with the caller's
+-- rights (SECURITY INVOKER: the fare cache is compiled by a plain read of the tables). Only the owner
+-- writes the tables; the trigger functions are not for calling.
+REVOKE ALL ON faregate.zones, faregate.rider_categories, faregate.timeframe_names, faregate.timeframes,
+    faregate.fare_rules, faregate.transfer_rules, faregate.fare_caps, faregate.fare_rules_rule_id_seq FROM PUBLIC;
 GRANT SELECT ON faregate.zones, faregate.rider_categories, faregate.timeframe_names, faregate.timeframes, faregate.fare_rules,
     faregate.transfer_rules, faregate.fare_caps TO PUBLIC;
 GRANT EXECUTE ON FUNCTION faregate.fare(text, text, timestamptz, text),

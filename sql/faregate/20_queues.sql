@@ -460,3 +460,67 @@ END
 $$;
 COMMENT ON PROCEDURE faregate.queue_purge(interval, int, bool, int) IS
     'deletes or archives rolled-up finished entries older than the retention, in committed batches';
+
+-- ---------------------------------------------------------------------------------------------------
+-- Privileges (docs/queues.md "Privileges", docs/reliability.md). The tables are written only by the
+-- extension's owner: PUBLIC has no privilege on them. Three kinds of callers:
+--   * anybody (PUBLIC): the statistics (queue_position, estimated_wait, queue_eta, queue_stats) and the
+--     sketch type and its functions. The statistics are SECURITY DEFINER so that a customer screen can
+--     show a position without being able to read the tickets and times of other customers; they only
+--     read, and only return positions, durations and counts.
+--   * the role faregate_queue_operator (NOLOGIN; GRANT it to the application's roles): the lifecycle
+--     (enqueue ... cancel), SECURITY DEFINER so that they are the only way its members change the
+--     tables, plus SELECT on the queue tables for staff screens.
+--   * the owner only: creating queues (INSERT INTO faregate.queues), the maintenance procedures and the
+--     internal helpers (_queue_*).
+-- Every SECURITY DEFINER function runs with search_path = pg_catalog, faregate, pg_temp: pg_temp last,
+-- so that a caller's temporary objects can never stand in for faregate's or pg_catalog's.
+-- The role is cluster-wide: it is created here when missing and stays after DROP EXTENSION (other
+-- databases may use it); drop it by hand when no faregate is left.
+-- ---------------------------------------------------------------------------------------------------
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'faregate_queue_operator') THEN
+        CREATE ROLE faregate_queue_operator NOLOGIN;
+    END IF;
+END $$;
+
+REVOKE ALL ON faregate.queues, faregate.queue_entries, faregate.queue_counters, faregate.queue_hourly,
+    faregate.queue_rollup_state FROM PUBLIC;
+GRANT SELECT ON faregate.queues, faregate.queue_entries, faregate.queue_counters, faregate.queue_hourly
+    TO faregate_queue_operator;
+
+ALTER FUNCTION faregate.enqueue(bigint, text, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+ALTER FUNCTION faregate.call_next(bigint, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+ALTER FUNCTION faregate.start_service(bigint, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+ALTER FUNCTION faregate.finish(bigint, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+ALTER FUNCTION faregate.mark_no_show(bigint, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+ALTER FUNCTION faregate.cancel(bigint, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+REVOKE ALL ON FUNCTION faregate.enqueue(bigint, text, timestamptz), faregate.call_next(bigint, timestamptz),
+    faregate.start_service(bigint, timestamptz), faregate.finish(bigint, timestamptz),
+    faregate.mark_no_show(bigint, timestamptz), faregate.cancel(bigint, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION faregate.enqueue(bigint, text, timestamptz), faregate.call_next(bigint, timestamptz),
+    faregate.start_service(bigint, timestamptz), faregate.finish(bigint, timestamptz),
+    faregate.mark_no_show(bigint, timestamptz), faregate.cancel(bigint, timestamptz)
+    TO faregate_queue_operator;
+
+ALTER FUNCTION faregate.queue_position(bigint) SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+ALTER FUNCTION faregate.estimated_wait(bigint) SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+ALTER FUNCTION faregate.queue_eta(bigint) SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+ALTER FUNCTION faregate.queue_stats(bigint, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, faregate, pg_temp;
+GRANT EXECUTE ON FUNCTION faregate.queue_position(bigint), faregate.estimated_wait(bigint),
+    faregate.queue_eta(bigint), faregate.queue_stats(bigint, timestamptz) TO PUBLIC;
+
+REVOKE ALL ON FUNCTION faregate._queue_counter_shards(),
+    faregate._queue_count(bigint, int, int, int, int, int, int),
+    faregate._queue_notify(bigint, bigint, text, text),
+    faregate._queue_transition(bigint, text[], text, timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE faregate.queue_rollup_hourly(interval, timestamptz),
+    faregate.queue_purge(interval, int, bool, int) FROM PUBLIC;

@@ -97,7 +97,7 @@ free_port() {
   for _ in $(seq 1 200); do
     port=$((10000 + RANDOM % 22000))  # below the ephemeral range (32768+): no client socket holds it
     case "$used_ports" in *" $port "*) continue ;; esac
-    if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
+    if ! ss -Htan "sport = :$port" 2>/dev/null | grep -q .; then
       used_ports+="$port "
       echo "$port"
       return 0
