@@ -22,6 +22,7 @@
 #include "login.h"
 #include "pool.h"
 #include "ratelimit.h"
+#include "tls.h"
 #include "prepared.h"
 #include "proto.h"
 #include "server.h"
@@ -303,7 +304,7 @@ conn_row(Result *res, const Conn *conn, char type, const char *user, const char 
 	else
 		v[14][0] = '\0';
 	snprintf(v[15], 96, "%u", remote_pid);
-	v[16][0] = '\0';
+	snprintf(v[16], 96, "%s", tls_describe(conn));
 	snprintf(v[17], 96, "%s", app ? app : "");
 	snprintf(v[18], 96, "%d", node);
 	snprintf(v[19], 96, "%d", n_prepared);

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "tls.h"
 #include "pool.h"
 #include "proto.h"
 #include "server.h"
@@ -509,6 +510,25 @@ client_login_step(Client *client)
 	if (avail < len)
 		return false;
 	code = proto_startup_code(p);
+	if (code == PROTO_SSL_CODE && tls_client_offered() && !client->conn.ssl &&
+		strcmp(client->conn.addr, "unix") != 0)
+	{
+		/* bytes after the SSLRequest would be plaintext injected ahead of the handshake */
+		if (avail != len)
+		{
+			client_close(client, "08P01", "unexpected data after the SSLRequest", NULL);
+			return false;
+		}
+		iobuf_consume(&client->conn.rbuf, len);
+		if (!client_send_bytes(client, "S", 1) || !client_flush(client))
+			return false;
+		if (conn_has_output(&client->conn) || !tls_accept(&client->conn))
+		{
+			client_close(client, NULL, "could not start TLS", NULL);
+			return false;
+		}
+		return true;
+	}
 	if (code == PROTO_SSL_CODE || code == PROTO_GSSENC_CODE)
 	{
 		iobuf_consume(&client->conn.rbuf, len);
@@ -519,6 +539,15 @@ client_login_step(Client *client)
 	if (code == PROTO_CANCEL_CODE)
 	{
 		client_handle_cancel(client, p, len);
+		return false;
+	}
+	if (tls_client_required() && !client->conn.ssl && strcmp(client->conn.addr, "unix") != 0)
+	{
+		char		why[160];
+
+		snprintf(why, sizeof(why), "TLS is required (client_tls_sslmode = %s): this connection is not "
+				 "encrypted", tls_client_mode_name());
+		client_close(client, "28000", why, "Connect with sslmode=require (or verify-ca, verify-full).");
 		return false;
 	}
 	{

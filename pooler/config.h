@@ -88,6 +88,14 @@ typedef struct Config
 	int			client_tps_limit;	/* … per (database, client address); 0 = unlimited */
 	int			tps_burst;		/* bucket capacity in transactions; 0 = one second's worth */
 	long		rate_limit_delay_ms;	/* longest delay before a client over its limit gets 53400 */
+	char		client_tls_sslmode[CF_STR_MAX]; /* tls.c: disable … verify-full */
+	char		client_tls_key_file[CF_STR_MAX];
+	char		client_tls_cert_file[CF_STR_MAX];
+	char		client_tls_ca_file[CF_STR_MAX];
+	char		server_tls_sslmode[CF_STR_MAX];
+	char		server_tls_ca_file[CF_STR_MAX];
+	char		server_tls_key_file[CF_STR_MAX];
+	char		server_tls_cert_file[CF_STR_MAX];
 
 	/* read routing (docs/routing.md): the text as given, and what config_load derived from it */
 	char		read_routing[CF_STR_MAX];	/* on | off */

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "routing.h"
+#include "tls.h"
 #include "login.h"
 #include "pool.h"
 #include "proto.h"
@@ -925,16 +926,15 @@ server_resume(Server *server)
 		server_process(server);
 }
 
+static void server_send_startup(Server *server);
+
 /* server_connected: the non-blocking connect finished: check it and send the startup packet. */
 static void
 server_connected(Server *server)
 {
 	int			err = 0;
 	socklen_t	len = sizeof(err);
-	uint8_t		data[1024];
-	PktBuf		pkt;
 	Pool	   *pool = server->pool;
-	const char *dbname = pool->db.dbname[0] ? pool->db.dbname : pool->db.name;
 
 	if (getsockopt(server->conn.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
@@ -952,15 +952,83 @@ server_connected(Server *server)
 		fail_waiting(pool, node, "08006", why);
 		return;
 	}
+	server_set_state(server, SV_LOGIN);
+	if (tls_server_mode() != TLS_DISABLE && pool->nodes[server->node].host[0] != '/' &&
+		pool->nodes[server->node].host[0] != '\0')
+	{
+		/* SSLRequest first; server_tls_reply() goes on with the one-byte answer */
+		uint8_t		data[8];
+
+		proto_put_u32(data, 8);
+		proto_put_u32(data + 4, PROTO_SSL_CODE);
+		server->tls_requested = true;
+		if (!server_send_bytes(server, data, 8) || !conn_flush(&server->conn))
+		{
+			server_close(server, "could not send the SSLRequest");
+			return;
+		}
+		conn_set_read(&server->conn, true);
+		return;
+	}
+	server_send_startup(server);
+}
+
+/* server_send_startup: the StartupMessage (over TLS when it was negotiated). */
+static void
+server_send_startup(Server *server)
+{
+	uint8_t		data[1024];
+	PktBuf		pkt;
+	Pool	   *pool = server->pool;
+	const char *dbname = pool->db.dbname[0] ? pool->db.dbname : pool->db.name;
+
 	pktbuf_init(&pkt, data, sizeof(data));
 	proto_build_startup(&pkt, pool->user, dbname, 0, NULL, NULL);
-	server_set_state(server, SV_LOGIN);
 	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !conn_flush(&server->conn))
 	{
 		server_close(server, "could not send the startup packet");
 		return;
 	}
 	conn_set_read(&server->conn, true);
+}
+
+/*
+ * server_tls_reply: PostgreSQL's answer to the SSLRequest: 'S' starts TLS (then the StartupMessage
+ * goes over it), 'N' goes on in plaintext unless server_tls_sslmode requires TLS.
+ */
+static void
+server_tls_reply(Server *server)
+{
+	PoolNode   *node = &server->pool->nodes[server->node];
+	uint8_t		answer = *iobuf_head(server->conn.rbuf);
+
+	if (iobuf_len(server->conn.rbuf) != 1 || (answer != 'S' && answer != 'N'))
+	{
+		server_close(server, "unexpected answer to the SSLRequest");
+		return;
+	}
+	iobuf_consume(&server->conn.rbuf, 1);
+	server->tls_requested = false;
+	if (answer == 'S')
+	{
+		if (!tls_connect(&server->conn, node->host))
+		{
+			server_close(server, "could not start TLS");
+			return;
+		}
+	}
+	else if (tls_server_mode() >= TLS_REQUIRE)
+	{
+		char		why[256];
+
+		snprintf(why, sizeof(why), "server %s:%d does not accept TLS, which server_tls_sslmode requires",
+				 node->host, node->port);
+		node->last_connect_failure_us = conn_now_usec();
+		server_close(server, why);
+		fail_waiting(server->pool, server->node, "08006", why);
+		return;
+	}
+	server_send_startup(server);
 }
 
 static void
@@ -1011,6 +1079,12 @@ server_event(Conn *conn, short what)
 		if (server->state == SV_CANCEL)
 		{
 			iobuf_release(&server->conn.rbuf);
+			return;
+		}
+		if (server->tls_requested)
+		{
+			if (iobuf_len(server->conn.rbuf) > 0)
+				server_tls_reply(server);
 			return;
 		}
 		server_process(server);
