@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "ratelimit.h"
 #include "tls.h"
+#include "listen.h"
 #include "prepared.h"
 #include "proto.h"
 #include "server.h"
@@ -443,7 +444,7 @@ show_lists(Client *client)
 	{
 		const char *name;
 		int			items;
-	}			rows[16];
+	}			rows[24];
 	int			n = 0;
 
 	for (it = pool_list.next; it != &pool_list; it = it->next)
@@ -466,6 +467,7 @@ show_lists(Client *client)
 	rows[n].name = "io_buffers_free", rows[n++].items = iobuf_free_count();
 	rows[n].name = "prepared_statements", rows[n++].items = prepared_total();
 	rows[n].name = "interned_values", rows[n++].items = params_interned_count();
+	rows[n].name = "listen_channels", rows[n++].items = listen_channel_count();
 	result_begin(&res, client, 2, names, types);
 	for (int i = 0; i < n; i++)
 	{

@@ -104,6 +104,9 @@ client_set_state(Client *client, ClientState state)
 			list_append(&zombie_clients, &client->list_node);
 			break;
 	}
+	/* a message boundary without a server: notifications held during the transaction go out */
+	if (state == CL_IDLE && client->listen.pending_len)
+		listen_client_idle(client);
 }
 
 void
@@ -241,6 +244,7 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 	if (client->state == CL_FREE)
 		return;
 	ratelimit_forget(client);
+	listen_forget(client);
 	if (sqlstate && client->conn.fd >= 0)
 	{
 		uint8_t		data[2048];
@@ -942,6 +946,19 @@ client_process(Client *client)
 			if (type == 'S')
 				client->rate.discard = false;
 			else
+			{
+				iobuf_consume(&client->conn.rbuf, total);
+				continue;
+			}
+		}
+		if (client->state == CL_IDLE && type == 'Q' && cf.pool_mode == POOL_TRANSACTION && total > 5 &&
+			p[total - 1] == '\0')
+		{
+			int			taken = listen_try_query(client, (const char *) p + 5);
+
+			if (taken < 0)
+				break;
+			if (taken > 0)
 			{
 				iobuf_consume(&client->conn.rbuf, total);
 				continue;
