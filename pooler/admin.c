@@ -24,6 +24,7 @@
 #include "ratelimit.h"
 #include "tls.h"
 #include "listen.h"
+#include "routing.h"
 #include "prepared.h"
 #include "proto.h"
 #include "server.h"
@@ -430,6 +431,61 @@ show_config(Client *client)
 	return result_end(&res, NULL);
 }
 
+/* show_routing: per database with replicas and node: verified role, health, LSN, lag, routed counts. */
+static bool
+show_routing(Client *client)
+{
+	static const char *const names[] = {"database", "node", "host", "port", "configured_role", "role",
+		"status", "lsn", "lag_bytes", "lag_ms", "reads", "writes"};
+	static const uint32_t types[] = {T_TEXT, T_INT4, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT8,
+		T_INT8, T_INT8, T_INT8};
+	Result		res;
+	List	   *it;
+
+	result_begin(&res, client, 12, names, types);
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+		bool		seen = false;
+
+		if (pool->admin || !pool->routing)
+			continue;
+		for (List *prev = pool_list.next; prev != it; prev = prev->next)
+			if (container_of(prev, Pool, pool_node)->routing == pool->routing)
+				seen = true;
+		if (seen)
+			continue;
+		for (int i = 0; i < pool->n_nodes; i++)
+		{
+			char		v[12][64];
+			const char *values[12];
+			const char *role;
+			const char *status;
+			int64_t		lag_bytes;
+			long		lag_ms;
+			uint64_t	reads;
+			uint64_t	writes;
+
+			routing_node_info(pool, i, &role, &status, v[7], 64, &lag_bytes, &lag_ms, &reads, &writes);
+			snprintf(v[0], 64, "%s", pool->db.name);
+			snprintf(v[1], 64, "%d", i);
+			snprintf(v[2], 64, "%s", pool->nodes[i].host);
+			snprintf(v[3], 64, "%d", pool->nodes[i].port);
+			snprintf(v[4], 64, "%s", pool->nodes[i].role == NODE_PRIMARY ? "primary" : "replica");
+			snprintf(v[5], 64, "%s", role);
+			snprintf(v[6], 64, "%s", status);
+			snprintf(v[8], 64, "%lld", (long long) lag_bytes);
+			snprintf(v[9], 64, "%ld", lag_ms);
+			snprintf(v[10], 64, "%llu", (unsigned long long) reads);
+			snprintf(v[11], 64, "%llu", (unsigned long long) writes);
+			for (int c = 0; c < 12; c++)
+				values[c] = v[c];
+			result_row(&res, values);
+		}
+	}
+	return result_end(&res, NULL);
+}
+
 static bool
 show_lists(Client *client)
 {
@@ -676,6 +732,8 @@ admin_query(Client *client, const char *query)
 			return show_config(client);
 		if (strcasecmp(arg, "LISTS") == 0)
 			return show_lists(client);
+		if (strcasecmp(arg, "ROUTING") == 0)
+			return show_routing(client);
 		return admin_error(client, "42601", "unknown SHOW command",
 						   "Use SHOW POOLS, STATS, SERVERS, CLIENTS, DATABASES, CONFIG, LISTS or VERSION.");
 	}

@@ -279,6 +279,9 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 	params_clear(&client->params);
 	free(client->pending_search_path);
 	client->pending_search_path = NULL;
+	free(client->retry_msg);
+	client->retry_msg = NULL;
+	client->retry_cap = 0;
 	list_del(&client->all_node);
 	conn_close(&client->conn);
 	client_count--;

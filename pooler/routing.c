@@ -51,6 +51,9 @@ struct RoutingSet
 
 static RoutingSet *routing_sets;
 
+/* Autocommit reads up to this size are kept for one transparent retry. */
+#define ROUTING_RETRY_MAX 8192
+
 /* routing_on_event: logs every ejection, readmission, promotion and failure with its reason. */
 static void
 routing_on_event(void *arg, int node, HealthEvent event, const char *reason)
@@ -222,7 +225,7 @@ node_busy(const PoolNode *node)
 
 /* read_node: a usable replica by load_balance and replica_weights; -1 when none. */
 static int
-read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn)
+read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn, int avoid)
 {
 	int			best = -1;
 	long		best_score = 0;
@@ -234,7 +237,7 @@ read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn)
 		int			i = (int) ((rs->rr_next + k) % rs->n_nodes);
 		long		score;
 
-		if (i == wnode || rs->weight[i] <= 0 || !health_replica_usable(rs->hm, i, min_lsn))
+		if (i == wnode || i == avoid || rs->weight[i] <= 0 || !health_replica_usable(rs->hm, i, min_lsn))
 			continue;
 		if (cf.load_balance_round_robin)
 		{
@@ -251,6 +254,16 @@ read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn)
 	if (best >= 0)
 		rs->rr_next = (unsigned) best + 1;
 	return best;
+}
+
+/* replicas_checked: some replica's health has been checked (before that, reads use the write node). */
+static bool
+replicas_checked(RoutingSet *rs)
+{
+	for (int i = 1; i < rs->n_nodes; i++)
+		if (rs->hm && health_node_state(rs->hm, i)->checks > 0)
+			return true;
+	return false;
 }
 
 /* statement_text: the SQL text behind msg (Query, Parse, or Bind of a named statement); NULL if none. */
@@ -304,6 +317,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	bool		transaction = cf.pool_mode == POOL_TRANSACTION;
 
 	client->route_capture = false;
+	client->route_retry = false;
 	if (!rs)
 		return 0;
 	memset(&result, 0, sizeof(result));
@@ -335,15 +349,38 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	}
 	if (read)
 	{
-		rnode = read_node(rs, pool, wnode, cf.read_your_writes_on ? client->ryw_lsn : 0);
+		rnode = read_node(rs, pool, wnode, cf.read_your_writes_on ? client->ryw_lsn : 0,
+						  client->route_avoid_node - 1);
+		client->route_avoid_node = 0;
 		if (rnode >= 0)
 		{
 			rs->reads[rnode]++;
 			pool->nodes[rnode].routed_reads++;
+			/* an autocommit read: keep a copy to retry it once if the replica dies before replying */
+			if (type == 'Q' && client->tx_status == 'I' && !(result.flags & ROUTE_F_BEGIN) &&
+				total <= ROUTING_RETRY_MAX && transaction)
+			{
+				if (client->retry_cap < total)
+				{
+					uint8_t    *grown = realloc(client->retry_msg, total);
+
+					if (grown)
+					{
+						client->retry_msg = grown;
+						client->retry_cap = total;
+					}
+				}
+				if (client->retry_cap >= total)
+				{
+					memcpy(client->retry_msg, msg, total);
+					client->retry_len = total;
+					client->route_retry = true;
+				}
+			}
 			return rnode;
 		}
 		if (cf.replica_fallback_error && !(client->ryw_lsn && cf.read_your_writes_on) &&
-			result.route_class == ROUTE_READ)
+			result.route_class == ROUTE_READ && replicas_checked(rs))
 		{
 			if (type == 'Q')
 			{
@@ -382,10 +419,12 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 bool
 routing_capture_start(Server *server)
 {
-	static const uint8_t query[] = "Q\0\0\0\x2aSELECT pg_catalog.pg_current_wal_insert_lsn()";
+	uint8_t		data[64];
+	PktBuf		pkt;
 
-	/* length 4 + 37 text + NUL = 42 = 0x2a; sizeof(query) counts the NUL */
-	if (!server_send_bytes(server, query, sizeof(query)) || !server_exp_push(server, EXP_QUERY, true, 0))
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_query(&pkt, "SELECT pg_catalog.pg_current_wal_insert_lsn()");
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0))
 		return false;
 	server->ryw_capture = true;
 	if (server->client)
@@ -421,6 +460,42 @@ routing_capture_done(Server *server)
 		return true;
 	slog_noise(&server->client->conn, "commit LSN %llX captured", (unsigned long long) server->client->ryw_lsn);
 	return client_send_bytes(server->client, ready, sizeof(ready));
+}
+
+bool
+routing_retry(Client *client, int node, const char *reason)
+{
+	uint32_t	rest = iobuf_len(client->conn.rbuf);
+	uint8_t    *joined;
+	RoutingSet *rs = client->pool ? client->pool->routing : NULL;
+
+	client->route_retry = false;
+	if (!rs || client->state != CL_ACTIVE || client->retry_len == 0)
+		return false;
+	/* the read goes back in front of whatever the client has sent since (rare path: malloc is fine) */
+	joined = malloc(client->retry_len + rest);
+	if (!joined)
+		return false;
+	memcpy(joined, client->retry_msg, client->retry_len);
+	if (rest)
+		memcpy(joined + client->retry_len, iobuf_head(client->conn.rbuf), rest);
+	if (rest)
+		iobuf_consume(&client->conn.rbuf, rest);
+	if (!iobuf_append(&client->conn.rbuf, joined, client->retry_len + rest))
+	{
+		free(joined);
+		return false;
+	}
+	free(joined);
+	slog_info(&client->conn, "read retried on another node: node %d (%s) failed before replying: %s", node,
+			  rs->names[node], reason);
+	client->route_avoid_node = node + 1;
+	client->query_start = 0;
+	client_set_state(client, CL_IDLE);
+	if (rs->hm)
+		health_check_now(rs->hm);
+	client_resume(client);
+	return true;
 }
 
 void

@@ -44,6 +44,13 @@ extern void routing_capture_row(Server *server, const uint8_t *msg, uint32_t tot
 /* routing_capture_done: the LSN query's ReadyForQuery: sends the held ReadyForQuery 'I' to the client. */
 extern bool routing_capture_done(Server *server);
 
+/*
+ * routing_retry: client's server (node) died before any reply byte of the client's autocommit read
+ * reached it: puts the read back in front of the client's input and routes it again, avoiding node.
+ * False when it could not (the caller closes the client as usual).
+ */
+extern bool routing_retry(Client *client, int node, const char *reason);
+
 /* routing_reload: RELOAD: new settings for the monitors, volatility tables reloaded. */
 extern void routing_reload(void);
 

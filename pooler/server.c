@@ -373,7 +373,9 @@ server_close(Server *server, const char *reason)
 	{
 		server->client = NULL;
 		client->server = NULL;
-		if (server->fatal_forwarded)
+		if (client->route_retry && !server->fatal_forwarded && routing_retry(client, server->node, reason))
+			;					/* requeued: routed again to another node */
+		else if (server->fatal_forwarded)
 			client_close(client, NULL, "the server connection ended after a FATAL error", NULL);
 		else
 			client_close(client, "08006", "server connection closed unexpectedly",
@@ -677,6 +679,15 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				if (!proto_read_error(msg, total, &fields))
 					break;
 				server->error_in_query = true;
+				if (client && client->route_retry && strcmp(fields.severity, "FATAL") == 0 &&
+					strncmp(fields.sqlstate, "57P", 3) == 0)
+				{
+					/* the replica shuts down before answering: the read is retried elsewhere */
+					slog_info(&server->conn, "server reported FATAL %s: %s (read will be retried)",
+							  fields.sqlstate, fields.message);
+					*forward = false;
+					return true;
+				}
 				if (*forward)
 					metrics_count_error(fields.sqlstate, true);
 				if (strcmp(fields.severity, "FATAL") == 0 || strcmp(fields.severity, "PANIC") == 0)
@@ -827,6 +838,8 @@ server_process(Server *server)
 		if (!server_reply(server, type, p, total, &forward))
 			break;
 		client = server->client;
+		if (forward && client)
+			client->route_retry = false;	/* a reply byte reaches the client: no transparent retry */
 		if (total > avail)
 		{
 			/* a large DataRow or CopyData: forward what is here, the rest as it comes */
