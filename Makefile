@@ -4,7 +4,7 @@
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 export PG_CONFIG
 
-.PHONY: all install check demo bench fuzz clean deps
+.PHONY: all install check demo bench fuzz soak clean deps
 
 all:
 	$(MAKE) -C extension
@@ -30,8 +30,13 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	test/fuzz/run.sh $(FUZZ_SECONDS)
 
+# soak: SOAK_MINUTES (default 30) of mixed pgbench load with replica restarts; not part of check
+soak: deps
+	test/soak/run.sh
+
 clean:
 	$(MAKE) -C extension clean
 	$(MAKE) -C pooler clean
 	$(MAKE) -C test/unit clean
 	$(MAKE) -C test/fuzz clean
+	$(MAKE) -C test/load clean

@@ -21,6 +21,9 @@
 #include "log.h"
 #include "login.h"
 #include "pool.h"
+#include "ratelimit.h"
+#include "tls.h"
+#include "listen.h"
 #include "routing.h"
 #include "prepared.h"
 #include "proto.h"
@@ -199,24 +202,24 @@ show_stats(Client *client)
 	static const char *const names[] = {"database", "total_xact_count", "total_query_count", "total_received",
 		"total_sent", "total_xact_time", "total_query_time", "total_wait_time", "avg_xact_count",
 		"avg_query_count", "avg_recv", "avg_sent", "avg_xact_time", "avg_query_time", "avg_wait_time",
-		"total_requests", "avg_req", "total_errors"};
-	uint32_t	types[18];
+		"total_requests", "avg_req", "total_errors", "total_rate_limited", "total_rate_delayed"};
+	uint32_t	types[20];
 	Result		res;
 	List	   *it;
 	List	   *jt;
 
 	types[0] = T_TEXT;
-	for (int i = 1; i < 18; i++)
+	for (int i = 1; i < 20; i++)
 		types[i] = T_NUMERIC;
-	result_begin(&res, client, 18, names, types);
+	result_begin(&res, client, 20, names, types);
 	/* one row per database: pools of the same name are summed */
 	for (it = pool_list.next; it != &pool_list; it = it->next)
 	{
 		Pool	   *pool = container_of(it, Pool, pool_node);
 		PoolStats	sum;
 		bool		seen = false;
-		char		v[18][32];
-		const char *values[18];
+		char		v[20][32];
+		const char *values[20];
 
 		for (jt = pool_list.next; jt != it; jt = jt->next)
 			if (strcmp(container_of(jt, Pool, pool_node)->db.name, pool->db.name) == 0 &&
@@ -252,7 +255,9 @@ show_stats(Client *client)
 		fmt_u64(v[15], 32, sum.total.query_count);
 		fmt_u64(v[16], 32, sum.avg.query_count);
 		fmt_u64(v[17], 32, sum.total.errors);
-		for (int c = 0; c < 18; c++)
+		fmt_u64(v[18], 32, pool->admin ? 0 : ratelimit_rejected(pool->db.name));
+		fmt_u64(v[19], 32, pool->admin ? 0 : ratelimit_delayed(pool->db.name));
+		for (int c = 0; c < 20; c++)
 			values[c] = v[c];
 		result_row(&res, values);
 	}
@@ -301,7 +306,7 @@ conn_row(Result *res, const Conn *conn, char type, const char *user, const char 
 	else
 		v[14][0] = '\0';
 	snprintf(v[15], 96, "%u", remote_pid);
-	v[16][0] = '\0';
+	snprintf(v[16], 96, "%s", tls_describe(conn));
 	snprintf(v[17], 96, "%s", app ? app : "");
 	snprintf(v[18], 96, "%d", node);
 	snprintf(v[19], 96, "%d", n_prepared);
@@ -495,7 +500,7 @@ show_lists(Client *client)
 	{
 		const char *name;
 		int			items;
-	}			rows[16];
+	}			rows[24];
 	int			n = 0;
 
 	for (it = pool_list.next; it != &pool_list; it = it->next)
@@ -518,6 +523,7 @@ show_lists(Client *client)
 	rows[n].name = "io_buffers_free", rows[n++].items = iobuf_free_count();
 	rows[n].name = "prepared_statements", rows[n++].items = prepared_total();
 	rows[n].name = "interned_values", rows[n++].items = params_interned_count();
+	rows[n].name = "listen_channels", rows[n++].items = listen_channel_count();
 	result_begin(&res, client, 2, names, types);
 	for (int i = 0; i < n; i++)
 	{
@@ -664,7 +670,7 @@ admin_janitor(void)
 	}
 }
 
-/* next_word: the next identifier-like word of a command (upper-cased into buf). */
+/* next_word: the next identifier-like word of a command (copied, truncated to len - 1 bytes, into buf). */
 static const char *
 next_word(const char *p, char *buf, size_t len)
 {
@@ -682,6 +688,15 @@ next_word(const char *p, char *buf, size_t len)
 	return p;
 }
 
+void
+admin_parse(const char *query, AdminWords *words)
+{
+	const char *p = next_word(query, words->cmd, sizeof(words->cmd));
+
+	p = next_word(p, words->arg, sizeof(words->arg));
+	next_word(p, words->extra, sizeof(words->extra));
+}
+
 static bool
 admin_error(Client *client, const char *sqlstate, const char *message, const char *hint)
 {
@@ -692,13 +707,11 @@ admin_error(Client *client, const char *sqlstate, const char *message, const cha
 static bool
 admin_query(Client *client, const char *query)
 {
-	char		cmd[64];
-	char		arg[64];
-	char		extra[64];
-	const char *p = next_word(query, cmd, sizeof(cmd));
+	AdminWords	words;
+	const char *cmd = words.cmd;
+	const char *arg = words.arg;
 
-	p = next_word(p, arg, sizeof(arg));
-	next_word(p, extra, sizeof(extra));
+	admin_parse(query, &words);
 	if (cmd[0] == '\0')
 		return command_done(client, "EMPTY");
 	if (strcasecmp(cmd, "SHOW") == 0)

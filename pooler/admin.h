@@ -17,6 +17,18 @@ typedef struct Client Client;
  */
 extern bool admin_handle(Client *client, char type, const uint8_t *msg, uint32_t total);
 
+/*
+ * admin_parse: splits a console command into its first three words (a word ends at white space, ';' or
+ * the end; longer words are truncated). Pure: the admin console's parser, fuzzed by test/fuzz/fuzz_admin.c.
+ */
+typedef struct AdminWords
+{
+	char		cmd[64];
+	char		arg[64];
+	char		extra[64];
+} AdminWords;
+extern void admin_parse(const char *query, AdminWords *words);
+
 /* admin_reload: re-reads the configuration file (RELOAD, SIGHUP); false with err, changing nothing. */
 __attribute__((warn_unused_result))
 extern bool admin_reload(char *err, size_t errlen);

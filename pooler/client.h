@@ -18,8 +18,10 @@
 
 #include "conn.h"
 #include "list.h"
+#include "listen.h"
 #include "params.h"
 #include "prepared.h"
+#include "ratelimit.h"
 
 typedef struct Pool Pool;
 typedef struct Client Client;
@@ -77,6 +79,8 @@ struct Client
 	uint64_t	query_start;	/* µs: first request after the last ReadyForQuery; 0 = none pending */
 	char		tx_status;		/* last ReadyForQuery status the client saw: 'I', 'T', 'E' */
 	char		application_name[64];
+	ClientRate	rate;			/* rate-limit delay and discard state (ratelimit.c) */
+	ClientListen listen;		/* LISTEN channels and held notifications (listen.c) */
 	/* read routing (routing.c) */
 	bool		route_capture;	/* this transaction writes: capture its end LSN (read_your_writes) */
 	bool		route_sticky_primary;	/* created a temp object or listens: stays on the primary */

@@ -50,6 +50,21 @@ const ConfigKey config_keys[] = {
 	STR_KEY(logfile, "", true),
 	STR_KEY(pidfile, "", false),
 	INT_KEY(verbose, "0", true, 0, 3),
+	STR_KEY(metrics_addr, "127.0.0.1", false),
+	INT_KEY(metrics_port, "0", false, 0, 65535),
+	INT_KEY(max_user_connections, "0", true, 0, 100000),
+	INT_KEY(user_tps_limit, "0", true, 0, 10000000),
+	INT_KEY(client_tps_limit, "0", true, 0, 10000000),
+	INT_KEY(tps_burst, "0", true, 0, 10000000),
+	TIME_KEY(rate_limit_delay, "1", true),
+	STR_KEY(client_tls_sslmode, "disable", false),
+	STR_KEY(client_tls_key_file, "", false),
+	STR_KEY(client_tls_cert_file, "", false),
+	STR_KEY(client_tls_ca_file, "", false),
+	STR_KEY(server_tls_sslmode, "disable", false),
+	STR_KEY(server_tls_ca_file, "", false),
+	STR_KEY(server_tls_key_file, "", false),
+	STR_KEY(server_tls_cert_file, "", false),
 	STR_KEY(read_routing, "on", true),
 	TIME_KEY(health_check_period, "1", true),
 	STR_KEY(max_replica_lag, "16MB", true),
@@ -414,6 +429,14 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 			if (!parse_int(value, 1, 100000, &entry->pool_size))
 				return snprintf(why, whylen, "pool_size must be 1 to 100000, not \"%s\"", value), false;
 		}
+		else if (strcmp(word, "user_tps_limit") == 0 || strcmp(word, "client_tps_limit") == 0)
+		{
+			int		   *field = word[0] == 'u' ? &entry->user_tps_limit : &entry->client_tps_limit;
+
+			if (!parse_int(value, 0, 10000000, field))
+				return snprintf(why, whylen, "%s must be 0 (unlimited) to 10000000, not \"%s\"", word, value),
+					false;
+		}
 		else if (strcmp(word, "replicas") == 0)
 		{
 			if (!parse_replicas(value, entry, why, whylen))
@@ -433,7 +456,8 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 		else
 			return snprintf(why, whylen,
 							"unknown database setting \"%s\" (known: host, port, dbname, user, password, "
-							"pool_size, replicas, replica_weights)", word), false;
+							"pool_size, replicas, replica_weights, user_tps_limit, client_tps_limit)", word),
+				false;
 	}
 	if (n_weights >= 0 && n_weights != entry->n_replicas)
 		return snprintf(why, whylen, "replica_weights has %d values for %d replicas", n_weights,
@@ -570,6 +594,8 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 			memcpy(entry->name, name, strlen(name) + 1);
 			entry->port = 5432;
 			entry->pool_size = -1;
+			entry->user_tps_limit = -1;
+			entry->client_tps_limit = -1;
 			entry->line = lineno;
 			if (!parse_database_line(value, entry, why, sizeof(why)))
 			{

@@ -39,6 +39,8 @@ typedef struct DatabaseEntry
 	char		user[CF_NAME_MAX];	/* forced server user; empty = the client's user */
 	char		password[CF_STR_MAX];	/* password for the forced user; empty = from auth_file */
 	int			pool_size;		/* -1 = default_pool_size */
+	int			user_tps_limit; /* -1 = the [pooler] setting */
+	int			client_tps_limit;	/* -1 = the [pooler] setting */
 	/* replicas=H1:P1,H2:P2 (read routing, docs/routing.md) and replica_weights=W1,W2 */
 	int			n_replicas;
 	char		replica_host[CF_MAX_REPLICAS][CF_HOST_MAX];
@@ -79,6 +81,21 @@ typedef struct Config
 	char		logfile[CF_STR_MAX];
 	char		pidfile[CF_STR_MAX];
 	int			verbose;
+	char		metrics_addr[CF_STR_MAX];	/* HTTP /metrics and /health: address */
+	int			metrics_port;	/* 0 = off */
+	int			max_user_connections;	/* server connections per user over all pools; 0 = unlimited */
+	int			user_tps_limit; /* transactions per second per (database, user); 0 = unlimited */
+	int			client_tps_limit;	/* … per (database, client address); 0 = unlimited */
+	int			tps_burst;		/* bucket capacity in transactions; 0 = one second's worth */
+	long		rate_limit_delay_ms;	/* longest delay before a client over its limit gets 53400 */
+	char		client_tls_sslmode[CF_STR_MAX]; /* tls.c: disable … verify-full */
+	char		client_tls_key_file[CF_STR_MAX];
+	char		client_tls_cert_file[CF_STR_MAX];
+	char		client_tls_ca_file[CF_STR_MAX];
+	char		server_tls_sslmode[CF_STR_MAX];
+	char		server_tls_ca_file[CF_STR_MAX];
+	char		server_tls_key_file[CF_STR_MAX];
+	char		server_tls_cert_file[CF_STR_MAX];
 
 	/* read routing (docs/routing.md): the text as given, and what config_load derived from it */
 	char		read_routing[CF_STR_MAX];	/* on | off */

@@ -22,6 +22,8 @@
 #include "listener.h"
 #include "log.h"
 #include "login.h"
+#include "metrics.h"
+#include "tls.h"
 #include "pool.h"
 #include "server.h"
 #include "version.h"
@@ -241,6 +243,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "faregate-pooler: cannot create the event loop\n");
 		return 1;
 	}
+	if (!tls_init(err, sizeof(err)))
+	{
+		fprintf(stderr, "faregate-pooler: %s\n", err);
+		return 1;
+	}
 	client_init_globals();
 	server_init_globals();
 	if (!listener_start(err, sizeof(err)))
@@ -260,6 +267,11 @@ main(int argc, char **argv)
 	if (cf.pidfile[0] && !write_pidfile(cf.pidfile))
 		return 1;
 	pool_init();
+	if (!metrics_start(err, sizeof(err)))
+	{
+		fprintf(stderr, "faregate-pooler: %s\n", err);
+		return 1;
+	}
 	for (int i = 0; i < 3; i++)
 	{
 		sig_events[i] = evsignal_new(conn_base, sigs[i], signal_cb, NULL);
@@ -273,6 +285,7 @@ main(int argc, char **argv)
 
 	log_info("stopped");
 	listener_stop();
+	metrics_stop();
 	if (cf.pidfile[0])
 		unlink(cf.pidfile);
 	for (int i = 0; i < 3; i++)

@@ -148,6 +148,23 @@ pool_db_connections(const char *dbname)
 	return n;
 }
 
+int
+pool_user_connections(const char *user)
+{
+	int			n = 0;
+	List	   *it;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (!pool->admin && strcmp(pool->user, user) == 0)
+			for (int i = 0; i < pool->n_nodes; i++)
+				n += pool->nodes[i].n_servers;
+	}
+	return n;
+}
+
 bool
 pool_launch(Pool *pool, int node_idx)
 {
@@ -158,6 +175,8 @@ pool_launch(Pool *pool, int node_idx)
 	if (node->n_servers >= node_allowed(pool, node))
 		return false;
 	if (cf.max_db_connections > 0 && pool_db_connections(pool->db.name) >= cf.max_db_connections)
+		return false;
+	if (cf.max_user_connections > 0 && pool_user_connections(pool->user) >= cf.max_user_connections)
 		return false;
 	if (node->last_connect_failure_us &&
 		conn_now_usec() - node->last_connect_failure_us < CONNECT_RETRY_USEC)

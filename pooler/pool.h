@@ -45,6 +45,16 @@ typedef struct PoolNode
 	int			n_login;		/* on login_servers */
 	int			n_waiting;		/* on waiting_clients */
 	uint64_t	last_connect_failure_us;	/* back-off after a failed connect */
+	bool		ever_connected; /* a server login to this node succeeded once (metrics, /health) */
+	/*
+	 * Per-node traffic (metrics.c exposes it by host and role): xact_count, query_count and bytes
+	 * counted where the pool's totals are; routed counts transactions pool_route sent here, and
+	 * routed_reads/routed_writes split them when route.c classified the statement.
+	 */
+	StatCounters stats;
+	uint64_t	routed;
+	uint64_t	routed_reads;
+	uint64_t	routed_writes;
 } PoolNode;
 
 struct Pool
@@ -118,6 +128,9 @@ extern void pool_reload(const Config *cfg);
 
 /* pool_total_servers: server connections of every node of pool (for max_db_connections). */
 extern int	pool_db_connections(const char *dbname);
+
+/* pool_user_connections: server connections logged in as user over every pool (max_user_connections). */
+extern int	pool_user_connections(const char *user);
 
 /* pool_kill: closes every client and server of the pools of database name (KILL). */
 extern void pool_kill(const char *dbname);

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "prepared.h"
 #include "proto.h"
@@ -131,6 +132,7 @@ routing_start_monitor(RoutingSet *rs)
 	rs->max_lag_bytes = cf.max_replica_lag_bytes;
 	rs->max_lag_ms = cf.max_replica_lag_ms;
 	rs->hm = health_create(conn_base, rs->node_cfg, rs->n_nodes, &settings, &callbacks);
+	metrics_register_health(rs->dbname, rs->hm);	/* NULL (out of memory) unregisters */
 	if (!rs->hm)
 		log_error("routing %s: could not start health checks (out of memory): writes go to %s, reads too",
 				  rs->dbname, rs->names[0]);
@@ -355,6 +357,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 		{
 			rs->reads[rnode]++;
 			client->route_read = true;
+			pool->nodes[rnode].routed_reads++;
 			/* an autocommit read: keep a copy to retry it once if the replica dies before replying */
 			if (type == 'Q' && client->tx_status == 'I' && !(result.flags & ROUTE_F_BEGIN) &&
 				total <= ROUTING_RETRY_MAX && transaction)
@@ -395,11 +398,15 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			return -1;
 		}
 		if (wnode >= 0)
+		{
 			rs->reads[wnode]++;
+			pool->nodes[wnode].routed_reads++;
+		}
 	}
 	else if (wnode >= 0)
 	{
 		rs->writes[wnode]++;
+		pool->nodes[wnode].routed_writes++;
 		client->route_capture = transaction && cf.read_your_writes_on;
 	}
 	if (wnode < 0)

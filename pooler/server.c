@@ -22,7 +22,9 @@
 #include "client.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "routing.h"
+#include "tls.h"
 #include "login.h"
 #include "pool.h"
 #include "proto.h"
@@ -472,6 +474,7 @@ server_login_done(Server *server)
 	slog_debug(&server->conn, "login done, backend pid %u", server->backend_pid);
 	login_server_cleanup(server);
 	pool->nodes[server->node].last_connect_failure_us = 0;
+	pool->nodes[server->node].ever_connected = true;
 	server->request_time = conn_now_usec();
 	if (server->node == 0 && !list_empty(&pool->welcome_clients))
 		list_for_each_safe(it, tmp, &pool->welcome_clients)
@@ -634,6 +637,7 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					client->tx_status = server->tx_status;
 					apply_pending_set(server, client);
 					pool->stats.total.query_count++;
+					pool->nodes[server->node].stats.query_count++;
 					if (client->query_start)
 						pool->stats.total.query_time_us += now - client->query_start;
 					client->query_start = 0;
@@ -685,6 +689,8 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					*forward = false;
 					return true;
 				}
+				if (*forward)
+					metrics_count_error(fields.sqlstate, true);
 				if (strcmp(fields.severity, "FATAL") == 0 || strcmp(fields.severity, "PANIC") == 0)
 				{
 					if (*forward)
@@ -801,6 +807,7 @@ server_process(Server *server)
 					continue;
 				}
 				server->pool->stats.total.bytes_sent += n;
+				server->pool->nodes[server->node].stats.bytes_sent += n;
 			}
 			server->fwd_remain -= n;
 			iobuf_consume(&server->conn.rbuf, n);
@@ -845,7 +852,10 @@ server_process(Server *server)
 				server->stream_fwd = false;
 			}
 			else if (server->stream_fwd)
+			{
 				server->pool->stats.total.bytes_sent += avail;
+				server->pool->nodes[server->node].stats.bytes_sent += avail;
+			}
 			iobuf_consume(&server->conn.rbuf, avail);
 			continue;
 		}
@@ -873,7 +883,10 @@ server_process(Server *server)
 				client = NULL;
 			}
 			else
+			{
 				server->pool->stats.total.bytes_sent += total;
+				server->pool->nodes[server->node].stats.bytes_sent += total;
+			}
 		}
 		iobuf_consume(&server->conn.rbuf, total);
 		if (!drain_synth(server, client))
@@ -894,6 +907,7 @@ server_process(Server *server)
 				uint64_t	now = conn_now_usec();
 
 				server->pool->stats.total.xact_count++;
+				server->pool->nodes[server->node].stats.xact_count++;
 				if (client->xact_start)
 					server->pool->stats.total.xact_time_us += now - client->xact_start;
 				client->xact_start = now;
@@ -926,16 +940,15 @@ server_resume(Server *server)
 		server_process(server);
 }
 
+static void server_send_startup(Server *server);
+
 /* server_connected: the non-blocking connect finished: check it and send the startup packet. */
 static void
 server_connected(Server *server)
 {
 	int			err = 0;
 	socklen_t	len = sizeof(err);
-	uint8_t		data[1024];
-	PktBuf		pkt;
 	Pool	   *pool = server->pool;
-	const char *dbname = pool->db.dbname[0] ? pool->db.dbname : pool->db.name;
 
 	if (getsockopt(server->conn.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
@@ -953,15 +966,83 @@ server_connected(Server *server)
 		fail_waiting(pool, node, "08006", why);
 		return;
 	}
+	server_set_state(server, SV_LOGIN);
+	if (tls_server_mode() != TLS_DISABLE && pool->nodes[server->node].host[0] != '/' &&
+		pool->nodes[server->node].host[0] != '\0')
+	{
+		/* SSLRequest first; server_tls_reply() goes on with the one-byte answer */
+		uint8_t		data[8];
+
+		proto_put_u32(data, 8);
+		proto_put_u32(data + 4, PROTO_SSL_CODE);
+		server->tls_requested = true;
+		if (!server_send_bytes(server, data, 8) || !conn_flush(&server->conn))
+		{
+			server_close(server, "could not send the SSLRequest");
+			return;
+		}
+		conn_set_read(&server->conn, true);
+		return;
+	}
+	server_send_startup(server);
+}
+
+/* server_send_startup: the StartupMessage (over TLS when it was negotiated). */
+static void
+server_send_startup(Server *server)
+{
+	uint8_t		data[1024];
+	PktBuf		pkt;
+	Pool	   *pool = server->pool;
+	const char *dbname = pool->db.dbname[0] ? pool->db.dbname : pool->db.name;
+
 	pktbuf_init(&pkt, data, sizeof(data));
 	proto_build_startup(&pkt, pool->user, dbname, 0, NULL, NULL);
-	server_set_state(server, SV_LOGIN);
 	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !conn_flush(&server->conn))
 	{
 		server_close(server, "could not send the startup packet");
 		return;
 	}
 	conn_set_read(&server->conn, true);
+}
+
+/*
+ * server_tls_reply: PostgreSQL's answer to the SSLRequest: 'S' starts TLS (then the StartupMessage
+ * goes over it), 'N' goes on in plaintext unless server_tls_sslmode requires TLS.
+ */
+static void
+server_tls_reply(Server *server)
+{
+	PoolNode   *node = &server->pool->nodes[server->node];
+	uint8_t		answer = *iobuf_head(server->conn.rbuf);
+
+	if (iobuf_len(server->conn.rbuf) != 1 || (answer != 'S' && answer != 'N'))
+	{
+		server_close(server, "unexpected answer to the SSLRequest");
+		return;
+	}
+	iobuf_consume(&server->conn.rbuf, 1);
+	server->tls_requested = false;
+	if (answer == 'S')
+	{
+		if (!tls_connect(&server->conn, node->host))
+		{
+			server_close(server, "could not start TLS");
+			return;
+		}
+	}
+	else if (tls_server_mode() >= TLS_REQUIRE)
+	{
+		char		why[256];
+
+		snprintf(why, sizeof(why), "server %s:%d does not accept TLS, which server_tls_sslmode requires",
+				 node->host, node->port);
+		node->last_connect_failure_us = conn_now_usec();
+		server_close(server, why);
+		fail_waiting(server->pool, server->node, "08006", why);
+		return;
+	}
+	server_send_startup(server);
 }
 
 static void
@@ -1012,6 +1093,12 @@ server_event(Conn *conn, short what)
 		if (server->state == SV_CANCEL)
 		{
 			iobuf_release(&server->conn.rbuf);
+			return;
+		}
+		if (server->tls_requested)
+		{
+			if (iobuf_len(server->conn.rbuf) > 0)
+				server_tls_reply(server);
 			return;
 		}
 		server_process(server);

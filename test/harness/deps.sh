@@ -12,6 +12,7 @@ packages=(
   pgbouncer pgpool2
   cppcheck clang-tidy
   python3-psycopg
+  prometheus-pgbouncer-exporter
   procps iproute2 util-linux
 )
 

@@ -1,0 +1,374 @@
+#!/usr/bin/python3
+"""61_security.py: faregate-pooler's security properties, with raw-socket and psycopg clients.
+- the admin console refuses users in neither admin_users nor stats_users; stats_users may SHOW but
+  not RELOAD, PAUSE, RESUME, KILL or SHUTDOWN;
+- wrong passwords never succeed, with md5 and with SCRAM-SHA-256, and neither does a replayed exchange
+  (a SCRAM client-final or an md5 response captured from a real successful login, sent on a new
+  connection);
+- no secret (auth_file passwords, a database line's password=) appears in the pooler's log, its
+  stderr, SHOW CONFIG or SHOW DATABASES after logins with those passwords;
+- an auth_file readable by others is refused at start and at RELOAD (documented in docs/pooler.md);
+- max_client_conn and the per-(database, user) pool size hold under a flood of connections.
+Honours FG_POOLER_BIN."""
+import base64
+import hashlib
+import hmac
+import os
+import random
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import psycopg
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
+if not BIN.startswith("/"):
+    BIN = os.path.join(TOP, BIN)
+HOST = os.environ["FG_HOST"]
+PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
+PW = "Correct-Horse-Battery-7731"
+STATS_PW = "Stats-Only-Pw-5521"
+DBLINE_PW = "Db-Line-Secret-9902"
+count = 0
+failed = 0
+
+
+def ok(cond, name, diag=None):
+    global count, failed
+    count += 1
+    if not cond:
+        failed += 1
+    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
+    if not cond and diag is not None:
+        print("#   " + str(diag).replace("\n", "\n#   "))
+    sys.stdout.flush()
+
+
+def free_port():
+    for _ in range(100):
+        port = random.randint(12000, 30000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
+
+
+class Pooler:
+    def __init__(self, auth_type, extra=(), auth_mode=0o600, wait=True):
+        self.dir = tempfile.mkdtemp(prefix="faregate-security.")
+        self.port = free_port()
+        self.auth = os.path.join(self.dir, "users.txt")
+        with open(self.auth, "w") as f:
+            f.write('"postgres" "%s"\n"fg_stats" "%s"\n"fg_nobody" "%s"\n' % (PW, STATS_PW, PW))
+        os.chmod(self.auth, auth_mode)
+        self.ini = os.path.join(self.dir, "pooler.ini")
+        with open(self.ini, "w") as f:
+            f.write("[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=2\n" % (HOST, PRIMARY))
+            f.write("withpw = host=%s port=%d dbname=postgres user=postgres password=%s\n" % (HOST, PRIMARY, DBLINE_PW))
+            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port)
+            f.write("admin_users = postgres\nstats_users = fg_stats\nlogfile = %s/pooler.log\n" % self.dir)
+            f.write("auth_type = %s\nauth_file = %s\nclient_login_timeout = 5\n" % (auth_type, self.auth))
+            for line in extra:
+                f.write(line + "\n")
+        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
+        self.proc = subprocess.Popen([BIN, self.ini], stdout=self.stderr, stderr=self.stderr)
+        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
+            f.write("%d\n" % self.proc.pid)
+        if not wait:
+            return
+        for _ in range(100):
+            try:
+                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
+                return
+            except psycopg.Error:
+                time.sleep(0.05)
+        raise RuntimeError("pooler did not start: " + self.text("stderr.log"))
+
+    def dsn(self, db="postgres", user="postgres", password=PW):
+        return "host=127.0.0.1 port=%d user=%s password=%s dbname=%s" % (self.port, user, password, db)
+
+    def text(self, name):
+        try:
+            return open(os.path.join(self.dir, name), errors="replace").read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+
+    def sanitizer_clean(self):
+        return not any(s in self.text("stderr.log") for s in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))
+
+
+def msg(t, body=b""):
+    return t + struct.pack("!I", len(body) + 4) + body
+
+
+def cstr(s):
+    return s.encode() + b"\0"
+
+
+def startup(user, db="postgres"):
+    body = struct.pack("!I", 196608) + cstr("user") + cstr(user) + cstr("database") + cstr(db) + b"\0"
+    return struct.pack("!I", len(body) + 4) + body
+
+
+def recv_msg(s):
+    head = b""
+    while len(head) < 5:
+        d = s.recv(5 - len(head))
+        if not d:
+            return None, b""
+        head += d
+    n = struct.unpack("!I", head[1:5])[0] - 4
+    body = b""
+    while len(body) < n:
+        d = s.recv(n - len(body))
+        if not d:
+            return None, b""
+        body += d
+    return head[:1], body
+
+
+def outcome(s):
+    """'ok' when AuthenticationOk arrives, else the SQLSTATE of the error (or 'closed')."""
+    s.settimeout(10)
+    while True:
+        t, body = recv_msg(s)
+        if t is None:
+            return "closed"
+        if t == b"R" and struct.unpack("!I", body[:4])[0] == 0:
+            return "ok"
+        if t == b"E":
+            for f in body.split(b"\0"):
+                if f[:1] == b"C":
+                    return f[1:].decode()
+            return "error"
+
+
+def scram_login(port, user, password, replay=None):
+    """A SCRAM-SHA-256 login over a raw socket. Returns (outcome, (client_first, client_final)); with
+    replay, sends those captured messages instead of computing new ones."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(startup(user))
+    t, body = recv_msg(s)
+    if t != b"R" or struct.unpack("!I", body[:4])[0] != 10:
+        return "no SASL request", None
+    nonce = base64.b64encode(os.urandom(18)).decode()
+    first_bare = "n=,r=" + nonce
+    client_first = replay[0] if replay else ("n,," + first_bare).encode()
+    s.sendall(msg(b"p", cstr("SCRAM-SHA-256") + struct.pack("!I", len(client_first)) + client_first))
+    t, body = recv_msg(s)
+    if t != b"R" or struct.unpack("!I", body[:4])[0] != 11:
+        return (outcome_of(t, body), None)
+    server_first = body[4:].decode()
+    if replay:
+        client_final = replay[1]
+    else:
+        attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
+        client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+        stored = hashlib.sha256(client_key).digest()
+        without_proof = "c=biws,r=" + attrs["r"]
+        auth_msg = ",".join([first_bare, server_first, without_proof]).encode()
+        sig = hmac.new(stored, auth_msg, hashlib.sha256).digest()
+        proof = bytes(a ^ b for a, b in zip(client_key, sig))
+        client_final = (without_proof + ",p=" + base64.b64encode(proof).decode()).encode()
+    s.sendall(msg(b"p", client_final))
+    result = outcome(s)
+    s.close()
+    return result, (client_first, client_final)
+
+
+def outcome_of(t, body):
+    if t == b"E":
+        for f in body.split(b"\0"):
+            if f[:1] == b"C":
+                return f[1:].decode()
+    return "unexpected %r" % t
+
+
+def md5_login(port, user, password=None, replay=None):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(startup(user))
+    t, body = recv_msg(s)
+    if t != b"R" or struct.unpack("!I", body[:4])[0] != 5:
+        return "no md5 request", None
+    salt = body[4:8]
+    if replay:
+        response = replay
+    else:
+        inner = hashlib.md5((password + user).encode()).hexdigest()
+        response = "md5" + hashlib.md5(inner.encode() + salt).hexdigest()
+    s.sendall(msg(b"p", cstr(response)))
+    result = outcome(s)
+    s.close()
+    return result, response
+
+
+def admin_rights(p):
+    try:
+        psycopg.connect(p.dsn("faregate", "fg_nobody"), autocommit=True).close()
+        ok(False, "a user in neither admin_users nor stats_users is refused the admin console")
+    except psycopg.Error as e:
+        # libpq reports no SQLSTATE for a failed connection: the message says which refusal it was
+        ok("not allowed to connect to the admin console" in str(e),
+           "a user in neither admin_users nor stats_users is refused the admin console", str(e))
+    with psycopg.connect(p.dsn("faregate", "fg_stats", STATS_PW), autocommit=True) as c:
+        shows = []
+        for what in ("POOLS", "STATS", "CLIENTS", "SERVERS", "DATABASES", "CONFIG", "LISTS", "VERSION"):
+            c.execute("SHOW " + what).fetchall()
+            shows.append(what)
+        ok(len(shows) == 8, "stats_users may run every SHOW command")
+        for cmd in ("RELOAD", "PAUSE", "PAUSE postgres", "RESUME", "KILL postgres", "SHUTDOWN"):
+            try:
+                c.execute(cmd)
+                ok(False, "stats_users may not run " + cmd)
+            except psycopg.Error as e:
+                ok(e.sqlstate == "42501", "stats_users may not run %s (%s)" % (cmd, e.sqlstate), str(e))
+    with psycopg.connect(p.dsn()) as c:
+        ok(c.execute("SELECT 1").fetchone()[0] == 1, "the pooler still serves after the refused commands")
+
+
+def secrets_hidden(p, extra_secrets=()):
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as c:
+        shown = repr(c.execute("SHOW CONFIG").fetchall()) + repr(c.execute("SHOW DATABASES").fetchall())
+    with psycopg.connect(p.dsn("withpw")) as c:
+        c.execute("SELECT 1")
+    time.sleep(0.3)
+    logs = p.text("pooler.log") + p.text("stderr.log")
+    secrets = [PW, STATS_PW, DBLINE_PW] + list(extra_secrets)
+    leaked = [s for s in secrets if s in logs or s in shown]
+    ok(not leaked and len(logs) > 0, "no secret in the log (%d bytes), SHOW CONFIG or SHOW DATABASES" % len(logs),
+       leaked)
+
+
+def flood(p):
+    """max_client_conn = 20 and pool_size = 2 under 60 simultaneous logins each running pg_sleep."""
+    results = []
+    lock = threading.Lock()
+
+    def one():
+        try:
+            with psycopg.connect(p.dsn(), autocommit=True, connect_timeout=20) as c:
+                c.execute("SELECT pg_sleep(0.3)")
+                r = "ok"
+        except psycopg.Error as e:
+            r = "53300" if "max_client_conn reached" in str(e) else (e.sqlstate or str(e))
+        with lock:
+            results.append(r)
+
+    peak = [0]
+    stop = threading.Event()
+
+    def watch():
+        with psycopg.connect("host=%s port=%d user=postgres dbname=postgres" % (HOST, PRIMARY), autocommit=True) as d:
+            while not stop.is_set():
+                n = d.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                              "AND usename = 'postgres' AND datname = 'postgres' AND pid <> pg_backend_pid() "
+                              "AND query LIKE '%pg_sleep(0.3)%'").fetchone()[0]
+                peak[0] = max(peak[0], n)
+                time.sleep(0.02)
+
+    w = threading.Thread(target=watch, daemon=True)
+    w.start()
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    stop.set()
+    w.join(5)
+    served = results.count("ok")
+    refused = results.count("53300")
+    ok(len(results) == 60 and served + refused == 60 and refused > 0 and served >= 20,
+       "flood of 60 clients against max_client_conn 20: %d served, %d refused with 53300" % (served, refused),
+       sorted(set(results)))
+    ok(0 < peak[0] <= 2, "the pool never used more than its pool_size of 2 server connections (peak %d)" % peak[0])
+
+
+def main():
+    dirs = []
+    md5p = Pooler("md5", ["max_client_conn = 20"])
+    dirs.append(md5p.dir)
+    try:
+        r, captured = md5_login(md5p.port, "postgres", PW)
+        ok(r == "ok", "md5: the right password logs in", r)
+        r, _ = md5_login(md5p.port, "postgres", "wrong-" + PW)
+        ok(r == "28P01", "md5: a wrong password is refused with 28P01", r)
+        r, _ = md5_login(md5p.port, "postgres", replay=captured)
+        ok(r == "28P01", "md5: a replayed response from a successful login is refused (new salt)", r)
+        r, _ = md5_login(md5p.port, "no_such_user", PW)
+        ok(r == "28P01", "md5: an unknown user is refused like a wrong password", r)
+        admin_rights(md5p)
+        secrets_hidden(md5p)
+        flood(md5p)
+    finally:
+        md5p.stop()
+    ok(md5p.sanitizer_clean(), "md5 pooler: no sanitizer report")
+
+    sp = Pooler("scram-sha-256")
+    dirs.append(sp.dir)
+    try:
+        r, captured = scram_login(sp.port, "postgres", PW)
+        ok(r == "ok", "SCRAM: the right password logs in", r)
+        r, _ = scram_login(sp.port, "postgres", "wrong-" + PW)
+        ok(r == "28P01", "SCRAM: a wrong password is refused with 28P01", r)
+        r, _ = scram_login(sp.port, "postgres", PW, replay=captured)
+        ok(r in ("28P01", "08P01"), "SCRAM: a replayed exchange from a successful login is refused (%s)" % r, r)
+        r, _ = scram_login(sp.port, "no_such_user", PW)
+        ok(r in ("28P01", "no SASL request"), "SCRAM: an unknown user never logs in (%s)" % r, r)
+        with psycopg.connect(sp.dsn()) as c:
+            ok(c.execute("SELECT 1").fetchone()[0] == 1, "SCRAM: libpq logs in through the pooler")
+        secrets_hidden(sp)
+        # RELOAD with an auth_file readable by others: refused, the old one stays
+        os.chmod(sp.auth, 0o644)
+        with psycopg.connect(sp.dsn("faregate"), autocommit=True) as c:
+            try:
+                c.execute("RELOAD")
+                ok(False, "RELOAD refuses an auth_file readable by others")
+            except psycopg.Error as e:
+                ok("chmod 600" in str(e), "RELOAD refuses an auth_file readable by others (%s)" % e.sqlstate, str(e))
+        with psycopg.connect(sp.dsn()) as c:
+            ok(c.execute("SELECT 1").fetchone()[0] == 1, "… and logins keep working with the old one")
+    finally:
+        sp.stop()
+    ok(sp.sanitizer_clean(), "SCRAM pooler: no sanitizer report")
+
+    bad = Pooler("md5", auth_mode=0o644, wait=False)
+    dirs.append(bad.dir)
+    try:
+        rc = bad.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    bad.stop()
+    ok(rc not in (None, 0) and "chmod 600" in bad.text("stderr.log") + bad.text("pooler.log"),
+       "the pooler refuses to start with a world-readable auth_file (exit %s)" % rc,
+       bad.text("stderr.log")[-500:])
+
+    print("1..%d" % count)
+    if failed == 0:
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
+    else:
+        print("# pooler files kept in " + " ".join(dirs))
+    sys.exit(1 if failed else 0)
+
+
+main()
