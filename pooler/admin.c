@@ -21,6 +21,10 @@
 #include "log.h"
 #include "login.h"
 #include "pool.h"
+#include "ratelimit.h"
+#include "tls.h"
+#include "listen.h"
+#include "routing.h"
 #include "prepared.h"
 #include "proto.h"
 #include "server.h"
@@ -198,24 +202,24 @@ show_stats(Client *client)
 	static const char *const names[] = {"database", "total_xact_count", "total_query_count", "total_received",
 		"total_sent", "total_xact_time", "total_query_time", "total_wait_time", "avg_xact_count",
 		"avg_query_count", "avg_recv", "avg_sent", "avg_xact_time", "avg_query_time", "avg_wait_time",
-		"total_requests", "avg_req", "total_errors"};
-	uint32_t	types[18];
+		"total_requests", "avg_req", "total_errors", "total_rate_limited", "total_rate_delayed"};
+	uint32_t	types[20];
 	Result		res;
 	List	   *it;
 	List	   *jt;
 
 	types[0] = T_TEXT;
-	for (int i = 1; i < 18; i++)
+	for (int i = 1; i < 20; i++)
 		types[i] = T_NUMERIC;
-	result_begin(&res, client, 18, names, types);
+	result_begin(&res, client, 20, names, types);
 	/* one row per database: pools of the same name are summed */
 	for (it = pool_list.next; it != &pool_list; it = it->next)
 	{
 		Pool	   *pool = container_of(it, Pool, pool_node);
 		PoolStats	sum;
 		bool		seen = false;
-		char		v[18][32];
-		const char *values[18];
+		char		v[20][32];
+		const char *values[20];
 
 		for (jt = pool_list.next; jt != it; jt = jt->next)
 			if (strcmp(container_of(jt, Pool, pool_node)->db.name, pool->db.name) == 0 &&
@@ -251,7 +255,9 @@ show_stats(Client *client)
 		fmt_u64(v[15], 32, sum.total.query_count);
 		fmt_u64(v[16], 32, sum.avg.query_count);
 		fmt_u64(v[17], 32, sum.total.errors);
-		for (int c = 0; c < 18; c++)
+		fmt_u64(v[18], 32, pool->admin ? 0 : ratelimit_rejected(pool->db.name));
+		fmt_u64(v[19], 32, pool->admin ? 0 : ratelimit_delayed(pool->db.name));
+		for (int c = 0; c < 20; c++)
 			values[c] = v[c];
 		result_row(&res, values);
 	}
@@ -300,7 +306,7 @@ conn_row(Result *res, const Conn *conn, char type, const char *user, const char 
 	else
 		v[14][0] = '\0';
 	snprintf(v[15], 96, "%u", remote_pid);
-	v[16][0] = '\0';
+	snprintf(v[16], 96, "%s", tls_describe(conn));
 	snprintf(v[17], 96, "%s", app ? app : "");
 	snprintf(v[18], 96, "%d", node);
 	snprintf(v[19], 96, "%d", n_prepared);
@@ -425,6 +431,61 @@ show_config(Client *client)
 	return result_end(&res, NULL);
 }
 
+/* show_routing: per database with replicas and node: verified role, health, LSN, lag, routed counts. */
+static bool
+show_routing(Client *client)
+{
+	static const char *const names[] = {"database", "node", "host", "port", "configured_role", "role",
+		"status", "lsn", "lag_bytes", "lag_ms", "reads", "writes"};
+	static const uint32_t types[] = {T_TEXT, T_INT4, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT8,
+		T_INT8, T_INT8, T_INT8};
+	Result		res;
+	List	   *it;
+
+	result_begin(&res, client, 12, names, types);
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+		bool		seen = false;
+
+		if (pool->admin || !pool->routing)
+			continue;
+		for (List *prev = pool_list.next; prev != it; prev = prev->next)
+			if (container_of(prev, Pool, pool_node)->routing == pool->routing)
+				seen = true;
+		if (seen)
+			continue;
+		for (int i = 0; i < pool->n_nodes; i++)
+		{
+			char		v[12][64];
+			const char *values[12];
+			const char *role;
+			const char *status;
+			int64_t		lag_bytes;
+			long		lag_ms;
+			uint64_t	reads;
+			uint64_t	writes;
+
+			routing_node_info(pool, i, &role, &status, v[7], 64, &lag_bytes, &lag_ms, &reads, &writes);
+			snprintf(v[0], 64, "%s", pool->db.name);
+			snprintf(v[1], 64, "%d", i);
+			snprintf(v[2], 64, "%s", pool->nodes[i].host);
+			snprintf(v[3], 64, "%d", pool->nodes[i].port);
+			snprintf(v[4], 64, "%s", pool->nodes[i].role == NODE_PRIMARY ? "primary" : "replica");
+			snprintf(v[5], 64, "%s", role);
+			snprintf(v[6], 64, "%s", status);
+			snprintf(v[8], 64, "%lld", (long long) lag_bytes);
+			snprintf(v[9], 64, "%ld", lag_ms);
+			snprintf(v[10], 64, "%llu", (unsigned long long) reads);
+			snprintf(v[11], 64, "%llu", (unsigned long long) writes);
+			for (int c = 0; c < 12; c++)
+				values[c] = v[c];
+			result_row(&res, values);
+		}
+	}
+	return result_end(&res, NULL);
+}
+
 static bool
 show_lists(Client *client)
 {
@@ -439,7 +500,7 @@ show_lists(Client *client)
 	{
 		const char *name;
 		int			items;
-	}			rows[16];
+	}			rows[24];
 	int			n = 0;
 
 	for (it = pool_list.next; it != &pool_list; it = it->next)
@@ -462,6 +523,7 @@ show_lists(Client *client)
 	rows[n].name = "io_buffers_free", rows[n++].items = iobuf_free_count();
 	rows[n].name = "prepared_statements", rows[n++].items = prepared_total();
 	rows[n].name = "interned_values", rows[n++].items = params_interned_count();
+	rows[n].name = "listen_channels", rows[n++].items = listen_channel_count();
 	result_begin(&res, client, 2, names, types);
 	for (int i = 0; i < n; i++)
 	{
@@ -670,6 +732,8 @@ admin_query(Client *client, const char *query)
 			return show_config(client);
 		if (strcasecmp(arg, "LISTS") == 0)
 			return show_lists(client);
+		if (strcasecmp(arg, "ROUTING") == 0)
+			return show_routing(client);
 		return admin_error(client, "42601", "unknown SHOW command",
 						   "Use SHOW POOLS, STATS, SERVERS, CLIENTS, DATABASES, CONFIG, LISTS or VERSION.");
 	}

@@ -27,6 +27,8 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
+#include "tls.h"
 #include "pool.h"
 #include "proto.h"
 #include "server.h"
@@ -102,6 +104,9 @@ client_set_state(Client *client, ClientState state)
 			list_append(&zombie_clients, &client->list_node);
 			break;
 	}
+	/* a message boundary without a server: notifications held during the transaction go out */
+	if (state == CL_IDLE && client->listen.pending_len)
+		listen_client_idle(client);
 }
 
 void
@@ -175,6 +180,7 @@ client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_l
 	}
 	list_init(&client->list_node);
 	list_init(&client->all_node);
+	ratelimit_init_client(client);
 	list_append(&client_all_list, &client->all_node);
 	client->connect_time = client->request_time = conn_now_usec();
 	client->tx_status = 'I';
@@ -237,6 +243,8 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 
 	if (client->state == CL_FREE)
 		return;
+	ratelimit_forget(client);
+	listen_forget(client);
 	if (sqlstate && client->conn.fd >= 0)
 	{
 		uint8_t		data[2048];
@@ -271,6 +279,9 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 	params_clear(&client->params);
 	free(client->pending_search_path);
 	client->pending_search_path = NULL;
+	free(client->retry_msg);
+	client->retry_msg = NULL;
+	client->retry_cap = 0;
 	list_del(&client->all_node);
 	conn_close(&client->conn);
 	client_count--;
@@ -506,6 +517,25 @@ client_login_step(Client *client)
 	if (avail < len)
 		return false;
 	code = proto_startup_code(p);
+	if (code == PROTO_SSL_CODE && tls_client_offered() && !client->conn.ssl &&
+		strcmp(client->conn.addr, "unix") != 0)
+	{
+		/* bytes after the SSLRequest would be plaintext injected ahead of the handshake */
+		if (avail != len)
+		{
+			client_close(client, "08P01", "unexpected data after the SSLRequest", NULL);
+			return false;
+		}
+		iobuf_consume(&client->conn.rbuf, len);
+		if (!client_send_bytes(client, "S", 1) || !client_flush(client))
+			return false;
+		if (conn_has_output(&client->conn) || !tls_accept(&client->conn))
+		{
+			client_close(client, NULL, "could not start TLS", NULL);
+			return false;
+		}
+		return true;
+	}
 	if (code == PROTO_SSL_CODE || code == PROTO_GSSENC_CODE)
 	{
 		iobuf_consume(&client->conn.rbuf, len);
@@ -516,6 +546,15 @@ client_login_step(Client *client)
 	if (code == PROTO_CANCEL_CODE)
 	{
 		client_handle_cancel(client, p, len);
+		return false;
+	}
+	if (tls_client_required() && !client->conn.ssl && strcmp(client->conn.addr, "unix") != 0)
+	{
+		char		why[160];
+
+		snprintf(why, sizeof(why), "TLS is required (client_tls_sslmode = %s): this connection is not "
+				 "encrypted", tls_client_mode_name());
+		client_close(client, "28000", why, "Connect with sslmode=require (or verify-ca, verify-full).");
 		return false;
 	}
 	{
@@ -794,8 +833,22 @@ client_idle_local(Client *client, char type, const uint8_t *msg, uint32_t total)
 static bool
 client_begin_transaction(Client *client, char type, const uint8_t *msg, uint32_t total)
 {
-	int			node = pool_route(client->pool, client, type, msg, total);
+	int			node;
 
+	switch (ratelimit_admit(client, type))
+	{
+		case RL_GO:
+			break;
+		case RL_WAIT:
+			return false;
+		case RL_REJECTED:
+			if (client->state != CL_FREE && !client->rate.discard)
+				iobuf_consume(&client->conn.rbuf, total);
+			return client->state != CL_FREE;
+	}
+	node = pool_route(client->pool, client, type, msg, total);
+	if (node < 0)
+		return false;			/* answered with an error (the request consumed) or closed */
 	client->pool->nodes[node].routed++;
 	client->request_time = conn_now_usec();
 	if (pool_shutting_down)
@@ -890,6 +943,30 @@ client_process(Client *client)
 			iobuf_consume(&client->conn.rbuf, total);
 			continue;
 		}
+		if (client->state == CL_IDLE && client->rate.discard)
+		{
+			/* a rate-limited extended-protocol request: drop it up to its Sync, which gets the 'Z' */
+			if (type == 'S')
+				client->rate.discard = false;
+			else
+			{
+				iobuf_consume(&client->conn.rbuf, total);
+				continue;
+			}
+		}
+		if (client->state == CL_IDLE && type == 'Q' && cf.pool_mode == POOL_TRANSACTION && total > 5 &&
+			p[total - 1] == '\0')
+		{
+			int			taken = listen_try_query(client, (const char *) p + 5);
+
+			if (taken < 0)
+				break;
+			if (taken > 0)
+			{
+				iobuf_consume(&client->conn.rbuf, total);
+				continue;
+			}
+		}
 		if (client->state == CL_IDLE)
 		{
 			int			local = client_idle_local(client, type, p, total);
@@ -902,7 +979,11 @@ client_process(Client *client)
 				continue;
 			}
 			if (!client_begin_transaction(client, type, p, total))
+			{
+				if (client->state == CL_IDLE)
+					continue;	/* routing answered an error; the request is gone */
 				break;			/* waiting (or closed) */
+			}
 			continue;
 		}
 		/* CL_ACTIVE */

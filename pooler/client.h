@@ -18,8 +18,10 @@
 
 #include "conn.h"
 #include "list.h"
+#include "listen.h"
 #include "params.h"
 #include "prepared.h"
+#include "ratelimit.h"
 
 typedef struct Pool Pool;
 typedef struct Client Client;
@@ -77,6 +79,18 @@ struct Client
 	uint64_t	query_start;	/* µs: first request after the last ReadyForQuery; 0 = none pending */
 	char		tx_status;		/* last ReadyForQuery status the client saw: 'I', 'T', 'E' */
 	char		application_name[64];
+	ClientRate	rate;			/* rate-limit delay and discard state (ratelimit.c) */
+	ClientListen listen;		/* LISTEN channels and held notifications (listen.c) */
+	/* read routing (routing.c) */
+	bool		route_capture;	/* this transaction writes: capture its end LSN (read_your_writes) */
+	bool		route_sticky_primary;	/* created a temp object or listens: stays on the primary */
+	uint64_t	ryw_lsn;		/* end LSN of its last write transaction; 0 = none */
+	bool		route_read;		/* this transaction was routed to a replica as a read */
+	bool		route_retry;	/* autocommit read on a replica, no reply byte forwarded yet */
+	int			route_avoid_node;	/* 1 + node that just failed it (0 = none): the retry avoids it */
+	uint8_t    *retry_msg;		/* copy of that read's Query (malloc'ed once, reused) */
+	uint32_t	retry_len;
+	uint32_t	retry_cap;
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */

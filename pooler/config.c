@@ -52,6 +52,26 @@ const ConfigKey config_keys[] = {
 	INT_KEY(verbose, "0", true, 0, 3),
 	STR_KEY(metrics_addr, "127.0.0.1", false),
 	INT_KEY(metrics_port, "0", false, 0, 65535),
+	INT_KEY(max_user_connections, "0", true, 0, 100000),
+	INT_KEY(user_tps_limit, "0", true, 0, 10000000),
+	INT_KEY(client_tps_limit, "0", true, 0, 10000000),
+	INT_KEY(tps_burst, "0", true, 0, 10000000),
+	TIME_KEY(rate_limit_delay, "1", true),
+	STR_KEY(client_tls_sslmode, "disable", false),
+	STR_KEY(client_tls_key_file, "", false),
+	STR_KEY(client_tls_cert_file, "", false),
+	STR_KEY(client_tls_ca_file, "", false),
+	STR_KEY(server_tls_sslmode, "disable", false),
+	STR_KEY(server_tls_ca_file, "", false),
+	STR_KEY(server_tls_key_file, "", false),
+	STR_KEY(server_tls_cert_file, "", false),
+	STR_KEY(read_routing, "on", true),
+	TIME_KEY(health_check_period, "1", true),
+	STR_KEY(max_replica_lag, "16MB", true),
+	STR_KEY(replica_fallback, "primary", true),
+	STR_KEY(read_your_writes, "off", true),
+	STR_KEY(load_balance, "least_busy", true),
+	STR_KEY(read_only_users, "", true),
 	{NULL, 0, 0, NULL, false, 0, 0}
 };
 
@@ -201,6 +221,126 @@ find_key(const char *name)
 	return NULL;
 }
 
+/* parse_replicas: "H1:P1,H2:P2" (port optional, default 5432; [v6]:port for IPv6) into entry. */
+static bool
+parse_replicas(char *value, DatabaseEntry *entry, char *why, size_t whylen)
+{
+	char	   *save = NULL;
+
+	entry->n_replicas = 0;
+	for (char *item = strtok_r(value, ",", &save); item; item = strtok_r(NULL, ",", &save))
+	{
+		char	   *host = trim(item);
+		char	   *colon;
+		int			port = 5432;
+
+		if (entry->n_replicas >= CF_MAX_REPLICAS)
+			return snprintf(why, whylen, "at most %d replicas per database", CF_MAX_REPLICAS), false;
+		if (host[0] == '[')
+		{
+			char	   *close = strchr(host, ']');
+
+			if (!close)
+				return snprintf(why, whylen, "replica \"%s\": missing ]", host), false;
+			*close = '\0';
+			colon = close[1] == ':' ? close + 1 : NULL;
+			host++;
+		}
+		else
+		{
+			colon = strrchr(host, ':');
+			if (colon)
+				*colon = '\0';
+		}
+		if (colon && !parse_int(colon + 1, 1, 65535, &port))
+			return snprintf(why, whylen, "replica port must be 1 to 65535, not \"%s\"", colon + 1), false;
+		if (host[0] == '\0' || !copy_string(entry->replica_host[entry->n_replicas], CF_HOST_MAX, host))
+			return snprintf(why, whylen, "replicas must be host:port,host:port"), false;
+		entry->replica_port[entry->n_replicas++] = port;
+	}
+	return true;
+}
+
+/* parse_bytes: "16MB", "512kB", "1GB", "4096" (bytes) into bytes; false when it is not a size. */
+static bool
+parse_bytes(const char *text, int64_t *out)
+{
+	char	   *end;
+	double		v;
+	double		scale;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno != 0 || end == text || v < 0)
+		return false;
+	if (*end == '\0' || strcmp(end, "B") == 0)
+		scale = 1;
+	else if (strcmp(end, "kB") == 0 || strcmp(end, "KB") == 0)
+		scale = 1024.0;
+	else if (strcmp(end, "MB") == 0)
+		scale = 1024.0 * 1024;
+	else if (strcmp(end, "GB") == 0)
+		scale = 1024.0 * 1024 * 1024;
+	else
+		return false;
+	*out = (int64_t) (v * scale);
+	return true;
+}
+
+/*
+ * check_routing: derives the routing flags and max_replica_lag's limits from their text. A lag item
+ * with a time unit (ms, s, min, h) is a time limit; one with B/kB/MB/GB or no unit is a byte limit.
+ */
+static bool
+check_routing(Config *cfg, char *why, size_t whylen)
+{
+	char		lag[CF_STR_MAX];
+	char	   *save = NULL;
+
+#define ONOFF(field, flag) \
+	do { \
+		if (strcmp(cfg->field, "on") == 0 || strcmp(cfg->field, "true") == 0 || strcmp(cfg->field, "1") == 0) \
+			cfg->flag = true; \
+		else if (strcmp(cfg->field, "off") == 0 || strcmp(cfg->field, "false") == 0 || strcmp(cfg->field, "0") == 0) \
+			cfg->flag = false; \
+		else \
+			return snprintf(why, whylen, #field " must be on or off, not \"%s\"", cfg->field), false; \
+	} while (0)
+	ONOFF(read_routing, read_routing_on);
+	ONOFF(read_your_writes, read_your_writes_on);
+#undef ONOFF
+	if (strcmp(cfg->replica_fallback, "primary") == 0)
+		cfg->replica_fallback_error = false;
+	else if (strcmp(cfg->replica_fallback, "error") == 0)
+		cfg->replica_fallback_error = true;
+	else
+		return snprintf(why, whylen, "replica_fallback must be primary or error, not \"%s\"",
+						cfg->replica_fallback), false;
+	if (strcmp(cfg->load_balance, "least_busy") == 0)
+		cfg->load_balance_round_robin = false;
+	else if (strcmp(cfg->load_balance, "round_robin") == 0)
+		cfg->load_balance_round_robin = true;
+	else
+		return snprintf(why, whylen, "load_balance must be least_busy or round_robin, not \"%s\"",
+						cfg->load_balance), false;
+	if (cfg->health_check_period_ms < 10)
+		return snprintf(why, whylen, "health_check_period must be at least 10ms"), false;
+	cfg->max_replica_lag_bytes = 0;
+	cfg->max_replica_lag_ms = 0;
+	snprintf(lag, sizeof(lag), "%s", cfg->max_replica_lag);
+	for (char *item = strtok_r(lag, ",", &save); item; item = strtok_r(NULL, ",", &save))
+	{
+		char	   *t = trim(item);
+
+		if (parse_bytes(t, &cfg->max_replica_lag_bytes))
+			continue;
+		if (!parse_time_ms(t, &cfg->max_replica_lag_ms))
+			return snprintf(why, whylen, "max_replica_lag must be a size (16MB, 512kB, bytes), a time "
+							"(500ms, 2s) or both comma-separated (16MB,500ms), not \"%s\"", t), false;
+	}
+	return true;
+}
+
 /*
  * parse_database_line: "host=… port=… dbname=… user=… password=… pool_size=…" (libpq-style words;
  * a value may be single-quoted) into entry.
@@ -209,6 +349,10 @@ static bool
 parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 {
 	char	   *p = text;
+	int			n_weights = -1;
+
+	for (int i = 0; i < CF_MAX_REPLICAS; i++)
+		entry->replica_weight[i] = 1;
 
 	while (*p)
 	{
@@ -285,11 +429,39 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 			if (!parse_int(value, 1, 100000, &entry->pool_size))
 				return snprintf(why, whylen, "pool_size must be 1 to 100000, not \"%s\"", value), false;
 		}
+		else if (strcmp(word, "user_tps_limit") == 0 || strcmp(word, "client_tps_limit") == 0)
+		{
+			int		   *field = word[0] == 'u' ? &entry->user_tps_limit : &entry->client_tps_limit;
+
+			if (!parse_int(value, 0, 10000000, field))
+				return snprintf(why, whylen, "%s must be 0 (unlimited) to 10000000, not \"%s\"", word, value),
+					false;
+		}
+		else if (strcmp(word, "replicas") == 0)
+		{
+			if (!parse_replicas(value, entry, why, whylen))
+				return false;
+		}
+		else if (strcmp(word, "replica_weights") == 0)
+		{
+			char	   *save = NULL;
+			int			i = 0;
+
+			for (char *item = strtok_r(value, ",", &save); item; item = strtok_r(NULL, ",", &save), i++)
+				if (i >= CF_MAX_REPLICAS || !parse_int(trim(item), 0, 1000, &entry->replica_weight[i]))
+					return snprintf(why, whylen, "replica_weights must be up to %d whole numbers 0 to 1000, "
+									"comma-separated, not \"%s\"", CF_MAX_REPLICAS, item), false;
+			n_weights = i;
+		}
 		else
 			return snprintf(why, whylen,
 							"unknown database setting \"%s\" (known: host, port, dbname, user, password, "
-							"pool_size)", word), false;
+							"pool_size, replicas, replica_weights, user_tps_limit, client_tps_limit)", word),
+				false;
 	}
+	if (n_weights >= 0 && n_weights != entry->n_replicas)
+		return snprintf(why, whylen, "replica_weights has %d values for %d replicas", n_weights,
+						entry->n_replicas), false;
 	return true;
 }
 
@@ -422,6 +594,8 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 			memcpy(entry->name, name, strlen(name) + 1);
 			entry->port = 5432;
 			entry->pool_size = -1;
+			entry->user_tps_limit = -1;
+			entry->client_tps_limit = -1;
 			entry->line = lineno;
 			if (!parse_database_line(value, entry, why, sizeof(why)))
 			{
@@ -450,6 +624,11 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		config_free(out);
 		return fail(err, errlen, path, 0, "auth_type %s needs auth_file (PgBouncer's userlist.txt format)",
 					out->auth_type == AUTH_MD5 ? "md5" : "scram-sha-256");
+	}
+	if (!check_routing(out, why, sizeof(why)))
+	{
+		config_free(out);
+		return fail(err, errlen, path, 0, "%s", why);
 	}
 	if (out->listen_addr[0] == '\0' && out->unix_socket_dir[0] == '\0')
 	{

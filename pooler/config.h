@@ -7,12 +7,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define CF_NAME_MAX 64
 #define CF_HOST_MAX 256
 #define CF_STR_MAX 1024
 #define CF_ERR_MAX 512
+#define CF_MAX_REPLICAS 7		/* POOL_MAX_NODES - 1 */
 
 typedef enum AuthType
 {
@@ -37,6 +39,13 @@ typedef struct DatabaseEntry
 	char		user[CF_NAME_MAX];	/* forced server user; empty = the client's user */
 	char		password[CF_STR_MAX];	/* password for the forced user; empty = from auth_file */
 	int			pool_size;		/* -1 = default_pool_size */
+	int			user_tps_limit; /* -1 = the [pooler] setting */
+	int			client_tps_limit;	/* -1 = the [pooler] setting */
+	/* replicas=H1:P1,H2:P2 (read routing, docs/routing.md) and replica_weights=W1,W2 */
+	int			n_replicas;
+	char		replica_host[CF_MAX_REPLICAS][CF_HOST_MAX];
+	int			replica_port[CF_MAX_REPLICAS];
+	int			replica_weight[CF_MAX_REPLICAS];	/* default 1; 0 = no reads */
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 
@@ -74,6 +83,34 @@ typedef struct Config
 	int			verbose;
 	char		metrics_addr[CF_STR_MAX];	/* HTTP /metrics and /health: address */
 	int			metrics_port;	/* 0 = off */
+	int			max_user_connections;	/* server connections per user over all pools; 0 = unlimited */
+	int			user_tps_limit; /* transactions per second per (database, user); 0 = unlimited */
+	int			client_tps_limit;	/* … per (database, client address); 0 = unlimited */
+	int			tps_burst;		/* bucket capacity in transactions; 0 = one second's worth */
+	long		rate_limit_delay_ms;	/* longest delay before a client over its limit gets 53400 */
+	char		client_tls_sslmode[CF_STR_MAX]; /* tls.c: disable … verify-full */
+	char		client_tls_key_file[CF_STR_MAX];
+	char		client_tls_cert_file[CF_STR_MAX];
+	char		client_tls_ca_file[CF_STR_MAX];
+	char		server_tls_sslmode[CF_STR_MAX];
+	char		server_tls_ca_file[CF_STR_MAX];
+	char		server_tls_key_file[CF_STR_MAX];
+	char		server_tls_cert_file[CF_STR_MAX];
+
+	/* read routing (docs/routing.md): the text as given, and what config_load derived from it */
+	char		read_routing[CF_STR_MAX];	/* on | off */
+	long		health_check_period_ms;
+	char		max_replica_lag[CF_STR_MAX];	/* "16MB", "500ms" or "16MB,500ms"; 0 = no limit */
+	char		replica_fallback[CF_STR_MAX];	/* primary | error */
+	char		read_your_writes[CF_STR_MAX];	/* on | off */
+	char		load_balance[CF_STR_MAX];	/* least_busy | round_robin */
+	char		read_only_users[CF_STR_MAX];	/* comma-separated: every transaction goes to a replica */
+	bool		read_routing_on;
+	bool		replica_fallback_error;
+	bool		read_your_writes_on;
+	bool		load_balance_round_robin;
+	int64_t		max_replica_lag_bytes;	/* 0 = no byte limit */
+	long		max_replica_lag_ms;		/* 0 = no time limit */
 
 	DatabaseEntry *databases;
 	int			n_databases;

@@ -16,6 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tls.h"
+
 struct event_base *conn_base;
 
 uint64_t
@@ -33,7 +35,18 @@ conn_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	Conn	   *conn = arg;
 
+	if (conn->ssl)
+	{
+		/* give the owner the event a blocked SSL_read/SSL_write waits for, so that it retries */
+		if ((what & EV_READ) && (conn->tls_want & TLS_WRITE_NEEDS_READ))
+			what |= EV_WRITE;
+		if ((what & EV_WRITE) && (conn->tls_want & TLS_READ_NEEDS_WRITE))
+			what |= EV_READ;
+	}
 	conn->handler(conn, what);
+	/* OpenSSL may hold decrypted bytes the socket will not signal again */
+	if (conn->fd >= 0 && conn->want_read && conn->ev_added && tls_pending(conn))
+		event_active(&conn->ev, EV_READ, 0);
 }
 
 void
@@ -47,6 +60,8 @@ conn_init(Conn *conn, int fd, char kind, ConnHandler handler)
 	conn->rbuf = conn->wbuf = NULL;
 	conn->handler = handler;
 	conn->bytes_recv = conn->bytes_sent = 0;
+	conn->ssl = NULL;
+	conn->tls_want = 0;
 }
 
 /* conn_update: registers the interest that want_read and pending output call for. */
@@ -61,6 +76,8 @@ conn_update(Conn *conn)
 		flags |= EV_READ;
 	if (conn_has_output(conn))
 		flags |= EV_WRITE;
+	if (conn->tls_want)
+		flags |= conn->tls_want & TLS_WRITE_NEEDS_READ ? EV_READ : EV_WRITE;
 	if (conn->ev_added && flags == conn->ev_flags)
 		return;
 	if (conn->ev_added)
@@ -81,6 +98,8 @@ conn_set_read(Conn *conn, bool on)
 {
 	conn->want_read = on;
 	conn_update(conn);
+	if (on && conn->ev_added && tls_pending(conn))
+		event_active(&conn->ev, EV_READ, 0);
 }
 
 int
@@ -100,9 +119,18 @@ conn_recv(Conn *conn)
 			return -3;
 	}
 	buf = conn->rbuf;
-	do
-		n = recv(conn->fd, buf->data + buf->end, buf->cap - buf->end, 0);
-	while (n < 0 && errno == EINTR);
+	if (conn->ssl)
+	{
+		uint8_t		want = conn->tls_want;
+
+		n = tls_recv(conn, buf->data + buf->end, buf->cap - buf->end);
+		if (conn->tls_want != want)
+			conn_update(conn);
+	}
+	else
+		do
+			n = recv(conn->fd, buf->data + buf->end, buf->cap - buf->end, 0);
+		while (n < 0 && errno == EINTR);
 	if (n > 0)
 	{
 		buf->end += (uint32_t) n;
@@ -123,7 +151,8 @@ conn_flush(Conn *conn)
 {
 	while (conn_has_output(conn))
 	{
-		ssize_t		n = send(conn->fd, iobuf_head(conn->wbuf), iobuf_len(conn->wbuf), MSG_NOSIGNAL);
+		ssize_t		n = conn->ssl ? tls_send(conn, iobuf_head(conn->wbuf), iobuf_len(conn->wbuf)) :
+			send(conn->fd, iobuf_head(conn->wbuf), iobuf_len(conn->wbuf), MSG_NOSIGNAL);
 
 		if (n < 0)
 		{
@@ -147,6 +176,7 @@ conn_close(Conn *conn)
 		event_del(&conn->ev);
 	conn->ev_added = false;
 	conn->ev_flags = 0;
+	tls_free(conn);
 	if (conn->fd >= 0)
 		close(conn->fd);
 	conn->fd = -1;

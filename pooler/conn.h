@@ -35,6 +35,8 @@ struct Conn
 	uint64_t	bytes_recv;
 	uint64_t	bytes_sent;
 	ConnHandler handler;
+	struct ssl_st *ssl;			/* TLS (tls.c); NULL = plaintext */
+	uint8_t		tls_want;		/* TLS_WRITE_NEEDS_READ, TLS_READ_NEEDS_WRITE (tls.h) */
 };
 
 /* The event base every connection lives on (set once by main). */

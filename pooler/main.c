@@ -23,6 +23,7 @@
 #include "log.h"
 #include "login.h"
 #include "metrics.h"
+#include "tls.h"
 #include "pool.h"
 #include "server.h"
 #include "version.h"
@@ -240,6 +241,11 @@ main(int argc, char **argv)
 	if (!conn_base || event_base_priority_init(conn_base, 2) != 0)
 	{
 		fprintf(stderr, "faregate-pooler: cannot create the event loop\n");
+		return 1;
+	}
+	if (!tls_init(err, sizeof(err)))
+	{
+		fprintf(stderr, "faregate-pooler: %s\n", err);
 		return 1;
 	}
 	client_init_globals();

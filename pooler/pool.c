@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "client.h"
 #include "log.h"
+#include "routing.h"
 #include "server.h"
 
 List		pool_list = {&pool_list, &pool_list};
@@ -53,10 +54,14 @@ pool_new(const DatabaseEntry *db, const char *user, bool admin)
 	pool->admin = admin;
 	pool->n_nodes = 1;
 	node_init(&pool->nodes[0], NODE_PRIMARY, db->host, db->port);
+	if (!admin)
+		for (int i = 0; i < db->n_replicas && i + 1 < POOL_MAX_NODES; i++)
+			node_init(&pool->nodes[pool->n_nodes++], NODE_REPLICA, db->replica_host[i], db->replica_port[i]);
 	list_init(&pool->idle_clients);
 	list_init(&pool->active_clients);
 	list_init(&pool->welcome_clients);
 	list_append(&pool_list, &pool->pool_node);
+	routing_attach(pool);
 	log_info("new pool %s/%s -> %s:%d", pool->db.name, pool->user, db->host, db->port);
 	return pool;
 }
@@ -106,8 +111,7 @@ pool_admin(const char *user)
 int
 pool_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_t total)
 {
-	/* issue 6: route.c classifies the statement (Q text, or the Parse behind a Bind) here */
-	return 0;
+	return routing_route(pool, client, type, msg, total);
 }
 
 /* node_allowed: how many servers the node may have now (reserve counted after reserve_pool_timeout). */
@@ -144,6 +148,23 @@ pool_db_connections(const char *dbname)
 	return n;
 }
 
+int
+pool_user_connections(const char *user)
+{
+	int			n = 0;
+	List	   *it;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (!pool->admin && strcmp(pool->user, user) == 0)
+			for (int i = 0; i < pool->n_nodes; i++)
+				n += pool->nodes[i].n_servers;
+	}
+	return n;
+}
+
 bool
 pool_launch(Pool *pool, int node_idx)
 {
@@ -154,6 +175,8 @@ pool_launch(Pool *pool, int node_idx)
 	if (node->n_servers >= node_allowed(pool, node))
 		return false;
 	if (cf.max_db_connections > 0 && pool_db_connections(pool->db.name) >= cf.max_db_connections)
+		return false;
+	if (cf.max_user_connections > 0 && pool_user_connections(pool->user) >= cf.max_user_connections)
 		return false;
 	if (node->last_connect_failure_us &&
 		conn_now_usec() - node->last_connect_failure_us < CONNECT_RETRY_USEC)
@@ -388,6 +411,8 @@ void
 pool_reload(const Config *cfg)
 {
 	List	   *it;
+
+	routing_reload();
 
 	for (it = pool_list.next; it != &pool_list; it = it->next)
 	{

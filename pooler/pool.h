@@ -80,6 +80,7 @@ struct Pool
 	bool		have_scram_client_key;	/* a client proved the user's SCRAM secret: its ClientKey */
 	uint8_t		scram_client_key[32];	/* lets the pooler log in with that secret (login.c) */
 	PoolStats	stats;
+	struct RoutingSet *routing; /* routing.c: health and node choice; NULL = everything to nodes[0] */
 	uint64_t	max_wait_us;	/* longest current wait (SHOW POOLS maxwait), refreshed by the janitor */
 };
 
@@ -127,6 +128,9 @@ extern void pool_reload(const Config *cfg);
 
 /* pool_total_servers: server connections of every node of pool (for max_db_connections). */
 extern int	pool_db_connections(const char *dbname);
+
+/* pool_user_connections: server connections logged in as user over every pool (max_user_connections). */
+extern int	pool_user_connections(const char *user);
 
 /* pool_kill: closes every client and server of the pools of database name (KILL). */
 extern void pool_kill(const char *dbname);

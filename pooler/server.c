@@ -23,6 +23,8 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "routing.h"
+#include "tls.h"
 #include "login.h"
 #include "pool.h"
 #include "proto.h"
@@ -252,8 +254,9 @@ fail_waiting(Pool *pool, int node_idx, const char *sqlstate, const char *reason)
 		return;
 	snprintf(msg, sizeof(msg), "could not log into the database server: %s", reason);
 	list_for_each_safe(it, tmp, &node->waiting_clients)
-		client_close(container_of(it, Client, list_node), sqlstate, msg,
-					 "Check that the server is up and the [databases] entry is right.");
+		if (!routing_reroute_waiting(container_of(it, Client, list_node), node_idx, reason))
+			client_close(container_of(it, Client, list_node), sqlstate, msg,
+						 "Check that the server is up and the [databases] entry is right.");
 	if (node_idx == 0)
 		list_for_each_safe(it, tmp, &pool->welcome_clients)
 			client_close(container_of(it, Client, list_node), sqlstate, msg,
@@ -371,7 +374,9 @@ server_close(Server *server, const char *reason)
 	{
 		server->client = NULL;
 		client->server = NULL;
-		if (server->fatal_forwarded)
+		if (client->route_retry && !server->fatal_forwarded && routing_retry(client, server->node, reason))
+			;					/* requeued: routed again to another node */
+		else if (server->fatal_forwarded)
 			client_close(client, NULL, "the server connection ended after a FATAL error", NULL);
 		else
 			client_close(client, "08006", "server connection closed unexpectedly",
@@ -625,6 +630,8 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 						break;
 				}
 				*forward = client != NULL && !popped.swallow;
+				if (popped.swallow && server->ryw_capture && !routing_capture_done(server))
+					return true;
 				if (client && *forward)
 				{
 					client->tx_status = server->tx_status;
@@ -651,6 +658,10 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				*forward = client != NULL && !e.swallow;
 				return true;
 			}
+		case 'D':
+			if (swallow && server->ryw_capture)
+				routing_capture_row(server, msg, total);
+			return true;
 		case 'T':
 		case 'n':
 			if (front && front->kind == EXP_DESCRIBE)
@@ -669,6 +680,15 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				if (!proto_read_error(msg, total, &fields))
 					break;
 				server->error_in_query = true;
+				if (client && client->route_retry && strcmp(fields.severity, "FATAL") == 0 &&
+					strncmp(fields.sqlstate, "57P", 3) == 0)
+				{
+					/* the replica shuts down before answering: the read is retried elsewhere */
+					slog_info(&server->conn, "server reported FATAL %s: %s (read will be retried)",
+							  fields.sqlstate, fields.message);
+					*forward = false;
+					return true;
+				}
 				if (*forward)
 					metrics_count_error(fields.sqlstate, true);
 				if (strcmp(fields.severity, "FATAL") == 0 || strcmp(fields.severity, "PANIC") == 0)
@@ -819,6 +839,8 @@ server_process(Server *server)
 		if (!server_reply(server, type, p, total, &forward))
 			break;
 		client = server->client;
+		if (forward && client)
+			client->route_retry = false;	/* a reply byte reaches the client: no transparent retry */
 		if (total > avail)
 		{
 			/* a large DataRow or CopyData: forward what is here, the rest as it comes */
@@ -836,6 +858,22 @@ server_process(Server *server)
 			}
 			iobuf_consume(&server->conn.rbuf, avail);
 			continue;
+		}
+		if (type == 'Z' && forward && client && client->route_capture && server->tx_status == 'I' &&
+			server_exp_idle(server) && cf.pool_mode == POOL_TRANSACTION)
+		{
+			/* read-your-writes: hold this 'Z' until the commit LSN is known (routing.c) */
+			client->route_capture = false;
+			if (routing_capture_start(server))
+			{
+				iobuf_consume(&server->conn.rbuf, total);
+				if (!conn_flush(&server->conn))
+				{
+					server_close(server, "could not send the commit LSN query");
+					break;
+				}
+				continue;
+			}
 		}
 		if (forward && client)
 		{
@@ -902,16 +940,15 @@ server_resume(Server *server)
 		server_process(server);
 }
 
+static void server_send_startup(Server *server);
+
 /* server_connected: the non-blocking connect finished: check it and send the startup packet. */
 static void
 server_connected(Server *server)
 {
 	int			err = 0;
 	socklen_t	len = sizeof(err);
-	uint8_t		data[1024];
-	PktBuf		pkt;
 	Pool	   *pool = server->pool;
-	const char *dbname = pool->db.dbname[0] ? pool->db.dbname : pool->db.name;
 
 	if (getsockopt(server->conn.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
@@ -929,15 +966,83 @@ server_connected(Server *server)
 		fail_waiting(pool, node, "08006", why);
 		return;
 	}
+	server_set_state(server, SV_LOGIN);
+	if (tls_server_mode() != TLS_DISABLE && pool->nodes[server->node].host[0] != '/' &&
+		pool->nodes[server->node].host[0] != '\0')
+	{
+		/* SSLRequest first; server_tls_reply() goes on with the one-byte answer */
+		uint8_t		data[8];
+
+		proto_put_u32(data, 8);
+		proto_put_u32(data + 4, PROTO_SSL_CODE);
+		server->tls_requested = true;
+		if (!server_send_bytes(server, data, 8) || !conn_flush(&server->conn))
+		{
+			server_close(server, "could not send the SSLRequest");
+			return;
+		}
+		conn_set_read(&server->conn, true);
+		return;
+	}
+	server_send_startup(server);
+}
+
+/* server_send_startup: the StartupMessage (over TLS when it was negotiated). */
+static void
+server_send_startup(Server *server)
+{
+	uint8_t		data[1024];
+	PktBuf		pkt;
+	Pool	   *pool = server->pool;
+	const char *dbname = pool->db.dbname[0] ? pool->db.dbname : pool->db.name;
+
 	pktbuf_init(&pkt, data, sizeof(data));
 	proto_build_startup(&pkt, pool->user, dbname, 0, NULL, NULL);
-	server_set_state(server, SV_LOGIN);
 	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !conn_flush(&server->conn))
 	{
 		server_close(server, "could not send the startup packet");
 		return;
 	}
 	conn_set_read(&server->conn, true);
+}
+
+/*
+ * server_tls_reply: PostgreSQL's answer to the SSLRequest: 'S' starts TLS (then the StartupMessage
+ * goes over it), 'N' goes on in plaintext unless server_tls_sslmode requires TLS.
+ */
+static void
+server_tls_reply(Server *server)
+{
+	PoolNode   *node = &server->pool->nodes[server->node];
+	uint8_t		answer = *iobuf_head(server->conn.rbuf);
+
+	if (iobuf_len(server->conn.rbuf) != 1 || (answer != 'S' && answer != 'N'))
+	{
+		server_close(server, "unexpected answer to the SSLRequest");
+		return;
+	}
+	iobuf_consume(&server->conn.rbuf, 1);
+	server->tls_requested = false;
+	if (answer == 'S')
+	{
+		if (!tls_connect(&server->conn, node->host))
+		{
+			server_close(server, "could not start TLS");
+			return;
+		}
+	}
+	else if (tls_server_mode() >= TLS_REQUIRE)
+	{
+		char		why[256];
+
+		snprintf(why, sizeof(why), "server %s:%d does not accept TLS, which server_tls_sslmode requires",
+				 node->host, node->port);
+		node->last_connect_failure_us = conn_now_usec();
+		server_close(server, why);
+		fail_waiting(server->pool, server->node, "08006", why);
+		return;
+	}
+	server_send_startup(server);
 }
 
 static void
@@ -988,6 +1093,12 @@ server_event(Conn *conn, short what)
 		if (server->state == SV_CANCEL)
 		{
 			iobuf_release(&server->conn.rbuf);
+			return;
+		}
+		if (server->tls_requested)
+		{
+			if (iobuf_len(server->conn.rbuf) > 0)
+				server_tls_reply(server);
 			return;
 		}
 		server_process(server);

@@ -85,6 +85,8 @@ struct Server
 	bool		close_needed;	/* configuration changed: close instead of reusing */
 	bool		fatal_forwarded;	/* a FATAL ErrorResponse already reached the client */
 	bool		error_in_query; /* an ErrorResponse arrived since the last ReadyForQuery */
+	bool		ryw_capture;	/* the pooler's commit-LSN query is running; the client's 'Z' is held */
+	bool		tls_requested;	/* SV_LOGIN: SSLRequest sent, PostgreSQL's 'S' or 'N' awaited */
 	uint64_t	connect_time;
 	uint64_t	request_time;	/* µs: last link or release */
 	uint8_t		cancel_packet[16];	/* SV_CANCEL: what to send */

@@ -49,6 +49,7 @@ listen_port = $port
 auth_type = trust
 pool_mode = transaction
 default_pool_size = 4
+max_client_conn = 1000
 admin_users = postgres
 logfile = $pooler_dir/faregate-pooler.log
 EOF
@@ -95,10 +96,36 @@ else
   echo "the queue functions are not in this build yet"
 fi
 
+# --- concurrent load: many app connections sharing the pool ---
+if has_function fare && has_function enqueue; then
+  section "load ($via): 200 app connections for 5 s, pricing rides (90%) and running the queue (10%)"
+  printf '%s\n' '\set f random(0, 3)' '\set t random(0, 3)' \
+    "SELECT faregate.fare(chr(65 + :f), chr(65 + :t), now(), 'adult');" >"$FG_CLUSTER_DIR/fare.pgbench"
+  printf '%s\n' "SELECT faregate.enqueue(1, 'load');" "SELECT faregate.call_next(1);" \
+    >"$FG_CLUSTER_DIR/queue.pgbench"
+  pgbench -n -h 127.0.0.1 -p "$app_port" -U postgres -c 200 -j 2 -T 5 \
+    -f "$FG_CLUSTER_DIR/fare.pgbench@9" -f "$FG_CLUSTER_DIR/queue.pgbench@1" demo \
+    >"$FG_CLUSTER_DIR/pgbench.log" 2>&1 || true
+  grep -E "^(number of clients|number of transactions actually|number of failed|latency average|tps|SQL script|pgbench: error)" \
+    "$FG_CLUSTER_DIR/pgbench.log" | head -20 | sed 's/^/  /'
+fi
+
 # --- what the pooler saw ---
 if [ -n "$pooler_port" ]; then
   section "faregate-pooler's view (admin console: SHOW POOLS, SHOW STATS)"
-  psql -X -h 127.0.0.1 -p "$pooler_port" -U postgres -d faregate -c "SHOW POOLS" -c "SHOW STATS" 2>&1 || true
+  # show_columns COMMAND COLUMN...: the named columns of an admin-console SHOW, as a table
+  show_columns() {
+    local command=$1; shift
+    psql -X -A -F '|' -h 127.0.0.1 -p "$pooler_port" -U postgres -d faregate -c "$command" 2>&1 |
+      awk -F'|' -v want="$*" '
+        NR == 1 { n = split(want, w, " "); for (i = 1; i <= NF; i++) col[$i] = i }
+        /^\(/ { next }
+        { line = ""; for (j = 1; j <= n; j++) line = line sprintf("%-19s", (NR == 1 ? w[j] : $col[w[j]])); print "  " line }'
+  }
+  echo "SHOW POOLS:"
+  show_columns "SHOW POOLS" database user node role port cl_active cl_waiting sv_active sv_idle maxwait
+  echo "SHOW STATS:"
+  show_columns "SHOW STATS" database total_xact_count total_query_count total_wait_time total_errors
 fi
 
 section "replication"

@@ -132,12 +132,25 @@ EOF
   for line in "${extra_conf[@]}"; do echo "$line" >>"$1/postgresql.conf"; done
 }
 
-start_node() { # start_node DATADIR
-  if ! as_owner "$FG_PG_BIN/pg_ctl" -D "$1" -l "$1/server.log" -w -t 60 start >/dev/null; then
-    echo "cluster.sh: PostgreSQL in $1 did not start; its log:" >&2
-    tail -20 "$1/server.log" >&2 || true
-    return 1
-  fi
+start_node() { # start_node DATADIR PORT_VARIABLE: starts the node; on a port taken between our check and
+  # PostgreSQL's bind (another test run choosing the same free port), moves it to a new port and retries.
+  local dir=$1 port_var=$2 attempt
+  for attempt in 1 2 3; do
+    if as_owner "$FG_PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null; then
+      return 0
+    fi
+    if [ "$attempt" -lt 3 ] && grep -q "could not create any TCP/IP sockets" "$dir/server.log" 2>/dev/null; then
+      local new_port; new_port=$(free_port)
+      echo "cluster.sh: port ${!port_var} was taken; retrying $dir on port $new_port" >&2
+      sed -i "s/^port = .*/port = $new_port/" "$dir/postgresql.conf"
+      printf -v "$port_var" '%s' "$new_port"
+      continue
+    fi
+    break
+  done
+  echo "cluster.sh: PostgreSQL in $dir did not start; its log:" >&2
+  tail -20 "$dir/server.log" >&2 || true
+  return 1
 }
 
 psql_at() { # psql_at PORT SQL
@@ -161,7 +174,7 @@ host    all          /^scram_      127.0.0.1/32   scram-sha-256
 host    all          all           127.0.0.1/32   trust
 host    replication  all           127.0.0.1/32   trust
 EOF
-start_node "$FG_PRIMARY_DATA"
+start_node "$FG_PRIMARY_DATA" FG_PRIMARY_PORT
 psql_at "$FG_PRIMARY_PORT" "CREATE ROLE md5_users NOLOGIN; CREATE ROLE scram_users NOLOGIN" >/dev/null
 
 # --- replicas ---
@@ -178,7 +191,7 @@ for i in $(seq 1 "$replicas"); do
   if [ -n "${delays[$i]:-}" ]; then
     echo "recovery_min_apply_delay = '${delays[$i]}'" >>"$dir/postgresql.auto.conf"
   fi
-  start_node "$dir"
+  start_node "$dir" port
   FG_REPLICA_PORTS+="${FG_REPLICA_PORTS:+ }$port"
   export "FG_REPLICA${i}_PORT=$port" "FG_REPLICA${i}_DATA=$dir"
 done

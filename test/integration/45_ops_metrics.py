@@ -29,6 +29,7 @@ if not BIN.startswith("/"):
 HOST = os.environ["FG_HOST"]
 PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
 EXPORTER = "/usr/bin/prometheus-pgbouncer-exporter"
+REPLICAS = [r for r in os.environ.get("FG_REPLICA_PORTS", "").replace(",", " ").split() if r]
 count = 0
 failed = 0
 
@@ -232,6 +233,9 @@ class Pooler:
         with open(self.ini, "w") as f:
             f.write("[databases]\n")
             f.write("postgres = host=%s port=%d dbname=postgres pool_size=2\n" % (HOST, PRIMARY))
+            if REPLICAS:
+                f.write("routed = host=%s port=%d dbname=postgres replicas=%s\n" %
+                        (HOST, PRIMARY, ",".join("%s:%s" % (HOST, r) for r in REPLICAS)))
             f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port)
             f.write("metrics_addr = 127.0.0.1\nmetrics_port = %d\n" % self.mport)
             f.write("admin_users = postgres\nlogfile = %s/pooler.log\n" % self.dir)
@@ -371,6 +375,34 @@ def test_health(p):
     ok(value(fams, "faregate_node_reachable", database="dead") == 0, "faregate_node_reachable 0 for it")
 
 
+def test_replicas(p):
+    """With read routing (replicas=): replica lag per host, reads per replica, /health lists replicas."""
+    if not REPLICAS:
+        print("ok %d # SKIP no replicas in this cluster" % (count + 1))
+        return
+    with psycopg.connect(p.dsn("routed"), autocommit=True) as c:
+        c.execute("SELECT 1")
+        time.sleep(2.5)  # health checks (health_check_period 1 s) verify the roles
+        for i in range(10):
+            c.execute("SELECT %s::int", (i,))
+    fams = parse_exposition(http_get(p.url("/metrics"))[2])
+    ok(check_conventions(fams) == [], "with replicas: conventions still hold", check_conventions(fams))
+    lags = [s for s in fams["faregate_replica_lag_bytes"]["samples"] if s[1]["database"] == "routed"]
+    ok(len(lags) == len(REPLICAS) and all(v >= 0 for _, _, v in lags),
+       "faregate_replica_lag_bytes for each replica", lags)
+    reads = value(fams, "faregate_routed_transactions_total", database="routed", role="replica", **{"class": "read"})
+    ok(reads is not None and reads >= 10, "reads routed to replicas are counted per host (%s)" % reads)
+    up = value(fams, "faregate_health_status", database="routed", status="up")
+    ok(up == len(REPLICAS) + 1, "faregate_health_status: every host up (%s)" % up)
+    status, _, body = http_get(p.url("/health"))
+    doc = json.loads(body)
+    db = [d for d in doc["databases"] if d["name"] == "routed"][0]
+    ok(status == 200 and db["source"] == "health_check" and db["primary"]["reachable"] is True and
+       len(db["replicas"]) == len(REPLICAS) and all(r["state"] == "up" and r["lag_bytes"] >= 0
+                                                    for r in db["replicas"]),
+       "/health: primary verified by the health checker, each replica's state and lag", body)
+
+
 def test_exporter(p):
     if not os.path.exists(EXPORTER):
         print("ok %d # SKIP prometheus-pgbouncer-exporter not installed" % (count + 1))
@@ -431,6 +463,7 @@ def main():
     p = Pooler()
     try:
         test_metrics(p)
+        test_replicas(p)
         test_exporter(p)
         test_health(p)
     finally:

@@ -1,0 +1,544 @@
+/*
+ * routing.c: owns read/write routing of transactions (docs/routing.md): the RoutingSets (one per
+ * [databases] entry with replicas: its HealthMonitor, its RouteVolatility table and per-node counters),
+ * the choice of a node for each transaction from route.c's class and health.c's state, and the
+ * read-your-writes capture of a write transaction's end LSN on the primary connection that ran it.
+ *
+ * Node indexes are shared by the pool and the monitor: nodes[0] is the host= of the database line,
+ * nodes[1..] its replicas= in order. Roles are whatever the health checks last said, never the
+ * configuration: a write goes to health_pick_write_node(), a read to a node whose last check said it
+ * is a replica within max_replica_lag (and, for read-your-writes, past the client's commit LSN).
+ * Everything runs on the event loop's thread.
+ */
+#include "routing.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "client.h"
+#include "conn.h"
+#include "health.h"
+#include "log.h"
+#include "metrics.h"
+#include "pool.h"
+#include "prepared.h"
+#include "proto.h"
+#include "route.h"
+#include "server.h"
+
+struct RoutingSet
+{
+	RoutingSet *next;
+	char		dbname[CF_NAME_MAX];	/* what clients ask for (the pool's db.name) */
+	HealthMonitor *hm;
+	RouteVolatility *volatility;	/* NULL until the first load: every function call is a write */
+	int			n_nodes;
+	int			weight[POOL_MAX_NODES];
+	char		names[POOL_MAX_NODES][CF_HOST_MAX + 8];
+	uint64_t	reads[POOL_MAX_NODES];	/* transactions routed as reads to the node */
+	uint64_t	writes[POOL_MAX_NODES]; /* transactions routed to the node as the write node */
+	unsigned	rr_next;		/* round_robin position */
+	int			last_write_node;	/* for the "writes now go to" log line */
+	long		period_ms;		/* settings the monitor was created with */
+	int64_t		max_lag_bytes;
+	long		max_lag_ms;
+	char		conninfo[POOL_MAX_NODES][CF_STR_MAX];
+	HealthNodeConfig node_cfg[POOL_MAX_NODES];
+};
+
+static RoutingSet *routing_sets;
+
+/* Autocommit reads up to this size are kept for one transparent retry. */
+#define ROUTING_RETRY_MAX 8192
+
+/* routing_on_event: logs every ejection, readmission, promotion and failure with its reason. */
+static void
+routing_on_event(void *arg, int node, HealthEvent event, const char *reason)
+{
+	RoutingSet *rs = arg;
+
+	if (event == HEALTH_EV_VOLATILITY_LOADED)
+		log_debug("routing %s: %s", rs->dbname, reason);
+	else
+		log_info("routing %s: node %d (%s) %s: %s", rs->dbname, node, node >= 0 ? rs->names[node] : "-",
+				 health_event_name(event), reason);
+}
+
+/* routing_on_volatility: swaps in a new volatility table (the old one is unused once we return). */
+static void
+routing_on_volatility(void *arg, RouteVolatility *table)
+{
+	RoutingSet *rs = arg;
+
+	route_volatility_free(rs->volatility);
+	rs->volatility = table;
+	log_info("routing %s: function volatility table loaded (%zu functions)", rs->dbname,
+			 route_volatility_count(table));
+}
+
+/*
+ * build_conninfo: a libpq connection string for host:port. Names are resolved here, once (libpq
+ * would resolve them with a blocking call inside the event loop); a directory is a Unix socket.
+ */
+static void
+build_conninfo(char *out, size_t outlen, const char *host, int port, const Pool *pool)
+{
+	char		addr[64] = "";
+	int			n;
+
+	if (host[0] != '/')
+	{
+		struct addrinfo hints;
+		struct addrinfo *res = NULL;
+
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		if (getaddrinfo(host, NULL, &hints, &res) == 0 && res)
+		{
+			if (getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
+				addr[0] = '\0';
+			freeaddrinfo(res);
+		}
+		else
+			log_warning("routing %s: cannot resolve %s; its health checks will fail", pool->db.name, host);
+	}
+	n = snprintf(out, outlen, "host='%s' port=%d dbname='%s' user='%s' application_name='faregate-health'",
+				 host, port, pool->db.dbname[0] ? pool->db.dbname : pool->db.name, pool->user);
+	if (addr[0] && n > 0 && (size_t) n < outlen)
+		n += snprintf(out + n, outlen - n, " hostaddr='%s'", addr);
+	if (pool->password[0] && n > 0 && (size_t) n < outlen)
+		snprintf(out + n, outlen - n, " password='%s'", pool->password);
+}
+
+/* routing_start_monitor: (re)creates rs's health monitor with the current settings. */
+static void
+routing_start_monitor(RoutingSet *rs)
+{
+	HealthSettings settings;
+	HealthCallbacks callbacks = {routing_on_event, routing_on_volatility, NULL, rs};
+
+	health_free(rs->hm);
+	memset(&settings, 0, sizeof(settings));
+	settings.check_period_ms = cf.health_check_period_ms;
+	settings.check_timeout_ms = cf.health_check_period_ms < 1000 ? 1000 : cf.health_check_period_ms;
+	settings.max_lag_bytes = cf.max_replica_lag_bytes;
+	settings.max_lag_ms = cf.max_replica_lag_ms;
+	settings.backoff_max_ms = cf.health_check_period_ms * 8 < 30000 ? cf.health_check_period_ms * 8 : 30000;
+	settings.volatility_refresh_checks = (int) (60000 / cf.health_check_period_ms) + 1;
+	rs->period_ms = cf.health_check_period_ms;
+	rs->max_lag_bytes = cf.max_replica_lag_bytes;
+	rs->max_lag_ms = cf.max_replica_lag_ms;
+	rs->hm = health_create(conn_base, rs->node_cfg, rs->n_nodes, &settings, &callbacks);
+	metrics_register_health(rs->dbname, rs->hm);	/* NULL (out of memory) unregisters */
+	if (!rs->hm)
+		log_error("routing %s: could not start health checks (out of memory): writes go to %s, reads too",
+				  rs->dbname, rs->names[0]);
+}
+
+void
+routing_attach(Pool *pool)
+{
+	RoutingSet *rs;
+	const DatabaseEntry *db = &pool->db;
+
+	if (pool->admin || db->n_replicas == 0)
+		return;
+	for (rs = routing_sets; rs; rs = rs->next)
+		if (strcmp(rs->dbname, db->name) == 0)
+		{
+			pool->routing = rs;
+			return;
+		}
+	rs = calloc(1, sizeof(RoutingSet));
+	if (!rs)
+	{
+		log_error("routing %s: out of memory: no read routing", db->name);
+		return;
+	}
+	snprintf(rs->dbname, sizeof(rs->dbname), "%s", db->name);
+	rs->n_nodes = pool->n_nodes;
+	rs->last_write_node = 0;
+	for (int i = 0; i < rs->n_nodes; i++)
+	{
+		snprintf(rs->names[i], sizeof(rs->names[i]), "%s:%d", pool->nodes[i].host, pool->nodes[i].port);
+		build_conninfo(rs->conninfo[i], sizeof(rs->conninfo[i]), pool->nodes[i].host, pool->nodes[i].port, pool);
+		rs->node_cfg[i].name = rs->names[i];
+		rs->node_cfg[i].conninfo = rs->conninfo[i];
+		rs->node_cfg[i].configured_primary = i == 0;
+		rs->weight[i] = i == 0 ? 1 : db->replica_weight[i - 1];
+	}
+	routing_start_monitor(rs);
+	rs->next = routing_sets;
+	routing_sets = rs;
+	pool->routing = rs;
+}
+
+void
+routing_reload(void)
+{
+	for (RoutingSet *rs = routing_sets; rs; rs = rs->next)
+	{
+		if (rs->period_ms != cf.health_check_period_ms || rs->max_lag_bytes != cf.max_replica_lag_bytes ||
+			rs->max_lag_ms != cf.max_replica_lag_ms)
+			routing_start_monitor(rs);
+		else if (rs->hm)
+			health_reload_volatility(rs->hm);
+	}
+}
+
+/* write_node: where writes go now; -1 when no node is a verified primary. */
+static int
+write_node(RoutingSet *rs)
+{
+	int			node;
+
+	if (!rs->hm)
+		return 0;
+	node = health_pick_write_node(rs->hm);
+	if (node < 0)
+	{
+		const HealthNodeState *st = health_node_state(rs->hm, 0);
+
+		/* before the very first answer the configured primary is taken on trust */
+		if (st->checks == 0 && st->role == HEALTH_ROLE_UNKNOWN)
+			return 0;
+		return -1;
+	}
+	if (node != rs->last_write_node)
+	{
+		log_info("routing %s: writes now go to node %d (%s), which reports it is not in recovery "
+				 "(was node %d)", rs->dbname, node, rs->names[node], rs->last_write_node);
+		rs->last_write_node = node;
+	}
+	return node;
+}
+
+/* node_busy: servers of node in use plus clients waiting for it. */
+static int
+node_busy(const PoolNode *node)
+{
+	return node->n_servers - list_count(&node->idle_servers) + node->n_waiting;
+}
+
+/* read_node: a usable replica by load_balance and replica_weights; -1 when none. */
+static int
+read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn, int avoid)
+{
+	int			best = -1;
+	long		best_score = 0;
+
+	if (!rs->hm || min_lsn == ROUTING_RYW_UNKNOWN)
+		return -1;
+	for (int k = 0; k < rs->n_nodes; k++)
+	{
+		int			i = (int) ((rs->rr_next + k) % rs->n_nodes);
+		long		score;
+
+		if (i == wnode || i == avoid || rs->weight[i] <= 0 || !health_replica_usable(rs->hm, i, min_lsn))
+			continue;
+		if (cf.load_balance_round_robin)
+		{
+			best = i;
+			break;
+		}
+		score = (long) node_busy(&pool->nodes[i]) * 1000 / rs->weight[i];
+		if (best < 0 || score < best_score)
+		{
+			best = i;
+			best_score = score;
+		}
+	}
+	if (best >= 0)
+		rs->rr_next = (unsigned) best + 1;
+	return best;
+}
+
+/* replicas_checked: some replica's health has been checked (before that, reads use the write node). */
+static bool
+replicas_checked(RoutingSet *rs)
+{
+	for (int i = 1; i < rs->n_nodes; i++)
+		if (rs->hm && health_node_state(rs->hm, i)->checks > 0)
+			return true;
+	return false;
+}
+
+/* statement_text: the SQL text behind msg (Query, Parse, or Bind of a named statement); NULL if none. */
+static const char *
+statement_text(Client *client, char type, const uint8_t *msg, uint32_t total, size_t *len)
+{
+	const char *name;
+	const char *query;
+	uint32_t	off;
+
+	if (type == 'Q' && total > 5)
+	{
+		query = (const char *) msg + 5;
+		*len = strnlen(query, total - 5);
+		return query;
+	}
+	if (type == 'B')
+	{
+		const char *portal;
+		PreparedStmt *stmt;
+
+		if (!proto_read_bind(msg, total, &portal, &name, &off) || !name[0])
+			return NULL;
+		stmt = prepared_client_lookup(&client->stmts, name);
+		if (!stmt)
+			return NULL;
+		msg = stmt->parse_msg;
+		total = stmt->parse_len;
+		type = 'P';
+	}
+	if (type == 'P' && proto_read_parse(msg, total, &name, &query, &off))
+	{
+		*len = strlen(query);
+		return query;
+	}
+	return NULL;
+}
+
+int
+routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_t total)
+{
+	RoutingSet *rs = pool->routing;
+	RouteContext ctx;
+	RouteResult result;
+	const char *text;
+	const char *scs;
+	size_t		len = 0;
+	int			wnode;
+	int			rnode;
+	bool		read;
+	bool		transaction = cf.pool_mode == POOL_TRANSACTION;
+
+	client->route_capture = false;
+	client->route_retry = false;
+	client->route_read = false;
+	if (!rs)
+		return 0;
+	memset(&result, 0, sizeof(result));
+	result.route_class = ROUTE_READ;
+	wnode = write_node(rs);
+	read = false;
+	if (cf.read_routing_on && !client->route_sticky_primary)
+	{
+		text = statement_text(client, type, msg, total, &len);
+		if (text)
+		{
+			scs = client->params.values[PARAM_STANDARD_CONFORMING_STRINGS];
+			ctx.volatility = rs->volatility;
+			ctx.standard_conforming_strings = !(scs && strcmp(scs, "off") == 0);
+			route_classify(text, len, &ctx, &result);
+			if (result.flags & (ROUTE_F_TEMP_OBJECT | ROUTE_F_LISTEN))
+			{
+				client->route_sticky_primary = true;
+				slog_debug(&client->conn, "%s: this client's transactions stay on the primary",
+						   result.reason);
+			}
+			else
+				read = result.route_class != ROUTE_WRITE;
+			slog_noise(&client->conn, "classified %s: %s %s", route_class_name(result.route_class),
+					   result.reason, result.object);
+		}
+		if (config_list_contains(cf.read_only_users, client->user))
+			read = true;
+	}
+	if (read)
+	{
+		rnode = read_node(rs, pool, wnode, cf.read_your_writes_on ? client->ryw_lsn : 0,
+						  client->route_avoid_node - 1);
+		client->route_avoid_node = 0;
+		if (rnode >= 0)
+		{
+			rs->reads[rnode]++;
+			client->route_read = true;
+			pool->nodes[rnode].routed_reads++;
+			/* an autocommit read: keep a copy to retry it once if the replica dies before replying */
+			if (type == 'Q' && client->tx_status == 'I' && !(result.flags & ROUTE_F_BEGIN) &&
+				total <= ROUTING_RETRY_MAX && transaction)
+			{
+				if (client->retry_cap < total)
+				{
+					uint8_t    *grown = realloc(client->retry_msg, total);
+
+					if (grown)
+					{
+						client->retry_msg = grown;
+						client->retry_cap = total;
+					}
+				}
+				if (client->retry_cap >= total)
+				{
+					memcpy(client->retry_msg, msg, total);
+					client->retry_len = total;
+					client->route_retry = true;
+				}
+			}
+			return rnode;
+		}
+		if (cf.replica_fallback_error && !(client->ryw_lsn && cf.read_your_writes_on) &&
+			result.route_class == ROUTE_READ && replicas_checked(rs))
+		{
+			if (type == 'Q')
+			{
+				iobuf_consume(&client->conn.rbuf, total);
+				(void) client_send_error(client, "57P03", "no replica is usable for this read",
+										 "Wait for a replica to catch up, raise max_replica_lag, or set "
+										 "replica_fallback = primary.", true);
+			}
+			else
+				client_close(client, "57P03", "no replica is usable for this read",
+							 "Wait for a replica to catch up, raise max_replica_lag, or set "
+							 "replica_fallback = primary.");
+			return -1;
+		}
+		if (wnode >= 0)
+		{
+			rs->reads[wnode]++;
+			pool->nodes[wnode].routed_reads++;
+		}
+	}
+	else if (wnode >= 0)
+	{
+		rs->writes[wnode]++;
+		pool->nodes[wnode].routed_writes++;
+		client->route_capture = transaction && cf.read_your_writes_on;
+	}
+	if (wnode < 0)
+	{
+		client_close(client, "57P03", "no primary is available: no configured host reports it is out of recovery",
+					 "Retry after the failover completes (promote a replica); the pooler does not promote.");
+		return -1;
+	}
+	return wnode;
+}
+
+bool
+routing_capture_start(Server *server)
+{
+	uint8_t		data[64];
+	PktBuf		pkt;
+
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_query(&pkt, "SELECT pg_catalog.pg_current_wal_insert_lsn()");
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0))
+		return false;
+	server->ryw_capture = true;
+	if (server->client)
+		server->client->ryw_lsn = ROUTING_RYW_UNKNOWN;	/* until the answer arrives */
+	return true;
+}
+
+void
+routing_capture_row(Server *server, const uint8_t *msg, uint32_t total)
+{
+	char		text[32];
+	uint32_t	col_len;
+	uint64_t	lsn;
+
+	if (!server->client || total < 11 || msg[5] != 0 || msg[6] != 1)
+		return;
+	col_len = ((uint32_t) msg[7] << 24) | ((uint32_t) msg[8] << 16) | ((uint32_t) msg[9] << 8) | msg[10];
+	if (col_len >= sizeof(text) || 11 + col_len > total)
+		return;
+	memcpy(text, msg + 11, col_len);
+	text[col_len] = '\0';
+	if (health_parse_lsn(text, &lsn))
+		server->client->ryw_lsn = lsn;
+}
+
+bool
+routing_capture_done(Server *server)
+{
+	static const uint8_t ready[6] = {'Z', 0, 0, 0, 5, 'I'};
+
+	server->ryw_capture = false;
+	if (!server->client)
+		return true;
+	slog_noise(&server->client->conn, "commit LSN %llX captured", (unsigned long long) server->client->ryw_lsn);
+	return client_send_bytes(server->client, ready, sizeof(ready));
+}
+
+bool
+routing_retry(Client *client, int node, const char *reason)
+{
+	uint32_t	rest = iobuf_len(client->conn.rbuf);
+	uint8_t    *joined;
+	RoutingSet *rs = client->pool ? client->pool->routing : NULL;
+
+	client->route_retry = false;
+	if (!rs || client->state != CL_ACTIVE || client->retry_len == 0)
+		return false;
+	/* the read goes back in front of whatever the client has sent since (rare path: malloc is fine) */
+	joined = malloc(client->retry_len + rest);
+	if (!joined)
+		return false;
+	memcpy(joined, client->retry_msg, client->retry_len);
+	if (rest)
+		memcpy(joined + client->retry_len, iobuf_head(client->conn.rbuf), rest);
+	if (rest)
+		iobuf_consume(&client->conn.rbuf, rest);
+	if (!iobuf_append(&client->conn.rbuf, joined, client->retry_len + rest))
+	{
+		free(joined);
+		return false;
+	}
+	free(joined);
+	slog_info(&client->conn, "read retried on another node: node %d (%s) failed before replying: %s", node,
+			  rs->names[node], reason);
+	client->route_avoid_node = node + 1;
+	client->query_start = 0;
+	client_set_state(client, CL_IDLE);
+	if (rs->hm)
+		health_check_now(rs->hm);
+	client_resume(client);
+	return true;
+}
+
+bool
+routing_reroute_waiting(Client *client, int node, const char *reason)
+{
+	RoutingSet *rs = client->pool ? client->pool->routing : NULL;
+
+	if (!rs || !client->route_read || client->state != CL_WAITING)
+		return false;
+	slog_info(&client->conn, "read routed again: node %d (%s) cannot be reached: %s", node, rs->names[node],
+			  reason);
+	client->route_avoid_node = node + 1;
+	client_set_state(client, CL_IDLE);
+	if (rs->hm)
+		health_check_now(rs->hm);
+	client_resume(client);
+	return true;
+}
+
+void
+routing_node_info(const Pool *pool, int node, const char **role, const char **status, char *lsn,
+				  size_t lsn_len, int64_t *lag_bytes, long *lag_ms, uint64_t *reads, uint64_t *writes)
+{
+	const RoutingSet *rs = pool->routing;
+	const HealthNodeState *st;
+
+	*role = node == 0 ? "primary" : "replica";
+	*status = "unchecked";
+	snprintf(lsn, lsn_len, "%s", "");
+	*lag_bytes = -1;
+	*lag_ms = -1;
+	*reads = *writes = 0;
+	if (!rs || !rs->hm || node >= rs->n_nodes)
+		return;
+	st = health_node_state(rs->hm, node);
+	*role = health_role_name(st->role);
+	*status = health_status_name(st->status);
+	if (st->lsn)
+		snprintf(lsn, lsn_len, "%X/%X", (unsigned) (st->lsn >> 32), (unsigned) st->lsn);
+	*lag_bytes = st->lag_bytes;
+	*lag_ms = st->lag_ms;
+	*reads = rs->reads[node];
+	*writes = rs->writes[node];
+}

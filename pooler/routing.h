@@ -1,0 +1,68 @@
+/*
+ * routing.h: read/write routing of a pool's transactions (routing.c): one RoutingSet per [databases]
+ * entry with replicas holds its health monitor (health.c), its function volatility table (route.c) and
+ * per-node counters; routing_route() picks the node of each transaction, and the read-your-writes
+ * capture on the primary (routing_capture_*) records where a client's last write ended.
+ */
+#ifndef FAREGATE_ROUTING_H
+#define FAREGATE_ROUTING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Pool Pool;
+typedef struct Client Client;
+typedef struct Server Server;
+typedef struct RoutingSet RoutingSet;
+
+/* ROUTING_RYW_UNKNOWN: a client's commit LSN could not be captured: its reads use the write node. */
+#define ROUTING_RYW_UNKNOWN UINT64_MAX
+
+/*
+ * routing_attach: gives pool its RoutingSet (shared by every pool of the same database entry; created
+ * with its health monitor on first use). Databases without replicas get none (everything to nodes[0]).
+ */
+extern void routing_attach(Pool *pool);
+
+/*
+ * routing_route: the node for the transaction a client starts with msg (see pool_route); -1 when the
+ * client was answered with an error (no primary, or no replica with replica_fallback = error) or closed.
+ */
+extern int	routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_t total);
+
+/*
+ * routing_capture_start: server just answered ReadyForQuery 'I' ending a write transaction of its client
+ * (client->route_capture) with read_your_writes on: sends the pooler's own LSN query on the same
+ * connection. True when sent: the caller holds that ReadyForQuery back until routing_capture_done.
+ */
+extern bool routing_capture_start(Server *server);
+
+/* routing_capture_row: a DataRow of the pooler's LSN query: records the LSN as the client's ryw_lsn. */
+extern void routing_capture_row(Server *server, const uint8_t *msg, uint32_t total);
+
+/* routing_capture_done: the LSN query's ReadyForQuery: sends the held ReadyForQuery 'I' to the client. */
+extern bool routing_capture_done(Server *server);
+
+/*
+ * routing_retry: client's server (node) died before any reply byte of the client's autocommit read
+ * reached it: puts the read back in front of the client's input and routes it again, avoiding node.
+ * False when it could not (the caller closes the client as usual).
+ */
+extern bool routing_retry(Client *client, int node, const char *reason);
+
+/*
+ * routing_reroute_waiting: client waits for a server of replica node, which cannot be reached: routes
+ * its request (still unsent) again, avoiding node. False when the client did not wait for a read.
+ */
+extern bool routing_reroute_waiting(Client *client, int node, const char *reason);
+
+/* routing_reload: RELOAD: new settings for the monitors, volatility tables reloaded. */
+extern void routing_reload(void);
+
+/* routing_node_info: for SHOW: node's verified role, status, LSN, lag; reads and writes routed to it. */
+extern void routing_node_info(const Pool *pool, int node, const char **role, const char **status,
+							  char *lsn, size_t lsn_len, int64_t *lag_bytes, long *lag_ms,
+							  uint64_t *reads, uint64_t *writes);
+
+#endif

@@ -1,0 +1,324 @@
+/*
+ * tls.c: owns OpenSSL for faregate-pooler: one SSL_CTX for clients (the pooler as TLS server, from
+ * client_tls_*) and one for PostgreSQL servers (the pooler as TLS client, from server_tls_*), built
+ * once at start, and the SSL object of each TLS connection (conn->ssl). The sslmode values follow
+ * PgBouncer:
+ *   client_tls_sslmode  disable: SSLRequest answered 'N'. allow, prefer: TLS when the client asks.
+ *                       require: TCP logins without TLS refused (28000). verify-ca, verify-full: and the
+ *                       client must present a certificate signed by client_tls_ca_file.
+ *   server_tls_sslmode  disable: plaintext. allow, prefer: SSLRequest; TLS if the server says 'S'.
+ *                       require: the server must accept TLS. verify-ca: its certificate must chain to
+ *                       server_tls_ca_file. verify-full: and name the host the pooler connects to.
+ * Unix-socket connections never use TLS (like PostgreSQL).
+ */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+
+static SSL_CTX *client_ctx;		/* for client connections (we are the TLS server) */
+static SSL_CTX *server_ctx;		/* for server connections (we are the TLS client) */
+static TlsMode client_mode;
+static TlsMode server_mode;
+
+static const char *const mode_names[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+
+bool
+tls_parse_mode(const char *text, TlsMode *mode)
+{
+	for (int i = 0; i <= TLS_VERIFY_FULL; i++)
+		if (strcmp(text, mode_names[i]) == 0)
+		{
+			*mode = (TlsMode) i;
+			return true;
+		}
+	return false;
+}
+
+static void
+openssl_error(char *buf, size_t buflen)
+{
+	unsigned long e = ERR_get_error();
+
+	if (e)
+		ERR_error_string_n(e, buf, buflen);
+	else
+		snprintf(buf, buflen, "no detail from OpenSSL");
+	ERR_clear_error();
+}
+
+static bool
+load_pair(SSL_CTX *ctx, const char *cert, const char *key, const char *prefix, char *err, size_t errlen)
+{
+	char		why[256];
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+	{
+		openssl_error(why, sizeof(why));
+		return snprintf(err, errlen, "%s_cert_file %s: %s", prefix, cert, why), false;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+	{
+		openssl_error(why, sizeof(why));
+		return snprintf(err, errlen, "%s_key_file %s: %s", prefix, key, why), false;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1)
+		return snprintf(err, errlen, "%s_key_file %s does not match %s_cert_file %s", prefix, key, prefix, cert),
+			false;
+	return true;
+}
+
+static bool
+load_ca(SSL_CTX *ctx, const char *ca, const char *prefix, char *err, size_t errlen)
+{
+	char		why[256];
+
+	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
+	{
+		openssl_error(why, sizeof(why));
+		return snprintf(err, errlen, "%s_ca_file %s: %s", prefix, ca, why), false;
+	}
+	return true;
+}
+
+bool
+tls_init(char *err, size_t errlen)
+{
+	if (!tls_parse_mode(cf.client_tls_sslmode, &client_mode))
+		return snprintf(err, errlen, "client_tls_sslmode must be disable, allow, prefer, require, verify-ca or "
+						"verify-full, not \"%s\"", cf.client_tls_sslmode), false;
+	if (!tls_parse_mode(cf.server_tls_sslmode, &server_mode))
+		return snprintf(err, errlen, "server_tls_sslmode must be disable, allow, prefer, require, verify-ca or "
+						"verify-full, not \"%s\"", cf.server_tls_sslmode), false;
+	if (client_mode != TLS_DISABLE)
+	{
+		if (!cf.client_tls_cert_file[0] || !cf.client_tls_key_file[0])
+			return snprintf(err, errlen, "client_tls_sslmode = %s needs client_tls_cert_file and "
+							"client_tls_key_file", mode_names[client_mode]), false;
+		if (client_mode >= TLS_VERIFY_CA && !cf.client_tls_ca_file[0])
+			return snprintf(err, errlen, "client_tls_sslmode = %s needs client_tls_ca_file to check client "
+							"certificates", mode_names[client_mode]), false;
+		client_ctx = SSL_CTX_new(TLS_server_method());
+		if (!client_ctx)
+			return snprintf(err, errlen, "cannot create the TLS context for clients"), false;
+		SSL_CTX_set_min_proto_version(client_ctx, TLS1_2_VERSION);
+		SSL_CTX_set_mode(client_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+						 SSL_MODE_RELEASE_BUFFERS);
+		SSL_CTX_set_options(client_ctx, SSL_OP_NO_RENEGOTIATION);
+		if (!load_pair(client_ctx, cf.client_tls_cert_file, cf.client_tls_key_file, "client_tls", err, errlen))
+			return false;
+		if (cf.client_tls_ca_file[0] && !load_ca(client_ctx, cf.client_tls_ca_file, "client_tls", err, errlen))
+			return false;
+		if (client_mode >= TLS_VERIFY_CA)
+			SSL_CTX_set_verify(client_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	}
+	if (server_mode != TLS_DISABLE)
+	{
+		server_ctx = SSL_CTX_new(TLS_client_method());
+		if (!server_ctx)
+			return snprintf(err, errlen, "cannot create the TLS context for servers"), false;
+		SSL_CTX_set_min_proto_version(server_ctx, TLS1_2_VERSION);
+		SSL_CTX_set_mode(server_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+						 SSL_MODE_RELEASE_BUFFERS);
+		if (cf.server_tls_cert_file[0] && cf.server_tls_key_file[0] &&
+			!load_pair(server_ctx, cf.server_tls_cert_file, cf.server_tls_key_file, "server_tls", err, errlen))
+			return false;
+		if (server_mode >= TLS_VERIFY_CA)
+		{
+			if (!cf.server_tls_ca_file[0])
+				return snprintf(err, errlen, "server_tls_sslmode = %s needs server_tls_ca_file",
+								mode_names[server_mode]), false;
+			if (!load_ca(server_ctx, cf.server_tls_ca_file, "server_tls", err, errlen))
+				return false;
+			SSL_CTX_set_verify(server_ctx, SSL_VERIFY_PEER, NULL);
+		}
+	}
+	return true;
+}
+
+bool
+tls_client_offered(void)
+{
+	return client_ctx != NULL;
+}
+
+bool
+tls_client_required(void)
+{
+	return client_ctx != NULL && client_mode >= TLS_REQUIRE;
+}
+
+const char *
+tls_client_mode_name(void)
+{
+	return mode_names[client_mode];
+}
+
+TlsMode
+tls_server_mode(void)
+{
+	return server_mode;
+}
+
+static bool
+attach(Conn *conn, SSL_CTX *ctx)
+{
+	SSL		   *ssl = SSL_new(ctx);
+
+	if (!ssl)
+		return false;
+	if (SSL_set_fd(ssl, conn->fd) != 1)
+	{
+		SSL_free(ssl);
+		return false;
+	}
+	conn->ssl = ssl;
+	conn->tls_want = 0;
+	return true;
+}
+
+bool
+tls_accept(Conn *conn)
+{
+	if (!client_ctx || !attach(conn, client_ctx))
+		return false;
+	SSL_set_accept_state(conn->ssl);
+	return true;
+}
+
+bool
+tls_connect(Conn *conn, const char *host)
+{
+	unsigned char addr[16];
+	bool		is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+
+	if (!server_ctx || !attach(conn, server_ctx))
+		return false;
+	if (!is_ip)
+		SSL_set_tlsext_host_name(conn->ssl, host);
+	if (server_mode == TLS_VERIFY_FULL)
+	{
+		X509_VERIFY_PARAM *param = SSL_get0_param(conn->ssl);
+
+		if ((is_ip && X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1) ||
+			(!is_ip && X509_VERIFY_PARAM_set1_host(param, host, 0) != 1))
+		{
+			tls_free(conn);
+			return false;
+		}
+	}
+	SSL_set_connect_state(conn->ssl);
+	return true;
+}
+
+/* io_result: maps an SSL_read/SSL_write failure to recv/send conventions. */
+static ssize_t
+io_result(Conn *conn, int rc, bool reading)
+{
+	int			e = SSL_get_error(conn->ssl, rc);
+	char		why[256];
+
+	switch (e)
+	{
+		case SSL_ERROR_WANT_READ:
+			conn->tls_want = reading ? 0 : TLS_WRITE_NEEDS_READ;
+			errno = EAGAIN;
+			return -1;
+		case SSL_ERROR_WANT_WRITE:
+			conn->tls_want = reading ? TLS_READ_NEEDS_WRITE : 0;
+			errno = EAGAIN;
+			return -1;
+		case SSL_ERROR_ZERO_RETURN:
+			ERR_clear_error();
+			if (reading)
+				return 0;
+			errno = ECONNRESET;
+			return -1;
+		case SSL_ERROR_SYSCALL:
+			if (ERR_peek_error() == 0)
+			{
+				if (errno == 0 || (reading && rc == 0))
+				{
+					/* EOF without close_notify: treat as a closed connection */
+					if (reading)
+						return 0;
+					errno = ECONNRESET;
+				}
+				return -1;
+			}
+			/* fall through */
+		default:
+			openssl_error(why, sizeof(why));
+			slog_info(conn, "TLS error: %s", why);
+			errno = EPROTO;
+			return -1;
+	}
+}
+
+ssize_t
+tls_recv(Conn *conn, void *buf, size_t len)
+{
+	int			rc;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_read(conn->ssl, buf, len > INT32_MAX ? INT32_MAX : (int) len);
+	if (rc > 0)
+	{
+		conn->tls_want &= ~TLS_READ_NEEDS_WRITE;
+		return rc;
+	}
+	return io_result(conn, rc, true);
+}
+
+ssize_t
+tls_send(Conn *conn, const void *buf, size_t len)
+{
+	int			rc;
+
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_write(conn->ssl, buf, len > INT32_MAX ? INT32_MAX : (int) len);
+	if (rc > 0)
+	{
+		conn->tls_want &= ~TLS_WRITE_NEEDS_READ;
+		return rc;
+	}
+	return io_result(conn, rc, false);
+}
+
+bool
+tls_pending(const Conn *conn)
+{
+	return conn->ssl && SSL_pending(conn->ssl) > 0;
+}
+
+void
+tls_free(Conn *conn)
+{
+	if (!conn->ssl)
+		return;
+	SSL_free(conn->ssl);
+	conn->ssl = NULL;
+	conn->tls_want = 0;
+}
+
+const char *
+tls_describe(const Conn *conn)
+{
+	static char buf[128];
+
+	if (!conn->ssl)
+		return "";
+	snprintf(buf, sizeof(buf), "%s/%s", SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
+	return buf;
+}

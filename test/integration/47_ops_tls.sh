@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# 47_ops_tls.sh: TLS on both sides of faregate-pooler, with a CA and certificates made here (openssl).
+# Client side (client_tls_sslmode = require): psql sslmode=require and verify-full (host localhost and
+# 127.0.0.1, both in the certificate), a client trusting another CA refused, plaintext TCP refused with
+# 28000 naming the setting, the Unix socket still plaintext, a 4 MB result and pgbench over TLS.
+# Server side: a second primary started here with ssl = on; server_tls_sslmode = verify-full against
+# it (pg_stat_ssl says the backend is encrypted); server_tls_sslmode = require against the plaintext
+# harness primary fails with a message naming the setting.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+
+certs_dir=${FG_TLS_CERTS:-}
+if [ "${1:-}" = "--server-side" ]; then
+  # runs inside a nested cluster.sh whose primary has ssl = on (see the end of this file)
+  . "$top/test/integration/40_pooler_lib.bash"
+  pooler_start "server_tls_sslmode = verify-full" "server_tls_ca_file = $certs_dir/ca.pem" || exit 1
+  out=$(psql_pooler -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
+  is "$out" "t" "server_tls_sslmode = verify-full: the pooler's server connection is TLS (pg_stat_ssl)"
+  out=$(psql_pooler -c "SELECT length(repeat('y', 3000000))" 2>&1)
+  is "$out" "3000000" "a 3 MB result arrives through the TLS server connection"
+  pooler_stop
+  # verify-full with a CA that did not sign the server's certificate: no login
+  pooler_start "server_tls_sslmode = verify-full" "server_tls_ca_file = $certs_dir/other-ca.pem" \
+    "server_connect_timeout = 3" "query_wait_timeout = 4" || exit 1
+  out=$(PGCONNECT_TIMEOUT=10 psql_pooler -c "SELECT 1" 2>&1)
+  like "$out" "TLS|closed|08006|timeout|could not" "verify-full refuses a server certificate from another CA"
+  grep -q "certificate verify failed" "$POOLER_DIR/pooler.log" && ok 0 "the log says why (certificate verify failed)" ||
+    { ok 1 "the log says why (certificate verify failed)"; tail -5 "$POOLER_DIR/pooler.log" | sed 's/^/# /'; }
+  exit 0  # done_testing runs in the outer test
+fi
+
+. "$top/test/integration/40_pooler_lib.bash"
+certs=$(mktemp -d /tmp/faregate-tls.XXXXXX)
+chmod 755 "$certs"
+trap 'pooler_stop TERM; rm -rf "$POOLER_DIR" "$certs"' EXIT
+
+# a CA, a server certificate for localhost and 127.0.0.1, and a second CA that signed nothing of ours
+(
+  cd "$certs" || exit 1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=faregate test CA" \
+    -keyout ca.key -out ca.pem 2>/dev/null &&
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" \
+    -keyout other-ca.key -out other-ca.pem 2>/dev/null &&
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null &&
+  printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n' >ext.cnf &&
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf \
+    -out server.crt 2>/dev/null
+)
+ok $? "test CA and server certificate (CN localhost, SAN localhost and 127.0.0.1) made with openssl"
+
+pooler_start "client_tls_sslmode = require" "client_tls_cert_file = $certs/server.crt" \
+  "client_tls_key_file = $certs/server.key" || { done_testing; exit 1; }
+
+conn="host=127.0.0.1 port=$POOLER_PORT user=postgres dbname=postgres"
+out=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 40 + 2" -c '\conninfo' 2>&1)
+like "$out" "^42" "psql sslmode=require through the pooler"
+like "$out" "SSL connection \(protocol: TLSv1\.[23]" "the client connection is TLS (psql \\conninfo)"
+out=$(psql -X -qAt "host=localhost port=$POOLER_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$certs/ca.pem" -c "SELECT 'verified'" 2>&1)
+is "$out" "verified" "psql sslmode=verify-full sslrootcert=ca.pem host=localhost"
+out=$(psql -X -qAt "$conn sslmode=verify-full sslrootcert=$certs/ca.pem" -c "SELECT 'by address'" 2>&1)
+is "$out" "by address" "verify-full with host=127.0.0.1 (IP in the certificate's SAN)"
+out=$(psql -X -qAt "host=localhost port=$POOLER_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$certs/other-ca.pem" -c "SELECT 1" 2>&1)
+like "$out" "certificate verify failed" "a client trusting another CA refuses the pooler's certificate"
+out=$(psql -X -qAt "$conn sslmode=disable" -c "SELECT 1" 2>&1)
+like "$out" "TLS is required \(client_tls_sslmode = require\)" "plaintext TCP login refused, naming client_tls_sslmode"
+out=$(/usr/bin/python3 - "$POOLER_PORT" <<'PY'
+# a raw plaintext StartupMessage: the pooler's ErrorResponse fields, read off the wire
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+body = struct.pack("!I", 196608) + b"user\0postgres\0database\0postgres\0\0"
+s.sendall(struct.pack("!I", len(body) + 4) + body)
+data = b""
+while len(data) < 5 or len(data) < 1 + struct.unpack("!I", data[1:5])[0]:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+fields = {f[:1]: f[1:].decode() for f in data[5:].split(b"\0") if f}
+print(data[:1].decode(), fields.get(b"S"), fields.get(b"C"))
+PY
+)
+is "$out" "E FATAL 28000" "the refusal is an ErrorResponse, FATAL, SQLSTATE 28000"
+out=$(psql -X -qAt -h "$POOLER_DIR" -p "$POOLER_PORT" -U postgres -d postgres -c "SELECT 'unix'" 2>&1)
+is "$out" "unix" "the Unix socket stays plaintext (as in PostgreSQL)"
+out=$(psql -X -qAt "$conn sslmode=require" -c "SELECT length(repeat('x', 4000000)), md5(repeat('x', 4000000)) = md5(repeat('x', 4000000))" 2>&1)
+is "$out" "4000000|t" "a 4 MB result through the TLS client connection"
+out=$({ echo "SELECT length(string_agg(md5(g::text), '')) FROM generate_series(1, 20000) g;"
+  echo "SELECT count(*) FROM (VALUES $(printf "('%0500d')," $(seq 1 2000) | sed 's/,$//')) v(x);"; } |
+  psql -X -qAt "$conn sslmode=require" -f - 2>&1)
+is "$out" $'640000\n2000' "a 1 MB statement and a large result over TLS"
+echo "SELECT 1;" >"$POOLER_DIR/sel.sql"
+out=$(PGSSLMODE=require timeout 60 pgbench -n -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -c 4 -j 2 -t 300 \
+  -f "$POOLER_DIR/sel.sql" postgres 2>&1)
+like "$out" "number of transactions actually processed: 1200/1200" "pgbench over TLS: 4 clients x 300 transactions"
+tls_col=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 1" >/dev/null; PGSSLMODE=require psql_pooler_admin -c "SHOW CLIENTS" | awk -F'|' '$1=="C" && $17 ~ /TLS/ {n++} END {print n+0}')
+ok $([ "$tls_col" -ge 1 ] && echo 0 || echo 1) "SHOW CLIENTS' tls column names the protocol for TLS clients ($tls_col)"
+pooler_stop
+
+# server side, refusal: the harness primary has ssl = off
+pooler_start "server_tls_sslmode = require" || { done_testing; exit 1; }
+out=$(psql_pooler -c "SELECT 1" 2>&1)
+like "$out" "does not accept TLS, which server_tls_sslmode requires" \
+  "server_tls_sslmode = require against a plaintext server: the client is told why"
+pooler_stop
+
+# server side against a primary with ssl = on: key readable by postgres only
+chown postgres "$certs/server.key" "$certs/server.crt" 2>/dev/null
+chmod 600 "$certs/server.key"
+out=$(FG_TLS_CERTS=$certs "$top/test/harness/cluster.sh" --replicas 0 --conf "ssl = on" \
+  --conf "ssl_cert_file = '$certs/server.crt'" --conf "ssl_key_file = '$certs/server.key'" \
+  -- "$0" --server-side 2>&1)
+echo "$out" | grep -E "^(not )?ok " | sed 's/^\(not \)\{0,1\}ok [0-9]*/&/' >"$POOLER_DIR/inner.tap"
+while read -r line; do
+  name=${line#* - }
+  case "$line" in
+    "ok "*) ok 0 "$name" ;;
+    *) ok 1 "$name" ;;
+  esac
+done <"$POOLER_DIR/inner.tap"
+n_inner=$(wc -l <"$POOLER_DIR/inner.tap")
+ok $([ "$n_inner" -eq 4 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 4)"
+[ "$n_inner" -eq 4 ] || echo "$out" | tail -20 | sed 's/^/# /'
+done_testing

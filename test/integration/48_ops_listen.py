@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""48_ops_listen.py: LISTEN/NOTIFY through faregate-pooler in transaction mode.
+Three psycopg clients LISTEN faregate_queue_<id> through the pooler; faregate.call_next from a fourth
+client notifies them all (pushed while they are idle, held for a client inside a transaction until its
+COMMIT); one listener server connection serves the database; UNLISTEN and disconnects remove
+channels; after pg_terminate_backend of the listener it reconnects, listens again, and every client gets
+a NoticeResponse naming the span in which notifications may have been missed.
+Honours FG_POOLER_BIN."""
+import os
+import random
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import psycopg
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
+if not BIN.startswith("/"):
+    BIN = os.path.join(TOP, BIN)
+HOST = os.environ["FG_HOST"]
+PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
+DB = "fg_ops_listen"
+count = 0
+failed = 0
+
+
+def ok(cond, name, diag=None):
+    global count, failed
+    count += 1
+    if not cond:
+        failed += 1
+    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
+    if not cond and diag is not None:
+        print("#   " + str(diag).replace("\n", "\n#   "))
+    sys.stdout.flush()
+
+
+def free_port():
+    for _ in range(100):
+        port = random.randint(12000, 30000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
+
+
+def direct(db="postgres"):
+    return psycopg.connect("host=%s port=%d user=postgres dbname=%s" % (HOST, PRIMARY, db), autocommit=True)
+
+
+class Pooler:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="faregate-ops-listen.")
+        self.port = free_port()
+        ini = os.path.join(self.dir, "pooler.ini")
+        with open(ini, "w") as f:
+            f.write("[databases]\n%s = host=%s port=%d dbname=%s pool_size=2\n" % (DB, HOST, PRIMARY, DB))
+            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % self.port)
+            f.write("admin_users = postgres\nlogfile = %s/pooler.log\nverbose = 1\n" % self.dir)
+        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
+        self.proc = subprocess.Popen([BIN, ini], stdout=self.stderr, stderr=self.stderr)
+        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
+            f.write("%d\n" % self.proc.pid)
+        for _ in range(100):
+            try:
+                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
+                return
+            except psycopg.Error:
+                time.sleep(0.05)
+        raise RuntimeError("pooler did not start")
+
+    def dsn(self, db=DB):
+        return "host=127.0.0.1 port=%d user=postgres dbname=%s" % (self.port, db)
+
+    def lists(self):
+        with psycopg.connect(self.dsn("faregate"), autocommit=True) as a:
+            return {r[0]: r[1] for r in a.execute("SHOW LISTS").fetchall()}
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+
+
+class Listener:
+    """A pooler client that records the notifications and notices it gets."""
+
+    def __init__(self, p, channel):
+        self.conn = psycopg.connect(p.dsn(), autocommit=True)
+        self.got = []
+        self.notices = []
+        self.conn.add_notify_handler(lambda n: self.got.append(n))
+        self.conn.add_notice_handler(lambda d: self.notices.append(d.message_primary))
+        self.status = self.conn.execute("LISTEN %s" % channel).statusmessage
+
+    def readable(self, timeout):
+        return bool(select.select([self.conn.fileno()], [], [], timeout)[0])
+
+    def poll(self):
+        """A round trip, which lets libpq hand over what arrived meanwhile."""
+        self.conn.execute("SELECT 1")
+        return self.got
+
+
+def listener_pids():
+    with direct() as d:
+        return [r[0] for r in d.execute("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                        "'faregate-listener' AND datname = %s", (DB,)).fetchall()]
+
+
+def wait_for(cond, timeout=5.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def main():
+    with direct() as d:
+        d.execute("SET client_min_messages = warning")
+        d.execute("DROP DATABASE IF EXISTS %s" % DB)
+        d.execute("CREATE DATABASE %s" % DB)
+    with direct(DB) as d:
+        d.execute("CREATE EXTENSION faregate CASCADE")
+        qid = d.execute("INSERT INTO faregate.queues (name) VALUES ('listen') RETURNING queue_id").fetchone()[0]
+        d.execute("SET faregate.queue_notify = off")
+        for i in range(8):
+            d.execute("SELECT faregate.enqueue(%s, %s)", (qid, "T-%d" % i))
+    channel = "faregate_queue_%d" % qid
+    p = Pooler()
+    try:
+        clients = [Listener(p, channel) for _ in range(3)]
+        ok(all(c.status == "LISTEN" for c in clients), "LISTEN through the pooler answers CommandComplete LISTEN")
+        ok(wait_for(lambda: len(listener_pids()) == 1), "one listener server connection for the database (%s)"
+           % listener_pids())
+        ok(p.lists().get("listen_channels") == 1, "SHOW LISTS listen_channels = 1")
+        for c in clients:
+            c.poll()  # their server connections are shared and released after each statement
+        caller = psycopg.connect(p.dsn(), autocommit=True)
+        entry = caller.execute("SELECT faregate.call_next(%s)", (qid,)).fetchone()[0]
+        ok(clients[0].readable(5), "the notification is pushed to an idle client without a request")
+        got = [wait_for(lambda c=c: len(c.poll()) >= 1) for c in clients]
+        ok(all(got), "all 3 clients receive the call_next notification", [len(c.got) for c in clients])
+        n = clients[0].got[0] if clients[0].got else None
+        ok(n is not None and n.channel == channel and '"status" : "called"' in n.payload and
+           ('"entry_id" : %d' % entry) in n.payload, "channel and payload as the extension sent them",
+           n and (n.channel, n.payload))
+        # a client inside a transaction gets it after its COMMIT, not in the middle of its replies
+        with clients[1].conn.transaction():
+            clients[1].conn.execute("SELECT 1")
+            caller.execute("SELECT faregate.call_next(%s)", (qid,))
+            time.sleep(0.3)
+            clients[1].conn.execute("SELECT 2")
+            inside = len(clients[1].got)
+        ok(inside == 1 and wait_for(lambda: len(clients[1].poll()) == 2),
+           "a client in a transaction gets the notification after its transaction (%d during, %d after)"
+           % (inside, len(clients[1].got)))
+        # UNLISTEN: client 3 stops getting them
+        clients[2].conn.execute("UNLISTEN %s" % channel)
+        before = len(clients[2].got)
+        clients[0].poll()
+        n0 = len(clients[0].got)
+        caller.execute("SELECT faregate.call_next(%s)", (qid,))
+        ok(wait_for(lambda: len(clients[0].poll()) > n0), "a listening client still gets the next one")
+        time.sleep(0.2)
+        ok(len(clients[2].poll()) == before, "UNLISTEN: the client gets no more notifications")
+        # disconnects remove the channel
+        for c in clients:
+            c.conn.close()
+        ok(wait_for(lambda: p.lists().get("listen_channels") == 0), "all listeners gone: channel removed "
+           "(UNLISTEN on the listener connection)", p.lists())
+        # listener connection loss
+        clients = [Listener(p, channel) for _ in range(3)]
+        ok(wait_for(lambda: len(listener_pids()) == 1), "listener connection up again for new LISTENs")
+        old = listener_pids()
+        with direct() as d:
+            d.execute("SELECT pg_terminate_backend(%s)", (old[0],))
+        ok(wait_for(lambda: len(listener_pids()) == 1 and listener_pids() != old, 10),
+           "after pg_terminate_backend the listener reconnects (pid %s -> %s)" % (old, listener_pids()))
+        time.sleep(0.3)  # re-LISTEN is one round trip
+        caller.execute("SELECT faregate.call_next(%s)", (qid,))
+        got = [wait_for(lambda c=c: len(c.poll()) >= 1) for c in clients]
+        ok(all(got), "after the reconnect every channel is listened again: all 3 get the next notification")
+        notices = [c.notices for c in clients]
+        ok(all(any("may have been missed between" in m and channel in m for m in ns) for ns in notices),
+           "each client got a notice naming the span in which notifications may have been missed",
+           notices)
+        for c in clients:
+            c.conn.close()
+        caller.close()
+        log = open(os.path.join(p.dir, "pooler.log")).read()
+        ok("listener %s: connection lost" % DB in log, "the loss is logged")
+    finally:
+        p.stop()
+        with direct() as d:
+            d.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB)
+    print("1..%d" % count)
+    if failed == 0:
+        shutil.rmtree(p.dir, ignore_errors=True)
+    else:
+        print("# pooler files kept in " + p.dir)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# 50_routing_failover.sh: failover through faregate-pooler on a cluster of its own (primary + 2
+# replicas). A client inserts numbered rows through the pooler, reconnecting after errors; the primary
+# is stopped (pg_ctl stop -m fast) and replica 1 promoted (pg_ctl promote). Writes must resume on the
+# promoted host within the documented time (two health_check_periods after promotion, plus the
+# client's reconnect), never go to a host in recovery, and no acknowledged commit may be lost.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -z "${FG_FAILOVER_INNER:-}" ]; then
+  exec "$top/test/harness/cluster.sh" --replicas 2 -- env FG_FAILOVER_INNER=1 "$0"
+fi
+. "$top/test/integration/40_pooler_lib.bash"
+POOLER_DB_EXTRA="replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT"
+psql_primary -d postgres -c "CREATE TABLE fg_fo (id int PRIMARY KEY)" >/dev/null
+wait_replicas_caught_up 20
+pooler_start "health_check_period = 200ms" || { ok 1 "pooler started"; done_testing; exit 0; }
+psql_pooler -c 'SELECT 1' >/dev/null
+sleep 0.5
+
+/usr/bin/python3 - "$POOLER_PORT" "$POOLER_DIR" <<'PY' &
+import sys, time, psycopg
+port, out = int(sys.argv[1]), sys.argv[2]
+acked = []; first_fail = None; resumed = None; read_only_errors = 0; nid = 0
+deadline = time.time() + 25
+conn = None
+while time.time() < deadline and not (resumed and time.time() > resumed + 1):
+    try:
+        if conn is None:
+            conn = psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
+                                   autocommit=True, connect_timeout=2)
+        nid += 1
+        conn.execute("INSERT INTO fg_fo VALUES (%d)" % nid)
+        acked.append(nid)
+        if first_fail and not resumed:
+            resumed = time.time()
+    except Exception as ex:
+        if getattr(ex, "sqlstate", None) == "25006" or "read-only transaction" in str(ex):
+            read_only_errors += 1
+        if first_fail is None:
+            first_fail = time.time()
+        try:
+            conn and conn.close()
+        except Exception:
+            pass
+        conn = None
+        time.sleep(0.05)
+with open(out + "/writer.out", "w") as f:
+    f.write("%d %d %s %s %d\n" % (len(acked), max(acked or [0]), repr(first_fail), repr(resumed), read_only_errors))
+    f.write(" ".join(map(str, acked)) + "\n")
+PY
+writer=$!
+echo $writer >>"$FG_CLUSTER_DIR/pids"
+sleep 2
+$FG_RUN_AS "$FG_PG_BIN/pg_ctl" -D "$FG_PRIMARY_DATA" -m fast -w -t 20 stop >/dev/null
+stopped=$(date +%s.%N)
+sleep 0.5
+$FG_RUN_AS "$FG_PG_BIN/pg_ctl" -D "$FG_REPLICA1_DATA" -w -t 20 promote >/dev/null
+promoted=$(date +%s.%N)
+wait $writer
+read -r n_acked max_id first_fail resumed ro_errors < "$POOLER_DIR/writer.out"
+diag "acknowledged $n_acked inserts; primary stopped at $stopped, promoted at $promoted, writes failed from $first_fail, resumed at $resumed"
+ok $([ "$resumed" != None ] && echo 0 || echo 1) "writes resumed after the promotion"
+if [ "$resumed" != None ]; then
+  delay=$(echo "$resumed - $promoted" | bc)
+  ok $(echo "$delay < 2.0" | bc | grep -q 1 && echo 0 || echo 1) "writes resumed ${delay}s after pg_ctl promote returned (limit: 2 s = 2 x 200 ms checks + reconnect)"
+fi
+is "$ro_errors" 0 "no write reached a host in recovery (no read-only error)"
+rows=$(psql_port "$FG_REPLICA1_PORT" -d postgres -c "SELECT count(*) FROM fg_fo")
+missing=$(sed -n 2p "$POOLER_DIR/writer.out" | tr ' ' '\n' | grep . | psql_port "$FG_REPLICA1_PORT" -d postgres \
+  -c "CREATE TEMP TABLE a (id int); COPY a FROM STDIN; SELECT count(*) FROM a WHERE id NOT IN (SELECT id FROM fg_fo)")
+is "$missing" 0 "no acknowledged commit lost ($n_acked acknowledged, $rows rows on the new primary)"
+ok $(pooler_log_has "node 1 .* promoted" && echo 0 || echo 1) "the promotion is logged"
+ok $(pooler_log_has "writes now go to node 1" && echo 0 || echo 1) "the pooler logs where writes go now"
+done_testing
