@@ -130,11 +130,11 @@ xacts() { # transactions committed per node, space-separated
 run() {
   local name=$1 port=$2 dir=$work/log.$1 out tps before after
   mkdir -p "$dir"; chmod 777 "$dir"
-  sleep 1.2
+  sleep 2.2
   before=$(xacts)
   out=$(cd "$dir" && timeout $((secs + 120)) pgbench -n -S -M simple -c 100 -j 2 -T "$secs" \
     -l --log-prefix=tx -h 127.0.0.1 -p "$port" -U postgres postgres 2>&1)
-  sleep 1.2   # pg_stat_database is flushed at most once a second
+  sleep 2.2   # pg_stat_database is flushed at most once a second
   after=$(xacts)
   tps=$(printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
   if [ -z "$tps" ]; then
