@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_routing.sh: pgbench -S, 100 clients, simple protocol, on a primary + 2 streaming replicas of its
 # own: faregate-pooler with read routing on (reads to both replicas), faregate-pooler with
-# read_routing = off (everything on the primary: the routing overhead), PgBouncer 1.18 (primary only:
+# read_routing = off (everything on the primary), faregate-pooler classifying and routing every
+# statement but with replica_weights=0,0 (reads fall back to the primary: the routing overhead alone), PgBouncer 1.18 (primary only:
 # it cannot split reads) and pgpool-II 4.3 (streaming-replication mode, load balancing on the same
 # nodes, primary weight 0 as for faregate). Pool size 20 per node for the poolers; pgpool needs one child
 # per client (num_init_children = 100). Prints TPS, p99 and transactions per node (from
@@ -25,24 +26,29 @@ cleanup() {
 trap cleanup EXIT
 port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 pick_port() { local p; for _ in $(seq 1 100); do p=$((12000 + RANDOM % 18000)); port_free "$p" && { echo "$p"; return; }; done; }
-on_port=$(pick_port); off_port=$(pick_port); pgb_port=$(pick_port); pgp_port=$(pick_port); pcp_port=$(pick_port)
+on_port=$(pick_port); off_port=$(pick_port); cls_port=$(pick_port); pgb_port=$(pick_port); pgp_port=$(pick_port); pcp_port=$(pick_port)
 nodes=("$FG_PRIMARY_PORT" $FG_REPLICA_PORTS)
 
 pgbench -i -q -s 10 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres postgres >/dev/null 2>&1 ||
   { echo "bench_routing: pgbench -i failed"; exit 1; }
 make -s -C "$top/pooler" >/dev/null || { echo "bench_routing: build failed"; exit 1; }
 
-for which in on off; do
-  port=$on_port; [ "$which" = off ] && port=$off_port
+# on: reads to the replicas; off: read_routing = off; cls: routing on but replica_weights=0,0, so
+# every statement is classified and routed, and every read falls back to the primary: the cost of
+# routing itself, without spreading the load over more PostgreSQL backends on the same cores
+for which in on off cls; do
+  case $which in on) port=$on_port ;; off) port=$off_port ;; cls) port=$cls_port ;; esac
+  weights=; [ "$which" = cls ] && weights="replica_weights=0,0"
+  routing=on; [ "$which" = off ] && routing=off
   cat >"$work/faregate-$which.ini" <<EOF
 [databases]
-postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT
+postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT $weights
 [pooler]
 listen_addr = 127.0.0.1
 listen_port = $port
 default_pool_size = 20
 max_client_conn = 1000
-read_routing = $which
+read_routing = $routing
 load_balance = least_busy
 logfile = $work/faregate-$which.log
 EOF
@@ -152,14 +158,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 echo "bench_routing: pgbench -S -c 100, ${secs}s per run, $(nproc) cores; primary + 2 replicas; faregate-pooler $("$top/pooler/faregate-pooler" --version | cut -d' ' -f2), $(/usr/sbin/pgbouncer --version | head -1), pgpool-II $(/usr/sbin/pgpool --version 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)"
 # warm-up, not measured: every pooler opens its connections, tables come into cache on every node
-for port in "$on_port" "$off_port" "$pgb_port" "$pgp_port"; do
+for port in "$on_port" "$off_port" "$cls_port" "$pgb_port" "$pgp_port"; do
   timeout 60 pgbench -n -S -c 100 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
 done
 declare -A res
-for name in faregate_on pgbouncer pgpool faregate_off; do
+for name in faregate_on pgbouncer pgpool faregate_off faregate_cls; do
   case $name in
     faregate_on) port=$on_port ;;
     faregate_off) port=$off_port ;;
+    faregate_cls) port=$cls_port ;;
     pgbouncer) port=$pgb_port ;;
     pgpool) port=$pgp_port ;;
   esac
@@ -170,6 +177,7 @@ for name in faregate_on pgbouncer pgpool faregate_off; do
 done
 read -r on_tps on_p99 _ <<<"${res[faregate_on]}"
 read -r off_tps off_p99 _ <<<"${res[faregate_off]}"
+read -r cls_tps cls_p99 _ <<<"${res[faregate_cls]}"
 read -r pgb_tps pgb_p99 _ <<<"${res[pgbouncer]}"
 read -r pgp_tps pgp_p99 _ <<<"${res[pgpool]}"
-echo "bench_routing ratios: faregate_on/pgbouncer tps=$(ratio "$on_tps" "$pgb_tps") p99=$(ratio "$on_p99" "$pgb_p99") | faregate_on/pgpool tps=$(ratio "$on_tps" "$pgp_tps") p99=$(ratio "$on_p99" "$pgp_p99") | faregate_on/faregate_off tps=$(ratio "$on_tps" "$off_tps") p99=$(ratio "$on_p99" "$off_p99")"
+echo "bench_routing ratios: faregate_on/pgbouncer tps=$(ratio "$on_tps" "$pgb_tps") p99=$(ratio "$on_p99" "$pgb_p99") | faregate_on/pgpool tps=$(ratio "$on_tps" "$pgp_tps") p99=$(ratio "$on_p99" "$pgp_p99") | faregate_on/faregate_off tps=$(ratio "$on_tps" "$off_tps") p99=$(ratio "$on_p99" "$off_p99") | faregate_cls/faregate_off tps=$(ratio "$cls_tps" "$off_tps") (classify + route, all on the primary)"
