@@ -327,6 +327,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 
 	client->route_capture = false;
 	client->route_retry = false;
+	client->retry_sent = false;
 	client->route_read = false;
 	if (!rs)
 		return 0;
@@ -502,6 +503,7 @@ routing_retry(Client *client, int node, const char *reason)
 			  rs->names[node], reason);
 	client->route_avoid_node = node + 1;
 	client->query_start = 0;
+	client->retry_sent = false;
 	client_set_state(client, CL_IDLE);
 	if (rs->hm)
 		health_check_now(rs->hm);
