@@ -7,7 +7,7 @@
 #   pgtap        test/pgtap/*.sql in a fresh database faregate_test, by pg_prove
 #   valgrind     test/valgrind/check.sh: the extension's C functions in a server under valgrind (~20 s)
 #   integration  test/integration/*.sh|*.py (TAP executables), by prove; the pooler's (4x_pooler_*, and the
-#                fault and security tests 60_faults_*, 61_security*) once more with
+#                hostile-client and security tests 60_faults_protocol, 61_security*) once more with
 #                FG_POOLER_BIN=pooler/build-asan/faregate-pooler
 # A runner that fails without reporting a failed test (a crash, a bad plan) counts as one failure.
 set -uo pipefail
@@ -79,7 +79,7 @@ for suite in $suites; do
       [ ${#tests[@]} -gt 0 ] && run_suite integration prove -v --timer --exec '' "${tests[@]}"
       # the pooler's tests once more against its ASan+UBSan build (they honour FG_POOLER_BIN)
       mapfile -t tests < <(files test/integration/4[0-9]_pooler_*.sh test/integration/4[0-9]_pooler_*.py \
-        test/integration/60_faults_*.py test/integration/61_security*.py)
+        test/integration/60_faults_protocol.py test/integration/61_security*.py)
       if [ ${#tests[@]} -gt 0 ] && [ -x pooler/build-asan/faregate-pooler ]; then
         FG_POOLER_BIN=pooler/build-asan/faregate-pooler run_suite integration-asan prove -v --timer --exec '' "${tests[@]}"
       fi
