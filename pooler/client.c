@@ -651,6 +651,9 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 
 	if (client->query_start == 0)
 		client->query_start = conn_now_usec();
+	if (client->route_retry && client->retry_sent)
+		client->route_retry = false;	/* a second request on the link: only the first is kept */
+	client->retry_sent = true;
 	slog_noise(&client->conn, "request '%c' (%u bytes) to S-%p", type, total, (void *) server);
 	switch (type)
 	{

@@ -85,7 +85,9 @@ struct Client
 	bool		route_capture;	/* this transaction writes: capture its end LSN (read_your_writes) */
 	bool		route_sticky_primary;	/* created a temp object or listens: stays on the primary */
 	uint64_t	ryw_lsn;		/* end LSN of its last write transaction; 0 = none */
-	bool		route_retry;	/* autocommit read on a replica, no reply byte forwarded yet */
+	bool		route_read;		/* this transaction was routed to a replica as a read */
+	bool		route_retry;
+	bool		retry_sent;		/* the request kept for the retry has been forwarded */	/* autocommit read on a replica, no reply byte forwarded yet */
 	int			route_avoid_node;	/* 1 + node that just failed it (0 = none): the retry avoids it */
 	uint8_t    *retry_msg;		/* copy of that read's Query (malloc'ed once, reused) */
 	uint32_t	retry_len;

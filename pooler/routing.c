@@ -200,10 +200,16 @@ write_node(RoutingSet *rs)
 	node = health_pick_write_node(rs->hm);
 	if (node < 0)
 	{
-		const HealthNodeState *st = health_node_state(rs->hm, 0);
+		bool		ever_answered = false;
 
-		/* before the very first answer the configured primary is taken on trust */
-		if (st->checks == 0 && st->role == HEALTH_ROLE_UNKNOWN)
+		/*
+		 * Until some host has answered a check (start-up, or health checks that cannot log in), the
+		 * configured primary is taken on trust: routing then degrades to "everything to host=".
+		 */
+		for (int i = 0; i < rs->n_nodes; i++)
+			if (health_node_state(rs->hm, i)->last_ok_us != 0)
+				ever_answered = true;
+		if (!ever_answered)
 			return 0;
 		return -1;
 	}
@@ -256,12 +262,15 @@ read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn, int avoid)
 	return best;
 }
 
-/* replicas_checked: some replica's health has been checked (before that, reads use the write node). */
+/*
+ * replicas_checked: some replica has answered a health check (before that, reads use the write node
+ * whatever replica_fallback says).
+ */
 static bool
 replicas_checked(RoutingSet *rs)
 {
 	for (int i = 1; i < rs->n_nodes; i++)
-		if (rs->hm && health_node_state(rs->hm, i)->checks > 0)
+		if (rs->hm && health_node_state(rs->hm, i)->last_ok_us != 0)
 			return true;
 	return false;
 }
@@ -318,6 +327,8 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 
 	client->route_capture = false;
 	client->route_retry = false;
+	client->retry_sent = false;
+	client->route_read = false;
 	if (!rs)
 		return 0;
 	memset(&result, 0, sizeof(result));
@@ -355,6 +366,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 		if (rnode >= 0)
 		{
 			rs->reads[rnode]++;
+			client->route_read = true;
 			pool->nodes[rnode].routed_reads++;
 			/* an autocommit read: keep a copy to retry it once if the replica dies before replying */
 			if (type == 'Q' && client->tx_status == 'I' && !(result.flags & ROUTE_F_BEGIN) &&
@@ -491,6 +503,24 @@ routing_retry(Client *client, int node, const char *reason)
 			  rs->names[node], reason);
 	client->route_avoid_node = node + 1;
 	client->query_start = 0;
+	client->retry_sent = false;
+	client_set_state(client, CL_IDLE);
+	if (rs->hm)
+		health_check_now(rs->hm);
+	client_resume(client);
+	return true;
+}
+
+bool
+routing_reroute_waiting(Client *client, int node, const char *reason)
+{
+	RoutingSet *rs = client->pool ? client->pool->routing : NULL;
+
+	if (!rs || !client->route_read || client->state != CL_WAITING)
+		return false;
+	slog_info(&client->conn, "read routed again: node %d (%s) cannot be reached: %s", node, rs->names[node],
+			  reason);
+	client->route_avoid_node = node + 1;
 	client_set_state(client, CL_IDLE);
 	if (rs->hm)
 		health_check_now(rs->hm);

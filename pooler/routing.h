@@ -51,6 +51,12 @@ extern bool routing_capture_done(Server *server);
  */
 extern bool routing_retry(Client *client, int node, const char *reason);
 
+/*
+ * routing_reroute_waiting: client waits for a server of replica node, which cannot be reached: routes
+ * its request (still unsent) again, avoiding node. False when the client did not wait for a read.
+ */
+extern bool routing_reroute_waiting(Client *client, int node, const char *reason);
+
 /* routing_reload: RELOAD: new settings for the monitors, volatility tables reloaded. */
 extern void routing_reload(void);
 

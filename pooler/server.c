@@ -254,8 +254,9 @@ fail_waiting(Pool *pool, int node_idx, const char *sqlstate, const char *reason)
 		return;
 	snprintf(msg, sizeof(msg), "could not log into the database server: %s", reason);
 	list_for_each_safe(it, tmp, &node->waiting_clients)
-		client_close(container_of(it, Client, list_node), sqlstate, msg,
-					 "Check that the server is up and the [databases] entry is right.");
+		if (!routing_reroute_waiting(container_of(it, Client, list_node), node_idx, reason))
+			client_close(container_of(it, Client, list_node), sqlstate, msg,
+						 "Check that the server is up and the [databases] entry is right.");
 	if (node_idx == 0)
 		list_for_each_safe(it, tmp, &pool->welcome_clients)
 			client_close(container_of(it, Client, list_node), sqlstate, msg,

@@ -48,7 +48,7 @@ files() { # files GLOB...: the existing files matching FG_ONLY
 for suite in $suites; do
   case "$suite" in
     lint)
-      run_suite lint prove -v --exec '' test/lint.sh
+      run_suite lint prove -v --timer --exec '' test/lint.sh
       ;;
     fuzz)
       run_suite fuzz test/fuzz/run.sh "${FG_FUZZ_SECONDS:-10}"
@@ -56,7 +56,7 @@ for suite in $suites; do
     unit)
       for build in build build-asan; do
         mapfile -t tests < <(files test/unit/$build/test_*)
-        [ ${#tests[@]} -gt 0 ] && run_suite "unit-$build" prove -v --exec '' "${tests[@]}"
+        [ ${#tests[@]} -gt 0 ] && run_suite "unit-$build" prove -v --timer --exec '' "${tests[@]}"
       done
       ;;
     pgtap)
@@ -72,16 +72,16 @@ for suite in $suites; do
       fi
       ;;
     valgrind)
-      files test/valgrind/check.sh | grep -q . && run_suite valgrind prove -v --exec '' test/valgrind/check.sh
+      files test/valgrind/check.sh | grep -q . && run_suite valgrind prove -v --timer --exec '' test/valgrind/check.sh
       ;;
     integration)
       mapfile -t tests < <(files test/integration/*.sh test/integration/*.py)
-      [ ${#tests[@]} -gt 0 ] && run_suite integration prove -v --exec '' "${tests[@]}"
+      [ ${#tests[@]} -gt 0 ] && run_suite integration prove -v --timer --exec '' "${tests[@]}"
       # the pooler's tests once more against its ASan+UBSan build (they honour FG_POOLER_BIN)
       mapfile -t tests < <(files test/integration/4[0-9]_pooler_*.sh test/integration/4[0-9]_pooler_*.py \
         test/integration/60_faults_*.py test/integration/61_security*.py)
       if [ ${#tests[@]} -gt 0 ] && [ -x pooler/build-asan/faregate-pooler ]; then
-        FG_POOLER_BIN=pooler/build-asan/faregate-pooler run_suite integration-asan prove -v --exec '' "${tests[@]}"
+        FG_POOLER_BIN=pooler/build-asan/faregate-pooler run_suite integration-asan prove -v --timer --exec '' "${tests[@]}"
       fi
       ;;
     *) echo "run-suites: unknown suite '$suite' (lint, unit, fuzz, pgtap, valgrind, integration)" >&2; total_failed=$((total_failed + 1)) ;;

@@ -25,6 +25,7 @@ fi
 . "$top/test/integration/40_pooler_lib.bash"
 minutes=${SOAK_MINUTES:-30}
 restart_every=${SOAK_RESTART_EVERY:-3}
+step=${SOAK_STEP_SECONDS:-60}       # a "minute"; shorter only to debug the script itself
 growth_bound=${SOAK_RSS_GROWTH_KB:-16384}
 read -r r1 r2 <<<"$FG_REPLICA_PORTS"
 export PGHOST=127.0.0.1 PGUSER=postgres
@@ -45,16 +46,16 @@ max_growth=0
 stalled=0
 restarts=0
 for m in $(seq 1 "$minutes"); do
-  pgbench -n -c 8 -T 58 -p "$POOLER_PORT" postgres >"$POOLER_DIR/w.log" 2>&1 &
+  pgbench -n -c 8 -T $((step - 2)) -p "$POOLER_PORT" postgres >"$POOLER_DIR/w.log" 2>&1 &
   w=$!
-  pgbench -n -S -c 4 -T 58 -p "$POOLER_PORT" replica1 >"$POOLER_DIR/r1.log" 2>&1 &
+  pgbench -n -S -c 4 -T $((step - 2)) -p "$POOLER_PORT" replica1 >"$POOLER_DIR/r1.log" 2>&1 &
   a=$!
-  pgbench -n -S -c 4 -T 58 -p "$POOLER_PORT" replica2 >"$POOLER_DIR/r2.log" 2>&1 &
+  pgbench -n -S -c 4 -T $((step - 2)) -p "$POOLER_PORT" replica2 >"$POOLER_DIR/r2.log" 2>&1 &
   b=$!
   echo "$w $a $b" | tr ' ' '\n' >>"$FG_CLUSTER_DIR/pids"
   restarted=-
   if [ $((m % restart_every)) -eq 0 ]; then
-    sleep 20
+    sleep $((step / 3))
     i=$(( (m / restart_every) % 2 + 1 ))
     data_var=FG_REPLICA${i}_DATA
     if $FG_RUN_AS "$FG_PG_BIN/pg_ctl" -D "${!data_var}" -m fast -w -t 60 restart >/dev/null 2>&1; then
@@ -80,8 +81,10 @@ ok $([ "$stalled" -eq 0 ]; echo $?) "every minute committed writes through the p
 ok $([ "$max_growth" -le "$growth_bound" ]; echo $?) \
   "RSS growth after the first minute: $max_growth kB (bound $growth_bound kB; first-minute RSS ${base_rss} kB)"
 sleep 1
-pools=$(psql_pooler_admin -F' ' -c "SHOW POOLS" | awk '$1 != "faregate" {a += $3 + $4; s += $7} END {print a + 0, s + 0}')
+pools=$(psql_pooler_admin -F' ' -c "SHOW POOLS" | awk '$1 != "faregate" && $1 != "pgbouncer" {a += $3 + $4; s += $7} END {print a + 0, s + 0}')
 is "$pools" "0 0" "SHOW POOLS: no active or waiting client, no active server after the load"
+[ "$pools" = "0 0" ] || { psql_pooler_admin -c "SHOW POOLS" -c "SHOW CLIENTS" -c "SHOW SERVERS" | sed 's/^/#   /';
+  tail -40 "$POOLER_DIR/pooler.log" | sed 's/^/#   /'; }
 kill -0 "$POOLER_PID" 2>/dev/null
 ok $? "the pooler survived $minutes minutes and $restarts replica restarts"
 pooler_sanitizer_clean

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# 50_routing_corpus.sh: the classifier's corpus (test/unit/route_corpus.txt) end to end through
+# faregate-pooler on the shared primary + 2 replicas, in the fixture database of route_replica.py.
+# Every statement runs autocommit through the pooler: none may hit a hot standby's refusal of a
+# write (SQLSTATE 25006, "during recovery" ...), every R statement is counted as a read routed to a
+# replica (SHOW ROUTING), and SELECT pg_is_in_recovery() through the pooler answers true. Statements
+# that would wreck the fixture (DROP, COPY FROM STDIN) are left out of the write pass.
+set -u
+. "$(cd "$(dirname "$0")" && pwd)/40_pooler_lib.bash"
+db=fg_route_e2e
+psql_primary -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+POOLER_DB_EXTRA="dbname=$db replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT"
+pooler_start "health_check_period = 100ms" "max_replica_lag = 1GB" || { ok 1 "pooler started"; done_testing; exit 0; }
+/usr/bin/python3 - "$POOLER_PORT" "$top/test/integration" <<'PY'
+import sys, time, psycopg
+sys.path.insert(0, sys.argv[2])
+import route_replica as rr
+import re
+STANDBY_ONLY = re.compile(r"during recovery|hot standby|recovery is in progress", re.I)
+port = int(sys.argv[1])
+n = 0; failed = 0
+def ok(passed, name, diag=None):
+    global n, failed
+    n += 1; failed += not passed
+    print(("ok" if passed else "not ok") + " %d - %s" % (n, name))
+    if diag and not passed:
+        print("#   %s" % (diag,))
+import os
+primary = "host=%s port=%s user=postgres dbname=fg_route_e2e" % (os.environ["FG_HOST"], os.environ["FG_PRIMARY_PORT"])
+with psycopg.connect(primary, autocommit=True) as p:
+    p.pgconn.exec_(rr.FIXTURE.encode())
+    lsn = p.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+for rport in os.environ["FG_REPLICA_PORTS"].split():
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with psycopg.connect(primary.replace(os.environ["FG_PRIMARY_PORT"], rport, 1), autocommit=True) as r:
+            if r.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:
+                break
+        time.sleep(0.1)
+admin = psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="faregate", autocommit=True)
+def replica_reads():
+    cur = admin.pgconn.exec_(b"SHOW ROUTING")
+    return sum(int(cur.get_value(i, 10)) for i in range(cur.ntuples) if cur.get_value(i, 1) != b"0")
+c = psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True)
+rr.run(c, "SELECT 1")
+time.sleep(1.0)   # first health checks and the volatility table of the fixture database
+ok(c.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True, "SELECT pg_is_in_recovery() through the pooler answers true")
+reads = [s for s in rr.corpus("R") if "faregate:replica" not in s]
+before = replica_reads()
+refused = []
+for sql in reads:
+    err = rr.run(c, sql)
+    if err and (err[0] == "25006" or rr.STANDBY_REFUSAL.search(err[1])):
+        refused.append((sql, err))
+ok(not refused, "no corpus read (%d) was refused by a standby" % len(reads), refused[:3])
+routed = replica_reads() - before
+ok(routed >= len(reads), "every corpus read was routed to a replica (%d of %d)" % (routed, len(reads)))
+writes = [s for s in rr.corpus("W") if not s.lstrip().upper().startswith(("DROP", "COPY T FROM STDIN"))
+          and "FROM STDIN" not in s.upper()]
+refused = []
+c.execute("SET statement_timeout = '2s'")
+t0 = time.time()
+for sql in writes:
+    err = rr.run(c, sql)
+    # a text that itself asks for READ ONLY gets 25006 from any server: only a standby's refusal counts
+    if err and ((err[0] == "25006" and "READ ONLY" not in sql.upper()) or STANDBY_ONLY.search(err[1])):
+        refused.append((sql, err))
+ok(not refused, "no corpus write (%d) hit a read-only error" % len(writes), refused[:3])
+print("# write pass: %.1f s" % (time.time() - t0))
+for sql in rr.MUST_FAIL:
+    err = rr.run(c, sql)
+    ok(not (err and (err[0] == "25006" or rr.STANDBY_REFUSAL.search(err[1]))),
+       "issue 6 misrouting case runs on the primary: %s" % sql, err)
+c.close(); admin.close()
+print("1..%d" % n)
+sys.exit(1 if failed else 0)
+PY
+rc=$?
+[ -n "${FG_KEEP_LOG:-}" ] && cp "$POOLER_DIR/pooler.log" /tmp/rt/last.log && cp "$POOLER_DIR/stderr.log" /tmp/rt/last.err
+pooler_stop TERM
+psql_primary -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+exit $rc
