@@ -54,6 +54,35 @@ static RoutingSet *routing_sets;
 /* Autocommit reads up to this size are kept for one transparent retry. */
 #define ROUTING_RETRY_MAX 8192
 
+/*
+ * reroute_node_waiters: reads queued for a server of replica node, which the health check just found
+ * down, are routed again now. Without this, a client queued behind a login to a frozen replica (SIGSTOP,
+ * a hung host: the TCP connect succeeds, the login never answers) waited for server_connect_timeout, and
+ * then possibly for another login to the same node. Only the clients queued when the event came are
+ * visited, so a client that routing sends back to this node cannot make the loop endless.
+ */
+static void
+reroute_node_waiters(RoutingSet *rs, int node, const char *reason)
+{
+	List	   *it;
+
+	for (it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+		int			n;
+
+		if (pool->routing != rs || node <= 0 || node >= pool->n_nodes)
+			continue;
+		for (n = pool->nodes[node].n_waiting; n > 0 && !list_empty(&pool->nodes[node].waiting_clients); n--)
+		{
+			Client	   *client = container_of(pool->nodes[node].waiting_clients.next, Client, list_node);
+
+			if (!routing_reroute_waiting(client, node, reason))
+				break;			/* not a routed read: it keeps waiting (server_connect_timeout ends it) */
+		}
+	}
+}
+
 /* routing_on_event: logs every ejection, readmission, promotion and failure with its reason. */
 static void
 routing_on_event(void *arg, int node, HealthEvent event, const char *reason)
@@ -65,6 +94,8 @@ routing_on_event(void *arg, int node, HealthEvent event, const char *reason)
 	else
 		log_info("routing %s: node %d (%s) %s: %s", rs->dbname, node, node >= 0 ? rs->names[node] : "-",
 				 health_event_name(event), reason);
+	if (event == HEALTH_EV_DOWN || event == HEALTH_EV_EJECTED)
+		reroute_node_waiters(rs, node, reason);
 }
 
 /* routing_on_volatility: swaps in a new volatility table (the old one is unused once we return). */
