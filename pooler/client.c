@@ -983,7 +983,7 @@ client_process(Client *client)
 			}
 			if (!client_begin_transaction(client, type, p, total))
 			{
-				if (client->state == CL_IDLE)
+				if (client->state == CL_IDLE && !client->rate.release_us)
 					continue;	/* routing answered an error; the request is gone */
 				break;			/* waiting (or closed) */
 			}

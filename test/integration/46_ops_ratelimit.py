@@ -87,7 +87,7 @@ class Pooler:
         raise RuntimeError("pooler did not start: " + open(os.path.join(self.dir, "stderr.log")).read())
 
     def dsn(self, db="postgres", user="postgres"):
-        return "host=127.0.0.1 port=%d user=%s dbname=%s connect_timeout=5" % (self.port, user, db)
+        return "host=127.0.0.1 port=%d user=%s dbname=%s connect_timeout=15" % (self.port, user, db)
 
     def show(self, what):
         with psycopg.connect(self.dsn("faregate"), autocommit=True) as a:
@@ -149,9 +149,14 @@ def test_tps_limit(tmp):
         time.sleep(1.0)
         tb = threading.Thread(target=lambda: result.__setitem__("b", pgbench(p, "other", "fg_rl_b", 2, 3, script)))
         tb.start()
+        samples = 0
         while ta.is_alive():
-            n = sum(1 for s in p.show("SERVERS") if s["user"] == "fg_rl_a")
-            max_servers = max(max_servers, n)
+            try:
+                n = sum(1 for s in p.show("SERVERS") if s["user"] == "fg_rl_a")
+                max_servers = max(max_servers, n)
+                samples += 1
+            except psycopg.OperationalError:
+                pass  # a busy (sanitizer) build may be slow to log the admin in: skip the sample
             time.sleep(0.2)
         ta.join()
         tb.join()
@@ -165,8 +170,8 @@ def test_tps_limit(tmp):
         ok(b_with is not None and b_alone and b_with >= 0.6 * b_alone,
            "user B is not slowed by A's limited load: %s tps alone, %s tps with A (ratio %.2f)" %
            (b_alone, b_with, (b_with or 0) / (b_alone or 1)), result["b"][2])
-        ok(0 < max_servers <= 3, "max_user_connections = 3 holds for user A during the load (max seen %d)"
-           % max_servers)
+        ok(samples > 0 and 0 < max_servers <= 3, "max_user_connections = 3 holds for user A during the load "
+           "(max seen %d in %d samples)" % (max_servers, samples))
         stats = {r["database"]: r for r in p.show("STATS")}
         ok(int(stats["limited"]["total_rate_delayed"]) > 0 and int(stats["other"]["total_rate_delayed"]) == 0,
            "SHOW STATS total_rate_delayed counts the limited database only (%s)" %
