@@ -309,8 +309,10 @@ def test_primary_restart(p, base):
     out, _ = bench.communicate(timeout=60)
     acked = [i for w in writers for i in w.acked]
     errors = sum(w.errors for w in writers)
-    ok(len(acked) > before > 0 and errors > 0,
-       "writers: %d commits acknowledged (%d before the restart), %d errors during it" % (len(acked), before, errors))
+    # errors are expected but not certain: a writer between transactions may just get a new server
+    ok(len(acked) > before > 0,
+       "writers: %d commits acknowledged (%d before the restart, the rest after it), %d errors during it"
+       % (len(acked), before, errors))
     with direct() as d:
         stored = {r[0] for r in d.execute("SELECT id FROM fg_acked").fetchall()}
     lost = [i for i in acked if i not in stored]
