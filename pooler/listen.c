@@ -96,7 +96,7 @@ listen_parse(const char *query, char *channel, size_t channel_len)
 	{
 		if (channel_len < 2)
 			return 0;
-		strcpy(channel, "*");
+		memcpy(channel, "*", 2);
 		p++;
 	}
 	else if (*p == '"')
@@ -322,7 +322,7 @@ listener_lost(Listener *l, const char *why)
 	if (!l->timer)
 		l->timer = evtimer_new(conn_base, timer_cb, l);
 	tv.tv_sec = l->backoff_ms / 1000;
-	tv.tv_usec = (l->backoff_ms % 1000) * 1000;
+	tv.tv_usec = (suseconds_t) (l->backoff_ms % 1000) * 1000;
 	if (l->timer)
 		evtimer_add(l->timer, &tv);
 }

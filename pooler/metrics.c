@@ -241,10 +241,23 @@ node_sample(struct evbuffer *out, const char *name, const Pool *pool, int i, con
 	evbuffer_add_printf(out, "} %.17g\n", value);
 }
 
+/* pool_after: the first pool after list node it that is not the admin console's, or NULL. */
+static Pool *
+pool_after(const List *it)
+{
+	for (it = it->next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (!pool->admin)
+			return pool;
+	}
+	return NULL;
+}
+
+/* FOR_POOLS: every pool but the admin console's, in creation order. */
 #define FOR_POOLS(pool) \
-	for (List *it_ = pool_list.next; it_ != &pool_list; it_ = it_->next) \
-		for (Pool *pool = container_of(it_, Pool, pool_node); pool; pool = NULL) \
-			if (!pool->admin)
+	for (Pool *(pool) = pool_after(&pool_list); (pool); (pool) = pool_after(&(pool)->pool_node))
 
 /* A counter family per pool taken from StatCounters. */
 typedef struct StatSeries
@@ -269,7 +282,12 @@ static const StatSeries stat_series[] = {
 	{"pooler_errors_total", "Errors the pooler itself sent to clients.", offsetof(StatCounters, errors), 1},
 };
 
-#define STAT_VALUE(sc, s) ((double) *(const uint64_t *) ((const char *) (sc) + (s)->offset) * (s)->scale)
+/* stat_value: one StatCounters field, scaled to base units. */
+static double
+stat_value(const StatCounters *sc, const StatSeries *series)
+{
+	return (double) *(const uint64_t *) ((const char *) sc + series->offset) * series->scale;
+}
 
 static void
 render_pools(struct evbuffer *out)
@@ -324,7 +342,7 @@ render_pools(struct evbuffer *out)
 		snprintf(name, sizeof(name), "faregate_%s", stat_series[s].name);
 		family(out, name, "counter", stat_series[s].help);
 		FOR_POOLS(pool)
-			pool_sample(out, name, pool, NULL, NULL, STAT_VALUE(&pool->stats.total, &stat_series[s]));
+			pool_sample(out, name, pool, NULL, NULL, stat_value(&pool->stats.total, &stat_series[s]));
 	}
 	/* per host (and so per role: sum by (role)) */
 	for (size_t s = 0; s < 4; s++)
@@ -333,7 +351,7 @@ render_pools(struct evbuffer *out)
 		family(out, name, "counter", stat_series[s].help);
 		FOR_POOLS(pool)
 			for (int i = 0; i < pool->n_nodes; i++)
-			node_sample(out, name, pool, i, NULL, NULL, STAT_VALUE(&pool->nodes[i].stats, &stat_series[s]));
+			node_sample(out, name, pool, i, NULL, NULL, stat_value(&pool->nodes[i].stats, &stat_series[s]));
 	}
 	family(out, "faregate_routed_transactions_total", "counter",
 		   "Transactions routed to a host, by the class the router gave them (read, write, or "

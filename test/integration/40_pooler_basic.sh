@@ -31,7 +31,10 @@ is "$(psql_pooler -c "SELECT length(string_agg(repeat('y', 100000), '')) FROM ge
   "a 2 MB value built from rows"
 out=$(printf "SELECT length('%s');\n" "$(head -c 400000 /dev/zero | tr '\0' 'q')" | psql_pooler)
 is "$out" 400000 "a 400 kB query text (larger than an I/O buffer)"
-out=$(psql_pooler -c "LISTEN ch_basic" -c "NOTIFY ch_basic, 'hello'" 2>&1)
+# transaction mode: LISTEN is served by the pooler's listener connection (docs/operations.md), whose
+# LISTEN completes just after the client's CommandComplete and whose notifications arrive on their own:
+# give each a moment (psql prints a notification after the command during which it arrived)
+out=$(psql_pooler -c "LISTEN ch_basic" -c "SELECT pg_sleep(0.3)" -c "NOTIFY ch_basic, 'hello'" -c "SELECT pg_sleep(0.3)" 2>&1)
 like "$out" "notification \"ch_basic\" with payload \"hello\"" "NOTIFY reaches the client that listens (same transaction run)"
 
 # --- admin console: PgBouncer 1.18's columns come first, in order ---
