@@ -50,6 +50,7 @@ auth_type = trust
 pool_mode = transaction
 default_pool_size = 4
 max_client_conn = 1000
+read_your_writes = on
 admin_users = postgres
 logfile = $pooler_dir/faregate-pooler.log
 EOF
@@ -112,7 +113,7 @@ fi
 
 # --- what the pooler saw ---
 if [ -n "$pooler_port" ]; then
-  section "faregate-pooler's view (admin console: SHOW POOLS, SHOW STATS)"
+  section "faregate-pooler's view (admin console)"
   # show_columns COMMAND COLUMN...: the named columns of an admin-console SHOW, as a table
   show_columns() {
     local command=$1; shift
@@ -124,6 +125,8 @@ if [ -n "$pooler_port" ]; then
   }
   echo "SHOW POOLS:"
   show_columns "SHOW POOLS" database user node role port cl_active cl_waiting sv_active sv_idle maxwait
+  echo "SHOW ROUTING (reads and writes sent to each node, verified role, replay lag):"
+  show_columns "SHOW ROUTING" database node role status lag_bytes lag_ms reads writes
   echo "SHOW STATS:"
   show_columns "SHOW STATS" database total_xact_count total_query_count total_wait_time total_errors
 fi

@@ -60,8 +60,11 @@ FROM faregate.charge_taps(ARRAY[
 SELECT faregate.fare('A', 'Z', timestamptz '2026-11-24 08:15 Europe/Zurich');
 \set ON_ERROR_STOP 1
 
-\echo 'Pricing 20,000 random rides through this connection (each backend keeps a compiled fare table):'
+\echo 'Pricing 20,000 random rides in one read-only transaction (the pooler may send it to a replica;'
+\echo 'each backend keeps a compiled fare table, and fare_cache_stats shows that backend''s):'
+BEGIN READ ONLY;
 SELECT count(*) AS rides, sum(faregate.fare(chr(65 + (g % 4)), chr(65 + ((g / 4) % 4)),
                                             timestamptz '2026-11-24 06:00 Europe/Zurich' + g * interval '3 seconds')) AS revenue_chf
 FROM generate_series(1, 20000) AS g;
-SELECT hits, misses, rebuilds, entries, bytes FROM faregate.fare_cache_stats();
+SELECT hits, misses, rebuilds, entries, bytes, pg_is_in_recovery() AS on_replica FROM faregate.fare_cache_stats();
+COMMIT;
