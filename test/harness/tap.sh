@@ -72,3 +72,24 @@ free_port() {
   done
   return 1
 }
+
+# recreate_db NAME: drop NAME (closing its sessions) and create it afresh on the primary. CREATE
+# DATABASE fails while another session is connected to template1 (a pooler's health check left over
+# from the previous test, an autovacuum worker that does not exit in time); that is retried for up to
+# 15 s, and a final failure is printed as a TAP diagnostic with the sessions that held template1.
+recreate_db() {
+  local db=$1 err tries=0
+  while :; do
+    if err=$(psql_primary -d postgres -c "SET client_min_messages = warning" \
+               -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" 2>&1 >/dev/null); then
+      return 0
+    fi
+    tries=$((tries + 1))
+    if [ "$tries" -ge 30 ]; then
+      echo "# recreate_db $db failed: $err"
+      echo "# sessions on template1: $(psql_primary -d postgres -c "SELECT string_agg(pid || ' ' || coalesce(application_name, '') || ' ' || backend_type, '; ') FROM pg_stat_activity WHERE datname = 'template1'" 2>&1)"
+      return 1
+    fi
+    sleep 0.5
+  done
+}

@@ -9,7 +9,7 @@ db=fares_concurrency
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-psql_primary -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+recreate_db $db || { ok 1 "database $db created"; done_testing; exit 1; }
 psql_primary -d "$db" -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION faregate CASCADE;

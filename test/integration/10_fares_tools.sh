@@ -11,8 +11,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 src=fares_dump_src dst=fares_dump_dst
 
-psql_primary -d postgres -c "DROP DATABASE IF EXISTS $src" -c "DROP DATABASE IF EXISTS $dst" -c "CREATE DATABASE $src" \
-  -c "CREATE DATABASE $dst" 2>/dev/null
+{ recreate_db $src && recreate_db $dst; } || { ok 1 "databases $src, $dst created"; done_testing; exit 1; }
 psql_primary -d "$src" -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION faregate CASCADE;

@@ -11,7 +11,7 @@ pgbench=${FG_PG_BIN:-/usr/lib/postgresql/15/bin}/pgbench
 work=$(mktemp -d /tmp/fg-queues-pgbench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-psql_primary -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+recreate_db $db || { ok 1 "database $db created"; done_testing; exit 1; }
 psql_primary -d $db >/dev/null <<'SQL'
 CREATE EXTENSION faregate CASCADE;
 INSERT INTO faregate.queues (name, servers) VALUES ('pgbench-calls', 50), ('pgbench-mixed', 50);

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 maint=$here/../../sql/maintenance
 db=fg_queues_maint
 
-psql_primary -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+recreate_db $db || { ok 1 "database $db created"; done_testing; exit 1; }
 psql_primary -d $db -c "CREATE EXTENSION faregate CASCADE" >/dev/null
 ok $? "database with faregate"
 

@@ -9,7 +9,7 @@ db=fg_queues_notify
 work=$(mktemp -d /tmp/fg-queues-notify.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-psql_primary -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+recreate_db $db || { ok 1 "database $db created"; done_testing; exit 1; }
 psql_primary -d $db -c "CREATE EXTENSION faregate CASCADE" -c "INSERT INTO faregate.queues (name) VALUES ('notify')" >/dev/null
 qid=$(psql_primary -d $db -c "SELECT queue_id FROM faregate.queues WHERE name = 'notify'")
 

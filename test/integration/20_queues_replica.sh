@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../harness/tap.sh"
 db=fg_queues_replica
 
-psql_primary -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+recreate_db $db || { ok 1 "database $db created"; done_testing; exit 1; }
 psql_primary -d $db >/dev/null <<'SQL'
 CREATE EXTENSION faregate CASCADE;
 INSERT INTO faregate.queues (name, servers) VALUES ('replica', 2);

@@ -18,6 +18,9 @@ import time
 
 import psycopg
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+import fgtest  # noqa: E402
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
 if not BIN.startswith("/"):
@@ -131,10 +134,7 @@ def wait_for(cond, timeout=5.0):
 
 
 def main():
-    with direct() as d:
-        d.execute("SET client_min_messages = warning")
-        d.execute("DROP DATABASE IF EXISTS %s" % DB)
-        d.execute("CREATE DATABASE %s" % DB)
+    fgtest.recreate_db(DB)
     with direct(DB) as d:
         d.execute("CREATE EXTENSION faregate CASCADE")
         qid = d.execute("INSERT INTO faregate.queues (name) VALUES ('listen') RETURNING queue_id").fetchone()[0]

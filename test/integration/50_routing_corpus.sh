@@ -8,7 +8,7 @@
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/40_pooler_lib.bash"
 db=fg_route_e2e
-psql_primary -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+recreate_db $db || { ok 1 "database $db created"; done_testing; exit 1; }
 POOLER_DB_EXTRA="dbname=$db replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT"
 pooler_start "health_check_period = 100ms" "max_replica_lag = 1GB" || { ok 1 "pooler started"; done_testing; exit 0; }
 /usr/bin/python3 - "$POOLER_PORT" "$top/test/integration" <<'PY'

@@ -19,6 +19,9 @@ import time
 import psycopg
 from psycopg import pq
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+import fgtest  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "unit", "route_corpus.txt")
 DB = "fg_route_replica"
@@ -121,10 +124,7 @@ def main():
         print("1..0 # SKIP needs the harness's primary and a replica")
         return 0
     base = "host=%s user=postgres " % host
-    with psycopg.connect(base + "port=%s dbname=postgres" % primary, autocommit=True) as admin:
-        admin.execute("SET client_min_messages = warning")
-        admin.execute("DROP DATABASE IF EXISTS " + DB)
-        admin.execute("CREATE DATABASE " + DB)
+    fgtest.recreate_db(DB)
     try:
         with psycopg.connect(base + "port=%s dbname=%s" % (primary, DB), autocommit=True) as p:
             p.pgconn.exec_(FIXTURE.encode())
