@@ -918,14 +918,14 @@ client_process(Client *client)
 		}
 		if (rc == 0 || (total > avail && (needs_whole(type) || client->state != CL_ACTIVE || client->admin)))
 		{
-			/* wait for the rest; make room for a whole message larger than the buffer */
+			/* wait for the rest; room for a message larger than the buffer grows as its bytes arrive */
 			if (rc == 1 && total > IOBUF_MAX_MESSAGE)
 			{
 				client_close(client, "54000", "message from client is too large",
 							 "Send statements and parameters under 256 MB.");
 				break;
 			}
-			if (rc == 1 && !iobuf_reserve(&client->conn.rbuf, total - avail, true))
+			if (rc == 1 && !iobuf_grow_toward(&client->conn.rbuf, total - avail))
 			{
 				client_close(client, "53200", "out of memory for a large message", NULL);
 				break;

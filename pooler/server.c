@@ -821,7 +821,7 @@ server_process(Server *server)
 		}
 		if (rc == 0 || (total > avail && (!streamed(type) || server->state == SV_LOGIN)))
 		{
-			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_reserve(&server->conn.rbuf, total - avail, true)))
+			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_grow_toward(&server->conn.rbuf, total - avail)))
 			{
 				server_close(server, "reply too large to buffer");
 				break;
