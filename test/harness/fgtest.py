@@ -40,6 +40,14 @@ def ok(cond, name, diag_text=None):
     return bool(cond)
 
 
+def skip(reason):
+    """One TAP test line that was skipped (counted in the plan)."""
+    global count
+    count += 1
+    print("ok %d # SKIP %s" % (count, reason))
+    sys.stdout.flush()
+
+
 def diag(text):
     print("# " + str(text).replace("\n", "\n# "))
     sys.stdout.flush()
