@@ -347,6 +347,9 @@ server_send_cancel(Server *target)
 	list_init(&server->list_node);
 	list_init(&server->all_node);
 	server->connect_time = conn_now_usec();
+	/* whom it cancels (SHOW POOLS): the target's node and backend pid; a cancel connection has no pool */
+	server->node = target->node;
+	server->backend_pid = target->backend_pid;
 	server_set_state(server, SV_CANCEL);
 	pktbuf_init(&pkt, server->cancel_packet, sizeof(server->cancel_packet));
 	proto_build_cancel(&pkt, target->backend_pid, target->backend_key);
@@ -355,6 +358,46 @@ server_send_cancel(Server *target)
 		server_close(server, "could not send the cancel request");
 	else if (!conn_has_output(&server->conn))
 		conn_set_read(&server->conn, true);	/* wait for PostgreSQL to close it */
+}
+
+/* find_backend: the server of list with this backend pid, or NULL. */
+static Server *
+find_backend(List *list, uint32_t pid)
+{
+	for (List *it = list->next; it != list; it = it->next)
+	{
+		Server	   *server = container_of(it, Server, list_node);
+
+		if (server->backend_pid == pid)
+			return server;
+	}
+	return NULL;
+}
+
+void
+server_cancel_counts(Pool *pool, int node_idx, CancelCounts *counts)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+
+	memset(counts, 0, sizeof(*counts));
+	for (List *it = cancel_server_list.next; it != &cancel_server_list; it = it->next)
+	{
+		Server	   *cancel = container_of(it, Server, list_node);
+		Server	   *target;
+
+		if (cancel->node != node_idx)
+			continue;
+		if (!(target = find_backend(&node->active_servers, cancel->backend_pid)) &&
+			!(target = find_backend(&node->idle_servers, cancel->backend_pid)))
+			continue;
+		counts->sv_active_cancel++;
+		if (conn_has_output(&cancel->conn))
+			counts->cl_waiting_cancel_req++;
+		else
+			counts->cl_active_cancel_req++;
+		if (target->state == SV_ACTIVE)
+			counts->sv_being_canceled++;
+	}
 }
 
 void
@@ -461,6 +504,34 @@ server_release(Server *server)
 		return;
 	}
 	pool_server_ready(server);
+}
+
+bool
+server_needs_check(const Server *server, uint64_t now)
+{
+	return server->state == SV_IDLE && cf.server_check_query[0] &&
+		now - server->request_time >= (uint64_t) cf.server_check_delay_ms * 1000;
+}
+
+bool
+server_start_check(Server *server)
+{
+	uint8_t		data[CF_STR_MAX + 16];
+	PktBuf		pkt;
+
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_query(&pkt, cf.server_check_query);
+	server->request_time = conn_now_usec();
+	server_set_state(server, SV_RESET);
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) ||
+		!server_exp_push(server, EXP_QUERY, true, 0) || !conn_flush(&server->conn))
+	{
+		server_close(server, "could not send server_check_query");
+		return false;
+	}
+	slog_debug(&server->conn, "server_check_query sent");
+	conn_set_read(&server->conn, true);
+	return true;
 }
 
 /* server_login_done: ReadyForQuery after the login: the connection joins the pool. */
