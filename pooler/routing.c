@@ -399,26 +399,16 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			rs->reads[rnode]++;
 			client->route_read = true;
 			pool->nodes[rnode].routed_reads++;
-			/* an autocommit read: keep a copy to retry it once if the replica dies before replying */
-			if (type == 'Q' && client->tx_status == 'I' && !(result.flags & ROUTE_F_BEGIN) &&
-				total <= ROUTING_RETRY_MAX && transaction)
+			/*
+			 * an autocommit read: its messages are kept as they are forwarded (routing_retry_note) to
+			 * retry it once if the replica dies before replying
+			 */
+			if ((type == 'Q' || type == 'P' || type == 'B' || type == 'D') && client->tx_status == 'I' &&
+				!(result.flags & ROUTE_F_BEGIN) && transaction)
 			{
-				if (client->retry_cap < total)
-				{
-					uint8_t    *grown = realloc(client->retry_msg, total);
-
-					if (grown)
-					{
-						client->retry_msg = grown;
-						client->retry_cap = total;
-					}
-				}
-				if (client->retry_cap >= total)
-				{
-					memcpy(client->retry_msg, msg, total);
-					client->retry_len = total;
-					client->route_retry = true;
-				}
+				client->route_retry = true;
+				client->retry_ext = type != 'Q';
+				client->retry_len = 0;
 			}
 			return rnode;
 		}
@@ -503,6 +493,43 @@ routing_capture_done(Server *server)
 		return true;
 	slog_noise(&server->client->conn, "commit LSN %llX captured", (unsigned long long) server->client->ryw_lsn);
 	return client_send_bytes(server->client, ready, sizeof(ready));
+}
+
+void
+routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total)
+{
+	bool		fits;
+
+	if (!client->route_retry)
+		return;
+	if (client->retry_sent)
+		fits = false;			/* a second request on the link: only the first is kept */
+	else if (client->retry_ext)
+		fits = type == 'P' || type == 'B' || type == 'D' || type == 'E' || type == 'S';
+	else
+		fits = type == 'Q';
+	fits = fits && total <= ROUTING_RETRY_MAX && client->retry_len + total <= ROUTING_RETRY_MAX;
+	if (fits && client->retry_cap < client->retry_len + total)
+	{
+		uint8_t    *grown = realloc(client->retry_msg, ROUTING_RETRY_MAX);
+
+		if (grown)
+		{
+			client->retry_msg = grown;
+			client->retry_cap = ROUTING_RETRY_MAX;
+		}
+		else
+			fits = false;
+	}
+	if (!fits)
+	{
+		client->route_retry = false;
+		return;
+	}
+	memcpy(client->retry_msg + client->retry_len, msg, total);
+	client->retry_len += total;
+	if (type == 'Q' || type == 'S')
+		client->retry_sent = true;
 }
 
 bool
