@@ -95,6 +95,9 @@ struct Client
 								 * reused; routing_retry_note) */
 	uint32_t	retry_len;
 	uint32_t	retry_cap;
+	char		retry_held[16];	/* ParseComplete/BindComplete of a kept extended read, held back from
+								 * the client until the next reply message (routing_hold_reply) */
+	int			n_held;
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */

@@ -359,6 +359,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	client->route_capture = false;
 	client->route_retry = false;
 	client->retry_sent = false;
+	client->n_held = 0;
 	client->route_read = false;
 	if (!rs)
 		return 0;
@@ -495,6 +496,36 @@ routing_capture_done(Server *server)
 	return client_send_bytes(server->client, ready, sizeof(ready));
 }
 
+bool
+routing_hold_reply(Client *client, char type, uint32_t total)
+{
+	if (!client->route_retry || !client->retry_ext || (type != '1' && type != '2') || total != 5 ||
+		client->n_held >= (int) sizeof(client->retry_held))
+		return false;
+	client->retry_held[client->n_held++] = type;
+	return true;
+}
+
+bool
+routing_release_held(Client *client)
+{
+	int			n = client->n_held;
+	uint8_t		msgs[sizeof(client->retry_held) * 5];
+
+	if (n == 0)
+		return true;
+	client->n_held = 0;
+	for (int i = 0; i < n; i++)
+	{
+		msgs[i * 5] = (uint8_t) client->retry_held[i];
+		msgs[i * 5 + 1] = msgs[i * 5 + 2] = msgs[i * 5 + 3] = 0;
+		msgs[i * 5 + 4] = 4;
+	}
+	if (client->pool)
+		client->pool->stats.total.bytes_sent += (uint64_t) n * 5;
+	return client_send_bytes(client, msgs, (size_t) n * 5);
+}
+
 void
 routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total)
 {
@@ -559,6 +590,7 @@ routing_retry(Client *client, int node, const char *reason)
 	free(joined);
 	slog_info(&client->conn, "read retried on another node: node %d (%s) failed before replying: %s", node,
 			  rs->names[node], reason);
+	client->n_held = 0;		/* held ParseComplete/BindComplete: the retry gets its own */
 	client->route_avoid_node = node + 1;
 	client->query_start = 0;
 	client->retry_sent = false;

@@ -60,6 +60,15 @@ extern bool routing_retry(Client *client, int node, const char *reason);
 extern void routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total);
 
 /*
+ * routing_hold_reply: a reply message type/total from the server of client's extended read kept for a
+ * retry: a ParseComplete or BindComplete is held back (true: the caller drops it) so that a replica dying
+ * after flushing them with its FATAL still leaves the read retryable; routing_release_held sends what is
+ * held before any other reply message reaches the client (false: out of memory).
+ */
+extern bool routing_hold_reply(Client *client, char type, uint32_t total);
+extern bool routing_release_held(Client *client);
+
+/*
  * routing_reroute_waiting: client waits for a server of replica node, which cannot be reached: routes
  * its request (still unsent) again, avoiding node. False when the client did not wait for a read.
  */
