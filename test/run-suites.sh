@@ -79,7 +79,8 @@ for suite in $suites; do
       [ ${#tests[@]} -gt 0 ] && run_suite integration prove -v --timer --exec '' "${tests[@]}"
       # the pooler's tests once more against its ASan+UBSan build (they honour FG_POOLER_BIN)
       mapfile -t tests < <(files test/integration/4[0-9]_pooler_*.sh test/integration/4[0-9]_pooler_*.py \
-        test/integration/60_faults_protocol.py test/integration/61_security*.py)
+        test/integration/60_faults_protocol.py test/integration/61_security*.py \
+        test/integration/50_routing_*.sh test/integration/50_routing_*.py)
       if [ ${#tests[@]} -gt 0 ] && [ -x pooler/build-asan/faregate-pooler ]; then
         FG_POOLER_BIN=pooler/build-asan/faregate-pooler run_suite integration-asan prove -v --timer --exec '' "${tests[@]}"
       fi

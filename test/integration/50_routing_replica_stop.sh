@@ -53,4 +53,5 @@ restart_replica 1
 replica_stop extended 2
 restart_replica 2
 replica_stop prepared 1
+pooler_sanitizer_clean; ok $? "no sanitizer report"
 done_testing
