@@ -957,6 +957,8 @@ client_process(Client *client)
 				continue;
 			}
 		}
+		if (client->state == CL_IDLE && listen_client_waiting(&client->listen))
+			break;				/* its LISTEN is not answered yet (listen.c resumes it) */
 		if (client->state == CL_IDLE && type == 'Q' && cf.pool_mode == POOL_TRANSACTION && total > 5 &&
 			p[total - 1] == '\0')
 		{
