@@ -71,7 +71,13 @@ struct Client
 	ParamSet	params;			/* values this client has */
 	char	   *pending_search_path;	/* a SET search_path awaiting its ReadyForQuery (malloc'ed) */
 	bool		pending_reset;	/* … or a RESET/DISCARD awaiting it */
+	char	   *txn_search_path;	/* succeeded inside the open transaction block (NULL = a reset) … */
+	bool		txn_sp_set;		/* … valid: kept only if the block commits */
+	bool		txn_sp_doubt;	/* a failure or ROLLBACK TO after it: the outcome is not known */
 	ClientStmtMap stmts;		/* its named prepared statements */
+	bool		pending_dealloc_all;	/* a forwarded DEALLOCATE ALL awaiting its ReadyForQuery */
+	bool		skip_to_sync;	/* idle: an extended-protocol error was sent; drop messages up to Sync */
+	char		dup_stmt_name[64];	/* the name of a pending EXP_STMT_DUPLICATE Parse */
 	ClientAuth	auth;			/* authentication exchange state (CL_LOGIN, login.c) */
 	uint64_t	connect_time;	/* µs */
 	uint64_t	request_time;	/* µs: last request (waiting since, for CL_WAITING) */
@@ -123,6 +129,9 @@ extern void client_close(Client *client, const char *sqlstate, const char *reaso
  * SQLSTATE, message and hint (severity ERROR; use client_close for FATAL), then ReadyForQuery when
  * ready is set. Returns false when the client had to be closed.
  */
+/* client_send_duplicate: ErrorResponse 42P05 for a Parse of a name the client already has. */
+extern bool client_send_duplicate(Client *client, const char *name);
+
 extern bool client_send_error(Client *client, const char *sqlstate, const char *message, const char *hint,
 							  bool ready);
 

@@ -580,21 +580,64 @@ drain_synth(Server *server, Client *client)
 	return true;
 }
 
-/* apply_pending_set: the client's SET search_path (or RESET) succeeded: both sides now hold it. */
+/* value of a server's search_path after a transaction whose outcome for it is unknown: never equal */
+#define SEARCH_PATH_UNKNOWN "\001unknown"
+
+/*
+ * apply_pending_set: at a ReadyForQuery forwarded to the client. A statement's SET search_path (or
+ * RESET, set_config) that succeeded joins the transaction; at 'I' the transaction's value becomes the
+ * client's and the server's, unless the transaction rolled back (PostgreSQL reverts the setting: nothing
+ * changes). After a failure or ROLLBACK TO SAVEPOINT that followed the SET, the committed value is not
+ * known: the server is marked so that the next link sets the path again, and the client keeps its
+ * previous value. A DEALLOCATE ALL that succeeded drops the client's names and the server's statements.
+ */
 static void
 apply_pending_set(Server *server, Client *client)
 {
+	char		status = server->tx_status;
+
+	if (client->pending_dealloc_all)
+	{
+		if (!server->error_in_query)
+		{
+			prepared_client_free(&client->stmts);
+			prepared_server_free(&server->stmts);
+		}
+		client->pending_dealloc_all = false;
+	}
 	if (client->pending_search_path || client->pending_reset)
 	{
 		if (!server->error_in_query)
 		{
-			params_set(&client->params, PARAM_SEARCH_PATH, client->pending_search_path);
-			params_set(&server->params, PARAM_SEARCH_PATH, client->pending_search_path);
+			free(client->txn_search_path);
+			client->txn_search_path = client->pending_search_path;
+			client->pending_search_path = NULL;
+			client->txn_sp_set = true;
+			client->txn_sp_doubt = false;
 		}
 		free(client->pending_search_path);
 		client->pending_search_path = NULL;
 		client->pending_reset = false;
 	}
+	if (!client->txn_sp_set)
+		return;
+	if (status == 'E' || (status == 'T' && server->saw_rollback))
+		client->txn_sp_doubt = true;
+	if (status != 'I')
+		return;
+	if (server->saw_rollback)
+		;						/* rolled back: the server is back to the value it started with */
+	else if (!client->txn_sp_doubt)
+	{
+		params_set(&client->params, PARAM_SEARCH_PATH, client->txn_search_path);
+		params_set(&server->params, PARAM_SEARCH_PATH, client->txn_search_path);
+	}
+	else
+		params_set(&server->params, PARAM_SEARCH_PATH, SEARCH_PATH_UNKNOWN);
+	free(client->txn_search_path);
+	client->txn_search_path = NULL;
+	client->txn_sp_set = false;
+	client->txn_sp_doubt = false;
 }
 
 /*
@@ -644,6 +687,7 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					client->request_time = now;
 				}
 				server->error_in_query = false;
+				server->saw_rollback = false;
 				return true;
 			}
 		case '1':
@@ -656,6 +700,8 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					break;
 				e = exp_pop(server);
 				*forward = client != NULL && !e.swallow;
+				if (type == '1' && client && !e.swallow && e.stmt_id && e.stmt_id != EXP_STMT_DUPLICATE)
+					prepared_client_confirm(&client->stmts, e.stmt_id);
 				return true;
 			}
 		case 'D':
@@ -668,6 +714,9 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				exp_pop(server);
 			return true;
 		case 'C':
+			if (total == 14 && memcmp(msg + 5, "ROLLBACK", 9) == 0)
+				server->saw_rollback = true;
+			/* fall through */
 		case 'I':
 		case 's':
 			if (front && front->kind == EXP_EXECUTE)
@@ -711,14 +760,23 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					return true;
 				}
 				/* extended protocol: PostgreSQL skips everything up to the next Sync */
+				*forward = client != NULL;
+				if (front && front->kind == EXP_PARSE && front->stmt_id == EXP_STMT_DUPLICATE)
+				{
+					/* the pooler's stand-in for a Parse of an existing name: report 42P05 instead */
+					*forward = false;
+					if (client && !client_send_duplicate(client, client->dup_stmt_name))
+						return false;
+				}
+				else if (front && front->kind == EXP_PARSE && front->stmt_id && !front->swallow && client)
+					prepared_client_failed(&client->stmts, front->stmt_id);
 				while (server->exp_count > 0 && exp_front(server)->kind != EXP_SYNC)
 				{
 					Expectation e = exp_pop(server);
 
-					if (e.kind == EXP_PARSE && e.stmt_id)
+					if (e.kind == EXP_PARSE && e.stmt_id && e.stmt_id != EXP_STMT_DUPLICATE)
 						prepared_server_remove(&server->stmts, e.stmt_id);
 				}
-				*forward = client != NULL;
 				return true;
 			}
 		case 'S':
@@ -821,7 +879,7 @@ server_process(Server *server)
 		}
 		if (rc == 0 || (total > avail && (!streamed(type) || server->state == SV_LOGIN)))
 		{
-			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_reserve(&server->conn.rbuf, total - avail, true)))
+			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_grow_toward(&server->conn.rbuf, total - avail)))
 			{
 				server_close(server, "reply too large to buffer");
 				break;

@@ -61,6 +61,13 @@ typedef struct Expectation
 	uint64_t	stmt_id;		/* EXP_PARSE: statement it prepares (dropped from the set on error) */
 } Expectation;
 
+/*
+ * stmt_id of an EXP_PARSE that stands for a client's Parse of a name it already has: the pooler sends a
+ * Parse that fails (so the server aborts the transaction and skips to Sync exactly as for the real error)
+ * and replaces the server's error by 42P05 "prepared statement \"<name>\" already exists".
+ */
+#define EXP_STMT_DUPLICATE UINT64_MAX
+
 struct Server
 {
 	Conn		conn;
@@ -72,6 +79,7 @@ struct Server
 	Client	   *client;			/* linked client (SV_ACTIVE) */
 	uint32_t	backend_pid;
 	uint32_t	backend_key;
+	bool		saw_rollback;	/* a CommandComplete "ROLLBACK" since the last ReadyForQuery */
 	ParamSet	params;			/* values the backend runs with */
 	ServerStmtSet stmts;		/* statements prepared on it */
 	Expectation *exp;			/* ring buffer: exp_head, exp_count of exp_cap */
