@@ -42,6 +42,7 @@ struct RoutingSet
 	uint64_t	writes[POOL_MAX_NODES]; /* transactions routed to the node as the write node */
 	unsigned	rr_next;		/* round_robin position */
 	int			last_write_node;	/* for the "writes now go to" log line */
+	int64_t		ryw_refresh_us; /* last check started early for a read held back by read-your-writes */
 	long		period_ms;		/* settings the monitor was created with */
 	int64_t		max_lag_bytes;
 	long		max_lag_ms;
@@ -293,6 +294,26 @@ read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn, int avoid)
 	return best;
 }
 
+/* An early health check for read-your-writes starts at most this often per database entry (µs). */
+#define ROUTING_RYW_REFRESH_US 10000
+
+/*
+ * ryw_refresh: a read went to the write node only because no replica had replayed the client's last
+ * write at its last check: checks every host now (at most every ROUTING_RYW_REFRESH_US) instead of at
+ * the next health_check_period, so the replay LSNs the next reads are judged by are fresh. The read
+ * itself is not delayed.
+ */
+static void
+ryw_refresh(RoutingSet *rs)
+{
+	int64_t		now = (int64_t) conn_now_usec();
+
+	if (!rs->hm || now - rs->ryw_refresh_us < ROUTING_RYW_REFRESH_US)
+		return;
+	rs->ryw_refresh_us = now;
+	health_check_now(rs->hm);
+}
+
 /*
  * replicas_checked: some replica has answered a health check (before that, reads use the write node
  * whatever replica_fallback says).
@@ -392,8 +413,18 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	}
 	if (read)
 	{
-		rnode = read_node(rs, pool, wnode, cf.read_your_writes_on ? client->ryw_lsn : 0,
-						  client->route_avoid_node - 1);
+		int			avoid = client->route_avoid_node - 1;
+		uint64_t	min_lsn = cf.read_your_writes_on ? client->ryw_lsn : 0;
+
+		rnode = read_node(rs, pool, wnode, min_lsn, avoid);
+		if (rnode < 0 && min_lsn && min_lsn != ROUTING_RYW_UNKNOWN)
+		{
+			unsigned	rr = rs->rr_next;
+
+			if (read_node(rs, pool, wnode, 0, avoid) >= 0)
+				ryw_refresh(rs);	/* a replica is usable but behind this client's write */
+			rs->rr_next = rr;
+		}
 		client->route_avoid_node = 0;
 		if (rnode >= 0)
 		{
