@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "routing.h"
 #include "tls.h"
 #include "pool.h"
 #include "proto.h"
@@ -195,6 +196,7 @@ client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_l
 bool
 client_send_bytes(Client *client, const void *data, size_t len)
 {
+	client->route_retry = false;	/* a byte for the client: its read is never retried (routing.c) */
 	return iobuf_append(&client->conn.wbuf, data, len);
 }
 
@@ -663,9 +665,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 
 	if (client->query_start == 0)
 		client->query_start = conn_now_usec();
-	if (client->route_retry && client->retry_sent)
-		client->route_retry = false;	/* a second request on the link: only the first is kept */
-	client->retry_sent = true;
+	routing_retry_note(client, type, msg, total);
 	slog_noise(&client->conn, "request '%c' (%u bytes) to S-%p", type, total, (void *) server);
 	switch (type)
 	{
@@ -1058,6 +1058,8 @@ client_process(Client *client)
 				continue;
 			}
 		}
+		if (client->state == CL_IDLE && listen_client_waiting(&client->listen))
+			break;				/* its LISTEN is not answered yet (listen.c resumes it) */
 		if (client->state == CL_IDLE && type == 'Q' && cf.pool_mode == POOL_TRANSACTION && total > 5 &&
 			p[total - 1] == '\0')
 		{
@@ -1110,6 +1112,7 @@ client_process(Client *client)
 		if (total > avail)
 		{
 			/* streamed request (CopyData and the like): forward what is there, the rest follows */
+			client->route_retry = false;	/* not kept whole: no retry */
 			if (!server_send_bytes(server, p, avail))
 			{
 				client_close(client, "53200", "out of memory while forwarding", NULL);

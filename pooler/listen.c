@@ -11,8 +11,9 @@
  *
  * Caveats (docs/operations.md): only a lone LISTEN/UNLISTEN in a simple Query outside a transaction is
  * taken over (inside a transaction block or mixed with other statements it goes to the server, where it
- * lasts only as long as that server connection's link); the client's CommandComplete comes before the
- * listener's LISTEN has completed, so a notification sent in that instant can be missed; the listener
+ * lasts only as long as that server connection's link); the client's CommandComplete + ReadyForQuery
+ * for a LISTEN are held until the listener's LISTEN on the channel has completed (or the listener's
+ * connection failed), so only a notification committed before that instant can be missed; the listener
  * connects to the database entry's host (the primary), and host names are resolved by libpq (blocking).
  */
 #include "listen.h"
@@ -58,6 +59,7 @@ struct Listener
 	struct event *ev;			/* on PQsocket */
 	short		ev_flags;
 	struct event *timer;		/* reconnect */
+	struct event *release;		/* answers waiting LISTENs outside the caller's stack */
 	bool		ready;			/* logged in */
 	ListenChannel *inflight;	/* the channel whose LISTEN/UNLISTEN is running */
 	bool		inflight_listen;
@@ -67,6 +69,8 @@ struct Listener
 };
 
 static Listener *listeners;
+
+static void schedule_release(Listener *l);
 
 static void listener_connect(Listener *l);
 static void listener_reconcile(Listener *l);
@@ -307,6 +311,7 @@ listener_lost(Listener *l, const char *why)
 		l->lost_at_us = conn_now_usec();
 	l->ready = false;
 	l->inflight = NULL;
+	schedule_release(l);
 	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
 	{
 		if (ch->on_server)
@@ -459,6 +464,7 @@ listener_event_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			channel_free_if_unused(ch);
 			listener_reconcile(l);
+			schedule_release(l);
 			break;
 		}
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -499,6 +505,63 @@ listener_for(const Pool *pool)
 	return l;
 }
 
+/* ---- answering LISTENs ---- */
+
+/* answer_listen: sends the held CommandComplete + ReadyForQuery of client's LISTEN; resumes its input. */
+static void
+answer_listen(Client *client)
+{
+	uint8_t		data[64];
+	PktBuf		pkt;
+
+	client->listen.waiting_on = NULL;
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_command_complete(&pkt, "LISTEN");
+	proto_build_ready(&pkt, 'I');
+	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
+	{
+		client_close(client, "53200", "out of memory", NULL);
+		return;
+	}
+	if (!client_flush(client))
+		return;					/* closed */
+	client_resume(client);
+}
+
+/*
+ * release_cb: answers every client whose channel is now LISTENed by the listener, or all of them when
+ * the listener has no connection (it then re-LISTENs with backoff and sends the missed-span notice).
+ * Answering resumes a client, which may LISTEN or leave: the scan restarts after each answer.
+ */
+static void
+release_cb(evutil_socket_t fd, short what, void *arg)
+{
+	Listener   *l = arg;
+	bool		lost = !l->pg;
+
+restart:
+	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
+	{
+		if (!ch->on_server && !lost)
+			continue;
+		for (int i = 0; i < ch->n_clients; i++)
+			if (ch->clients[i]->listen.waiting_on == ch)
+			{
+				answer_listen(ch->clients[i]);
+				goto restart;
+			}
+	}
+}
+
+static void
+schedule_release(Listener *l)
+{
+	if (!l->release)
+		l->release = evtimer_new(conn_base, release_cb, l);
+	if (l->release)
+		event_active(l->release, EV_TIMEOUT, 0);
+}
+
 /* ---- clients ---- */
 
 static void
@@ -533,6 +596,15 @@ grow(void **array, int *cap, int need, size_t elem)
 	*array = grown;
 	*cap = new_cap;
 	return true;
+}
+
+static ListenChannel *
+find_client_channel(Client *client, const char *name)
+{
+	for (int i = 0; i < client->listen.n_channels; i++)
+		if (strcmp(client->listen.channels[i]->name, name) == 0)
+			return client->listen.channels[i];
+	return NULL;
 }
 
 static bool
@@ -617,6 +689,17 @@ listen_try_query(Client *client, const char *query)
 		do_unlisten(client, channel);
 	slog_debug(&client->conn, "%s %s served by the listener connection", kind == 'L' ? "LISTEN" : "UNLISTEN",
 			   channel);
+	if (kind == 'L')
+	{
+		ListenChannel *ch = find_client_channel(client, channel);
+
+		if (ch && !ch->on_server && ch->listener->pg)
+		{
+			/* answered by release_cb once the listener's LISTEN has completed */
+			client->listen.waiting_on = ch;
+			return 1;
+		}
+	}
 	pktbuf_init(&pkt, data, sizeof(data));
 	proto_build_command_complete(&pkt, kind == 'L' ? "LISTEN" : "UNLISTEN");
 	proto_build_ready(&pkt, 'I');
@@ -631,6 +714,7 @@ listen_try_query(Client *client, const char *query)
 void
 listen_forget(Client *client)
 {
+	client->listen.waiting_on = NULL;
 	if (client->listen.n_channels)
 		do_unlisten(client, "*");
 	free(client->listen.channels);

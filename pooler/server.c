@@ -968,6 +968,19 @@ server_process(Server *server)
 		if (!server_reply(server, type, p, total, &forward))
 			break;
 		client = server->client;
+		if (forward && client && total <= avail && routing_hold_reply(client, type, total))
+		{
+			/* ParseComplete/BindComplete of a retryable extended read: held back (routing.c) */
+			iobuf_consume(&server->conn.rbuf, total);
+			continue;
+		}
+		if (forward && client && !routing_release_held(client))
+		{
+			client_close(client, "53200", "out of memory while forwarding", NULL);
+			if (server->state != SV_FREE && server->conn.rbuf)
+				iobuf_consume(&server->conn.rbuf, total);
+			continue;
+		}
 		if (forward && client)
 			client->route_retry = false;	/* a reply byte reaches the client: no transparent retry */
 		if (total > avail)

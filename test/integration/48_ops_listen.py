@@ -87,6 +87,19 @@ def main():
     channel = "faregate_queue_%d" % qid
     p = Pooler()
     try:
+        # ordering: a NOTIFY sent right after the client saw its LISTEN complete reaches it, also for the
+        # very first LISTEN (the listener connection is only made then) and for each new channel
+        with direct(DB) as notifier:
+            missed = []
+            for i in range(10):
+                first = Listener(p, "fg_order_%d" % i)
+                notifier.execute("NOTIFY fg_order_%d, 'right after'" % i)
+                if not wait_for(lambda: len(first.poll()) >= 1, 3):
+                    missed.append(i)
+                first.conn.close()
+            ok(not missed, "a NOTIFY sent right after LISTEN completed is delivered (fresh listener and 9 "
+               "new channels; missed: %s)" % missed)
+        ok(wait_for(lambda: p.lists().get("listen_channels") == 0), "their channels are gone again")
         clients = [Listener(p, channel) for _ in range(3)]
         ok(all(c.status == "LISTEN" for c in clients), "LISTEN through the pooler answers CommandComplete LISTEN")
         ok(wait_for(lambda: len(listener_pids()) == 1), "one listener server connection for the database (%s)"
