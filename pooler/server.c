@@ -21,6 +21,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "routing.h"
@@ -481,6 +482,25 @@ server_release(Server *server)
 	if (cf.server_lifetime_ms > 0 && now - server->connect_time > (uint64_t) cf.server_lifetime_ms * 1000)
 	{
 		server_close(server, "server_lifetime reached");
+		return;
+	}
+	if (server->listen_dirty && cf.pool_mode != POOL_SESSION && server->state == SV_ACTIVE)
+	{
+		/* a client's LISTEN ran here: the listener connection serves it now (listen.c) */
+		uint8_t		data[32];
+		PktBuf		pkt;
+
+		server->listen_dirty = false;
+		pktbuf_init(&pkt, data, sizeof(data));
+		proto_build_query(&pkt, "UNLISTEN *");
+		if (!server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0) ||
+			!conn_flush(&server->conn))
+		{
+			server_close(server, "could not send UNLISTEN *");
+			return;
+		}
+		server_set_state(server, SV_RESET);
+		conn_set_read(&server->conn, true);
 		return;
 	}
 	if (cf.pool_mode == POOL_SESSION && cf.server_reset_query[0] && server->state == SV_ACTIVE)
@@ -1001,6 +1021,9 @@ server_process(Server *server)
 			iobuf_consume(&server->conn.rbuf, avail);
 			continue;
 		}
+		if (forward && client && cf.pool_mode == POOL_TRANSACTION &&
+			(type == 'A' || type == 'C' || type == 'E' || type == 'Z'))
+			forward = listen_server_reply(client, &server->listen_dirty, type, p, total);
 		if (type == 'Z' && forward && client && client->route_capture && server->tx_status == 'I' &&
 			server_exp_idle(server) && cf.pool_mode == POOL_TRANSACTION)
 		{
