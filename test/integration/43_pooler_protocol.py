@@ -386,7 +386,7 @@ def test_show_pools():
            row)
         t.join(15)
         ok(result.get("err") == "57014", "the cancel reached the query", result)
-        row = show_pools(p)
+        row = wait_for(p, lambda r: r["sv_active_cancel"] == 0)
         ok(row["cl_active_cancel_req"] == 0 and row["sv_active_cancel"] == 0 and row["sv_being_canceled"] == 0,
            "the cancel done: cancel columns back to 0", row)
         c.close()
