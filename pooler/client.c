@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "routing.h"
 #include "tls.h"
 #include "pool.h"
 #include "proto.h"
@@ -195,6 +196,7 @@ client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_l
 bool
 client_send_bytes(Client *client, const void *data, size_t len)
 {
+	client->route_retry = false;	/* a byte for the client: its read is never retried (routing.c) */
 	return iobuf_append(&client->conn.wbuf, data, len);
 }
 
@@ -663,9 +665,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 
 	if (client->query_start == 0)
 		client->query_start = conn_now_usec();
-	if (client->route_retry && client->retry_sent)
-		client->route_retry = false;	/* a second request on the link: only the first is kept */
-	client->retry_sent = true;
+	routing_retry_note(client, type, msg, total);
 	slog_noise(&client->conn, "request '%c' (%u bytes) to S-%p", type, total, (void *) server);
 	switch (type)
 	{
@@ -674,7 +674,11 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 				const char *query;
 
 				if (proto_read_query(msg, total, &query))
+				{
 					client_note_set(client, query);
+					if (cf.pool_mode == POOL_TRANSACTION)
+						listen_note_query(client, query, strlen(query));
+				}
 				ok = server_send_bytes(server, msg, total) && server_exp_push(server, EXP_QUERY, false, 0);
 				break;
 			}
@@ -693,6 +697,8 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					return false;
 				}
 				client_note_set(client, query);
+				if (cf.pool_mode == POOL_TRANSACTION)
+					listen_note_query(client, query, strlen(query));
 				if (name[0] && prepared_client_lookup(&client->stmts, name))
 				{
 					/* PostgreSQL: 42P05 at this Parse, the rest skipped up to Sync, the transaction failed */
@@ -1009,14 +1015,14 @@ client_process(Client *client)
 		}
 		if (rc == 0 || (total > avail && (needs_whole(type) || client->state != CL_ACTIVE || client->admin)))
 		{
-			/* wait for the rest; make room for a whole message larger than the buffer */
+			/* wait for the rest; room for a message larger than the buffer grows as its bytes arrive */
 			if (rc == 1 && total > IOBUF_MAX_MESSAGE)
 			{
 				client_close(client, "54000", "message from client is too large",
 							 "Send statements and parameters under 256 MB.");
 				break;
 			}
-			if (rc == 1 && !iobuf_reserve(&client->conn.rbuf, total - avail, true))
+			if (rc == 1 && !iobuf_grow_toward(&client->conn.rbuf, total - avail))
 			{
 				client_close(client, "53200", "out of memory for a large message", NULL);
 				break;
@@ -1058,6 +1064,8 @@ client_process(Client *client)
 				continue;
 			}
 		}
+		if (client->state == CL_IDLE && listen_client_waiting(&client->listen))
+			break;				/* its LISTEN is not answered yet (listen.c resumes it) */
 		if (client->state == CL_IDLE && type == 'Q' && cf.pool_mode == POOL_TRANSACTION && total > 5 &&
 			p[total - 1] == '\0')
 		{
@@ -1110,6 +1118,7 @@ client_process(Client *client)
 		if (total > avail)
 		{
 			/* streamed request (CopyData and the like): forward what is there, the rest follows */
+			client->route_retry = false;	/* not kept whole: no retry */
 			if (!server_send_bytes(server, p, avail))
 			{
 				client_close(client, "53200", "out of memory while forwarding", NULL);

@@ -92,12 +92,18 @@ struct Client
 	bool		route_sticky_primary;	/* created a temp object or listens: stays on the primary */
 	uint64_t	ryw_lsn;		/* end LSN of its last write transaction; 0 = none */
 	bool		route_read;		/* this transaction was routed to a replica as a read */
-	bool		route_retry;
-	bool		retry_sent;		/* the request kept for the retry has been forwarded */	/* autocommit read on a replica, no reply byte forwarded yet */
+	bool		route_retry;	/* autocommit read on a replica, no reply byte sent to the client yet */
+	bool		retry_sent;		/* the kept request is whole: its Query, or its extended-protocol
+								 * messages up to Sync, were forwarded */
+	bool		retry_ext;		/* the kept request is extended protocol (Parse/Bind/Describe/Execute) */
 	int			route_avoid_node;	/* 1 + node that just failed it (0 = none): the retry avoids it */
-	uint8_t    *retry_msg;		/* copy of that read's Query (malloc'ed once, reused) */
+	uint8_t    *retry_msg;		/* copy of that read's messages as the client sent them (malloc'ed once,
+								 * reused; routing_retry_note) */
 	uint32_t	retry_len;
 	uint32_t	retry_cap;
+	char		retry_held[16];	/* ParseComplete/BindComplete of a kept extended read, held back from
+								 * the client until the next reply message (routing_hold_reply) */
+	int			n_held;
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */

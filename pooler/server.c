@@ -21,6 +21,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "routing.h"
@@ -481,6 +482,25 @@ server_release(Server *server)
 	if (cf.server_lifetime_ms > 0 && now - server->connect_time > (uint64_t) cf.server_lifetime_ms * 1000)
 	{
 		server_close(server, "server_lifetime reached");
+		return;
+	}
+	if (server->listen_dirty && cf.pool_mode != POOL_SESSION && server->state == SV_ACTIVE)
+	{
+		/* a client's LISTEN ran here: the listener connection serves it now (listen.c) */
+		uint8_t		data[32];
+		PktBuf		pkt;
+
+		server->listen_dirty = false;
+		pktbuf_init(&pkt, data, sizeof(data));
+		proto_build_query(&pkt, "UNLISTEN *");
+		if (!server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0) ||
+			!conn_flush(&server->conn))
+		{
+			server_close(server, "could not send UNLISTEN *");
+			return;
+		}
+		server_set_state(server, SV_RESET);
+		conn_set_read(&server->conn, true);
 		return;
 	}
 	if (cf.pool_mode == POOL_SESSION && cf.server_reset_query[0] && server->state == SV_ACTIVE)
@@ -950,7 +970,7 @@ server_process(Server *server)
 		}
 		if (rc == 0 || (total > avail && (!streamed(type) || server->state == SV_LOGIN)))
 		{
-			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_reserve(&server->conn.rbuf, total - avail, true)))
+			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_grow_toward(&server->conn.rbuf, total - avail)))
 			{
 				server_close(server, "reply too large to buffer");
 				break;
@@ -968,6 +988,19 @@ server_process(Server *server)
 		if (!server_reply(server, type, p, total, &forward))
 			break;
 		client = server->client;
+		if (forward && client && total <= avail && routing_hold_reply(client, type, total))
+		{
+			/* ParseComplete/BindComplete of a retryable extended read: held back (routing.c) */
+			iobuf_consume(&server->conn.rbuf, total);
+			continue;
+		}
+		if (forward && client && !routing_release_held(client))
+		{
+			client_close(client, "53200", "out of memory while forwarding", NULL);
+			if (server->state != SV_FREE && server->conn.rbuf)
+				iobuf_consume(&server->conn.rbuf, total);
+			continue;
+		}
 		if (forward && client)
 			client->route_retry = false;	/* a reply byte reaches the client: no transparent retry */
 		if (total > avail)
@@ -988,6 +1021,9 @@ server_process(Server *server)
 			iobuf_consume(&server->conn.rbuf, avail);
 			continue;
 		}
+		if (forward && client && cf.pool_mode == POOL_TRANSACTION &&
+			(type == 'A' || type == 'C' || type == 'E' || type == 'Z'))
+			forward = listen_server_reply(client, &server->listen_dirty, type, p, total);
 		if (type == 'Z' && forward && client && client->route_capture && server->tx_status == 'I' &&
 			server_exp_idle(server) && cf.pool_mode == POOL_TRANSACTION)
 		{

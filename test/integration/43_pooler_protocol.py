@@ -6,89 +6,27 @@ at that Parse; re-Parse of an existing name gives 42P05; SQL DEALLOCATE [ALL] of
 search_path / TimeZone set in a rolled-back transaction are not kept, SET LOCAL never, set_config()
 is; SHOW POOLS counts cl_cancel_req / sv_used / sv_tested. Honours FG_POOLER_BIN (the ASan build)."""
 import os
-import random
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import psycopg
 from psycopg import pq
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
-count = 0
-failed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fgtest  # noqa: E402
+from fgtest import ok  # noqa: E402
+
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
-
-
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-class Pooler:
-    def __init__(self, lines, port=PRIMARY):
-        self.dir = tempfile.mkdtemp(prefix="faregate-pooler-proto.")
-        self.port = free_port()
-        self.ini = os.path.join(self.dir, "pooler.ini")
-        with open(self.ini, "w") as f:
-            f.write("[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=3\n" % (HOST, port))
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % self.port)
-            f.write("admin_users = postgres\nlogfile = %s/pooler.log\n" % self.dir)
-            for line in lines:
-                f.write(line + "\n")
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, self.ini], stdout=self.stderr, stderr=self.stderr)
-        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start: " + open(os.path.join(self.dir, "stderr.log")).read())
-
-    def dsn(self, db="postgres"):
-        return "host=127.0.0.1 port=%d user=postgres dbname=%s" % (self.port, db)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
-
-    def sanitizer_clean(self):
-        text = open(os.path.join(self.dir, "stderr.log")).read()
-        return not any(s in text for s in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))
+def Pooler(lines, port=PRIMARY):
+    return fgtest.Pooler(lambda p: "[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=3\n" % (HOST, port) +
+                         "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % p.port +
+                         "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir +
+                         "".join(line + "\n" for line in lines), prefix="faregate-pooler-proto.")
 
 
 DIRECT = "host=%s port=%d user=postgres dbname=postgres" % (HOST, PRIMARY)
@@ -394,26 +332,15 @@ def test_show_pools():
     finally:
         p.stop()
     ok(p.sanitizer_clean(), "no sanitizer report (SHOW POOLS pooler)")
+    p.finish()
 
 
 def main():
-    p = Pooler([])
-    try:
-        for test in (test_prepared, test_settings):
-            try:
-                test(p)
-            except Exception as e:
-                ok(False, "%s ran without an exception" % test.__name__, repr(e))
-        ok(p.proc.poll() is None, "the pooler is still running")
-    finally:
-        p.stop()
-    ok(p.sanitizer_clean(), "no sanitizer report")
     try:
         test_show_pools()
     except Exception as e:
         ok(False, "test_show_pools ran without an exception", repr(e))
-    print("1..%d" % count)
-    sys.exit(1 if failed else 0)
+    sys.exit(fgtest.run_pooler_tests(Pooler([]), (test_prepared, test_settings)))
 
 
 main()
