@@ -54,6 +54,8 @@ static RoutingSet *routing_sets;
 
 /* Autocommit reads up to this size are kept for one transparent retry. */
 #define ROUTING_RETRY_MAX 8192
+/* Reply bytes of such a read held back until its ReadyForQuery; past this the reply streams as usual. */
+#define ROUTING_HOLD_MAX 8192
 
 /*
  * reroute_node_waiters: reads queued for a server of replica node, which the health check just found
@@ -528,33 +530,33 @@ routing_capture_done(Server *server)
 }
 
 bool
-routing_hold_reply(Client *client, char type, uint32_t total)
+routing_hold_reply(Client *client, char type, const uint8_t *msg, uint32_t total)
 {
-	if (!client->route_retry || !client->retry_ext || (type != '1' && type != '2') || total != 5 ||
-		client->n_held >= (int) sizeof(client->retry_held))
+	if (!client->route_retry || type == 'Z' || total > ROUTING_HOLD_MAX - client->n_held)
 		return false;
-	client->retry_held[client->n_held++] = type;
+	if (!client->held)
+	{
+		client->held = malloc(ROUTING_HOLD_MAX);
+		if (!client->held)
+			return false;
+		client->held_cap = ROUTING_HOLD_MAX;
+	}
+	memcpy(client->held + client->n_held, msg, total);
+	client->n_held += total;
 	return true;
 }
 
 bool
 routing_release_held(Client *client)
 {
-	int			n = client->n_held;
-	uint8_t		msgs[sizeof(client->retry_held) * 5];
+	uint32_t	n = client->n_held;
 
 	if (n == 0)
 		return true;
 	client->n_held = 0;
-	for (int i = 0; i < n; i++)
-	{
-		msgs[i * 5] = (uint8_t) client->retry_held[i];
-		msgs[i * 5 + 1] = msgs[i * 5 + 2] = msgs[i * 5 + 3] = 0;
-		msgs[i * 5 + 4] = 4;
-	}
 	if (client->pool)
-		client->pool->stats.total.bytes_sent += (uint64_t) n * 5;
-	return client_send_bytes(client, msgs, (size_t) n * 5);
+		client->pool->stats.total.bytes_sent += n;
+	return client_send_bytes(client, client->held, n);
 }
 
 void
@@ -621,7 +623,7 @@ routing_retry(Client *client, int node, const char *reason)
 	free(joined);
 	slog_info(&client->conn, "read retried on another node: node %d (%s) failed before replying: %s", node,
 			  rs->names[node], reason);
-	client->n_held = 0;		/* held ParseComplete/BindComplete: the retry gets its own */
+	client->n_held = 0;		/* the held partial reply: the retry gets a whole one */
 	client->route_avoid_node = node + 1;
 	client->query_start = 0;
 	client->retry_sent = false;
