@@ -165,6 +165,10 @@ show_pools(Client *client)
 			const char *values[20];
 			int			waiting = list_count(&node->waiting_clients);
 			int			cl_active = i == 0 ? list_count(&pool->active_clients) + list_count(&pool->idle_clients) : 0;
+			int			sv_used = 0;
+			int			sv_tested = 0;
+			uint64_t	now = conn_now_usec();
+			CancelCounts cancels;
 
 			if (pool->admin)
 				cl_active = list_count(&pool->idle_clients) + list_count(&pool->active_clients);
@@ -172,14 +176,25 @@ show_pools(Client *client)
 			snprintf(v[1], 64, "%s", pool->user);
 			snprintf(v[2], 64, "%d", cl_active);
 			snprintf(v[3], 64, "%d", waiting);
-			snprintf(v[4], 64, "0");
-			snprintf(v[5], 64, "0");
-			snprintf(v[6], 64, "%d", list_count(&node->active_servers));
-			snprintf(v[7], 64, "0");
-			snprintf(v[8], 64, "0");
-			snprintf(v[9], 64, "%d", list_count(&node->idle_servers));
-			snprintf(v[10], 64, "0");
-			snprintf(v[11], 64, "0");
+			/* PgBouncer 1.18: sv_used = idle but due for server_check_query; sv_tested = running it or the reset */
+			for (List *s = node->active_servers.next; s != &node->active_servers; s = s->next)
+				if (container_of(s, Server, list_node)->state == SV_RESET)
+					sv_tested++;
+			for (List *s = node->idle_servers.next; s != &node->idle_servers; s = s->next)
+				if (server_needs_check(container_of(s, Server, list_node), now))
+					sv_used++;
+			if (pool->admin)
+				memset(&cancels, 0, sizeof(cancels));
+			else
+				server_cancel_counts(pool, i, &cancels);
+			snprintf(v[4], 64, "%d", cancels.cl_active_cancel_req);
+			snprintf(v[5], 64, "%d", cancels.cl_waiting_cancel_req);
+			snprintf(v[6], 64, "%d", list_count(&node->active_servers) - sv_tested);
+			snprintf(v[7], 64, "%d", cancels.sv_active_cancel);
+			snprintf(v[8], 64, "%d", cancels.sv_being_canceled);
+			snprintf(v[9], 64, "%d", list_count(&node->idle_servers) - sv_used);
+			snprintf(v[10], 64, "%d", sv_used);
+			snprintf(v[11], 64, "%d", sv_tested);
 			snprintf(v[12], 64, "%d", list_count(&node->login_servers));
 			snprintf(v[13], 64, "%llu", (unsigned long long) (pool->max_wait_us / 1000000));
 			snprintf(v[14], 64, "%llu", (unsigned long long) (pool->max_wait_us % 1000000));

@@ -677,7 +677,11 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 				const char *query;
 
 				if (proto_read_query(msg, total, &query))
+				{
 					client_note_set(client, query);
+					if (cf.pool_mode == POOL_TRANSACTION)
+						listen_note_query(client, query, strlen(query));
+				}
 				ok = server_send_bytes(server, msg, total) && server_exp_push(server, EXP_QUERY, false, 0);
 				break;
 			}
@@ -696,6 +700,8 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					return false;
 				}
 				client_note_set(client, query);
+				if (cf.pool_mode == POOL_TRANSACTION)
+					listen_note_query(client, query, strlen(query));
 				if (name[0] && prepared_client_lookup(&client->stmts, name))
 				{
 					/* PostgreSQL: 42P05 at this Parse, the rest skipped up to Sync, the transaction failed */

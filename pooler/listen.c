@@ -32,6 +32,7 @@
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
+#include "route.h"
 
 #define LISTEN_BACKOFF_MIN_MS 100
 #define LISTEN_BACKOFF_MAX_MS 5000
@@ -507,6 +508,16 @@ listener_for(const Pool *pool)
 
 /* ---- answering LISTENs ---- */
 
+/* all_on_server: every channel client listens on is LISTENed by the listener. */
+static bool
+all_on_server(const Client *client)
+{
+	for (int i = 0; i < client->listen.n_channels; i++)
+		if (!client->listen.channels[i]->on_server && client->listen.channels[i]->listener->pg)
+			return false;
+	return true;
+}
+
 /* answer_listen: sends the held CommandComplete + ReadyForQuery of client's LISTEN; resumes its input. */
 static void
 answer_listen(Client *client)
@@ -516,7 +527,8 @@ answer_listen(Client *client)
 
 	client->listen.waiting_on = NULL;
 	pktbuf_init(&pkt, data, sizeof(data));
-	proto_build_command_complete(&pkt, "LISTEN");
+	if (client->listen.hold_cc)
+		proto_build_command_complete(&pkt, "LISTEN");
 	proto_build_ready(&pkt, 'I');
 	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
 	{
@@ -545,11 +557,15 @@ restart:
 		if (!ch->on_server && !lost)
 			continue;
 		for (int i = 0; i < ch->n_clients; i++)
-			if (ch->clients[i]->listen.waiting_on == ch)
+		{
+			Client	   *c = ch->clients[i];
+
+			if (c->listen.waiting_on && (lost || all_on_server(c)))
 			{
-				answer_listen(ch->clients[i]);
+				answer_listen(c);
 				goto restart;
 			}
+		}
 	}
 }
 
@@ -697,6 +713,7 @@ listen_try_query(Client *client, const char *query)
 		{
 			/* answered by release_cb once the listener's LISTEN has completed */
 			client->listen.waiting_on = ch;
+			client->listen.hold_cc = true;
 			return 1;
 		}
 	}
@@ -715,6 +732,10 @@ void
 listen_forget(Client *client)
 {
 	client->listen.waiting_on = NULL;
+	free(client->listen.queued);
+	free(client->listen.done);
+	client->listen.queued = client->listen.done = NULL;
+	client->listen.n_queued = client->listen.n_done = 0;
 	if (client->listen.n_channels)
 		do_unlisten(client, "*");
 	free(client->listen.channels);
@@ -723,6 +744,131 @@ listen_forget(Client *client)
 	free(client->listen.pending);
 	client->listen.pending = NULL;
 	client->listen.pending_len = 0;
+}
+
+/* ---- LISTEN/UNLISTEN that went to a server (transaction blocks, several statements, Parse) ---- */
+
+#define LISTEN_MAX_OPS 64		/* per query text; more are ignored (and logged) */
+
+static bool
+append_op(RouteListenOp **array, int *n, const RouteListenOp *op)
+{
+	RouteListenOp *grown = realloc(*array, (size_t) (*n + 1) * sizeof(RouteListenOp));
+
+	if (!grown)
+		return false;
+	grown[(*n)++] = *op;
+	*array = grown;
+	return true;
+}
+
+/* mentions_listen: the text contains "listen" in any case spelling (a cheap filter before lexing). */
+static bool
+mentions_listen(const char *sql, size_t len)
+{
+	for (size_t i = 0; i + 6 <= len; i++)
+		if ((sql[i] | 0x20) == 'l' && strncasecmp(sql + i, "listen", 6) == 0)
+			return true;
+	return false;
+}
+
+void
+listen_note_query(Client *client, const char *sql, size_t len)
+{
+	RouteListenOp ops[LISTEN_MAX_OPS];
+	int			n;
+
+	if (client->pool->admin || !mentions_listen(sql, len))
+		return;
+	n = route_listen_statements(sql, len, true, ops, LISTEN_MAX_OPS);
+	if (n > LISTEN_MAX_OPS)
+	{
+		slog_warning(&client->conn, "%d LISTEN/UNLISTEN statements in one query: only the first %d are "
+					 "taken over by the listener connection", n, LISTEN_MAX_OPS);
+		n = LISTEN_MAX_OPS;
+	}
+	for (int i = 0; i < n; i++)
+		if (!append_op(&client->listen.queued, &client->listen.n_queued, &ops[i]))
+			break;
+}
+
+/* take_completed: the server completed a statement of kind: move the first queued one to done. */
+static void
+take_completed(Client *client, char kind)
+{
+	ClientListen *cl = &client->listen;
+
+	for (int i = 0; i < cl->n_queued; i++)
+		if (cl->queued[i].kind == kind)
+		{
+			(void) append_op(&cl->done, &cl->n_done, &cl->queued[i]);
+			memmove(&cl->queued[i], &cl->queued[i + 1], (size_t) (cl->n_queued - i - 1) * sizeof(RouteListenOp));
+			cl->n_queued--;
+			return;
+		}
+}
+
+bool
+listen_server_reply(Client *client, bool *dirty, char type, const uint8_t *msg, size_t len)
+{
+	ClientListen *cl = &client->listen;
+	const char *tag = (const char *) msg + 5;
+	bool		applied = false;
+
+	switch (type)
+	{
+		case 'A':
+			/* the server's own LISTEN: the listener connection delivers these */
+			return !*dirty;
+		case 'C':
+			if (len < 6 || msg[len - 1] != '\0')
+				return true;
+			if (strcmp(tag, "LISTEN") == 0)
+				*dirty = true, take_completed(client, 'L');
+			else if (strcmp(tag, "UNLISTEN") == 0)
+				take_completed(client, 'U');
+			else if (strcmp(tag, "ROLLBACK") == 0)
+				cl->tx_rollback = true;
+			return true;
+		case 'E':
+			cl->tx_rollback = true;
+			return true;
+		case 'Z':
+			free(cl->queued);	/* statements not completed by now never will be */
+			cl->queued = NULL;
+			cl->n_queued = 0;
+			if (len < 6 || msg[5] != 'I')
+				return true;
+			if (!cl->tx_rollback)
+				for (int i = 0; i < cl->n_done; i++)
+				{
+					if (cl->done[i].kind == 'L')
+					{
+						if (!do_listen(client, cl->done[i].channel))
+							slog_warning(&client->conn, "out of memory: LISTEN %s not taken over",
+										 cl->done[i].channel);
+					}
+					else
+						do_unlisten(client, cl->done[i].channel);
+					slog_debug(&client->conn, "%s %s committed: served by the listener connection",
+							   cl->done[i].kind == 'L' ? "LISTEN" : "UNLISTEN", cl->done[i].channel);
+					applied = applied || cl->done[i].kind == 'L';
+				}
+			free(cl->done);
+			cl->done = NULL;
+			cl->n_done = 0;
+			cl->tx_rollback = false;
+			if (applied && !all_on_server(client) && client->listen.n_channels > 0)
+			{
+				/* hold this ReadyForQuery until the listener has LISTENed (release_cb sends it) */
+				client->listen.waiting_on = client->listen.channels[0];
+				client->listen.hold_cc = false;
+				return false;
+			}
+			return true;
+		default:
+			return true;
+	}
 }
 
 int

@@ -29,6 +29,12 @@ typedef struct ClientListen
 	uint8_t    *pending;		/* NotificationResponse/NoticeResponse messages held for the next
 								 * message boundary (malloc'ed) */
 	size_t		pending_len;
+	struct RouteListenOp *queued;	/* LISTEN/UNLISTEN statements sent to the server, not completed */
+	int			n_queued;
+	struct RouteListenOp *done;	/* completed in the running transaction: applied at its COMMIT */
+	int			n_done;
+	bool		tx_rollback;	/* the running transaction rolls back (ErrorResponse, ROLLBACK) */
+	bool		hold_cc;		/* the held answer includes CommandComplete LISTEN (lone LISTEN) */
 	ListenChannel *waiting_on;	/* its LISTEN is answered once the listener has LISTENed to this
 								 * channel (or lost its connection); meanwhile its input waits */
 } ClientListen;
@@ -39,6 +45,21 @@ typedef struct ClientListen
  * -1 = the client was closed.
  */
 extern int	listen_try_query(Client *client, const char *query);
+
+/*
+ * listen_note_query: client (transaction mode) sends SQL text (a Query, or a Parse's statement) to a
+ * server: its LISTEN/UNLISTEN statements are noted, to be taken over when the server completes them
+ * and their transaction commits.
+ */
+extern void listen_note_query(Client *client, const char *sql, size_t len);
+
+/*
+ * listen_server_reply: a server reply of type (A, C, E or Z) for client in transaction mode; *dirty is
+ * the server's flag "has LISTENed itself" (its UNLISTEN * runs when it is released). At COMMIT the
+ * completed LISTEN/UNLISTENs move to the listener connection and the ReadyForQuery is held until the
+ * listener has LISTENed. Returns whether the message goes to the client.
+ */
+extern bool listen_server_reply(Client *client, bool *dirty, char type, const uint8_t *msg, size_t len);
 
 /* listen_client_waiting: client's LISTEN is not answered yet: process none of its input. */
 static inline bool

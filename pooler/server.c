@@ -21,6 +21,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "routing.h"
@@ -347,6 +348,9 @@ server_send_cancel(Server *target)
 	list_init(&server->list_node);
 	list_init(&server->all_node);
 	server->connect_time = conn_now_usec();
+	/* whom it cancels (SHOW POOLS): the target's node and backend pid; a cancel connection has no pool */
+	server->node = target->node;
+	server->backend_pid = target->backend_pid;
 	server_set_state(server, SV_CANCEL);
 	pktbuf_init(&pkt, server->cancel_packet, sizeof(server->cancel_packet));
 	proto_build_cancel(&pkt, target->backend_pid, target->backend_key);
@@ -355,6 +359,46 @@ server_send_cancel(Server *target)
 		server_close(server, "could not send the cancel request");
 	else if (!conn_has_output(&server->conn))
 		conn_set_read(&server->conn, true);	/* wait for PostgreSQL to close it */
+}
+
+/* find_backend: the server of list with this backend pid, or NULL. */
+static Server *
+find_backend(List *list, uint32_t pid)
+{
+	for (List *it = list->next; it != list; it = it->next)
+	{
+		Server	   *server = container_of(it, Server, list_node);
+
+		if (server->backend_pid == pid)
+			return server;
+	}
+	return NULL;
+}
+
+void
+server_cancel_counts(Pool *pool, int node_idx, CancelCounts *counts)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+
+	memset(counts, 0, sizeof(*counts));
+	for (List *it = cancel_server_list.next; it != &cancel_server_list; it = it->next)
+	{
+		Server	   *cancel = container_of(it, Server, list_node);
+		Server	   *target;
+
+		if (cancel->node != node_idx)
+			continue;
+		if (!(target = find_backend(&node->active_servers, cancel->backend_pid)) &&
+			!(target = find_backend(&node->idle_servers, cancel->backend_pid)))
+			continue;
+		counts->sv_active_cancel++;
+		if (conn_has_output(&cancel->conn))
+			counts->cl_waiting_cancel_req++;
+		else
+			counts->cl_active_cancel_req++;
+		if (target->state == SV_ACTIVE)
+			counts->sv_being_canceled++;
+	}
 }
 
 void
@@ -440,6 +484,25 @@ server_release(Server *server)
 		server_close(server, "server_lifetime reached");
 		return;
 	}
+	if (server->listen_dirty && cf.pool_mode != POOL_SESSION && server->state == SV_ACTIVE)
+	{
+		/* a client's LISTEN ran here: the listener connection serves it now (listen.c) */
+		uint8_t		data[32];
+		PktBuf		pkt;
+
+		server->listen_dirty = false;
+		pktbuf_init(&pkt, data, sizeof(data));
+		proto_build_query(&pkt, "UNLISTEN *");
+		if (!server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0) ||
+			!conn_flush(&server->conn))
+		{
+			server_close(server, "could not send UNLISTEN *");
+			return;
+		}
+		server_set_state(server, SV_RESET);
+		conn_set_read(&server->conn, true);
+		return;
+	}
 	if (cf.pool_mode == POOL_SESSION && cf.server_reset_query[0] && server->state == SV_ACTIVE)
 	{
 		uint8_t		data[CF_STR_MAX + 16];
@@ -461,6 +524,34 @@ server_release(Server *server)
 		return;
 	}
 	pool_server_ready(server);
+}
+
+bool
+server_needs_check(const Server *server, uint64_t now)
+{
+	return server->state == SV_IDLE && cf.server_check_query[0] &&
+		now - server->request_time >= (uint64_t) cf.server_check_delay_ms * 1000;
+}
+
+bool
+server_start_check(Server *server)
+{
+	uint8_t		data[CF_STR_MAX + 16];
+	PktBuf		pkt;
+
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_query(&pkt, cf.server_check_query);
+	server->request_time = conn_now_usec();
+	server_set_state(server, SV_RESET);
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) ||
+		!server_exp_push(server, EXP_QUERY, true, 0) || !conn_flush(&server->conn))
+	{
+		server_close(server, "could not send server_check_query");
+		return false;
+	}
+	slog_debug(&server->conn, "server_check_query sent");
+	conn_set_read(&server->conn, true);
+	return true;
 }
 
 /* server_login_done: ReadyForQuery after the login: the connection joins the pool. */
@@ -930,6 +1021,9 @@ server_process(Server *server)
 			iobuf_consume(&server->conn.rbuf, avail);
 			continue;
 		}
+		if (forward && client && cf.pool_mode == POOL_TRANSACTION &&
+			(type == 'A' || type == 'C' || type == 'E' || type == 'Z'))
+			forward = listen_server_reply(client, &server->listen_dirty, type, p, total);
 		if (type == 'Z' && forward && client && client->route_capture && server->tx_status == 'I' &&
 			server_exp_idle(server) && cf.pool_mode == POOL_TRANSACTION)
 		{

@@ -91,6 +91,7 @@ struct Server
 	bool		in_process;		/* server_process is running */
 	char		tx_status;		/* last ReadyForQuery status */
 	bool		close_needed;	/* configuration changed: close instead of reusing */
+	bool		listen_dirty;	/* a client's LISTEN ran on it (listen.c): UNLISTEN * when released */
 	bool		fatal_forwarded;	/* a FATAL ErrorResponse already reached the client */
 	bool		error_in_query; /* an ErrorResponse arrived since the last ReadyForQuery */
 	bool		ryw_capture;	/* the pooler's commit-LSN query is running; the client's 'Z' is held */
@@ -121,6 +122,30 @@ extern void server_close(Server *server, const char *reason);
 
 /* server_set_state: moves server to the list of state. */
 extern void server_set_state(Server *server, ServerState state);
+
+/*
+ * server_needs_check: an idle server unused for server_check_delay: server_check_query runs on it before
+ * a client gets it (SHOW POOLS sv_used). server_start_check sends it (state SV_RESET, "tested"); its
+ * ReadyForQuery makes the server idle again and hands it to the first waiting client. False when the
+ * server could not be used (closed).
+ */
+extern bool server_needs_check(const Server *server, uint64_t now);
+extern bool server_start_check(Server *server);
+
+/*
+ * server_cancel_counts: SHOW POOLS' cancel columns for one pool node, from the cancel connections in
+ * flight whose target backend belongs to it: cl_waiting_cancel_req = not yet sent to PostgreSQL (still
+ * connecting), cl_active_cancel_req = sent, PostgreSQL has not closed it yet, sv_active_cancel = both
+ * (the connections carrying them), sv_being_canceled = active servers such a request targets.
+ */
+typedef struct CancelCounts
+{
+	int			cl_waiting_cancel_req;
+	int			cl_active_cancel_req;
+	int			sv_active_cancel;
+	int			sv_being_canceled;
+} CancelCounts;
+extern void server_cancel_counts(Pool *pool, int node_idx, CancelCounts *counts);
 
 /* server_release: the client is done with it: back to idle (or reset/closed when not clean). */
 extern void server_release(Server *server);

@@ -5,13 +5,17 @@
  * end of a socketpair handed to client_accept) and a fake PostgreSQL (a loopback listener owned by this
  * file, on the same loop) answers the pooler's server connections with canned backend messages.
  *
- * Input: byte 0 picks the prefix written before the rest: 0 none (raw startup-phase bytes), 1 a valid
- * StartupMessage for database fz (trust auth, transaction pooling), 2 one for the admin console. The
+ * Input: byte 0 picks the mode. Client side: 0 no prefix (raw startup-phase bytes), 1 a valid
+ * StartupMessage for database fz (trust auth, transaction pooling), 2 one for the admin console; the
  * rest is pieces, each a length byte L then L+1 bytes (fewer at the end) written at once, with loop turns
  * between them,
  * so that the state machine sees partial messages. Afterwards the peer closes; the client must be
  * freed within a bounded number of loop turns (a leaked Client aborts), and ASan/UBSan/LeakSanitizer
- * report anything else.
+ * report anything else. Server side: 3 the fake server's reply to the pooler's login (its startup
+ * packet) is the rest of the input, raw; 4 the login is canned and the reply to the first request after
+ * it is the rest of the input; in both the client logs in, sends a simple query and an extended-protocol
+ * request, then closes. So the server state machine (server.c, login.c's server side, params.c,
+ * routing of replies to the client) gets arbitrary backend bytes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,6 +55,25 @@ static Fake fakes[FAKE_MAX];
 static int	fake_listen_fd = -1;
 static unsigned long n_accepted;	/* server connections the pooler opened */
 static unsigned long n_answered;	/* messages the fake server answered */
+static const uint8_t *script;	/* modes 3 and 4: the raw reply the fake server sends once */
+static size_t script_len;
+static int	script_at;			/* 0 none, 1 reply to a startup packet, 2 to the first later message */
+
+/* fake_script: the raw reply for this point of the exchange, once; false when canned replies apply */
+static bool
+fake_script(int at, uint8_t *out, size_t *n, size_t room)
+{
+	size_t		len;
+
+	if (script_at != at)
+		return false;
+	len = script_len < room ? script_len : room;
+	if (len > 0)
+		memcpy(out + *n, script, len);
+	*n += len;
+	script_at = 0;
+	return true;
+}
 
 /* with FUZZ_SM_STATS set, prints how far the inputs got (does the pooler reach the fake server?) */
 static void
@@ -110,6 +133,8 @@ fake_answer(Fake *f, const uint8_t *msg, uint32_t len, uint8_t *out, size_t *n)
 		if (code != PROTO_VERSION_3)
 			return false;		/* a cancel request, or garbage */
 		f->started = true;
+		if (fake_script(1, out, n, 3584 - *n))
+			return true;
 		put_msg(out, n, 'R', zero, 4);
 		put_param(out, n, "server_version", "15.8");
 		put_param(out, n, "server_encoding", "UTF8");
@@ -122,6 +147,8 @@ fake_answer(Fake *f, const uint8_t *msg, uint32_t len, uint8_t *out, size_t *n)
 		put_msg(out, n, 'Z', "I", 1);
 		return true;
 	}
+	if (fake_script(2, out, n, 3584 - *n))
+		return true;
 	switch (msg[0])
 	{
 		case 'Q':
@@ -321,10 +348,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (!client_accept(sv[0], (struct sockaddr *) &addr, true, false))
 		abort();
-	if (data[0] % 3 == 1)
+	script_at = 0;
+	if (data[0] % 5 == 1)
 		plen = startup_packet(prefix, "fuzz", "fz");
-	else if (data[0] % 3 == 2)
+	else if (data[0] % 5 == 2)
 		plen = startup_packet(prefix, "postgres", "faregate");
+	else if (data[0] % 5 >= 3)
+	{
+		/* server side: a new pool (its own user) so that the pooler logs in afresh and meets the script */
+		static const uint8_t requests[] = {
+			'Q', 0, 0, 0, 13, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1', 0,
+			'P', 0, 0, 0, 9, 0, 'x', 0, 0, 0, 'S', 0, 0, 0, 4};
+		static unsigned	users;
+		char		user[32];
+
+		snprintf(user, sizeof(user), "srv%u", users++ % 64);
+		plen = startup_packet(prefix, user, "fz");
+		memcpy(prefix + plen, requests, sizeof(requests));
+		plen += sizeof(requests);
+		script = data + 1;
+		script_len = size - 1;
+		script_at = data[0] % 5 == 3 ? 1 : 2;
+		off = size;				/* the rest is the server's, not the client's */
+	}
 	if (plen > 0 && send(sv[1], prefix, plen, MSG_NOSIGNAL) != (ssize_t) plen)
 		abort();
 	pump(sv[1], 4);
@@ -344,6 +390,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pump(sv[1], 2);
 	}
 	pump(sv[1], 32);
+	script_at = 0;				/* the input's bytes are not ours after this call */
 	close(sv[1]);
 	for (int i = 0; i < 2000 && client_count > base_clients; i++)
 		pump(-1, 1);

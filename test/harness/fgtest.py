@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -179,6 +180,76 @@ class Pooler:
             tail = self.text(name).splitlines()[-15:]
             for line in tail:
                 print("#   %s: %s" % (name, line))
+
+
+def run_pooler_tests(p, tests):
+    """Runs each test(p) (an exception is one failed test, the rest still run), checks the pooler is still
+    running, stops it, checks its stderr for sanitizer reports, cleans up; returns the exit status."""
+    try:
+        for test in tests:
+            try:
+                test(p)
+            except Exception as e:  # a crash of one part is a failure, the rest still runs
+                ok(False, "%s ran without an exception" % test.__name__, repr(e))
+        ok(p.proc.poll() is None, "the pooler is still running")
+    finally:
+        p.stop()
+    ok(p.sanitizer_clean(), "no sanitizer report")
+    p.finish()
+    return done_testing()
+
+
+# --- raw wire protocol (for what a driver will not send) ---------------------------------------------
+
+def msg(t, body=b""):
+    """A typed message: type byte T, length, BODY."""
+    return t + struct.pack("!I", len(body) + 4) + body
+
+
+def cstr(s):
+    return s.encode() + b"\0"
+
+
+def startup(user="postgres", db="postgres"):
+    """A protocol 3.0 StartupMessage for USER and DB."""
+    body = struct.pack("!I", 196608) + cstr("user") + cstr(user) + cstr("database") + cstr(db) + b"\0"
+    return struct.pack("!I", len(body) + 4) + body
+
+
+def recv_msg(s):
+    """The next typed message on socket S as (type, body), or (None, b"") when it closed first."""
+    head = b""
+    while len(head) < 5:
+        d = s.recv(5 - len(head))
+        if not d:
+            return None, b""
+        head += d
+    n = struct.unpack("!I", head[1:5])[0] - 4
+    body = b""
+    while len(body) < n:
+        d = s.recv(n - len(body))
+        if not d:
+            return None, b""
+        body += d
+    return head[:1], body
+
+
+def read_until_closed(s, limit):
+    """All bytes until the peer closes (True) or LIMIT seconds pass (False), as (bytes, closed)."""
+    got = b""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        s.settimeout(max(0.05, deadline - time.time()))
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return got, True
+        if not d:
+            return got, True
+        got += d
+    return got, False
 
 
 def pooler_databases(pool_size=3, extra_db_lines=()):

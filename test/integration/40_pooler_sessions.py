@@ -279,20 +279,8 @@ def test_client_killed(p):
 
 
 def main():
-    p = Pooler([])
-    try:
-        for test in (test_settings_follow_client, test_prepared_move, test_cancel, test_timeouts,
-                     test_terminate, test_client_killed):
-            try:
-                test(p)
-            except Exception as e:  # a crash of one part is a failure, the rest still runs
-                ok(False, "%s ran without an exception" % test.__name__, repr(e))
-        ok(p.proc.poll() is None, "the pooler is still running")
-    finally:
-        p.stop()
-    ok(p.sanitizer_clean(), "no sanitizer report")
-    p.finish()
-    return fgtest.done_testing()
+    return fgtest.run_pooler_tests(Pooler([]), (test_settings_follow_client, test_prepared_move, test_cancel,
+                                                 test_timeouts, test_terminate, test_client_killed))
 
 
 if __name__ == "__main__":

@@ -6,89 +6,27 @@ at that Parse; re-Parse of an existing name gives 42P05; SQL DEALLOCATE [ALL] of
 search_path / TimeZone set in a rolled-back transaction are not kept, SET LOCAL never, set_config()
 is; SHOW POOLS counts cl_cancel_req / sv_used / sv_tested. Honours FG_POOLER_BIN (the ASan build)."""
 import os
-import random
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import psycopg
 from psycopg import pq
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
-count = 0
-failed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fgtest  # noqa: E402
+from fgtest import ok  # noqa: E402
+
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
-
-
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-class Pooler:
-    def __init__(self, lines):
-        self.dir = tempfile.mkdtemp(prefix="faregate-pooler-proto.")
-        self.port = free_port()
-        self.ini = os.path.join(self.dir, "pooler.ini")
-        with open(self.ini, "w") as f:
-            f.write("[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=3\n" % (HOST, PRIMARY))
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % self.port)
-            f.write("admin_users = postgres\nlogfile = %s/pooler.log\n" % self.dir)
-            for line in lines:
-                f.write(line + "\n")
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, self.ini], stdout=self.stderr, stderr=self.stderr)
-        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start: " + open(os.path.join(self.dir, "stderr.log")).read())
-
-    def dsn(self, db="postgres"):
-        return "host=127.0.0.1 port=%d user=postgres dbname=%s" % (self.port, db)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
-
-    def sanitizer_clean(self):
-        text = open(os.path.join(self.dir, "stderr.log")).read()
-        return not any(s in text for s in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))
+def Pooler(lines, port=PRIMARY):
+    return fgtest.Pooler(lambda p: "[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=3\n" % (HOST, port) +
+                         "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % p.port +
+                         "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir +
+                         "".join(line + "\n" for line in lines), prefix="faregate-pooler-proto.")
 
 
 DIRECT = "host=%s port=%d user=postgres dbname=postgres" % (HOST, PRIMARY)
@@ -278,20 +216,131 @@ def test_settings(p):
     compare("settings", direct, pooled)
 
 
-def main():
-    p = Pooler([])
-    try:
-        for test in (test_prepared, test_settings):
+class CancelDelayProxy:
+    """TCP proxy to the primary that holds every CancelRequest for `delay` seconds before passing it on
+    (so that SHOW POOLS can see a cancel in flight); other connections are forwarded as they are."""
+    def __init__(self, delay):
+        self.delay = delay
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
             try:
-                test(p)
-            except Exception as e:
-                ok(False, "%s ran without an exception" % test.__name__, repr(e))
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def pump(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve(self, c):
+        first = b""
+        while len(first) < 8:
+            data = c.recv(8 - len(first))
+            if not data:
+                c.close()
+                return
+            first += data
+        u = socket.create_connection((HOST, PRIMARY))
+        if first[4:8] == (80877102).to_bytes(4, "big"):
+            time.sleep(self.delay)
+        u.sendall(first)
+        threading.Thread(target=self.pump, args=(u, c), daemon=True).start()
+        self.pump(c, u)
+
+
+def show_pools(p):
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as a:
+        cur = a.execute("SHOW POOLS")
+        names = [d.name for d in cur.description]
+        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    return [r for r in rows if r["database"] == "postgres"][0]
+
+
+def wait_for(p, cond, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        row = show_pools(p)
+        if cond(row) or time.time() > deadline:
+            return row
+        time.sleep(0.05)
+
+
+def test_show_pools():
+    proxy = CancelDelayProxy(2.0)
+    p = Pooler(["server_check_delay = 1", "server_check_query = select pg_sleep(1.5)"], port=proxy.port)
+    try:
+        c = psycopg.connect(p.dsn(), autocommit=True)
+        one(c, "SELECT 1")
+        row = show_pools(p)
+        ok(row["sv_idle"] == 1 and row["sv_used"] == 0, "a server just released is idle, not used", row)
+        time.sleep(1.3)
+        row = show_pools(p)
+        ok(row["sv_used"] == 1 and row["sv_idle"] == 0, "after server_check_delay it counts as sv_used", row)
+        t = threading.Thread(target=lambda: one(c, "SELECT 2"))
+        t.start()
+        row = wait_for(p, lambda r: r["sv_tested"] == 1)
+        ok(row["sv_tested"] == 1 and row["sv_used"] == 0 and row["cl_waiting"] == 1 and row["sv_active"] == 0,
+           "while server_check_query runs: sv_tested 1, the client waits", row)
+        t.join(10)
+        row = wait_for(p, lambda r: r["sv_tested"] == 0)
+        ok(row["sv_tested"] == 0 and row["sv_idle"] + row["sv_used"] >= 1 and row["sv_active"] == 0,
+           "after the check and the query: idle again", row)
+
+        result = {}
+
+        def slow():
+            try:
+                one(c, "SELECT pg_sleep(8)")
+                result["err"] = None
+            except psycopg.Error as e:
+                result["err"] = e.sqlstate
+        t = threading.Thread(target=slow)
+        t.start()
+        wait_for(p, lambda r: r["sv_active"] == 1)
+        time.sleep(0.2)
+        c.cancel()
+        row = wait_for(p, lambda r: r["cl_active_cancel_req"] + r["cl_waiting_cancel_req"] == 1)
+        ok(row["cl_active_cancel_req"] + row["cl_waiting_cancel_req"] == 1 and row["sv_active_cancel"] == 1
+           and row["sv_being_canceled"] == 1, "a cancel in flight is counted (client, cancel connection, target)",
+           row)
+        t.join(15)
+        ok(result.get("err") == "57014", "the cancel reached the query", result)
+        row = wait_for(p, lambda r: r["sv_active_cancel"] == 0)
+        ok(row["cl_active_cancel_req"] == 0 and row["sv_active_cancel"] == 0 and row["sv_being_canceled"] == 0,
+           "the cancel done: cancel columns back to 0", row)
+        c.close()
         ok(p.proc.poll() is None, "the pooler is still running")
     finally:
         p.stop()
-    ok(p.sanitizer_clean(), "no sanitizer report")
-    print("1..%d" % count)
-    sys.exit(1 if failed else 0)
+    ok(p.sanitizer_clean(), "no sanitizer report (SHOW POOLS pooler)")
+    p.finish()
+
+
+def main():
+    try:
+        test_show_pools()
+    except Exception as e:
+        ok(False, "test_show_pools ran without an exception", repr(e))
+    sys.exit(fgtest.run_pooler_tests(Pooler([]), (test_prepared, test_settings)))
 
 
 main()

@@ -100,6 +100,57 @@ def main():
             ok(not missed, "a NOTIFY sent right after LISTEN completed is delivered (fresh listener and 9 "
                "new channels; missed: %s)" % missed)
         ok(wait_for(lambda: p.lists().get("listen_channels") == 0), "their channels are gone again")
+        # LISTEN/UNLISTEN beyond a lone simple Query: transaction blocks, several statements, Parse/Bind/
+        # Execute, UNLISTEN *; each checked by a NOTIFY sent on a direct connection right after the reply
+        t = psycopg.connect(p.dsn(), autocommit=True)
+        got = []
+        t.add_notify_handler(lambda n: got.append(n.channel))
+
+        def hears(channel, expect, wait=1.5):
+            before = got.count(channel)
+            with direct(DB) as d:
+                d.execute('NOTIFY "%s"' % channel)
+            end = time.time() + wait
+            while time.time() < end and got.count(channel) < before + 1:
+                t.execute("SELECT 1")
+                time.sleep(0.05)
+            if not expect:
+                time.sleep(0.3)
+                t.execute("SELECT 1")
+            return got.count(channel) == before + (1 if expect else 0)
+
+        t.execute("BEGIN")
+        t.execute("LISTEN fg_tx_a")
+        t.execute("COMMIT")
+        ok(hears("fg_tx_a", True), "LISTEN inside BEGIN ... COMMIT takes effect at COMMIT", got)
+        time.sleep(0.3)
+        t.execute("SELECT 1")
+        ok(got.count("fg_tx_a") == 1, "exactly one copy (the server's own LISTEN is not forwarded too)", got)
+        t.execute("BEGIN")
+        t.execute("LISTEN fg_tx_b")
+        t.execute("ROLLBACK")
+        ok(hears("fg_tx_b", False), "LISTEN inside BEGIN ... ROLLBACK is dropped", got)
+        try:
+            t.execute("LISTEN fg_tx_c; SELECT 1/0")
+        except psycopg.Error:
+            pass
+        ok(hears("fg_tx_c", False), "LISTEN in a failed implicit transaction is dropped", got)
+        t.execute("LISTEN fg_multi_a; SELECT 1; /* LISTEN fg_comment */ LISTEN \"Fg Multi;B\"")
+        ok(hears("fg_multi_a", True) and hears("Fg Multi;B", True),
+           "LISTEN a; SELECT; LISTEN \"quoted;\" in one simple Query: both channels", got)
+        ok(hears("fg_comment", False), "a LISTEN inside a comment is not one", got)
+        t.execute("LISTEN fg_ext_d", binary=True)
+        ok(hears("fg_ext_d", True), "LISTEN by Parse/Bind/Execute (extended protocol)", got)
+        t.execute("UNLISTEN fg_tx_a; SELECT 1", binary=False)
+        ok(hears("fg_tx_a", False), "UNLISTEN in a multi-statement Query", got)
+        t.execute("BEGIN")
+        t.execute("UNLISTEN *")
+        t.execute("COMMIT")
+        ok(hears("fg_ext_d", False) and hears("fg_multi_a", False), "UNLISTEN * in a transaction block", got)
+        ok(all(not t.execute("SELECT count(*) FROM pg_listening_channels()").fetchone()[0] for _ in range(6)),
+           "the pool's server connections are not left LISTENing (UNLISTEN * on release)")
+        t.close()
+        ok(wait_for(lambda: p.lists().get("listen_channels") == 0), "no channel left")
         clients = [Listener(p, channel) for _ in range(3)]
         ok(all(c.status == "LISTEN" for c in clients), "LISTEN through the pooler answers CommandComplete LISTEN")
         ok(wait_for(lambda: len(listener_pids()) == 1), "one listener server connection for the database (%s)"

@@ -18,7 +18,7 @@ import psycopg
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
 import fgtest  # noqa: E402
-from fgtest import ok  # noqa: E402
+from fgtest import ok, msg, cstr, startup, read_until_closed  # noqa: E402,F401
 
 HOST = fgtest.HOST
 PRIMARY = fgtest.primary_port()
@@ -38,37 +38,6 @@ def config(p):
 def Pooler():
     return fgtest.Pooler(config, prefix="faregate-faults.", auth='"postgres" "%s"\n' % PASSWORD,
                          dsn_fmt="host=127.0.0.1 port={port} user=postgres password=%s dbname={db}" % PASSWORD)
-
-
-def msg(t, body=b""):
-    return t + struct.pack("!I", len(body) + 4) + body
-
-
-def cstr(s):
-    return s.encode() + b"\0"
-
-
-def startup(user="postgres", db="postgres"):
-    body = struct.pack("!I", 196608) + cstr("user") + cstr(user) + cstr("database") + cstr(db) + b"\0"
-    return struct.pack("!I", len(body) + 4) + body
-
-
-def read_until_closed(s, limit):
-    """All bytes until the peer closes (True) or limit seconds pass (False)."""
-    got = b""
-    deadline = time.time() + limit
-    while time.time() < deadline:
-        s.settimeout(max(0.05, deadline - time.time()))
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            return got, True
-        if not d:
-            return got, True
-        got += d
-    return got, False
 
 
 def sqlstate(data):

@@ -26,7 +26,7 @@ import psycopg
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
 import fgtest  # noqa: E402
-from fgtest import ok  # noqa: E402
+from fgtest import ok, msg, cstr, startup, recv_msg  # noqa: E402,F401
 
 HOST = fgtest.HOST
 PRIMARY = fgtest.primary_port()
@@ -52,36 +52,6 @@ class Pooler(fgtest.Pooler):
 
     def dsn(self, db="postgres", user="postgres", password=PW):
         return "host=127.0.0.1 port=%d user=%s password=%s dbname=%s" % (self.port, user, password, db)
-
-
-def msg(t, body=b""):
-    return t + struct.pack("!I", len(body) + 4) + body
-
-
-def cstr(s):
-    return s.encode() + b"\0"
-
-
-def startup(user, db="postgres"):
-    body = struct.pack("!I", 196608) + cstr("user") + cstr(user) + cstr("database") + cstr(db) + b"\0"
-    return struct.pack("!I", len(body) + 4) + body
-
-
-def recv_msg(s):
-    head = b""
-    while len(head) < 5:
-        d = s.recv(5 - len(head))
-        if not d:
-            return None, b""
-        head += d
-    n = struct.unpack("!I", head[1:5])[0] - 4
-    body = b""
-    while len(body) < n:
-        d = s.recv(n - len(body))
-        if not d:
-            return None, b""
-        body += d
-    return head[:1], body
 
 
 def outcome(s):

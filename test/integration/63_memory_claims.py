@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
 import fgtest  # noqa: E402
-from fgtest import ok  # noqa: E402
+from fgtest import ok, msg, startup, recv_msg, read_until_closed  # noqa: E402
 
 PW = "Claims-Are-Cheap-17"
 CLIENTS = int(os.environ.get("FG_MEM_CLIENTS", "200"))
@@ -31,32 +31,6 @@ def config(p):
             "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\nadmin_users = postgres\n"
             "logfile = %s/pooler.log\nauth_type = md5\nauth_file = %s\nclient_login_timeout = 20\n"
             "max_client_conn = %d\n" % (p.port, p.dir, p.auth, CLIENTS + 50))
-
-
-def msg(t, body=b""):
-    return t + struct.pack("!I", len(body) + 4) + body
-
-
-def startup(user="postgres", db="postgres"):
-    body = struct.pack("!I", 196608) + b"user\0" + user.encode() + b"\0database\0" + db.encode() + b"\0\0"
-    return struct.pack("!I", len(body) + 4) + body
-
-
-def recv_msg(s):
-    head = b""
-    while len(head) < 5:
-        d = s.recv(5 - len(head))
-        if not d:
-            return None, b""
-        head += d
-    n = struct.unpack("!I", head[1:5])[0] - 4
-    body = b""
-    while len(body) < n:
-        d = s.recv(n - len(body))
-        if not d:
-            return None, b""
-        body += d
-    return head[:1], body
 
 
 def sqlstate(body):
@@ -91,24 +65,6 @@ def mem(pid):
             if key in ("VmRSS", "VmData"):
                 out[key] = int(rest.split()[0])
     return out
-
-
-def closed_within(s, seconds):
-    """True when the peer closes S within SECONDS (bytes received first are returned too)."""
-    got = b""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        s.settimeout(max(0.05, deadline - time.time()))
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            return True, got
-        if not d:
-            return True, got
-        got += d
-    return False, got
 
 
 def test_claims(p):
@@ -171,13 +127,13 @@ def test_real_large_query(p):
 def test_preauth_claims(p):
     s = socket.create_connection(("127.0.0.1", p.port), timeout=5)
     s.sendall(struct.pack("!I", CLAIM) + struct.pack("!I", 196608) + b"user\0")
-    closed, got = closed_within(s, 3)
+    got, closed = read_until_closed(s, 3)
     s.close()
     ok(closed and b"08P01" in got, "a startup packet claiming 256 MB is refused with 08P01 at once", got[:80])
 
     s = socket.create_connection(("127.0.0.1", p.port), timeout=5)
     s.sendall(struct.pack("!I", 10001) + b"\0" * 8)
-    closed, got = closed_within(s, 3)
+    got, closed = read_until_closed(s, 3)
     s.close()
     ok(closed and b"08P01" in got, "a startup packet claiming 10,001 bytes is refused", got[:80])
 
@@ -185,7 +141,7 @@ def test_preauth_claims(p):
     s.sendall(startup())
     t, _ = recv_msg(s)
     s.sendall(b"p" + struct.pack("!I", CLAIM) + b"md5")
-    closed, got = closed_within(s, 3)
+    got, closed = read_until_closed(s, 3)
     s.close()
     ok(t == b"R" and closed and b"08P01" in got, "a password message claiming 256 MB is refused with 08P01",
        got[:80])
@@ -194,18 +150,7 @@ def test_preauth_claims(p):
 def main():
     p = fgtest.Pooler(config, prefix="faregate-memory.", auth='"postgres" "%s"\n' % PW,
                       dsn_fmt="host=127.0.0.1 port={port} user=postgres password=%s dbname={db}" % PW)
-    try:
-        for test in (test_preauth_claims, test_claims, test_real_large_query):
-            try:
-                test(p)
-            except Exception as e:  # a crash of one part is a failure, the rest still runs
-                ok(False, "%s ran without an exception" % test.__name__, repr(e))
-        ok(p.proc.poll() is None, "the pooler is still running")
-    finally:
-        p.stop()
-    ok(p.sanitizer_clean(), "no sanitizer report")
-    p.finish()
-    return fgtest.done_testing()
+    return fgtest.run_pooler_tests(p, (test_preauth_claims, test_claims, test_real_large_query))
 
 
 if __name__ == "__main__":
