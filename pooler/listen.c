@@ -33,6 +33,7 @@
 #include "pool.h"
 #include "proto.h"
 #include "route.h"
+#include "tls.h"
 
 #define LISTEN_BACKOFF_MIN_MS 100
 #define LISTEN_BACKOFF_MAX_MS 5000
@@ -501,6 +502,9 @@ listener_for(const Pool *pool)
 				 node->port, pool->db.dbname[0] ? pool->db.dbname : pool->db.name, pool->user);
 	if (pool->password[0] && n > 0 && (size_t) n < sizeof(l->conninfo))
 		snprintf(l->conninfo + n, sizeof(l->conninfo) - n, " password='%s'", pool->password);
+	if (!tls_server_conninfo(l->conninfo, sizeof(l->conninfo)))
+		log_warning("listener %s: server_tls_* settings too long for its connection string; it uses libpq's "
+					"default sslmode", l->db);
 	l->next = listeners;
 	listeners = l;
 	return l;

@@ -56,6 +56,14 @@ extern bool tls_accept(Conn *conn);
 extern TlsMode tls_server_mode(void);
 
 /*
+ * tls_server_conninfo: appends the libpq settings that make a libpq connection (health checks, the
+ * LISTEN listener) use server_tls_* like the pooled connections: " sslmode=... [sslrootcert=...]
+ * [sslcert=... sslkey=...]" at the end of the NUL-terminated conninfo in out. False (out unchanged)
+ * when it does not fit.
+ */
+extern bool tls_server_conninfo(char *out, size_t outlen);
+
+/*
  * tls_connect: PostgreSQL answered 'S': conn becomes a TLS client connection to host (checked against
  * the certificate with verify-full); the handshake runs on the first I/O.
  */

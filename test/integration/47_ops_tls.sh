@@ -4,7 +4,7 @@
 # 127.0.0.1, both in the certificate), a client trusting another CA refused, plaintext TCP refused with
 # 28000 naming the setting, the Unix socket still plaintext, a 4 MB result and pgbench over TLS.
 # Server side: a second primary started here with ssl = on; server_tls_sslmode = verify-full against
-# it (pg_stat_ssl says the backend is encrypted); server_tls_sslmode = require against the plaintext
+# it (pg_stat_ssl says the backend is encrypted, also the LISTEN listener's); server_tls_sslmode = require against the plaintext
 # harness primary fails with a message naming the setting.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,11 +13,24 @@ certs_dir=${FG_TLS_CERTS:-}
 if [ "${1:-}" = "--server-side" ]; then
   # runs inside a nested cluster.sh whose primary has ssl = on (see the end of this file)
   . "$top/test/integration/40_pooler_lib.bash"
-  pooler_start "server_tls_sslmode = verify-full" "server_tls_ca_file = $certs_dir/ca.pem" || exit 1
+  pooler_start "server_tls_sslmode = verify-full" "server_tls_ca_file = $certs_dir/ca.pem" \
+    "pool_mode = transaction" || exit 1
   out=$(psql_pooler -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
   is "$out" "t" "server_tls_sslmode = verify-full: the pooler's server connection is TLS (pg_stat_ssl)"
+  # the LISTEN listener connection (libpq) uses server_tls_* too: LISTEN is answered once it is up
+  psql_pooler -c "LISTEN fg_tls_channel" >/dev/null 2>&1
+  out=$(psql_primary -c "SELECT string_agg(s.ssl::text, ',') FROM pg_stat_ssl s JOIN pg_stat_activity a
+        USING (pid) WHERE a.application_name = 'faregate-listener'" 2>&1)
+  is "$out" "true" "the listener connection is TLS too (server_tls_sslmode = verify-full, pg_stat_ssl)"
   out=$(psql_pooler -c "SELECT length(repeat('y', 3000000))" 2>&1)
   is "$out" "3000000" "a 3 MB result arrives through the TLS server connection"
+  pooler_stop
+  # server_tls_sslmode = disable: the listener is plaintext too, although libpq's default would be TLS
+  pooler_start "server_tls_sslmode = disable" "pool_mode = transaction" || exit 1
+  psql_pooler -c "LISTEN fg_tls_channel" >/dev/null 2>&1
+  out=$(psql_primary -c "SELECT string_agg(s.ssl::text, ',') FROM pg_stat_ssl s JOIN pg_stat_activity a
+        USING (pid) WHERE a.application_name = 'faregate-listener'" 2>&1)
+  is "$out" "false" "server_tls_sslmode = disable: the listener connection is plaintext (libpq would prefer TLS)"
   pooler_stop
   # verify-full with a CA that did not sign the server's certificate: no login
   pooler_start "server_tls_sslmode = verify-full" "server_tls_ca_file = $certs_dir/other-ca.pem" \
@@ -117,7 +130,8 @@ while read -r line; do
     *) ok 1 "$name" ;;
   esac
 done <"$POOLER_DIR/inner.tap"
+echo "$out" | grep "^# " || true
 n_inner=$(wc -l <"$POOLER_DIR/inner.tap")
-ok $([ "$n_inner" -eq 4 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 4)"
-[ "$n_inner" -eq 4 ] || echo "$out" | tail -20 | sed 's/^/# /'
+ok $([ "$n_inner" -eq 6 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 6)"
+[ "$n_inner" -eq 6 ] || echo "$out" | tail -20 | sed 's/^/# /'
 done_testing
