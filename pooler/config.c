@@ -36,6 +36,8 @@ const ConfigKey config_keys[] = {
 	INT_KEY(max_client_conn, "100", true, 1, 1000000),
 	INT_KEY(max_db_connections, "0", true, 0, 100000),
 	STR_KEY(server_reset_query, "DISCARD ALL", true),
+	STR_KEY(server_check_query, "select 1", true),
+	TIME_KEY(server_check_delay, "30", true),
 	TIME_KEY(server_idle_timeout, "600", true),
 	TIME_KEY(server_lifetime, "3600", true),
 	TIME_KEY(server_connect_timeout, "15", true),

@@ -7,78 +7,31 @@ channels; after pg_terminate_backend of the listener it reconnects, listens agai
 a NoticeResponse naming the span in which notifications may have been missed.
 Honours FG_POOLER_BIN."""
 import os
-import random
 import select
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 import psycopg
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import fgtest  # noqa: E402
+from fgtest import ok  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 DB = "fg_ops_listen"
-count = 0
-failed = 0
-
-
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
-
-
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
 
 
 def direct(db="postgres"):
     return psycopg.connect("host=%s port=%d user=postgres dbname=%s" % (HOST, PRIMARY, db), autocommit=True)
 
 
-class Pooler:
+class Pooler(fgtest.Pooler):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="faregate-ops-listen.")
-        self.port = free_port()
-        ini = os.path.join(self.dir, "pooler.ini")
-        with open(ini, "w") as f:
-            f.write("[databases]\n%s = host=%s port=%d dbname=%s pool_size=2\n" % (DB, HOST, PRIMARY, DB))
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % self.port)
-            f.write("admin_users = postgres\nlogfile = %s/pooler.log\nverbose = 1\n" % self.dir)
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, ini], stdout=self.stderr, stderr=self.stderr)
-        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start")
+        super().__init__(lambda p: "[databases]\n%s = host=%s port=%d dbname=%s pool_size=2\n" % (DB, HOST, PRIMARY, DB) +
+                         "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % p.port +
+                         "admin_users = postgres\nlogfile = %s/pooler.log\nverbose = 1\n" % p.dir,
+                         prefix="faregate-ops-listen.")
 
     def dsn(self, db=DB):
         return "host=127.0.0.1 port=%d user=postgres dbname=%s" % (self.port, db)
@@ -86,16 +39,6 @@ class Pooler:
     def lists(self):
         with psycopg.connect(self.dsn("faregate"), autocommit=True) as a:
             return {r[0]: r[1] for r in a.execute("SHOW LISTS").fetchall()}
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
 
 
 class Listener:
@@ -273,12 +216,8 @@ def main():
         p.stop()
         with direct() as d:
             d.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB)
-    print("1..%d" % count)
-    if failed == 0:
-        shutil.rmtree(p.dir, ignore_errors=True)
-    else:
-        print("# pooler files kept in " + p.dir)
-    return 1 if failed else 0
+    p.finish()
+    return fgtest.done_testing()
 
 
 if __name__ == "__main__":
