@@ -35,7 +35,10 @@ typedef enum TlsMode
 /* tls_parse_mode: "disable" … "verify-full"; false when unknown. */
 extern bool tls_parse_mode(const char *text, TlsMode *mode);
 
-/* tls_init: builds the contexts from cf (at start). false with err (naming the setting) on failure. */
+/*
+ * tls_init: builds the contexts from cf, at start and on reload. false with err (naming the setting)
+ * on failure, and the running contexts stay.
+ */
 __attribute__((warn_unused_result))
 extern bool tls_init(char *err, size_t errlen);
 

@@ -2,7 +2,8 @@
 # 47_ops_tls.sh: TLS on both sides of faregate-pooler, with a CA and certificates made here (openssl).
 # Client side (client_tls_sslmode = require): psql sslmode=require and verify-full (host localhost and
 # 127.0.0.1, both in the certificate), a client trusting another CA refused, plaintext TCP refused with
-# 28000 naming the setting, the Unix socket still plaintext, a 4 MB result and pgbench over TLS.
+# 28000 naming the setting, the Unix socket still plaintext, a 4 MB result and pgbench over TLS; the
+# settings reload on SIGHUP (disable -> require), a reload with a missing file keeps the running context.
 # Server side: a second primary started here with ssl = on; server_tls_sslmode = verify-full against
 # it (pg_stat_ssl says the backend is encrypted, also the LISTEN listener's); server_tls_sslmode = require against the plaintext
 # harness primary fails with a message naming the setting.
@@ -107,6 +108,31 @@ out=$(PGSSLMODE=require timeout 60 pgbench -n -h 127.0.0.1 -p "$POOLER_PORT" -U 
 like "$out" "number of transactions actually processed: 1200/1200" "pgbench over TLS: 4 clients x 300 transactions"
 tls_col=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 1" >/dev/null; PGSSLMODE=require psql_pooler_admin -c "SHOW CLIENTS" | awk -F'|' '$1=="C" && $17 ~ /TLS/ {n++} END {print n+0}')
 ok $([ "$tls_col" -ge 1 ] && echo 0 || echo 1) "SHOW CLIENTS' tls column names the protocol for TLS clients ($tls_col)"
+pooler_stop
+
+# TLS settings reload (SIGHUP): new handshakes use the new context
+pooler_start "client_tls_sslmode = disable" || { done_testing; exit 1; }
+conn="host=127.0.0.1 port=$POOLER_PORT user=postgres dbname=postgres"
+out=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 1" 2>&1)
+like "$out" "does not support SSL|SSL" "client_tls_sslmode = disable: sslmode=require is refused"
+pooler_write_config "client_tls_sslmode = require" "client_tls_cert_file = $certs/server.crt" \
+  "client_tls_key_file = $certs/server.key"
+kill -HUP "$POOLER_PID"
+for _ in $(seq 1 50); do
+  out=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 'after reload'" 2>&1)
+  [ "$out" = "after reload" ] && break
+  sleep 0.1
+done
+is "$out" "after reload" "after SIGHUP with client_tls_sslmode = require: TLS login works without a restart"
+out=$(psql -X -qAt "$conn sslmode=disable" -c "SELECT 1" 2>&1)
+like "$out" "TLS is required \(client_tls_sslmode = require\)" "and plaintext TCP logins are refused now"
+pooler_write_config "client_tls_sslmode = require" "client_tls_cert_file = $certs/missing.crt" \
+  "client_tls_key_file = $certs/server.key"
+kill -HUP "$POOLER_PID"
+for _ in $(seq 1 50); do grep -q "reload failed" "$POOLER_DIR/pooler.log" && break; sleep 0.1; done
+out=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 'still'" 2>&1)
+ok $(grep -q "reload failed.*missing.crt" "$POOLER_DIR/pooler.log" && [ "$out" = "still" ] && echo 0 || echo 1) \
+  "a reload naming a missing certificate fails (logged) and the running TLS context stays ($out)"
 pooler_stop
 
 # server side, refusal: the harness primary has ssl = off
