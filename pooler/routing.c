@@ -576,6 +576,19 @@ routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total
 		fits = type == 'P' || type == 'B' || type == 'D' || type == 'E' || type == 'S';
 	else
 		fits = type == 'Q';
+	if (fits && type == 'P')
+	{
+		const char *name;
+		const char *query;
+		uint32_t	body_off;
+
+		/*
+		 * a named Parse must create its name (routing_retry drops it again before the replay); one of
+		 * an existing name is answered 42P05 and not worth a retry
+		 */
+		fits = proto_read_parse(msg, total, &name, &query, &body_off) &&
+			(!name[0] || !prepared_client_lookup(&client->stmts, name));
+	}
 	fits = fits && total <= ROUTING_RETRY_MAX && client->retry_len + total <= ROUTING_RETRY_MAX;
 	if (fits && client->retry_cap < client->retry_len + total)
 	{
@@ -610,6 +623,24 @@ routing_retry(Client *client, int node, const char *reason)
 	client->route_retry = false;
 	if (!rs || client->state != CL_ACTIVE || client->retry_len == 0)
 		return false;
+	/*
+	 * the names its Parse messages created are dropped: the client never saw their ParseComplete (held
+	 * back), and the replay creates them again (a prepared statement of the same text is reused)
+	 */
+	for (uint32_t off = 0; off + 5 <= client->retry_len;)
+	{
+		const uint8_t *m = client->retry_msg + off;
+		uint32_t	mlen = 1 + (((uint32_t) m[1] << 24) | ((uint32_t) m[2] << 16) | ((uint32_t) m[3] << 8) | m[4]);
+		const char *name;
+		const char *query;
+		uint32_t	body_off;
+
+		if (mlen < 5 || off + mlen > client->retry_len)
+			break;
+		if (m[0] == 'P' && proto_read_parse(m, mlen, &name, &query, &body_off) && name[0])
+			prepared_client_close(&client->stmts, name);
+		off += mlen;
+	}
 	/* the read goes back in front of whatever the client has sent since (rare path: malloc is fine) */
 	joined = malloc(client->retry_len + rest);
 	if (!joined)
