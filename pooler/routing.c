@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "health.h"
 #include "log.h"
+#include "tls.h"
 #include "metrics.h"
 #include "pool.h"
 #include "prepared.h"
@@ -145,6 +146,9 @@ build_conninfo(char *out, size_t outlen, const char *host, int port, const Pool 
 		n += snprintf(out + n, outlen - n, " hostaddr='%s'", addr);
 	if (pool->password[0] && n > 0 && (size_t) n < outlen)
 		snprintf(out + n, outlen - n, " password='%s'", pool->password);
+	if (!tls_server_conninfo(out, outlen))
+		log_warning("routing %s: server_tls_* settings too long for the health check's connection string; "
+					"its checks use libpq's default sslmode", pool->db.name);
 }
 
 /* routing_start_monitor: (re)creates rs's health monitor with the current settings. */
