@@ -713,10 +713,21 @@ admin_reload(char *err, size_t errlen)
 	memcpy(fresh.unix_socket_dir, old.unix_socket_dir, sizeof(fresh.unix_socket_dir));
 	memcpy(fresh.pidfile, old.pidfile, sizeof(fresh.pidfile));
 	cf = fresh;
-	if (!login_reload(err, errlen))
+	if (!tls_init(err, errlen))
 	{
+		/* the running TLS contexts stay, and so does the running configuration */
 		config_free(&cf);
 		cf = old;
+		return false;
+	}
+	if (!login_reload(err, errlen))
+	{
+		char		tls_err[256];
+
+		config_free(&cf);
+		cf = old;
+		if (!tls_init(tls_err, sizeof(tls_err)))	/* back to the old contexts (they loaded before) */
+			log_warning("RELOAD: cannot rebuild the previous TLS contexts: %s", tls_err);
 		return false;
 	}
 	config_free(&old);

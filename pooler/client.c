@@ -295,6 +295,9 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 	client->txn_sp_set = false;
 	free(client->retry_msg);
 	client->retry_msg = NULL;
+	free(client->held);
+	client->held = NULL;
+	client->n_held = client->held_cap = 0;
 	client->retry_cap = 0;
 	list_del(&client->all_node);
 	conn_close(&client->conn);

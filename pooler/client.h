@@ -101,9 +101,10 @@ struct Client
 								 * reused; routing_retry_note) */
 	uint32_t	retry_len;
 	uint32_t	retry_cap;
-	char		retry_held[16];	/* ParseComplete/BindComplete of a kept extended read, held back from
-								 * the client until the next reply message (routing_hold_reply) */
-	int			n_held;
+	uint8_t    *held;			/* reply messages of a read kept for a retry, held back from the
+								 * client until its ReadyForQuery (routing_hold_reply; malloc'ed once) */
+	uint32_t	n_held;			/* bytes in held */
+	uint32_t	held_cap;
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */

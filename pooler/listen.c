@@ -9,12 +9,17 @@
  * re-LISTENs them all; when it has, the clients of the channels that were re-listened get a
  * NoticeResponse with the span in which notifications may have been missed.
  *
- * Caveats (docs/operations.md): only a lone LISTEN/UNLISTEN in a simple Query outside a transaction is
- * taken over (inside a transaction block or mixed with other statements it goes to the server, where it
- * lasts only as long as that server connection's link); the client's CommandComplete + ReadyForQuery
- * for a LISTEN are held until the listener's LISTEN on the channel has completed (or the listener's
- * connection failed), so only a notification committed before that instant can be missed; the listener
- * connects to the database entry's host (the primary), and host names are resolved by libpq (blocking).
+ * A lone LISTEN/UNLISTEN in a simple Query outside a transaction is answered here (listen_try_query).
+ * Any other one (transaction block, several statements, Parse/Bind/Execute) runs on the server: its
+ * statements are found with route.c's lexer when sent (listen_note_query), counted off by the server's
+ * CommandCompletes and applied at COMMIT (listen_server_reply); the server then gets UNLISTEN * on
+ * release (server.c, listen_dirty) and its own NotificationResponses are not forwarded. The answer to
+ * a LISTEN is held until the listener's LISTEN on the channel has completed (release_cb).
+ *
+ * Caveats (docs/operations.md): savepoint rollbacks count as a rollback of the whole transaction; a
+ * named prepared LISTEN executed in a later round trip is not taken over; own notifications arrive after
+ * the ReadyForQuery, with the pooled server's pid; the listener connects to the database entry's host
+ * (the primary), and host names are resolved by libpq (blocking).
  */
 #include "listen.h"
 
@@ -33,6 +38,7 @@
 #include "pool.h"
 #include "proto.h"
 #include "route.h"
+#include "tls.h"
 
 #define LISTEN_BACKOFF_MIN_MS 100
 #define LISTEN_BACKOFF_MAX_MS 5000
@@ -501,6 +507,9 @@ listener_for(const Pool *pool)
 				 node->port, pool->db.dbname[0] ? pool->db.dbname : pool->db.name, pool->user);
 	if (pool->password[0] && n > 0 && (size_t) n < sizeof(l->conninfo))
 		snprintf(l->conninfo + n, sizeof(l->conninfo) - n, " password='%s'", pool->password);
+	if (!tls_server_conninfo(l->conninfo, sizeof(l->conninfo)))
+		log_warning("listener %s: server_tls_* settings too long for its connection string; it uses libpq's "
+					"default sslmode", l->db);
 	l->next = listeners;
 	listeners = l;
 	return l;

@@ -1,6 +1,7 @@
 /*
  * listen.h: LISTEN/NOTIFY in transaction mode (listen.c). A client's `LISTEN ch`, `UNLISTEN ch` and
- * `UNLISTEN *` sent as a whole simple Query outside a transaction are answered by the pooler; one
+ * `UNLISTEN *` sent as a whole simple Query outside a transaction are answered by the pooler, others
+ * (transaction blocks, several statements, extended protocol) are taken over at their COMMIT; one
  * listener connection per database (libpq, on the event loop) holds the LISTENs of all its clients, and
  * the client's CommandComplete + ReadyForQuery for a LISTEN is held until the listener's own LISTEN
  * on the channel has completed, so a notification sent after the client saw its LISTEN complete reaches

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "health.h"
 #include "log.h"
+#include "tls.h"
 #include "metrics.h"
 #include "pool.h"
 #include "prepared.h"
@@ -54,6 +55,8 @@ static RoutingSet *routing_sets;
 
 /* Autocommit reads up to this size are kept for one transparent retry. */
 #define ROUTING_RETRY_MAX 8192
+/* Reply bytes of such a read held back until its ReadyForQuery; past this the reply streams as usual. */
+#define ROUTING_HOLD_MAX 8192
 
 /*
  * reroute_node_waiters: reads queued for a server of replica node, which the health check just found
@@ -143,6 +146,9 @@ build_conninfo(char *out, size_t outlen, const char *host, int port, const Pool 
 		n += snprintf(out + n, outlen - n, " hostaddr='%s'", addr);
 	if (pool->password[0] && n > 0 && (size_t) n < outlen)
 		snprintf(out + n, outlen - n, " password='%s'", pool->password);
+	if (!tls_server_conninfo(out, outlen))
+		log_warning("routing %s: server_tls_* settings too long for the health check's connection string; "
+					"its checks use libpq's default sslmode", pool->db.name);
 }
 
 /* routing_start_monitor: (re)creates rs's health monitor with the current settings. */
@@ -528,33 +534,33 @@ routing_capture_done(Server *server)
 }
 
 bool
-routing_hold_reply(Client *client, char type, uint32_t total)
+routing_hold_reply(Client *client, char type, const uint8_t *msg, uint32_t total)
 {
-	if (!client->route_retry || !client->retry_ext || (type != '1' && type != '2') || total != 5 ||
-		client->n_held >= (int) sizeof(client->retry_held))
+	if (!client->route_retry || type == 'Z' || total > ROUTING_HOLD_MAX - client->n_held)
 		return false;
-	client->retry_held[client->n_held++] = type;
+	if (!client->held)
+	{
+		client->held = malloc(ROUTING_HOLD_MAX);
+		if (!client->held)
+			return false;
+		client->held_cap = ROUTING_HOLD_MAX;
+	}
+	memcpy(client->held + client->n_held, msg, total);
+	client->n_held += total;
 	return true;
 }
 
 bool
 routing_release_held(Client *client)
 {
-	int			n = client->n_held;
-	uint8_t		msgs[sizeof(client->retry_held) * 5];
+	uint32_t	n = client->n_held;
 
 	if (n == 0)
 		return true;
 	client->n_held = 0;
-	for (int i = 0; i < n; i++)
-	{
-		msgs[i * 5] = (uint8_t) client->retry_held[i];
-		msgs[i * 5 + 1] = msgs[i * 5 + 2] = msgs[i * 5 + 3] = 0;
-		msgs[i * 5 + 4] = 4;
-	}
 	if (client->pool)
-		client->pool->stats.total.bytes_sent += (uint64_t) n * 5;
-	return client_send_bytes(client, msgs, (size_t) n * 5);
+		client->pool->stats.total.bytes_sent += n;
+	return client_send_bytes(client, client->held, n);
 }
 
 void
@@ -570,6 +576,19 @@ routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total
 		fits = type == 'P' || type == 'B' || type == 'D' || type == 'E' || type == 'S';
 	else
 		fits = type == 'Q';
+	if (fits && type == 'P')
+	{
+		const char *name;
+		const char *query;
+		uint32_t	body_off;
+
+		/*
+		 * a named Parse must create its name (routing_retry drops it again before the replay); one of
+		 * an existing name is answered 42P05 and not worth a retry
+		 */
+		fits = proto_read_parse(msg, total, &name, &query, &body_off) &&
+			(!name[0] || !prepared_client_lookup(&client->stmts, name));
+	}
 	fits = fits && total <= ROUTING_RETRY_MAX && client->retry_len + total <= ROUTING_RETRY_MAX;
 	if (fits && client->retry_cap < client->retry_len + total)
 	{
@@ -604,6 +623,24 @@ routing_retry(Client *client, int node, const char *reason)
 	client->route_retry = false;
 	if (!rs || client->state != CL_ACTIVE || client->retry_len == 0)
 		return false;
+	/*
+	 * the names its Parse messages created are dropped: the client never saw their ParseComplete (held
+	 * back), and the replay creates them again (a prepared statement of the same text is reused)
+	 */
+	for (uint32_t off = 0; off + 5 <= client->retry_len;)
+	{
+		const uint8_t *m = client->retry_msg + off;
+		uint32_t	mlen = 1 + (((uint32_t) m[1] << 24) | ((uint32_t) m[2] << 16) | ((uint32_t) m[3] << 8) | m[4]);
+		const char *name;
+		const char *query;
+		uint32_t	body_off;
+
+		if (mlen < 5 || off + mlen > client->retry_len)
+			break;
+		if (m[0] == 'P' && proto_read_parse(m, mlen, &name, &query, &body_off) && name[0])
+			prepared_client_close(&client->stmts, name);
+		off += mlen;
+	}
 	/* the read goes back in front of whatever the client has sent since (rare path: malloc is fine) */
 	joined = malloc(client->retry_len + rest);
 	if (!joined)
@@ -621,7 +658,7 @@ routing_retry(Client *client, int node, const char *reason)
 	free(joined);
 	slog_info(&client->conn, "read retried on another node: node %d (%s) failed before replying: %s", node,
 			  rs->names[node], reason);
-	client->n_held = 0;		/* held ParseComplete/BindComplete: the retry gets its own */
+	client->n_held = 0;		/* the held partial reply: the retry gets a whole one */
 	client->route_avoid_node = node + 1;
 	client->query_start = 0;
 	client->retry_sent = false;

@@ -60,12 +60,14 @@ extern bool routing_retry(Client *client, int node, const char *reason);
 extern void routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total);
 
 /*
- * routing_hold_reply: a reply message type/total from the server of client's extended read kept for a
- * retry: a ParseComplete or BindComplete is held back (true: the caller drops it) so that a replica dying
- * after flushing them with its FATAL still leaves the read retryable; routing_release_held sends what is
- * held before any other reply message reaches the client (false: out of memory).
+ * routing_hold_reply: a whole reply message (type, msg, total) from the server of client's read kept for
+ * a retry: held back (true: the caller drops it) until the read's ReadyForQuery, so that a replica that
+ * flushes part of a reply (ParseComplete, RowDescription, rows) together with its FATAL at shutdown
+ * still leaves the read retryable. False for ReadyForQuery, when nothing is kept, or past
+ * ROUTING_HOLD_MAX bytes: the caller then calls routing_release_held (sends what is held; false: out
+ * of memory) and forwards the message, which ends the retry.
  */
-extern bool routing_hold_reply(Client *client, char type, uint32_t total);
+extern bool routing_hold_reply(Client *client, char type, const uint8_t *msg, uint32_t total);
 extern bool routing_release_held(Client *client);
 
 /*

@@ -988,9 +988,9 @@ server_process(Server *server)
 		if (!server_reply(server, type, p, total, &forward))
 			break;
 		client = server->client;
-		if (forward && client && total <= avail && routing_hold_reply(client, type, total))
+		if (forward && client && total <= avail && routing_hold_reply(client, type, p, total))
 		{
-			/* ParseComplete/BindComplete of a retryable extended read: held back (routing.c) */
+			/* reply of a retryable read: held back until its ReadyForQuery (routing.c) */
 			iobuf_consume(&server->conn.rbuf, total);
 			continue;
 		}

@@ -36,8 +36,15 @@ replica_stop() {
   ok $(grep -qiE "error|abort" "$POOLER_DIR/pgbench.$mode.out" && echo 1 || echo 0) "-M $mode: pgbench reports no error"
   ok $(tail -n +"$((from + 1))" "$POOLER_DIR/pooler.log" | grep -qE "node $r .* down" && echo 0 || echo 1) \
     "-M $mode: the stopped replica is marked down (logged)"
-  ok $(tail -n +"$((from + 1))" "$POOLER_DIR/pooler.log" | grep -qE "read retried on another node: node $r" \
-    && echo 0 || echo 1) "-M $mode: in-flight reads were retried (logged)"
+  local retried
+  retried=$(tail -n +"$((from + 1))" "$POOLER_DIR/pooler.log" | grep -cE "read retried on another node: node $r")
+  # whether a read is in flight at the stop is timing: asserted for -M simple (as before), counted for
+  # the others (50_routing_retry_parse.sh retries an extended read deterministically)
+  if [ "$mode" = simple ]; then
+    ok $([ "$retried" -gt 0 ] && echo 0 || echo 1) "-M $mode: in-flight reads were retried (logged: $retried)"
+  else
+    diag "-M $mode: $retried in-flight reads retried (logged)"
+  fi
 }
 restart_replica() {
   local data=FG_REPLICA${1}_DATA
