@@ -180,4 +180,18 @@ read -r off_tps off_p99 _ <<<"${res[faregate_off]}"
 read -r cls_tps cls_p99 _ <<<"${res[faregate_cls]}"
 read -r pgb_tps pgb_p99 _ <<<"${res[pgbouncer]}"
 read -r pgp_tps pgp_p99 _ <<<"${res[pgpool]}"
-echo "bench_routing ratios: faregate_on/pgbouncer tps=$(ratio "$on_tps" "$pgb_tps") p99=$(ratio "$on_p99" "$pgb_p99") | faregate_on/pgpool tps=$(ratio "$on_tps" "$pgp_tps") p99=$(ratio "$on_p99" "$pgp_p99") | faregate_on/faregate_off tps=$(ratio "$on_tps" "$off_tps") p99=$(ratio "$on_p99" "$off_p99") | faregate_cls/faregate_off tps=$(ratio "$cls_tps" "$off_tps") (classify + route, all on the primary)"
+# the classify+route cost is a few percent at most, below the drift between two runs seconds apart on a
+# shared machine: measure it again as FG_BENCH_PAIRS back-to-back off/cls pairs (order alternating),
+# FG_BENCH_PAIR_SECONDS each, and report the median of the per-pair ratios
+quick() { timeout $(($2 + 60)) pgbench -n -S -M simple -c 100 -j 2 -T "$2" -h 127.0.0.1 -p "$1" -U postgres postgres 2>&1 |
+  sed -n 's/^tps = \([0-9.]*\) .*/\1/p'; }
+pair_ratios=()
+for i in $(seq 1 "${FG_BENCH_PAIRS:-4}"); do
+  psecs=${FG_BENCH_PAIR_SECONDS:-4}
+  if [ $((i % 2)) = 1 ]; then a=$(quick "$off_port" "$psecs"); b=$(quick "$cls_port" "$psecs")
+  else b=$(quick "$cls_port" "$psecs"); a=$(quick "$off_port" "$psecs"); fi
+  pair_ratios+=("$(ratio "${b:-0}" "${a:-0}")")
+done
+cls_median=$(printf '%s\n' "${pair_ratios[@]}" | grep -v n/a | sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.2f", (v[NR/2] + v[NR/2+1]) / 2}')
+echo "bench_routing pairs faregate_cls/faregate_off tps per pair: ${pair_ratios[*]} median=$cls_median"
+echo "bench_routing ratios: faregate_on/pgbouncer tps=$(ratio "$on_tps" "$pgb_tps") p99=$(ratio "$on_p99" "$pgb_p99") | faregate_on/pgpool tps=$(ratio "$on_tps" "$pgp_tps") p99=$(ratio "$on_p99" "$pgp_p99") | faregate_on/faregate_off tps=$(ratio "$on_tps" "$off_tps") p99=$(ratio "$on_p99" "$off_p99") | faregate_cls/faregate_off tps=$(ratio "$cls_tps" "$off_tps") (one run each), paired median=$cls_median (classify + route, all on the primary)"
