@@ -1113,8 +1113,8 @@ client_process(Client *client)
 			}
 			continue;
 		}
-		/* CL_ACTIVE */
-		if (!server_has_room(server))
+		/* CL_ACTIVE: a server is linked (no server here would be a state bug: wait rather than crash) */
+		if (!server || !server_has_room(server))
 			break;
 		client->pool->stats.total.bytes_recv += total > avail ? avail : total;
 		client->pool->nodes[server->node].stats.bytes_recv += total > avail ? avail : total;
