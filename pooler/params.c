@@ -321,7 +321,7 @@ static int
 parse_set_config(const char *p, char *value, size_t valuelen)
 {
 	char		name[32];
-	char		raw[1024];
+	char		raw[1024] = {0};	/* zeroed for clang-tidy's analyzer (read_literal terminates it) */
 	const char *q;
 
 	if ((q = match_word(p, "pg_catalog")) && *q == '.')
