@@ -806,6 +806,8 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 static bool
 server_has_room(Server *server)
 {
+	if (!server)
+		return false;			/* not linked (yet): nothing can be forwarded */
 	if (iobuf_len(server->conn.wbuf) < IOBUF_SIZE / 2)
 		return true;
 	if (!conn_flush(&server->conn))

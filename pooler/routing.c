@@ -442,7 +442,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			 * retry it once if the replica dies before replying
 			 */
 			if ((type == 'Q' || type == 'P' || type == 'B' || type == 'D') && client->tx_status == 'I' &&
-				!(result.flags & ROUTE_F_BEGIN) && transaction)
+				!(result.flags & ROUTE_F_BEGIN) && transaction && avoid < 0)	/* a retry is not retried */
 			{
 				client->route_retry = true;
 				client->retry_ext = type != 'Q';
