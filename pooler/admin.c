@@ -165,6 +165,10 @@ show_pools(Client *client)
 			const char *values[20];
 			int			waiting = list_count(&node->waiting_clients);
 			int			cl_active = i == 0 ? list_count(&pool->active_clients) + list_count(&pool->idle_clients) : 0;
+			int			sv_used = 0;
+			int			sv_tested = 0;
+			uint64_t	now = conn_now_usec();
+			CancelCounts cancels;
 
 			if (pool->admin)
 				cl_active = list_count(&pool->idle_clients) + list_count(&pool->active_clients);
@@ -172,14 +176,25 @@ show_pools(Client *client)
 			snprintf(v[1], 64, "%s", pool->user);
 			snprintf(v[2], 64, "%d", cl_active);
 			snprintf(v[3], 64, "%d", waiting);
-			snprintf(v[4], 64, "0");
-			snprintf(v[5], 64, "0");
-			snprintf(v[6], 64, "%d", list_count(&node->active_servers));
-			snprintf(v[7], 64, "0");
-			snprintf(v[8], 64, "0");
-			snprintf(v[9], 64, "%d", list_count(&node->idle_servers));
-			snprintf(v[10], 64, "0");
-			snprintf(v[11], 64, "0");
+			/* PgBouncer 1.18: sv_used = idle but due for server_check_query; sv_tested = running it or the reset */
+			for (List *s = node->active_servers.next; s != &node->active_servers; s = s->next)
+				if (container_of(s, Server, list_node)->state == SV_RESET)
+					sv_tested++;
+			for (List *s = node->idle_servers.next; s != &node->idle_servers; s = s->next)
+				if (server_needs_check(container_of(s, Server, list_node), now))
+					sv_used++;
+			if (pool->admin)
+				memset(&cancels, 0, sizeof(cancels));
+			else
+				server_cancel_counts(pool, i, &cancels);
+			snprintf(v[4], 64, "%d", cancels.cl_active_cancel_req);
+			snprintf(v[5], 64, "%d", cancels.cl_waiting_cancel_req);
+			snprintf(v[6], 64, "%d", list_count(&node->active_servers) - sv_tested);
+			snprintf(v[7], 64, "%d", cancels.sv_active_cancel);
+			snprintf(v[8], 64, "%d", cancels.sv_being_canceled);
+			snprintf(v[9], 64, "%d", list_count(&node->idle_servers) - sv_used);
+			snprintf(v[10], 64, "%d", sv_used);
+			snprintf(v[11], 64, "%d", sv_tested);
 			snprintf(v[12], 64, "%d", list_count(&node->login_servers));
 			snprintf(v[13], 64, "%llu", (unsigned long long) (pool->max_wait_us / 1000000));
 			snprintf(v[14], 64, "%llu", (unsigned long long) (pool->max_wait_us % 1000000));
@@ -196,22 +211,103 @@ show_pools(Client *client)
 	return result_end(&res, NULL);
 }
 
+/*
+ * Per-host routing columns of SHOW DATABASES and SHOW STATS (docs/routing.md): one value per host of a
+ * [databases] entry, in node order (node 0 = the configured primary, then replicas= in order), joined
+ * with ','. hosts, roles (verified: primary/replica/unknown), statuses, LSNs (replay LSN on a replica),
+ * lag in bytes and ms (-1 = unknown), reads and writes routed. Without a pool yet (no client has used
+ * the entry) or without replicas (no health checks) roles are the configured ones, statuses
+ * "unchecked", LSNs empty and lags -1.
+ */
+#define HOST_COLS 7
+#define HOST_LIST_MAX 1024
+
+typedef struct HostLists
+{
+	char		v[HOST_COLS][HOST_LIST_MAX];
+} HostLists;
+
+/* routing_pool_of: a pool of [databases] entry name (the one holding its RoutingSet if any). */
+static const Pool *
+routing_pool_of(const char *name)
+{
+	const Pool *found = NULL;
+
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		const Pool *pool = container_of(it, Pool, pool_node);
+
+		if (pool->admin || strcmp(pool->db.name, name) != 0)
+			continue;
+		if (pool->routing)
+			return pool;
+		if (!found)
+			found = pool;
+	}
+	return found;
+}
+
+static void
+host_lists(HostLists *out, const DatabaseEntry *db, const Pool *pool)
+{
+	int			n = 1 + db->n_replicas;
+
+	memset(out, 0, sizeof(*out));
+	if (n > POOL_MAX_NODES)
+		n = POOL_MAX_NODES;
+	for (int i = 0; i < n; i++)
+	{
+		char		item[HOST_COLS][CF_HOST_MAX + 16];
+		const char *role = i == 0 ? "primary" : "replica";
+		const char *status = "unchecked";
+		int64_t		lag_bytes = -1;
+		long		lag_ms = -1;
+		uint64_t	reads = 0;
+		uint64_t	writes = 0;
+
+		item[3][0] = '\0';
+		if (pool && i < pool->n_nodes)
+			routing_node_info(pool, i, &role, &status, item[3], sizeof(item[3]), &lag_bytes, &lag_ms, &reads,
+							  &writes);
+		if (i == 0)
+			snprintf(item[0], sizeof(item[0]), "%s:%d", db->host, db->port);
+		else
+			snprintf(item[0], sizeof(item[0]), "%s:%d", db->replica_host[i - 1], db->replica_port[i - 1]);
+		snprintf(item[1], sizeof(item[1]), "%s", role);
+		snprintf(item[2], sizeof(item[2]), "%s", status);
+		snprintf(item[4], sizeof(item[4]), "%lld", (long long) lag_bytes);
+		snprintf(item[5], sizeof(item[5]), "%ld", lag_ms);
+		snprintf(item[6], sizeof(item[6]), "%llu/%llu", (unsigned long long) reads,
+				 (unsigned long long) writes);
+		for (int c = 0; c < HOST_COLS; c++)
+		{
+			size_t		used = strlen(out->v[c]);
+
+			if (used < HOST_LIST_MAX)
+				snprintf(out->v[c] + used, HOST_LIST_MAX - used, "%s%s", i ? "," : "", item[c]);
+		}
+	}
+}
+
 static bool
 show_stats(Client *client)
 {
 	static const char *const names[] = {"database", "total_xact_count", "total_query_count", "total_received",
 		"total_sent", "total_xact_time", "total_query_time", "total_wait_time", "avg_xact_count",
 		"avg_query_count", "avg_recv", "avg_sent", "avg_xact_time", "avg_query_time", "avg_wait_time",
-		"total_requests", "avg_req", "total_errors", "total_rate_limited", "total_rate_delayed"};
-	uint32_t	types[20];
+		"total_requests", "avg_req", "total_errors", "total_rate_limited", "total_rate_delayed", "hosts",
+		"host_reads_writes"};
+	uint32_t	types[22];
 	Result		res;
 	List	   *it;
 	List	   *jt;
+	HostLists	hl;
 
 	types[0] = T_TEXT;
 	for (int i = 1; i < 20; i++)
 		types[i] = T_NUMERIC;
-	result_begin(&res, client, 20, names, types);
+	types[20] = types[21] = T_TEXT;
+	result_begin(&res, client, 22, names, types);
 	/* one row per database: pools of the same name are summed */
 	for (it = pool_list.next; it != &pool_list; it = it->next)
 	{
@@ -219,7 +315,7 @@ show_stats(Client *client)
 		PoolStats	sum;
 		bool		seen = false;
 		char		v[20][32];
-		const char *values[20];
+		const char *values[22];
 
 		for (jt = pool_list.next; jt != it; jt = jt->next)
 			if (strcmp(container_of(jt, Pool, pool_node)->db.name, pool->db.name) == 0 &&
@@ -259,12 +355,21 @@ show_stats(Client *client)
 		fmt_u64(v[19], 32, pool->admin ? 0 : ratelimit_delayed(pool->db.name));
 		for (int c = 0; c < 20; c++)
 			values[c] = v[c];
+		if (pool->admin)
+			values[20] = values[21] = "";
+		else
+		{
+			host_lists(&hl, &pool->db, routing_pool_of(pool->db.name));
+			values[20] = hl.v[0];
+			values[21] = hl.v[6];
+		}
 		result_row(&res, values);
 	}
 	return result_end(&res, NULL);
 }
 
 #define CONN_COLS 21
+#define SERVER_EXTRA_COLS 5
 
 static const char *const conn_names[CONN_COLS] = {"type", "user", "database", "state", "addr", "port",
 	"local_addr", "local_port", "connect_time", "request_time", "wait", "wait_us", "close_needed", "ptr",
@@ -272,14 +377,26 @@ static const char *const conn_names[CONN_COLS] = {"type", "user", "database", "s
 static const uint32_t conn_types[CONN_COLS] = {T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT4, T_TEXT, T_INT4,
 	T_TEXT, T_TEXT, T_INT4, T_INT4, T_INT4, T_TEXT, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_INT4, T_INT4, T_TEXT};
 
-/* conn_row: the SHOW CLIENTS/SERVERS row of one connection. */
+/*
+ * SHOW SERVERS only: after the common columns, the server's node as routing sees it (docs/routing.md):
+ * verified role, host:port, LSN at the last health check (replay LSN on a replica), lag.
+ */
+static const char *const server_extra_names[SERVER_EXTRA_COLS] = {"node_role", "node_host", "node_lsn",
+	"node_lag_bytes", "node_lag_ms"};
+static const uint32_t server_extra_types[SERVER_EXTRA_COLS] = {T_TEXT, T_TEXT, T_TEXT, T_INT8, T_INT8};
+
+/*
+ * conn_row: the SHOW CLIENTS/SERVERS row of one connection; extra (n_extra values) is appended after
+ * the common columns.
+ */
 static void
 conn_row(Result *res, const Conn *conn, char type, const char *user, const char *db, const char *state,
 		 uint64_t connect_time, uint64_t request_time, uint64_t wait_us, bool close_needed, const void *link,
-		 uint32_t remote_pid, const char *app, int node, int n_prepared, char tx_status)
+		 uint32_t remote_pid, const char *app, int node, int n_prepared, char tx_status,
+		 int n_extra, const char *const *extra)
 {
 	char		v[CONN_COLS][96];
-	const char *values[CONN_COLS];
+	const char *values[CONN_COLS + SERVER_EXTRA_COLS];
 	struct sockaddr_storage local;
 	socklen_t	len = sizeof(local);
 	Conn		tmp;
@@ -313,6 +430,8 @@ conn_row(Result *res, const Conn *conn, char type, const char *user, const char 
 	snprintf(v[20], 96, "%c", tx_status ? tx_status : 'I');
 	for (int c = 0; c < CONN_COLS; c++)
 		values[c] = v[c];
+	for (int c = 0; c < n_extra && c < SERVER_EXTRA_COLS; c++)
+		values[CONN_COLS + c] = extra[c];
 	result_row(res, values);
 }
 
@@ -332,7 +451,7 @@ show_clients(Client *client)
 				 c->connect_time, c->request_time, c->state == CL_WAITING ? now - c->request_time : 0, false,
 				 c->server ? (const void *) &c->server->conn : NULL, c->cancel_pid, c->application_name,
 				 c->state == CL_WAITING ? c->wait_node : c->server ? c->server->node : 0,
-				 prepared_client_count(&c->stmts), c->tx_status);
+				 prepared_client_count(&c->stmts), c->tx_status, 0, NULL);
 	}
 	return result_end(&res, NULL);
 }
@@ -340,18 +459,47 @@ show_clients(Client *client)
 static bool
 show_servers(Client *client)
 {
+	const char *names[CONN_COLS + SERVER_EXTRA_COLS];
+	uint32_t	types[CONN_COLS + SERVER_EXTRA_COLS];
 	Result		res;
 	List	   *it;
 
-	result_begin(&res, client, CONN_COLS, conn_names, conn_types);
+	for (int c = 0; c < CONN_COLS; c++)
+	{
+		names[c] = conn_names[c];
+		types[c] = conn_types[c];
+	}
+	for (int c = 0; c < SERVER_EXTRA_COLS; c++)
+	{
+		names[CONN_COLS + c] = server_extra_names[c];
+		types[CONN_COLS + c] = server_extra_types[c];
+	}
+	result_begin(&res, client, CONN_COLS + SERVER_EXTRA_COLS, names, types);
 	for (it = server_all_list.next; it != &server_all_list && !res.failed; it = it->next)
 	{
 		Server	   *s = container_of(it, Server, all_node);
+		char		ev[SERVER_EXTRA_COLS][CF_HOST_MAX + 16];
+		const char *extra[SERVER_EXTRA_COLS];
+		const char *role;
+		const char *status;
+		int64_t		lag_bytes;
+		long		lag_ms;
+		uint64_t	reads;
+		uint64_t	writes;
+		int			node = s->node >= 0 && s->node < s->pool->n_nodes ? s->node : 0;
 
+		routing_node_info(s->pool, node, &role, &status, ev[2], sizeof(ev[2]), &lag_bytes, &lag_ms, &reads,
+						  &writes);
+		snprintf(ev[0], sizeof(ev[0]), "%s", role);
+		snprintf(ev[1], sizeof(ev[1]), "%s:%d", s->pool->nodes[node].host, s->pool->nodes[node].port);
+		snprintf(ev[3], sizeof(ev[3]), "%lld", (long long) lag_bytes);
+		snprintf(ev[4], sizeof(ev[4]), "%ld", lag_ms);
+		for (int c = 0; c < SERVER_EXTRA_COLS; c++)
+			extra[c] = ev[c];
 		conn_row(&res, &s->conn, 'S', s->pool->user, s->pool->db.name, server_state_name(s), s->connect_time,
 				 s->request_time, 0, s->close_needed, s->client ? (const void *) &s->client->conn : NULL,
 				 s->backend_pid, s->params.values[PARAM_APPLICATION_NAME], s->node, s->stmts.n_used,
-				 s->tx_status);
+				 s->tx_status, SERVER_EXTRA_COLS, extra);
 	}
 	return result_end(&res, NULL);
 }
@@ -361,17 +509,18 @@ show_databases(Client *client)
 {
 	static const char *const names[] = {"name", "host", "port", "database", "force_user", "pool_size",
 		"min_pool_size", "reserve_pool", "pool_mode", "max_connections", "current_connections", "paused",
-		"disabled"};
+		"disabled", "hosts", "host_roles", "host_statuses", "host_lsns", "host_lag_bytes", "host_lag_ms"};
 	static const uint32_t types[] = {T_TEXT, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_INT4, T_INT4, T_INT4, T_TEXT,
-		T_INT4, T_INT4, T_INT4, T_INT4};
+		T_INT4, T_INT4, T_INT4, T_INT4, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT};
 	Result		res;
+	HostLists	hl;
 
-	result_begin(&res, client, 13, names, types);
+	result_begin(&res, client, 19, names, types);
 	for (int i = 0; i < cf.n_databases; i++)
 	{
 		const DatabaseEntry *db = &cf.databases[i];
 		char		v[13][CF_HOST_MAX];
-		const char *values[13];
+		const char *values[19];
 		bool		paused = false;
 		List	   *it;
 
@@ -397,6 +546,9 @@ show_databases(Client *client)
 		snprintf(v[12], sizeof(v[12]), "0");
 		for (int c = 0; c < 13; c++)
 			values[c] = v[c];
+		host_lists(&hl, db, routing_pool_of(db->name));
+		for (int c = 0; c < 6; c++)
+			values[13 + c] = hl.v[c];
 		if (db->user[0] == '\0')
 			values[4] = NULL;
 		result_row(&res, values);
@@ -561,10 +713,21 @@ admin_reload(char *err, size_t errlen)
 	memcpy(fresh.unix_socket_dir, old.unix_socket_dir, sizeof(fresh.unix_socket_dir));
 	memcpy(fresh.pidfile, old.pidfile, sizeof(fresh.pidfile));
 	cf = fresh;
-	if (!login_reload(err, errlen))
+	if (!tls_init(err, errlen))
 	{
+		/* the running TLS contexts stay, and so does the running configuration */
 		config_free(&cf);
 		cf = old;
+		return false;
+	}
+	if (!login_reload(err, errlen))
+	{
+		char		tls_err[256];
+
+		config_free(&cf);
+		cf = old;
+		if (!tls_init(tls_err, sizeof(tls_err)))	/* back to the old contexts (they loaded before) */
+			log_warning("RELOAD: cannot rebuild the previous TLS contexts: %s", tls_err);
 		return false;
 	}
 	config_free(&old);

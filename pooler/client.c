@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "routing.h"
 #include "tls.h"
 #include "pool.h"
 #include "proto.h"
@@ -195,6 +196,7 @@ client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_l
 bool
 client_send_bytes(Client *client, const void *data, size_t len)
 {
+	client->route_retry = false;	/* a byte for the client: its read is never retried (routing.c) */
 	return iobuf_append(&client->conn.wbuf, data, len);
 }
 
@@ -234,6 +236,15 @@ client_send_error(Client *client, const char *sqlstate, const char *message, con
 		return false;
 	}
 	return client_flush(client);
+}
+
+bool
+client_send_duplicate(Client *client, const char *name)
+{
+	char		message[160];
+
+	snprintf(message, sizeof(message), "prepared statement \"%s\" already exists", name);
+	return client_send_error(client, "42P05", message, NULL, false);
 }
 
 void
@@ -279,8 +290,14 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 	params_clear(&client->params);
 	free(client->pending_search_path);
 	client->pending_search_path = NULL;
+	free(client->txn_search_path);
+	client->txn_search_path = NULL;
+	client->txn_sp_set = false;
 	free(client->retry_msg);
 	client->retry_msg = NULL;
+	free(client->held);
+	client->held = NULL;
+	client->n_held = client->held_cap = 0;
 	client->retry_cap = 0;
 	list_del(&client->all_node);
 	conn_close(&client->conn);
@@ -651,9 +668,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 
 	if (client->query_start == 0)
 		client->query_start = conn_now_usec();
-	if (client->route_retry && client->retry_sent)
-		client->route_retry = false;	/* a second request on the link: only the first is kept */
-	client->retry_sent = true;
+	routing_retry_note(client, type, msg, total);
 	slog_noise(&client->conn, "request '%c' (%u bytes) to S-%p", type, total, (void *) server);
 	switch (type)
 	{
@@ -662,7 +677,11 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 				const char *query;
 
 				if (proto_read_query(msg, total, &query))
+				{
 					client_note_set(client, query);
+					if (cf.pool_mode == POOL_TRANSACTION)
+						listen_note_query(client, query, strlen(query));
+				}
 				ok = server_send_bytes(server, msg, total) && server_exp_push(server, EXP_QUERY, false, 0);
 				break;
 			}
@@ -681,7 +700,26 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					return false;
 				}
 				client_note_set(client, query);
-				if (name[0])
+				if (cf.pool_mode == POOL_TRANSACTION)
+					listen_note_query(client, query, strlen(query));
+				if (name[0] && prepared_client_lookup(&client->stmts, name))
+				{
+					/* PostgreSQL: 42P05 at this Parse, the rest skipped up to Sync, the transaction failed */
+					static const char bad[] = "fg_42P05_duplicate_statement";
+					uint8_t		data[64];
+					PktBuf		pkt;
+
+					snprintf(client->dup_stmt_name, sizeof(client->dup_stmt_name), "%s", name);
+					pktbuf_init(&pkt, data, sizeof(data));
+					pkt_begin(&pkt, 'P');
+					pkt_put_str(&pkt, "");
+					pkt_put_str(&pkt, bad);
+					pkt_put_u16(&pkt, 0);
+					pkt_end(&pkt);
+					ok = !pkt.failed && server_send_bytes(server, pkt.data, pkt.len) &&
+						server_exp_push(server, EXP_PARSE, false, EXP_STMT_DUPLICATE);
+				}
+				else if (name[0])
 				{
 					PreparedStmt *stmt = prepared_client_parse(&client->stmts, name, msg + body_off,
 															   total - body_off);
@@ -689,7 +727,10 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					if (!stmt)
 						ok = false;
 					else if (prepared_server_has(&server->stmts, stmt->id))
+					{
+						prepared_client_confirm(&client->stmts, stmt->id);
 						ok = exp_or_synth(client, server, EXP_SYNTH_PARSE);
+					}
 					else
 						ok = server_send_bytes(server, stmt->parse_msg, stmt->parse_len) &&
 							prepared_server_add(&server->stmts, stmt->id) &&
@@ -792,14 +833,26 @@ client_idle_local(Client *client, char type, const uint8_t *msg, uint32_t total)
 		const char *query;
 		uint32_t	body_off;
 
+		PreparedStmt *stmt;
+
 		if (!proto_read_parse(msg, total, &name, &query, &body_off) || !name[0])
 			return 0;
+		if (prepared_client_lookup(&client->stmts, name))
+		{
+			/* as PostgreSQL: 42P05, then everything up to Sync is skipped; Sync gets 'Z' 'I' */
+			client->skip_to_sync = true;
+			return client_send_duplicate(client, name) ? 1 : -1;
+		}
+		/* a body no server has accepted yet goes to one, so that its errors come at this Parse */
+		if (!prepared_validated(msg + body_off, total - body_off))
+			return 0;
 		client_note_set(client, query);
-		if (!prepared_client_parse(&client->stmts, name, msg + body_off, total - body_off))
+		if (!(stmt = prepared_client_parse(&client->stmts, name, msg + body_off, total - body_off)))
 		{
 			client_close(client, "53200", "out of memory for a prepared statement", NULL);
 			return -1;
 		}
+		prepared_client_confirm(&client->stmts, stmt->id);
 		reply[0] = '1';
 	}
 	else if (type == 'C')
@@ -825,6 +878,53 @@ client_idle_local(Client *client, char type, const uint8_t *msg, uint32_t total)
 		return 0;
 	slog_noise(&client->conn, "request '%c' answered by the pooler", type);
 	if (!client_send_bytes(client, reply, reply_len))
+	{
+		client_close(client, "53200", "out of memory", NULL);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * client_sql_deallocate: a simple-query DEALLOCATE of one of the client's protocol-level statement names
+ * is answered by the pooler (the name is dropped; the server-side statement stays for other clients, and
+ * is never prepared again for this client). DEALLOCATE ALL outside a transaction drops every name; inside
+ * one it goes to the server as well (SQL-level statements live there) and the names go at its
+ * ReadyForQuery (server.c). Anything else (an unknown name: a SQL-level statement or 26000) goes to the
+ * server. Only called when no reply is outstanding. Returns 1 when answered, 0 to forward, -1 when the
+ * client was closed.
+ */
+static int
+client_sql_deallocate(Client *client, const uint8_t *msg, uint32_t total)
+{
+	char		name[PREPARED_NAME_MAX * 4];
+	uint8_t		data[64];
+	PktBuf		pkt;
+	int			kind;
+
+	if (total <= 5 || msg[total - 1] != '\0')
+		return 0;
+	kind = prepared_parse_deallocate((const char *) msg + 5, name, sizeof(name));
+	if (kind == PREPARED_DEALLOC_NONE || client->tx_status == 'E')
+		return 0;				/* in a failed transaction the server answers 25P02 */
+	if (kind == PREPARED_DEALLOC_ALL && client->state == CL_ACTIVE)
+	{
+		client->pending_dealloc_all = true;
+		return 0;
+	}
+	if (kind == PREPARED_DEALLOC_NAME)
+	{
+		if (!prepared_client_lookup(&client->stmts, name))
+			return 0;
+		prepared_client_close(&client->stmts, name);
+	}
+	else
+		prepared_client_free(&client->stmts);
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_command_complete(&pkt, kind == PREPARED_DEALLOC_ALL ? "DEALLOCATE ALL" : "DEALLOCATE");
+	proto_build_ready(&pkt, client->tx_status ? client->tx_status : 'I');
+	slog_debug(&client->conn, "DEALLOCATE answered by the pooler");
+	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
 	{
 		client_close(client, "53200", "out of memory", NULL);
 		return -1;
@@ -918,14 +1018,14 @@ client_process(Client *client)
 		}
 		if (rc == 0 || (total > avail && (needs_whole(type) || client->state != CL_ACTIVE || client->admin)))
 		{
-			/* wait for the rest; make room for a whole message larger than the buffer */
+			/* wait for the rest; room for a message larger than the buffer grows as its bytes arrive */
 			if (rc == 1 && total > IOBUF_MAX_MESSAGE)
 			{
 				client_close(client, "54000", "message from client is too large",
 							 "Send statements and parameters under 256 MB.");
 				break;
 			}
-			if (rc == 1 && !iobuf_reserve(&client->conn.rbuf, total - avail, true))
+			if (rc == 1 && !iobuf_grow_toward(&client->conn.rbuf, total - avail))
 			{
 				client_close(client, "53200", "out of memory for a large message", NULL);
 				break;
@@ -946,6 +1046,16 @@ client_process(Client *client)
 			iobuf_consume(&client->conn.rbuf, total);
 			continue;
 		}
+		if (client->state == CL_IDLE && client->skip_to_sync)
+		{
+			if (type == 'S')
+				client->skip_to_sync = false;
+			else
+			{
+				iobuf_consume(&client->conn.rbuf, total);
+				continue;
+			}
+		}
 		if (client->state == CL_IDLE && client->rate.discard)
 		{
 			/* a rate-limited extended-protocol request: drop it up to its Sync, which gets the 'Z' */
@@ -957,10 +1067,24 @@ client_process(Client *client)
 				continue;
 			}
 		}
+		if (client->state == CL_IDLE && listen_client_waiting(&client->listen))
+			break;				/* its LISTEN is not answered yet (listen.c resumes it) */
 		if (client->state == CL_IDLE && type == 'Q' && cf.pool_mode == POOL_TRANSACTION && total > 5 &&
 			p[total - 1] == '\0')
 		{
 			int			taken = listen_try_query(client, (const char *) p + 5);
+
+			if (taken < 0)
+				break;
+			if (taken > 0)
+			{
+				iobuf_consume(&client->conn.rbuf, total);
+				continue;
+			}
+		}
+		if (type == 'Q' && (client->state == CL_IDLE || (server && server_exp_idle(server))))
+		{
+			int			taken = client_sql_deallocate(client, p, total);
 
 			if (taken < 0)
 				break;
@@ -989,14 +1113,15 @@ client_process(Client *client)
 			}
 			continue;
 		}
-		/* CL_ACTIVE */
-		if (!server_has_room(server))
+		/* CL_ACTIVE: a server is linked (no server here would be a state bug: wait rather than crash) */
+		if (!server || !server_has_room(server))
 			break;
 		client->pool->stats.total.bytes_recv += total > avail ? avail : total;
 		client->pool->nodes[server->node].stats.bytes_recv += total > avail ? avail : total;
 		if (total > avail)
 		{
 			/* streamed request (CopyData and the like): forward what is there, the rest follows */
+			client->route_retry = false;	/* not kept whole: no retry */
 			if (!server_send_bytes(server, p, avail))
 			{
 				client_close(client, "53200", "out of memory while forwarding", NULL);

@@ -71,7 +71,13 @@ struct Client
 	ParamSet	params;			/* values this client has */
 	char	   *pending_search_path;	/* a SET search_path awaiting its ReadyForQuery (malloc'ed) */
 	bool		pending_reset;	/* … or a RESET/DISCARD awaiting it */
+	char	   *txn_search_path;	/* succeeded inside the open transaction block (NULL = a reset) … */
+	bool		txn_sp_set;		/* … valid: kept only if the block commits */
+	bool		txn_sp_doubt;	/* a failure or ROLLBACK TO after it: the outcome is not known */
 	ClientStmtMap stmts;		/* its named prepared statements */
+	bool		pending_dealloc_all;	/* a forwarded DEALLOCATE ALL awaiting its ReadyForQuery */
+	bool		skip_to_sync;	/* idle: an extended-protocol error was sent; drop messages up to Sync */
+	char		dup_stmt_name[64];	/* the name of a pending EXP_STMT_DUPLICATE Parse */
 	ClientAuth	auth;			/* authentication exchange state (CL_LOGIN, login.c) */
 	uint64_t	connect_time;	/* µs */
 	uint64_t	request_time;	/* µs: last request (waiting since, for CL_WAITING) */
@@ -86,12 +92,19 @@ struct Client
 	bool		route_sticky_primary;	/* created a temp object or listens: stays on the primary */
 	uint64_t	ryw_lsn;		/* end LSN of its last write transaction; 0 = none */
 	bool		route_read;		/* this transaction was routed to a replica as a read */
-	bool		route_retry;
-	bool		retry_sent;		/* the request kept for the retry has been forwarded */	/* autocommit read on a replica, no reply byte forwarded yet */
+	bool		route_retry;	/* autocommit read on a replica, no reply byte sent to the client yet */
+	bool		retry_sent;		/* the kept request is whole: its Query, or its extended-protocol
+								 * messages up to Sync, were forwarded */
+	bool		retry_ext;		/* the kept request is extended protocol (Parse/Bind/Describe/Execute) */
 	int			route_avoid_node;	/* 1 + node that just failed it (0 = none): the retry avoids it */
-	uint8_t    *retry_msg;		/* copy of that read's Query (malloc'ed once, reused) */
+	uint8_t    *retry_msg;		/* copy of that read's messages as the client sent them (malloc'ed once,
+								 * reused; routing_retry_note) */
 	uint32_t	retry_len;
 	uint32_t	retry_cap;
+	uint8_t    *held;			/* reply messages of a read kept for a retry, held back from the
+								 * client until its ReadyForQuery (routing_hold_reply; malloc'ed once) */
+	uint32_t	n_held;			/* bytes in held */
+	uint32_t	held_cap;
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */
@@ -117,6 +130,9 @@ extern void client_close(Client *client, const char *sqlstate, const char *reaso
  * SQLSTATE, message and hint (severity ERROR; use client_close for FATAL), then ReadyForQuery when
  * ready is set. Returns false when the client had to be closed.
  */
+/* client_send_duplicate: ErrorResponse 42P05 for a Parse of a name the client already has. */
+extern bool client_send_duplicate(Client *client, const char *name);
+
 extern bool client_send_error(Client *client, const char *sqlstate, const char *message, const char *hint,
 							  bool ready);
 

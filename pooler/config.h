@@ -67,6 +67,8 @@ typedef struct Config
 	int			max_client_conn;
 	int			max_db_connections;	/* 0 = unlimited */
 	char		server_reset_query[CF_STR_MAX];
+	char		server_check_query[CF_STR_MAX];	/* empty = never checked */
+	long		server_check_delay_ms;
 	long		server_idle_timeout_ms;
 	long		server_lifetime_ms;
 	long		server_connect_timeout_ms;

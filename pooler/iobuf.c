@@ -87,6 +87,17 @@ iobuf_reserve(IOBuf **bufp, size_t need, bool may_grow)
 }
 
 bool
+iobuf_grow_toward(IOBuf **bufp, size_t missing)
+{
+	size_t		len = iobuf_len(*bufp);
+	size_t		step = len > IOBUF_SIZE ? len : IOBUF_SIZE;
+
+	if (*bufp && (*bufp)->cap > len)
+		return true;			/* room left: conn_recv compacts and fills it first */
+	return iobuf_reserve(bufp, missing < step ? missing : step, true);
+}
+
+bool
 iobuf_append(IOBuf **bufp, const void *data, size_t len)
 {
 	if (!iobuf_reserve(bufp, len, true))

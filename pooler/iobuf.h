@@ -11,8 +11,10 @@
  * these are its requests, for a server its replies) and wbuf (bytes to send to its socket: forwarded
  * messages of the peer plus what the pooler writes itself). When start == end the buffer goes back to
  * the free list, so an idle connection holds none. Buffers are IOBUF_SIZE bytes; a single message that
- * must be inspected whole and is larger than that (a huge Parse or Query) gets a one-off "big" buffer of
- * its size, freed (not pooled) once empty.
+ * must be inspected whole and is larger than that (a huge Parse or Query) gets a one-off "big" buffer,
+ * freed (not pooled) once empty. A big buffer grows with the bytes actually received (iobuf_grow_toward
+ * at most doubles it per step), never to the length a peer merely claims, so a header announcing 256 MB
+ * followed by a few bytes costs a few kB, not 256 MB.
  */
 #ifndef FAREGATE_IOBUF_H
 #define FAREGATE_IOBUF_H
@@ -54,6 +56,14 @@ iobuf_head(const IOBuf *buf)
  */
 __attribute__((warn_unused_result))
 extern bool iobuf_reserve(IOBuf **bufp, size_t need, bool may_grow);
+
+/*
+ * iobuf_grow_toward: makes room for the next part of a message still missing `missing` bytes: grows a
+ * full buffer to at most twice its contents (at least IOBUF_SIZE of room), never past `missing`.
+ * Returns false when there is no memory.
+ */
+__attribute__((warn_unused_result))
+extern bool iobuf_grow_toward(IOBuf **bufp, size_t missing);
 
 /* iobuf_append: copies len bytes to the end (growing as needed). */
 __attribute__((warn_unused_result))

@@ -9,11 +9,17 @@
  * re-LISTENs them all; when it has, the clients of the channels that were re-listened get a
  * NoticeResponse with the span in which notifications may have been missed.
  *
- * Caveats (docs/operations.md): only a lone LISTEN/UNLISTEN in a simple Query outside a transaction is
- * taken over (inside a transaction block or mixed with other statements it goes to the server, where it
- * lasts only as long as that server connection's link); the client's CommandComplete comes before the
- * listener's LISTEN has completed, so a notification sent in that instant can be missed; the listener
- * connects to the database entry's host (the primary), and host names are resolved by libpq (blocking).
+ * A lone LISTEN/UNLISTEN in a simple Query outside a transaction is answered here (listen_try_query).
+ * Any other one (transaction block, several statements, Parse/Bind/Execute) runs on the server: its
+ * statements are found with route.c's lexer when sent (listen_note_query), counted off by the server's
+ * CommandCompletes and applied at COMMIT (listen_server_reply); the server then gets UNLISTEN * on
+ * release (server.c, listen_dirty) and its own NotificationResponses are not forwarded. The answer to
+ * a LISTEN is held until the listener's LISTEN on the channel has completed (release_cb).
+ *
+ * Caveats (docs/operations.md): savepoint rollbacks count as a rollback of the whole transaction; a
+ * named prepared LISTEN executed in a later round trip is not taken over; own notifications arrive after
+ * the ReadyForQuery, with the pooled server's pid; the listener connects to the database entry's host
+ * (the primary), and host names are resolved by libpq (blocking).
  */
 #include "listen.h"
 
@@ -31,6 +37,8 @@
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
+#include "route.h"
+#include "tls.h"
 
 #define LISTEN_BACKOFF_MIN_MS 100
 #define LISTEN_BACKOFF_MAX_MS 5000
@@ -58,6 +66,7 @@ struct Listener
 	struct event *ev;			/* on PQsocket */
 	short		ev_flags;
 	struct event *timer;		/* reconnect */
+	struct event *release;		/* answers waiting LISTENs outside the caller's stack */
 	bool		ready;			/* logged in */
 	ListenChannel *inflight;	/* the channel whose LISTEN/UNLISTEN is running */
 	bool		inflight_listen;
@@ -67,6 +76,8 @@ struct Listener
 };
 
 static Listener *listeners;
+
+static void schedule_release(Listener *l);
 
 static void listener_connect(Listener *l);
 static void listener_reconcile(Listener *l);
@@ -307,6 +318,7 @@ listener_lost(Listener *l, const char *why)
 		l->lost_at_us = conn_now_usec();
 	l->ready = false;
 	l->inflight = NULL;
+	schedule_release(l);
 	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
 	{
 		if (ch->on_server)
@@ -459,6 +471,7 @@ listener_event_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			channel_free_if_unused(ch);
 			listener_reconcile(l);
+			schedule_release(l);
 			break;
 		}
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -494,9 +507,84 @@ listener_for(const Pool *pool)
 				 node->port, pool->db.dbname[0] ? pool->db.dbname : pool->db.name, pool->user);
 	if (pool->password[0] && n > 0 && (size_t) n < sizeof(l->conninfo))
 		snprintf(l->conninfo + n, sizeof(l->conninfo) - n, " password='%s'", pool->password);
+	if (!tls_server_conninfo(l->conninfo, sizeof(l->conninfo)))
+		log_warning("listener %s: server_tls_* settings too long for its connection string; it uses libpq's "
+					"default sslmode", l->db);
 	l->next = listeners;
 	listeners = l;
 	return l;
+}
+
+/* ---- answering LISTENs ---- */
+
+/* all_on_server: every channel client listens on is LISTENed by the listener. */
+static bool
+all_on_server(const Client *client)
+{
+	for (int i = 0; i < client->listen.n_channels; i++)
+		if (!client->listen.channels[i]->on_server && client->listen.channels[i]->listener->pg)
+			return false;
+	return true;
+}
+
+/* answer_listen: sends the held CommandComplete + ReadyForQuery of client's LISTEN; resumes its input. */
+static void
+answer_listen(Client *client)
+{
+	uint8_t		data[64];
+	PktBuf		pkt;
+
+	client->listen.waiting_on = NULL;
+	pktbuf_init(&pkt, data, sizeof(data));
+	if (client->listen.hold_cc)
+		proto_build_command_complete(&pkt, "LISTEN");
+	proto_build_ready(&pkt, 'I');
+	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
+	{
+		client_close(client, "53200", "out of memory", NULL);
+		return;
+	}
+	if (!client_flush(client))
+		return;					/* closed */
+	client_resume(client);
+}
+
+/*
+ * release_cb: answers every client whose channel is now LISTENed by the listener, or all of them when
+ * the listener has no connection (it then re-LISTENs with backoff and sends the missed-span notice).
+ * Answering resumes a client, which may LISTEN or leave: the scan restarts after each answer.
+ */
+static void
+release_cb(evutil_socket_t fd, short what, void *arg)
+{
+	Listener   *l = arg;
+	bool		lost = !l->pg;
+
+restart:
+	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
+	{
+		if (!ch->on_server && !lost)
+			continue;
+		for (int i = 0; i < ch->n_clients; i++)
+		{
+			Client	   *c = ch->clients[i];
+
+			if (c->listen.waiting_on && (lost || all_on_server(c)))
+			{
+				answer_listen(c);
+				goto restart;
+			}
+		}
+	}
+}
+
+static void
+schedule_release(Listener *l)
+{
+	if (!l->release)
+		l->release = evtimer_new(conn_base, release_cb, l);
+	if (l->release)
+		event_active(l->release, EV_TIMEOUT, 0);
 }
 
 /* ---- clients ---- */
@@ -533,6 +621,15 @@ grow(void **array, int *cap, int need, size_t elem)
 	*array = grown;
 	*cap = new_cap;
 	return true;
+}
+
+static ListenChannel *
+find_client_channel(Client *client, const char *name)
+{
+	for (int i = 0; i < client->listen.n_channels; i++)
+		if (strcmp(client->listen.channels[i]->name, name) == 0)
+			return client->listen.channels[i];
+	return NULL;
 }
 
 static bool
@@ -617,6 +714,18 @@ listen_try_query(Client *client, const char *query)
 		do_unlisten(client, channel);
 	slog_debug(&client->conn, "%s %s served by the listener connection", kind == 'L' ? "LISTEN" : "UNLISTEN",
 			   channel);
+	if (kind == 'L')
+	{
+		ListenChannel *ch = find_client_channel(client, channel);
+
+		if (ch && !ch->on_server && ch->listener->pg)
+		{
+			/* answered by release_cb once the listener's LISTEN has completed */
+			client->listen.waiting_on = ch;
+			client->listen.hold_cc = true;
+			return 1;
+		}
+	}
 	pktbuf_init(&pkt, data, sizeof(data));
 	proto_build_command_complete(&pkt, kind == 'L' ? "LISTEN" : "UNLISTEN");
 	proto_build_ready(&pkt, 'I');
@@ -631,6 +740,11 @@ listen_try_query(Client *client, const char *query)
 void
 listen_forget(Client *client)
 {
+	client->listen.waiting_on = NULL;
+	free(client->listen.queued);
+	free(client->listen.done);
+	client->listen.queued = client->listen.done = NULL;
+	client->listen.n_queued = client->listen.n_done = 0;
 	if (client->listen.n_channels)
 		do_unlisten(client, "*");
 	free(client->listen.channels);
@@ -639,6 +753,131 @@ listen_forget(Client *client)
 	free(client->listen.pending);
 	client->listen.pending = NULL;
 	client->listen.pending_len = 0;
+}
+
+/* ---- LISTEN/UNLISTEN that went to a server (transaction blocks, several statements, Parse) ---- */
+
+#define LISTEN_MAX_OPS 64		/* per query text; more are ignored (and logged) */
+
+static bool
+append_op(RouteListenOp **array, int *n, const RouteListenOp *op)
+{
+	RouteListenOp *grown = realloc(*array, (size_t) (*n + 1) * sizeof(RouteListenOp));
+
+	if (!grown)
+		return false;
+	grown[(*n)++] = *op;
+	*array = grown;
+	return true;
+}
+
+/* mentions_listen: the text contains "listen" in any case spelling (a cheap filter before lexing). */
+static bool
+mentions_listen(const char *sql, size_t len)
+{
+	for (size_t i = 0; i + 6 <= len; i++)
+		if ((sql[i] | 0x20) == 'l' && strncasecmp(sql + i, "listen", 6) == 0)
+			return true;
+	return false;
+}
+
+void
+listen_note_query(Client *client, const char *sql, size_t len)
+{
+	RouteListenOp ops[LISTEN_MAX_OPS];
+	int			n;
+
+	if (client->pool->admin || !mentions_listen(sql, len))
+		return;
+	n = route_listen_statements(sql, len, true, ops, LISTEN_MAX_OPS);
+	if (n > LISTEN_MAX_OPS)
+	{
+		slog_warning(&client->conn, "%d LISTEN/UNLISTEN statements in one query: only the first %d are "
+					 "taken over by the listener connection", n, LISTEN_MAX_OPS);
+		n = LISTEN_MAX_OPS;
+	}
+	for (int i = 0; i < n; i++)
+		if (!append_op(&client->listen.queued, &client->listen.n_queued, &ops[i]))
+			break;
+}
+
+/* take_completed: the server completed a statement of kind: move the first queued one to done. */
+static void
+take_completed(Client *client, char kind)
+{
+	ClientListen *cl = &client->listen;
+
+	for (int i = 0; i < cl->n_queued; i++)
+		if (cl->queued[i].kind == kind)
+		{
+			(void) append_op(&cl->done, &cl->n_done, &cl->queued[i]);
+			memmove(&cl->queued[i], &cl->queued[i + 1], (size_t) (cl->n_queued - i - 1) * sizeof(RouteListenOp));
+			cl->n_queued--;
+			return;
+		}
+}
+
+bool
+listen_server_reply(Client *client, bool *dirty, char type, const uint8_t *msg, size_t len)
+{
+	ClientListen *cl = &client->listen;
+	const char *tag = (const char *) msg + 5;
+	bool		applied = false;
+
+	switch (type)
+	{
+		case 'A':
+			/* the server's own LISTEN: the listener connection delivers these */
+			return !*dirty;
+		case 'C':
+			if (len < 6 || msg[len - 1] != '\0')
+				return true;
+			if (strcmp(tag, "LISTEN") == 0)
+				*dirty = true, take_completed(client, 'L');
+			else if (strcmp(tag, "UNLISTEN") == 0)
+				take_completed(client, 'U');
+			else if (strcmp(tag, "ROLLBACK") == 0)
+				cl->tx_rollback = true;
+			return true;
+		case 'E':
+			cl->tx_rollback = true;
+			return true;
+		case 'Z':
+			free(cl->queued);	/* statements not completed by now never will be */
+			cl->queued = NULL;
+			cl->n_queued = 0;
+			if (len < 6 || msg[5] != 'I')
+				return true;
+			if (!cl->tx_rollback)
+				for (int i = 0; i < cl->n_done; i++)
+				{
+					if (cl->done[i].kind == 'L')
+					{
+						if (!do_listen(client, cl->done[i].channel))
+							slog_warning(&client->conn, "out of memory: LISTEN %s not taken over",
+										 cl->done[i].channel);
+					}
+					else
+						do_unlisten(client, cl->done[i].channel);
+					slog_debug(&client->conn, "%s %s committed: served by the listener connection",
+							   cl->done[i].kind == 'L' ? "LISTEN" : "UNLISTEN", cl->done[i].channel);
+					applied = applied || cl->done[i].kind == 'L';
+				}
+			free(cl->done);
+			cl->done = NULL;
+			cl->n_done = 0;
+			cl->tx_rollback = false;
+			if (applied && !all_on_server(client) && client->listen.n_channels > 0)
+			{
+				/* hold this ReadyForQuery until the listener has LISTENed (release_cb sends it) */
+				client->listen.waiting_on = client->listen.channels[0];
+				client->listen.hold_cc = false;
+				return false;
+			}
+			return true;
+		default:
+			return true;
+	}
 }
 
 int

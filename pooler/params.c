@@ -225,6 +225,126 @@ match_word(const char *p, const char *keyword)
 	return skip_space_comments(p + n);
 }
 
+/* read_literal: a standard '…' string literal ('' = one quote) into out; the text after it, or NULL. */
+static const char *
+read_literal(const char *p, char *out, size_t outlen)
+{
+	size_t		n = 0;
+
+	if (*p != '\'')
+		return NULL;
+	for (p++;; p++)
+	{
+		if (*p == '\0')
+			return NULL;
+		if (*p == '\'')
+		{
+			if (p[1] != '\'')
+				break;
+			p++;
+		}
+		if (n + 1 >= outlen)
+			return NULL;
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	return skip_space_comments(p + 1);
+}
+
+/*
+ * guc_list_to_sql: a search_path value as the server holds it ("$user", public, "My S") into the
+ * syntax of SET search_path TO, every element double-quoted ("$user", "public", "My S"); unquoted
+ * elements are folded to lower case as the server does. False when it does not parse or fit.
+ */
+static bool
+guc_list_to_sql(const char *in, char *out, size_t outlen)
+{
+	size_t		n = 0;
+
+#define PUT(c) do { if (n + 1 >= outlen) return false; out[n++] = (c); } while (0)
+	for (;;)
+	{
+		while (isspace((unsigned char) *in))
+			in++;
+		if (*in == '\0')
+			break;
+		PUT('"');
+		if (*in == '"')
+		{
+			for (in++;; in++)
+			{
+				if (*in == '\0')
+					return false;
+				if (*in == '"')
+				{
+					if (in[1] != '"')
+						break;
+					PUT('"');
+					in++;
+				}
+				PUT(*in);
+			}
+			in++;
+		}
+		else
+		{
+			if (*in == ',')
+				return false;
+			for (; *in && *in != ',' && !isspace((unsigned char) *in); in++)
+			{
+				if (*in == '"')
+					PUT('"');
+				PUT((char) tolower((unsigned char) *in));
+			}
+		}
+		PUT('"');
+		while (isspace((unsigned char) *in))
+			in++;
+		if (*in == '\0')
+			break;
+		if (*in != ',')
+			return false;
+		in++;
+		PUT(',');
+		PUT(' ');
+	}
+#undef PUT
+	out[n] = '\0';
+	return n > 0;
+}
+
+/*
+ * parse_set_config: after SELECT: "[pg_catalog.]set_config('search_path', 'value', false)" alone (a
+ * trailing ';' allowed). The server holds value as an identifier list; it is rewritten into SET syntax.
+ */
+static int
+parse_set_config(const char *p, char *value, size_t valuelen)
+{
+	char		name[32];
+	char		raw[1024];
+	const char *q;
+
+	if ((q = match_word(p, "pg_catalog")) && *q == '.')
+		p = skip_space_comments(q + 1);
+	if (!(p = match_word(p, "set_config")) || *p != '(')
+		return -1;
+	p = skip_space_comments(p + 1);
+	if (!(p = read_literal(p, name, sizeof(name))) || strcasecmp(name, "search_path") != 0 || *p != ',')
+		return -1;
+	p = skip_space_comments(p + 1);
+	if (!(p = read_literal(p, raw, sizeof(raw))) || *p != ',')
+		return -1;
+	p = skip_space_comments(p + 1);
+	if (!(p = match_word(p, "false")) || *p != ')')
+		return -1;					/* is_local true (or an expression): not a session setting */
+	p = skip_space_comments(p + 1);
+	if (*p == ';')
+		p = skip_space_comments(p + 1);
+	if (*p != '\0' || !guc_list_to_sql(raw, value, valuelen))
+		return -1;
+	return PARAM_SEARCH_PATH;
+}
+
 int
 params_parse_set(const char *query, char *value, size_t valuelen)
 {
@@ -234,6 +354,8 @@ params_parse_set(const char *query, char *value, size_t valuelen)
 	char		quote = 0;
 
 	value[0] = '\0';
+	if ((q = match_word(p, "SELECT")))
+		return parse_set_config(q, value, valuelen);
 	if ((q = match_word(p, "DISCARD")) && match_word(q, "ALL"))
 		return PARAM_SEARCH_PATH;
 	if ((q = match_word(p, "RESET")))

@@ -63,8 +63,9 @@ extern int	params_build_sync(const ParamSet *client, const ParamSet *server, cha
 /*
  * params_parse_set: recognises a simple query that sets or resets an untracked-by-the-server parameter
  * for the session ("SET [SESSION] search_path TO …", "SET search_path = …", "RESET search_path",
- * "RESET ALL", "DISCARD ALL"), returning its id and the value text (empty for a reset) in value.
- * SET LOCAL and anything else return -1.
+ * "RESET ALL", "DISCARD ALL", "SELECT set_config('search_path', '…', false)"), returning its id and the
+ * value text in SET syntax (empty for a reset) in value. SET LOCAL, set_config(…, true) and anything
+ * else return -1. Whether the setting lasts is decided at the transaction's end (server.c).
  */
 extern int	params_parse_set(const char *query, char *value, size_t valuelen);
 

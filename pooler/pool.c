@@ -190,16 +190,25 @@ pool_request(Pool *pool, Client *client, int node_idx)
 	PoolNode   *node = &pool->nodes[node_idx];
 	List	   *first = list_first(&node->idle_servers);
 
+	bool		checking = false;
+
 	if (first && !pool->paused)
 	{
-		client_link(client, container_of(first, Server, list_node));
-		return client->state == CL_ACTIVE;
+		Server	   *server = container_of(first, Server, list_node);
+
+		if (!server_needs_check(server, conn_now_usec()))
+		{
+			client_link(client, server);
+			return client->state == CL_ACTIVE;
+		}
+		/* unused for server_check_delay: tested first; the client waits for its ReadyForQuery */
+		checking = server_start_check(server);
 	}
 	client->wait_node = node_idx;
 	client->request_time = conn_now_usec();
 	client_set_state(client, CL_WAITING);
 	/* start one more connection when those logging in cannot cover the queue */
-	if (!pool->paused && node->n_login < node->n_waiting)
+	if (!pool->paused && !checking && node->n_login < node->n_waiting)
 		pool_launch(pool, node_idx);
 	return false;
 }

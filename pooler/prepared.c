@@ -7,9 +7,11 @@
  */
 #include "prepared.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto.h"
 
@@ -17,6 +19,7 @@ typedef struct ClientStmtSlot
 {
 	char	   *name;			/* NULL = empty; TOMBSTONE = deleted */
 	PreparedStmt *stmt;
+	bool		fresh;			/* its Parse is still on the way to a server */
 } ClientStmtSlot;
 
 static char tombstone_mark;
@@ -164,8 +167,10 @@ prepared_client_parse(ClientStmtMap *map, const char *name, const uint8_t *body,
 	slot = map_find(map, name, true);
 	if (slot->name && slot->name != TOMBSTONE)
 	{
+		/* callers check for an existing name first; keep the map consistent anyway */
 		stmt_unref(slot->stmt);
 		slot->stmt = stmt;
+		slot->fresh = true;
 		return stmt;
 	}
 	slot->name = strdup(name);
@@ -176,8 +181,53 @@ prepared_client_parse(ClientStmtMap *map, const char *name, const uint8_t *body,
 		return NULL;
 	}
 	slot->stmt = stmt;
+	slot->fresh = true;
 	map->n_used++;
 	return stmt;
+}
+
+bool
+prepared_validated(const uint8_t *body, uint32_t body_len)
+{
+	uint32_t	h = hash_bytes(body, body_len);
+
+	for (PreparedStmt *stmt = stmt_buckets[h % STMT_BUCKETS]; stmt; stmt = stmt->hash_next)
+		if (stmt->hash == h && stmt->body_len == body_len &&
+			memcmp(stmt->parse_msg + stmt->parse_len - body_len, body, body_len) == 0)
+			return stmt->validated;
+	return false;
+}
+
+void
+prepared_client_confirm(ClientStmtMap *map, uint64_t id)
+{
+	for (int i = 0; i < map->capacity; i++)
+	{
+		ClientStmtSlot *slot = &map->slots[i];
+
+		if (slot->name && slot->name != TOMBSTONE && slot->stmt->id == id)
+		{
+			slot->stmt->validated = true;
+			slot->fresh = false;
+		}
+	}
+}
+
+void
+prepared_client_failed(ClientStmtMap *map, uint64_t id)
+{
+	for (int i = 0; i < map->capacity; i++)
+	{
+		ClientStmtSlot *slot = &map->slots[i];
+
+		if (slot->name && slot->name != TOMBSTONE && slot->fresh && slot->stmt->id == id)
+		{
+			stmt_unref(slot->stmt);
+			free(slot->name);
+			slot->name = TOMBSTONE;
+			slot->stmt = NULL;
+		}
+	}
 }
 
 PreparedStmt *
@@ -297,4 +347,94 @@ int
 prepared_total(void)
 {
 	return n_stmts;
+}
+
+/* skip_blank: past whitespace, -- comments and block comments. */
+static const char *
+skip_blank(const char *p)
+{
+	for (;;)
+	{
+		while (isspace((unsigned char) *p))
+			p++;
+		if (p[0] == '-' && p[1] == '-')
+			p += strcspn(p, "\n");
+		else if (p[0] == '/' && p[1] == '*')
+		{
+			const char *end = strstr(p + 2, "*/");
+
+			if (!end)
+				return p + strlen(p);
+			p = end + 2;
+		}
+		else
+			return p;
+	}
+}
+
+/* keyword: p starts with word (case-insensitive) as a whole word: the text after it, else NULL. */
+static const char *
+keyword(const char *p, const char *word)
+{
+	size_t		n = strlen(word);
+
+	if (strncasecmp(p, word, n) != 0 || isalnum((unsigned char) p[n]) || p[n] == '_' || p[n] == '$')
+		return NULL;
+	return skip_blank(p + n);
+}
+
+int
+prepared_parse_deallocate(const char *query, char *name, size_t namelen)
+{
+	const char *p = keyword(skip_blank(query), "DEALLOCATE");
+	const char *q;
+	size_t		n = 0;
+
+	if (!p || namelen == 0)
+		return PREPARED_DEALLOC_NONE;
+	if ((q = keyword(p, "PREPARE")))
+		p = q;
+	if ((q = keyword(p, "ALL")))
+	{
+		p = q;
+		n = SIZE_MAX;
+	}
+	else if (*p == '"')
+	{
+		for (p++;; p++)
+		{
+			if (*p == '\0')
+				return PREPARED_DEALLOC_NONE;
+			if (*p == '"')
+			{
+				if (p[1] != '"')
+					break;
+				p++;
+			}
+			if (n + 1 >= namelen)
+				return PREPARED_DEALLOC_NONE;
+			name[n++] = *p;
+		}
+		p = skip_blank(p + 1);
+	}
+	else
+	{
+		while (isalnum((unsigned char) *p) || *p == '_' || *p == '$' || (unsigned char) *p >= 0x80)
+		{
+			if (n + 1 >= namelen)
+				return PREPARED_DEALLOC_NONE;
+			name[n++] = (char) tolower((unsigned char) *p++);
+		}
+		p = skip_blank(p);
+	}
+	if (n == 0)
+		return PREPARED_DEALLOC_NONE;
+	if (*p == ';')
+		p = skip_blank(p + 1);
+	if (*p != '\0')
+		return PREPARED_DEALLOC_NONE;	/* more statements follow: the server runs them all */
+	if (n == SIZE_MAX)
+		return PREPARED_DEALLOC_ALL;
+	name[n] = '\0';
+	return PREPARED_DEALLOC_NAME;
 }

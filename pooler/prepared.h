@@ -11,6 +11,7 @@
 #define FAREGATE_PREPARED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PREPARED_NAME_MAX 24
@@ -22,6 +23,7 @@ typedef struct PreparedStmt
 	uint64_t	id;
 	uint32_t	hash;
 	int			refs;			/* client names pointing here */
+	bool		validated;		/* a server answered its Parse with ParseComplete */
 	char		server_name[PREPARED_NAME_MAX];	/* "fg_<id>" */
 	uint32_t	body_len;		/* Parse body after the statement name */
 	uint32_t	parse_len;		/* the whole Parse message as sent to servers */
@@ -46,10 +48,24 @@ typedef struct ServerStmtSet
 
 /*
  * prepared_client_parse: the client prepared name with the Parse body (body_len bytes after the name).
- * Returns the statement (its name now maps there, replacing an earlier one), or NULL without memory.
+ * The name must not exist yet (the caller answers 42P05 "already exists" as PostgreSQL does). Returns the
+ * statement (the name is "fresh" until prepared_client_confirm or _failed), or NULL without memory.
  */
 extern PreparedStmt *prepared_client_parse(ClientStmtMap *map, const char *name, const uint8_t *body,
 										   uint32_t body_len);
+
+/*
+ * prepared_validated: a statement with this Parse body exists and a server has accepted it: a client's
+ * Parse of it can be answered by the pooler alone (it cannot fail at Parse). A body never prepared must
+ * reach a server, so that a syntax error is reported at the Parse as PostgreSQL does.
+ */
+extern bool prepared_validated(const uint8_t *body, uint32_t body_len);
+
+/* prepared_client_confirm: the server accepted the client's Parse of statement id (name no longer fresh). */
+extern void prepared_client_confirm(ClientStmtMap *map, uint64_t id);
+
+/* prepared_client_failed: the server rejected the client's Parse of id: its fresh names are dropped. */
+extern void prepared_client_failed(ClientStmtMap *map, uint64_t id);
 
 /* prepared_client_lookup: the statement a client name refers to, or NULL. */
 extern PreparedStmt *prepared_client_lookup(const ClientStmtMap *map, const char *name);
@@ -73,6 +89,16 @@ __attribute__((warn_unused_result))
 extern bool prepared_server_add(ServerStmtSet *set, uint64_t id);
 extern void prepared_server_remove(ServerStmtSet *set, uint64_t id);
 extern void prepared_server_free(ServerStmtSet *set);
+
+/*
+ * prepared_parse_deallocate: recognises a simple query that is one SQL "DEALLOCATE [PREPARE] name" or
+ * "DEALLOCATE [PREPARE] ALL" (comments, a trailing ';' allowed). Returns PREPARED_DEALLOC_NAME with the
+ * name (folded to lower case unless double-quoted) in name, PREPARED_DEALLOC_ALL, or PREPARED_DEALLOC_NONE.
+ */
+#define PREPARED_DEALLOC_NONE 0
+#define PREPARED_DEALLOC_NAME 1
+#define PREPARED_DEALLOC_ALL 2
+extern int	prepared_parse_deallocate(const char *query, char *name, size_t namelen);
 
 /* prepared_total: pooler-wide statements alive. */
 extern int	prepared_total(void);

@@ -9,8 +9,12 @@
  * back and the request is refused with SQLSTATE 53400 naming the limit. Both buckets must agree: a
  * client refused by one gives its token back to the other.
  *
- * Buckets are created on first use and kept (one per database and user, one per database and client
- * address seen with client_tps_limit on); a bucket idle long enough to be full again is reused.
+ * Buckets are created on first use (one per database and user, one per database and client address
+ * seen with client_tps_limit on). A bucket idle long enough to be full again is indistinguishable from
+ * a fresh one, so it is freed: whenever the table has grown to twice its size after the last sweep
+ * (and at least BUCKET_SWEEP_MIN), every full bucket goes. Memory is then bounded by about twice the
+ * number of buckets not yet refilled (the addresses active within the last burst/limit seconds), not
+ * by every address ever seen.
  * Everything runs on the event loop's thread.
  */
 #include "ratelimit.h"
@@ -29,6 +33,7 @@
 #include "proto.h"
 
 #define BUCKET_SLOTS 1024
+#define BUCKET_SWEEP_MIN 256
 
 typedef struct Bucket
 {
@@ -38,6 +43,8 @@ typedef struct Bucket
 	char		who[CF_NAME_MAX];	/* user name or address */
 	double		tokens;			/* may be negative: debt of delayed clients */
 	uint64_t	updated_us;
+	int			limit;			/* as of its last use: tokens per second */
+	int			burst;			/* as of its last use: capacity */
 } Bucket;
 
 /* per database: counters for SHOW STATS */
@@ -50,6 +57,8 @@ typedef struct DbCounters
 } DbCounters;
 
 static Bucket *slots[BUCKET_SLOTS];
+static size_t bucket_count;
+static size_t sweep_at = BUCKET_SWEEP_MIN;	/* sweep when bucket_count reaches it */
 static DbCounters *db_counters;
 static List delayed_clients = {&delayed_clients, &delayed_clients};	/* by release_us */
 static struct event *timer;
@@ -66,6 +75,42 @@ hash_key(char kind, const char *db, const char *who)
 	return h % BUCKET_SLOTS;
 }
 
+/* bucket_full: b, refilled up to now, would hold its whole burst (so it equals a fresh bucket). */
+static bool
+bucket_full(const Bucket *b, uint64_t now)
+{
+	double		tokens = b->tokens;
+
+	if (now > b->updated_us)
+		tokens += (double) (now - b->updated_us) * b->limit / 1e6;
+	return tokens >= b->burst;
+}
+
+/* bucket_sweep: frees every full bucket; the next sweep comes when the table has doubled. */
+static void
+bucket_sweep(uint64_t now)
+{
+	for (unsigned i = 0; i < BUCKET_SLOTS; i++)
+	{
+		Bucket	  **link = &slots[i];
+
+		while (*link)
+		{
+			Bucket	   *b = *link;
+
+			if (bucket_full(b, now))
+			{
+				*link = b->next;
+				free(b);
+				bucket_count--;
+			}
+			else
+				link = &b->next;
+		}
+	}
+	sweep_at = bucket_count * 2 > BUCKET_SWEEP_MIN ? bucket_count * 2 : BUCKET_SWEEP_MIN;
+}
+
 static Bucket *
 bucket_get(char kind, const char *db, const char *who, int burst, uint64_t now)
 {
@@ -75,6 +120,8 @@ bucket_get(char kind, const char *db, const char *who, int burst, uint64_t now)
 	for (b = slots[h]; b; b = b->next)
 		if (b->kind == kind && strcmp(b->db, db) == 0 && strcmp(b->who, who) == 0)
 			return b;
+	if (bucket_count >= sweep_at)
+		bucket_sweep(now);
 	b = calloc(1, sizeof(Bucket));
 	if (!b)
 		return NULL;
@@ -83,14 +130,18 @@ bucket_get(char kind, const char *db, const char *who, int burst, uint64_t now)
 	snprintf(b->who, sizeof(b->who), "%s", who);
 	b->tokens = burst;
 	b->updated_us = now;
+	b->burst = burst;
 	b->next = slots[h];
 	slots[h] = b;
+	bucket_count++;
 	return b;
 }
 
 static void
 bucket_refill(Bucket *b, int limit, int burst, uint64_t now)
 {
+	b->limit = limit;
+	b->burst = burst;
 	if (now > b->updated_us)
 	{
 		b->tokens += (double) (now - b->updated_us) * limit / 1e6;
@@ -108,6 +159,23 @@ bucket_take(Bucket *b, int limit)
 	if (b->tokens >= 0)
 		return 0;
 	return (uint64_t) (-b->tokens * 1e6 / limit) + 1;
+}
+
+uint64_t
+ratelimit_bucket_take(char kind, const char *db, const char *who, int limit, int burst, uint64_t now)
+{
+	Bucket	   *b = bucket_get(kind, db, who, burst, now);
+
+	if (!b)
+		return 0;				/* out of memory: not limited rather than refused */
+	bucket_refill(b, limit, burst, now);
+	return bucket_take(b, limit);
+}
+
+size_t
+ratelimit_bucket_count(void)
+{
+	return bucket_count;
 }
 
 static DbCounters *

@@ -8,6 +8,7 @@
 #define FAREGATE_RATELIMIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "list.h"
@@ -42,6 +43,17 @@ extern void ratelimit_forget(Client *client);
 
 /* ratelimit_init_client: a fresh client. */
 extern void ratelimit_init_client(Client *client);
+
+/*
+ * ratelimit_bucket_take: takes one token from the bucket (kind 'u' user / 'a' address, database, who),
+ * creating it full if absent, at time now (µs); returns the delay until the token is there (0 = now).
+ * The building block of ratelimit_admit, exported for the unit test.
+ */
+extern uint64_t ratelimit_bucket_take(char kind, const char *db, const char *who, int limit, int burst,
+									  uint64_t now);
+
+/* ratelimit_bucket_count: buckets allocated now (full idle ones are freed as the table grows). */
+extern size_t ratelimit_bucket_count(void);
 
 /* Counters for SHOW STATS: rejections and delays per database name (summed over its limits). */
 extern uint64_t ratelimit_rejected(const char *dbname);

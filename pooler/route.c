@@ -24,6 +24,7 @@
  */
 #include "route.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2084,6 +2085,75 @@ route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult
 		memcpy(result->object, cl.object, sizeof(result->object));
 	}
 	return route_class;
+}
+
+int
+route_listen_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteListenOp *ops,
+						int max)
+{
+	Lexer		lx;
+	Token		tok;
+	int			found = 0;
+
+	pthread_once(&init_once, route_init);
+	lx.p = sql ? sql : "";
+	lx.end = lx.p + (sql ? len : 0);
+	lx.standard_strings = standard_conforming_strings;
+	for (;;)
+	{
+		bool		first = true;
+		char		kind = 0;
+
+		/* one statement: its first token decides, its second names the channel */
+		for (;;)
+		{
+			lex_next(&lx, &tok);
+			if (tok.type == T_ERROR)
+				return -1;
+			if (tok.type == T_EOF)
+				return found;
+			if (tok.type == T_SEMI)
+				break;
+			if (first)
+			{
+				first = false;
+				if (tok.type == T_IDENT && tok.kw == K_LISTEN)
+					kind = 'L';
+				else if (tok.type == T_IDENT && tok.kw == K_UNLISTEN)
+					kind = 'U';
+				continue;
+			}
+			if (kind)
+			{
+				char		name[64];
+				size_t		n = 0;
+
+				if (tok.type == T_IDENT)
+					for (size_t i = 0; i < tok.len && n + 1 < sizeof(name); i++)
+						name[n++] = (char) tolower((unsigned char) tok.s[i]);
+				else if (tok.type == T_QIDENT)
+					for (size_t i = 0; i < tok.len && n + 1 < sizeof(name); i++)
+					{
+						name[n++] = tok.s[i];
+						if (tok.s[i] == '"' && i + 1 < tok.len && tok.s[i + 1] == '"')
+							i++;
+					}
+				else if (tok.type == T_OP && tok.len == 1 && tok.s[0] == '*' && kind == 'U')
+					name[n++] = '*';
+				name[n] = '\0';
+				if (n > 0)
+				{
+					if (found < max)
+					{
+						ops[found].kind = kind;
+						memcpy(ops[found].channel, name, n + 1);
+					}
+					found++;
+				}
+				kind = 0;
+			}
+		}
+	}
 }
 
 const char *

@@ -76,6 +76,22 @@ typedef struct RouteContext
  */
 RouteClass	route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult *result);
 
+/* One LISTEN or UNLISTEN statement found by route_listen_statements. */
+typedef struct RouteListenOp
+{
+	char		kind;			/* 'L' LISTEN, 'U' UNLISTEN */
+	char		channel[64];	/* as the server names it (unquoted: lower-cased); "*" for UNLISTEN * */
+} RouteListenOp;
+
+/*
+ * route_listen_statements: the LISTEN/UNLISTEN statements of the len bytes at sql, in order, with the
+ * same lexer as route_classify (comments, quotes, dollar quotes, standard_conforming_strings): up to max
+ * into ops. Returns how many were found (may exceed max; only max are stored), -1 when the text cannot
+ * be lexed.
+ */
+int			route_listen_statements(const char *sql, size_t len, bool standard_conforming_strings,
+									RouteListenOp *ops, int max);
+
 /* route_selftest: checks route.c's static tables (keyword order); for the unit tests. */
 bool		route_selftest(void);
 

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "health.h"
 #include "log.h"
+#include "tls.h"
 #include "metrics.h"
 #include "pool.h"
 #include "prepared.h"
@@ -42,6 +43,7 @@ struct RoutingSet
 	uint64_t	writes[POOL_MAX_NODES]; /* transactions routed to the node as the write node */
 	unsigned	rr_next;		/* round_robin position */
 	int			last_write_node;	/* for the "writes now go to" log line */
+	int64_t		ryw_refresh_us; /* last check started early for a read held back by read-your-writes */
 	long		period_ms;		/* settings the monitor was created with */
 	int64_t		max_lag_bytes;
 	long		max_lag_ms;
@@ -53,6 +55,8 @@ static RoutingSet *routing_sets;
 
 /* Autocommit reads up to this size are kept for one transparent retry. */
 #define ROUTING_RETRY_MAX 8192
+/* Reply bytes of such a read held back until its ReadyForQuery; past this the reply streams as usual. */
+#define ROUTING_HOLD_MAX 8192
 
 /*
  * reroute_node_waiters: reads queued for a server of replica node, which the health check just found
@@ -142,6 +146,9 @@ build_conninfo(char *out, size_t outlen, const char *host, int port, const Pool 
 		n += snprintf(out + n, outlen - n, " hostaddr='%s'", addr);
 	if (pool->password[0] && n > 0 && (size_t) n < outlen)
 		snprintf(out + n, outlen - n, " password='%s'", pool->password);
+	if (!tls_server_conninfo(out, outlen))
+		log_warning("routing %s: server_tls_* settings too long for the health check's connection string; "
+					"its checks use libpq's default sslmode", pool->db.name);
 }
 
 /* routing_start_monitor: (re)creates rs's health monitor with the current settings. */
@@ -293,6 +300,26 @@ read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn, int avoid)
 	return best;
 }
 
+/* An early health check for read-your-writes starts at most this often per database entry (µs). */
+#define ROUTING_RYW_REFRESH_US 10000
+
+/*
+ * ryw_refresh: a read went to the write node only because no replica had replayed the client's last
+ * write at its last check: checks every host now (at most every ROUTING_RYW_REFRESH_US) instead of at
+ * the next health_check_period, so the replay LSNs the next reads are judged by are fresh. The read
+ * itself is not delayed.
+ */
+static void
+ryw_refresh(RoutingSet *rs)
+{
+	int64_t		now = (int64_t) conn_now_usec();
+
+	if (!rs->hm || now - rs->ryw_refresh_us < ROUTING_RYW_REFRESH_US)
+		return;
+	rs->ryw_refresh_us = now;
+	health_check_now(rs->hm);
+}
+
 /*
  * replicas_checked: some replica has answered a health check (before that, reads use the write node
  * whatever replica_fallback says).
@@ -359,6 +386,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	client->route_capture = false;
 	client->route_retry = false;
 	client->retry_sent = false;
+	client->n_held = 0;
 	client->route_read = false;
 	if (!rs)
 		return 0;
@@ -391,34 +419,34 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	}
 	if (read)
 	{
-		rnode = read_node(rs, pool, wnode, cf.read_your_writes_on ? client->ryw_lsn : 0,
-						  client->route_avoid_node - 1);
+		int			avoid = client->route_avoid_node - 1;
+		uint64_t	min_lsn = cf.read_your_writes_on ? client->ryw_lsn : 0;
+
+		rnode = read_node(rs, pool, wnode, min_lsn, avoid);
+		if (rnode < 0 && min_lsn && min_lsn != ROUTING_RYW_UNKNOWN)
+		{
+			unsigned	rr = rs->rr_next;
+
+			if (read_node(rs, pool, wnode, 0, avoid) >= 0)
+				ryw_refresh(rs);	/* a replica is usable but behind this client's write */
+			rs->rr_next = rr;
+		}
 		client->route_avoid_node = 0;
 		if (rnode >= 0)
 		{
 			rs->reads[rnode]++;
 			client->route_read = true;
 			pool->nodes[rnode].routed_reads++;
-			/* an autocommit read: keep a copy to retry it once if the replica dies before replying */
-			if (type == 'Q' && client->tx_status == 'I' && !(result.flags & ROUTE_F_BEGIN) &&
-				total <= ROUTING_RETRY_MAX && transaction)
+			/*
+			 * an autocommit read: its messages are kept as they are forwarded (routing_retry_note) to
+			 * retry it once if the replica dies before replying
+			 */
+			if ((type == 'Q' || type == 'P' || type == 'B' || type == 'D') && client->tx_status == 'I' &&
+				!(result.flags & ROUTE_F_BEGIN) && transaction)
 			{
-				if (client->retry_cap < total)
-				{
-					uint8_t    *grown = realloc(client->retry_msg, total);
-
-					if (grown)
-					{
-						client->retry_msg = grown;
-						client->retry_cap = total;
-					}
-				}
-				if (client->retry_cap >= total)
-				{
-					memcpy(client->retry_msg, msg, total);
-					client->retry_len = total;
-					client->route_retry = true;
-				}
+				client->route_retry = true;
+				client->retry_ext = type != 'Q';
+				client->retry_len = 0;
 			}
 			return rnode;
 		}
@@ -506,6 +534,86 @@ routing_capture_done(Server *server)
 }
 
 bool
+routing_hold_reply(Client *client, char type, const uint8_t *msg, uint32_t total)
+{
+	if (!client->route_retry || type == 'Z' || total > ROUTING_HOLD_MAX - client->n_held)
+		return false;
+	if (!client->held)
+	{
+		client->held = malloc(ROUTING_HOLD_MAX);
+		if (!client->held)
+			return false;
+		client->held_cap = ROUTING_HOLD_MAX;
+	}
+	memcpy(client->held + client->n_held, msg, total);
+	client->n_held += total;
+	return true;
+}
+
+bool
+routing_release_held(Client *client)
+{
+	uint32_t	n = client->n_held;
+
+	if (n == 0)
+		return true;
+	client->n_held = 0;
+	if (client->pool)
+		client->pool->stats.total.bytes_sent += n;
+	return client_send_bytes(client, client->held, n);
+}
+
+void
+routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total)
+{
+	bool		fits;
+
+	if (!client->route_retry)
+		return;
+	if (client->retry_sent)
+		fits = false;			/* a second request on the link: only the first is kept */
+	else if (client->retry_ext)
+		fits = type == 'P' || type == 'B' || type == 'D' || type == 'E' || type == 'S';
+	else
+		fits = type == 'Q';
+	if (fits && type == 'P')
+	{
+		const char *name;
+		const char *query;
+		uint32_t	body_off;
+
+		/*
+		 * a named Parse must create its name (routing_retry drops it again before the replay); one of
+		 * an existing name is answered 42P05 and not worth a retry
+		 */
+		fits = proto_read_parse(msg, total, &name, &query, &body_off) &&
+			(!name[0] || !prepared_client_lookup(&client->stmts, name));
+	}
+	fits = fits && total <= ROUTING_RETRY_MAX && client->retry_len + total <= ROUTING_RETRY_MAX;
+	if (fits && client->retry_cap < client->retry_len + total)
+	{
+		uint8_t    *grown = realloc(client->retry_msg, ROUTING_RETRY_MAX);
+
+		if (grown)
+		{
+			client->retry_msg = grown;
+			client->retry_cap = ROUTING_RETRY_MAX;
+		}
+		else
+			fits = false;
+	}
+	if (!fits)
+	{
+		client->route_retry = false;
+		return;
+	}
+	memcpy(client->retry_msg + client->retry_len, msg, total);
+	client->retry_len += total;
+	if (type == 'Q' || type == 'S')
+		client->retry_sent = true;
+}
+
+bool
 routing_retry(Client *client, int node, const char *reason)
 {
 	uint32_t	rest = iobuf_len(client->conn.rbuf);
@@ -515,6 +623,24 @@ routing_retry(Client *client, int node, const char *reason)
 	client->route_retry = false;
 	if (!rs || client->state != CL_ACTIVE || client->retry_len == 0)
 		return false;
+	/*
+	 * the names its Parse messages created are dropped: the client never saw their ParseComplete (held
+	 * back), and the replay creates them again (a prepared statement of the same text is reused)
+	 */
+	for (uint32_t off = 0; off + 5 <= client->retry_len;)
+	{
+		const uint8_t *m = client->retry_msg + off;
+		uint32_t	mlen = 1 + (((uint32_t) m[1] << 24) | ((uint32_t) m[2] << 16) | ((uint32_t) m[3] << 8) | m[4]);
+		const char *name;
+		const char *query;
+		uint32_t	body_off;
+
+		if (mlen < 5 || off + mlen > client->retry_len)
+			break;
+		if (m[0] == 'P' && proto_read_parse(m, mlen, &name, &query, &body_off) && name[0])
+			prepared_client_close(&client->stmts, name);
+		off += mlen;
+	}
 	/* the read goes back in front of whatever the client has sent since (rare path: malloc is fine) */
 	joined = malloc(client->retry_len + rest);
 	if (!joined)
@@ -532,6 +658,7 @@ routing_retry(Client *client, int node, const char *reason)
 	free(joined);
 	slog_info(&client->conn, "read retried on another node: node %d (%s) failed before replying: %s", node,
 			  rs->names[node], reason);
+	client->n_held = 0;		/* the held partial reply: the retry gets a whole one */
 	client->route_avoid_node = node + 1;
 	client->query_start = 0;
 	client->retry_sent = false;

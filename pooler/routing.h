@@ -46,10 +46,29 @@ extern bool routing_capture_done(Server *server);
 
 /*
  * routing_retry: client's server (node) died before any reply byte of the client's autocommit read
- * reached it: puts the read back in front of the client's input and routes it again, avoiding node.
+ * (simple or extended protocol) reached it: puts the read's messages back in front of the client's
+ * input and routes it again, avoiding node.
  * False when it could not (the caller closes the client as usual).
  */
 extern bool routing_retry(Client *client, int node, const char *reason);
+
+/*
+ * routing_retry_note: client forwards request type/msg/total on its link: while the transaction is an
+ * autocommit read kept for a retry, appends it to the kept copy (a Query; or Parse, Bind, Describe,
+ * Execute up to Sync). Anything else, a second request, or a copy over the size limit ends the retry.
+ */
+extern void routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total);
+
+/*
+ * routing_hold_reply: a whole reply message (type, msg, total) from the server of client's read kept for
+ * a retry: held back (true: the caller drops it) until the read's ReadyForQuery, so that a replica that
+ * flushes part of a reply (ParseComplete, RowDescription, rows) together with its FATAL at shutdown
+ * still leaves the read retryable. False for ReadyForQuery, when nothing is kept, or past
+ * ROUTING_HOLD_MAX bytes: the caller then calls routing_release_held (sends what is held; false: out
+ * of memory) and forwards the message, which ends the retry.
+ */
+extern bool routing_hold_reply(Client *client, char type, const uint8_t *msg, uint32_t total);
+extern bool routing_release_held(Client *client);
 
 /*
  * routing_reroute_waiting: client waits for a server of replica node, which cannot be reached: routes

@@ -21,6 +21,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "routing.h"
@@ -347,6 +348,9 @@ server_send_cancel(Server *target)
 	list_init(&server->list_node);
 	list_init(&server->all_node);
 	server->connect_time = conn_now_usec();
+	/* whom it cancels (SHOW POOLS): the target's node and backend pid; a cancel connection has no pool */
+	server->node = target->node;
+	server->backend_pid = target->backend_pid;
 	server_set_state(server, SV_CANCEL);
 	pktbuf_init(&pkt, server->cancel_packet, sizeof(server->cancel_packet));
 	proto_build_cancel(&pkt, target->backend_pid, target->backend_key);
@@ -355,6 +359,46 @@ server_send_cancel(Server *target)
 		server_close(server, "could not send the cancel request");
 	else if (!conn_has_output(&server->conn))
 		conn_set_read(&server->conn, true);	/* wait for PostgreSQL to close it */
+}
+
+/* find_backend: the server of list with this backend pid, or NULL. */
+static Server *
+find_backend(List *list, uint32_t pid)
+{
+	for (List *it = list->next; it != list; it = it->next)
+	{
+		Server	   *server = container_of(it, Server, list_node);
+
+		if (server->backend_pid == pid)
+			return server;
+	}
+	return NULL;
+}
+
+void
+server_cancel_counts(Pool *pool, int node_idx, CancelCounts *counts)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+
+	memset(counts, 0, sizeof(*counts));
+	for (List *it = cancel_server_list.next; it != &cancel_server_list; it = it->next)
+	{
+		Server	   *cancel = container_of(it, Server, list_node);
+		Server	   *target;
+
+		if (cancel->node != node_idx)
+			continue;
+		if (!(target = find_backend(&node->active_servers, cancel->backend_pid)) &&
+			!(target = find_backend(&node->idle_servers, cancel->backend_pid)))
+			continue;
+		counts->sv_active_cancel++;
+		if (conn_has_output(&cancel->conn))
+			counts->cl_waiting_cancel_req++;
+		else
+			counts->cl_active_cancel_req++;
+		if (target->state == SV_ACTIVE)
+			counts->sv_being_canceled++;
+	}
 }
 
 void
@@ -440,6 +484,25 @@ server_release(Server *server)
 		server_close(server, "server_lifetime reached");
 		return;
 	}
+	if (server->listen_dirty && cf.pool_mode != POOL_SESSION && server->state == SV_ACTIVE)
+	{
+		/* a client's LISTEN ran here: the listener connection serves it now (listen.c) */
+		uint8_t		data[32];
+		PktBuf		pkt;
+
+		server->listen_dirty = false;
+		pktbuf_init(&pkt, data, sizeof(data));
+		proto_build_query(&pkt, "UNLISTEN *");
+		if (!server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0) ||
+			!conn_flush(&server->conn))
+		{
+			server_close(server, "could not send UNLISTEN *");
+			return;
+		}
+		server_set_state(server, SV_RESET);
+		conn_set_read(&server->conn, true);
+		return;
+	}
 	if (cf.pool_mode == POOL_SESSION && cf.server_reset_query[0] && server->state == SV_ACTIVE)
 	{
 		uint8_t		data[CF_STR_MAX + 16];
@@ -461,6 +524,34 @@ server_release(Server *server)
 		return;
 	}
 	pool_server_ready(server);
+}
+
+bool
+server_needs_check(const Server *server, uint64_t now)
+{
+	return server->state == SV_IDLE && cf.server_check_query[0] &&
+		now - server->request_time >= (uint64_t) cf.server_check_delay_ms * 1000;
+}
+
+bool
+server_start_check(Server *server)
+{
+	uint8_t		data[CF_STR_MAX + 16];
+	PktBuf		pkt;
+
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_query(&pkt, cf.server_check_query);
+	server->request_time = conn_now_usec();
+	server_set_state(server, SV_RESET);
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) ||
+		!server_exp_push(server, EXP_QUERY, true, 0) || !conn_flush(&server->conn))
+	{
+		server_close(server, "could not send server_check_query");
+		return false;
+	}
+	slog_debug(&server->conn, "server_check_query sent");
+	conn_set_read(&server->conn, true);
+	return true;
 }
 
 /* server_login_done: ReadyForQuery after the login: the connection joins the pool. */
@@ -580,21 +671,64 @@ drain_synth(Server *server, Client *client)
 	return true;
 }
 
-/* apply_pending_set: the client's SET search_path (or RESET) succeeded: both sides now hold it. */
+/* value of a server's search_path after a transaction whose outcome for it is unknown: never equal */
+#define SEARCH_PATH_UNKNOWN "\001unknown"
+
+/*
+ * apply_pending_set: at a ReadyForQuery forwarded to the client. A statement's SET search_path (or
+ * RESET, set_config) that succeeded joins the transaction; at 'I' the transaction's value becomes the
+ * client's and the server's, unless the transaction rolled back (PostgreSQL reverts the setting: nothing
+ * changes). After a failure or ROLLBACK TO SAVEPOINT that followed the SET, the committed value is not
+ * known: the server is marked so that the next link sets the path again, and the client keeps its
+ * previous value. A DEALLOCATE ALL that succeeded drops the client's names and the server's statements.
+ */
 static void
 apply_pending_set(Server *server, Client *client)
 {
+	char		status = server->tx_status;
+
+	if (client->pending_dealloc_all)
+	{
+		if (!server->error_in_query)
+		{
+			prepared_client_free(&client->stmts);
+			prepared_server_free(&server->stmts);
+		}
+		client->pending_dealloc_all = false;
+	}
 	if (client->pending_search_path || client->pending_reset)
 	{
 		if (!server->error_in_query)
 		{
-			params_set(&client->params, PARAM_SEARCH_PATH, client->pending_search_path);
-			params_set(&server->params, PARAM_SEARCH_PATH, client->pending_search_path);
+			free(client->txn_search_path);
+			client->txn_search_path = client->pending_search_path;
+			client->pending_search_path = NULL;
+			client->txn_sp_set = true;
+			client->txn_sp_doubt = false;
 		}
 		free(client->pending_search_path);
 		client->pending_search_path = NULL;
 		client->pending_reset = false;
 	}
+	if (!client->txn_sp_set)
+		return;
+	if (status == 'E' || (status == 'T' && server->saw_rollback))
+		client->txn_sp_doubt = true;
+	if (status != 'I')
+		return;
+	if (server->saw_rollback)
+		;						/* rolled back: the server is back to the value it started with */
+	else if (!client->txn_sp_doubt)
+	{
+		params_set(&client->params, PARAM_SEARCH_PATH, client->txn_search_path);
+		params_set(&server->params, PARAM_SEARCH_PATH, client->txn_search_path);
+	}
+	else
+		params_set(&server->params, PARAM_SEARCH_PATH, SEARCH_PATH_UNKNOWN);
+	free(client->txn_search_path);
+	client->txn_search_path = NULL;
+	client->txn_sp_set = false;
+	client->txn_sp_doubt = false;
 }
 
 /*
@@ -644,6 +778,7 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					client->request_time = now;
 				}
 				server->error_in_query = false;
+				server->saw_rollback = false;
 				return true;
 			}
 		case '1':
@@ -656,6 +791,8 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					break;
 				e = exp_pop(server);
 				*forward = client != NULL && !e.swallow;
+				if (type == '1' && client && !e.swallow && e.stmt_id && e.stmt_id != EXP_STMT_DUPLICATE)
+					prepared_client_confirm(&client->stmts, e.stmt_id);
 				return true;
 			}
 		case 'D':
@@ -668,6 +805,9 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				exp_pop(server);
 			return true;
 		case 'C':
+			if (total == 14 && memcmp(msg + 5, "ROLLBACK", 9) == 0)
+				server->saw_rollback = true;
+			/* fall through */
 		case 'I':
 		case 's':
 			if (front && front->kind == EXP_EXECUTE)
@@ -711,14 +851,23 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					return true;
 				}
 				/* extended protocol: PostgreSQL skips everything up to the next Sync */
+				*forward = client != NULL;
+				if (front && front->kind == EXP_PARSE && front->stmt_id == EXP_STMT_DUPLICATE)
+				{
+					/* the pooler's stand-in for a Parse of an existing name: report 42P05 instead */
+					*forward = false;
+					if (client && !client_send_duplicate(client, client->dup_stmt_name))
+						return false;
+				}
+				else if (front && front->kind == EXP_PARSE && front->stmt_id && !front->swallow && client)
+					prepared_client_failed(&client->stmts, front->stmt_id);
 				while (server->exp_count > 0 && exp_front(server)->kind != EXP_SYNC)
 				{
 					Expectation e = exp_pop(server);
 
-					if (e.kind == EXP_PARSE && e.stmt_id)
+					if (e.kind == EXP_PARSE && e.stmt_id && e.stmt_id != EXP_STMT_DUPLICATE)
 						prepared_server_remove(&server->stmts, e.stmt_id);
 				}
-				*forward = client != NULL;
 				return true;
 			}
 		case 'S':
@@ -821,7 +970,7 @@ server_process(Server *server)
 		}
 		if (rc == 0 || (total > avail && (!streamed(type) || server->state == SV_LOGIN)))
 		{
-			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_reserve(&server->conn.rbuf, total - avail, true)))
+			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_grow_toward(&server->conn.rbuf, total - avail)))
 			{
 				server_close(server, "reply too large to buffer");
 				break;
@@ -839,6 +988,19 @@ server_process(Server *server)
 		if (!server_reply(server, type, p, total, &forward))
 			break;
 		client = server->client;
+		if (forward && client && total <= avail && routing_hold_reply(client, type, p, total))
+		{
+			/* reply of a retryable read: held back until its ReadyForQuery (routing.c) */
+			iobuf_consume(&server->conn.rbuf, total);
+			continue;
+		}
+		if (forward && client && !routing_release_held(client))
+		{
+			client_close(client, "53200", "out of memory while forwarding", NULL);
+			if (server->state != SV_FREE && server->conn.rbuf)
+				iobuf_consume(&server->conn.rbuf, total);
+			continue;
+		}
 		if (forward && client)
 			client->route_retry = false;	/* a reply byte reaches the client: no transparent retry */
 		if (total > avail)
@@ -859,6 +1021,9 @@ server_process(Server *server)
 			iobuf_consume(&server->conn.rbuf, avail);
 			continue;
 		}
+		if (forward && client && cf.pool_mode == POOL_TRANSACTION &&
+			(type == 'A' || type == 'C' || type == 'E' || type == 'Z'))
+			forward = listen_server_reply(client, &server->listen_dirty, type, p, total);
 		if (type == 'Z' && forward && client && client->route_capture && server->tx_status == 'I' &&
 			server_exp_idle(server) && cf.pool_mode == POOL_TRANSACTION)
 		{

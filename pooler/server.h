@@ -61,6 +61,13 @@ typedef struct Expectation
 	uint64_t	stmt_id;		/* EXP_PARSE: statement it prepares (dropped from the set on error) */
 } Expectation;
 
+/*
+ * stmt_id of an EXP_PARSE that stands for a client's Parse of a name it already has: the pooler sends a
+ * Parse that fails (so the server aborts the transaction and skips to Sync exactly as for the real error)
+ * and replaces the server's error by 42P05 "prepared statement \"<name>\" already exists".
+ */
+#define EXP_STMT_DUPLICATE UINT64_MAX
+
 struct Server
 {
 	Conn		conn;
@@ -72,6 +79,7 @@ struct Server
 	Client	   *client;			/* linked client (SV_ACTIVE) */
 	uint32_t	backend_pid;
 	uint32_t	backend_key;
+	bool		saw_rollback;	/* a CommandComplete "ROLLBACK" since the last ReadyForQuery */
 	ParamSet	params;			/* values the backend runs with */
 	ServerStmtSet stmts;		/* statements prepared on it */
 	Expectation *exp;			/* ring buffer: exp_head, exp_count of exp_cap */
@@ -83,6 +91,7 @@ struct Server
 	bool		in_process;		/* server_process is running */
 	char		tx_status;		/* last ReadyForQuery status */
 	bool		close_needed;	/* configuration changed: close instead of reusing */
+	bool		listen_dirty;	/* a client's LISTEN ran on it (listen.c): UNLISTEN * when released */
 	bool		fatal_forwarded;	/* a FATAL ErrorResponse already reached the client */
 	bool		error_in_query; /* an ErrorResponse arrived since the last ReadyForQuery */
 	bool		ryw_capture;	/* the pooler's commit-LSN query is running; the client's 'Z' is held */
@@ -113,6 +122,30 @@ extern void server_close(Server *server, const char *reason);
 
 /* server_set_state: moves server to the list of state. */
 extern void server_set_state(Server *server, ServerState state);
+
+/*
+ * server_needs_check: an idle server unused for server_check_delay: server_check_query runs on it before
+ * a client gets it (SHOW POOLS sv_used). server_start_check sends it (state SV_RESET, "tested"); its
+ * ReadyForQuery makes the server idle again and hands it to the first waiting client. False when the
+ * server could not be used (closed).
+ */
+extern bool server_needs_check(const Server *server, uint64_t now);
+extern bool server_start_check(Server *server);
+
+/*
+ * server_cancel_counts: SHOW POOLS' cancel columns for one pool node, from the cancel connections in
+ * flight whose target backend belongs to it: cl_waiting_cancel_req = not yet sent to PostgreSQL (still
+ * connecting), cl_active_cancel_req = sent, PostgreSQL has not closed it yet, sv_active_cancel = both
+ * (the connections carrying them), sv_being_canceled = active servers such a request targets.
+ */
+typedef struct CancelCounts
+{
+	int			cl_waiting_cancel_req;
+	int			cl_active_cancel_req;
+	int			sv_active_cancel;
+	int			sv_being_canceled;
+} CancelCounts;
+extern void server_cancel_counts(Pool *pool, int node_idx, CancelCounts *counts);
 
 /* server_release: the client is done with it: back to idle (or reset/closed when not clean). */
 extern void server_release(Server *server);

@@ -1,12 +1,15 @@
 /*
  * tls.c: owns OpenSSL for faregate-pooler: one SSL_CTX for clients (the pooler as TLS server, from
  * client_tls_*) and one for PostgreSQL servers (the pooler as TLS client, from server_tls_*), built
- * once at start, and the SSL object of each TLS connection (conn->ssl). The sslmode values follow
- * PgBouncer:
+ * at start and again on RELOAD/SIGHUP (new handshakes use the new contexts; connections already made
+ * keep theirs, which OpenSSL frees with the last of them), and the SSL object of each TLS connection
+ * (conn->ssl). The sslmode values follow PgBouncer:
  *   client_tls_sslmode  disable: SSLRequest answered 'N'. allow, prefer: TLS when the client asks.
  *                       require: TCP logins without TLS refused (28000). verify-ca, verify-full: and the
  *                       client must present a certificate signed by client_tls_ca_file.
- *   server_tls_sslmode  disable: plaintext. allow, prefer: SSLRequest; TLS if the server says 'S'.
+ *   server_tls_sslmode  disable: plaintext. allow, prefer: SSLRequest; TLS if the server says 'S'
+ *                       (allow maps to prefer for pooled connections: see docs/operations.md; the
+ *                       libpq connections, health checks and listener, get libpq's own allow).
  *                       require: the server must accept TLS. verify-ca: its certificate must chain to
  *                       server_tls_ca_file. verify-full: and name the host the pooler connects to.
  * Unix-socket connections never use TLS (like PostgreSQL).
@@ -90,15 +93,28 @@ load_ca(SSL_CTX *ctx, const char *ca, const char *prefix, char *err, size_t errl
 	return true;
 }
 
-bool
-tls_init(char *err, size_t errlen)
+/*
+ * build_contexts: the contexts and modes cf asks for, into the *_out arguments (the locals shadow the
+ * running ones on purpose: the same code served tls_init before reloads existed). On failure the
+ * caller frees what was built.
+ */
+static bool
+build_contexts(SSL_CTX **client_ctx_out, SSL_CTX **server_ctx_out, TlsMode *client_mode_out,
+			   TlsMode *server_mode_out, char *err, size_t errlen)
 {
-	if (!tls_parse_mode(cf.client_tls_sslmode, &client_mode))
+	SSL_CTX    *client_ctx;
+	SSL_CTX    *server_ctx;
+	TlsMode		client_mode;
+	TlsMode		server_mode;
+
+	if (!tls_parse_mode(cf.client_tls_sslmode, client_mode_out))
 		return snprintf(err, errlen, "client_tls_sslmode must be disable, allow, prefer, require, verify-ca or "
 						"verify-full, not \"%s\"", cf.client_tls_sslmode), false;
-	if (!tls_parse_mode(cf.server_tls_sslmode, &server_mode))
+	if (!tls_parse_mode(cf.server_tls_sslmode, server_mode_out))
 		return snprintf(err, errlen, "server_tls_sslmode must be disable, allow, prefer, require, verify-ca or "
 						"verify-full, not \"%s\"", cf.server_tls_sslmode), false;
+	client_mode = *client_mode_out;
+	server_mode = *server_mode_out;
 	if (client_mode != TLS_DISABLE)
 	{
 		if (!cf.client_tls_cert_file[0] || !cf.client_tls_key_file[0])
@@ -107,7 +123,7 @@ tls_init(char *err, size_t errlen)
 		if (client_mode >= TLS_VERIFY_CA && !cf.client_tls_ca_file[0])
 			return snprintf(err, errlen, "client_tls_sslmode = %s needs client_tls_ca_file to check client "
 							"certificates", mode_names[client_mode]), false;
-		client_ctx = SSL_CTX_new(TLS_server_method());
+		client_ctx = *client_ctx_out = SSL_CTX_new(TLS_server_method());
 		if (!client_ctx)
 			return snprintf(err, errlen, "cannot create the TLS context for clients"), false;
 		SSL_CTX_set_min_proto_version(client_ctx, TLS1_2_VERSION);
@@ -123,7 +139,7 @@ tls_init(char *err, size_t errlen)
 	}
 	if (server_mode != TLS_DISABLE)
 	{
-		server_ctx = SSL_CTX_new(TLS_client_method());
+		server_ctx = *server_ctx_out = SSL_CTX_new(TLS_client_method());
 		if (!server_ctx)
 			return snprintf(err, errlen, "cannot create the TLS context for servers"), false;
 		SSL_CTX_set_min_proto_version(server_ctx, TLS1_2_VERSION);
@@ -141,6 +157,73 @@ tls_init(char *err, size_t errlen)
 				return false;
 			SSL_CTX_set_verify(server_ctx, SSL_VERIFY_PEER, NULL);
 		}
+	}
+	return true;
+}
+
+bool
+tls_init(char *err, size_t errlen)
+{
+	SSL_CTX    *new_client = NULL;
+	SSL_CTX    *new_server = NULL;
+	TlsMode		new_client_mode = TLS_DISABLE;
+	TlsMode		new_server_mode = TLS_DISABLE;
+
+	if (!build_contexts(&new_client, &new_server, &new_client_mode, &new_server_mode, err, errlen))
+	{
+		SSL_CTX_free(new_client);
+		SSL_CTX_free(new_server);
+		return false;
+	}
+	/* connections made with the old contexts hold references to them (SSL_new): freed with the last */
+	SSL_CTX_free(client_ctx);
+	SSL_CTX_free(server_ctx);
+	client_ctx = new_client;
+	server_ctx = new_server;
+	client_mode = new_client_mode;
+	server_mode = new_server_mode;
+	return true;
+}
+
+/* append_value: " key='value'" with ' and \ escaped as libpq wants; false when it does not fit. */
+static bool
+append_value(char *out, size_t outlen, size_t *n, const char *key, const char *value)
+{
+	size_t		need = strlen(key) + 4;
+
+	for (const char *p = value; *p; p++)
+		need += (*p == '\'' || *p == '\\') ? 2 : 1;
+	if (*n + need + 1 > outlen)
+		return false;
+	*n += (size_t) sprintf(out + *n, " %s='", key);
+	for (const char *p = value; *p; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			out[(*n)++] = '\\';
+		out[(*n)++] = *p;
+	}
+	out[(*n)++] = '\'';
+	out[*n] = '\0';
+	return true;
+}
+
+bool
+tls_server_conninfo(char *out, size_t outlen)
+{
+	size_t		start = strlen(out);
+	size_t		n = start;
+	TlsMode		mode = TLS_PREFER;
+
+	(void) tls_parse_mode(cf.server_tls_sslmode, &mode);
+	if (!append_value(out, outlen, &n, "sslmode", mode_names[mode]) ||
+		(mode >= TLS_VERIFY_CA && cf.server_tls_ca_file[0] &&
+		 !append_value(out, outlen, &n, "sslrootcert", cf.server_tls_ca_file)) ||
+		(mode != TLS_DISABLE && cf.server_tls_cert_file[0] && cf.server_tls_key_file[0] &&
+		 (!append_value(out, outlen, &n, "sslcert", cf.server_tls_cert_file) ||
+		  !append_value(out, outlen, &n, "sslkey", cf.server_tls_key_file))))
+	{
+		out[start] = '\0';
+		return false;
 	}
 	return true;
 }

@@ -35,7 +35,10 @@ typedef enum TlsMode
 /* tls_parse_mode: "disable" … "verify-full"; false when unknown. */
 extern bool tls_parse_mode(const char *text, TlsMode *mode);
 
-/* tls_init: builds the contexts from cf (at start). false with err (naming the setting) on failure. */
+/*
+ * tls_init: builds the contexts from cf, at start and on reload. false with err (naming the setting)
+ * on failure, and the running contexts stay.
+ */
 __attribute__((warn_unused_result))
 extern bool tls_init(char *err, size_t errlen);
 
@@ -54,6 +57,14 @@ extern bool tls_accept(Conn *conn);
 
 /* tls_server_mode: server_tls_sslmode. */
 extern TlsMode tls_server_mode(void);
+
+/*
+ * tls_server_conninfo: appends the libpq settings that make a libpq connection (health checks, the
+ * LISTEN listener) use server_tls_* like the pooled connections: " sslmode=... [sslrootcert=...]
+ * [sslcert=... sslkey=...]" at the end of the NUL-terminated conninfo in out. False (out unchanged)
+ * when it does not fit.
+ */
+extern bool tls_server_conninfo(char *out, size_t outlen);
 
 /*
  * tls_connect: PostgreSQL answered 'S': conn becomes a TLS client connection to host (checked against

@@ -75,11 +75,16 @@ for suite in $suites; do
       files test/valgrind/check.sh | grep -q . && run_suite valgrind prove -v --timer --exec '' test/valgrind/check.sh
       ;;
     integration)
-      mapfile -t tests < <(files test/integration/*.sh test/integration/*.py)
+      # 62_load_10k runs once, against the ASan+UBSan build (below), when that build is there
+      asan_only=()
+      [ -x pooler/build-asan/faregate-pooler ] && asan_only=(test/integration/62_load_10k.sh)
+      mapfile -t tests < <(files test/integration/*.sh test/integration/*.py | grep -vxF -f <(printf '%s\n' "${asan_only[@]}" ""))
       [ ${#tests[@]} -gt 0 ] && run_suite integration prove -v --timer --exec '' "${tests[@]}"
       # the pooler's tests once more against its ASan+UBSan build (they honour FG_POOLER_BIN)
       mapfile -t tests < <(files test/integration/4[0-9]_pooler_*.sh test/integration/4[0-9]_pooler_*.py \
-        test/integration/60_faults_protocol.py test/integration/61_security*.py)
+        test/integration/60_faults_*.py test/integration/60_faults_*.sh test/integration/61_security*.py \
+        test/integration/62_load_10k.sh test/integration/63_memory_claims.py \
+        test/integration/50_routing_*.sh test/integration/50_routing_*.py)
       if [ ${#tests[@]} -gt 0 ] && [ -x pooler/build-asan/faregate-pooler ]; then
         FG_POOLER_BIN=pooler/build-asan/faregate-pooler run_suite integration-asan prove -v --timer --exec '' "${tests[@]}"
       fi

@@ -5,97 +5,38 @@ reaches the right backend only; query_timeout, query_wait_timeout and idle_trans
 pg_terminate_backend mid-query; a client killed mid-transaction leaves no open transaction.
 Honours FG_POOLER_BIN (e.g. pooler/build-asan/faregate-pooler)."""
 import os
-import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import psycopg
 from psycopg import errors
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
-count = 0
-failed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fgtest  # noqa: E402
+from fgtest import ok  # noqa: E402
+
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
+class Pooler(fgtest.Pooler):
+    """The shared Pooler whose config is the common part plus LINES; write(lines) rewrites it (RELOAD)."""
 
-
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)  # below the ephemeral range
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-class Pooler:
     def __init__(self, lines):
-        self.dir = tempfile.mkdtemp(prefix="faregate-pooler-py.")
-        self.port = free_port()
-        self.ini = os.path.join(self.dir, "pooler.ini")
-        self.write(lines)
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, self.ini], stdout=self.stderr, stderr=self.stderr)
-        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start: " + open(os.path.join(self.dir, "stderr.log")).read())
+        super().__init__(lambda p: p.text_of(lines))
+
+    def text_of(self, lines):
+        return (fgtest.pooler_databases(pool_size=3, extra_db_lines=[
+            "tdb = host=%s port=%d dbname=postgres pool_size=1" % (HOST, PRIMARY)]) +
+            "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port +
+            "admin_users = postgres\nlogfile = %s/pooler.log\n" % self.dir +
+            "".join(line + "\n" for line in lines))
 
     def write(self, lines):
-        with open(self.ini, "w") as f:
-            f.write("[databases]\n")
-            f.write("postgres = host=%s port=%d dbname=postgres pool_size=3\n" % (HOST, PRIMARY))
-            f.write("tdb = host=%s port=%d dbname=postgres pool_size=1\n" % (HOST, PRIMARY))
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port)
-            f.write("admin_users = postgres\nlogfile = %s/pooler.log\n" % self.dir)
-            for line in lines:
-                f.write(line + "\n")
-
-    def dsn(self, db="postgres", **kw):
-        extra = " ".join("%s=%s" % kv for kv in kw.items())
-        return "host=127.0.0.1 port=%d user=postgres dbname=%s %s" % (self.port, db, extra)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
-
-    def sanitizer_clean(self):
-        text = open(os.path.join(self.dir, "stderr.log")).read()
-        return not any(s in text for s in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))
+        super().write(lines if isinstance(lines, str) else self.text_of(lines))
 
 
 def primary():
@@ -338,24 +279,8 @@ def test_client_killed(p):
 
 
 def main():
-    p = Pooler([])
-    try:
-        for test in (test_settings_follow_client, test_prepared_move, test_cancel, test_timeouts,
-                     test_terminate, test_client_killed):
-            try:
-                test(p)
-            except Exception as e:  # a crash of one part is a failure, the rest still runs
-                ok(False, "%s ran without an exception" % test.__name__, repr(e))
-        ok(p.proc.poll() is None, "the pooler is still running")
-    finally:
-        p.stop()
-    ok(p.sanitizer_clean(), "no sanitizer report")
-    if not failed:
-        shutil.rmtree(p.dir, ignore_errors=True)
-    else:
-        print("# pooler log and stderr kept in " + p.dir)
-    print("1..%d" % count)
-    return 1 if failed else 0
+    return fgtest.run_pooler_tests(Pooler([]), (test_settings_follow_client, test_prepared_move, test_cancel,
+                                                 test_timeouts, test_terminate, test_client_killed))
 
 
 if __name__ == "__main__":

@@ -9,62 +9,28 @@
 Honours FG_POOLER_BIN."""
 import json
 import os
-import random
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
 import psycopg
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fgtest  # noqa: E402
+from fgtest import ok, free_port, register_pid  # noqa: E402
+
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 EXPORTER = "/usr/bin/prometheus-pgbouncer-exporter"
 REPLICAS = [r for r in os.environ.get("FG_REPLICA_PORTS", "").replace(",", " ").split() if r]
-count = 0
-failed = 0
-
-
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
-
-
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
 
 
 def dead_port():
     """A port nobody listens on (bound and closed: connect is refused)."""
     return free_port()
-
-
-def register_pid(pid):
-    with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-        f.write("%d\n" % pid)
 
 
 # ---- a Prometheus text-format parser (format 0.0.4) ----
@@ -223,32 +189,20 @@ def test_parser():
        "non-monotonic histogram", check_conventions(f))
 
 
-class Pooler:
+class Pooler(fgtest.Pooler):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="faregate-ops-metrics.")
-        self.port = free_port()
         self.mport = free_port()
         self.dead = dead_port()
-        self.ini = os.path.join(self.dir, "pooler.ini")
-        with open(self.ini, "w") as f:
-            f.write("[databases]\n")
-            f.write("postgres = host=%s port=%d dbname=postgres pool_size=2\n" % (HOST, PRIMARY))
+
+        def config(p):
+            text = "[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=2\n" % (HOST, PRIMARY)
             if REPLICAS:
-                f.write("routed = host=%s port=%d dbname=postgres replicas=%s\n" %
-                        (HOST, PRIMARY, ",".join("%s:%s" % (HOST, r) for r in REPLICAS)))
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port)
-            f.write("metrics_addr = 127.0.0.1\nmetrics_port = %d\n" % self.mport)
-            f.write("admin_users = postgres\nlogfile = %s/pooler.log\n" % self.dir)
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, self.ini], stdout=self.stderr, stderr=self.stderr)
-        register_pid(self.proc.pid)
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start: " + open(os.path.join(self.dir, "stderr.log")).read())
+                text += "routed = host=%s port=%d dbname=postgres replicas=%s\n" % (
+                    HOST, PRIMARY, ",".join("%s:%s" % (HOST, r) for r in REPLICAS))
+            return (text + "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+                    "metrics_addr = 127.0.0.1\nmetrics_port = %d\n" % p.mport +
+                    "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir)
+        super().__init__(config, prefix="faregate-ops-metrics.")
 
     def add_dead_database(self):
         """Adds database 'dead' on a port nobody listens on, and reloads."""
@@ -265,16 +219,6 @@ class Pooler:
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.mport, path)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
 
 
 def show(p, what):
@@ -378,7 +322,7 @@ def test_health(p):
 def test_replicas(p):
     """With read routing (replicas=): replica lag per host, reads per replica, /health lists replicas."""
     if not REPLICAS:
-        print("ok %d # SKIP no replicas in this cluster" % (count + 1))
+        fgtest.skip("no replicas in this cluster")
         return
     with psycopg.connect(p.dsn("routed"), autocommit=True) as c:
         c.execute("SELECT 1")
@@ -405,7 +349,7 @@ def test_replicas(p):
 
 def test_exporter(p):
     if not os.path.exists(EXPORTER):
-        print("ok %d # SKIP prometheus-pgbouncer-exporter not installed" % (count + 1))
+        fgtest.skip("prometheus-pgbouncer-exporter not installed")
         return
     eport = free_port()
     log = open(os.path.join(p.dir, "exporter.log"), "w")
@@ -468,12 +412,8 @@ def main():
         test_health(p)
     finally:
         p.stop()
-    print("1..%d" % count)
-    if failed == 0:
-        shutil.rmtree(p.dir, ignore_errors=True)
-    else:
-        print("# pooler files kept in " + p.dir)
-    return 1 if failed else 0
+    p.finish()
+    return fgtest.done_testing()
 
 
 if __name__ == "__main__":

@@ -8,10 +8,8 @@
   /metrics faregate_ratelimit_rejections_total count it.
 Honours FG_POOLER_BIN."""
 import os
-import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,70 +19,26 @@ import urllib.request
 
 import psycopg
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fgtest  # noqa: E402
+from fgtest import ok  # noqa: E402
+
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 PGBIN = os.environ.get("FG_PG_BIN", "/usr/lib/postgresql/15/bin")
-count = 0
-failed = 0
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
-
-
-def diag(text):
-    print("# " + text)
-
-
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-class Pooler:
+class Pooler(fgtest.Pooler):
     def __init__(self, dblines, lines):
-        self.dir = tempfile.mkdtemp(prefix="faregate-ops-rl.")
-        self.port = free_port()
-        self.mport = free_port()
-        self.ini = os.path.join(self.dir, "pooler.ini")
-        with open(self.ini, "w") as f:
-            f.write("[databases]\n")
-            for line in dblines:
-                f.write(line % {"host": HOST, "port": PRIMARY} + "\n")
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port)
-            f.write("metrics_port = %d\n" % self.mport)
-            f.write("admin_users = postgres\nlogfile = %s/pooler.log\nmax_client_conn = 200\n" % self.dir)
-            for line in lines:
-                f.write(line + "\n")
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, self.ini], stdout=self.stderr, stderr=self.stderr)
-        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start: " + open(os.path.join(self.dir, "stderr.log")).read())
+        self.mport = fgtest.free_port()
+
+        def config(p):
+            return ("[databases]\n" + "".join(line % {"host": HOST, "port": PRIMARY} + "\n" for line in dblines) +
+                    "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+                    "metrics_port = %d\n" % p.mport +
+                    "admin_users = postgres\nlogfile = %s/pooler.log\nmax_client_conn = 200\n" % p.dir +
+                    "".join(line + "\n" for line in lines))
+        super().__init__(config, prefix="faregate-ops-rl.")
 
     def dsn(self, db="postgres", user="postgres"):
         return "host=127.0.0.1 port=%d user=%s dbname=%s connect_timeout=15" % (self.port, user, db)
@@ -94,16 +48,6 @@ class Pooler:
             cur = a.execute("SHOW " + what)
             cols = [c.name for c in cur.description]
             return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
 
 
 def pgbench(p, db, user, clients, seconds, script):
@@ -232,13 +176,9 @@ def main():
         poolers.append(test_tps_limit(tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("1..%d" % count)
     for p in poolers:
-        if failed == 0:
-            shutil.rmtree(p.dir, ignore_errors=True)
-        else:
-            print("# pooler files kept in " + p.dir)
-    return 1 if failed else 0
+        p.finish()
+    return fgtest.done_testing()
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 # 47_ops_tls.sh: TLS on both sides of faregate-pooler, with a CA and certificates made here (openssl).
 # Client side (client_tls_sslmode = require): psql sslmode=require and verify-full (host localhost and
 # 127.0.0.1, both in the certificate), a client trusting another CA refused, plaintext TCP refused with
-# 28000 naming the setting, the Unix socket still plaintext, a 4 MB result and pgbench over TLS.
+# 28000 naming the setting, the Unix socket still plaintext, a 4 MB result and pgbench over TLS; the
+# settings reload on SIGHUP (disable -> require), a reload with a missing file keeps the running context.
 # Server side: a second primary started here with ssl = on; server_tls_sslmode = verify-full against
-# it (pg_stat_ssl says the backend is encrypted); server_tls_sslmode = require against the plaintext
+# it (pg_stat_ssl says the backend is encrypted, also the LISTEN listener's); server_tls_sslmode = require against the plaintext
 # harness primary fails with a message naming the setting.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,11 +14,24 @@ certs_dir=${FG_TLS_CERTS:-}
 if [ "${1:-}" = "--server-side" ]; then
   # runs inside a nested cluster.sh whose primary has ssl = on (see the end of this file)
   . "$top/test/integration/40_pooler_lib.bash"
-  pooler_start "server_tls_sslmode = verify-full" "server_tls_ca_file = $certs_dir/ca.pem" || exit 1
+  pooler_start "server_tls_sslmode = verify-full" "server_tls_ca_file = $certs_dir/ca.pem" \
+    "pool_mode = transaction" || exit 1
   out=$(psql_pooler -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
   is "$out" "t" "server_tls_sslmode = verify-full: the pooler's server connection is TLS (pg_stat_ssl)"
+  # the LISTEN listener connection (libpq) uses server_tls_* too: LISTEN is answered once it is up
+  psql_pooler -c "LISTEN fg_tls_channel" >/dev/null 2>&1
+  out=$(psql_primary -c "SELECT string_agg(s.ssl::text, ',') FROM pg_stat_ssl s JOIN pg_stat_activity a
+        USING (pid) WHERE a.application_name = 'faregate-listener'" 2>&1)
+  is "$out" "true" "the listener connection is TLS too (server_tls_sslmode = verify-full, pg_stat_ssl)"
   out=$(psql_pooler -c "SELECT length(repeat('y', 3000000))" 2>&1)
   is "$out" "3000000" "a 3 MB result arrives through the TLS server connection"
+  pooler_stop
+  # server_tls_sslmode = disable: the listener is plaintext too, although libpq's default would be TLS
+  pooler_start "server_tls_sslmode = disable" "pool_mode = transaction" || exit 1
+  psql_pooler -c "LISTEN fg_tls_channel" >/dev/null 2>&1
+  out=$(psql_primary -c "SELECT string_agg(s.ssl::text, ',') FROM pg_stat_ssl s JOIN pg_stat_activity a
+        USING (pid) WHERE a.application_name = 'faregate-listener'" 2>&1)
+  is "$out" "false" "server_tls_sslmode = disable: the listener connection is plaintext (libpq would prefer TLS)"
   pooler_stop
   # verify-full with a CA that did not sign the server's certificate: no login
   pooler_start "server_tls_sslmode = verify-full" "server_tls_ca_file = $certs_dir/other-ca.pem" \
@@ -96,6 +110,31 @@ tls_col=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 1" >/dev/null; PGSSLMO
 ok $([ "$tls_col" -ge 1 ] && echo 0 || echo 1) "SHOW CLIENTS' tls column names the protocol for TLS clients ($tls_col)"
 pooler_stop
 
+# TLS settings reload (SIGHUP): new handshakes use the new context
+pooler_start "client_tls_sslmode = disable" || { done_testing; exit 1; }
+conn="host=127.0.0.1 port=$POOLER_PORT user=postgres dbname=postgres"
+out=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 1" 2>&1)
+like "$out" "does not support SSL|SSL" "client_tls_sslmode = disable: sslmode=require is refused"
+pooler_write_config "client_tls_sslmode = require" "client_tls_cert_file = $certs/server.crt" \
+  "client_tls_key_file = $certs/server.key"
+kill -HUP "$POOLER_PID"
+for _ in $(seq 1 50); do
+  out=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 'after reload'" 2>&1)
+  [ "$out" = "after reload" ] && break
+  sleep 0.1
+done
+is "$out" "after reload" "after SIGHUP with client_tls_sslmode = require: TLS login works without a restart"
+out=$(psql -X -qAt "$conn sslmode=disable" -c "SELECT 1" 2>&1)
+like "$out" "TLS is required \(client_tls_sslmode = require\)" "and plaintext TCP logins are refused now"
+pooler_write_config "client_tls_sslmode = require" "client_tls_cert_file = $certs/missing.crt" \
+  "client_tls_key_file = $certs/server.key"
+kill -HUP "$POOLER_PID"
+for _ in $(seq 1 50); do grep -q "reload failed" "$POOLER_DIR/pooler.log" && break; sleep 0.1; done
+out=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 'still'" 2>&1)
+ok $(grep -q "reload failed.*missing.crt" "$POOLER_DIR/pooler.log" && [ "$out" = "still" ] && echo 0 || echo 1) \
+  "a reload naming a missing certificate fails (logged) and the running TLS context stays ($out)"
+pooler_stop
+
 # server side, refusal: the harness primary has ssl = off
 pooler_start "server_tls_sslmode = require" || { done_testing; exit 1; }
 out=$(psql_pooler -c "SELECT 1" 2>&1)
@@ -117,7 +156,8 @@ while read -r line; do
     *) ok 1 "$name" ;;
   esac
 done <"$POOLER_DIR/inner.tap"
+echo "$out" | grep "^# " || true
 n_inner=$(wc -l <"$POOLER_DIR/inner.tap")
-ok $([ "$n_inner" -eq 4 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 4)"
-[ "$n_inner" -eq 4 ] || echo "$out" | tail -20 | sed 's/^/# /'
+ok $([ "$n_inner" -eq 6 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 6)"
+[ "$n_inner" -eq 6 ] || echo "$out" | tail -20 | sed 's/^/# /'
 done_testing

@@ -7,78 +7,31 @@ channels; after pg_terminate_backend of the listener it reconnects, listens agai
 a NoticeResponse naming the span in which notifications may have been missed.
 Honours FG_POOLER_BIN."""
 import os
-import random
 import select
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 import psycopg
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import fgtest  # noqa: E402
+from fgtest import ok  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 DB = "fg_ops_listen"
-count = 0
-failed = 0
-
-
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
-
-
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
 
 
 def direct(db="postgres"):
     return psycopg.connect("host=%s port=%d user=postgres dbname=%s" % (HOST, PRIMARY, db), autocommit=True)
 
 
-class Pooler:
+class Pooler(fgtest.Pooler):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="faregate-ops-listen.")
-        self.port = free_port()
-        ini = os.path.join(self.dir, "pooler.ini")
-        with open(ini, "w") as f:
-            f.write("[databases]\n%s = host=%s port=%d dbname=%s pool_size=2\n" % (DB, HOST, PRIMARY, DB))
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % self.port)
-            f.write("admin_users = postgres\nlogfile = %s/pooler.log\nverbose = 1\n" % self.dir)
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, ini], stdout=self.stderr, stderr=self.stderr)
-        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start")
+        super().__init__(lambda p: "[databases]\n%s = host=%s port=%d dbname=%s pool_size=2\n" % (DB, HOST, PRIMARY, DB) +
+                         "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % p.port +
+                         "admin_users = postgres\nlogfile = %s/pooler.log\nverbose = 1\n" % p.dir,
+                         prefix="faregate-ops-listen.")
 
     def dsn(self, db=DB):
         return "host=127.0.0.1 port=%d user=postgres dbname=%s" % (self.port, db)
@@ -86,16 +39,6 @@ class Pooler:
     def lists(self):
         with psycopg.connect(self.dsn("faregate"), autocommit=True) as a:
             return {r[0]: r[1] for r in a.execute("SHOW LISTS").fetchall()}
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
 
 
 class Listener:
@@ -144,6 +87,70 @@ def main():
     channel = "faregate_queue_%d" % qid
     p = Pooler()
     try:
+        # ordering: a NOTIFY sent right after the client saw its LISTEN complete reaches it, also for the
+        # very first LISTEN (the listener connection is only made then) and for each new channel
+        with direct(DB) as notifier:
+            missed = []
+            for i in range(10):
+                first = Listener(p, "fg_order_%d" % i)
+                notifier.execute("NOTIFY fg_order_%d, 'right after'" % i)
+                if not wait_for(lambda: len(first.poll()) >= 1, 3):
+                    missed.append(i)
+                first.conn.close()
+            ok(not missed, "a NOTIFY sent right after LISTEN completed is delivered (fresh listener and 9 "
+               "new channels; missed: %s)" % missed)
+        ok(wait_for(lambda: p.lists().get("listen_channels") == 0), "their channels are gone again")
+        # LISTEN/UNLISTEN beyond a lone simple Query: transaction blocks, several statements, Parse/Bind/
+        # Execute, UNLISTEN *; each checked by a NOTIFY sent on a direct connection right after the reply
+        t = psycopg.connect(p.dsn(), autocommit=True)
+        got = []
+        t.add_notify_handler(lambda n: got.append(n.channel))
+
+        def hears(channel, expect, wait=1.5):
+            before = got.count(channel)
+            with direct(DB) as d:
+                d.execute('NOTIFY "%s"' % channel)
+            end = time.time() + wait
+            while time.time() < end and got.count(channel) < before + 1:
+                t.execute("SELECT 1")
+                time.sleep(0.05)
+            if not expect:
+                time.sleep(0.3)
+                t.execute("SELECT 1")
+            return got.count(channel) == before + (1 if expect else 0)
+
+        t.execute("BEGIN")
+        t.execute("LISTEN fg_tx_a")
+        t.execute("COMMIT")
+        ok(hears("fg_tx_a", True), "LISTEN inside BEGIN ... COMMIT takes effect at COMMIT", got)
+        time.sleep(0.3)
+        t.execute("SELECT 1")
+        ok(got.count("fg_tx_a") == 1, "exactly one copy (the server's own LISTEN is not forwarded too)", got)
+        t.execute("BEGIN")
+        t.execute("LISTEN fg_tx_b")
+        t.execute("ROLLBACK")
+        ok(hears("fg_tx_b", False), "LISTEN inside BEGIN ... ROLLBACK is dropped", got)
+        try:
+            t.execute("LISTEN fg_tx_c; SELECT 1/0")
+        except psycopg.Error:
+            pass
+        ok(hears("fg_tx_c", False), "LISTEN in a failed implicit transaction is dropped", got)
+        t.execute("LISTEN fg_multi_a; SELECT 1; /* LISTEN fg_comment */ LISTEN \"Fg Multi;B\"")
+        ok(hears("fg_multi_a", True) and hears("Fg Multi;B", True),
+           "LISTEN a; SELECT; LISTEN \"quoted;\" in one simple Query: both channels", got)
+        ok(hears("fg_comment", False), "a LISTEN inside a comment is not one", got)
+        t.execute("LISTEN fg_ext_d", binary=True)
+        ok(hears("fg_ext_d", True), "LISTEN by Parse/Bind/Execute (extended protocol)", got)
+        t.execute("UNLISTEN fg_tx_a; SELECT 1", binary=False)
+        ok(hears("fg_tx_a", False), "UNLISTEN in a multi-statement Query", got)
+        t.execute("BEGIN")
+        t.execute("UNLISTEN *")
+        t.execute("COMMIT")
+        ok(hears("fg_ext_d", False) and hears("fg_multi_a", False), "UNLISTEN * in a transaction block", got)
+        ok(all(not t.execute("SELECT count(*) FROM pg_listening_channels()").fetchone()[0] for _ in range(6)),
+           "the pool's server connections are not left LISTENing (UNLISTEN * on release)")
+        t.close()
+        ok(wait_for(lambda: p.lists().get("listen_channels") == 0), "no channel left")
         clients = [Listener(p, channel) for _ in range(3)]
         ok(all(c.status == "LISTEN" for c in clients), "LISTEN through the pooler answers CommandComplete LISTEN")
         ok(wait_for(lambda: len(listener_pids()) == 1), "one listener server connection for the database (%s)"
@@ -209,12 +216,8 @@ def main():
         p.stop()
         with direct() as d:
             d.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB)
-    print("1..%d" % count)
-    if failed == 0:
-        shutil.rmtree(p.dir, ignore_errors=True)
-    else:
-        print("# pooler files kept in " + p.dir)
-    return 1 if failed else 0
+    p.finish()
+    return fgtest.done_testing()
 
 
 if __name__ == "__main__":

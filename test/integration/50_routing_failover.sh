@@ -71,4 +71,5 @@ missing=$(sed -n 2p "$POOLER_DIR/writer.out" | tr ' ' '\n' | grep . | psql_port 
 is "$missing" 0 "no acknowledged commit lost ($n_acked acknowledged, $rows rows on the new primary)"
 ok $(pooler_log_has "node 1 .* promoted" && echo 0 || echo 1) "the promotion is logged"
 ok $(pooler_log_has "writes now go to node 1" && echo 0 || echo 1) "the pooler logs where writes go now"
+pooler_sanitizer_clean; ok $? "no sanitizer report"
 done_testing

@@ -67,4 +67,5 @@ diag "read_your_writes = off: $stale stale of 5000, $replica_reads reads on repl
 is "$errors" 0 "read_your_writes = off: every client finished"
 ok $([ "$stale" -gt 0 ] && echo 0 || echo 1) "read_your_writes = off: stale reads are seen ($stale), so the check can fail"
 psql_primary -d postgres -c "DROP TABLE fg_ryw" >/dev/null
+pooler_sanitizer_clean; ok $? "no sanitizer report"
 done_testing

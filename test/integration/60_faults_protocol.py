@@ -8,128 +8,36 @@ mid-query, mid-transaction, mid-COPY and while waiting for a server leave no ser
 (pg_stat_activity) and no client slot or server link leaked (SHOW LISTS / SHOW POOLS back to baseline).
 A concurrent client runs a query loop throughout and must never fail. Honours FG_POOLER_BIN."""
 import os
-import random
-import shutil
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import psycopg
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fgtest  # noqa: E402
+from fgtest import ok, msg, cstr, startup, read_until_closed  # noqa: E402,F401
+
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 PASSWORD = "Fault-Tolerant-Secret-42"
 LOGIN_TIMEOUT = 2
-count = 0
-failed = 0
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
+def config(p):
+    return ("[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=3\n" % (HOST, PRIMARY) +
+            "tdb = host=%s port=%d dbname=postgres pool_size=1\n" % (HOST, PRIMARY) +
+            "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+            "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir +
+            "auth_type = md5\nauth_file = %s\nclient_login_timeout = %d\n" % (p.auth, LOGIN_TIMEOUT) +
+            "max_client_conn = 60\nquery_wait_timeout = 30\n")
 
 
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-class Pooler:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="faregate-faults.")
-        self.port = free_port()
-        auth = os.path.join(self.dir, "users.txt")
-        with open(auth, "w") as f:
-            f.write('"postgres" "%s"\n' % PASSWORD)
-        os.chmod(auth, 0o600)
-        self.ini = os.path.join(self.dir, "pooler.ini")
-        with open(self.ini, "w") as f:
-            f.write("[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=3\n" % (HOST, PRIMARY))
-            f.write("tdb = host=%s port=%d dbname=postgres pool_size=1\n" % (HOST, PRIMARY))
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port)
-            f.write("admin_users = postgres\nlogfile = %s/pooler.log\n" % self.dir)
-            f.write("auth_type = md5\nauth_file = %s\nclient_login_timeout = %d\n" % (auth, LOGIN_TIMEOUT))
-            f.write("max_client_conn = 60\nquery_wait_timeout = 30\n")
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, self.ini], stdout=self.stderr, stderr=self.stderr)
-        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start: " + open(os.path.join(self.dir, "stderr.log")).read())
-
-    def dsn(self, db="postgres"):
-        return "host=127.0.0.1 port=%d user=postgres password=%s dbname=%s" % (self.port, PASSWORD, db)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
-
-    def sanitizer_clean(self):
-        text = open(os.path.join(self.dir, "stderr.log")).read()
-        return not any(s in text for s in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))
-
-
-def msg(t, body=b""):
-    return t + struct.pack("!I", len(body) + 4) + body
-
-
-def cstr(s):
-    return s.encode() + b"\0"
-
-
-def startup(user="postgres", db="postgres"):
-    body = struct.pack("!I", 196608) + cstr("user") + cstr(user) + cstr("database") + cstr(db) + b"\0"
-    return struct.pack("!I", len(body) + 4) + body
-
-
-def read_until_closed(s, limit):
-    """All bytes until the peer closes (True) or limit seconds pass (False)."""
-    got = b""
-    deadline = time.time() + limit
-    while time.time() < deadline:
-        s.settimeout(max(0.05, deadline - time.time()))
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            return got, True
-        if not d:
-            return got, True
-        got += d
-    return got, False
+def Pooler():
+    return fgtest.Pooler(config, prefix="faregate-faults.", auth='"postgres" "%s"\n' % PASSWORD,
+                         dsn_fmt="host=127.0.0.1 port={port} user=postgres password=%s dbname={db}" % PASSWORD)
 
 
 def sqlstate(data):
@@ -387,12 +295,8 @@ def main():
         p.stop()
     ok(p.sanitizer_clean(), "no sanitizer report in the pooler's stderr",
        open(os.path.join(p.dir, "stderr.log")).read()[-2000:])
-    print("1..%d" % count)
-    if failed == 0:
-        shutil.rmtree(p.dir, ignore_errors=True)
-    else:
-        print("# pooler files kept in " + p.dir)
-    sys.exit(1 if failed else 0)
+    p.finish()
+    sys.exit(fgtest.done_testing())
 
 
 main()

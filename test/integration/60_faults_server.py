@@ -10,14 +10,11 @@ starts a primary of its own (test/harness/cluster.sh --replicas 0; it re-execute
   the pool recovers, and every acknowledged id is in the table afterwards (nothing acknowledged lost).
 Honours FG_POOLER_BIN."""
 import os
-import random
-import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -29,77 +26,21 @@ if not os.environ.get("FG_FAULTS_OWN_CLUSTER"):
 
 import psycopg  # noqa: E402
 
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fgtest  # noqa: E402
+from fgtest import ok  # noqa: E402
+
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 RUN_AS = os.environ.get("FG_RUN_AS", "").split()
-count = 0
-failed = 0
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
-
-
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-class Pooler:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="faregate-faults-server.")
-        self.port = free_port()
-        self.ini = os.path.join(self.dir, "pooler.ini")
-        with open(self.ini, "w") as f:
-            f.write("[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=4\n" % (HOST, PRIMARY))
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port)
-            f.write("admin_users = postgres\nlogfile = %s/pooler.log\n" % self.dir)
-            f.write("server_connect_timeout = 2\nquery_wait_timeout = 20\nmax_client_conn = 200\n")
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, self.ini], stdout=self.stderr, stderr=self.stderr)
-        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start")
-
-    def dsn(self, db="postgres"):
-        return "host=127.0.0.1 port=%d user=postgres dbname=%s" % (self.port, db)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
-
-    def sanitizer_clean(self):
-        text = open(os.path.join(self.dir, "stderr.log")).read()
-        return not any(s in text for s in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))
+def Pooler():
+    return fgtest.Pooler(lambda p: fgtest.pooler_databases(pool_size=4) +
+                         "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+                         "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir +
+                         "server_connect_timeout = 2\nquery_wait_timeout = 20\nmax_client_conn = 200\n",
+                         prefix="faregate-faults-server.")
 
 
 def direct():
@@ -337,12 +278,8 @@ def main():
     finally:
         p.stop()
     ok(p.sanitizer_clean(), "no sanitizer report in the pooler's stderr")
-    print("1..%d" % count)
-    if failed == 0:
-        shutil.rmtree(p.dir, ignore_errors=True)
-    else:
-        print("# pooler files kept in " + p.dir)
-    sys.exit(1 if failed else 0)
+    p.finish()
+    sys.exit(fgtest.done_testing())
 
 
 main()

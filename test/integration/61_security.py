@@ -14,136 +14,44 @@ import base64
 import hashlib
 import hmac
 import os
-import random
 import shutil
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import psycopg
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("FG_POOLER_BIN", "pooler/faregate-pooler")
-if not BIN.startswith("/"):
-    BIN = os.path.join(TOP, BIN)
-HOST = os.environ["FG_HOST"]
-PRIMARY = int(os.environ["FG_PRIMARY_PORT"])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fgtest  # noqa: E402
+from fgtest import ok, msg, cstr, startup, recv_msg  # noqa: E402,F401
+
+HOST = fgtest.HOST
+PRIMARY = fgtest.primary_port()
 PW = "Correct-Horse-Battery-7731"
 STATS_PW = "Stats-Only-Pw-5521"
 DBLINE_PW = "Db-Line-Secret-9902"
-count = 0
-failed = 0
 
 
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond and diag is not None:
-        print("#   " + str(diag).replace("\n", "\n#   "))
-    sys.stdout.flush()
+class Pooler(fgtest.Pooler):
+    """The shared Pooler with users postgres (admin), fg_stats (stats_users) and fg_nobody."""
 
-
-def free_port():
-    for _ in range(100):
-        port = random.randint(12000, 30000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-class Pooler:
     def __init__(self, auth_type, extra=(), auth_mode=0o600, wait=True):
-        self.dir = tempfile.mkdtemp(prefix="faregate-security.")
-        self.port = free_port()
-        self.auth = os.path.join(self.dir, "users.txt")
-        with open(self.auth, "w") as f:
-            f.write('"postgres" "%s"\n"fg_stats" "%s"\n"fg_nobody" "%s"\n' % (PW, STATS_PW, PW))
-        os.chmod(self.auth, auth_mode)
-        self.ini = os.path.join(self.dir, "pooler.ini")
-        with open(self.ini, "w") as f:
-            f.write("[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=2\n" % (HOST, PRIMARY))
-            f.write("withpw = host=%s port=%d dbname=postgres user=postgres password=%s\n" % (HOST, PRIMARY, DBLINE_PW))
-            f.write("[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port)
-            f.write("admin_users = postgres\nstats_users = fg_stats\nlogfile = %s/pooler.log\n" % self.dir)
-            f.write("auth_type = %s\nauth_file = %s\nclient_login_timeout = 5\n" % (auth_type, self.auth))
-            for line in extra:
-                f.write(line + "\n")
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "w")
-        self.proc = subprocess.Popen([BIN, self.ini], stdout=self.stderr, stderr=self.stderr)
-        with open(os.path.join(os.environ["FG_CLUSTER_DIR"], "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        if not wait:
-            return
-        for _ in range(100):
-            try:
-                psycopg.connect(self.dsn("faregate"), autocommit=True).close()
-                return
-            except psycopg.Error:
-                time.sleep(0.05)
-        raise RuntimeError("pooler did not start: " + self.text("stderr.log"))
+        def config(p):
+            return ("[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=2\n" % (HOST, PRIMARY) +
+                    "withpw = host=%s port=%d dbname=postgres user=postgres password=%s\n"
+                    % (HOST, PRIMARY, DBLINE_PW) +
+                    "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+                    "admin_users = postgres\nstats_users = fg_stats\nlogfile = %s/pooler.log\n" % p.dir +
+                    "auth_type = %s\nauth_file = %s\nclient_login_timeout = 5\n" % (auth_type, p.auth) +
+                    "".join(line + "\n" for line in extra))
+        super().__init__(config, prefix="faregate-security.", wait=wait, auth_mode=auth_mode,
+                         auth='"postgres" "%s"\n"fg_stats" "%s"\n"fg_nobody" "%s"\n' % (PW, STATS_PW, PW))
 
     def dsn(self, db="postgres", user="postgres", password=PW):
         return "host=127.0.0.1 port=%d user=%s password=%s dbname=%s" % (self.port, user, password, db)
-
-    def text(self, name):
-        try:
-            return open(os.path.join(self.dir, name), errors="replace").read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
-
-    def sanitizer_clean(self):
-        return not any(s in self.text("stderr.log") for s in ("AddressSanitizer", "LeakSanitizer", "runtime error:"))
-
-
-def msg(t, body=b""):
-    return t + struct.pack("!I", len(body) + 4) + body
-
-
-def cstr(s):
-    return s.encode() + b"\0"
-
-
-def startup(user, db="postgres"):
-    body = struct.pack("!I", 196608) + cstr("user") + cstr(user) + cstr("database") + cstr(db) + b"\0"
-    return struct.pack("!I", len(body) + 4) + body
-
-
-def recv_msg(s):
-    head = b""
-    while len(head) < 5:
-        d = s.recv(5 - len(head))
-        if not d:
-            return None, b""
-        head += d
-    n = struct.unpack("!I", head[1:5])[0] - 4
-    body = b""
-    while len(body) < n:
-        d = s.recv(n - len(body))
-        if not d:
-            return None, b""
-        body += d
-    return head[:1], body
 
 
 def outcome(s):
@@ -364,13 +272,12 @@ def main():
        "the pooler refuses to start with a world-readable auth_file (exit %s)" % rc,
        bad.text("stderr.log")[-500:])
 
-    print("1..%d" % count)
-    if failed == 0:
+    if fgtest.failed == 0:
         for d in dirs:
             shutil.rmtree(d, ignore_errors=True)
     else:
         print("# pooler files kept in " + " ".join(dirs))
-    sys.exit(1 if failed else 0)
+    sys.exit(fgtest.done_testing())
 
 
 main()

@@ -21,24 +21,11 @@ from psycopg import pq
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import fgtest  # noqa: E402
+from fgtest import ok  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "unit", "route_corpus.txt")
 DB = "fg_route_replica"
-count = 0
-failed = 0
-
-
-def ok(passed, name, diag=None):
-    global count, failed
-    count += 1
-    if not passed:
-        failed += 1
-    print(("ok" if passed else "not ok") + " %d - %s" % (count, name))
-    if diag and not passed:
-        for line in str(diag).splitlines():
-            print("#   " + line)
-    return passed
 
 
 def corpus(kind):
@@ -173,8 +160,7 @@ def main():
     finally:
         with psycopg.connect(base + "port=%s dbname=postgres" % primary, autocommit=True) as admin:
             admin.execute("DROP DATABASE IF EXISTS " + DB)
-    print("1..%d" % count)
-    return 1 if failed else 0
+    return fgtest.done_testing()
 
 
 if __name__ == "__main__":

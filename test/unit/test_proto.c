@@ -238,6 +238,20 @@ test_params(void)
 				"SET … TO DEFAULT recognised");
 	tap_is_str(value, "", "… as a reset");
 	tap_is_long(params_parse_set("select 1", value, sizeof(value)), -1, "a SELECT is not a SET");
+	tap_is_long(params_parse_set("SELECT set_config('search_path', 'app, public', false)", value, sizeof(value)),
+				PARAM_SEARCH_PATH, "set_config(search_path, …, false) recognised");
+	tap_is_str(value, "\"app\", \"public\"", "… its value in SET syntax, every element quoted");
+	tap_is_long(params_parse_set("select pg_catalog.set_config( 'SEARCH_PATH' , '\"$user\", My''S' , FALSE ) ;",
+								 value, sizeof(value)), PARAM_SEARCH_PATH, "… schema-qualified, spaced, quoted");
+	tap_is_str(value, "\"$user\", \"my's\"", "… quoted names kept, unquoted folded to lower case");
+	tap_is_long(params_parse_set("SELECT set_config('search_path', 'x', true)", value, sizeof(value)), -1,
+				"set_config(…, true) is local: ignored");
+	tap_is_long(params_parse_set("SELECT set_config('search_path', 'x', false), 1", value, sizeof(value)), -1,
+				"set_config in a larger statement ignored");
+	tap_is_long(params_parse_set("SELECT set_config('work_mem', '1MB', false)", value, sizeof(value)), -1,
+				"set_config of another parameter ignored");
+	tap_is_long(params_parse_set("SELECT set_config('search_path', 'a,,b', false)", value, sizeof(value)), -1,
+				"a malformed list is not tracked");
 
 	tap_is_long(params_lookup("datestyle"), PARAM_DATESTYLE, "lookup is case-insensitive");
 	tap_is_long(params_lookup("work_mem"), -1, "untracked parameter");
@@ -319,6 +333,39 @@ test_prepared(void)
 	prepared_client_free(&a);
 	prepared_client_free(&b);
 	tap_is_long(prepared_total(), 0, "statements freed with their last name");
+
+	/* a body is answered locally only once a server accepted it; a rejected Parse drops its name */
+	s1 = prepared_client_parse(&a, "v1", body1, sizeof(body1) - 1);
+	tap_ok(s1 && !prepared_validated(body1, sizeof(body1) - 1), "a new body is not validated");
+	prepared_client_failed(&a, s1->id);
+	tap_ok(prepared_client_lookup(&a, "v1") == NULL && prepared_total() == 0,
+		   "a rejected Parse drops its fresh name and the statement");
+	s1 = prepared_client_parse(&a, "v1", body1, sizeof(body1) - 1);
+	prepared_client_confirm(&a, s1->id);
+	tap_ok(prepared_validated(body1, sizeof(body1) - 1), "ParseComplete validates the body");
+	prepared_client_failed(&a, s1->id);
+	tap_ok(prepared_client_lookup(&a, "v1") == s1, "a confirmed name survives a later failure elsewhere");
+	tap_ok(!prepared_validated(body2, sizeof(body2) - 1), "other bodies stay unvalidated");
+	prepared_client_free(&a);
+
+	tap_is_long(prepared_parse_deallocate("DEALLOCATE S1", name, sizeof(name)), PREPARED_DEALLOC_NAME,
+				"DEALLOCATE name");
+	tap_is_str(name, "s1", "… folded to lower case");
+	tap_is_long(prepared_parse_deallocate(" deallocate prepare \"My\"\"S\" ; ", name, sizeof(name)),
+				PREPARED_DEALLOC_NAME, "DEALLOCATE PREPARE \"quoted\";");
+	tap_is_str(name, "My\"S", "… quoted name kept as written");
+	tap_is_long(prepared_parse_deallocate("/* c */ DEALLOCATE ALL", name, sizeof(name)), PREPARED_DEALLOC_ALL,
+				"DEALLOCATE ALL");
+	tap_is_long(prepared_parse_deallocate("DEALLOCATE PREPARE all;", name, sizeof(name)), PREPARED_DEALLOC_ALL,
+				"DEALLOCATE PREPARE ALL");
+	tap_is_long(prepared_parse_deallocate("DEALLOCATE s1; SELECT 1", name, sizeof(name)), PREPARED_DEALLOC_NONE,
+				"more statements: left to the server");
+	tap_is_long(prepared_parse_deallocate("DEALLOCATE", name, sizeof(name)), PREPARED_DEALLOC_NONE,
+				"no name: left to the server");
+	tap_is_long(prepared_parse_deallocate("DEALLOCATEx s1", name, sizeof(name)), PREPARED_DEALLOC_NONE,
+				"another word");
+	tap_is_long(prepared_parse_deallocate("DEALLOCATE \"unterminated", name, sizeof(name)), PREPARED_DEALLOC_NONE,
+				"an unterminated quoted name");
 }
 
 static void

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# 50_routing_show.sh: the per-host routing columns of the admin console (docs/routing.md "Admin console")
+# on the shared primary + 2 replicas: PgBouncer 1.18's columns of SHOW SERVERS / DATABASES / STATS stay
+# an exact prefix; SHOW SERVERS gives each server connection its node's verified role, host, LSN and lag;
+# SHOW DATABASES lists the hosts of an entry with role, status, LSN and lag; SHOW STATS counts reads and
+# writes routed per host: N reads through the pooler raise the replicas' read counts by >= N, and a
+# write raises the primary's write count; a paused replica shows a growing byte lag.
+set -u
+. "$(cd "$(dirname "$0")" && pwd)/40_pooler_lib.bash"
+
+POOLER_DB_EXTRA="replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT"
+pooler_start "health_check_period = 100ms" "max_replica_lag = 1GB" "server_lifetime = 3600" \
+  || { ok 1 "pooler started"; done_testing; exit 0; }
+psql_primary -d postgres -c "DROP TABLE IF EXISTS fg_show_t; CREATE TABLE fg_show_t (a int)" >/dev/null
+wait_replicas_caught_up 20
+psql_pooler -c 'SELECT 1' >/dev/null
+for _ in $(seq 1 50); do pooler_log_has "volatility table loaded" && break; sleep 0.1; done
+sleep 0.3
+
+header() { PGPASSWORD=${POOLER_ADMIN_PASSWORD:-} psql -X -qA -h 127.0.0.1 -p "$POOLER_PORT" -U postgres \
+  -d faregate -c "$1" | head -1; }
+P="$FG_HOST:$FG_PRIMARY_PORT"
+R1="$FG_HOST:$FG_REPLICA1_PORT"
+R2="$FG_HOST:$FG_REPLICA2_PORT"
+
+# PgBouncer 1.18 prefixes, then ours
+like "$(header 'SHOW SERVERS')" \
+  "^type\|user\|database\|state\|addr\|port\|local_addr\|local_port\|connect_time\|request_time\|wait\|wait_us\|close_needed\|ptr\|link\|remote_pid\|tls\|application_name\|.*\|node_role\|node_host\|node_lsn\|node_lag_bytes\|node_lag_ms$" \
+  "SHOW SERVERS: PgBouncer 1.18 columns first, node_role..node_lag_ms last"
+like "$(header 'SHOW CLIENTS')" "\|tx_status$" "SHOW CLIENTS: unchanged (no node columns)"
+is "$(header 'SHOW DATABASES')" \
+  "name|host|port|database|force_user|pool_size|min_pool_size|reserve_pool|pool_mode|max_connections|current_connections|paused|disabled|hosts|host_roles|host_statuses|host_lsns|host_lag_bytes|host_lag_ms" \
+  "SHOW DATABASES: PgBouncer 1.18 columns, then the per-host lists"
+like "$(header 'SHOW STATS')" \
+  "^database\|total_xact_count\|total_query_count\|total_received\|total_sent\|total_xact_time\|total_query_time\|total_wait_time\|avg_xact_count\|avg_query_count\|avg_recv\|avg_sent\|avg_xact_time\|avg_query_time\|avg_wait_time\|.*\|hosts\|host_reads_writes$" \
+  "SHOW STATS: PgBouncer 1.18 columns first, hosts and host_reads_writes last"
+
+# SHOW STATS host_reads_writes: "r/w,r/w,r/w" in the order of hosts
+stats_col() { psql_pooler_admin -c 'SHOW STATS' | awk -F'|' -v c="$1" '$1 == "postgres" {print $c}'; }
+rw() { stats_col 22 | tr ',' '\n' | sed -n "$1p"; }   # rw NODE(1-based) -> "reads/writes"
+is "$(stats_col 21)" "$P,$R1,$R2" "SHOW STATS hosts: primary then replicas"
+before_r=$(( $(rw 2 | cut -d/ -f1) + $(rw 3 | cut -d/ -f1) ))
+before_w=$(rw 1 | cut -d/ -f2)
+N=20
+args=(); for _ in $(seq 1 $N); do args+=(-c 'SELECT pg_is_in_recovery()'); done
+is "$(psql_pooler "${args[@]}" | sort | uniq -c | awk '{print $1 $2}')" "${N}t" "$N autocommit reads ran on replicas"
+after_r=$(( $(rw 2 | cut -d/ -f1) + $(rw 3 | cut -d/ -f1) ))
+ok $([ $((after_r - before_r)) -ge $N ] && echo 0 || echo 1) \
+  "SHOW STATS: replicas' routed reads grew by >= $N ($before_r -> $after_r)"
+psql_pooler -c 'INSERT INTO fg_show_t VALUES (1)' >/dev/null
+after_w=$(rw 1 | cut -d/ -f2)
+ok $([ "$after_w" -ge $((before_w + 1)) ] && echo 0 || echo 1) \
+  "SHOW STATS: the primary's routed writes grew ($before_w -> $after_w)"
+is "$(rw 2 | cut -d/ -f2)/$(rw 3 | cut -d/ -f2)" "0/0" "SHOW STATS: no writes routed to replicas"
+
+# SHOW DATABASES per-host lists
+dbrow=$(psql_pooler_admin -c 'SHOW DATABASES' | awk -F'|' '$1 == "postgres"')
+is "$(echo "$dbrow" | cut -d'|' -f14-16)" "$P,$R1,$R2|primary,replica,replica|up,up,up" \
+  "SHOW DATABASES: hosts, verified roles, statuses"
+like "$(echo "$dbrow" | cut -d'|' -f17)" "^[0-9A-F]+/[0-9A-F]+,[0-9A-F]+/[0-9A-F]+,[0-9A-F]+/[0-9A-F]+$" \
+  "SHOW DATABASES: an LSN per host"
+like "$(echo "$dbrow" | cut -d'|' -f18-19)" "^[0-9]+,[0-9]+,[0-9]+\|[0-9]+,[0-9]+,[0-9]+$" \
+  "SHOW DATABASES: lag in bytes and ms per host"
+
+# SHOW SERVERS: every server connection carries its node's role, host, LSN
+psql_pooler -c 'SELECT 1' >/dev/null
+servers=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres" {print $(NF-4) "|" $(NF-3) "|" ($(NF-2) ~ /^[0-9A-F]+\/[0-9A-F]+$/ ? "lsn" : "nolsn")}' | sort -u)
+like "$servers" "primary\|$P\|lsn" "SHOW SERVERS: a server of the primary with role, host, LSN"
+like "$servers" "replica\|($R1|$R2)\|lsn" "SHOW SERVERS: a server of a replica with role, host, replay LSN"
+is "$(echo "$servers" | grep -c "^replica|$P\|^primary|$R1\|^primary|$R2")" 0 "SHOW SERVERS: roles match hosts"
+
+# a paused replica: its byte lag grows in SHOW DATABASES and in SHOW SERVERS
+psql_port "$FG_REPLICA1_PORT" -d postgres -c "SELECT pg_wal_replay_pause()" >/dev/null
+psql_primary -d postgres -c "INSERT INTO fg_show_t SELECT g FROM generate_series(1, 5000) g" >/dev/null
+lag=0
+for _ in $(seq 1 50); do
+  lag=$(psql_pooler_admin -c 'SHOW DATABASES' | awk -F'|' '$1 == "postgres" {print $18}' | cut -d, -f2)
+  [ "${lag:-0}" -gt 65536 ] && break; sleep 0.1
+done
+ok $([ "${lag:-0}" -gt 65536 ] && echo 0 || echo 1) "SHOW DATABASES: paused replica 1 lags > 64kB ($lag bytes)"
+slag=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' -v h="$R1" '$3 == "postgres" && $(NF-3) == h {print $(NF-1)}' | sort -n | tail -1)
+if [ -n "$slag" ]; then
+  ok $([ "$slag" -gt 65536 ] && echo 0 || echo 1) "SHOW SERVERS: servers of replica 1 show its lag ($slag bytes)"
+else
+  ok 0 "# SKIP no server connection to replica 1 open"
+fi
+psql_port "$FG_REPLICA1_PORT" -d postgres -c "SELECT pg_wal_replay_resume()" >/dev/null
+psql_primary -d postgres -c "DROP TABLE fg_show_t" >/dev/null
+pooler_sanitizer_clean; ok $? "no sanitizer report"
+done_testing
