@@ -318,17 +318,11 @@ guc_list_to_sql(const char *in, char *out, size_t outlen)
  * trailing ';' allowed). The server holds value as an identifier list; it is rewritten into SET syntax.
  */
 static int
-parse_set_config(const char *p, char *value, size_t valuelen)
+parse_set_config_args(const char *p, char *value, size_t valuelen)
 {
 	char		name[32];
 	char		raw[1024] = {0};	/* zeroed for clang-tidy's analyzer (read_literal terminates it) */
-	const char *q;
 
-	if ((q = match_word(p, "pg_catalog")) && *q == '.')
-		p = skip_space_comments(q + 1);
-	if (!(p = match_word(p, "set_config")) || *p != '(')
-		return -1;
-	p = skip_space_comments(p + 1);
 	if (!(p = read_literal(p, name, sizeof(name))) || strcasecmp(name, "search_path") != 0 || *p != ',')
 		return -1;
 	p = skip_space_comments(p + 1);
@@ -343,6 +337,19 @@ parse_set_config(const char *p, char *value, size_t valuelen)
 	if (*p != '\0' || !guc_list_to_sql(raw, value, valuelen))
 		return -1;
 	return PARAM_SEARCH_PATH;
+}
+
+/* the cheap part first: most SELECTs are not set_config calls and never touch the 1 kB buffer */
+static int
+parse_set_config(const char *p, char *value, size_t valuelen)
+{
+	const char *q;
+
+	if ((q = match_word(p, "pg_catalog")) && *q == '.')
+		p = skip_space_comments(q + 1);
+	if (!(p = match_word(p, "set_config")) || *p != '(')
+		return -1;
+	return parse_set_config_args(skip_space_comments(p + 1), value, valuelen);
 }
 
 int
