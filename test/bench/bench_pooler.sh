@@ -4,13 +4,14 @@
 # 10, 100 and 1,000 clients, pool size 20 for both poolers, transaction mode, runs interleaved. Prints
 # TPS and p50/p99 latency (from per-transaction logs) for each, the ratios faregate/PgBouncer, and the
 # RSS of both poolers holding 10,000 idle clients. Bounded to a few minutes (FG_BENCH_SECONDS per run,
-# default 7). Never fails on speed.
+# default 5; FG_BENCH_ROUNDS paired rounds per configuration, default 3, medians reported). Never
+# fails on speed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 if [ -z "${FG_CLUSTER_DIR:-}" ]; then
   exec "$top/test/harness/cluster.sh" --replicas 0 --max-connections 300 -- "$0" "$@"
 fi
-secs=${FG_BENCH_SECONDS:-7}
+secs=${FG_BENCH_SECONDS:-5}
 ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/faregate-bench-pooler.XXXXXX)
 chmod 755 "$work"
@@ -109,29 +110,40 @@ for port in "$fg_port" "$pgb_port"; do
   timeout 60 pgbench -n -S -c 20 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
 done
 
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Each configuration runs FG_BENCH_ROUNDS rounds (default 3) of faregate and PgBouncer back to back,
+# alternating who goes first; a round line per round, then the medians. The machine is shared by the
+# PostgreSQL server, pgbench and the pooler (and whatever else runs): single runs swing by +-20%, the
+# median of paired ratios much less.
+rounds=${FG_BENCH_ROUNDS:-3}
 for mode in select tpcb; do
   for clients in 10 100 1000; do
-    # alternate who goes first, so that neither always runs on a warmer cache
-    if [ "$clients" = 100 ]; then order="pgbouncer faregate"; else order="faregate pgbouncer"; fi
-    declare -A res=()
-    for target in $order direct; do
-      case $target in
-        faregate) port=$fg_port ;;
-        pgbouncer) port=$pgb_port ;;
-        direct) port=$FG_PRIMARY_PORT ;;
-      esac
-      if [ "$target" = direct ] && [ "$clients" -gt 250 ]; then
-        res[$target]="- - -"
-        continue
-      fi
-      res[$target]=$(run "$target" "$port" "$mode" "$clients")
+    tps_ratios="" p99_ratios="" f_all="" b_all="" f99_all="" b99_all=""
+    for round in $(seq 1 "$rounds"); do
+      if [ $((round % 2)) = 1 ]; then order="faregate pgbouncer"; else order="pgbouncer faregate"; fi
+      declare -A res=()
+      for target in $order; do
+        if [ $target = faregate ]; then port=$fg_port; else port=$pgb_port; fi
+        res[$target]=$(run "$target" "$port" "$mode" "$clients")
+      done
+      read -r f_tps f_p50 f_p99 <<<"${res[faregate]}"
+      read -r b_tps b_p50 b_p99 <<<"${res[pgbouncer]}"
+      printf 'bench_pooler round %s/%s %-6s clients=%-4s faregate tps=%-7s p50=%-6sms p99=%-7sms | pgbouncer tps=%-7s p50=%-6sms p99=%-7sms | faregate/pgbouncer tps=%s p99=%s\n' \
+        "$round" "$rounds" "$mode" "$clients" "$f_tps" "$f_p50" "$f_p99" "$b_tps" "$b_p50" "$b_p99" \
+        "$(ratio "$f_tps" "$b_tps")" "$(ratio "$f_p99" "$b_p99")"
+      tps_ratios+=" $(ratio "$f_tps" "$b_tps")"; p99_ratios+=" $(ratio "$f_p99" "$b_p99")"
+      f_all+=" $f_tps"; b_all+=" $b_tps"; f99_all+=" $f_p99"; b99_all+=" $b_p99"
     done
-    read -r f_tps f_p50 f_p99 <<<"${res[faregate]}"
-    read -r b_tps b_p50 b_p99 <<<"${res[pgbouncer]}"
-    read -r d_tps d_p50 d_p99 <<<"${res[direct]}"
-    printf 'bench_pooler %-6s clients=%-4s faregate tps=%-7s p50=%-6sms p99=%-7sms | pgbouncer tps=%-7s p50=%-6sms p99=%-7sms | direct tps=%-7s p99=%-6s | faregate/pgbouncer tps=%s p99=%s\n' \
-      "$mode" "$clients" "$f_tps" "$f_p50" "$f_p99" "$b_tps" "$b_p50" "$b_p99" "$d_tps" "$d_p99" \
-      "$(ratio "$f_tps" "$b_tps")" "$(ratio "$f_p99" "$b_p99")"
+    if [ "$clients" -le 250 ]; then
+      read -r d_tps _ d_p99 <<<"$(run direct "$FG_PRIMARY_PORT" "$mode" "$clients")"
+    else
+      d_tps=- d_p99=-
+    fi
+    printf 'bench_pooler %-6s clients=%-4s median of %s: faregate tps=%-7s p99=%-7sms | pgbouncer tps=%-7s p99=%-7sms | direct tps=%-7s p99=%-6s | faregate/pgbouncer tps=%s p99=%s\n' \
+      "$mode" "$clients" "$rounds" "$(echo "$f_all" | median)" "$(echo "$f99_all" | median)" \
+      "$(echo "$b_all" | median)" "$(echo "$b99_all" | median)" "$d_tps" "$d_p99" \
+      "$(echo "$tps_ratios" | median)" "$(echo "$p99_ratios" | median)"
   done
 done
 
