@@ -553,8 +553,10 @@ json_str(struct evbuffer *out, const char *s)
 /*
  * db_health: one database entry's JSON object; writes and reads say whether it can serve them.
  * Reachability comes from a registered health monitor when there is one (verified role and lag), else
- * from the entry's probe (probe.c: a StartupMessage every health_check_period, judged like PQping);
- * "reachable": null (counted as serving) only until the first probe has finished.
+ * from the entry's probe (probe.c: a StartupMessage every health_check_period, judged like PQping).
+ * Until an entry's first probe has finished (at start: within server_connect_timeout; after a RELOAD
+ * that added it: up to one period more) the pools' own connections say it ("source":"pool"), and
+ * "reachable": null (counted as serving) when there is none.
  */
 static void
 db_health(struct evbuffer *out, const DatabaseEntry *db, bool *writes, bool *reads)
@@ -606,10 +608,23 @@ db_health(struct evbuffer *out, const DatabaseEntry *db, bool *writes, bool *rea
 	{
 		const ProbeResult *pr = probe_result(db->name);
 		const char *reachable = "null";
+		bool		probed = pr && pr->verdict != PROBE_PENDING;
 
-		if (pr && pr->verdict != PROBE_PENDING)
+		if (probed)
 			reachable = pr->verdict == PROBE_REACHABLE ? "true" : "false";
-		evbuffer_add_printf(out, ",\"source\":\"probe\",\"primary\":{\"host\":");
+		else
+		{
+			/* not probed yet (an entry added by RELOAD waits for the next period): the pools' evidence */
+			FOR_POOLS(pool)
+				if (strcmp(pool->db.name, db->name) == 0)
+			{
+				if (pool->nodes[0].last_connect_failure_us)
+					reachable = "false";
+				else if (pool->nodes[0].ever_connected && strcmp(reachable, "null") == 0)
+					reachable = "true";
+			}
+		}
+		evbuffer_add_printf(out, ",\"source\":\"%s\",\"primary\":{\"host\":", probed ? "probe" : "pool");
 		json_str(out, db->host);
 		evbuffer_add_printf(out, ",\"port\":%d,\"reachable\":%s,\"detail\":", db->port, reachable);
 		json_str(out, pr ? pr->detail : "");
