@@ -14,7 +14,9 @@
  * statements are found with route.c's lexer when sent (listen_note_query), counted off by the server's
  * CommandCompletes and applied at COMMIT (listen_server_reply); the server then gets UNLISTEN * on
  * release (server.c, listen_dirty) and its own NotificationResponses are not forwarded. The answer to
- * a LISTEN is held until the listener's LISTEN on the channel has completed (release_cb).
+ * a LISTEN is held until the listener's LISTEN on the channel has completed (release_cb). The listener's
+ * connection attempt and each LISTEN/UNLISTEN are bounded by server_connect_timeout (deadline_cb): on
+ * expiry the held clients get SQLSTATE 08006 naming the listener, and the connection is retried.
  *
  * Caveats (docs/operations.md): savepoint rollbacks count as a rollback of the whole transaction; a
  * named prepared LISTEN executed in a later round trip is not taken over; own notifications arrive after
