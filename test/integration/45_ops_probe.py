@@ -10,7 +10,8 @@ Checks: a fresh pooler says reachable true (HTTP 200) before any client connecte
 57P03 and a silent server make /health 503 with reachable false, and a good answer brings it back;
 an entry added by RELOAD on a closed port is 503 within two health_check_periods; a LISTEN whose
 listener connection or LISTEN hangs is answered with SQLSTATE 08006 naming the listener within
-server_connect_timeout, and LISTEN works again once the server answers. Honours FG_POOLER_BIN."""
+server_connect_timeout, and LISTEN works again once the server answers; with server_tls_sslmode =
+require the probe sends an SSLRequest and counts its answer. Honours FG_POOLER_BIN."""
 import json
 import os
 import socket
@@ -55,6 +56,7 @@ class FakeServer:
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.stopping = False
+        self.ssl_requests = 0
         self.conns = []
         threading.Thread(target=self.accept_loop, daemon=True).start()
 
@@ -81,6 +83,7 @@ class FakeServer:
                 head = recv_exact(c, 8)
                 length, code = struct.unpack("!II", head)
                 if code == 80877103:        # SSLRequest
+                    self.ssl_requests += 1
                     c.sendall(b"N")
                     continue
                 startup = head + recv_exact(c, length - 8)
@@ -148,7 +151,7 @@ class FakeServer:
 
 
 class Pooler(fgtest.Pooler):
-    def __init__(self, fake):
+    def __init__(self, fake, extra=""):
         self.mport = free_port()
         self.fake = fake
         self.dead = free_port()
@@ -160,7 +163,7 @@ class Pooler(fgtest.Pooler):
                     "pool_mode = transaction\nhealth_check_period = %dms\n" % int(PERIOD * 1000) +
                     "server_connect_timeout = %dms\n" % int(CONNECT_TIMEOUT * 1000) +
                     "metrics_addr = 127.0.0.1\nmetrics_port = %d\n" % p.mport +
-                    "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir)
+                    "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir + extra)
         super().__init__(config, prefix="faregate-ops-probe.")
 
     def health(self):
@@ -259,10 +262,28 @@ def test_listen_bound(p):
     ok(sqlstate is None and msg == "LISTEN", "once the server answers, LISTEN succeeds (%.2f s)" % took, msg)
 
 
+def test_tls_require(fake):
+    """server_tls_sslmode = require: the probe sends an SSLRequest and takes 'N' as reachable."""
+    before = fake.ssl_requests
+    seen = dict(fake.seen)
+    p = Pooler(fake, "server_tls_sslmode = require\n")
+    try:
+        elapsed, status, entry = p.wait_health("fake", True, 2 * PERIOD + 1)
+        ok(elapsed is not None and entry["source"] == "probe" and "SSLRequest answered 'N'" in
+           entry["primary"]["detail"] and fake.ssl_requests > before,
+           "server_tls_sslmode require: SSLRequest answered, reachable without a handshake", entry)
+        ok(fake.seen.get("faregate-probe", 0) == seen.get("faregate-probe", 0),
+           "... and no StartupMessage was sent after it", (seen, fake.seen))
+    finally:
+        p.stop()
+    p.finish()
+
+
 def main():
     fake = FakeServer()
     p = Pooler(fake)
     try:
+        test_tls_require(fake)
         status = fgtest.run_pooler_tests(p, [test_fresh, test_probe_verdicts, test_closed_port,
                                              test_listen_bound])
     finally:
