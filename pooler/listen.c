@@ -82,7 +82,6 @@ struct Listener
 static Listener *listeners;
 
 static void schedule_release(Listener *l);
-static void answer_listen(Client *client);
 static void client_drop_channel(Client *client, ListenChannel *ch);
 static void channel_free_if_unused(ListenChannel *ch);
 
