@@ -14,7 +14,9 @@
  * statements are found with route.c's lexer when sent (listen_note_query), counted off by the server's
  * CommandCompletes and applied at COMMIT (listen_server_reply); the server then gets UNLISTEN * on
  * release (server.c, listen_dirty) and its own NotificationResponses are not forwarded. The answer to
- * a LISTEN is held until the listener's LISTEN on the channel has completed (release_cb).
+ * a LISTEN is held until the listener's LISTEN on the channel has completed (release_cb). The listener's
+ * connection attempt and each LISTEN/UNLISTEN are bounded by server_connect_timeout (deadline_cb): on
+ * expiry the held clients get SQLSTATE 08006 naming the listener, and the connection is retried.
  *
  * Caveats (docs/operations.md): savepoint rollbacks count as a rollback of the whole transaction; a
  * named prepared LISTEN executed in a later round trip is not taken over; own notifications arrive after
@@ -42,6 +44,7 @@
 
 #define LISTEN_BACKOFF_MIN_MS 100
 #define LISTEN_BACKOFF_MAX_MS 5000
+#define LISTEN_BOUND_DEFAULT_MS 15000	/* when server_connect_timeout is 0 (disabled) */
 
 typedef struct Listener Listener;
 
@@ -66,6 +69,7 @@ struct Listener
 	struct event *ev;			/* on PQsocket */
 	short		ev_flags;
 	struct event *timer;		/* reconnect */
+	struct event *deadline;		/* bounds the connection attempt and each LISTEN/UNLISTEN */
 	struct event *release;		/* answers waiting LISTENs outside the caller's stack */
 	bool		ready;			/* logged in */
 	ListenChannel *inflight;	/* the channel whose LISTEN/UNLISTEN is running */
@@ -78,6 +82,8 @@ struct Listener
 static Listener *listeners;
 
 static void schedule_release(Listener *l);
+static void client_drop_channel(Client *client, ListenChannel *ch);
+static void channel_free_if_unused(ListenChannel *ch);
 
 static void listener_connect(Listener *l);
 static void listener_reconcile(Listener *l);
@@ -296,12 +302,42 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	listener_connect(arg);
 }
 
+/* listener_bound_ms: how long the listener's connection attempt, and each LISTEN/UNLISTEN, may take. */
+static long
+listener_bound_ms(void)
+{
+	return cf.server_connect_timeout_ms > 0 ? cf.server_connect_timeout_ms : LISTEN_BOUND_DEFAULT_MS;
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg);
+
+/* listener_arm: the connection attempt or the LISTEN/UNLISTEN just started must end within the bound. */
+static void
+listener_arm(Listener *l)
+{
+	long		ms = listener_bound_ms();
+	struct timeval tv = {ms / 1000, (suseconds_t) (ms % 1000) * 1000};
+
+	if (!l->deadline)
+		l->deadline = evtimer_new(conn_base, deadline_cb, l);
+	if (l->deadline)
+		evtimer_add(l->deadline, &tv);
+}
+
+static void
+listener_disarm(Listener *l)
+{
+	if (l->deadline)
+		evtimer_del(l->deadline);
+}
+
 static void
 listener_lost(Listener *l, const char *why)
 {
 	bool		had_channels = false;
 	struct timeval tv;
 
+	listener_disarm(l);
 	if (l->ready)
 		log_warning("listener %s: connection lost: %s", l->db, why);
 	else
@@ -356,6 +392,7 @@ listener_poll_connect(Listener *l)
 				listener_lost(l, "cannot make the connection non-blocking");
 				return;
 			}
+			listener_disarm(l);
 			l->ready = true;
 			l->backoff_ms = 0;
 			log_info("listener %s: connected (backend pid %d)", l->db, PQbackendPID(l->pg));
@@ -379,6 +416,7 @@ listener_connect(Listener *l)
 		listener_lost(l, l->pg ? PQerrorMessage(l->pg) : "out of memory");
 		return;
 	}
+	listener_arm(l);
 	listener_poll_connect(l);
 }
 
@@ -436,6 +474,7 @@ listener_reconcile(Listener *l)
 		return;
 	}
 	l->inflight = ch;
+	listener_arm(l);
 	if (PQflush(l->pg) < 0)
 		listener_lost(l, PQerrorMessage(l->pg));
 }
@@ -464,6 +503,7 @@ listener_event_cb(evutil_socket_t fd, short what, void *arg)
 		{
 			ListenChannel *ch = l->inflight;
 
+			listener_disarm(l);
 			l->inflight = NULL;
 			if (ch->on_server != l->inflight_listen)
 			{
@@ -585,6 +625,44 @@ schedule_release(Listener *l)
 		l->release = evtimer_new(conn_base, release_cb, l);
 	if (l->release)
 		event_active(l->release, EV_TIMEOUT, 0);
+}
+
+/*
+ * deadline_cb: the listener's connection attempt or its LISTEN/UNLISTEN did not finish within
+ * listener_bound_ms (a server that accepts TCP and never answers): the connection is dropped (and
+ * retried with backoff while channels are wanted) and every client whose LISTEN was held for it gets
+ * SQLSTATE 08006 naming the listener instead; its LISTEN did not take effect. Answering resumes a
+ * client, which may LISTEN again and start a new attempt: only clients held while the listener has no
+ * connection are answered here, so one held by a new attempt waits for that attempt (bounded too).
+ */
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	Listener   *l = arg;
+	char		msg[256];
+	const char *what_hung = !l->ready ? "connection attempt" : l->inflight_listen ? "LISTEN" : "UNLISTEN";
+
+	snprintf(msg, sizeof(msg), "LISTEN failed: the pooler's listener connection for database \"%s\" got no "
+			 "answer to its %s within %ld ms (server_connect_timeout)", l->db, what_hung, listener_bound_ms());
+	listener_lost(l, msg + strlen("LISTEN failed: "));
+restart:
+	if (l->pg)
+		return;
+	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
+		for (int i = 0; i < ch->n_clients; i++)
+		{
+			Client	   *c = ch->clients[i];
+
+			if (c->listen.waiting_on != ch)
+				continue;
+			c->listen.waiting_on = NULL;
+			client_drop_channel(c, ch);
+			channel_free_if_unused(ch);
+			if (client_send_error(c, "08006", msg, "The server accepted the connection but does not answer; "
+								  "the listener retries with backoff. Run LISTEN again later.", true))
+				client_resume(c);
+			goto restart;
+		}
 }
 
 /* ---- clients ---- */

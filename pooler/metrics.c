@@ -29,6 +29,7 @@
 #include "list.h"
 #include "log.h"
 #include "pool.h"
+#include "probe.h"
 #include "server.h"
 #include "version.h"
 
@@ -552,8 +553,10 @@ json_str(struct evbuffer *out, const char *s)
 /*
  * db_health: one database entry's JSON object; writes and reads say whether it can serve them.
  * Reachability comes from a registered health monitor when there is one (verified role and lag), else
- * from the pools' own connections: unreachable after a failed connect until one succeeds, "unknown"
- * (counted as serving) before the first attempt.
+ * from the entry's probe (probe.c: a StartupMessage every health_check_period, judged like PQping).
+ * Until an entry's first probe has finished (at start: within server_connect_timeout; after a RELOAD
+ * that added it: up to one period more) the pools' own connections say it ("source":"pool"), and
+ * "reachable": null (counted as serving) when there is none.
  */
 static void
 db_health(struct evbuffer *out, const DatabaseEntry *db, bool *writes, bool *reads)
@@ -603,22 +606,31 @@ db_health(struct evbuffer *out, const DatabaseEntry *db, bool *writes, bool *rea
 	}
 	else
 	{
-		const char *state = "unknown";
+		const ProbeResult *pr = probe_result(db->name);
+		const char *reachable = "null";
+		bool		probed = pr && pr->verdict != PROBE_PENDING;
 
-		FOR_POOLS(pool)
-			if (strcmp(pool->db.name, db->name) == 0)
+		if (probed)
+			reachable = pr->verdict == PROBE_REACHABLE ? "true" : "false";
+		else
 		{
-			if (pool->nodes[0].last_connect_failure_us)
-				state = "unreachable";
-			else if (pool->nodes[0].ever_connected && strcmp(state, "unknown") == 0)
-				state = "reachable";
+			/* not probed yet (an entry added by RELOAD waits for the next period): the pools' evidence */
+			FOR_POOLS(pool)
+				if (strcmp(pool->db.name, db->name) == 0)
+			{
+				if (pool->nodes[0].last_connect_failure_us)
+					reachable = "false";
+				else if (pool->nodes[0].ever_connected && strcmp(reachable, "null") == 0)
+					reachable = "true";
+			}
 		}
-		evbuffer_add_printf(out, ",\"source\":\"pool\",\"primary\":{\"host\":");
+		evbuffer_add_printf(out, ",\"source\":\"%s\",\"primary\":{\"host\":", probed ? "probe" : "pool");
 		json_str(out, db->host);
-		evbuffer_add_printf(out, ",\"port\":%d,\"reachable\":%s},\"replicas\":[]", db->port,
-							strcmp(state, "reachable") == 0 ? "true" :
-							strcmp(state, "unreachable") == 0 ? "false" : "null");
-		*writes = strcmp(state, "unreachable") != 0;
+		evbuffer_add_printf(out, ",\"port\":%d,\"reachable\":%s,\"detail\":", db->port, reachable);
+		json_str(out, pr ? pr->detail : "");
+		evbuffer_add_printf(out, ",\"probes\":%llu},\"replicas\":[]",
+							pr ? (unsigned long long) pr->probes : 0ULL);
+		*writes = strcmp(reachable, "false") != 0;
 		*reads = *writes;
 	}
 	evbuffer_add_printf(out, ",\"pool\":{\"clients_waiting\":%d,\"servers_active\":%d,\"capacity\":%d,"
@@ -746,12 +758,13 @@ metrics_start(char *err, size_t errlen)
 		return false;
 	}
 	log_info("metrics and health on http://%s:%d/metrics", cf.metrics_addr, cf.metrics_port);
-	return true;
+	return probe_start(err, errlen);
 }
 
 void
 metrics_stop(void)
 {
+	probe_stop();
 	if (http)
 		evhttp_free(http);
 	http = NULL;
