@@ -33,7 +33,9 @@ with psycopg.connect(primary, autocommit=True) as p:
 for rport in os.environ["FG_REPLICA_PORTS"].split():
     deadline = time.time() + 30
     while time.time() < deadline:
-        with psycopg.connect(primary.replace(os.environ["FG_PRIMARY_PORT"], rport, 1), autocommit=True) as r:
+        # ask in the postgres database: the replica may not have replayed CREATE DATABASE yet
+        with psycopg.connect("host=%s port=%s user=postgres dbname=postgres" % (os.environ["FG_HOST"], rport),
+                             autocommit=True) as r:
             if r.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:
                 break
         time.sleep(0.1)
