@@ -136,11 +136,13 @@ xacts() { # transactions committed per node, space-separated
 run() {
   local name=$1 port=$2 dir=$work/log.$1 out tps before after
   mkdir -p "$dir"; chmod 777 "$dir"
-  sleep 2.2
+  # an idle backend (a pooled server connection of the previous run) flushes its pending statistics
+  # only after PGSTAT_IDLE_INTERVAL (10 s): wait that out so no run is charged with another's reads
+  sleep 11
   before=$(xacts)
   out=$(cd "$dir" && timeout $((secs + 120)) pgbench -n -S -M simple -c 100 -j 2 -T "$secs" \
     -l --log-prefix=tx -h 127.0.0.1 -p "$port" -U postgres postgres 2>&1)
-  sleep 2.2   # pg_stat_database is flushed at most once a second
+  sleep 11    # busy backends flush at most once a second, idle ones after 10 s
   after=$(xacts)
   tps=$(printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
   if [ -z "$tps" ]; then
