@@ -18,7 +18,10 @@ pgrep -f "$dir" >/dev/null; [ $? -ne 0 ]; ok $? "no process of the failed suite'
 # delivers it. Job control gives the background harness a group of its own (and keeps SIGINT unignored).
 : >"$marker"
 set -m
-"$harness" --replicas 1 -- bash -c 'echo "$FG_CLUSTER_DIR" >'"$marker"'; sleep 60' >/dev/null 2>&1 &
+# A shell started in the background without job control (make check run as `... &`, say) passes SIGINT
+# down as ignored, and bash cannot un-ignore it: restore the default before the harness starts.
+/usr/bin/python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+  "$harness" --replicas 1 -- bash -c 'echo "$FG_CLUSTER_DIR" >'"$marker"'; sleep 60' >/dev/null 2>&1 &
 harness_pid=$!
 set +m
 for _ in $(seq 1 300); do [ -s "$marker" ] && break; sleep 0.1; done
