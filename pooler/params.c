@@ -188,9 +188,9 @@ params_build_sync(const ParamSet *client, const ParamSet *server, char *sql, siz
 	return count;
 }
 
-/* skip_space_comments: past whitespace, -- and (non-nested) block comments. */
-static const char *
-skip_space_comments(const char *p)
+/* skip_space_comments: past whitespace, -- and (non-nested) block comments (also used by prepared.c). */
+const char *
+params_skip_blank(const char *p)
 {
 	for (;;)
 	{
@@ -214,15 +214,18 @@ skip_space_comments(const char *p)
 	}
 }
 
-/* match_word: p starts with keyword (case-insensitive) followed by a non-identifier character. */
-static const char *
-match_word(const char *p, const char *keyword)
+/*
+ * params_match_word: p starts with keyword (case-insensitive) as a whole word (not followed by an
+ * identifier character, '$' included): the text after it and the blanks that follow, else NULL.
+ */
+const char *
+params_match_word(const char *p, const char *keyword)
 {
 	size_t		n = strlen(keyword);
 
-	if (strncasecmp(p, keyword, n) != 0 || isalnum((unsigned char) p[n]) || p[n] == '_')
+	if (strncasecmp(p, keyword, n) != 0 || isalnum((unsigned char) p[n]) || p[n] == '_' || p[n] == '$')
 		return NULL;
-	return skip_space_comments(p + n);
+	return params_skip_blank(p + n);
 }
 
 /* read_literal: a standard '…' string literal ('' = one quote) into out; the text after it, or NULL. */
@@ -248,7 +251,7 @@ read_literal(const char *p, char *out, size_t outlen)
 		out[n++] = *p;
 	}
 	out[n] = '\0';
-	return skip_space_comments(p + 1);
+	return params_skip_blank(p + 1);
 }
 
 /*
@@ -325,15 +328,15 @@ parse_set_config_args(const char *p, char *value, size_t valuelen)
 
 	if (!(p = read_literal(p, name, sizeof(name))) || strcasecmp(name, "search_path") != 0 || *p != ',')
 		return -1;
-	p = skip_space_comments(p + 1);
+	p = params_skip_blank(p + 1);
 	if (!(p = read_literal(p, raw, sizeof(raw))) || *p != ',')
 		return -1;
-	p = skip_space_comments(p + 1);
-	if (!(p = match_word(p, "false")) || *p != ')')
+	p = params_skip_blank(p + 1);
+	if (!(p = params_match_word(p, "false")) || *p != ')')
 		return -1;					/* is_local true (or an expression): not a session setting */
-	p = skip_space_comments(p + 1);
+	p = params_skip_blank(p + 1);
 	if (*p == ';')
-		p = skip_space_comments(p + 1);
+		p = params_skip_blank(p + 1);
 	if (*p != '\0' || !guc_list_to_sql(raw, value, valuelen))
 		return -1;
 	return PARAM_SEARCH_PATH;
@@ -345,47 +348,47 @@ parse_set_config(const char *p, char *value, size_t valuelen)
 {
 	const char *q;
 
-	if ((q = match_word(p, "pg_catalog")) && *q == '.')
-		p = skip_space_comments(q + 1);
-	if (!(p = match_word(p, "set_config")) || *p != '(')
+	if ((q = params_match_word(p, "pg_catalog")) && *q == '.')
+		p = params_skip_blank(q + 1);
+	if (!(p = params_match_word(p, "set_config")) || *p != '(')
 		return -1;
-	return parse_set_config_args(skip_space_comments(p + 1), value, valuelen);
+	return parse_set_config_args(params_skip_blank(p + 1), value, valuelen);
 }
 
 int
 params_parse_set(const char *query, char *value, size_t valuelen)
 {
-	const char *p = skip_space_comments(query);
+	const char *p = params_skip_blank(query);
 	const char *q;
 	size_t		n = 0;
 	char		quote = 0;
 
 	value[0] = '\0';
-	if ((q = match_word(p, "SELECT")))
+	if ((q = params_match_word(p, "SELECT")))
 		return parse_set_config(q, value, valuelen);
-	if ((q = match_word(p, "DISCARD")) && match_word(q, "ALL"))
+	if ((q = params_match_word(p, "DISCARD")) && params_match_word(q, "ALL"))
 		return PARAM_SEARCH_PATH;
-	if ((q = match_word(p, "RESET")))
+	if ((q = params_match_word(p, "RESET")))
 	{
-		if (match_word(q, "ALL") || match_word(q, "search_path"))
+		if (params_match_word(q, "ALL") || params_match_word(q, "search_path"))
 			return PARAM_SEARCH_PATH;
 		return -1;
 	}
-	if (!(q = match_word(p, "SET")))
+	if (!(q = params_match_word(p, "SET")))
 		return -1;
-	if (match_word(q, "LOCAL"))
+	if (params_match_word(q, "LOCAL"))
 		return -1;
-	if ((p = match_word(q, "SESSION")))
+	if ((p = params_match_word(q, "SESSION")))
 	{
-		if (match_word(p, "CHARACTERISTICS") || match_word(p, "AUTHORIZATION"))
+		if (params_match_word(p, "CHARACTERISTICS") || params_match_word(p, "AUTHORIZATION"))
 			return -1;
 		q = p;
 	}
-	if (!(p = match_word(q, "search_path")))
+	if (!(p = params_match_word(q, "search_path")))
 		return -1;
 	if (*p == '=')
-		p = skip_space_comments(p + 1);
-	else if ((q = match_word(p, "TO")))
+		p = params_skip_blank(p + 1);
+	else if ((q = params_match_word(p, "TO")))
 		p = q;
 	else
 		return -1;

@@ -69,6 +69,10 @@ extern int	params_build_sync(const ParamSet *client, const ParamSet *server, cha
  */
 extern int	params_parse_set(const char *query, char *value, size_t valuelen);
 
+/* SQL text scanning shared with prepared.c: blanks and comments, whole keywords (see params.c). */
+extern const char *params_skip_blank(const char *p);
+extern const char *params_match_word(const char *p, const char *keyword);
+
 /* params_interned_count: distinct values held (SHOW LISTS-style accounting). */
 extern int	params_interned_count(void);
 

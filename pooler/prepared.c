@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "params.h"
 #include "proto.h"
 
 typedef struct ClientStmtSlot
@@ -349,52 +350,18 @@ prepared_total(void)
 	return n_stmts;
 }
 
-/* skip_blank: past whitespace, -- comments and block comments. */
-static const char *
-skip_blank(const char *p)
-{
-	for (;;)
-	{
-		while (isspace((unsigned char) *p))
-			p++;
-		if (p[0] == '-' && p[1] == '-')
-			p += strcspn(p, "\n");
-		else if (p[0] == '/' && p[1] == '*')
-		{
-			const char *end = strstr(p + 2, "*/");
-
-			if (!end)
-				return p + strlen(p);
-			p = end + 2;
-		}
-		else
-			return p;
-	}
-}
-
-/* keyword: p starts with word (case-insensitive) as a whole word: the text after it, else NULL. */
-static const char *
-keyword(const char *p, const char *word)
-{
-	size_t		n = strlen(word);
-
-	if (strncasecmp(p, word, n) != 0 || isalnum((unsigned char) p[n]) || p[n] == '_' || p[n] == '$')
-		return NULL;
-	return skip_blank(p + n);
-}
-
 int
 prepared_parse_deallocate(const char *query, char *name, size_t namelen)
 {
-	const char *p = keyword(skip_blank(query), "DEALLOCATE");
+	const char *p = params_match_word(params_skip_blank(query), "DEALLOCATE");
 	const char *q;
 	size_t		n = 0;
 
 	if (!p || namelen == 0)
 		return PREPARED_DEALLOC_NONE;
-	if ((q = keyword(p, "PREPARE")))
+	if ((q = params_match_word(p, "PREPARE")))
 		p = q;
-	if ((q = keyword(p, "ALL")))
+	if ((q = params_match_word(p, "ALL")))
 	{
 		p = q;
 		n = SIZE_MAX;
@@ -415,7 +382,7 @@ prepared_parse_deallocate(const char *query, char *name, size_t namelen)
 				return PREPARED_DEALLOC_NONE;
 			name[n++] = *p;
 		}
-		p = skip_blank(p + 1);
+		p = params_skip_blank(p + 1);
 	}
 	else
 	{
@@ -425,12 +392,12 @@ prepared_parse_deallocate(const char *query, char *name, size_t namelen)
 				return PREPARED_DEALLOC_NONE;
 			name[n++] = (char) tolower((unsigned char) *p++);
 		}
-		p = skip_blank(p);
+		p = params_skip_blank(p);
 	}
 	if (n == 0)
 		return PREPARED_DEALLOC_NONE;
 	if (*p == ';')
-		p = skip_blank(p + 1);
+		p = params_skip_blank(p + 1);
 	if (*p != '\0')
 		return PREPARED_DEALLOC_NONE;	/* more statements follow: the server runs them all */
 	if (n == SIZE_MAX)
