@@ -367,6 +367,19 @@ typedef struct Lexer
 static unsigned char char_class[256];
 
 /*
+ * single_char_token: the token type of each character that is a whole token whatever follows it;
+ * T_EOF (0) for every other character. ':' and '.' are not here: the next character decides theirs.
+ */
+static const unsigned char single_char_token[256] = {
+	[';'] = T_SEMI,
+	['('] = T_LPAREN,
+	[')'] = T_RPAREN,
+	['['] = T_LBRACKET,
+	[']'] = T_RBRACKET,
+	[','] = T_COMMA,
+};
+
+/*
  * Lookup tables built once (route_init): keywords and the special function lists, hashed, so that a
  * token costs one hash probe rather than a binary search of string comparisons.
  */
@@ -637,33 +650,16 @@ lex_next(Lexer *lx, Token *tok)
 		lx->p = p;
 		return;
 	}
+	if (single_char_token[(unsigned char) *p] != T_EOF)
+	{
+		tok->type = (TokType) single_char_token[(unsigned char) *p];
+		tok->len = 1;
+		lx->p = p + 1;
+		return;
+	}
 
 	switch (*p)
 	{
-		case ';':
-			tok->type = T_SEMI;
-			q = p + 1;
-			break;
-		case '(':
-			tok->type = T_LPAREN;
-			q = p + 1;
-			break;
-		case ')':
-			tok->type = T_RPAREN;
-			q = p + 1;
-			break;
-		case '[':
-			tok->type = T_LBRACKET;
-			q = p + 1;
-			break;
-		case ']':
-			tok->type = T_RBRACKET;
-			q = p + 1;
-			break;
-		case ',':
-			tok->type = T_COMMA;
-			q = p + 1;
-			break;
 		case ':':
 			if (p + 1 < end && p[1] == ':')
 			{
