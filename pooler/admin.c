@@ -866,6 +866,23 @@ admin_error(Client *client, const char *sqlstate, const char *message, const cha
 	return client_send_error(client, sqlstate, message, hint, true);
 }
 
+/* show_commands: each SHOW command's name (matched ignoring case) and the function that answers it. */
+static const struct
+{
+	const char *name;
+	bool		(*show) (Client *client);
+}			show_commands[] = {
+	{"VERSION", show_version},
+	{"POOLS", show_pools},
+	{"STATS", show_stats},
+	{"CLIENTS", show_clients},
+	{"SERVERS", show_servers},
+	{"DATABASES", show_databases},
+	{"CONFIG", show_config},
+	{"LISTS", show_lists},
+	{"ROUTING", show_routing},
+};
+
 /* admin_query: one console command. */
 static bool
 admin_query(Client *client, const char *query)
@@ -879,24 +896,9 @@ admin_query(Client *client, const char *query)
 		return command_done(client, "EMPTY");
 	if (strcasecmp(cmd, "SHOW") == 0)
 	{
-		if (strcasecmp(arg, "VERSION") == 0)
-			return show_version(client);
-		if (strcasecmp(arg, "POOLS") == 0)
-			return show_pools(client);
-		if (strcasecmp(arg, "STATS") == 0)
-			return show_stats(client);
-		if (strcasecmp(arg, "CLIENTS") == 0)
-			return show_clients(client);
-		if (strcasecmp(arg, "SERVERS") == 0)
-			return show_servers(client);
-		if (strcasecmp(arg, "DATABASES") == 0)
-			return show_databases(client);
-		if (strcasecmp(arg, "CONFIG") == 0)
-			return show_config(client);
-		if (strcasecmp(arg, "LISTS") == 0)
-			return show_lists(client);
-		if (strcasecmp(arg, "ROUTING") == 0)
-			return show_routing(client);
+		for (size_t i = 0; i < sizeof(show_commands) / sizeof(show_commands[0]); i++)
+			if (strcasecmp(arg, show_commands[i].name) == 0)
+				return show_commands[i].show(client);
 		return admin_error(client, "42601", "unknown SHOW command",
 						   "Use SHOW POOLS, STATS, SERVERS, CLIENTS, DATABASES, CONFIG, LISTS or VERSION.");
 	}
