@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "scram.h"
+#include "sock_io.h"
 #include "tap.h"
 
 static char path[] = "/tmp/faregate-test-auth.XXXXXX";
@@ -840,21 +841,6 @@ typedef struct FakeServer
 	char		user[64];
 } FakeServer;
 
-static bool
-fs_read(int fd, char *buf, size_t len)
-{
-	while (len > 0)
-	{
-		ssize_t		n = recv(fd, buf, len, 0);
-
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= n;
-	}
-	return true;
-}
-
 /* fs_send: one backend message: type, length, body. */
 static bool
 fs_send(int fd, char type, const void *body, size_t len)
@@ -886,11 +872,11 @@ fs_read_p(int fd, char *buf, size_t bufsize)
 	char		head[5];
 	uint32_t	n;
 
-	if (!fs_read(fd, head, 5) || head[0] != 'p')
+	if (!sock_recv_all(fd, head, 5) || head[0] != 'p')
 		return -1;
 	memcpy(&n, head + 1, 4);
 	n = ntohl(n) - 4;
-	if (n >= bufsize || !fs_read(fd, buf, n))
+	if (n >= bufsize || !sock_recv_all(fd, buf, n))
 		return -1;
 	buf[n] = '\0';
 	return (int) n;
@@ -911,7 +897,8 @@ fake_server(void *arg)
 	if (fd < 0)
 		return NULL;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (!fs_read(fd, (char *) &len, 4) || (len = ntohl(len)) < 8 || len > sizeof(buf) || !fs_read(fd, buf, len - 4))
+	if (!sock_recv_all(fd, (char *) &len, 4) || (len = ntohl(len)) < 8 || len > sizeof(buf) ||
+		!sock_recv_all(fd, buf, len - 4))
 		goto done;
 	for (char *k = buf + 4; k < buf + len - 4 && *k; k += strlen(k) + 1)
 	{
@@ -953,7 +940,7 @@ fake_server(void *arg)
 	{
 		fs_auth(fd, 0, "", 0);
 		fs_send(fd, 'Z', "I", 1);
-		fs_read(fd, buf, 5);	/* Terminate when libpq closes */
+		sock_recv_all(fd, buf, 5);	/* Terminate when libpq closes */
 	}
 	else
 	{

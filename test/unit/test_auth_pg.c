@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "scram.h"
+#include "sock_io.h"
 #include "tap.h"
 
 typedef struct Login
@@ -30,36 +31,6 @@ typedef struct Login
 static PGconn *conn;
 static const char *host;
 static int	port;
-
-static bool
-send_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0)
-	{
-		ssize_t		n = send(fd, buf, len, 0);
-
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= n;
-	}
-	return true;
-}
-
-static bool
-recv_all(int fd, char *buf, size_t len)
-{
-	while (len > 0)
-	{
-		ssize_t		n = recv(fd, buf, len, 0);
-
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= n;
-	}
-	return true;
-}
 
 static void
 put32(char *p, uint32_t v)
@@ -88,7 +59,7 @@ send_p(int fd, const char *body, size_t len)
 	msg[0] = 'p';
 	put32(msg + 1, (uint32_t) len + 4);
 	memcpy(msg + 5, body, len);
-	return send_all(fd, msg, len + 5);
+	return sock_send_all(fd, msg, len + 5);
 }
 
 /*
@@ -122,18 +93,18 @@ login(const char *user, const char *password, const ScramSecret *keys, const uin
 	msg[len - 1] = '\0';
 	put32(msg, (uint32_t) len);
 	put32(msg + 4, 196608);
-	if (!send_all(fd, msg, len))
+	if (!sock_send_all(fd, msg, len))
 		goto done;
 	for (;;)
 	{
 		char		type;
 		uint32_t	mlen;
 
-		if (!recv_all(fd, msg, 5))
+		if (!sock_recv_all(fd, msg, 5))
 			break;
 		type = msg[0];
 		mlen = get32(msg + 1);
-		if (mlen < 4 || mlen - 4 >= sizeof(msg) || !recv_all(fd, msg, mlen - 4))
+		if (mlen < 4 || mlen - 4 >= sizeof(msg) || !sock_recv_all(fd, msg, mlen - 4))
 			break;
 		msg[mlen - 4] = '\0';
 		if (type == 'E')
@@ -201,7 +172,7 @@ login(const char *user, const char *password, const ScramSecret *keys, const uin
 	}
 done:
 	scram_client_clear(&cl);
-	send_all(fd, "X\0\0\0\4", 5);
+	sock_send_all(fd, "X\0\0\0\4", 5);
 	close(fd);
 }
 
