@@ -12,16 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_proto.h"
 #include "proto.h"
-
-static void
-check_str(const uint8_t *buf, size_t len, const char *s)
-{
-	const uint8_t *p = (const uint8_t *) s;
-
-	if (p < buf || p >= buf + len || memchr(p, '\0', (size_t) (buf + len - p)) == NULL)
-		__builtin_trap();		/* a returned string must start and end inside the message */
-}
 
 static void
 startup_phase(const uint8_t *data, size_t len)
@@ -46,12 +38,12 @@ startup_phase(const uint8_t *data, size_t len)
 			{
 				if (!info.user || !info.database || info.n_params < 0 || info.n_params > PROTO_MAX_PARAMS)
 					__builtin_trap();
-				check_str(pkt, len, info.user);
-				check_str(pkt, len, info.database);
+				fuzz_proto_check_str(pkt, len, info.user);
+				fuzz_proto_check_str(pkt, len, info.database);
 				for (int i = 0; i < info.n_params; i++)
 				{
-					check_str(pkt, len, info.names[i]);
-					check_str(pkt, len, info.values[i]);
+					fuzz_proto_check_str(pkt, len, info.names[i]);
+					fuzz_proto_check_str(pkt, len, info.values[i]);
 				}
 			}
 			else if (err[0] == '\0')
@@ -77,13 +69,13 @@ frontend_message(const uint8_t *msg, uint32_t total)
 		case 'Q':				/* Query; also PasswordMessage 'p' reads its string the same way */
 		case 'p':
 			if (proto_read_query(msg, total, &a))
-				check_str(msg, total, a);
+				fuzz_proto_check_str(msg, total, a);
 			break;
 		case 'P':
 			if (proto_read_parse(msg, total, &a, &b, &off))
 			{
-				check_str(msg, total, a);
-				check_str(msg, total, b);
+				fuzz_proto_check_str(msg, total, a);
+				fuzz_proto_check_str(msg, total, b);
 				if (off >= total || (const uint8_t *) b != msg + off)
 					__builtin_trap();
 			}
@@ -91,8 +83,8 @@ frontend_message(const uint8_t *msg, uint32_t total)
 		case 'B':
 			if (proto_read_bind(msg, total, &a, &b, &off))
 			{
-				check_str(msg, total, a);
-				check_str(msg, total, b);
+				fuzz_proto_check_str(msg, total, a);
+				fuzz_proto_check_str(msg, total, b);
 				if (off > total)
 					__builtin_trap();
 			}
@@ -100,7 +92,7 @@ frontend_message(const uint8_t *msg, uint32_t total)
 		case 'D':
 		case 'C':
 			if (proto_read_target(msg, total, &kind, &a))
-				check_str(msg, total, a);
+				fuzz_proto_check_str(msg, total, a);
 			break;
 		default:
 			/* Execute, Sync, Flush, Terminate, CopyData/Done/Fail, FunctionCall: forwarded unparsed */
@@ -124,26 +116,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pos = len;
 		}
 	}
-	while (pos < size)
-	{
-		char		type;
-		uint32_t	total;
-		int			rc = proto_header(data + pos, size - pos, &type, &total);
-		uint8_t    *msg;
-
-		if (rc <= 0)
-			break;
-		if (total < 5 || type != (char) data[pos])
-			__builtin_trap();
-		if (total > size - pos)
-			break;				/* incomplete: the client would wait for more */
-		msg = malloc(total);
-		if (!msg)
-			break;
-		memcpy(msg, data + pos, total);
-		frontend_message(msg, total);
-		free(msg);
-		pos += total;
-	}
+	fuzz_proto_each_message(data, size, pos, frontend_message);
 	return 0;
 }
