@@ -596,6 +596,32 @@ welcome_add(Pool *pool, const char *name, const char *value)
 	}
 }
 
+/*
+ * server_note_param: records a ParameterStatus from the server: the tracked parameters in the server's
+ * (and the linked client's) values; during the first login of a pool's primary, the welcome a new client
+ * gets. false when the message is malformed.
+ */
+static bool
+server_note_param(Server *server, Client *client, const uint8_t *msg, uint32_t total)
+{
+	const char *name;
+	const char *value;
+	int			id;
+
+	if (!proto_read_param_status(msg, total, &name, &value))
+		return false;
+	id = params_lookup(name);
+	if (id >= 0)
+	{
+		params_set(&server->params, (ParamId) id, value);
+		if (client)
+			params_set(&client->params, (ParamId) id, value);
+	}
+	if (server->state == SV_LOGIN && server->node == 0 && !server->pool->welcome_ready)
+		welcome_add(server->pool, name, value);
+	return true;
+}
+
 /* server_login_msg: one message during login; false when the server was closed. */
 static bool
 server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
@@ -605,20 +631,9 @@ server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
 		case 'R':
 			return login_server_auth(server, msg, total);
 		case 'S':
-			{
-				const char *name;
-				const char *value;
-				int			id;
-
-				if (!proto_read_param_status(msg, total, &name, &value))
-					break;
-				id = params_lookup(name);
-				if (id >= 0)
-					params_set(&server->params, (ParamId) id, value);
-				if (server->node == 0 && !server->pool->welcome_ready)
-					welcome_add(server->pool, name, value);
-				return true;
-			}
+			if (!server_note_param(server, NULL, msg, total))
+				break;
+			return true;
 		case 'K':
 			if (total != 13)
 				break;
@@ -871,22 +886,9 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				return true;
 			}
 		case 'S':
-			{
-				const char *name;
-				const char *value;
-				int			id;
-
-				if (!proto_read_param_status(msg, total, &name, &value))
-					break;
-				id = params_lookup(name);
-				if (id >= 0)
-				{
-					params_set(&server->params, (ParamId) id, value);
-					if (client)
-						params_set(&client->params, (ParamId) id, value);
-				}
-				return true;
-			}
+			if (!server_note_param(server, client, msg, total))
+				break;
+			return true;
 		case 'K':
 		case 'R':
 			break;

@@ -25,10 +25,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
-pick_port() { local p; for _ in $(seq 1 100); do p=$((12000 + RANDOM % 18000)); port_free "$p" && { echo "$p"; return; }; done; }
-fg_port=$(pick_port)
-pgb_port=$(pick_port)
+. "$top/test/bench/lib.sh"
+fg_port=$(bench_pick_port)
+pgb_port=$(bench_pick_port)
 
 pgbench -i -q -s 20 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres postgres >/dev/null 2>&1 ||
   { echo "bench_pooler: pgbench -i failed"; exit 1; }
@@ -50,35 +49,10 @@ EOF
 fg_pid=$!
 echo "$fg_pid" >>"$FG_CLUSTER_DIR/pids"
 
-echo '"postgres" ""' >"$work/userlist.txt"
-cat >"$work/pgbouncer.ini" <<EOF
-[databases]
-postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $pgb_port
-unix_socket_dir =
-auth_type = trust
-auth_file = $work/userlist.txt
-pool_mode = transaction
-default_pool_size = 20
-max_client_conn = 12000
-query_wait_timeout = 300
-logfile = $work/pgbouncer.log
-pidfile = $work/pgbouncer.pid
-EOF
 chown -R postgres: "$work"
-# PgBouncer refuses to run as root; it runs as postgres with the same descriptor limit
-runuser -u postgres -- bash -c "ulimit -n $(ulimit -Hn); exec /usr/sbin/pgbouncer $work/pgbouncer.ini" \
-  2>>"$work/pgbouncer.err" &
-sleep 0.5
-pgb_pid=$(cat "$work/pgbouncer.pid" 2>/dev/null)
-[ -n "$pgb_pid" ] && echo "$pgb_pid" >>"$FG_CLUSTER_DIR/pids"
+pgb_pid=$(bench_start_pgbouncer "$work" "$pgb_port" 20 12000 "$FG_PRIMARY_PORT")
 for port in "$fg_port" "$pgb_port"; do
-  for _ in $(seq 1 100); do
-    psql -X -qAt -h 127.0.0.1 -p "$port" -U postgres postgres -c "SELECT 1" >/dev/null 2>&1 && break
-    sleep 0.05
-  done
+  bench_wait_port "$port" || echo "bench_pooler: nothing answers on port $port"
 done
 echo "bench_pooler: faregate-pooler $("$top/pooler/faregate-pooler" --version | cut -d' ' -f2) vs $(/usr/sbin/pgbouncer --version | head -1), pool 20, ${secs}s per run, $(nproc) cores"
 
@@ -103,14 +77,11 @@ run() {
   rm -rf "$dir"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-
 # warm-up, not measured: both poolers open their 20 server connections, the tables come into cache
 for port in "$fg_port" "$pgb_port"; do
   timeout 60 pgbench -n -S -c 20 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # Each configuration runs FG_BENCH_ROUNDS rounds (default 3) of faregate and PgBouncer back to back,
 # alternating who goes first; a round line per round, then the medians. The machine is shared by the
@@ -131,8 +102,8 @@ for mode in select tpcb; do
       read -r b_tps b_p50 b_p99 <<<"${res[pgbouncer]}"
       printf 'bench_pooler round %s/%s %-6s clients=%-4s faregate tps=%-7s p50=%-6sms p99=%-7sms | pgbouncer tps=%-7s p50=%-6sms p99=%-7sms | faregate/pgbouncer tps=%s p99=%s\n' \
         "$round" "$rounds" "$mode" "$clients" "$f_tps" "$f_p50" "$f_p99" "$b_tps" "$b_p50" "$b_p99" \
-        "$(ratio "$f_tps" "$b_tps")" "$(ratio "$f_p99" "$b_p99")"
-      tps_ratios+=" $(ratio "$f_tps" "$b_tps")"; p99_ratios+=" $(ratio "$f_p99" "$b_p99")"
+        "$(bench_ratio "$f_tps" "$b_tps")" "$(bench_ratio "$f_p99" "$b_p99")"
+      tps_ratios+=" $(bench_ratio "$f_tps" "$b_tps")"; p99_ratios+=" $(bench_ratio "$f_p99" "$b_p99")"
       f_all+=" $f_tps"; b_all+=" $b_tps"; f99_all+=" $f_p99"; b99_all+=" $b_p99"
     done
     if [ "$clients" -le 250 ]; then
@@ -141,9 +112,9 @@ for mode in select tpcb; do
       d_tps=- d_p99=-
     fi
     printf 'bench_pooler %-6s clients=%-4s median of %s: faregate tps=%-7s p99=%-7sms | pgbouncer tps=%-7s p99=%-7sms | direct tps=%-7s p99=%-6s | faregate/pgbouncer tps=%s p99=%s\n' \
-      "$mode" "$clients" "$rounds" "$(echo "$f_all" | median)" "$(echo "$f99_all" | median)" \
-      "$(echo "$b_all" | median)" "$(echo "$b99_all" | median)" "$d_tps" "$d_p99" \
-      "$(echo "$tps_ratios" | median)" "$(echo "$p99_ratios" | median)"
+      "$mode" "$clients" "$rounds" "$(echo "$f_all" | bench_median)" "$(echo "$f99_all" | bench_median)" \
+      "$(echo "$b_all" | bench_median)" "$(echo "$b99_all" | bench_median)" "$d_tps" "$d_p99" \
+      "$(echo "$tps_ratios" | bench_median)" "$(echo "$p99_ratios" | bench_median)"
   done
 done
 
@@ -185,5 +156,5 @@ for target in faregate pgbouncer; do
   sleep 1
 done
 [ -n "${rss_faregate:-}" ] && [ -n "${rss_pgbouncer:-}" ] &&
-  echo "bench_pooler rss faregate/pgbouncer=$(ratio "$rss_faregate" "$rss_pgbouncer")"
+  echo "bench_pooler rss faregate/pgbouncer=$(bench_ratio "$rss_faregate" "$rss_pgbouncer")"
 exit 0

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # bench_routing.sh: pgbench -S, 100 clients, simple protocol, on a primary + 2 streaming replicas of its
-# own: faregate-pooler with read routing on (reads to both replicas), faregate-pooler with
-# read_routing = off (everything on the primary), faregate-pooler classifying and routing every
-# statement but with replica_weights=0,0 (reads fall back to the primary: the routing overhead alone), PgBouncer 1.18 (primary only:
-# it cannot split reads) and pgpool-II 4.3 (streaming-replication mode, load balancing on the same
-# nodes, primary weight 0 as for faregate). Pool size 20 per node for the poolers; pgpool needs one child
-# per client (num_init_children = 100). Prints TPS, p99 and transactions per node (from
-# pg_stat_database) for each, and the ratios. FG_BENCH_SECONDS per run (default 10); ~2-3 minutes.
+# own, each configuration in turn:
+#   faregate_on     faregate-pooler, read routing on (reads to both replicas), pool 20 per node
+#   faregate_on10   the same with pool 10 per node: 20 backends read, as many as PgBouncer's pool
+#   pgbouncer       PgBouncer 1.18 on the primary alone (it cannot split reads), pool 20
+#   pgpool          pgpool-II 4.3, streaming-replication mode, load balancing on the same nodes (primary
+#                   weight 0 as for faregate); one child per client (num_init_children = 100)
+#   faregate_off    faregate-pooler, read_routing = off (everything on the primary), pool 20
+#   faregate_cls    faregate-pooler classifying and routing every statement with replica_weights=0,0
+#                   (reads fall back to the primary): the routing logic's own cost
+# Prints TPS, p99 and transactions per node (from pg_stat_database) for each, the ratios, then the close
+# ratios again as medians of back-to-back pairs. FG_BENCH_SECONDS per run (default 10); ~5 minutes.
 # Never fails on speed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,9 +28,9 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
-pick_port() { local p; for _ in $(seq 1 100); do p=$((12000 + RANDOM % 18000)); port_free "$p" && { echo "$p"; return; }; done; }
-on_port=$(pick_port); off_port=$(pick_port); cls_port=$(pick_port); pgb_port=$(pick_port); pgp_port=$(pick_port); pcp_port=$(pick_port)
+. "$top/test/bench/lib.sh"
+on_port=$(bench_pick_port); on10_port=$(bench_pick_port); off_port=$(bench_pick_port); cls_port=$(bench_pick_port)
+pgb_port=$(bench_pick_port); pgp_port=$(bench_pick_port); pcp_port=$(bench_pick_port)
 nodes=("$FG_PRIMARY_PORT" $FG_REPLICA_PORTS)
 
 pgbench -i -q -s 10 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres postgres >/dev/null 2>&1 ||
@@ -36,17 +40,18 @@ make -s -C "$top/pooler" >/dev/null || { echo "bench_routing: build failed"; exi
 # on: reads to the replicas; off: read_routing = off; cls: routing on but replica_weights=0,0, so
 # every statement is classified and routed, and every read falls back to the primary: the cost of
 # routing itself, without spreading the load over more PostgreSQL backends on the same cores
-for which in on off cls; do
-  case $which in on) port=$on_port ;; off) port=$off_port ;; cls) port=$cls_port ;; esac
+for which in on on10 off cls; do
+  case $which in on) port=$on_port ;; on10) port=$on10_port ;; off) port=$off_port ;; cls) port=$cls_port ;; esac
   weights=; [ "$which" = cls ] && weights="replica_weights=0,0"
   routing=on; [ "$which" = off ] && routing=off
+  pool=20; [ "$which" = on10 ] && pool=10
   cat >"$work/faregate-$which.ini" <<EOF
 [databases]
 postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT $weights
 [pooler]
 listen_addr = 127.0.0.1
 listen_port = $port
-default_pool_size = 20
+default_pool_size = $pool
 max_client_conn = 1000
 read_routing = $routing
 load_balance = least_busy
@@ -56,27 +61,9 @@ EOF
   pids+=($!); echo $! >>"$FG_CLUSTER_DIR/pids"
 done
 
-echo '"postgres" ""' >"$work/userlist.txt"
-cat >"$work/pgbouncer.ini" <<EOF
-[databases]
-postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $pgb_port
-unix_socket_dir =
-auth_type = trust
-auth_file = $work/userlist.txt
-pool_mode = transaction
-default_pool_size = 20
-max_client_conn = 1000
-logfile = $work/pgbouncer.log
-pidfile = $work/pgbouncer.pid
-EOF
 chown -R postgres: "$work"
-runuser -u postgres -- /usr/sbin/pgbouncer "$work/pgbouncer.ini" 2>>"$work/pgbouncer.err" &
-pids+=($!); echo $! >>"$FG_CLUSTER_DIR/pids"
+pids+=("$(bench_start_pgbouncer "$work" "$pgb_port" 20 1000 "$FG_PRIMARY_PORT")")
 
-# pgpool-II: streaming replication mode, load balancing, no failover, no health checks, no pcp users
 : >"$work/pcp.conf"
 : >"$work/pool_hba.conf"
 cat >"$work/pgpool.conf" <<EOF
@@ -156,44 +143,41 @@ run() {
     printf "%.0f %.2f %d %d %d\n", tps, p99 / 1000, A[1] - B[1], A[2] - B[2], A[3] - B[3]}' "$dir/lat"
   rm -rf "$dir"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 echo "bench_routing: pgbench -S -c 100, ${secs}s per run, $(nproc) cores; primary + 2 replicas; faregate-pooler $("$top/pooler/faregate-pooler" --version | cut -d' ' -f2), $(/usr/sbin/pgbouncer --version | head -1), pgpool-II $(/usr/sbin/pgpool --version 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)"
 # warm-up, not measured: every pooler opens its connections, tables come into cache on every node
-for port in "$on_port" "$off_port" "$cls_port" "$pgb_port" "$pgp_port"; do
+for port in "$on_port" "$on10_port" "$off_port" "$cls_port" "$pgb_port" "$pgp_port"; do
   timeout 60 pgbench -n -S -c 100 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
 done
-declare -A res
-for name in faregate_on pgbouncer pgpool faregate_off faregate_cls; do
-  case $name in
-    faregate_on) port=$on_port ;;
-    faregate_off) port=$off_port ;;
-    faregate_cls) port=$cls_port ;;
-    pgbouncer) port=$pgb_port ;;
-    pgpool) port=$pgp_port ;;
-  esac
-  res[$name]=$(run "$name" "$port")
+declare -A res port_of=([faregate_on]=$on_port [faregate_on10]=$on10_port [faregate_off]=$off_port
+  [faregate_cls]=$cls_port [pgbouncer]=$pgb_port [pgpool]=$pgp_port)
+for name in faregate_on faregate_on10 pgbouncer pgpool faregate_off faregate_cls; do
+  res[$name]=$(run "$name" "${port_of[$name]}")
   read -r tps p99 n0 n1 n2 <<<"${res[$name]}"
   printf 'bench_routing %-13s tps=%-7s p99=%-7sms xacts primary=%-7s replica1=%-7s replica2=%s\n' \
     "$name" "$tps" "$p99" "$n0" "$n1" "$n2"
 done
-read -r on_tps on_p99 _ <<<"${res[faregate_on]}"
-read -r off_tps off_p99 _ <<<"${res[faregate_off]}"
-read -r cls_tps cls_p99 _ <<<"${res[faregate_cls]}"
-read -r pgb_tps pgb_p99 _ <<<"${res[pgbouncer]}"
-read -r pgp_tps pgp_p99 _ <<<"${res[pgpool]}"
-# the classify+route cost is a few percent at most, below the drift between two runs seconds apart on a
-# shared machine: measure it again as FG_BENCH_PAIRS back-to-back off/cls pairs (order alternating),
-# FG_BENCH_PAIR_SECONDS each, and report the median of the per-pair ratios
+tps_of() { read -r t _ <<<"${res[$1]}"; echo "$t"; }
+p99_of() { read -r _ p _ <<<"${res[$1]}"; echo "$p"; }
+# one_ratio A B: "A/B tps=.. p99=.." from the single runs above
+one_ratio() { echo "$1/$2 tps=$(bench_ratio "$(tps_of "$1")" "$(tps_of "$2")") p99=$(bench_ratio "$(p99_of "$1")" "$(p99_of "$2")")"; }
+echo "bench_routing ratios (one run each): $(one_ratio faregate_on pgbouncer) | $(one_ratio faregate_on pgpool) | $(one_ratio faregate_on faregate_off) | $(one_ratio faregate_on10 pgbouncer) | $(one_ratio faregate_on10 pgpool) | $(one_ratio faregate_on10 faregate_off) | $(one_ratio faregate_cls faregate_off)"
+
+# Ratios within a few percent are below the drift between two runs seconds apart on a shared machine:
+# the close ones are measured again as FG_BENCH_PAIRS back-to-back pairs (order alternating),
+# FG_BENCH_PAIR_SECONDS each, and reported as the median of the per-pair ratios.
 quick() { timeout $(($2 + 60)) pgbench -n -S -M simple -c 100 -j 2 -T "$2" -h 127.0.0.1 -p "$1" -U postgres postgres 2>&1 |
   sed -n 's/^tps = \([0-9.]*\) .*/\1/p'; }
-pair_ratios=()
-for i in $(seq 1 "${FG_BENCH_PAIRS:-4}"); do
-  psecs=${FG_BENCH_PAIR_SECONDS:-4}
-  if [ $((i % 2)) = 1 ]; then a=$(quick "$off_port" "$psecs"); b=$(quick "$cls_port" "$psecs")
-  else b=$(quick "$cls_port" "$psecs"); a=$(quick "$off_port" "$psecs"); fi
-  pair_ratios+=("$(ratio "${b:-0}" "${a:-0}")")
-done
-cls_median=$(printf '%s\n' "${pair_ratios[@]}" | grep -v n/a | sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.2f", (v[NR/2] + v[NR/2+1]) / 2}')
-echo "bench_routing pairs faregate_cls/faregate_off tps per pair: ${pair_ratios[*]} median=$cls_median"
-echo "bench_routing ratios: faregate_on/pgbouncer tps=$(ratio "$on_tps" "$pgb_tps") p99=$(ratio "$on_p99" "$pgb_p99") | faregate_on/pgpool tps=$(ratio "$on_tps" "$pgp_tps") p99=$(ratio "$on_p99" "$pgp_p99") | faregate_on/faregate_off tps=$(ratio "$on_tps" "$off_tps") p99=$(ratio "$on_p99" "$off_p99") | faregate_cls/faregate_off tps=$(ratio "$cls_tps" "$off_tps") (one run each), paired median=$cls_median (classify + route, all on the primary)"
+# pairs A B: the median over pairs of A's TPS / B's TPS
+pairs() {
+  local i a b psecs=${FG_BENCH_PAIR_SECONDS:-4} ratios=()
+  for i in $(seq 1 "${FG_BENCH_PAIRS:-4}"); do
+    if [ $((i % 2)) = 1 ]; then b=$(quick "${port_of[$2]}" "$psecs"); a=$(quick "${port_of[$1]}" "$psecs")
+    else a=$(quick "${port_of[$1]}" "$psecs"); b=$(quick "${port_of[$2]}" "$psecs"); fi
+    ratios+=("$(bench_ratio "${a:-0}" "${b:-0}")")
+  done
+  echo "bench_routing pairs $1/$2 tps per pair: ${ratios[*]} median=$(echo "${ratios[*]}" | bench_median)"
+}
+pairs faregate_cls faregate_off      # classify + route every statement, reads kept on the primary: routing's own cost
+pairs faregate_on10 pgbouncer        # reads on the replicas, as many reading backends as PgBouncer's
+pairs faregate_on10 faregate_off     # the same against routing off (20 backends on the primary)
