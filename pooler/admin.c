@@ -900,7 +900,7 @@ admin_query(Client *client, const char *query)
 			if (strcasecmp(arg, show_commands[i].name) == 0)
 				return show_commands[i].show(client);
 		return admin_error(client, "42601", "unknown SHOW command",
-						   "Use SHOW POOLS, STATS, SERVERS, CLIENTS, DATABASES, CONFIG, LISTS or VERSION.");
+						   "Use SHOW POOLS, STATS, SERVERS, CLIENTS, DATABASES, CONFIG, LISTS, ROUTING or VERSION.");
 	}
 	if (!client->admin_full)
 		return admin_error(client, "42501", "only admin_users may run this command",
