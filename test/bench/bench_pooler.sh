@@ -5,7 +5,8 @@
 # TPS and p50/p99 latency (from per-transaction logs) for each, the ratios faregate/PgBouncer, and the
 # RSS of both poolers holding 10,000 idle clients. Bounded to a few minutes (FG_BENCH_SECONDS per run,
 # default 5; FG_BENCH_ROUNDS paired rounds per configuration, default 3, medians reported). Never
-# fails on speed.
+# fails on speed. For experiments: FG_BENCH_MODES (default "select tpcb"), FG_BENCH_CLIENTS (default
+# "10 100 1000"), FG_BENCH_RSS=0 (skip the idle-clients part), FG_BENCH_POOLER (another pooler binary).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 if [ -z "${FG_CLUSTER_DIR:-}" ]; then
@@ -33,6 +34,7 @@ pgbench -i -q -s 20 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres postgres >/d
   { echo "bench_pooler: pgbench -i failed"; exit 1; }
 
 make -s -C "$top/pooler" >/dev/null || { echo "bench_pooler: build failed"; exit 1; }
+pooler_bin=${FG_BENCH_POOLER:-$top/pooler/faregate-pooler}
 cat >"$work/faregate.ini" <<EOF
 [databases]
 postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres
@@ -45,7 +47,7 @@ max_client_conn = 12000
 query_wait_timeout = 300
 logfile = $work/faregate.log
 EOF
-"$top/pooler/faregate-pooler" "$work/faregate.ini" 2>>"$work/faregate.err" &
+"$pooler_bin" "$work/faregate.ini" 2>>"$work/faregate.err" &
 fg_pid=$!
 echo "$fg_pid" >>"$FG_CLUSTER_DIR/pids"
 
@@ -88,8 +90,8 @@ done
 # PostgreSQL server, pgbench and the pooler (and whatever else runs): single runs swing by +-20%, the
 # median of paired ratios much less.
 rounds=${FG_BENCH_ROUNDS:-3}
-for mode in select tpcb; do
-  for clients in 10 100 1000; do
+for mode in ${FG_BENCH_MODES:-select tpcb}; do
+  for clients in ${FG_BENCH_CLIENTS:-10 100 1000}; do
     tps_ratios="" p99_ratios="" f_all="" b_all="" f99_all="" b99_all=""
     for round in $(seq 1 "$rounds"); do
       if [ $((round % 2)) = 1 ]; then order="faregate pgbouncer"; else order="pgbouncer faregate"; fi
@@ -118,7 +120,8 @@ for mode in select tpcb; do
   done
 done
 
-# RSS holding 10,000 idle clients: each client logs in (trust) and stays idle
+# RSS holding 10,000 idle clients: each client logs in (trust) and stays idle (FG_BENCH_RSS=0 skips it)
+[ "${FG_BENCH_RSS:-1}" = 0 ] && exit 0
 cat >"$work/idle_clients.py" <<'PY'
 import socket, struct, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
