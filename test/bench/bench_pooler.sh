@@ -47,7 +47,7 @@ max_client_conn = 12000
 query_wait_timeout = 300
 logfile = $work/faregate.log
 EOF
-"$pooler_bin" "$work/faregate.ini" 2>>"$work/faregate.err" &
+setsid "$pooler_bin" "$work/faregate.ini" 2>>"$work/faregate.err" &
 fg_pid=$!
 echo "$fg_pid" >>"$FG_CLUSTER_DIR/pids"
 
@@ -63,7 +63,7 @@ run() {
   local name=$1 port=$2 mode=$3 clients=$4 dir=$work/log.$1.$3.$4 opts=() out tps
   mkdir -p "$dir"
   [ "$mode" = select ] && opts+=(-S)
-  out=$(cd "$dir" && timeout $((secs + 120)) pgbench -n "${opts[@]}" -M simple -c "$clients" -j 2 -T "$secs" \
+  out=$(cd "$dir" && timeout $((secs + 120)) setsid -w pgbench -n "${opts[@]}" -M simple -c "$clients" -j 2 -T "$secs" \
     -l --log-prefix=tx -h 127.0.0.1 -p "$port" -U postgres postgres 2>&1)
   tps=$(printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
   if [ -z "$tps" ]; then
@@ -81,7 +81,7 @@ run() {
 
 # warm-up, not measured: both poolers open their 20 server connections, the tables come into cache
 for port in "$fg_port" "$pgb_port"; do
-  timeout 60 pgbench -n -S -c 20 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
+  timeout 60 setsid -w pgbench -n -S -c 20 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
 done
 
 

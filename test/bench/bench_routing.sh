@@ -57,7 +57,7 @@ read_routing = $routing
 load_balance = least_busy
 logfile = $work/faregate-$which.log
 EOF
-  "$top/pooler/faregate-pooler" "$work/faregate-$which.ini" 2>>"$work/faregate.err" &
+  setsid "$top/pooler/faregate-pooler" "$work/faregate-$which.ini" 2>>"$work/faregate.err" &
   pids+=($!); echo $! >>"$FG_CLUSTER_DIR/pids"
 done
 
@@ -101,7 +101,7 @@ pool_passwd = ''
 connection_cache = on
 log_min_messages = warning
 EOF
-/usr/sbin/pgpool -n -f "$work/pgpool.conf" -F "$work/pcp.conf" -a "$work/pool_hba.conf" >"$work/pgpool.log" 2>&1 &
+setsid /usr/sbin/pgpool -n -f "$work/pgpool.conf" -F "$work/pcp.conf" -a "$work/pool_hba.conf" >"$work/pgpool.log" 2>&1 &
 pids+=($!); echo $! >>"$FG_CLUSTER_DIR/pids"
 for _ in $(seq 1 100); do
   psql -X -qAt -h 127.0.0.1 -p "$pgp_port" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break
@@ -127,7 +127,7 @@ run() {
   # only after PGSTAT_IDLE_INTERVAL (10 s): wait that out so no run is charged with another's reads
   sleep 11
   before=$(xacts)
-  out=$(cd "$dir" && timeout $((secs + 120)) pgbench -n -S -M simple -c 100 -j 2 -T "$secs" \
+  out=$(cd "$dir" && timeout $((secs + 120)) setsid -w pgbench -n -S -M simple -c 100 -j 2 -T "$secs" \
     -l --log-prefix=tx -h 127.0.0.1 -p "$port" -U postgres postgres 2>&1)
   sleep 11    # busy backends flush at most once a second, idle ones after 10 s
   after=$(xacts)
@@ -147,7 +147,7 @@ run() {
 echo "bench_routing: pgbench -S -c 100, ${secs}s per run, $(nproc) cores; primary + 2 replicas; faregate-pooler $("$top/pooler/faregate-pooler" --version | cut -d' ' -f2), $(/usr/sbin/pgbouncer --version | head -1), pgpool-II $(/usr/sbin/pgpool --version 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)"
 # warm-up, not measured: every pooler opens its connections, tables come into cache on every node
 for port in "$on_port" "$on10_port" "$off_port" "$cls_port" "$pgb_port" "$pgp_port"; do
-  timeout 60 pgbench -n -S -c 100 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
+  timeout 60 setsid -w pgbench -n -S -c 100 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
 done
 declare -A res port_of=([faregate_on]=$on_port [faregate_on10]=$on10_port [faregate_off]=$off_port
   [faregate_cls]=$cls_port [pgbouncer]=$pgb_port [pgpool]=$pgp_port)
@@ -166,7 +166,7 @@ echo "bench_routing ratios (one run each): $(one_ratio faregate_on pgbouncer) | 
 # Ratios within a few percent are below the drift between two runs seconds apart on a shared machine:
 # the close ones are measured again as FG_BENCH_PAIRS back-to-back pairs (order alternating),
 # FG_BENCH_PAIR_SECONDS each, and reported as the median of the per-pair ratios.
-quick() { timeout $(($2 + 60)) pgbench -n -S -M simple -c 100 -j 2 -T "$2" -h 127.0.0.1 -p "$1" -U postgres postgres 2>&1 |
+quick() { timeout $(($2 + 60)) setsid -w pgbench -n -S -M simple -c 100 -j 2 -T "$2" -h 127.0.0.1 -p "$1" -U postgres postgres 2>&1 |
   sed -n 's/^tps = \([0-9.]*\) .*/\1/p'; }
 # pairs A B: the median over pairs of A's TPS / B's TPS
 pairs() {

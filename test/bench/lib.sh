@@ -38,7 +38,7 @@ logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 EOF
   chown postgres: "$dir/userlist.txt" "$dir/pgbouncer.ini"
-  runuser -u postgres -- bash -c "ulimit -n $(ulimit -Hn); exec /usr/sbin/pgbouncer $dir/pgbouncer.ini" >/dev/null \
+  runuser -u postgres -- bash -c "ulimit -n $(ulimit -Hn); exec setsid /usr/sbin/pgbouncer $dir/pgbouncer.ini" >/dev/null \
     2>>"$dir/pgbouncer.err" &
   for _ in $(seq 1 50); do
     pid=$(cat "$dir/pgbouncer.pid" 2>/dev/null) && [ -n "$pid" ] && break
