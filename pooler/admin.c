@@ -258,27 +258,20 @@ host_lists(HostLists *out, const DatabaseEntry *db, const Pool *pool)
 	for (int i = 0; i < n; i++)
 	{
 		char		item[HOST_COLS][CF_HOST_MAX + 16];
-		const char *role = i == 0 ? "primary" : "replica";
-		const char *status = "unchecked";
-		int64_t		lag_bytes = -1;
-		long		lag_ms = -1;
-		uint64_t	reads = 0;
-		uint64_t	writes = 0;
+		RoutingNodeInfo info;
 
-		item[3][0] = '\0';
-		if (pool && i < pool->n_nodes)
-			routing_node_info(pool, i, &role, &status, item[3], sizeof(item[3]), &lag_bytes, &lag_ms, &reads,
-							  &writes);
+		routing_node_info(pool && i < pool->n_nodes ? pool : NULL, i, &info);
 		if (i == 0)
 			snprintf(item[0], sizeof(item[0]), "%s:%d", db->host, db->port);
 		else
 			snprintf(item[0], sizeof(item[0]), "%s:%d", db->replica_host[i - 1], db->replica_port[i - 1]);
-		snprintf(item[1], sizeof(item[1]), "%s", role);
-		snprintf(item[2], sizeof(item[2]), "%s", status);
-		snprintf(item[4], sizeof(item[4]), "%lld", (long long) lag_bytes);
-		snprintf(item[5], sizeof(item[5]), "%ld", lag_ms);
-		snprintf(item[6], sizeof(item[6]), "%llu/%llu", (unsigned long long) reads,
-				 (unsigned long long) writes);
+		snprintf(item[1], sizeof(item[1]), "%s", info.role);
+		snprintf(item[2], sizeof(item[2]), "%s", info.status);
+		snprintf(item[3], sizeof(item[3]), "%s", info.lsn);
+		snprintf(item[4], sizeof(item[4]), "%lld", (long long) info.lag_bytes);
+		snprintf(item[5], sizeof(item[5]), "%ld", info.lag_ms);
+		snprintf(item[6], sizeof(item[6]), "%llu/%llu", (unsigned long long) info.reads,
+				 (unsigned long long) info.writes);
 		for (int c = 0; c < HOST_COLS; c++)
 		{
 			size_t		used = strlen(out->v[c]);
@@ -480,20 +473,15 @@ show_servers(Client *client)
 		Server	   *s = container_of(it, Server, all_node);
 		char		ev[SERVER_EXTRA_COLS][CF_HOST_MAX + 16];
 		const char *extra[SERVER_EXTRA_COLS];
-		const char *role;
-		const char *status;
-		int64_t		lag_bytes;
-		long		lag_ms;
-		uint64_t	reads;
-		uint64_t	writes;
+		RoutingNodeInfo info;
 		int			node = s->node >= 0 && s->node < s->pool->n_nodes ? s->node : 0;
 
-		routing_node_info(s->pool, node, &role, &status, ev[2], sizeof(ev[2]), &lag_bytes, &lag_ms, &reads,
-						  &writes);
-		snprintf(ev[0], sizeof(ev[0]), "%s", role);
+		routing_node_info(s->pool, node, &info);
+		snprintf(ev[0], sizeof(ev[0]), "%s", info.role);
 		snprintf(ev[1], sizeof(ev[1]), "%s:%d", s->pool->nodes[node].host, s->pool->nodes[node].port);
-		snprintf(ev[3], sizeof(ev[3]), "%lld", (long long) lag_bytes);
-		snprintf(ev[4], sizeof(ev[4]), "%ld", lag_ms);
+		snprintf(ev[2], sizeof(ev[2]), "%s", info.lsn);
+		snprintf(ev[3], sizeof(ev[3]), "%lld", (long long) info.lag_bytes);
+		snprintf(ev[4], sizeof(ev[4]), "%ld", info.lag_ms);
 		for (int c = 0; c < SERVER_EXTRA_COLS; c++)
 			extra[c] = ev[c];
 		conn_row(&res, &s->conn, 'S', s->pool->user, s->pool->db.name, server_state_name(s), s->connect_time,
@@ -611,25 +599,21 @@ show_routing(Client *client)
 		{
 			char		v[12][64];
 			const char *values[12];
-			const char *role;
-			const char *status;
-			int64_t		lag_bytes;
-			long		lag_ms;
-			uint64_t	reads;
-			uint64_t	writes;
+			RoutingNodeInfo info;
 
-			routing_node_info(pool, i, &role, &status, v[7], 64, &lag_bytes, &lag_ms, &reads, &writes);
+			routing_node_info(pool, i, &info);
 			snprintf(v[0], 64, "%s", pool->db.name);
 			snprintf(v[1], 64, "%d", i);
 			snprintf(v[2], 64, "%s", pool->nodes[i].host);
 			snprintf(v[3], 64, "%d", pool->nodes[i].port);
 			snprintf(v[4], 64, "%s", pool->nodes[i].role == NODE_PRIMARY ? "primary" : "replica");
-			snprintf(v[5], 64, "%s", role);
-			snprintf(v[6], 64, "%s", status);
-			snprintf(v[8], 64, "%lld", (long long) lag_bytes);
-			snprintf(v[9], 64, "%ld", lag_ms);
-			snprintf(v[10], 64, "%llu", (unsigned long long) reads);
-			snprintf(v[11], 64, "%llu", (unsigned long long) writes);
+			snprintf(v[5], 64, "%s", info.role);
+			snprintf(v[6], 64, "%s", info.status);
+			snprintf(v[7], 64, "%s", info.lsn);
+			snprintf(v[8], 64, "%lld", (long long) info.lag_bytes);
+			snprintf(v[9], 64, "%ld", info.lag_ms);
+			snprintf(v[10], 64, "%llu", (unsigned long long) info.reads);
+			snprintf(v[11], 64, "%llu", (unsigned long long) info.writes);
 			for (int c = 0; c < 12; c++)
 				values[c] = v[c];
 			result_row(&res, values);

@@ -687,27 +687,26 @@ routing_reroute_waiting(Client *client, int node, const char *reason)
 }
 
 void
-routing_node_info(const Pool *pool, int node, const char **role, const char **status, char *lsn,
-				  size_t lsn_len, int64_t *lag_bytes, long *lag_ms, uint64_t *reads, uint64_t *writes)
+routing_node_info(const Pool *pool, int node, RoutingNodeInfo *info)
 {
-	const RoutingSet *rs = pool->routing;
+	const RoutingSet *rs = pool ? pool->routing : NULL;
 	const HealthNodeState *st;
 
-	*role = node == 0 ? "primary" : "replica";
-	*status = "unchecked";
-	snprintf(lsn, lsn_len, "%s", "");
-	*lag_bytes = -1;
-	*lag_ms = -1;
-	*reads = *writes = 0;
+	info->role = node == 0 ? "primary" : "replica";
+	info->status = "unchecked";
+	info->lsn[0] = '\0';
+	info->lag_bytes = -1;
+	info->lag_ms = -1;
+	info->reads = info->writes = 0;
 	if (!rs || !rs->hm || node >= rs->n_nodes)
 		return;
 	st = health_node_state(rs->hm, node);
-	*role = health_role_name(st->role);
-	*status = health_status_name(st->status);
+	info->role = health_role_name(st->role);
+	info->status = health_status_name(st->status);
 	if (st->lsn)
-		snprintf(lsn, lsn_len, "%X/%X", (unsigned) (st->lsn >> 32), (unsigned) st->lsn);
-	*lag_bytes = st->lag_bytes;
-	*lag_ms = st->lag_ms;
-	*reads = rs->reads[node];
-	*writes = rs->writes[node];
+		snprintf(info->lsn, sizeof(info->lsn), "%X/%X", (unsigned) (st->lsn >> 32), (unsigned) st->lsn);
+	info->lag_bytes = st->lag_bytes;
+	info->lag_ms = st->lag_ms;
+	info->reads = rs->reads[node];
+	info->writes = rs->writes[node];
 }

@@ -79,9 +79,19 @@ extern bool routing_reroute_waiting(Client *client, int node, const char *reason
 /* routing_reload: RELOAD: new settings for the monitors, volatility tables reloaded. */
 extern void routing_reload(void);
 
-/* routing_node_info: for SHOW: node's verified role, status, LSN, lag; reads and writes routed to it. */
-extern void routing_node_info(const Pool *pool, int node, const char **role, const char **status,
-							  char *lsn, size_t lsn_len, int64_t *lag_bytes, long *lag_ms,
-							  uint64_t *reads, uint64_t *writes);
+/* RoutingNodeInfo: what SHOW reports of one node. */
+typedef struct RoutingNodeInfo
+{
+	const char *role;			/* verified role; the configured one until the first health check */
+	const char *status;			/* "unchecked" until the first health check */
+	char		lsn[32];		/* "X/X"; empty until known */
+	int64_t		lag_bytes;		/* -1: unknown */
+	long		lag_ms;			/* -1: unknown */
+	uint64_t	reads;			/* reads and writes routed to the node */
+	uint64_t	writes;
+} RoutingNodeInfo;
+
+/* routing_node_info: node's info for SHOW; pool may be NULL (no pool yet): the defaults. */
+extern void routing_node_info(const Pool *pool, int node, RoutingNodeInfo *info);
 
 #endif
