@@ -37,6 +37,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "params.h"
 #include "pool.h"
 #include "proto.h"
 #include "route.h"
@@ -118,25 +119,8 @@ listen_parse(const char *query, char *channel, size_t channel_len)
 	}
 	else if (*p == '"')
 	{
-		p++;
-		for (;;)
-		{
-			if (*p == '\0')
-				return 0;
-			if (*p == '"')
-			{
-				if (p[1] != '"')
-					break;
-				p++;
-			}
-			if (n + 1 >= channel_len)
-				return 0;
-			channel[n++] = *p++;
-		}
-		p++;
-		if (n == 0)
+		if (!(p = params_read_quoted(p, '"', channel, channel_len)) || channel[0] == '\0')
 			return 0;
-		channel[n] = '\0';
 	}
 	else
 	{

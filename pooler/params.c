@@ -228,21 +228,20 @@ params_match_word(const char *p, const char *keyword)
 	return params_skip_blank(p + n);
 }
 
-/* read_literal: a standard '…' string literal ('' = one quote) into out; the text after it, or NULL. */
-static const char *
-read_literal(const char *p, char *out, size_t outlen)
+const char *
+params_read_quoted(const char *p, char quote, char *out, size_t outlen)
 {
 	size_t		n = 0;
 
-	if (*p != '\'')
+	if (*p != quote)
 		return NULL;
 	for (p++;; p++)
 	{
 		if (*p == '\0')
 			return NULL;
-		if (*p == '\'')
+		if (*p == quote)
 		{
-			if (p[1] != '\'')
+			if (p[1] != quote)
 				break;
 			p++;
 		}
@@ -251,7 +250,15 @@ read_literal(const char *p, char *out, size_t outlen)
 		out[n++] = *p;
 	}
 	out[n] = '\0';
-	return params_skip_blank(p + 1);
+	return p + 1;
+}
+
+/* read_literal: a standard '…' string literal into out; the text after it (blanks skipped), or NULL. */
+static const char *
+read_literal(const char *p, char *out, size_t outlen)
+{
+	p = params_read_quoted(p, '\'', out, outlen);
+	return p ? params_skip_blank(p) : NULL;
 }
 
 /*

@@ -73,6 +73,13 @@ extern int	params_parse_set(const char *query, char *value, size_t valuelen);
 extern const char *params_skip_blank(const char *p);
 extern const char *params_match_word(const char *p, const char *keyword);
 
+/*
+ * params_read_quoted: the token delimited by quote at p ('…' literal, "…" identifier; a doubled quote
+ * stands for one) into out, unchanged; the text just after the closing quote, or NULL when p does not
+ * start with quote, the token is unterminated, or it does not fit in outlen.
+ */
+extern const char *params_read_quoted(const char *p, char quote, char *out, size_t outlen);
+
 /* params_interned_count: distinct values held (SHOW LISTS-style accounting). */
 extern int	params_interned_count(void);
 

@@ -368,21 +368,10 @@ prepared_parse_deallocate(const char *query, char *name, size_t namelen)
 	}
 	else if (*p == '"')
 	{
-		for (p++;; p++)
-		{
-			if (*p == '\0')
-				return PREPARED_DEALLOC_NONE;
-			if (*p == '"')
-			{
-				if (p[1] != '"')
-					break;
-				p++;
-			}
-			if (n + 1 >= namelen)
-				return PREPARED_DEALLOC_NONE;
-			name[n++] = *p;
-		}
-		p = params_skip_blank(p + 1);
+		if (!(p = params_read_quoted(p, '"', name, namelen)))
+			return PREPARED_DEALLOC_NONE;
+		n = strlen(name);
+		p = params_skip_blank(p);
 	}
 	else
 	{
