@@ -947,7 +947,7 @@ client_begin_transaction(Client *client, char type, const uint8_t *msg, uint32_t
 		case RL_WAIT:
 			return false;
 		case RL_REJECTED:
-			if (client->state != CL_FREE && !client->rate.discard)
+			if (client->state != CL_FREE && !client->skip_to_sync)
 				iobuf_consume(&client->conn.rbuf, total);
 			return client->state != CL_FREE;
 	}
@@ -1050,19 +1050,9 @@ client_process(Client *client)
 		}
 		if (client->state == CL_IDLE && client->skip_to_sync)
 		{
+			/* after an error to an extended-protocol request (42P05, rate limit): drop up to its Sync */
 			if (type == 'S')
 				client->skip_to_sync = false;
-			else
-			{
-				iobuf_consume(&client->conn.rbuf, total);
-				continue;
-			}
-		}
-		if (client->state == CL_IDLE && client->rate.discard)
-		{
-			/* a rate-limited extended-protocol request: drop it up to its Sync, which gets the 'Z' */
-			if (type == 'S')
-				client->rate.discard = false;
 			else
 			{
 				iobuf_consume(&client->conn.rbuf, total);

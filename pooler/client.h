@@ -76,7 +76,8 @@ struct Client
 	bool		txn_sp_doubt;	/* a failure or ROLLBACK TO after it: the outcome is not known */
 	ClientStmtMap stmts;		/* its named prepared statements */
 	bool		pending_dealloc_all;	/* a forwarded DEALLOCATE ALL awaiting its ReadyForQuery */
-	bool		skip_to_sync;	/* idle: an extended-protocol error was sent; drop messages up to Sync */
+	bool		skip_to_sync;	/* idle: an extended-protocol request got its error (42P05, rate limit);
+								 * drop messages up to its Sync, which gets the ReadyForQuery */
 	char		dup_stmt_name[64];	/* the name of a pending EXP_STMT_DUPLICATE Parse */
 	ClientAuth	auth;			/* authentication exchange state (CL_LOGIN, login.c) */
 	uint64_t	connect_time;	/* µs */
@@ -85,7 +86,7 @@ struct Client
 	uint64_t	query_start;	/* µs: first request after the last ReadyForQuery; 0 = none pending */
 	char		tx_status;		/* last ReadyForQuery status the client saw: 'I', 'T', 'E' */
 	char		application_name[64];
-	ClientRate	rate;			/* rate-limit delay and discard state (ratelimit.c) */
+	ClientRate	rate;			/* rate-limit delay state (ratelimit.c) */
 	ClientListen listen;		/* LISTEN channels and held notifications (listen.c) */
 	/* read routing (routing.c) */
 	bool		route_capture;	/* this transaction writes: capture its end LSN (read_your_writes) */

@@ -363,7 +363,7 @@ ratelimit_admit(Client *client, char type)
 			return RL_REJECTED;
 		return RL_REJECTED;
 	}
-	client->rate.discard = true;
+	client->skip_to_sync = true;
 	(void) client_send_error(client, "53400", message,
 							 "Retry later, spread the load, or ask for a higher limit in the pooler's "
 							 "configuration.", false);
@@ -379,7 +379,6 @@ ratelimit_forget(Client *client)
 		client->rate.release_us = 0;
 	}
 	client->rate.admitted = false;
-	client->rate.discard = false;
 }
 
 void
@@ -388,5 +387,4 @@ ratelimit_init_client(Client *client)
 	list_init(&client->rate.delayed_node);
 	client->rate.release_us = 0;
 	client->rate.admitted = false;
-	client->rate.discard = false;
 }

@@ -28,13 +28,12 @@ typedef struct ClientRate
 	List		delayed_node;	/* on the delayed list while waiting for its token */
 	uint64_t	release_us;		/* when it may go (0 = not delayed) */
 	bool		admitted;		/* the timer released it: the next transaction start goes */
-	bool		discard;		/* rejected extended-protocol request: drop messages up to Sync */
 } ClientRate;
 
 /*
  * ratelimit_admit: called when client starts a transaction with a message of type. RL_REJECTED means
  * the ErrorResponse went out (with ReadyForQuery for a simple Query, else after the Sync; see
- * client->rate.discard) or the client was closed.
+ * client->skip_to_sync) or the client was closed.
  */
 extern RateVerdict ratelimit_admit(Client *client, char type);
 
