@@ -105,6 +105,12 @@ client_set_state(Client *client, ClientState state)
 			list_append(&zombie_clients, &client->list_node);
 			break;
 	}
+	if (state == CL_IDLE)
+	{
+		/* the transaction is over: a read kept for a retry is not needed any more (routing.c) */
+		iobuf_release(&client->retry_buf);
+		iobuf_release(&client->held);
+	}
 	/* a message boundary without a server: notifications held during the transaction go out */
 	if (state == CL_IDLE && client->listen.pending_len)
 		listen_client_idle(client);
@@ -293,12 +299,8 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 	free(client->txn_search_path);
 	client->txn_search_path = NULL;
 	client->txn_sp_set = false;
-	free(client->retry_msg);
-	client->retry_msg = NULL;
-	free(client->held);
-	client->held = NULL;
-	client->n_held = client->held_cap = 0;
-	client->retry_cap = 0;
+	iobuf_release(&client->retry_buf);
+	iobuf_release(&client->held);
 	list_del(&client->all_node);
 	conn_close(&client->conn);
 	client_count--;

@@ -98,14 +98,11 @@ struct Client
 								 * messages up to Sync, were forwarded */
 	bool		retry_ext;		/* the kept request is extended protocol (Parse/Bind/Describe/Execute) */
 	int			route_avoid_node;	/* 1 + node that just failed it (0 = none): the retry avoids it */
-	uint8_t    *retry_msg;		/* copy of that read's messages as the client sent them (malloc'ed once,
-								 * reused; routing_retry_note) */
-	uint32_t	retry_len;
-	uint32_t	retry_cap;
-	uint8_t    *held;			/* reply messages of a read kept for a retry, held back from the
-								 * client until its ReadyForQuery (routing_hold_reply; malloc'ed once) */
-	uint32_t	n_held;			/* bytes in held */
-	uint32_t	held_cap;
+	IOBuf	   *retry_buf;		/* copy of that read's messages as the client sent them
+								 * (routing_retry_note); lent from the I/O buffer pool, given back when
+								 * the client goes idle */
+	IOBuf	   *held;			/* reply messages of a read kept for a retry, held back from the
+								 * client until its ReadyForQuery (routing_hold_reply); likewise */
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */

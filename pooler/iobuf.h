@@ -9,8 +9,9 @@
  *
  * A connection has at most two: rbuf (bytes received from its socket and not yet handled: for a client
  * these are its requests, for a server its replies) and wbuf (bytes to send to its socket: forwarded
- * messages of the peer plus what the pooler writes itself). When start == end the buffer goes back to
- * the free list, so an idle connection holds none. Buffers are IOBUF_SIZE bytes; a single message that
+ * messages of the peer plus what the pooler writes itself). A client whose autocommit read runs on a
+ * replica also has its kept request and held reply in two more (routing.c) until it goes idle. When
+ * start == end the buffer goes back to the free list, so an idle connection holds none. Buffers are IOBUF_SIZE bytes; a single message that
  * must be inspected whole and is larger than that (a huge Parse or Query) gets a one-off "big" buffer,
  * freed (not pooled) once empty. A big buffer grows with the bytes actually received (iobuf_grow_toward
  * at most doubles it per step), never to the length a peer merely claims, so a header announcing 256 MB

@@ -386,7 +386,8 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	client->route_capture = false;
 	client->route_retry = false;
 	client->retry_sent = false;
-	client->n_held = 0;
+	iobuf_release(&client->retry_buf);
+	iobuf_release(&client->held);
 	client->route_read = false;
 	if (!rs)
 		return 0;
@@ -446,7 +447,6 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			{
 				client->route_retry = true;
 				client->retry_ext = type != 'Q';
-				client->retry_len = 0;
 			}
 			return rnode;
 		}
@@ -536,31 +536,24 @@ routing_capture_done(Server *server)
 bool
 routing_hold_reply(Client *client, char type, const uint8_t *msg, uint32_t total)
 {
-	if (!client->route_retry || type == 'Z' || total > ROUTING_HOLD_MAX - client->n_held)
+	if (!client->route_retry || type == 'Z' || total > ROUTING_HOLD_MAX - iobuf_len(client->held))
 		return false;
-	if (!client->held)
-	{
-		client->held = malloc(ROUTING_HOLD_MAX);
-		if (!client->held)
-			return false;
-		client->held_cap = ROUTING_HOLD_MAX;
-	}
-	memcpy(client->held + client->n_held, msg, total);
-	client->n_held += total;
-	return true;
+	return iobuf_append(&client->held, msg, total);
 }
 
 bool
 routing_release_held(Client *client)
 {
-	uint32_t	n = client->n_held;
+	uint32_t	n = iobuf_len(client->held);
+	bool		ok;
 
 	if (n == 0)
 		return true;
-	client->n_held = 0;
 	if (client->pool)
 		client->pool->stats.total.bytes_sent += n;
-	return client_send_bytes(client, client->held, n);
+	ok = client_send_bytes(client, iobuf_head(client->held), n);
+	iobuf_release(&client->held);
+	return ok;
 }
 
 void
@@ -589,26 +582,13 @@ routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total
 		fits = proto_read_parse(msg, total, &name, &query, &body_off) &&
 			(!name[0] || !prepared_client_lookup(&client->stmts, name));
 	}
-	fits = fits && total <= ROUTING_RETRY_MAX && client->retry_len + total <= ROUTING_RETRY_MAX;
-	if (fits && client->retry_cap < client->retry_len + total)
-	{
-		uint8_t    *grown = realloc(client->retry_msg, ROUTING_RETRY_MAX);
-
-		if (grown)
-		{
-			client->retry_msg = grown;
-			client->retry_cap = ROUTING_RETRY_MAX;
-		}
-		else
-			fits = false;
-	}
-	if (!fits)
+	fits = fits && total <= ROUTING_RETRY_MAX - iobuf_len(client->retry_buf);
+	if (!fits || !iobuf_append(&client->retry_buf, msg, total))
 	{
 		client->route_retry = false;
+		iobuf_release(&client->retry_buf);
 		return;
 	}
-	memcpy(client->retry_msg + client->retry_len, msg, total);
-	client->retry_len += total;
 	if (type == 'Q' || type == 'S')
 		client->retry_sent = true;
 }
@@ -616,49 +596,40 @@ routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total
 bool
 routing_retry(Client *client, int node, const char *reason)
 {
+	uint32_t	kept = iobuf_len(client->retry_buf);
 	uint32_t	rest = iobuf_len(client->conn.rbuf);
-	uint8_t    *joined;
 	RoutingSet *rs = client->pool ? client->pool->routing : NULL;
 
 	client->route_retry = false;
-	if (!rs || client->state != CL_ACTIVE || client->retry_len == 0)
+	if (!rs || client->state != CL_ACTIVE || kept == 0)
 		return false;
 	/*
 	 * the names its Parse messages created are dropped: the client never saw their ParseComplete (held
 	 * back), and the replay creates them again (a prepared statement of the same text is reused)
 	 */
-	for (uint32_t off = 0; off + 5 <= client->retry_len;)
+	for (uint32_t off = 0; off + 5 <= kept;)
 	{
-		const uint8_t *m = client->retry_msg + off;
+		const uint8_t *m = iobuf_head(client->retry_buf) + off;
 		uint32_t	mlen = 1 + (((uint32_t) m[1] << 24) | ((uint32_t) m[2] << 16) | ((uint32_t) m[3] << 8) | m[4]);
 		const char *name;
 		const char *query;
 		uint32_t	body_off;
 
-		if (mlen < 5 || off + mlen > client->retry_len)
+		if (mlen < 5 || off + mlen > kept)
 			break;
 		if (m[0] == 'P' && proto_read_parse(m, mlen, &name, &query, &body_off) && name[0])
 			prepared_client_close(&client->stmts, name);
 		off += mlen;
 	}
-	/* the read goes back in front of whatever the client has sent since (rare path: malloc is fine) */
-	joined = malloc(client->retry_len + rest);
-	if (!joined)
+	/* the read goes back in front of whatever the client has sent since: the kept copy becomes rbuf */
+	if (rest && !iobuf_append(&client->retry_buf, iobuf_head(client->conn.rbuf), rest))
 		return false;
-	memcpy(joined, client->retry_msg, client->retry_len);
-	if (rest)
-		memcpy(joined + client->retry_len, iobuf_head(client->conn.rbuf), rest);
-	if (rest)
-		iobuf_consume(&client->conn.rbuf, rest);
-	if (!iobuf_append(&client->conn.rbuf, joined, client->retry_len + rest))
-	{
-		free(joined);
-		return false;
-	}
-	free(joined);
+	iobuf_release(&client->conn.rbuf);
+	client->conn.rbuf = client->retry_buf;
+	client->retry_buf = NULL;
 	slog_info(&client->conn, "read retried on another node: node %d (%s) failed before replying: %s", node,
 			  rs->names[node], reason);
-	client->n_held = 0;		/* the held partial reply: the retry gets a whole one */
+	iobuf_release(&client->held);	/* the held partial reply: the retry gets a whole one */
 	client->route_avoid_node = node + 1;
 	client->query_start = 0;
 	client->retry_sent = false;
