@@ -10,7 +10,8 @@ PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || comm
 export PG_CONFIG
 
 if [ -z "${FG_CLUSTER_DIR:-}" ]; then
-  exec 9>/tmp/faregate-check.lock
+  . test/harness/install-lock.sh
+  exec 9>"$FG_INSTALL_LOCK"
   flock -w 1200 9
   echo "== building faregate"
   make -s -C extension >/dev/null

@@ -4,8 +4,8 @@
 # through test/run-suites.sh, which ends with the line "N passed, N failed".
 #
 # Environment: FG_SUITES="unit pgtap integration" picks suites; FG_ONLY=REGEX keeps only the test files
-# whose path matches. Runs of this script on one machine take turns (flock), because the extension is
-# installed into the one PostgreSQL installation.
+# whose path matches. Runs of this script against one PostgreSQL installation take turns (flock,
+# test/harness/install-lock.sh), because each installs the extension into it; PG_CONFIG picks the installation.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -14,9 +14,10 @@ PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || comm
 export PG_CONFIG
 jobs=$(nproc 2>/dev/null || echo 2)
 
-exec 9>/tmp/faregate-check.lock
+. test/harness/install-lock.sh
+exec 9>"$FG_INSTALL_LOCK"
 if ! flock -w 1200 9; then
-  echo "run-all: another make check held /tmp/faregate-check.lock for 20 minutes; giving up" >&2
+  echo "run-all: another make check held $FG_INSTALL_LOCK for 20 minutes; giving up" >&2
   exit 1
 fi
 

@@ -8,7 +8,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || command -v pg_config)}
 export PG_CONFIG
-exec 9>/tmp/faregate-check.lock
+. test/harness/install-lock.sh
+exec 9>"$FG_INSTALL_LOCK"
 flock -w 1200 9
 make -s -C extension >/dev/null
 make -s -C extension install >/dev/null
