@@ -4,16 +4,24 @@
 # only when something is missing. Must run as root (or with the packages already present).
 set -euo pipefail
 
+# Every program a script under test/ runs (tests, benchmarks, the demo, the fuzzers) comes from one of these
+# packages or from Debian's minimal base (debootstrap --variant=minbase: coreutils, grep, sed, mawk,
+# findutils, util-linux's basics, bash, perl-base). test/README.md lists which test needs which tool.
 packages=(
-  build-essential pkg-config clang libclang-rt-14-dev
+  build-essential pkg-config                       # the build (cc, make)
+  clang libclang-rt-14-dev                          # ASan+UBSan builds, libFuzzer targets (test/fuzz)
   postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-pgtap postgresql-15-tdigest
-  libtap-parser-sourcehandler-pgtap-perl
+  libtap-parser-sourcehandler-pgtap-perl perl       # pg_prove; prove (TAP::Harness)
   libpq-dev libevent-dev libssl-dev
-  pgbouncer pgpool2
-  cppcheck clang-tidy
-  python3-psycopg
-  prometheus-pgbouncer-exporter
-  procps iproute2 util-linux
+  pgbouncer pgpool2 prometheus-pgbouncer-exporter   # peers of the benchmarks and of 45_ops_metrics
+  cppcheck clang-tidy                               # test/lint.sh
+  python3 python3-psycopg                           # the Python tests (standard library + psycopg 3)
+  valgrind                                          # test/valgrind
+  bc                                                # test/bench/bench_fares.sh
+  curl                                              # 49_ops_docs.sh reads /metrics
+  openssl                                           # 47_ops_tls.sh makes its CA and certificates
+  systemd                                           # systemd-analyze verify (49_ops_docs.sh)
+  procps iproute2 util-linux                        # pgrep/ps, ss, flock/setsid
 )
 
 missing=()
