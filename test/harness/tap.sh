@@ -41,6 +41,17 @@ like() { # like GOT EXTENDED_REGEX NAME
 
 diag() { echo "# $*"; }
 
+# wait_for TIMEOUT_S COMMAND [ARGS...]: runs COMMAND every 50 ms until it succeeds (returns 0) or
+# TIMEOUT_S seconds have passed (returns 1). The bounded poll for an event a test must wait for: the bound
+# is generous (the machine may be busy), the wait ends as soon as the condition holds.
+wait_for() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.05
+  done
+}
+
 done_testing() {
   echo "1..$TAP_COUNT"
   [ "$TAP_FAILED" -eq 0 ]
