@@ -282,6 +282,47 @@ host_lists(HostLists *out, const DatabaseEntry *db, const Pool *pool)
 	}
 }
 
+/* same_database: a and b are pools of one SHOW STATS row (the admin console's pools form their own). */
+static bool
+same_database(const Pool *a, const Pool *b)
+{
+	return a->admin == b->admin && strcmp(a->db.name, b->db.name) == 0;
+}
+
+static int
+compare_pool_database(const void *a, const void *b)
+{
+	const Pool *pa = *(const Pool *const *) a;
+	const Pool *pb = *(const Pool *const *) b;
+
+	if (pa->admin != pb->admin)
+		return pa->admin ? 1 : -1;
+	return strcmp(pa->db.name, pb->db.name);
+}
+
+/*
+ * pools_by_database: every pool, sorted so that the pools of one database are adjacent: SHOW STATS
+ * and SHOW ROUTING group them in one pass, n log n in the number of pools (a nested scan per pool was
+ * quadratic, and blocked the loop for seconds with many pools). malloc'ed (free it); NULL with *n = 0
+ * when there is no pool or no memory (the SHOW then lists nothing).
+ */
+static Pool **
+pools_by_database(int *n)
+{
+	int			count = 0;
+	Pool	  **sorted;
+
+	*n = 0;
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+		count++;
+	if (count == 0 || !(sorted = malloc(sizeof(Pool *) * count)))
+		return NULL;
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+		sorted[(*n)++] = container_of(it, Pool, pool_node);
+	qsort(sorted, *n, sizeof(Pool *), compare_pool_database);
+	return sorted;
+}
+
 static bool
 show_stats(Client *client)
 {
@@ -292,8 +333,8 @@ show_stats(Client *client)
 		"host_reads_writes"};
 	uint32_t	types[22];
 	Result		res;
-	List	   *it;
-	List	   *jt;
+	Pool	  **sorted;
+	int			n_pools;
 	HostLists	hl;
 
 	types[0] = T_TEXT;
@@ -301,30 +342,23 @@ show_stats(Client *client)
 		types[i] = T_NUMERIC;
 	types[20] = types[21] = T_TEXT;
 	result_begin(&res, client, 22, names, types);
-	/* one row per database: pools of the same name are summed */
-	for (it = pool_list.next; it != &pool_list; it = it->next)
+	/* one row per database: pools of the same name (adjacent once sorted) are summed */
+	sorted = pools_by_database(&n_pools);
+	for (int first = 0, next; first < n_pools; first = next)
 	{
-		Pool	   *pool = container_of(it, Pool, pool_node);
+		Pool	   *pool = sorted[first];
+		const Pool *routed = pool;
 		PoolStats	sum;
-		bool		seen = false;
 		char		v[20][32];
 		const char *values[22];
 
-		for (jt = pool_list.next; jt != it; jt = jt->next)
-			if (strcmp(container_of(jt, Pool, pool_node)->db.name, pool->db.name) == 0 &&
-				container_of(jt, Pool, pool_node)->admin == pool->admin)
-				seen = true;
-		if (seen)
-			continue;
 		memset(&sum, 0, sizeof(sum));
-		for (jt = it; jt != &pool_list; jt = jt->next)
+		for (next = first; next < n_pools && same_database(sorted[next], pool); next++)
 		{
-			Pool	   *other = container_of(jt, Pool, pool_node);
-
-			if (strcmp(other->db.name, pool->db.name) != 0 || other->admin != pool->admin)
-				continue;
-			stats_add(&sum.total, &other->stats.total);
-			stats_add(&sum.avg, &other->stats.avg);
+			stats_add(&sum.total, &sorted[next]->stats.total);
+			stats_add(&sum.avg, &sorted[next]->stats.avg);
+			if (sorted[next]->routing && !routed->routing)
+				routed = sorted[next];
 		}
 		snprintf(v[0], 32, "%s", pool->admin ? "pgbouncer" : pool->db.name);
 		fmt_u64(v[1], 32, sum.total.xact_count);
@@ -352,12 +386,13 @@ show_stats(Client *client)
 			values[20] = values[21] = "";
 		else
 		{
-			host_lists(&hl, &pool->db, routing_pool_of(pool->db.name));
+			host_lists(&hl, &pool->db, routed);
 			values[20] = hl.v[0];
 			values[21] = hl.v[6];
 		}
 		result_row(&res, values);
 	}
+	free(sorted);
 	return result_end(&res, NULL);
 }
 
@@ -580,21 +615,20 @@ show_routing(Client *client)
 	static const uint32_t types[] = {T_TEXT, T_INT4, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT8,
 		T_INT8, T_INT8, T_INT8};
 	Result		res;
-	List	   *it;
+	Pool	  **sorted;
+	int			n_pools;
+	const struct RoutingSet *shown = NULL;	/* per database name, so its pools are adjacent */
 
 	result_begin(&res, client, 12, names, types);
-	for (it = pool_list.next; it != &pool_list; it = it->next)
+	/* one set of rows per RoutingSet, which is per database: the first pool of each database that has one */
+	sorted = pools_by_database(&n_pools);
+	for (int k = 0; k < n_pools; k++)
 	{
-		Pool	   *pool = container_of(it, Pool, pool_node);
-		bool		seen = false;
+		Pool	   *pool = sorted[k];
 
-		if (pool->admin || !pool->routing)
+		if (pool->admin || !pool->routing || pool->routing == shown)
 			continue;
-		for (List *prev = pool_list.next; prev != it; prev = prev->next)
-			if (container_of(prev, Pool, pool_node)->routing == pool->routing)
-				seen = true;
-		if (seen)
-			continue;
+		shown = pool->routing;
 		for (int i = 0; i < pool->n_nodes; i++)
 		{
 			char		v[12][64];
@@ -619,6 +653,7 @@ show_routing(Client *client)
 			result_row(&res, values);
 		}
 	}
+	free(sorted);
 	return result_end(&res, NULL);
 }
 

@@ -363,21 +363,44 @@ random_u32_pair(uint32_t *a, uint32_t *b)
 	*b = r[1];
 }
 
-/* client_startup: a whole StartupMessage: pick the pool, then authenticate. */
+/*
+ * clip_name: copies a startup-packet name as PostgreSQL stores it: at most NAMEDATALEN - 1 (63) bytes, cut
+ * before a UTF-8 sequence rather than inside one. Every later lookup (auth_file, [databases], pools) uses
+ * this stored copy, so a longer name is one name, not a new one at every login.
+ */
+static void
+clip_name(char *dst, size_t dstlen, const char *src)
+{
+	size_t		len = strlen(src);
+
+	if (len >= dstlen)
+	{
+		len = dstlen - 1;
+		while (len > 0 && ((unsigned char) src[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/*
+ * client_startup: a whole StartupMessage: check the database and the admin console's rights, then
+ * authenticate. No pool is looked up or created here: that waits for authentication (client_attach_pool),
+ * so a login that never completes costs nothing beyond its connection object.
+ */
 static void
 client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 {
 	StartupInfo info;
 	char		err[256];
-	const DatabaseEntry *db;
 
 	if (!proto_parse_startup(pkt, len, &info, err, sizeof(err)))
 	{
 		client_close(client, "08P01", err, "Connect with a PostgreSQL v3 client such as libpq.");
 		return;
 	}
-	snprintf(client->user, sizeof(client->user), "%s", info.user);
-	snprintf(client->dbname, sizeof(client->dbname), "%s", info.database);
+	clip_name(client->user, sizeof(client->user), info.user);
+	clip_name(client->dbname, sizeof(client->dbname), info.database);
 	client->conn.user = client->user;
 	client->conn.db = client->dbname;
 	for (int i = 0; i < info.n_params; i++)
@@ -395,33 +418,22 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 		client_close(client, "57P03", "the pooler is shutting down", "Connect again in a moment.");
 		return;
 	}
-	if (strcmp(info.database, "faregate") == 0 || strcmp(info.database, "pgbouncer") == 0)
+	if (strcmp(client->dbname, "faregate") == 0 || strcmp(client->dbname, "pgbouncer") == 0)
 	{
-		client->admin_full = config_list_contains(cf.admin_users, info.user);
-		if (!client->admin_full && !config_list_contains(cf.stats_users, info.user))
+		client->admin_full = config_list_contains(cf.admin_users, client->user);
+		if (!client->admin_full && !config_list_contains(cf.stats_users, client->user))
 		{
 			client_close(client, "28000", "not allowed to connect to the admin console",
 						 "Add the user to admin_users or stats_users in the pooler's configuration.");
 			return;
 		}
 		client->admin = true;
-		client->pool = pool_admin(info.user);
 	}
-	else
+	else if (!config_find_database(&cf, client->dbname))
 	{
-		db = config_find_database(&cf, info.database);
-		if (!db)
-		{
-			snprintf(err, sizeof(err), "no such database: %s", info.database);
-			client_close(client, "3D000", err,
-						 "Add the database to [databases] in the pooler's configuration, or a \"*\" entry.");
-			return;
-		}
-		client->pool = pool_get(db, info.database, info.user);
-	}
-	if (!client->pool)
-	{
-		client_close(client, "53200", "out of memory for a new pool", NULL);
+		snprintf(err, sizeof(err), "no such database: %s", client->dbname);
+		client_close(client, "3D000", err,
+					 "Add the database to [databases] in the pooler's configuration, or a \"*\" entry.");
 		return;
 	}
 	for (int i = 0; i < info.n_params; i++)
@@ -435,6 +447,38 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 	login_begin(client);
 }
 
+bool
+client_attach_pool(Client *client)
+{
+	const DatabaseEntry *db;
+
+	if (client->pool)
+		return true;
+	if (client->admin)
+		client->pool = pool_admin(client->user);
+	else
+	{
+		/* looked up again: a RELOAD during the login may have removed the entry */
+		db = config_find_database(&cf, client->dbname);
+		if (!db)
+		{
+			char		err[256];
+
+			snprintf(err, sizeof(err), "no such database: %s", client->dbname);
+			client_close(client, "3D000", err,
+						 "Add the database to [databases] in the pooler's configuration, or a \"*\" entry.");
+			return false;
+		}
+		client->pool = pool_get(db, client->dbname, client->user);
+	}
+	if (!client->pool)
+	{
+		client_close(client, "53200", "out of memory for a new pool", NULL);
+		return false;
+	}
+	return true;
+}
+
 /* client_login_done: authentication succeeded (login.c calls it). */
 void
 client_login_done(Client *client)
@@ -442,6 +486,8 @@ client_login_done(Client *client)
 	uint8_t		data[64];
 	PktBuf		pkt;
 
+	if (!client_attach_pool(client))
+		return;
 	pktbuf_init(&pkt, data, sizeof(data));
 	proto_build_auth(&pkt, PROTO_AUTH_OK, NULL, 0);
 	if (!client_send_bytes(client, pkt.data, pkt.len))

@@ -140,6 +140,14 @@ extern void client_link(Client *client, Server *server);
 /* client_login_done: authentication succeeded: AuthenticationOk, then the welcome (now or when known). */
 extern void client_login_done(Client *client);
 
+/*
+ * client_attach_pool: the client has authenticated: its pool, looked up or created now (never before, so
+ * an unauthenticated login allocates no pool). False when the client had to be closed (its database was
+ * removed by a RELOAD during the login, or no memory).
+ */
+__attribute__((warn_unused_result))
+extern bool client_attach_pool(Client *client);
+
 /* client_welcome: finishes the login of a client now that its pool knows the server parameters. */
 extern void client_welcome(Client *client);
 

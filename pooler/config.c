@@ -46,6 +46,7 @@ const ConfigKey config_keys[] = {
 	TIME_KEY(idle_transaction_timeout, "0", true),
 	TIME_KEY(client_idle_timeout, "0", true),
 	TIME_KEY(client_login_timeout, "60", true),
+	TIME_KEY(autodb_idle_timeout, "3600", true),
 	TIME_KEY(shutdown_timeout, "30", true),
 	STR_KEY(admin_users, "", true),
 	STR_KEY(stats_users, "", true),

@@ -77,6 +77,7 @@ typedef struct Config
 	long		idle_transaction_timeout_ms;
 	long		client_idle_timeout_ms;
 	long		client_login_timeout_ms;
+	long		autodb_idle_timeout_ms;	/* a "*" pool without clients this long is freed; 0 = never */
 	long		shutdown_timeout_ms;
 	char		admin_users[CF_STR_MAX];	/* comma-separated */
 	char		stats_users[CF_STR_MAX];	/* comma-separated */

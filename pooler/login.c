@@ -237,7 +237,7 @@ login_step(Client *client)
 	else if (client->auth.step == STEP_SCRAM_FINAL)
 	{
 		ScramServer *st = client->auth.scram;
-		Pool	   *pool = client->pool;
+		Pool	   *pool;
 
 		result = scram_server_handle_client_final(st, (const char *) msg + 5, total - 5, out, sizeof(out),
 												  &outlen);
@@ -247,6 +247,9 @@ login_step(Client *client)
 			auth_fail(client, result, st->error);
 			return false;
 		}
+		if (!client_attach_pool(client))
+			return false;
+		pool = client->pool;
 		/* the ClientKey lets the pooler log into PostgreSQL with the same SCRAM secret */
 		if (st->have_client_key && pool && !pool->admin && strcmp(pool->user, client->user) == 0)
 		{

@@ -27,6 +27,8 @@ static uint64_t last_stats_roll;
 #define JANITOR_USEC 100000
 #define CONNECT_RETRY_USEC 1000000
 
+static void close_list_servers(List *list, const char *reason);
+
 static void
 node_init(PoolNode *node, NodeRole role, const char *host, int port)
 {
@@ -82,11 +84,69 @@ pool_get(const DatabaseEntry *db, const char *dbname, const char *client_user)
 	}
 	if (strcmp(entry.name, dbname) != 0)
 	{
+		Pool	   *pool;
+
 		snprintf(entry.name, sizeof(entry.name), "%s", dbname);
 		if (!entry.dbname[0])
 			snprintf(entry.dbname, sizeof(entry.dbname), "%s", dbname);
+		pool = pool_new(&entry, user, false);
+		if (pool)
+			pool->autodb = true;
+		return pool;
 	}
 	return pool_new(&entry, user, false);
+}
+
+/* pool_has_clients: a client of any state refers to pool. */
+static bool
+pool_has_clients(const Pool *pool)
+{
+	if (!list_empty(&pool->idle_clients) || !list_empty(&pool->active_clients) ||
+		!list_empty(&pool->welcome_clients))
+		return true;
+	for (int i = 0; i < pool->n_nodes; i++)
+		if (!list_empty(&pool->nodes[i].waiting_clients))
+			return true;
+	return false;
+}
+
+/*
+ * expire_autodb: a pool of the "*" entry unused for autodb_idle_timeout closes its servers and, once
+ * none is left (a server running its reset query finishes first), is freed with its statistics, as
+ * PgBouncer does. Returns true when pool was freed (the caller must not touch it again).
+ */
+static bool
+expire_autodb(Pool *pool, uint64_t now)
+{
+	int			n_servers = 0;
+
+	if (!pool->autodb || cf.autodb_idle_timeout_ms <= 0 || pool_has_clients(pool))
+	{
+		pool->unused_since_us = 0;
+		return false;
+	}
+	if (!pool->unused_since_us)
+		pool->unused_since_us = now;
+	if (now - pool->unused_since_us < (uint64_t) cf.autodb_idle_timeout_ms * 1000)
+		return false;
+	for (int i = 0; i < pool->n_nodes; i++)
+	{
+		close_list_servers(&pool->nodes[i].idle_servers, "autodb_idle_timeout: the pool was unused");
+		close_list_servers(&pool->nodes[i].login_servers, "autodb_idle_timeout: the pool was unused");
+		n_servers += pool->nodes[i].n_servers;
+	}
+	if (n_servers > 0)
+		return false;
+	log_info("pool %s/%s freed: unused for autodb_idle_timeout", pool->db.name, pool->user);
+	list_del(&pool->pool_node);
+	params_clear(&pool->welcome_params);
+	for (int i = 0; i < pool->n_welcome; i++)
+	{
+		params_unref(pool->welcome_names[i]);
+		params_unref(pool->welcome_values[i]);
+	}
+	free(pool);
+	return true;
 }
 
 Pool *
@@ -372,8 +432,9 @@ pool_janitor(void)
 				client_close(client, "08P01", "client_login_timeout: the login took too long",
 							 "Check the client's network and credentials.");
 		}
-	for (it = pool_list.next; it != &pool_list; it = it->next)
-		janitor_pool(container_of(it, Pool, pool_node), now);
+	list_for_each_safe(it, tmp, &pool_list)
+		if (!expire_autodb(container_of(it, Pool, pool_node), now))
+			janitor_pool(container_of(it, Pool, pool_node), now);
 	if (now - last_stats_roll >= STATS_PERIOD_USEC)
 	{
 		for (it = pool_list.next; it != &pool_list; it = it->next)

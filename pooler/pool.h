@@ -66,6 +66,8 @@ struct Pool
 	int			pool_size;
 	bool		paused;			/* PAUSE: no new links */
 	bool		admin;			/* the virtual admin database: no servers */
+	bool		autodb;			/* made for the "*" entry: freed after autodb_idle_timeout unused */
+	uint64_t	unused_since_us;	/* µs: since when no client uses it (0 = in use) */
 	int			n_nodes;
 	PoolNode	nodes[POOL_MAX_NODES];
 	List		idle_clients;	/* CL_IDLE */
@@ -88,8 +90,10 @@ struct Pool
 extern List pool_list;
 
 /*
- * pool_get: the pool for a client asking for database dbname (served by entry db, which may be the
- * "*" fallback) logging in as client_user; created on first use.
+ * pool_get: the pool for an authenticated client asking for database dbname (served by entry db, which
+ * may be the "*" fallback) logging in as client_user; created on first use. Both names are compared as
+ * the client stored them (clipped to 63 bytes), so one name always finds one pool. A pool of the "*"
+ * entry is freed after autodb_idle_timeout without clients (pool_janitor).
  */
 extern Pool *pool_get(const DatabaseEntry *db, const char *dbname, const char *client_user);
 
