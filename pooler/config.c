@@ -445,6 +445,12 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 			if (!parse_replicas(value, entry, why, whylen))
 				return false;
 		}
+		else if (strcmp(word, "primary_read_weight") == 0)
+		{
+			if (!parse_int(value, 0, 1000, &entry->primary_read_weight))
+				return snprintf(why, whylen, "primary_read_weight must be a whole number 0 (no reads on the "
+								"primary while a replica is usable) to 1000, not \"%s\"", value), false;
+		}
 		else if (strcmp(word, "replica_weights") == 0)
 		{
 			char	   *save = NULL;
@@ -459,7 +465,7 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 		else
 			return snprintf(why, whylen,
 							"unknown database setting \"%s\" (known: host, port, dbname, user, password, "
-							"pool_size, replicas, replica_weights, user_tps_limit, client_tps_limit)", word),
+							"pool_size, replicas, replica_weights, primary_read_weight, user_tps_limit, client_tps_limit)", word),
 				false;
 	}
 	if (n_weights >= 0 && n_weights != entry->n_replicas)

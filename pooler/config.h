@@ -46,6 +46,7 @@ typedef struct DatabaseEntry
 	char		replica_host[CF_MAX_REPLICAS][CF_HOST_MAX];
 	int			replica_port[CF_MAX_REPLICAS];
 	int			replica_weight[CF_MAX_REPLICAS];	/* default 1; 0 = no reads */
+	int			primary_read_weight;	/* the write node's share of reads beside replica_weights; 0 = none */
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 

@@ -37,7 +37,8 @@ struct RoutingSet
 	HealthMonitor *hm;
 	RouteVolatility *volatility;	/* NULL until the first load: every function call is a write */
 	int			n_nodes;
-	int			weight[POOL_MAX_NODES];
+	int			weight[POOL_MAX_NODES];	/* share of reads while the node is a usable replica */
+	int			primary_read_weight;	/* share of reads of the node that takes writes (0 = none) */
 	char		names[POOL_MAX_NODES][CF_HOST_MAX + 8];
 	uint64_t	reads[POOL_MAX_NODES];	/* transactions routed as reads to the node */
 	uint64_t	writes[POOL_MAX_NODES]; /* transactions routed to the node as the write node */
@@ -208,6 +209,7 @@ routing_attach(Pool *pool)
 		rs->node_cfg[i].configured_primary = i == 0;
 		rs->weight[i] = i == 0 ? 1 : db->replica_weight[i - 1];
 	}
+	rs->primary_read_weight = db->primary_read_weight;
 	routing_start_monitor(rs);
 	rs->next = routing_sets;
 	routing_sets = rs;
@@ -267,7 +269,11 @@ node_busy(const PoolNode *node)
 	return node->n_servers - list_count(&node->idle_servers) + node->n_waiting;
 }
 
-/* read_node: a usable replica by load_balance and replica_weights; -1 when none. */
+/*
+ * read_node: a usable replica by load_balance and replica_weights, or the write node itself when
+ * primary_read_weight gives it a share (it has every commit, so read-your-writes never holds it back);
+ * -1 when none.
+ */
 static int
 read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn, int avoid)
 {
@@ -280,15 +286,16 @@ read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn, int avoid)
 	{
 		int			i = (int) ((rs->rr_next + k) % rs->n_nodes);
 		long		score;
+		int			weight = i == wnode ? rs->primary_read_weight : rs->weight[i];
 
-		if (i == wnode || i == avoid || rs->weight[i] <= 0 || !health_replica_usable(rs->hm, i, min_lsn))
+		if (i == avoid || weight <= 0 || (i != wnode && !health_replica_usable(rs->hm, i, min_lsn)))
 			continue;
 		if (cf.load_balance_round_robin)
 		{
 			best = i;
 			break;
 		}
-		score = (long) node_busy(&pool->nodes[i]) * 1000 / rs->weight[i];
+		score = (long) node_busy(&pool->nodes[i]) * 1000 / weight;
 		if (best < 0 || score < best_score)
 		{
 			best = i;

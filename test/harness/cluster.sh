@@ -9,6 +9,14 @@
 #   --delay I=DURATION    recovery_min_apply_delay on replica I (1-based), e.g. --delay 1=200ms
 #   --conf 'LINE'         extra postgresql.conf line for every node (repeatable)
 #   --max-connections N   max_connections on every node (default 300)
+#   --node-cpu CORES      a CPU budget per node, standing in for separate hosts (e.g. 0.25 = a quarter core):
+#                         each postmaster starts inside a cgroup of its own, faregate-<harness pid>-node<i>
+#                         (node0 the primary, node<i> replica i), with a CPU quota, so every backend it forks
+#                         shares that budget. cgroup v1's cpu controller (cpu.cfs_quota_us) where the machine
+#                         has it, else cgroup v2's cpu.max. Needs root. The cgroups are removed on exit (also
+#                         on failure), and those of killed earlier runs (their harness pid gone) at start.
+#                         A node restarted by the command itself (pg_ctl restart) is outside its cgroup unless
+#                         the command starts it from inside: FG_NODE_CGROUP<i> names each cgroup directory.
 #
 # The command sees (and $FG_CLUSTER_DIR/cluster.env holds):
 #   FG_CLUSTER_DIR      temporary directory owned by the postgres user, removed at the end
@@ -17,6 +25,8 @@
 #   FG_PRIMARY_PORT     the primary's port; FG_PRIMARY_DATA its data directory
 #   FG_REPLICA_PORTS    the replicas' ports, space-separated; FG_REPLICA<i>_PORT / FG_REPLICA<i>_DATA each
 #   FG_PRIMARY_DSN      "host=127.0.0.1 port=… dbname=postgres user=postgres"
+#   FG_NODE_CGROUPS     with --node-cpu: the nodes' cgroup directories (node0 first), space-separated, and
+#                       FG_NODE_CGROUP<i> each; FG_NODE_CPU the budget in cores; empty without --node-cpu
 #   FG_RUN_AS           the command prefix that runs a program as the cluster's owner ("runuser -u postgres --"
 #                       when root, empty otherwise): pg_ctl and friends must run through it
 # Processes that the command starts and wants killed at the end (a pooler, pgbench ...) go into
@@ -33,12 +43,14 @@ replicas=2
 max_connections=300
 declare -A delays=()
 extra_conf=()
+node_cpu=
 while [ $# -gt 0 ]; do
   case "$1" in
     --replicas) replicas=$2; shift 2 ;;
     --delay) delays[${2%%=*}]=${2#*=}; shift 2 ;;
     --conf) extra_conf+=("$2"); shift 2 ;;
     --max-connections) max_connections=$2; shift 2 ;;
+    --node-cpu) node_cpu=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "cluster.sh: unknown option '$1' (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -49,6 +61,16 @@ PG_CONFIG=${PG_CONFIG:-$(command -v /usr/lib/postgresql/15/bin/pg_config || comm
 FG_PG_BIN=$("$PG_CONFIG" --bindir)
 if [ "$(id -u)" -eq 0 ]; then FG_RUN_AS="runuser -u postgres --"; else FG_RUN_AS=""; fi
 FG_HOST=127.0.0.1
+
+# shellcheck source=cgroup.sh
+. "$(dirname "$0")/cgroup.sh"
+FG_NODE_CPU=$node_cpu
+FG_NODE_CGROUPS=""
+if [ -n "$node_cpu" ]; then
+  cgroup_detect || exit 2
+  cgroup_quota_us "$node_cpu" >/dev/null || exit 2
+  cgroup_clean_stale
+fi
 
 FG_CLUSTER_DIR=$(mktemp -d /tmp/faregate-cluster.XXXXXX)
 [ -n "$FG_RUN_AS" ] && chown postgres: "$FG_CLUSTER_DIR"
@@ -82,6 +104,8 @@ cleanup() {
     sleep 0.1
   done
   pkill -KILL -f "$FG_CLUSTER_DIR" 2>/dev/null || true
+  local cg
+  for cg in $FG_NODE_CGROUPS; do cgroup_remove "$cg"; done
   rm -rf "$FG_CLUSTER_DIR"
   exit "$rc"
 }
@@ -132,11 +156,25 @@ EOF
   for line in "${extra_conf[@]}"; do echo "$line" >>"$1/postgresql.conf"; done
 }
 
-start_node() { # start_node DATADIR PORT_VARIABLE: starts the node; on a port taken between our check and
-  # PostgreSQL's bind (another test run choosing the same free port), moves it to a new port and retries.
-  local dir=$1 port_var=$2 attempt
+# node_cgroup I: creates node I's cgroup with its CPU quota (with --node-cpu; nothing otherwise) and
+# records it for cleanup; sets node_cg to its directory (empty without --node-cpu).
+node_cgroup() {
+  node_cg=""
+  [ -n "$node_cpu" ] || return 0
+  node_cg=$(cgroup_create "faregate-$$-node$1" "$node_cpu") || exit 1
+  FG_NODE_CGROUPS+="${FG_NODE_CGROUPS:+ }$node_cg"
+  export "FG_NODE_CGROUP$1=$node_cg"
+}
+
+start_node() { # start_node DATADIR PORT_VARIABLE [CGROUP]: starts the node (inside CGROUP when given); on a
+  # port taken between our check and PostgreSQL's bind (another test run choosing the same free port), moves
+  # it to a new port and retries.
+  local dir=$1 port_var=$2 cg=${3:-} attempt
   for attempt in 1 2 3; do
-    if as_owner "$FG_PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null; then
+    # The subshell joins the cgroup and then becomes pg_ctl: the postmaster it forks, and every process the
+    # postmaster forks, are born inside; the harness itself stays outside.
+    if ( if [ -n "$cg" ]; then cgroup_join "$cg" "$BASHPID" || exit 1; fi
+         exec $FG_RUN_AS "$FG_PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null ); then
       return 0
     fi
     if [ "$attempt" -lt 3 ] && grep -q "could not create any TCP/IP sockets" "$dir/server.log" 2>/dev/null; then
@@ -174,7 +212,8 @@ host    all          /^scram_      127.0.0.1/32   scram-sha-256
 host    all          all           127.0.0.1/32   trust
 host    replication  all           127.0.0.1/32   trust
 EOF
-start_node "$FG_PRIMARY_DATA" FG_PRIMARY_PORT
+node_cgroup 0
+start_node "$FG_PRIMARY_DATA" FG_PRIMARY_PORT "$node_cg"
 psql_at "$FG_PRIMARY_PORT" "CREATE ROLE md5_users NOLOGIN; CREATE ROLE scram_users NOLOGIN" >/dev/null
 
 # --- replicas ---
@@ -191,7 +230,8 @@ for i in $(seq 1 "$replicas"); do
   if [ -n "${delays[$i]:-}" ]; then
     echo "recovery_min_apply_delay = '${delays[$i]}'" >>"$dir/postgresql.auto.conf"
   fi
-  start_node "$dir" port
+  node_cgroup "$i"
+  start_node "$dir" port "$node_cg"
   FG_REPLICA_PORTS+="${FG_REPLICA_PORTS:+ }$port"
   export "FG_REPLICA${i}_PORT=$port" "FG_REPLICA${i}_DATA=$dir"
 done
@@ -210,7 +250,8 @@ for port in $FG_REPLICA_PORTS; do
 done
 
 FG_PRIMARY_DSN="host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres user=postgres"
-export FG_CLUSTER_DIR FG_PG_BIN FG_HOST FG_PRIMARY_PORT FG_PRIMARY_DATA FG_REPLICA_PORTS FG_PRIMARY_DSN FG_RUN_AS
+export FG_CLUSTER_DIR FG_PG_BIN FG_HOST FG_PRIMARY_PORT FG_PRIMARY_DATA FG_REPLICA_PORTS FG_PRIMARY_DSN FG_RUN_AS \
+  FG_NODE_CPU FG_NODE_CGROUPS
 env | grep '^FG_' | sed 's/^/export /; s/=\(.*\)$/="\1"/' >"$FG_CLUSTER_DIR/cluster.env"
 [ -n "$FG_RUN_AS" ] && chown postgres: "$FG_CLUSTER_DIR/cluster.env"
 

@@ -97,6 +97,17 @@ main(void)
 			"unknown database setting refused");
 	refused("[databases]\na = host='x\n", "unterminated quote", "unterminated quote refused");
 	refused("[pooler]\nlisten_addr =\n", "nothing to listen on", "no listener refused");
+
+	tap_ok(load_text("[databases]\nr = host=p replicas=a:1,b:2 replica_weights=2,0 primary_read_weight=3\n"
+					 "s = host=p replicas=a:1\n", &cfg, err), "a database line with primary_read_weight loads");
+	tap_is_long(config_find_database(&cfg, "r")->primary_read_weight, 3, "primary_read_weight is read");
+	tap_is_long(config_find_database(&cfg, "r")->replica_weight[1], 0, "replica_weights beside it are read");
+	tap_is_long(config_find_database(&cfg, "s")->primary_read_weight, 0, "primary_read_weight defaults to 0");
+	config_free(&cfg);
+	refused("[databases]\na = host=x replicas=a:1 primary_read_weight=1001\n", "primary_read_weight must be",
+			"primary_read_weight above 1000 refused");
+	refused("[databases]\na = host=x primary_read_weight=-1\n", "primary_read_weight must be",
+			"negative primary_read_weight refused");
 	{
 		Config		missing;
 
