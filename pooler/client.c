@@ -289,7 +289,17 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 			server->fwd_remain == 0 && !conn_has_output(&server->conn))
 			server_release(server);
 		else
+		{
+			/*
+			 * PostgreSQL notices a closed socket only when it next reads from it, i.e. after the running
+			 * statement ends: a vanished client's pg_sleep(60) would hold its backend, locks and slot for
+			 * a minute. A request still in flight is therefore cancelled first; an idle backend inside a
+			 * transaction reads at once, sees the close and rolls back.
+			 */
+			if (server->state == SV_ACTIVE && (!server_exp_idle(server) || server->fwd_remain > 0))
+				server_send_cancel(server);
 			server_close(server, "client went away in the middle of a transaction or request");
+		}
 	}
 	login_cleanup(client);
 	prepared_client_free(&client->stmts);
