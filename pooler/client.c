@@ -665,15 +665,58 @@ exp_or_synth(Client *client, Server *server, ExpKind kind)
 	return server_exp_push(server, kind, false, 0);
 }
 
+/*
+ * make_statement_room: before a statement is prepared on server, max_prepared_statements' LRU: while the
+ * server holds that many, the one unused for longest is closed (a Close the pooler sends, its
+ * CloseComplete swallowed). It goes in the stream after every request already sent, so those still use
+ * it; if an earlier error makes PostgreSQL skip the Close, server.c puts the statement back in the set.
+ */
+static bool
+make_statement_room(Server *server)
+{
+	uint64_t	id;
+
+	while (cf.max_prepared_statements > 0 && server->stmts.n_used >= cf.max_prepared_statements &&
+		   prepared_server_lru(&server->stmts, &id))
+	{
+		char		name[PREPARED_NAME_MAX];
+		uint8_t		data[64];
+		PktBuf		pkt;
+
+		prepared_server_name(id, name, sizeof(name));
+		pktbuf_init(&pkt, data, sizeof(data));
+		pkt_begin(&pkt, 'C');
+		pkt_put_u8(&pkt, 'S');
+		pkt_put_str(&pkt, name);
+		pkt_end(&pkt);
+		if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) ||
+			!server_exp_push(server, EXP_CLOSE, true, id))
+			return false;
+		prepared_server_remove(&server->stmts, id);
+	}
+	return true;
+}
+
+/* prepare_on_server: sends stmt's Parse to server (room made first) and records it as prepared there. */
+static bool
+prepare_on_server(Server *server, const PreparedStmt *stmt, bool swallow)
+{
+	return make_statement_room(server) &&
+		server_send_bytes(server, stmt->parse_msg, stmt->parse_len) &&
+		prepared_server_add(&server->stmts, stmt->id) &&
+		server_exp_push(server, EXP_PARSE, swallow, stmt->id);
+}
+
 /* ensure_prepared: the linked server gets stmt before a request that uses it (Parse injected). */
 static bool
 ensure_prepared(Server *server, const PreparedStmt *stmt)
 {
 	if (prepared_server_has(&server->stmts, stmt->id))
+	{
+		prepared_server_touch(&server->stmts, stmt->id);
 		return true;
-	return server_send_bytes(server, stmt->parse_msg, stmt->parse_len) &&
-		prepared_server_add(&server->stmts, stmt->id) &&
-		server_exp_push(server, EXP_PARSE, true, stmt->id);
+	}
+	return prepare_on_server(server, stmt, true);
 }
 
 /* append_renamed: msg with the name field at [name_off, name_end) replaced by new_name. */
@@ -786,13 +829,12 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 						ok = false;
 					else if (prepared_server_has(&server->stmts, stmt->id))
 					{
+						prepared_server_touch(&server->stmts, stmt->id);
 						prepared_client_confirm(&client->stmts, stmt->id);
 						ok = exp_or_synth(client, server, EXP_SYNTH_PARSE);
 					}
 					else
-						ok = server_send_bytes(server, stmt->parse_msg, stmt->parse_len) &&
-							prepared_server_add(&server->stmts, stmt->id) &&
-							server_exp_push(server, EXP_PARSE, false, stmt->id);
+						ok = prepare_on_server(server, stmt, false);
 				}
 				else
 					ok = server_send_bytes(server, msg, total) && server_exp_push(server, EXP_PARSE, false, 0);

@@ -67,6 +67,7 @@ typedef struct Config
 	long		reserve_pool_timeout_ms;
 	int			max_client_conn;
 	int			max_db_connections;	/* 0 = unlimited */
+	int			max_prepared_statements;	/* per server connection, LRU beyond it; 0 = unlimited */
 	char		server_reset_query[CF_STR_MAX];
 	char		server_check_query[CF_STR_MAX];	/* empty = never checked */
 	long		server_check_delay_ms;

@@ -2,8 +2,8 @@
  * prepared.c: owns the pooler-wide statement table (chained hash on the Parse body), the per-client
  * name maps and the per-server id sets (see prepared.h). Allocation happens when a client prepares a
  * statement, never per Bind or Execute. Ids are never reused, so a server's set may keep ids of freed
- * statements: they can never match again, and the server-side statement is dropped with the connection
- * (bounded by server_lifetime).
+ * statements: they can never match again; with max_prepared_statements they are the first the LRU
+ * evicts (client.c sends the Close), without it they go with the connection (server_lifetime).
  */
 #include "prepared.h"
 
@@ -30,6 +30,7 @@ static char tombstone_mark;
 static PreparedStmt *stmt_buckets[STMT_BUCKETS];
 static uint64_t next_id = 1;
 static int	n_stmts;
+static uint64_t use_clock;		/* ServerStmtSlot.last_use: one tick per use, pooler-wide */
 
 static uint32_t
 hash_bytes(const uint8_t *p, size_t len)
@@ -64,7 +65,7 @@ stmt_get(const uint8_t *body, uint32_t body_len)
 	stmt->id = next_id++;
 	stmt->hash = h;
 	stmt->refs = 1;
-	snprintf(stmt->server_name, sizeof(stmt->server_name), "fg_%llu", (unsigned long long) stmt->id);
+	prepared_server_name(stmt->id, stmt->server_name, sizeof(stmt->server_name));
 	name_len = strlen(stmt->server_name) + 1;
 	stmt->body_len = body_len;
 	stmt->parse_len = (uint32_t) (5 + name_len + body_len);
@@ -271,77 +272,109 @@ prepared_client_free(ClientStmtMap *map)
 	map->capacity = map->n_used = 0;
 }
 
-static uint64_t *
+static ServerStmtSlot *
 set_find(const ServerStmtSet *set, uint64_t id)
 {
 	uint32_t	mask = (uint32_t) set->capacity - 1;
 
 	for (uint32_t i = (uint32_t) (id * 0x9E3779B97F4A7C15ull >> 32) & mask;; i = (i + 1) & mask)
-		if (set->ids[i] == id || set->ids[i] == 0)
-			return &set->ids[i];
+		if (set->slots[i].id == id || set->slots[i].id == 0)
+			return &set->slots[i];
 }
 
 bool
 prepared_server_has(const ServerStmtSet *set, uint64_t id)
 {
-	return set->capacity > 0 && *set_find(set, id) == id;
+	return set->capacity > 0 && set_find(set, id)->id == id;
+}
+
+void
+prepared_server_touch(ServerStmtSet *set, uint64_t id)
+{
+	ServerStmtSlot *slot;
+
+	if (set->capacity > 0 && (slot = set_find(set, id))->id == id)
+		slot->last_use = ++use_clock;
+}
+
+bool
+prepared_server_lru(const ServerStmtSet *set, uint64_t *id)
+{
+	const ServerStmtSlot *oldest = NULL;
+
+	for (int i = 0; i < set->capacity; i++)
+		if (set->slots[i].id && (!oldest || set->slots[i].last_use < oldest->last_use))
+			oldest = &set->slots[i];
+	if (oldest)
+		*id = oldest->id;
+	return oldest != NULL;
 }
 
 bool
 prepared_server_add(ServerStmtSet *set, uint64_t id)
 {
+	ServerStmtSlot *slot;
+
 	if ((set->n_used + 1) * 2 > set->capacity)
 	{
 		ServerStmtSet bigger = {0, set->capacity ? set->capacity * 2 : 16, NULL};
 
-		bigger.ids = calloc((size_t) bigger.capacity, sizeof(uint64_t));
-		if (!bigger.ids)
+		bigger.slots = calloc((size_t) bigger.capacity, sizeof(ServerStmtSlot));
+		if (!bigger.slots)
 			return false;
 		for (int i = 0; i < set->capacity; i++)
-			if (set->ids[i])
+			if (set->slots[i].id)
 			{
-				*set_find(&bigger, set->ids[i]) = set->ids[i];
+				*set_find(&bigger, set->slots[i].id) = set->slots[i];
 				bigger.n_used++;
 			}
-		free(set->ids);
+		free(set->slots);
 		*set = bigger;
 	}
-	if (*set_find(set, id) != id)
+	slot = set_find(set, id);
+	if (slot->id != id)
 	{
-		*set_find(set, id) = id;
+		slot->id = id;
 		set->n_used++;
 	}
+	slot->last_use = ++use_clock;
 	return true;
 }
 
 void
 prepared_server_remove(ServerStmtSet *set, uint64_t id)
 {
-	uint64_t   *slot;
+	ServerStmtSlot *slot;
 	uint32_t	mask;
 	uint32_t	i;
 
-	if (set->capacity == 0 || *(slot = set_find(set, id)) != id)
+	if (set->capacity == 0 || (slot = set_find(set, id))->id != id)
 		return;
 	/* backward-shift deletion keeps linear probing correct without tombstones: rebuild the run */
-	*slot = 0;
+	slot->id = 0;
 	set->n_used--;
 	mask = (uint32_t) set->capacity - 1;
-	for (i = ((uint32_t) (slot - set->ids) + 1) & mask; set->ids[i]; i = (i + 1) & mask)
+	for (i = ((uint32_t) (slot - set->slots) + 1) & mask; set->slots[i].id; i = (i + 1) & mask)
 	{
-		uint64_t	moved = set->ids[i];
+		ServerStmtSlot moved = set->slots[i];
 
-		set->ids[i] = 0;
-		*set_find(set, moved) = moved;
+		set->slots[i].id = 0;
+		*set_find(set, moved.id) = moved;
 	}
 }
 
 void
 prepared_server_free(ServerStmtSet *set)
 {
-	free(set->ids);
-	set->ids = NULL;
+	free(set->slots);
+	set->slots = NULL;
 	set->capacity = set->n_used = 0;
+}
+
+void
+prepared_server_name(uint64_t id, char *name, size_t namelen)
+{
+	snprintf(name, namelen, "fg_%llu", (unsigned long long) id);
 }
 
 int

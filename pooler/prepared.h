@@ -38,12 +38,19 @@ typedef struct ClientStmtMap
 	struct ClientStmtSlot *slots;
 } ClientStmtMap;
 
-/* A server's prepared ids: open-addressing set. */
+/* One statement a server has, with when it was last used (prepared_server_touch's clock). */
+typedef struct ServerStmtSlot
+{
+	uint64_t	id;				/* 0 = empty slot */
+	uint64_t	last_use;
+} ServerStmtSlot;
+
+/* A server's prepared ids: open-addressing set, with use times for max_prepared_statements' LRU. */
 typedef struct ServerStmtSet
 {
 	int			n_used;
 	int			capacity;
-	uint64_t   *ids;			/* 0 = empty slot */
+	ServerStmtSlot *slots;
 } ServerStmtSet;
 
 /*
@@ -83,8 +90,14 @@ prepared_client_count(const ClientStmtMap *map)
 	return map->n_used;
 }
 
-/* prepared_server_has, _add, _remove, _free: the set of statements a server connection has. */
+/*
+ * prepared_server_has, _add, _remove, _free: the set of statements a server connection has. _add and
+ * prepared_server_touch mark the statement as used now; prepared_server_lru gives the one unused for
+ * longest (false when the set is empty), which max_prepared_statements evicts.
+ */
 extern bool prepared_server_has(const ServerStmtSet *set, uint64_t id);
+extern void prepared_server_touch(ServerStmtSet *set, uint64_t id);
+extern bool prepared_server_lru(const ServerStmtSet *set, uint64_t *id);
 __attribute__((warn_unused_result))
 extern bool prepared_server_add(ServerStmtSet *set, uint64_t id);
 extern void prepared_server_remove(ServerStmtSet *set, uint64_t id);
@@ -99,6 +112,9 @@ extern void prepared_server_free(ServerStmtSet *set);
 #define PREPARED_DEALLOC_NAME 1
 #define PREPARED_DEALLOC_ALL 2
 extern int	prepared_parse_deallocate(const char *query, char *name, size_t namelen);
+
+/* prepared_server_name: the name statement id has on servers ("fg_<id>"), also once it is freed. */
+extern void prepared_server_name(uint64_t id, char *name, size_t namelen);
 
 /* prepared_total: pooler-wide statements alive. */
 extern int	prepared_total(void);

@@ -174,6 +174,34 @@ exp_pop(Server *server)
 static void
 server_event(Conn *conn, short what);
 
+/*
+ * skip_to_sync: after an ErrorResponse in the extended protocol PostgreSQL skips every message up to the
+ * next Sync, so their replies will never come. Their expectations are dropped, and what they would have
+ * done to the server's statements is undone, newest first, so the set ends as it was before the first
+ * skipped message: a skipped Parse had not prepared its statement, a skipped eviction Close
+ * (max_prepared_statements) had not removed its statement. Undoing in order matters when one statement
+ * was both closed and prepared again among the skipped messages.
+ */
+static void
+skip_to_sync(Server *server)
+{
+	uint32_t	n = 0;
+
+	while (n < server->exp_count && server->exp[(server->exp_head + n) % server->exp_cap].kind != EXP_SYNC)
+		n++;
+	for (uint32_t i = n; i-- > 0;)
+	{
+		const Expectation *e = &server->exp[(server->exp_head + i) % server->exp_cap];
+
+		if (e->kind == EXP_PARSE && e->stmt_id && e->stmt_id != EXP_STMT_DUPLICATE)
+			prepared_server_remove(&server->stmts, e->stmt_id);
+		else if (e->kind == EXP_CLOSE && e->stmt_id && !prepared_server_add(&server->stmts, e->stmt_id))
+			server->close_needed = true;	/* no memory to remember it: never reuse this connection */
+	}
+	while (n-- > 0)
+		exp_pop(server);
+}
+
 /* resolve: the node's address, looked up once (a host starting with '/' is a Unix socket directory). */
 static bool
 resolve(PoolNode *node, char *err, size_t errlen)
@@ -876,13 +904,7 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				}
 				else if (front && front->kind == EXP_PARSE && front->stmt_id && !front->swallow && client)
 					prepared_client_failed(&client->stmts, front->stmt_id);
-				while (server->exp_count > 0 && exp_front(server)->kind != EXP_SYNC)
-				{
-					Expectation e = exp_pop(server);
-
-					if (e.kind == EXP_PARSE && e.stmt_id && e.stmt_id != EXP_STMT_DUPLICATE)
-						prepared_server_remove(&server->stmts, e.stmt_id);
-				}
+				skip_to_sync(server);
 				return true;
 			}
 		case 'S':
