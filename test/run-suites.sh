@@ -146,8 +146,8 @@ for suite in $suites; do
       elif ! setup_out=$(pgtap_setup 2>&1); then
         echo "== suite: pgtap"
         echo "pgtap: SET-UP FAILED, no pgTAP test ran: $setup_out"
-        problems+=("pgtap: SET-UP FAILED (database faregate_test with pgtap, dblink, faregate): $setup_out;" \
-          "its ${#tests[@]} files did not run, counted as ${#tests[@]} failures")
+        problems+=("pgtap: SET-UP FAILED (database faregate_test with pgtap, dblink, faregate): $setup_out
+  its ${#tests[@]} files did not run, counted as ${#tests[@]} failures")
         summary+=("pgtap: 0 passed, ${#tests[@]} failed, 0 skipped (set-up failed)")
         total_failed=$((total_failed + ${#tests[@]}))
       else
