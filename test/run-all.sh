@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-all.sh: what `make check` runs. Builds everything (the pooler twice: plain and under ASan+UBSan),
 # installs the extension, starts the test cluster (primary + 2 replicas) and runs every suite in it
-# through test/run-suites.sh, which ends with the line "N passed, N failed".
+# through test/run-suites.sh, which ends with the line "N passed, N failed, N skipped" (test/README.md).
 #
 # Environment: FG_SUITES="unit pgtap integration" picks suites; FG_ONLY=REGEX keeps only the test files
 # whose path matches. Runs of this script against one PostgreSQL installation take turns (flock,

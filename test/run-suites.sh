@@ -1,98 +1,199 @@
 #!/usr/bin/env bash
 # run-suites.sh: runs every test suite against the cluster that test/harness/cluster.sh started (FG_*),
-# shows each runner's own output and summary, then one line over all suites: "N passed, N failed".
-#   lint         test/lint.sh: cppcheck and clang-tidy over pooler/ and extension/
-#   unit         test/unit/build*/test_* (TAP, C), plain and ASan+UBSan builds, by prove
-#   fuzz         test/fuzz/run.sh: each libFuzzer target briefly (FG_FUZZ_SECONDS, default 10) from its corpus
-#   pgtap        test/pgtap/*.sql in a fresh database faregate_test, by pg_prove
-#   valgrind     test/valgrind/check.sh: the extension's C functions in a server under valgrind (~20 s)
-#   integration  test/integration/*.sh|*.py (TAP executables), by prove; the pooler's (4x_pooler_*, and the
-#                hostile-client and security tests 60_faults_protocol, 61_security*) once more with
-#                FG_POOLER_BIN=pooler/build-asan/faregate-pooler
-# A runner that fails without reporting a failed test (a crash, a bad plan) counts as one failure.
+# shows each test file's failures, diagnostics and verdict, then per suite and over all suites one line
+# "N passed, N failed, N skipped". Every file runs through test/harness/tap-run.pl, which counts (see
+# test/README.md, "How results are counted"):
+#   lint             test/lint.sh: cppcheck and clang-tidy over pooler/ and extension/
+#   unit, unit-asan  test/unit/build/test_* and test/unit/build-asan/test_* (TAP, C): plain and ASan+UBSan
+#   fuzz             test/fuzz/run.sh: each libFuzzer target briefly (FG_FUZZ_SECONDS, default 10) from its corpus
+#   pgtap            test/pgtap/*.sql in a fresh database faregate_test, through psql as pg_prove runs them
+#   valgrind         test/valgrind/check.sh: the extension's C functions in a server under valgrind (~20 s)
+#   integration      test/integration/*.sh|*.py (TAP executables)
+#   integration-asan the pooler's integration tests (4x_pooler_*, 50_routing_*, 60_faults_*, 61_security*,
+#                    62_load_10k, 63_memory_claims) once more with FG_POOLER_BIN=pooler/build-asan/faregate-pooler
+# The run fails when a test fails, when a plan's test is never reported, when a file crashes or prints no
+# test, when a selected suite runs no test, when a set-up step fails, and when a test is skipped for a
+# reason that is not in allowed_skips below (such a skip counts as failed, not skipped).
+# Environment: FG_SUITES picks suites (by the names of the first column; "unit" and "integration" include
+# their -asan runs), FG_ONLY=REGEX keeps the test files whose path matches (a suite left with no file is
+# then reported as not run; without FG_ONLY that is a failure).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 suites=${FG_SUITES:-lint unit fuzz pgtap valgrind integration}
-only=${FG_ONLY:-.}
+only=${FG_ONLY:-}
 logdir=$(mktemp -d /tmp/faregate-suites.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
-total_passed=0
-total_failed=0
 
-# run_suite NAME COMMAND...: runs a TAP runner verbosely into a log, shows the log without its passing
-# lines (failures, diagnostics and the runner's summary stay visible) and adds up its counts.
+# allowed_skips: the only reasons a test may skip in `make check`: things a machine may lack that
+# deps.sh cannot install. Extended regular expressions, matched against the skip's reason.
+allowed_skips=(
+  'no IPv6 on this host'
+  'the hard fd limit [0-9]+ is below the [0-9]+ this test needs'
+)
+
+total_passed=0 total_failed=0 total_skipped=0
+summary=()         # one line per suite
+problems=()        # set-up failures, empty suites, crashed runners, skips without an allowed reason
+allowed_seen=()    # allowed skips that happened: "suite: file: reason"
+
+skip_allowed() { # skip_allowed REASON: whether REASON matches an allowed_skips pattern
+  local pattern
+  for pattern in "${allowed_skips[@]}"; do
+    printf '%s\n' "$1" | grep -Eq -- "$pattern" && return 0
+  done
+  return 1
+}
+
+# run_suite NAME [--pgtap HOST PORT USER DB] FILE...: runs the files through tap-run.pl into a log,
+# shows the log without its passing lines (failures, diagnostics and every file's verdict stay visible)
+# and adds up its counts.
 run_suite() {
   local name=$1; shift
-  local log=$logdir/$name.log rc passed failed
+  local log=$logdir/$name.log rc passed failed skipped line reason
   echo "== suite: $name"
-  "$@" >"$log" 2>&1
+  test/harness/tap-run.pl "$@" >"$log" 2>&1
   rc=$?
-  grep -Ev '^[[:space:]]*ok [0-9]+' "$log"
-  passed=$(grep -Ec '^[[:space:]]*ok [0-9]+' "$log")
-  failed=$(grep -Ec '^[[:space:]]*not ok [0-9]+' "$log")
-  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-    echo "$name: the runner exited with $rc without a failed test line; counted as 1 failure"
+  grep -Ev '^[[:space:]]*ok [0-9]+|^tap-run-' "$log"
+  line=$(sed -n 's/^tap-run-count: //p' "$log" | tail -1)
+  if [ -z "$line" ]; then
+    problems+=("$name: its runner (tap-run.pl) exited $rc without counting; counted as 1 failure")
+    passed=0 failed=1 skipped=0
+  else
+    read -r passed failed skipped <<<"$line"
+    if [ "$rc" -ne 0 ]; then
+      problems+=("$name: its runner (tap-run.pl) exited $rc; counted as 1 more failure")
+      failed=$((failed + 1))
+    fi
+  fi
+  while IFS= read -r line; do
+    reason=${line#*: }
+    if skip_allowed "$reason"; then
+      allowed_seen+=("$name: $line")
+    else
+      problems+=("$name: skipped without an allowed reason (counted as failed): $line")
+      skipped=$((skipped - 1)) failed=$((failed + 1))
+    fi
+  done < <(sed -n 's/^tap-run-skip: //p' "$log")
+  if [ $((passed + failed + skipped)) -eq 0 ]; then
+    problems+=("$name: ran no test; counted as 1 failure")
     failed=1
   fi
-  echo "$name: $passed passed, $failed failed"
+  echo "$name: $passed passed, $failed failed, $skipped skipped"
+  summary+=("$name: $passed passed, $failed failed, $skipped skipped")
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
+  total_skipped=$((total_skipped + skipped))
+}
+
+# no_files NAME WHAT: a selected suite with nothing to run: a failure, unless FG_ONLY filtered it away
+no_files() {
+  if [ -n "$only" ]; then
+    summary+=("$1: not run (no file matches FG_ONLY='$only')")
+  else
+    problems+=("$1: $2; counted as 1 failure")
+    summary+=("$1: 0 passed, 1 failed, 0 skipped")
+    total_failed=$((total_failed + 1))
+  fi
 }
 
 files() { # files GLOB...: the existing files matching FG_ONLY
   local f
-  for f in "$@"; do [ -e "$f" ] && printf '%s\n' "$f"; done | grep -E -- "$only" || true
+  for f in "$@"; do [ -e "$f" ] && printf '%s\n' "$f"; done | grep -E -- "${only:-.}" || true
+}
+
+# suite_files NAME WHAT GLOB...: runs suite NAME over the files matching GLOB, or reports it empty
+suite_files() {
+  local name=$1 what=$2; shift 2
+  local tests
+  mapfile -t tests < <(files "$@")
+  if [ ${#tests[@]} -gt 0 ]; then run_suite "$name" "${tests[@]}"; else no_files "$name" "$what"; fi
+}
+
+# pgtap_setup: a fresh database faregate_test with pgTAP, dblink and faregate; prints psql's errors
+pgtap_setup() {
+  psql -X -q -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d postgres \
+    -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS faregate_test" \
+    -c "CREATE DATABASE faregate_test" >/dev/null &&
+  psql -X -q -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d faregate_test \
+    -c "SET client_min_messages = warning" -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink" \
+    -c "CREATE EXTENSION faregate CASCADE" >/dev/null
 }
 
 for suite in $suites; do
   case "$suite" in
     lint)
-      run_suite lint prove -v --timer --exec '' test/lint.sh
+      suite_files lint "test/lint.sh is missing" test/lint.sh
       ;;
     fuzz)
-      run_suite fuzz test/fuzz/run.sh "${FG_FUZZ_SECONDS:-10}"
+      if [ -n "$(files test/fuzz/run.sh)" ]; then
+        printf '#!/bin/sh\nexec "%s/test/fuzz/run.sh" %s\n' "$top" "${FG_FUZZ_SECONDS:-10}" >"$logdir/fuzz"
+        chmod +x "$logdir/fuzz"
+        run_suite fuzz "$logdir/fuzz"
+      else
+        no_files fuzz "test/fuzz/run.sh is missing"
+      fi
       ;;
     unit)
-      for build in build build-asan; do
-        mapfile -t tests < <(files test/unit/$build/test_*)
-        [ ${#tests[@]} -gt 0 ] && run_suite "unit-$build" prove -v --timer --exec '' "${tests[@]}"
-      done
+      suite_files unit "no test binary in test/unit/build (make -C test/unit)" test/unit/build/test_*
+      suite_files unit-asan "no test binary in test/unit/build-asan (make -C test/unit SAN=1)" \
+        test/unit/build-asan/test_*
       ;;
     pgtap)
       mapfile -t tests < <(files test/pgtap/*.sql)
-      if [ ${#tests[@]} -gt 0 ]; then
-        psql -X -q -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d postgres \
-          -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS faregate_test" -c "CREATE DATABASE faregate_test" >/dev/null
-        psql -X -q -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d faregate_test \
-          -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION dblink" \
-          -c "CREATE EXTENSION faregate CASCADE" >/dev/null
-        run_suite pgtap pg_prove -v -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d faregate_test \
-          "${tests[@]}"
+      if [ ${#tests[@]} -eq 0 ]; then
+        no_files pgtap "no test/pgtap/*.sql"
+      elif ! setup_out=$(pgtap_setup 2>&1); then
+        echo "== suite: pgtap"
+        echo "pgtap: SET-UP FAILED, no pgTAP test ran: $setup_out"
+        problems+=("pgtap: SET-UP FAILED (database faregate_test with pgtap, dblink, faregate): $setup_out
+  its ${#tests[@]} files did not run, counted as ${#tests[@]} failures")
+        summary+=("pgtap: 0 passed, ${#tests[@]} failed, 0 skipped (set-up failed)")
+        total_failed=$((total_failed + ${#tests[@]}))
+      else
+        run_suite pgtap --pgtap "$FG_HOST" "$FG_PRIMARY_PORT" postgres faregate_test "${tests[@]}"
       fi
       ;;
     valgrind)
-      files test/valgrind/check.sh | grep -q . && run_suite valgrind prove -v --timer --exec '' test/valgrind/check.sh
+      suite_files valgrind "test/valgrind/check.sh is missing" test/valgrind/check.sh
       ;;
     integration)
-      # 62_load_10k runs once, against the ASan+UBSan build (below), when that build is there
-      asan_only=()
-      [ -x pooler/build-asan/faregate-pooler ] && asan_only=(test/integration/62_load_10k.sh)
-      mapfile -t tests < <(files test/integration/*.sh test/integration/*.py | grep -vxF -f <(printf '%s\n' "${asan_only[@]}" ""))
-      [ ${#tests[@]} -gt 0 ] && run_suite integration prove -v --timer --exec '' "${tests[@]}"
+      # 62_load_10k runs once, against the ASan+UBSan build (below)
+      mapfile -t tests < <(files test/integration/*.sh test/integration/*.py | grep -vx 'test/integration/62_load_10k.sh')
+      if [ ${#tests[@]} -gt 0 ]; then run_suite integration "${tests[@]}"; else no_files integration "no test/integration/*.sh|*.py"; fi
       # the pooler's tests once more against its ASan+UBSan build (they honour FG_POOLER_BIN)
       mapfile -t tests < <(files test/integration/4[0-9]_pooler_*.sh test/integration/4[0-9]_pooler_*.py \
         test/integration/60_faults_*.py test/integration/60_faults_*.sh test/integration/61_security*.py \
         test/integration/62_load_10k.sh test/integration/63_memory_claims.py \
         test/integration/50_routing_*.sh test/integration/50_routing_*.py)
-      if [ ${#tests[@]} -gt 0 ] && [ -x pooler/build-asan/faregate-pooler ]; then
-        FG_POOLER_BIN=pooler/build-asan/faregate-pooler run_suite integration-asan prove -v --timer --exec '' "${tests[@]}"
+      if [ ${#tests[@]} -eq 0 ]; then
+        no_files integration-asan "none of the pooler's integration tests exists"
+      elif [ ! -x pooler/build-asan/faregate-pooler ]; then
+        problems+=("integration-asan: pooler/build-asan/faregate-pooler is not built (make -C pooler SAN=1); its ${#tests[@]} files did not run, counted as ${#tests[@]} failures")
+        summary+=("integration-asan: 0 passed, ${#tests[@]} failed, 0 skipped (not built)")
+        total_failed=$((total_failed + ${#tests[@]}))
+      else
+        FG_POOLER_BIN=pooler/build-asan/faregate-pooler run_suite integration-asan "${tests[@]}"
       fi
       ;;
-    *) echo "run-suites: unknown suite '$suite' (lint, unit, fuzz, pgtap, valgrind, integration)" >&2; total_failed=$((total_failed + 1)) ;;
+    *)
+      problems+=("unknown suite '$suite' (lint, unit, fuzz, pgtap, valgrind, integration); counted as 1 failure")
+      total_failed=$((total_failed + 1))
+      ;;
   esac
 done
 
+if [ $((total_passed + total_failed + total_skipped)) -eq 0 ]; then
+  problems+=("no test ran at all (FG_SUITES='$suites' FG_ONLY='$only'); counted as 1 failure")
+  total_failed=1
+fi
+
 echo
-echo "$total_passed passed, $total_failed failed"
+echo "== summary"
+printf '%s\n' "${summary[@]}"
+echo "skips allowed in this run (reasons a machine may lack that deps.sh cannot install):"
+printf '  /%s/\n' "${allowed_skips[@]}"
+[ ${#allowed_seen[@]} -eq 0 ] || printf 'allowed skip: %s\n' "${allowed_seen[@]}"
+[ ${#problems[@]} -eq 0 ] || printf 'FAILED: %s\n' "${problems[@]}"
+echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
 [ "$total_failed" -eq 0 ]

@@ -49,6 +49,8 @@ chmod 755 "$certs"
 trap 'pooler_stop TERM; rm -rf "$POOLER_DIR" "$certs"' EXIT
 
 # a CA, a server certificate for localhost and 127.0.0.1, and a second CA that signed nothing of ours
+# (openssl: package openssl, installed by test/harness/deps.sh)
+command -v openssl >/dev/null || diag "openssl is not installed: run test/harness/deps.sh (make deps)"
 (
   cd "$certs" || exit 1
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=faregate test CA" \

@@ -20,7 +20,9 @@ sleep 0.5
 PYTHONPATH="$top/test/harness" /usr/bin/python3 - "$POOLER_PORT" >"$POOLER_DIR/client.out" 2>&1 <<'PY' &
 import socket, struct, sys, time
 from fgtest import msg, cstr, startup, recv_msg
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+# a generous bound on each reply: the slow read runs up to three times (first try, retry, Bind), and on
+# a loaded machine one run of it took more than 30 s
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=300)
 s.sendall(startup())
 while recv_msg(s)[0] not in (b"Z", None):
     pass

@@ -42,6 +42,15 @@ tap_is_long(long got, long expected, const char *name)
 	return passed;
 }
 
+/* tap_skip: one test line for checks that did not run, with the reason (test/run-suites.sh fails a
+ * skip whose reason is not in its allow-list) */
+static inline void
+tap_skip(const char *reason)
+{
+	tap_count++;
+	printf("ok %d # SKIP %s\n", tap_count, reason);
+}
+
 static inline int
 tap_done(void)
 {

@@ -363,8 +363,8 @@ main(void)
 	if (!primary_port || !replica_ports ||
 		sscanf(replica_ports, "%15s %15s", ports[1], ports[2]) != 2)
 	{
-		printf("# skipping the cluster tests: they need the harness's primary and 2 replicas "
-			   "(FG_PRIMARY_PORT, FG_REPLICA_PORTS)\n");
+		tap_skip("no test cluster: the cluster tests need the harness's primary and 2 replicas "
+				 "(FG_PRIMARY_PORT, FG_REPLICA_PORTS)");
 		event_base_free(base);
 		return tap_done();
 	}
