@@ -39,7 +39,6 @@ ok $rc "pgbench -S with 1,100 concurrent clients exits 0"
 like "$out" "number of clients: 1100" "… 1,100 clients"
 like "$out" "number of failed transactions: 0 " "… no failed transaction"
 [ $rc -eq 0 ] || diag "$(echo "$out" | tail -5)"
-peak=$(grep -c "new connection" "$POOLER_DIR/pooler.log" 2>/dev/null || true)
 
 # max_db_connections caps the servers of a database under load; min_pool_size keeps servers warm
 pooler_write_config "max_client_conn = 1500" "max_db_connections = 3"
