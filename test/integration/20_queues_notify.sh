@@ -13,20 +13,25 @@ recreate_db $db || { ok 1 "database $db created"; done_testing; exit 1; }
 psql_primary -d $db -c "CREATE EXTENSION faregate CASCADE" -c "INSERT INTO faregate.queues (name) VALUES ('notify')" >/dev/null
 qid=$(psql_primary -d $db -c "SELECT queue_id FROM faregate.queues WHERE name = 'notify'")
 
-# a listener in its own session for 4 seconds; psql prints each notification after its current command
+# a listener in its own session until the table notify_done has a row (at most 60 s); psql prints each
+# notification after its current command, so the notifications show after the DO block ends
+psql_primary -d $db -c "CREATE TABLE notify_done ()" >/dev/null
 psql_primary -d $db >"$work/listener.out" 2>&1 <<EOF2 &
 LISTEN faregate_queue_$qid;
-SELECT pg_sleep(4);
+SELECT 'listening';
+DO \$\$ BEGIN FOR i IN 1..600 LOOP EXIT WHEN EXISTS (SELECT FROM notify_done); PERFORM pg_sleep(0.1); END LOOP; END \$\$;
 SELECT 1;
 EOF2
 listener=$!
-sleep 1
+wait_for 30 grep -qx listening "$work/listener.out"
+ok $? "the listener session is listening"
 entry=$(psql_primary -d $db -c "SELECT faregate.enqueue($qid, 'A-17')")
 psql_primary -d $db -c "BEGIN" -c "SELECT faregate.call_next($qid)" -c "ROLLBACK" >/dev/null
 psql_primary -d $db -c "SELECT faregate.call_next($qid)" >/dev/null
 psql_primary -d $db -c "SELECT faregate.start_service($entry)" -c "SELECT faregate.finish($entry)" >/dev/null
 # with faregate.queue_notify off, transitions send nothing
 psql_primary -d $db -c "SET faregate.queue_notify = off" -c "SELECT faregate.enqueue($qid, 'quiet')" >/dev/null
+psql_primary -d $db -c "INSERT INTO notify_done DEFAULT VALUES" >/dev/null
 wait $listener
 out=$(cat "$work/listener.out")
 like "$out" "notification \"faregate_queue_$qid\" with payload \"\\{\"entry_id\" : $entry, \"ticket\" : \"A-17\", \"status\" : \"waiting\"\\}\"" \

@@ -33,9 +33,26 @@ out=$(printf "SELECT length('%s');\n" "$(head -c 400000 /dev/zero | tr '\0' 'q')
 is "$out" 400000 "a 400 kB query text (larger than an I/O buffer)"
 # transaction mode: LISTEN is served by the pooler's listener connection (docs/operations.md), whose
 # LISTEN completes just after the client's CommandComplete and whose notifications arrive on their own:
-# give each a moment (psql prints a notification after the command during which it arrived)
-out=$(psql_pooler -c "LISTEN ch_basic" -c "SELECT pg_sleep(0.3)" -c "NOTIFY ch_basic, 'hello'" -c "SELECT pg_sleep(0.3)" 2>&1)
-like "$out" "notification \"ch_basic\" with payload \"hello\"" "NOTIFY reaches the client that listens (same transaction run)"
+# the client NOTIFYs until one arrives (its first NOTIFY may come before the listener's LISTEN) and
+# polls for it, for up to 30 s
+out=$(/usr/bin/python3 - "$POOLER_PORT" <<'PY' 2>&1
+import sys, time, psycopg
+c = psycopg.connect(host="127.0.0.1", port=int(sys.argv[1]), user="postgres", dbname="postgres", autocommit=True)
+got = []
+c.add_notify_handler(lambda n: got.append("%s %s" % (n.channel, n.payload)))
+c.execute("LISTEN ch_basic")
+deadline = time.time() + 30
+while not got and time.time() < deadline:
+    c.execute("NOTIFY ch_basic, 'hello'")
+    for _ in range(10):
+        if got:
+            break
+        c.execute("SELECT 1")  # notifications that arrived meanwhile are handled here
+        time.sleep(0.05)
+print(got[0] if got else "no notification within 30 s")
+PY
+)
+is "$out" "ch_basic hello" "NOTIFY reaches the client that listens (transaction mode, the pooler's listener)"
 
 # --- admin console: PgBouncer 1.18's columns come first, in order ---
 header() { psql -X -qA -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d pgbouncer -c "$1" | head -1; }
@@ -70,9 +87,10 @@ like "$out" "only admin_users" "stats_users may not RELOAD"
 is "$(psql_pooler_admin -c 'PAUSE postgres' 2>&1)" "" "PAUSE postgres"
 ( psql_pooler -c "SELECT 'resumed'" >"$POOLER_DIR/paused.out" 2>&1 ) &
 bg=$!
-sleep 0.7
+postgres_waiting() { psql_pooler_admin -c 'SHOW POOLS' | grep -Eq '^postgres\|postgres\|[0-9]+\|1\|'; }
+wait_for 30 postgres_waiting
+ok $? "SHOW POOLS shows it waiting (cl_waiting 1)"
 is "$(cat "$POOLER_DIR/paused.out")" "" "a query waits while the database is paused"
-like "$(psql_pooler_admin -c 'SHOW POOLS' | grep '^postgres|')" "^postgres\|postgres\|[0-9]+\|1\|" "SHOW POOLS shows it waiting"
 psql_pooler_admin -c 'RESUME postgres'
 wait $bg
 is "$(cat "$POOLER_DIR/paused.out")" resumed "after RESUME it runs"
@@ -88,36 +106,46 @@ pooler_write_config "default_pool_size = 6"
 psql_pooler_admin -c "RELOAD"
 is "$(psql_pooler_admin -c 'SHOW CONFIG' | grep '^default_pool_size|' | cut -d'|' -f2)" 6 "RELOAD applies a changed setting"
 pooler_write_config "default_pool_size = 7" "max_client_conn = 3"
-kill -HUP "$POOLER_PID"
-sleep 0.3
+pooler_reload
 is "$(psql_pooler_admin -c 'SHOW CONFIG' | grep '^default_pool_size|' | cut -d'|' -f2)" 7 "SIGHUP reloads"
 pooler_write_config "default_pool_size = 7" "max_client_conn = 3" "no_such_setting = 1"
 out=$(psql_pooler_admin -c "RELOAD" 2>&1)
 like "$out" "pooler.ini:[0-9]+: unknown setting \"no_such_setting\"" "a bad file fails RELOAD with file, line and reason"
 is "$(psql_pooler_admin -c 'SHOW CONFIG' | grep '^default_pool_size|' | cut -d'|' -f2)" 7 "… and changes nothing"
 
-# max_client_conn (3 now): hold three clients, the fourth is refused with 53300
+# max_client_conn (3 now): hold three clients (each until the table fg_basic_release has a row, at most
+# 60 s), the fourth is refused with 53300
+psql_primary -d postgres -c "DROP TABLE IF EXISTS fg_basic_release; CREATE TABLE fg_basic_release ()" >/dev/null
 holders=()
-for i in 1 2 3; do ( psql_pooler -c "SELECT pg_sleep(1.5)" >/dev/null 2>&1 ) & holders+=($!); done
-sleep 0.5
+for i in 1 2 3; do
+  ( psql_pooler -c "DO \$\$ BEGIN FOR i IN 1..600 LOOP EXIT WHEN EXISTS (SELECT FROM fg_basic_release);
+      PERFORM pg_sleep(0.1); END LOOP; END \$\$ /* fg_basic_holder */" >/dev/null 2>&1 ) & holders+=($!)
+done
+holders_running() { [ "$(psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%fg_basic_holder%' AND pid <> pg_backend_pid()")" = 3 ]; }
+wait_for 30 holders_running
+ok $? "three clients hold their connections"
 out=$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres -c 'SELECT 1' 2>&1)
 like "$out" "too many connections" "max_client_conn refuses the client beyond it"
+psql_primary -d postgres -c "INSERT INTO fg_basic_release DEFAULT VALUES" >/dev/null
 wait "${holders[@]}"
+psql_primary -d postgres -c "DROP TABLE fg_basic_release" >/dev/null
 pooler_write_config "default_pool_size = 4"
-kill -HUP "$POOLER_PID"; sleep 0.3
+pooler_reload
 
 # graceful shutdown: a running transaction finishes, new clients are refused, the pooler exits
-( psql_pooler -c "SELECT pg_sleep(1), 'finished'" >"$POOLER_DIR/graceful.out" 2>&1 ) &
+( psql_pooler -c "SELECT pg_sleep(2), 'finished'" >"$POOLER_DIR/graceful.out" 2>&1 ) &
 bg=$!
-sleep 0.4
+graceful_running() { [ "$(psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%''finished''%' AND pid <> pg_backend_pid()")" = 1 ]; }
+wait_for 30 graceful_running
+ok $? "the transaction runs before SIGINT"
 kill -INT "$POOLER_PID"
-sleep 0.2
+wait_for 30 pooler_log_has "SIGINT: graceful shutdown"
 out=$(psql_pooler -c "SELECT 1" 2>&1)
 ok $([ -n "$out" ] && [ "$out" != 1 ] && echo 0 || echo 1) "no new client during a graceful shutdown"
 wait $bg
 like "$(cat "$POOLER_DIR/graceful.out")" "\|finished$" "the running transaction completed"
-for _ in $(seq 1 60); do kill -0 "$POOLER_PID" 2>/dev/null || break; sleep 0.05; done
-ok $(kill -0 "$POOLER_PID" 2>/dev/null && echo 1 || echo 0) "the pooler exited after the transaction"
+wait_for 30 eval '! kill -0 "$POOLER_PID" 2>/dev/null'
+ok $? "the pooler exited after the transaction"
 ok $([ ! -e "$POOLER_DIR/pooler.pid" ] && echo 0 || echo 1) "pidfile removed"
 pooler_log_has "SIGINT: graceful shutdown" ; ok $? "the log says why it stopped"
 pooler_sanitizer_clean; ok $? "no sanitizer report (first run)"
@@ -133,17 +161,21 @@ like "$out" "bad.ini:2: listen_port must be a whole number from 1 to 65535" "…
 pooler_write_config
 "$POOLER_BIN" -d "$POOLER_DIR/pooler.ini" >/dev/null 2>&1
 ok $? "-d returns after daemonizing"
-for _ in $(seq 1 60); do [ -s "$POOLER_DIR/pooler.pid" ] && break; sleep 0.05; done
+wait_for 30 test -s "$POOLER_DIR/pooler.pid"
 POOLER_PID=$(cat "$POOLER_DIR/pooler.pid" 2>/dev/null)
 echo "$POOLER_PID" >>"$FG_CLUSTER_DIR/pids"
 is "$(psql_pooler -c 'SELECT 5')" 5 "the daemon serves"
-( psql_pooler -c "SELECT pg_sleep(5)" >/dev/null 2>&1 ) &
+# the transaction would run 60 s: an exit within 30 s is SIGTERM's, not the transaction's end
+( psql_pooler -c "SELECT pg_sleep(60) /* fg_basic_term */" >/dev/null 2>&1 ) &
 bg=$!
-sleep 0.3
-start=$SECONDS
+term_running() { [ "$(psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%fg_basic_term%' AND pid <> pg_backend_pid()")" = 1 ]; }
+wait_for 30 term_running
+ok $? "the transaction runs before SIGTERM"
 kill -TERM "$POOLER_PID"
-for _ in $(seq 1 40); do kill -0 "$POOLER_PID" 2>/dev/null || break; sleep 0.05; done
-ok $(kill -0 "$POOLER_PID" 2>/dev/null && echo 1 || echo 0) "SIGTERM stops at once, mid-transaction"
+wait_for 30 eval '! kill -0 "$POOLER_PID" 2>/dev/null'
+ok $? "SIGTERM stops the pooler mid-transaction (without waiting for it)"
+# the backend would sleep on for a minute (PostgreSQL notices the closed socket only when it writes)
+psql_primary -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%fg_basic_term%' AND pid <> pg_backend_pid()" >/dev/null
 wait $bg
 POOLER_PID=
 done_testing

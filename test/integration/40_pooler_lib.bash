@@ -73,11 +73,31 @@ pooler_stop() {
   kill -KILL "$POOLER_PID" 2>/dev/null
   wait "$POOLER_PID" 2>/dev/null
   POOLER_PID=
+  pooler_report_sanitizer
+}
+
+# pooler_report_sanitizer: once per test, a failed TAP line with the report when the pooler's stderr
+# holds an ASan/UBSan/LSan report, so a test that runs the ASan build fails on one even when it never
+# calls pooler_sanitizer_clean itself (pooler_stop calls this after every stop).
+POOLER_SANITIZER_REPORTED=
+pooler_report_sanitizer() {
+  [ -z "$POOLER_SANITIZER_REPORTED" ] && ! pooler_sanitizer_clean || return 0
+  POOLER_SANITIZER_REPORTED=1
+  ok 1 "faregate-pooler's stderr holds no sanitizer report"
+  grep -E -A12 "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$POOLER_DIR/stderr.log" | head -40 | sed 's/^/#   /'
 }
 
 # psql_pooler [psql args]: psql through the pooler as postgres to database postgres (unaligned, tuples only).
 psql_pooler() { psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres "$@"; }
 psql_pooler_admin() { PGPASSWORD=${POOLER_ADMIN_PASSWORD:-} psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d faregate "$@"; }
+
+# pooler_reload: sends SIGHUP and waits (up to 30 s) until the log says the reload was done (or failed).
+pooler_reload() {
+  local before
+  before=$(grep -Ec "configuration reloaded|reload failed" "$POOLER_DIR/pooler.log" 2>/dev/null)
+  kill -HUP "$POOLER_PID" || return 1
+  wait_for 30 eval '[ "$(grep -Ec "configuration reloaded|reload failed" "$POOLER_DIR/pooler.log" 2>/dev/null)" -gt "$before" ]'
+}
 
 # pooler_log_has REGEX: the pooler's log has a line matching REGEX.
 pooler_log_has() { grep -Eq -- "$1" "$POOLER_DIR/pooler.log"; }

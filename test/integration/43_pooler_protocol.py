@@ -275,7 +275,7 @@ def show_pools(p):
     return [r for r in rows if r["database"] == "postgres"][0]
 
 
-def wait_for(p, cond, timeout=10):
+def wait_for(p, cond, timeout=30):
     deadline = time.time() + timeout
     while True:
         row = show_pools(p)
@@ -286,14 +286,18 @@ def wait_for(p, cond, timeout=10):
 
 def test_show_pools():
     proxy = CancelDelayProxy(2.0)
-    p = Pooler(["server_check_delay = 1", "server_check_query = select pg_sleep(1.5)"], port=proxy.port)
+    p = Pooler(["server_check_delay = 1", "server_check_query = select pg_sleep(3)"], port=proxy.port)
     try:
         c = psycopg.connect(p.dsn(), autocommit=True)
+        released = time.time()
         one(c, "SELECT 1")
         row = show_pools(p)
-        ok(row["sv_idle"] == 1 and row["sv_used"] == 0, "a server just released is idle, not used", row)
-        time.sleep(1.3)
-        row = show_pools(p)
+        if time.time() - released < 1:
+            ok(row["sv_idle"] == 1 and row["sv_used"] == 0, "a server just released is idle, not used", row)
+        else:  # the machine took longer than server_check_delay: the server may already count as used
+            ok(row["sv_idle"] + row["sv_used"] == 1, "a server just released is idle or used (SHOW took %.1f s)"
+               % (time.time() - released), row)
+        row = wait_for(p, lambda r: r["sv_used"] == 1)
         ok(row["sv_used"] == 1 and row["sv_idle"] == 0, "after server_check_delay it counts as sv_used", row)
         t = threading.Thread(target=lambda: one(c, "SELECT 2"))
         t.start()
@@ -316,7 +320,12 @@ def test_show_pools():
         t = threading.Thread(target=slow)
         t.start()
         wait_for(p, lambda r: r["sv_active"] == 1)
-        time.sleep(0.2)
+
+        def slow_running():
+            with fgtest.primary_connect() as d:
+                return d.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                                 "AND query = 'SELECT pg_sleep(8)'").fetchone()[0] == 1
+        ok(fgtest.wait_until(slow_running, 30), "the slow query runs on the server")
         c.cancel()
         row = wait_for(p, lambda r: r["cl_active_cancel_req"] + r["cl_waiting_cancel_req"] == 1)
         ok(row["cl_active_cancel_req"] + row["cl_waiting_cancel_req"] == 1 and row["sv_active_cancel"] == 1

@@ -326,7 +326,15 @@ def test_replicas(p):
         return
     with psycopg.connect(p.dsn("routed"), autocommit=True) as c:
         c.execute("SELECT 1")
-        time.sleep(2.5)  # health checks (health_check_period 1 s) verify the roles
+
+        def roles_verified():  # the health checks (health_check_period 1 s) verified every node
+            rows = [r for r in show(p, "ROUTING") if r["database"] == "routed"]
+            return len(rows) == len(REPLICAS) + 1 and all(r["status"] == "up" for r in rows) and \
+                sorted(r["role"] for r in rows) == ["primary"] + ["replica"] * len(REPLICAS) and \
+                all(r["lag_bytes"] is not None and int(r["lag_bytes"]) >= 0 for r in rows if r["role"] == "replica")
+        ok(fgtest.wait_until(roles_verified, 30), "the health checks verified the primary and the replicas "
+           "and measured their lag",
+           [r for r in show(p, "ROUTING") if r["database"] == "routed"])
         for i in range(10):
             c.execute("SELECT %s::int", (i,))
     fams = parse_exposition(http_get(p.url("/metrics"))[2])

@@ -32,6 +32,7 @@ HOST = fgtest.HOST
 PRIMARY = fgtest.primary_port()
 PERIOD = 1.0        # health_check_period
 CONNECT_TIMEOUT = 1.0   # server_connect_timeout
+WAIT = 30.0         # the bound of every wait for a verdict (the machine may be busy; speed is not checked)
 
 
 def recv_exact(s, n):
@@ -189,7 +190,7 @@ class Pooler(fgtest.Pooler):
 
 
 def test_fresh(p):
-    elapsed, status, entry = p.wait_health("real", True, 2 * PERIOD + 1)
+    elapsed, status, entry = p.wait_health("real", True, WAIT)
     pools = [r for r in p.show("POOLS") if r[0] in ("real", "fake")]
     ok(elapsed is not None and status == 200 and entry["source"] == "probe" and entry["primary"]["probes"] >= 1,
        "fresh pooler: /health 200, reachable true from the probe (%.2f s after start)" % (elapsed or -1),
@@ -201,18 +202,18 @@ def test_fresh(p):
 
 def test_probe_verdicts(p):
     p.fake.mode["faregate-probe"] = "57P03"
-    elapsed, status, entry = p.wait_health("fake", False, 2 * PERIOD + 0.5)
+    elapsed, status, entry = p.wait_health("fake", False, WAIT)
     ok(elapsed is not None and status == 503 and "57P03" in entry["primary"]["detail"],
        "ErrorResponse 57P03 (starting up): reachable false, /health 503", entry)
     p.fake.mode["faregate-probe"] = "proxy"
-    elapsed, status, entry = p.wait_health("fake", True, 2 * PERIOD + 0.5)
+    elapsed, status, entry = p.wait_health("fake", True, WAIT)
     ok(elapsed is not None and status == 200, "an authentication request again: reachable true, 200", entry)
     p.fake.mode["faregate-probe"] = "silent"
-    elapsed, status, entry = p.wait_health("fake", False, PERIOD + CONNECT_TIMEOUT + 1)
+    elapsed, status, entry = p.wait_health("fake", False, WAIT)
     ok(elapsed is not None and status == 503 and "no answer" in entry["primary"]["detail"],
        "a server that accepts and never answers: unreachable after server_connect_timeout", entry)
     p.fake.mode["faregate-probe"] = "proxy"
-    elapsed, status, entry = p.wait_health("fake", True, PERIOD + CONNECT_TIMEOUT + 1)
+    elapsed, status, entry = p.wait_health("fake", True, WAIT)
     ok(elapsed is not None and status == 200, "... and reachable again once it answers", entry)
 
 
@@ -223,10 +224,10 @@ def test_closed_port(p):
         f.write(text.replace("[pooler]", "dead = host=127.0.0.1 port=%d dbname=postgres\n[pooler]" % p.dead))
     with psycopg.connect(p.dsn("faregate"), autocommit=True) as a:
         a.execute("RELOAD")
-    elapsed, status, entry = p.wait_health("dead", False, 2 * PERIOD)
+    elapsed, status, entry = p.wait_health("dead", False, WAIT)
     ok(elapsed is not None and status == 503 and "refused" in entry["primary"]["detail"],
-       "entry on a closed port: /health 503, reachable false within two periods (%.2f s), no client needed"
-       % (elapsed or -1), entry)
+       "entry on a closed port: /health 503, reachable false, no client needed", entry)
+    fgtest.diag("the closed port was reported after %.2f s (health_check_period %.1f s)" % (elapsed or -1, PERIOD))
     pools = [r for r in p.show("POOLS") if r[0] == "dead"]
     ok(not pools, "... no pool for it exists", pools)
 
@@ -248,13 +249,13 @@ def test_listen_bound(p):
     p.fake.mode["faregate-listener"] = "silent"
     took, sqlstate, msg, alive = listen_error(p, "probe_ch1")
     ok(sqlstate == "08006" and "listener connection" in msg and "connection attempt" in msg and
-       CONNECT_TIMEOUT - 0.2 <= took < CONNECT_TIMEOUT + 3,
+       CONNECT_TIMEOUT - 0.2 <= took < WAIT,
        "listener connection never answered: LISTEN gets 08006 naming the listener after %.2f s" % took, msg)
     ok(alive == 1, "... the client's session goes on")
     p.fake.mode["faregate-listener"] = "mute"
     time.sleep(0.5)     # the listener's retry with backoff (no channel wanted now) settles
     took, sqlstate, msg, alive = listen_error(p, "probe_ch2")
-    ok(sqlstate == "08006" and "LISTEN within" in msg and took < CONNECT_TIMEOUT + 3,
+    ok(sqlstate == "08006" and "LISTEN within" in msg and CONNECT_TIMEOUT - 0.2 <= took < WAIT,
        "listener logged in but its LISTEN never answered: 08006 after %.2f s" % took, msg)
     p.fake.mode["faregate-listener"] = "proxy"
     time.sleep(0.5)
@@ -262,13 +263,15 @@ def test_listen_bound(p):
     ok(sqlstate is None and msg == "LISTEN", "once the server answers, LISTEN succeeds (%.2f s)" % took, msg)
 
 
-def test_tls_require(fake):
-    """server_tls_sslmode = require: the probe sends an SSLRequest and takes 'N' as reachable."""
+def test_tls_require():
+    """server_tls_sslmode = require: the probe sends an SSLRequest and takes 'N' as reachable. A fake
+    server of its own: another pooler's plaintext probe would add StartupMessages to the count."""
+    fake = FakeServer()
     before = fake.ssl_requests
     seen = dict(fake.seen)
     p = Pooler(fake, "server_tls_sslmode = require\n")
     try:
-        elapsed, status, entry = p.wait_health("fake", True, 2 * PERIOD + 1)
+        elapsed, status, entry = p.wait_health("fake", True, WAIT)
         ok(elapsed is not None and entry["source"] == "probe" and "SSLRequest answered 'N'" in
            entry["primary"]["detail"] and fake.ssl_requests > before,
            "server_tls_sslmode require: SSLRequest answered, reachable without a handshake", entry)
@@ -276,14 +279,15 @@ def test_tls_require(fake):
            "... and no StartupMessage was sent after it", (seen, fake.seen))
     finally:
         p.stop()
+        fake.stop()
     p.finish()
 
 
 def main():
+    test_tls_require()
     fake = FakeServer()
     p = Pooler(fake)
     try:
-        test_tls_require(fake)
         status = fgtest.run_pooler_tests(p, [test_fresh, test_probe_verdicts, test_closed_port,
                                              test_listen_bound])
     finally:

@@ -67,7 +67,7 @@ def listener_pids():
                                         "'faregate-listener' AND datname = %s", (DB,)).fetchall()]
 
 
-def wait_for(cond, timeout=5.0):
+def wait_for(cond, timeout=30.0):
     end = time.time() + timeout
     while time.time() < end:
         if cond():
@@ -197,9 +197,16 @@ def main():
         old = listener_pids()
         with direct() as d:
             d.execute("SELECT pg_terminate_backend(%s)", (old[0],))
-        ok(wait_for(lambda: len(listener_pids()) == 1 and listener_pids() != old, 10),
+        ok(wait_for(lambda: len(listener_pids()) == 1 and listener_pids() != old),
            "after pg_terminate_backend the listener reconnects (pid %s -> %s)" % (old, listener_pids()))
-        time.sleep(0.3)  # re-LISTEN is one round trip
+
+        def relistened():
+            with direct() as d:
+                return d.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                 "'faregate-listener' AND datname = %s AND state = 'idle' AND query ILIKE "
+                                 "%s", (DB, "%LISTEN%" + channel + "%")).fetchone()[0] == 1
+        # the new listener's last statement is its LISTEN of the channel: then the channel is listened
+        ok(wait_for(relistened), "the new listener connection LISTENs the channel again (pg_stat_activity)")
         caller.execute("SELECT faregate.call_next(%s)", (qid,))
         got = [wait_for(lambda c=c: len(c.poll()) >= 1) for c in clients]
         ok(all(got), "after the reconnect every channel is listened again: all 3 get the next notification")

