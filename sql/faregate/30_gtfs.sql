@@ -285,7 +285,7 @@ BEGIN
     END IF;
     IF header = '' THEN
         PERFORM faregate._gtfs_error(file, 1, '(header)', 'the file is empty: it has no header line');
-        INSERT INTO pg_temp.gtfs_files VALUES (file, '{}');
+        INSERT INTO pg_temp.gtfs_files VALUES (file, '{}') ON CONFLICT ON CONSTRAINT gtfs_files_pkey DO UPDATE SET columns = EXCLUDED.columns;
     ELSIF header IS NOT NULL THEN
         header := regexp_replace(header, E'^\uFEFF', '');
         FOREACH col IN ARRAY string_to_array(rtrim(header, E'\r\n'), ',') LOOP
@@ -305,7 +305,7 @@ BEGIN
                 PERFORM faregate._gtfs_error(file, 1, col, 'required column is missing');
             END IF;
         END LOOP;
-        INSERT INTO pg_temp.gtfs_files VALUES (file, cols);
+        INSERT INTO pg_temp.gtfs_files VALUES (file, cols) ON CONFLICT ON CONSTRAINT gtfs_files_pkey DO UPDATE SET columns = EXCLUDED.columns;
     END IF;
     EXECUTE format('DROP TABLE IF EXISTS pg_temp.%I', 'gtfs_stg_' || file);
     EXECUTE format('CREATE TEMP TABLE %I (row_no bigint GENERATED ALWAYS AS IDENTITY (START 2), %s) ON COMMIT DROP',
@@ -321,10 +321,15 @@ CREATE FUNCTION faregate._gtfs_secs(t text) RETURNS int LANGUAGE sql IMMUTABLE P
                 THEN split_part(t, ':', 1)::int * 3600 + split_part(t, ':', 2)::int * 60 + split_part(t, ':', 3)::int END
 $$;
 -- gtfs_date: a GTFS date YYYYMMDD, NULL when it is not a real date.
-CREATE FUNCTION faregate._gtfs_date(d text) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN d ~ '^[0-9]{8}$' AND to_char(to_date(d, 'YYYYMMDD'), 'YYYYMMDD') = d
-                THEN to_date(d, 'YYYYMMDD') END
-$$;
+CREATE FUNCTION faregate._gtfs_date(d text) RETURNS date LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF d ~ '^[0-9]{8}$' THEN
+        RETURN make_date(substr(d, 1, 4)::int, substr(d, 5, 2)::int, substr(d, 7, 2)::int);
+    END IF;
+    RETURN NULL;
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+    RETURN NULL;
+END $$;
 -- gtfs_int: an integer field, NULL when it is not one (or out of int range).
 CREATE FUNCTION faregate._gtfs_int(v text) RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN v ~ '^-?[0-9]{1,9}$' THEN v::int END
