@@ -22,6 +22,7 @@ packages=(
   openssl                                           # 47_ops_tls.sh makes its CA and certificates
   systemd                                           # systemd-analyze verify (49_ops_docs.sh)
   procps iproute2 util-linux                        # pgrep/ps, ss, flock/setsid
+  unzip zip                                         # faregate-gtfs reads .zip feeds; 30_gtfs_loader.sh makes them
 )
 
 missing=()

@@ -28,6 +28,7 @@ SELECT is(
        FROM pg_proc p
       WHERE p.pronamespace = 'faregate'::regnamespace
         AND has_function_privilege('fg_priv_nobody', p.oid, 'EXECUTE')
+        AND p.proname !~ '^gtfs_'  -- GTFS functions: 40_gtfs_schema.sql
         AND p.prokind IN ('f', 'p')),
     ARRAY['faregate.charge_taps(faregate.leg[],text)',
           'faregate.estimated_wait(bigint)',

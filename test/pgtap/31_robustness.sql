@@ -88,6 +88,7 @@ BEGIN
            AND NOT ('internal'::regtype = ANY (p.proargtypes::regtype[]))  -- not callable from SQL
            AND p.proname <> 'queue_purge'              -- commits: not callable inside this test
            AND p.proname !~ '^_'                       -- internal helpers: owner only (30_privileges.sql)
+           AND p.proname !~ '^gtfs_'                   -- GTFS functions: 40_gtfs_errors.sql
          ORDER BY p.proname
     LOOP
         -- every argument position (0 = the call with ordinary arguments only), each hostile value
