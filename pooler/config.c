@@ -34,6 +34,8 @@ const ConfigKey config_keys[] = {
 	INT_KEY(reserve_pool_size, "0", true, 0, 100000),
 	TIME_KEY(reserve_pool_timeout, "5", true),
 	INT_KEY(max_client_conn, "100", true, 1, 1000000),
+	INT_KEY(max_login_clients, "0", true, 0, 1000000),
+	INT_KEY(admin_reserved_connections, "3", true, 0, 1000000),
 	INT_KEY(max_db_connections, "0", true, 0, 100000),
 	STR_KEY(server_reset_query, "DISCARD ALL", true),
 	STR_KEY(server_check_query, "select 1", true),

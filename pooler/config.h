@@ -64,7 +64,9 @@ typedef struct Config
 	int			min_pool_size;
 	int			reserve_pool_size;
 	long		reserve_pool_timeout_ms;
-	int			max_client_conn;
+	int			max_client_conn;	/* logged-in clients */
+	int			max_login_clients;	/* logins in progress; 0 = max_client_conn */
+	int			admin_reserved_connections;	/* of max_client_conn, kept for admin_users */
 	int			max_db_connections;	/* 0 = unlimited */
 	char		server_reset_query[CF_STR_MAX];
 	char		server_check_query[CF_STR_MAX];	/* empty = never checked */

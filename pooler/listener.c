@@ -1,7 +1,7 @@
 /*
  * listener.c: owns the listening sockets (see listener.h). Accepting is batched (up to ACCEPT_BATCH
  * per readiness event); with EMFILE/ENFILE the listeners are disabled for a second rather than spin.
- * A client beyond max_client_conn gets SQLSTATE 53300 and is closed before it costs anything more.
+ * max_client_conn and max_login_clients are client.c's (client_accept, client_attach_pool).
  */
 #include "listener.h"
 
@@ -62,9 +62,9 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (listener->unix_socket)
 			addr.ss_family = AF_UNIX;
-		/* beyond max_client_conn the client still gets a login, refused with 53300 after its startup
-		 * packet (answering an SSLRequest with an error confuses libpq); cancels still work */
-		client_accept(cfd, (struct sockaddr *) &addr, listener->unix_socket, client_count >= cf.max_client_conn);
+		/* max_client_conn is checked after authentication (refused with 53300 then: answering an
+		 * SSLRequest with an error confuses libpq); cancels still work */
+		client_accept(cfd, (struct sockaddr *) &addr, listener->unix_socket);
 	}
 }
 
