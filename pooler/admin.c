@@ -596,6 +596,10 @@ show_config(Client *client)
 		const char *values[4];
 
 		config_value_string(&cf, key, value, sizeof(value));
+		/* credentials of the metrics port are shown as set or not, never as text */
+		if (value[0] && (strcmp(key->name, "metrics_bearer_token") == 0 ||
+						 strcmp(key->name, "metrics_basic_auth") == 0))
+			snprintf(value, sizeof(value), "********");
 		snprintf(def, sizeof(def), "%s", key->default_value);
 		values[0] = key->name;
 		values[1] = value;

@@ -88,6 +88,10 @@ typedef struct Config
 	int			verbose;
 	char		metrics_addr[CF_STR_MAX];	/* HTTP /metrics and /health: address */
 	int			metrics_port;	/* 0 = off */
+	int			metrics_max_connections;	/* HTTP connections open at once (httpd.c) */
+	long		metrics_request_timeout_ms; /* accept to last byte of the answer */
+	char		metrics_bearer_token[CF_STR_MAX];	/* empty = no bearer token required */
+	char		metrics_basic_auth[CF_STR_MAX]; /* "user:password"; empty = no basic auth */
 	int			max_user_connections;	/* server connections per user over all pools; 0 = unlimited */
 	int			user_tps_limit; /* transactions per second per (database, user); 0 = unlimited */
 	int			client_tps_limit;	/* … per (database, client address); 0 = unlimited */
