@@ -758,6 +758,7 @@ admin_reload(char *err, size_t errlen)
 		log_warning("RELOAD: cannot open logfile %s; logging to stderr", cf.logfile);
 	log_verbose = cf.verbose;
 	pool_reload(&cf);
+	listener_warn_trust();
 	log_info("configuration reloaded from %s", cf.path);
 	return true;
 }

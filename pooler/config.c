@@ -26,7 +26,7 @@ const ConfigKey config_keys[] = {
 	STR_KEY(listen_addr, "127.0.0.1", false),
 	INT_KEY(listen_port, "6432", false, 1, 65535),
 	STR_KEY(unix_socket_dir, "", false),
-	{"auth_type", CFK_AUTH_TYPE, CF_OFF(auth_type), "trust", true, 0, 0},
+	{"auth_type", CFK_AUTH_TYPE, CF_OFF(auth_type), "md5", true, 0, 0},
 	STR_KEY(auth_file, "", true),
 	{"pool_mode", CFK_POOL_MODE, CF_OFF(pool_mode), "transaction", true, 0, 0},
 	INT_KEY(default_pool_size, "20", true, 1, 100000),
@@ -631,8 +631,9 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 	if (out->auth_type != AUTH_TRUST && out->auth_file[0] == '\0')
 	{
 		config_free(out);
-		return fail(err, errlen, path, 0, "auth_type %s needs auth_file (PgBouncer's userlist.txt format)",
-					out->auth_type == AUTH_MD5 ? "md5" : "scram-sha-256");
+		return fail(err, errlen, path, 0, "auth_type %s needs auth_file (PgBouncer's userlist.txt format); "
+					"md5 is the default: set auth_file, or auth_type = trust to let every user in without a "
+					"password", out->auth_type == AUTH_MD5 ? "md5" : "scram-sha-256");
 	}
 	if (!check_routing(out, why, sizeof(why)))
 	{
