@@ -596,6 +596,10 @@ show_config(Client *client)
 		const char *values[4];
 
 		config_value_string(&cf, key, value, sizeof(value));
+		/* credentials of the metrics port are shown as set or not, never as text */
+		if (value[0] && (strcmp(key->name, "metrics_bearer_token") == 0 ||
+						 strcmp(key->name, "metrics_basic_auth") == 0))
+			snprintf(value, sizeof(value), "********");
 		snprintf(def, sizeof(def), "%s", key->default_value);
 		values[0] = key->name;
 		values[1] = value;
@@ -754,6 +758,7 @@ admin_reload(char *err, size_t errlen)
 		log_warning("RELOAD: cannot open logfile %s; logging to stderr", cf.logfile);
 	log_verbose = cf.verbose;
 	pool_reload(&cf);
+	listener_warn_trust();
 	log_info("configuration reloaded from %s", cf.path);
 	return true;
 }

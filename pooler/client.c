@@ -38,6 +38,7 @@
 List		client_all_list;
 List		login_client_list;
 int			client_count;
+static int	client_login_count;	/* clients on login_client_list (max_login_clients) */
 
 static Slab *client_slab;
 static List zombie_clients;
@@ -79,6 +80,10 @@ client_set_state(Client *client, ClientState state)
 	Pool	   *pool = client->pool;
 
 	list_del(&client->list_node);
+	if (client->state == CL_LOGIN)
+		client_login_count--;
+	if (state == CL_LOGIN)
+		client_login_count++;
 	if (client->state == CL_WAITING)
 		pool->nodes[client->wait_node].n_waiting--;
 	if (state == CL_WAITING)
@@ -166,10 +171,28 @@ client_event(Conn *conn, short what)
 	}
 }
 
-bool
-client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_limit)
+/* login_cap: how many logins may be in progress at once (max_login_clients; 0 = max_client_conn). */
+static int
+login_cap(void)
 {
-	Client	   *client = slab_alloc(client_slab);
+	return cf.max_login_clients > 0 ? cf.max_login_clients : cf.max_client_conn;
+}
+
+bool
+client_accept(int fd, const struct sockaddr *addr, bool unix_socket)
+{
+	Client	   *client;
+
+	/*
+	 * Logins in progress have their own cap, so that sockets which never log in cannot take the slots of
+	 * max_client_conn; at the cap the oldest login in progress makes room. A real login takes a few round
+	 * trips, so an attacker must open max_login_clients connections within that time to push it out.
+	 */
+	if (client_login_count >= login_cap() && !list_empty(&login_client_list))
+		client_close(container_of(list_first(&login_client_list), Client, list_node), "53300",
+					 "too many logins in progress: max_login_clients reached and this login was the oldest",
+					 "Log in promptly, or raise max_login_clients.");
+	client = slab_alloc(client_slab);
 
 	if (!client)
 	{
@@ -191,7 +214,6 @@ client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_l
 	list_append(&client_all_list, &client->all_node);
 	client->connect_time = client->request_time = conn_now_usec();
 	client->tx_status = 'I';
-	client->over_limit = over_limit;
 	client_count++;
 	client_set_state(client, CL_LOGIN);
 	conn_set_read(&client->conn, true);
@@ -417,12 +439,6 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 		if (strcmp(info.names[i], "application_name") == 0)
 			snprintf(client->application_name, sizeof(client->application_name), "%s", info.values[i]);
 
-	if (client->over_limit)
-	{
-		client_close(client, "53300", "too many connections: max_client_conn reached",
-					 "Raise max_client_conn or close idle client connections.");
-		return;
-	}
 	if (pool_shutting_down)
 	{
 		client_close(client, "57P03", "the pooler is shutting down", "Connect again in a moment.");
@@ -457,6 +473,34 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 	login_begin(client);
 }
 
+/*
+ * client_has_slot: max_client_conn counts logged-in clients; the last admin_reserved_connections of them
+ * are kept for admin_users (PostgreSQL's superuser_reserved_connections). False when the client was closed.
+ */
+static bool
+client_has_slot(Client *client)
+{
+	int			logged_in = client_count - client_login_count;
+	int			reserved = cf.admin_reserved_connections;
+
+	if (reserved >= cf.max_client_conn)
+		reserved = cf.max_client_conn - 1;	/* at least one slot for everyone (docs/pooler.md) */
+	if (logged_in >= cf.max_client_conn)
+	{
+		client_close(client, "53300", "too many connections: max_client_conn reached",
+					 "Raise max_client_conn or close idle client connections.");
+		return false;
+	}
+	if (logged_in >= cf.max_client_conn - reserved && !config_list_contains(cf.admin_users, client->user))
+	{
+		client_close(client, "53300", "too many connections: max_client_conn reached; the remaining "
+					 "connection slots are reserved for admin_users (admin_reserved_connections)",
+					 "Raise max_client_conn or close idle client connections.");
+		return false;
+	}
+	return true;
+}
+
 bool
 client_attach_pool(Client *client)
 {
@@ -464,6 +508,8 @@ client_attach_pool(Client *client)
 
 	if (client->pool)
 		return true;
+	if (!client_has_slot(client))
+		return false;
 	if (client->admin)
 		client->pool = pool_admin(client->user);
 	else

@@ -57,7 +57,6 @@ struct Client
 	Server	   *server;			/* linked server (CL_ACTIVE) */
 	int			wait_node;		/* node it waits for (CL_WAITING) */
 	bool		admin;			/* connected to the admin console */
-	bool		over_limit;		/* accepted beyond max_client_conn: refused after its startup packet */
 	bool		admin_full;		/* in admin_users (else stats_users: SHOW only) */
 	bool		admin_pausing;	/* a PAUSE waits for active servers to be released */
 	char		pause_db[64];	/* … of this database (empty: all) */
@@ -111,10 +110,11 @@ extern List login_client_list;
 extern int	client_count;		/* allocated clients (max_client_conn) */
 
 /*
- * client_accept: takes a freshly accepted non-blocking socket; false if it could not (fd closed).
- * over_limit: max_client_conn is reached: the login is refused with 53300 after the startup packet.
+ * client_accept: takes a freshly accepted non-blocking socket; false if it could not (fd closed). With
+ * max_login_clients logins already in progress, the oldest of them is closed (53300) to make room.
+ * max_client_conn is checked once the client has authenticated (53300 then).
  */
-extern bool client_accept(int fd, const struct sockaddr *addr, bool unix_socket, bool over_limit);
+extern bool client_accept(int fd, const struct sockaddr *addr, bool unix_socket);
 
 /*
  * client_close: the one way a client leaves. With sqlstate set, first sends an ErrorResponse with

@@ -26,7 +26,7 @@ const ConfigKey config_keys[] = {
 	STR_KEY(listen_addr, "127.0.0.1", false),
 	INT_KEY(listen_port, "6432", false, 1, 65535),
 	STR_KEY(unix_socket_dir, "", false),
-	{"auth_type", CFK_AUTH_TYPE, CF_OFF(auth_type), "trust", true, 0, 0},
+	{"auth_type", CFK_AUTH_TYPE, CF_OFF(auth_type), "md5", true, 0, 0},
 	STR_KEY(auth_file, "", true),
 	{"pool_mode", CFK_POOL_MODE, CF_OFF(pool_mode), "transaction", true, 0, 0},
 	INT_KEY(default_pool_size, "20", true, 1, 100000),
@@ -34,6 +34,8 @@ const ConfigKey config_keys[] = {
 	INT_KEY(reserve_pool_size, "0", true, 0, 100000),
 	TIME_KEY(reserve_pool_timeout, "5", true),
 	INT_KEY(max_client_conn, "100", true, 1, 1000000),
+	INT_KEY(max_login_clients, "0", true, 0, 1000000),
+	INT_KEY(admin_reserved_connections, "3", true, 0, 1000000),
 	INT_KEY(max_db_connections, "0", true, 0, 100000),
 	STR_KEY(server_reset_query, "DISCARD ALL", true),
 	INT_KEY(max_prepared_statements, "200", true, 0, 1000000),
@@ -56,6 +58,10 @@ const ConfigKey config_keys[] = {
 	INT_KEY(verbose, "0", true, 0, 3),
 	STR_KEY(metrics_addr, "127.0.0.1", false),
 	INT_KEY(metrics_port, "0", false, 0, 65535),
+	INT_KEY(metrics_max_connections, "16", true, 1, 10000),
+	TIME_KEY(metrics_request_timeout, "10", true),
+	STR_KEY(metrics_bearer_token, "", true),
+	STR_KEY(metrics_basic_auth, "", true),
 	INT_KEY(max_user_connections, "0", true, 0, 100000),
 	INT_KEY(user_tps_limit, "0", true, 0, 10000000),
 	INT_KEY(client_tps_limit, "0", true, 0, 10000000),
@@ -632,8 +638,9 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 	if (out->auth_type != AUTH_TRUST && out->auth_file[0] == '\0')
 	{
 		config_free(out);
-		return fail(err, errlen, path, 0, "auth_type %s needs auth_file (PgBouncer's userlist.txt format)",
-					out->auth_type == AUTH_MD5 ? "md5" : "scram-sha-256");
+		return fail(err, errlen, path, 0, "auth_type %s needs auth_file (PgBouncer's userlist.txt format); "
+					"md5 is the default: set auth_file, or auth_type = trust to let every user in without a "
+					"password", out->auth_type == AUTH_MD5 ? "md5" : "scram-sha-256");
 	}
 	if (!check_routing(out, why, sizeof(why)))
 	{

@@ -65,7 +65,9 @@ typedef struct Config
 	int			min_pool_size;
 	int			reserve_pool_size;
 	long		reserve_pool_timeout_ms;
-	int			max_client_conn;
+	int			max_client_conn;	/* logged-in clients */
+	int			max_login_clients;	/* logins in progress; 0 = max_client_conn */
+	int			admin_reserved_connections;	/* of max_client_conn, kept for admin_users */
 	int			max_db_connections;	/* 0 = unlimited */
 	int			max_prepared_statements;	/* per server connection, LRU beyond it; 0 = unlimited */
 	char		server_reset_query[CF_STR_MAX];
@@ -88,6 +90,10 @@ typedef struct Config
 	int			verbose;
 	char		metrics_addr[CF_STR_MAX];	/* HTTP /metrics and /health: address */
 	int			metrics_port;	/* 0 = off */
+	int			metrics_max_connections;	/* HTTP connections open at once (httpd.c) */
+	long		metrics_request_timeout_ms; /* accept to last byte of the answer */
+	char		metrics_bearer_token[CF_STR_MAX];	/* empty = no bearer token required */
+	char		metrics_basic_auth[CF_STR_MAX]; /* "user:password"; empty = no basic auth */
 	int			max_user_connections;	/* server connections per user over all pools; 0 = unlimited */
 	int			user_tps_limit; /* transactions per second per (database, user); 0 = unlimited */
 	int			client_tps_limit;	/* … per (database, client address); 0 = unlimited */

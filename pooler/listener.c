@@ -1,10 +1,11 @@
 /*
  * listener.c: owns the listening sockets (see listener.h). Accepting is batched (up to ACCEPT_BATCH
  * per readiness event); with EMFILE/ENFILE the listeners are disabled for a second rather than spin.
- * A client beyond max_client_conn gets SQLSTATE 53300 and is closed before it costs anything more.
+ * max_client_conn and max_login_clients are client.c's (client_accept, client_attach_pool).
  */
 #include "listener.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netdb.h>
@@ -62,9 +63,9 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (listener->unix_socket)
 			addr.ss_family = AF_UNIX;
-		/* beyond max_client_conn the client still gets a login, refused with 53300 after its startup
-		 * packet (answering an SSLRequest with an error confuses libpq); cancels still work */
-		client_accept(cfd, (struct sockaddr *) &addr, listener->unix_socket, client_count >= cf.max_client_conn);
+		/* max_client_conn is checked after authentication (refused with 53300 then: answering an
+		 * SSLRequest with an error confuses libpq); cancels still work */
+		client_accept(cfd, (struct sockaddr *) &addr, listener->unix_socket);
 	}
 }
 
@@ -209,4 +210,39 @@ listener_stop(void)
 	if (unix_path[0])
 		unlink(unix_path);
 	unix_path[0] = '\0';
+}
+
+/* is_loopback: host (a listen_addr item) names only this machine. */
+static bool
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;				/* "*", a name, or an address of a network interface */
+}
+
+void
+listener_warn_trust(void)
+{
+	char		list[CF_STR_MAX];
+	char	   *save = NULL;
+
+	if (cf.auth_type != AUTH_TRUST)
+		return;
+	snprintf(list, sizeof(list), "%s", cf.listen_addr);
+	for (char *host = strtok_r(list, ", ", &save); host; host = strtok_r(NULL, ", ", &save))
+		if (!is_loopback(host))
+		{
+			log_warning("auth_type = trust with listen_addr %s, which is not a loopback address: anyone who "
+						"can reach port %d logs in as any user%s; set auth_type = md5 or scram-sha-256 with an "
+						"auth_file", host, cf.listen_port, cf.auth_file[0] ? " in the auth_file" : "");
+			return;
+		}
 }

@@ -19,4 +19,10 @@ extern void listener_stop(void);
 /* listener_pause: stop accepting for a while (fd limit reached). */
 extern void listener_pause(int msec);
 
+/*
+ * listener_warn_trust: logs a warning when auth_type = trust and listen_addr has an address other than
+ * loopback (at every start and RELOAD; PostgreSQL's initdb warns likewise when it enables trust).
+ */
+extern void listener_warn_trust(void);
+
 #endif

@@ -280,6 +280,7 @@ main(int argc, char **argv)
 	log_info("faregate-pooler %s listening on %s:%d%s%s, pool_mode %s", FAREGATE_POOLER_VERSION,
 			 cf.listen_addr, cf.listen_port, cf.unix_socket_dir[0] ? " and " : "", cf.unix_socket_dir,
 			 cf.pool_mode == POOL_SESSION ? "session" : "transaction");
+	listener_warn_trust();
 
 	event_base_dispatch(conn_base);
 

@@ -1,6 +1,7 @@
 /*
  * metrics.c: owns the counters that only the HTTP endpoints show (wait-time histogram, errors by
- * SQLSTATE class, rate-limit rejections) and the evhttp server on metrics_addr:metrics_port:
+ * SQLSTATE class, rate-limit rejections) and the answers of the HTTP listener on metrics_addr:metrics_port
+ * (httpd.c owns the connections, their cap, deadline and authorization):
  *   GET /metrics       Prometheus text exposition format 0.0.4, built from the pools' lists and
  *                      counters (pool.h, stats.h) at scrape time: nothing is kept twice.
  *   GET /health        JSON; 200 when every configured database can take writes, else 503.
@@ -16,8 +17,6 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "config.h"
 #include "conn.h"
 #include "health.h"
+#include "httpd.h"
 #include "list.h"
 #include "log.h"
 #include "pool.h"
@@ -70,7 +70,7 @@ typedef struct MonitorReg
 static MonitorReg monitors[MAX_MONITORS];
 static int	n_monitors;
 
-static struct evhttp *http;
+static bool http_started;
 
 void
 metrics_observe_wait(uint64_t wait_us)
@@ -685,55 +685,44 @@ metrics_health_json(bool read, char **buf, size_t *len, bool *serving)
 	return ok;
 }
 
-/* ---- HTTP ---- */
+/* ---- HTTP (httpd.c serves; this answers) ---- */
 
 static void
-http_cb(struct evhttp_request *req, void *arg)
+http_answer(const char *path, HttpdReply *reply)
 {
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	struct evbuffer *body = evhttp_request_get_output_buffer(req);
-	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
 	char	   *text = NULL;
 	size_t		len = 0;
+	bool		serving = false;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
-	{
-		evhttp_add_header(headers, "Allow", "GET, HEAD");
-		evbuffer_add_printf(body, "only GET and HEAD are served\n");
-		evhttp_send_reply(req, 405, "Method Not Allowed", NULL);
-		return;
-	}
-	if (path && strcmp(path, "/metrics") == 0)
+	if (strcmp(path, "/metrics") == 0)
 	{
 		if (!metrics_render(&text, &len))
-		{
-			evhttp_send_error(req, 500, "out of memory");
-			return;
-		}
-		evhttp_add_header(headers, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-		evbuffer_add(body, text, len);
-		free(text);
-		evhttp_send_reply(req, 200, "OK", NULL);
-		return;
+			return;				/* 500 */
+		reply->status = 200;
+		reply->reason = "OK";
+		reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	}
-	if (path && (strcmp(path, "/health") == 0 || strcmp(path, "/health/read") == 0))
+	else if (strcmp(path, "/health") == 0 || strcmp(path, "/health/read") == 0)
 	{
-		bool		serving = false;
-
 		if (!metrics_health_json(strcmp(path, "/health/read") == 0, &text, &len, &serving))
-		{
-			evhttp_send_error(req, 500, "out of memory");
 			return;
-		}
-		evhttp_add_header(headers, "Content-Type", "application/json");
-		evhttp_add_header(headers, "Cache-Control", "no-store");
-		evbuffer_add(body, text, len);
-		free(text);
-		evhttp_send_reply(req, serving ? 200 : 503, serving ? "OK" : "Service Unavailable", NULL);
-		return;
+		reply->status = serving ? 200 : 503;
+		reply->reason = serving ? "OK" : "Service Unavailable";
+		reply->content_type = "application/json";
+		reply->no_store = true;
 	}
-	evbuffer_add_printf(body, "not found; try /metrics, /health or /health/read\n");
-	evhttp_send_reply(req, 404, "Not Found", NULL);
+	else
+	{
+		static const char not_found[] = "not found; try /metrics, /health or /health/read\n";
+
+		if (!(text = strdup(not_found)))
+			return;
+		len = sizeof(not_found) - 1;
+		reply->status = 404;
+		reply->reason = "Not Found";
+	}
+	reply->body = text;
+	reply->len = len;
 }
 
 bool
@@ -741,22 +730,9 @@ metrics_start(char *err, size_t errlen)
 {
 	if (cf.metrics_port <= 0)
 		return true;
-	http = evhttp_new(conn_base);
-	if (!http)
-		return snprintf(err, errlen, "cannot create the metrics HTTP server"), false;
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
-	evhttp_set_timeout(http, 10);
-	evhttp_set_max_headers_size(http, 8192);
-	evhttp_set_max_body_size(http, 0);
-	evhttp_set_gencb(http, http_cb, NULL);
-	if (!evhttp_bind_socket_with_handle(http, cf.metrics_addr, (uint16_t) cf.metrics_port))
-	{
-		snprintf(err, errlen, "cannot listen for metrics on %s:%d (metrics_addr, metrics_port): %m",
-				 cf.metrics_addr, cf.metrics_port);
-		evhttp_free(http);
-		http = NULL;
+	if (!httpd_start(cf.metrics_addr, cf.metrics_port, http_answer, err, errlen))
 		return false;
-	}
+	http_started = true;
 	log_info("metrics and health on http://%s:%d/metrics", cf.metrics_addr, cf.metrics_port);
 	return probe_start(err, errlen);
 }
@@ -765,7 +741,7 @@ void
 metrics_stop(void)
 {
 	probe_stop();
-	if (http)
-		evhttp_free(http);
-	http = NULL;
+	if (http_started)
+		httpd_stop();
+	http_started = false;
 }

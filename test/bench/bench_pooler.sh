@@ -39,6 +39,7 @@ cat >"$work/faregate.ini" <<EOF
 [databases]
 postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres
 [pooler]
+auth_type = trust
 listen_addr = 127.0.0.1
 listen_port = $fg_port
 pool_mode = transaction

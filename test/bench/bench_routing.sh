@@ -49,6 +49,7 @@ for which in on on10 off cls; do
 [databases]
 postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT $weights
 [pooler]
+auth_type = trust
 listen_addr = 127.0.0.1
 listen_port = $port
 default_pool_size = $pool

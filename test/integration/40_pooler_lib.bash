@@ -31,6 +31,8 @@ pooler_write_config() {
     echo "postgres = host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres ${POOLER_DB_EXTRA:-}"
     echo "viasocket = host=$FG_CLUSTER_DIR port=$FG_PRIMARY_PORT dbname=postgres"
     echo "[pooler]"
+    # md5 is the default (issue 20): these tests log in without passwords unless a line below says otherwise
+    echo "auth_type = trust"
     echo "listen_addr = 127.0.0.1"
     echo "listen_port = $POOLER_PORT"
     echo "unix_socket_dir = $POOLER_DIR"

@@ -30,7 +30,7 @@ class Pooler(fgtest.Pooler):
     def text_of(self, lines):
         return (fgtest.pooler_databases(pool_size=3, extra_db_lines=[
             "tdb = host=%s port=%d dbname=postgres pool_size=1" % (HOST, PRIMARY)]) +
-            "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port +
+            "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % self.port +
             "admin_users = postgres\nlogfile = %s/pooler.log\n" % self.dir +
             "".join(line + "\n" for line in lines))
 

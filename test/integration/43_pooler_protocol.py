@@ -24,7 +24,7 @@ PRIMARY = fgtest.primary_port()
 
 def Pooler(lines, port=PRIMARY):
     return fgtest.Pooler(lambda p: "[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=3\n" % (HOST, port) +
-                         "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % p.port +
+                         "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % p.port +
                          "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir +
                          "".join(line + "\n" for line in lines), prefix="faregate-pooler-proto.")
 

@@ -199,7 +199,7 @@ class Pooler(fgtest.Pooler):
             if REPLICAS:
                 text += "routed = host=%s port=%d dbname=postgres replicas=%s\n" % (
                     HOST, PRIMARY, ",".join("%s:%s" % (HOST, r) for r in REPLICAS))
-            return (text + "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+            return (text + "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
                     "metrics_addr = 127.0.0.1\nmetrics_port = %d\n" % p.mport +
                     "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir)
         super().__init__(config, prefix="faregate-ops-metrics.")

@@ -160,7 +160,7 @@ class Pooler(fgtest.Pooler):
         def config(p):
             return ("[databases]\nreal = host=%s port=%d dbname=postgres pool_size=2\n" % (HOST, PRIMARY) +
                     "fake = host=127.0.0.1 port=%d dbname=postgres pool_size=2\n" % fake.port +
-                    "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+                    "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
                     "pool_mode = transaction\nhealth_check_period = %dms\n" % int(PERIOD * 1000) +
                     "server_connect_timeout = %dms\n" % int(CONNECT_TIMEOUT * 1000) +
                     "metrics_addr = 127.0.0.1\nmetrics_port = %d\n" % p.mport +

@@ -35,7 +35,7 @@ class Pooler(fgtest.Pooler):
 
         def config(p):
             return ("[databases]\n" + "".join(line % {"host": HOST, "port": PRIMARY} + "\n" for line in dblines) +
-                    "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+                    "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
                     "metrics_port = %d\n" % p.mport +
                     "admin_users = postgres\nlogfile = %s/pooler.log\nmax_client_conn = 200\n" % p.dir +
                     "".join(line + "\n" for line in lines))

@@ -29,7 +29,7 @@ def direct(db="postgres"):
 class Pooler(fgtest.Pooler):
     def __init__(self):
         super().__init__(lambda p: "[databases]\n%s = host=%s port=%d dbname=%s pool_size=2\n" % (DB, HOST, PRIMARY, DB) +
-                         "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % p.port +
+                         "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % p.port +
                          "admin_users = postgres\nlogfile = %s/pooler.log\nverbose = 1\n" % p.dir,
                          prefix="faregate-ops-listen.")
 

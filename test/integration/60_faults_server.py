@@ -37,7 +37,7 @@ RUN_AS = os.environ.get("FG_RUN_AS", "").split()
 
 def Pooler():
     return fgtest.Pooler(lambda p: fgtest.pooler_databases(pool_size=4) +
-                         "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+                         "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
                          "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir +
                          "server_connect_timeout = 2\nquery_wait_timeout = 20\nmax_client_conn = 200\n",
                          prefix="faregate-faults-server.")

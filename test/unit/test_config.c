@@ -43,7 +43,11 @@ main(void)
 
 	close(fd);
 
-	tap_ok(load_text("[pooler]\n", &cfg, err), "an empty [pooler] section loads");
+	tap_ok(!load_text("[pooler]\n", &cfg, err) && strstr(err, "md5 is the default"),
+		   "an empty [pooler] section is refused: auth_type md5, the default, needs auth_file");
+	tap_ok(load_text("[pooler]\nauth_file = /etc/users.txt\n", &cfg, err),
+		   "a [pooler] section with only auth_file loads");
+	tap_ok(cfg.auth_type == AUTH_MD5, "auth_type defaults to md5 (as PgBouncer)");
 	tap_is_long(cfg.listen_port, 6432, "listen_port defaults to 6432");
 	tap_is_long(cfg.default_pool_size, 20, "default_pool_size defaults to 20");
 	tap_is_long(cfg.query_wait_timeout_ms, 120000, "query_wait_timeout defaults to 120 s");
@@ -96,7 +100,7 @@ main(void)
 	refused("[databases]\na = host=x colour=blue\n", "unknown database setting \"colour\"",
 			"unknown database setting refused");
 	refused("[databases]\na = host='x\n", "unterminated quote", "unterminated quote refused");
-	refused("[pooler]\nlisten_addr =\n", "nothing to listen on", "no listener refused");
+	refused("[pooler]\nauth_type = trust\nlisten_addr =\n", "nothing to listen on", "no listener refused");
 
 	tap_ok(load_text("[databases]\nr = host=p replicas=a:1,b:2 replica_weights=2,0 primary_read_weight=3\n"
 					 "s = host=p replicas=a:1\n", &cfg, err), "a database line with primary_read_weight loads");
