@@ -14,6 +14,7 @@ packages=(
   python3-psycopg
   prometheus-pgbouncer-exporter
   procps iproute2 util-linux
+  patroni python3-pysyncobj
 )
 
 missing=()
