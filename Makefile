@@ -4,7 +4,7 @@
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 export PG_CONFIG
 
-.PHONY: all install check demo bench fuzz soak clean deps
+.PHONY: all install check check-patroni demo bench fuzz soak clean deps
 
 all:
 	$(MAKE) -C extension
@@ -19,6 +19,12 @@ install: all
 
 check: deps
 	test/run-all.sh
+
+# check-patroni: every Patroni failover scenario (switchover, kill -9 of the leader's postmaster, the
+# leader's whole node stopped; a few minutes); make check runs the switchover alone
+check-patroni: deps
+	$(MAKE) -C pooler
+	FG_PATRONI_SCENARIOS="switchover kill9 nodestop" test/integration/70_patroni_failover.py
 
 demo: deps
 	test/demo.sh

@@ -60,6 +60,9 @@ bench_wait_port() {
 # bench_ratio A B: A / B with two decimals, n/a when B is not positive
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
+# bench_p99: the 99th percentile of the sorted numbers on stdin, one a line (0 when none)
+bench_p99() { awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; print NR ? v[i] : 0 }'; }
+
 # bench_median: the median of the numbers on stdin (blank- or newline-separated; n/a ignored)
 bench_median() {
   tr ' ' '\n' | grep -v -e '^$' -e '^n/a$' | sort -g |

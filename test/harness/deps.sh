@@ -23,6 +23,7 @@ packages=(
   systemd                                           # systemd-analyze verify (49_ops_docs.sh)
   procps iproute2 util-linux                        # pgrep/ps, ss, flock/setsid
   unzip zip                                         # faregate-gtfs reads .zip feeds; 30_gtfs_loader.sh makes them
+  patroni python3-pysyncobj                        # test/harness/patroni.sh: Patroni 3.0 with its Raft store
 )
 
 missing=()
