@@ -102,8 +102,10 @@ main(void)
 	refused("[databases]\na = host='x\n", "unterminated quote", "unterminated quote refused");
 	refused("[pooler]\nauth_type = trust\nlisten_addr =\n", "nothing to listen on", "no listener refused");
 
-	tap_ok(load_text("[databases]\nr = host=p replicas=a:1,b:2 replica_weights=2,0 primary_read_weight=3\n"
-					 "s = host=p replicas=a:1\n", &cfg, err), "a database line with primary_read_weight loads");
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\n"
+						  "[databases]\nr = host=p replicas=a:1,b:2 replica_weights=2,0 primary_read_weight=3\n"
+						  "s = host=p replicas=a:1\n", &cfg, err), "a database line with primary_read_weight loads"))
+		printf("#   %s\n", err);
 	tap_is_long(config_find_database(&cfg, "r")->primary_read_weight, 3, "primary_read_weight is read");
 	tap_is_long(config_find_database(&cfg, "r")->replica_weight[1], 0, "replica_weights beside it are read");
 	tap_is_long(config_find_database(&cfg, "s")->primary_read_weight, 0, "primary_read_weight defaults to 0");
