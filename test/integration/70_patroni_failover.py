@@ -250,7 +250,7 @@ def main():
     others = [port for port in PORTS if port != leader]
     direct(leader, "CREATE TABLE fg_acks (id bigint PRIMARY KEY)")
     p = fgtest.Pooler(lambda p: "[databases]\npostgres = host=%s port=%d dbname=postgres replicas=%s\n"
-                      "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\nadmin_users = postgres\n"
+                      "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\nauth_type = trust\nadmin_users = postgres\n"
                       "logfile = %s/pooler.log\nhealth_check_period = 200ms\nserver_connect_timeout = 3s\n"
                       "max_replica_lag = 16MB\n" %
                       (HOST, leader, ",".join("%s:%d" % (HOST, o) for o in others), p.port, p.dir),
