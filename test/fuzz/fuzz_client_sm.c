@@ -346,7 +346,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0)
 		abort();
-	if (!client_accept(sv[0], (struct sockaddr *) &addr, true, false))
+	if (!client_accept(sv[0], (struct sockaddr *) &addr, true))
 		abort();
 	script_at = 0;
 	if (data[0] % 5 == 1)
