@@ -101,6 +101,16 @@ pooler_reload() {
   wait_for 30 eval '[ "$(grep -Ec "configuration reloaded|reload failed" "$POOLER_DIR/pooler.log" 2>/dev/null)" -gt "$before" ]'
 }
 
+# pooler_wait_routing [TIMEOUT_S]: waits (default 30 s) until read routing is ready for database
+# postgres: the volatility table is loaded and SHOW ROUTING shows at least two nodes, each up in the
+# role it was configured for. Returns 1 when that did not happen in time.
+pooler_routing_ready() {
+  pooler_log_has "volatility table loaded" || return 1
+  psql_pooler_admin -c 'SHOW ROUTING' 2>/dev/null |
+    awk -F'|' '$1 == "postgres" { n++; if ($7 != "up" || $5 != $6) bad++ } END { exit !(n >= 2 && !bad) }'
+}
+pooler_wait_routing() { wait_for "${1:-30}" pooler_routing_ready; }
+
 # pooler_log_has REGEX: the pooler's log has a line matching REGEX.
 pooler_log_has() { grep -Eq -- "$1" "$POOLER_DIR/pooler.log"; }
 

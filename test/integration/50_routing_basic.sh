@@ -16,12 +16,8 @@ psql_primary -d postgres -c "DROP TABLE IF EXISTS fg_routing_t; CREATE TABLE fg_
 wait_replicas_caught_up 20
 # the first login starts the database's health checks; wait for them and the volatility table
 psql_pooler -c 'SELECT 1' >/dev/null
-wait_for 30 pooler_log_has "volatility table loaded"
-ok $? "the pooler loaded the volatility table"
-# and both replicas passed a health check (SHOW ROUTING: up with a replay LSN)
-replicas_up() { [ "$(psql_pooler_admin -c 'SHOW ROUTING' | grep -Ec '\|replica\|replica\|up\|[0-9A-F]+/[0-9A-F]+\|')" -eq 2 ]; }
-wait_for 30 replicas_up
-ok $? "both replicas are up in SHOW ROUTING"
+pooler_wait_routing
+ok $? "read routing is ready: the volatility table loaded, every node up in its role (SHOW ROUTING)"
 
 is "$(psql_pooler -c 'SELECT pg_is_in_recovery()')" t "autocommit SELECT runs on a replica"
 ports=$(for _ in 1 2 3 4 5 6; do psql_pooler -c 'SELECT inet_server_port()'; done | sort -u | tr '\n' ' ')

@@ -16,14 +16,8 @@ psql_primary -d postgres -c "CREATE TABLE fg_fo (id int PRIMARY KEY)" >/dev/null
 wait_replicas_caught_up 20
 pooler_start "health_check_period = 200ms" || { ok 1 "pooler started"; done_testing; exit 0; }
 psql_pooler -c 'SELECT 1' >/dev/null
-# the first health checks: the primary verified and both replicas up in SHOW ROUTING
-routing_ready() {
-  local routing
-  routing=$(psql_pooler_admin -c 'SHOW ROUTING')
-  [ "$(grep -Ec '\|replica\|replica\|up\|' <<<"$routing")" -eq 2 ] && grep -Eq '\|primary\|primary\|up\|' <<<"$routing"
-}
-wait_for 30 routing_ready
-ok $? "the pooler's health checks verified the primary and both replicas"
+pooler_wait_routing
+ok $? "read routing is ready: the volatility table loaded, every node up in its role (SHOW ROUTING)"
 
 /usr/bin/python3 - "$POOLER_PORT" "$POOLER_DIR" <<'PY' &
 import sys, time, psycopg

@@ -15,7 +15,8 @@ POOLER_DB_EXTRA="replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT"
 wait_replicas_caught_up 30
 pooler_start "health_check_period = 200ms" "load_balance = round_robin" || { ok 1 "pooler started"; done_testing; exit 0; }
 psql_pooler -c 'SELECT 1' >/dev/null
-sleep 0.5
+pooler_wait_routing
+ok $? "read routing is ready: the volatility table loaded, every node up in its role (SHOW ROUTING)"
 # replica_stop MODE REPLICA: pgbench -S -M MODE for 4 s, REPLICA (1 or 2) stopped after 1.5 s; its
 # retries and failures counted from the log lines added during this run.
 replica_stop() {
@@ -32,7 +33,7 @@ replica_stop() {
   sed 's/^/# /' "$POOLER_DIR/pgbench.$mode.out" | grep -E "processed|failed|error|abort|tps" | head -8
   is "$rc" 0 "-M $mode: pgbench -S exits 0 across the stop of replica $r"
   failed=$(grep -oE "number of failed transactions: [0-9]+" "$POOLER_DIR/pgbench.$mode.out" | grep -oE "[0-9]+$")
-  is "${failed:-0}" 0 "-M $mode: no failed autocommit read"
+  is "${failed:-no such line in the pgbench output}" 0 "-M $mode: no failed autocommit read"
   ok $(grep -qiE "error|abort" "$POOLER_DIR/pgbench.$mode.out" && echo 1 || echo 0) "-M $mode: pgbench reports no error"
   ok $(tail -n +"$((from + 1))" "$POOLER_DIR/pooler.log" | grep -qE "node $r .* down" && echo 0 || echo 1) \
     "-M $mode: the stopped replica is marked down (logged)"

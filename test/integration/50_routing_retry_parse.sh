@@ -14,8 +14,8 @@ fi
 POOLER_DB_EXTRA="replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT"
 pooler_start "health_check_period = 200ms" || { ok 1 "pooler started"; done_testing; exit 0; }
 psql_pooler -c 'SELECT 1' >/dev/null
-for _ in $(seq 1 50); do pooler_log_has "volatility table loaded" && break; sleep 0.1; done
-sleep 0.5
+pooler_wait_routing
+ok $? "read routing is ready: the volatility table loaded, every node up in its role (SHOW ROUTING)"
 
 PYTHONPATH="$top/test/harness" /usr/bin/python3 - "$POOLER_PORT" >"$POOLER_DIR/client.out" 2>&1 <<'PY' &
 import socket, struct, sys, time
@@ -47,10 +47,11 @@ PY
 client=$!
 # the replica running the read: SHOW SERVERS' node_host of the active replica server
 host=
-for _ in $(seq 1 40); do
+replica_running_read() {
   host=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$4 == "active" && $(NF-4) == "replica" {print $(NF-3)}' | head -1)
-  [ -n "$host" ] && break; sleep 0.05
-done
+  [ -n "$host" ]
+}
+wait_for 30 replica_running_read
 ok $([ -n "$host" ] && echo 0 || echo 1) "SHOW SERVERS shows the replica running the read ($host)"
 sleep 0.3
 if [ "$host" = "$FG_HOST:$FG_REPLICA1_PORT" ]; then data=$FG_REPLICA1_DATA; else data=$FG_REPLICA2_DATA; fi

@@ -46,10 +46,11 @@ PY
 pooler_start "health_check_period = 50ms" "max_replica_lag = 1GB,10s" "read_your_writes = on" \
   "load_balance = round_robin" "default_pool_size = 10" || { ok 1 "pooler started"; done_testing; exit 0; }
 psql_pooler -c 'SELECT 1' >/dev/null
-sleep 0.5
-start=$(date +%s.%N)
+pooler_wait_routing
+ok $? "read routing is ready: the volatility table loaded, every node up in its role (SHOW ROUTING)"
+start=$SECONDS
 read -r stale replica_reads errors < <(run_pairs)
-diag "read_your_writes = on: $stale stale of 5000, $replica_reads reads on replicas, $(echo "$(date +%s.%N) - $start" | bc) s"
+diag "read_your_writes = on: $stale stale of 5000, $replica_reads reads on replicas, $((SECONDS - start)) s"
 is "$errors" 0 "read_your_writes = on: every client finished"
 is "$stale" 0 "read_your_writes = on: 0 stale reads in 5,000 write-then-read pairs"
 psql_pooler -c "UPDATE fg_ryw SET v = v" >/dev/null
@@ -61,7 +62,8 @@ pooler_stop TERM
 pooler_start "health_check_period = 50ms" "max_replica_lag = 1GB,10s" "read_your_writes = off" \
   "load_balance = round_robin" "default_pool_size = 10" || { ok 1 "pooler started"; done_testing; exit 0; }
 psql_pooler -c 'SELECT 1' >/dev/null
-sleep 0.5
+pooler_wait_routing
+ok $? "read routing is ready: the volatility table loaded, every node up in its role (SHOW ROUTING)"
 read -r stale replica_reads errors < <(run_pairs)
 diag "read_your_writes = off: $stale stale of 5000, $replica_reads reads on replicas"
 is "$errors" 0 "read_your_writes = off: every client finished"

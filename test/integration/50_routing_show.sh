@@ -14,8 +14,8 @@ pooler_start "health_check_period = 100ms" "max_replica_lag = 1GB" "server_lifet
 psql_primary -d postgres -c "DROP TABLE IF EXISTS fg_show_t; CREATE TABLE fg_show_t (a int)" >/dev/null
 wait_replicas_caught_up 20
 psql_pooler -c 'SELECT 1' >/dev/null
-for _ in $(seq 1 50); do pooler_log_has "volatility table loaded" && break; sleep 0.1; done
-sleep 0.3
+pooler_wait_routing
+ok $? "read routing is ready: the volatility table loaded, every node up in its role (SHOW ROUTING)"
 
 header() { PGPASSWORD=${POOLER_ADMIN_PASSWORD:-} psql -X -qA -h 127.0.0.1 -p "$POOLER_PORT" -U postgres \
   -d faregate -c "$1" | head -1; }
