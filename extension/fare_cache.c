@@ -1,30 +1,44 @@
 /*
  * fare_cache.c
- *	  The per-backend compiled fare table: built from the rule tables (faregate.zones, rider_categories,
- *	  timeframes, fare_rules, transfer_rules, fare_caps) on first use, looked up by hash of zone pair and
- *	  category, dropped by a relcache-invalidation callback, and held in its own memory context under
- *	  CacheMemoryContext. Also owns the trigger function faregate.fare_rules_changed() and
- *	  faregate.fare_cache_stats().
+ *	  The per-backend fare cache: the small rule tables (zones, rider categories with their transfer rules
+ *	  and caps, timeframes) compiled whole on first use, and the fare rules filled lazily, one entry per
+ *	  (from zone, to zone, category) with that key's rules in precedence order (an entry with no rule is
+ *	  kept too, as a negative entry).  Held in its own memory context under CacheMemoryContext.  Also
+ *	  owns the trigger function faregate.fare_rules_changed() and faregate.fare_cache_stats().
  *
- * Consistency protocol.  A statement-level trigger on every rule table calls CacheInvalidateRelcache()
- * for that table.  PostgreSQL delivers the invalidation to this backend at its next command (within the
- * changing transaction, at CommandCounterIncrement; on abort, again, to undo) and to every other backend
- * only once the change has committed.  fare_cache_relcache_callback() then drops the compiled table and
- * bumps fare_cache_inval_count.  fare_cache_get() first calls AcceptInvalidationMessages(), so a change
- * committed by another session is seen at the very next call even inside one transaction, and builds a
- * missing table from a fresh snapshot (GetLatestSnapshot: everything committed plus this transaction's
- * own changes).  A commit that the snapshot missed sends its invalidation after the snapshot was taken;
- * if that happens while we build, the invalidation counter moves and the fresh table is thrown away and
- * built again; if it happens later, the callback drops the table.  So the table never outlives a change
- * it does not contain, and never contains an uncommitted change of another session.
+ * Consistency protocol.  The cache is exact as of one snapshot, its sync point (cache->sync): the
+ * small tables and every entry hold what that snapshot sees.  Every statement that changes a rule
+ * table writes what it changed into the change log faregate.fare_rule_changes (fare_changelog.c: the
+ * keys of the changed fare rules, or "everything" for a small table, a TRUNCATE or a statement of more
+ * than 2,000 rows) and sends a relcache invalidation for the table, as before.  PostgreSQL delivers the
+ * invalidation to this backend at its next command (within the changing transaction; on abort again)
+ * and to every other backend once the change has committed; fare_cache_relcache_callback() only counts
+ * it (fare_cache_sync_requested), it never frees: a pricing call may hold pointers into the cache.
  *
- * In parallel mode GetLatestSnapshot() is not allowed; there the table is built from the active (query)
- * snapshot and marked transient: it is used only within the transaction that built it.
+ * fare_cache_get(), at the start of every pricing call, processes pending invalidations; if one came
+ * for a rule table, it reads the change log under a fresh snapshot F (GetLatestSnapshot: everything
+ * committed plus this transaction's own changes), drops the entries of the keys that changed between
+ * the sync point and F (or everything), and makes F the sync point.  A miss fills its entry under a
+ * fresh snapshot F too; if F sees a transaction the sync point did not (fare_changelog_same_point),
+ * the changes up to F are applied first, so the new entry and the kept ones agree on one snapshot.  An
+ * entry can thus never outlive a change: a change committed after the sync point is in the log under a
+ * transaction id the sync point does not see, and is applied before any entry from a snapshot that
+ * sees it is used, or at the call after its invalidation arrives, whichever comes first.  If a change
+ * found in the middle of a call hits an entry this call already used (fare_cache_call), nothing is
+ * dropped: the lookup answers FARE_CACHE_RETRY and the caller starts over with fare_cache_get(), so a
+ * call never mixes rules of two snapshots.  Uncommitted changes of other sessions are invisible to F
+ * and to the log; this transaction's own changes are read by change_id; on (sub)transaction abort
+ * after own changes everything is dropped (fare_cache_xact_callback).
+ *
+ * In parallel mode GetLatestSnapshot() is not allowed; there a separate cache is built and filled from
+ * the active (query) snapshot and used only within the transaction that built it.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -34,6 +48,7 @@
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -41,9 +56,13 @@
 #include "utils/timestamp.h"
 
 #include "fare_cache.h"
+#include "fare_changelog.h"
 
 PG_FUNCTION_INFO_V1(fare_rules_changed);
 PG_FUNCTION_INFO_V1(fare_cache_stats);
+
+/* a backend holding more entries than this drops them all at its next call (about 15 MB) */
+#define FARE_CACHE_MAX_ENTRIES 100000
 
 /* Open-addressing string table: name -> dense index. */
 typedef struct FareNameSlot
@@ -61,18 +80,19 @@ typedef struct FareNames
 	int		   *lengths;
 } FareNames;
 
-/* Open-addressing table: (from zone, to zone, category) -> rules[first .. first + count - 1]. */
-typedef struct FarePairSlot
+/* One cached key: the rules of a (from zone, to zone, category) in precedence order. */
+typedef struct FareEntry
 {
-	uint64		key;			/* 0 when free; otherwise fare_pair_key() */
-	int32		first;
-	int32		count;
-} FarePairSlot;
+	uint64		key;			/* fare_pair_key(); the hash key, so first */
+	uint64		call;			/* the fare_cache_call that last used it: pinned during that call */
+	int32		nrules;			/* 0: a negative entry (no rule for this key) */
+	FareRule   *rules;			/* [nrules] in the cache context, NULL when nrules = 0 */
+} FareEntry;
 
 struct FareCache
 {
 	MemoryContext context;		/* holds this struct and everything it points to */
-	bool		transient;		/* built in parallel mode: valid only in transaction built_lxid */
+	bool		transient;		/* parallel mode: valid only in transaction built_lxid */
 	LocalTransactionId built_lxid;
 	FareNames	zones;
 	FareNames	categories;
@@ -81,57 +101,56 @@ struct FareCache
 	FareTimeframe *timeframes;	/* [timeframe_names.count] */
 	FareWindow *windows;
 	int			nwindows;
-	FareRule   *rules;
-	int			nrules;
-	FarePairSlot *pairs;
-	uint32		pair_mask;
-	int			npairs;
+	HTAB	   *entries;		/* FareEntry by key */
+	FareSyncPoint sync;			/* the snapshot the cache is exact for (not for transient caches) */
 };
 
-/* The rule tables whose relcache invalidations drop the compiled table. */
+/* The rule tables whose relcache invalidations make a backend read the change log. */
 static const char *const fare_cache_table_names[] = {
 	"zones", "rider_categories", "timeframes", "fare_rules", "transfer_rules", "fare_caps"
 };
 #define FARE_CACHE_NTABLES lengthof(fare_cache_table_names)
 
-static FareCache *fare_cache_current = NULL;
+static FareCache *fare_cache_current = NULL;	/* kept across transactions */
+static FareCache *fare_cache_transient = NULL;	/* parallel mode only */
 static Oid	fare_cache_table_oids[FARE_CACHE_NTABLES];
-static uint64 fare_cache_inval_count = 0;
+
+/* invalidations received vs. those applied (by the last successful sync or build) */
+static uint64 fare_cache_sync_requested = 0;
+static uint64 fare_cache_sync_done = 0;
+static bool fare_cache_drop_pending = false;	/* an abort undid own changes: drop everything */
+static bool fare_cache_own_changes = false; /* this transaction changed a rule table */
+static uint64 fare_cache_call = 0;	/* counts fare_cache_get() calls: one per pricing call */
+
+static SPIPlanPtr fare_cache_fill_plan = NULL;
+
 static int64 fare_cache_hits = 0;
 static int64 fare_cache_misses = 0;
-static int64 fare_cache_builds = 0;
+static int64 fare_cache_rebuilds = 0;	/* syncs that dropped something held */
+static int64 fare_cache_key_drops = 0;
+static int64 fare_cache_full_drops = 0;
 
 static void fare_cache_relcache_callback(Datum arg, Oid relid);
+static void fare_cache_xact_callback(XactEvent event, void *arg);
+static void fare_cache_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+										SubTransactionId parentSubid, void *arg);
 
 /*
- * fare_cache_init: registers the relcache callback; called once per backend from _PG_init (through
- * fares_define_gucs).
+ * fare_cache_init: registers the invalidation and transaction callbacks; called once per backend from
+ * _PG_init (through fares_define_gucs).
  */
 void
 fare_cache_init(void)
 {
 	CacheRegisterRelcacheCallback(fare_cache_relcache_callback, (Datum) 0);
+	RegisterXactCallback(fare_cache_xact_callback, NULL);
+	RegisterSubXactCallback(fare_cache_subxact_callback, NULL);
 }
 
 /*
- * fare_cache_drop: frees the compiled table, if any.
- */
-static void
-fare_cache_drop(void)
-{
-	if (fare_cache_current != NULL)
-	{
-		MemoryContext cxt = fare_cache_current->context;
-
-		fare_cache_current = NULL;
-		MemoryContextDelete(cxt);
-	}
-}
-
-/*
- * fare_cache_relcache_callback: drops the compiled table when one of the rule tables (or everything,
- * relid = InvalidOid) is invalidated.  Runs inside invalidation processing: must not fail or do catalog
- * access, hence the OIDs remembered from the last build.
+ * fare_cache_relcache_callback: notes that one of the rule tables (or everything, relid = InvalidOid)
+ * was invalidated; the next fare_cache_get() reads the change log.  Runs inside invalidation
+ * processing, possibly in the middle of a pricing call: must not fail, access the catalogs or free.
  */
 static void
 fare_cache_relcache_callback(Datum arg, Oid relid)
@@ -140,10 +159,31 @@ fare_cache_relcache_callback(Datum arg, Oid relid)
 
 	for (int i = 0; !ours && i < (int) FARE_CACHE_NTABLES; i++)
 		ours = (fare_cache_table_oids[i] == relid);
-	if (!ours)
-		return;
-	fare_cache_inval_count++;
-	fare_cache_drop();
+	if (ours)
+		fare_cache_sync_requested++;
+}
+
+/*
+ * fare_cache_xact_callback: an abort after own changes drops everything at the next call (entries may
+ * hold the rolled-back rules); own changes end with the transaction.
+ */
+static void
+fare_cache_xact_callback(XactEvent event, void *arg)
+{
+	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) && fare_cache_own_changes)
+		fare_cache_drop_pending = true;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_ABORT)
+		fare_cache_own_changes = false;
+}
+
+/* fare_cache_subxact_callback: ROLLBACK TO SAVEPOINT after own changes drops everything, as an abort. */
+static void
+fare_cache_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid,
+							void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && fare_cache_own_changes)
+		fare_cache_drop_pending = true;
 }
 
 /* ---- string tables ---- */
@@ -212,43 +252,7 @@ fare_names_add(FareNames *names, const char *name)
 	return names->count++;
 }
 
-/* ---- the pair table ---- */
-
-/*
- * fare_pair_key: the hash key of a zone pair and category (dense indexes from the name tables).
- */
-static inline uint64
-fare_pair_key(int from_zone, int to_zone, int category)
-{
-	/* +1 so that no real key is 0; zones < 2^24 and categories < 2^15 are checked at build time */
-	return ((uint64) (from_zone + 1) << 40) | ((uint64) (to_zone + 1) << 16) | (uint64) (category + 1);
-}
-
-/* fare_pair_hash: hash of a pair key, for the open-addressing pair table. */
-static inline uint32
-fare_pair_hash(uint64 key)
-{
-	return hash_combine(murmurhash32((uint32) (key >> 32)), murmurhash32((uint32) key));
-}
-
-/*
- * fare_pairs_add: enters a key and its rules rules[first .. first + count - 1]; the caller sized the
- * table so that it never fills, and adds each key once.
- */
-static void
-fare_pairs_add(FareCache *cache, uint64 key, int first, int count)
-{
-	uint32		pos = fare_pair_hash(key) & cache->pair_mask;
-
-	while (cache->pairs[pos].key != 0)
-		pos = (pos + 1) & cache->pair_mask;
-	cache->pairs[pos].key = key;
-	cache->pairs[pos].first = first;
-	cache->pairs[pos].count = count;
-	cache->npairs++;
-}
-
-/* ---- building ---- */
+/* ---- reading rows ---- */
 
 /*
  * fare_rule_precedence: qsort order of the rules of one zone pair and category: higher priority first,
@@ -270,23 +274,6 @@ fare_rule_precedence(const void *a, const void *b)
 	if (left->rule_id != right->rule_id)
 		return left->rule_id < right->rule_id ? -1 : 1;
 	return 0;
-}
-
-/*
- * fare_cache_query: runs one read-only query under the build snapshot; the rows are in SPI_tuptable.
- */
-static void
-fare_cache_query(const char *sql, Snapshot snapshot)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
-	int			rc;
-
-	if (plan == NULL)
-		elog(ERROR, "faregate: SPI_prepare failed for the fare cache: %s", SPI_result_code_string(SPI_result));
-	rc = SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "faregate: fare cache query failed: %s", SPI_result_code_string(rc));
-	SPI_freeplan(plan);
 }
 
 /* fare_cache_text: a text column of an SPI row as a palloc'd C string, or NULL. */
@@ -318,44 +305,141 @@ fare_cache_interval_usec(const Interval *span)
 	return span->time + (int64) span->day * USECS_PER_DAY + (int64) span->month * DAYS_PER_MONTH * USECS_PER_DAY;
 }
 
+
 /*
- * fare_cache_build: reads the rule tables under a fresh snapshot into a new context and returns the
- * compiled table.  The context starts as a child of the caller's context, so an error while building
- * frees it; it moves under CacheMemoryContext only once complete.
+ * fare_cache_rule_from_row: one row of the rule lookup (rule_id, timeframe, lower(valid), upper(valid),
+ * cents, currency, priority) as a compiled rule.
  */
-static FareCache *
-fare_cache_build(void)
+static void
+fare_cache_rule_from_row(FareCache *cache, HeapTuple tuple, TupleDesc desc, FareRule *rule)
 {
-	MemoryContext build_cxt;
+	bool		isnull;
+	Datum		value;
+	text	   *currency;
+
+	rule->rule_id = fare_cache_int64(tuple, desc, 1, &isnull);
+	value = SPI_getbinval(tuple, desc, 2, &isnull);
+	if (isnull)
+		rule->timeframe = FARE_ANY_TIME;
+	else
+	{
+		text	   *timeframe = DatumGetTextPP(value);
+
+		rule->timeframe = fare_names_find(&cache->timeframe_names, VARDATA_ANY(timeframe),
+										  VARSIZE_ANY_EXHDR(timeframe));
+		/* a rule whose timeframe lost all its windows can never apply */
+		if (rule->timeframe == FARE_CACHE_NOT_FOUND)
+			rule->timeframe = FARE_NO_WINDOW;
+	}
+	value = SPI_getbinval(tuple, desc, 3, &isnull);
+	rule->valid_from = isnull ? DATEVAL_NOBEGIN : DatumGetDateADT(value);
+	value = SPI_getbinval(tuple, desc, 4, &isnull);
+	rule->valid_until = isnull ? DATEVAL_NOEND : DatumGetDateADT(value);
+	rule->amount_cents = fare_cache_int64(tuple, desc, 5, &isnull);
+	currency = DatumGetTextPP(SPI_getbinval(tuple, desc, 6, &isnull));
+	memset(rule->currency, 0, sizeof(rule->currency));
+	memcpy(rule->currency, VARDATA_ANY(currency), Min(VARSIZE_ANY_EXHDR(currency), 3));
+	rule->priority = DatumGetInt32(SPI_getbinval(tuple, desc, 7, &isnull));
+}
+
+/* ---- keys ---- */
+
+/*
+ * fare_pair_key: the hash key of a zone pair and category (dense indexes from the name tables).
+ */
+static inline uint64
+fare_pair_key(int from_zone, int to_zone, int category)
+{
+	/* +1 so that no real key is 0; zones < 2^23 and categories < 2^15 are checked at build time */
+	return ((uint64) (from_zone + 1) << 40) | ((uint64) (to_zone + 1) << 16) | (uint64) (category + 1);
+}
+
+/* ---- the cache's life ---- */
+
+/*
+ * fare_cache_drop: frees a cache.
+ */
+static void
+fare_cache_drop(FareCache **cache)
+{
+	if (*cache != NULL)
+	{
+		MemoryContext cxt = (*cache)->context;
+
+		*cache = NULL;
+		MemoryContextDelete(cxt);
+	}
+}
+
+/*
+ * fare_cache_drop_everything: drops the backend's cache (it is built again, small tables only, at once;
+ * entries refill lazily).  Only at the start of a call, when no pointer into the cache is held.
+ */
+static void
+fare_cache_drop_everything(void)
+{
+	if (fare_cache_current != NULL)
+	{
+		fare_cache_full_drops++;
+		fare_cache_rebuilds++;
+	}
+	fare_cache_drop(&fare_cache_current);
+	fare_cache_drop_pending = false;
+}
+
+/*
+ * fare_cache_tables_moved: looks up the rule tables' OIDs (remembered for the invalidation callback)
+ * and says whether they differ from the ones remembered before (the extension was re-created).
+ */
+static bool
+fare_cache_tables_moved(void)
+{
+	Oid			namespace_oid = get_namespace_oid("faregate", false);
+	bool		moved = false;
+
+	for (int i = 0; i < (int) FARE_CACHE_NTABLES; i++)
+	{
+		Oid			relid = get_relname_relid(fare_cache_table_names[i], namespace_oid);
+
+		if (!OidIsValid(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("table faregate.%s does not exist", fare_cache_table_names[i]),
+					 errhint("Reinstall the extension: DROP EXTENSION faregate; CREATE EXTENSION faregate.")));
+		moved |= (relid != fare_cache_table_oids[i]);
+		fare_cache_table_oids[i] = relid;
+	}
+	return moved;
+}
+
+/* ---- reading the small tables ---- */
+
+/*
+ * fare_cache_query: runs one read-only query under the snapshot; the rows are in SPI_tuptable.
+ */
+static void
+fare_cache_query(const char *sql, Snapshot snapshot)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	int			rc;
+
+	if (plan == NULL)
+		elog(ERROR, "faregate: SPI_prepare failed for the fare cache: %s", SPI_result_code_string(SPI_result));
+	rc = SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "faregate: fare cache query failed: %s", SPI_result_code_string(rc));
+	SPI_freeplan(plan);
+}
+
+/*
+ * fare_cache_read_zones: the zone names into cache->zones.
+ */
+static void
+fare_cache_read_zones(FareCache *cache, Snapshot snapshot)
+{
 	MemoryContext old_cxt;
-	FareCache  *cache;
-	Snapshot	snapshot;
-	bool		parallel = IsInParallelMode();
-	int			guc_nest_level = 0;
 	uint64		nrows;
 
-	build_cxt = AllocSetContextCreate(CurrentMemoryContext, "faregate fare cache", ALLOCSET_SMALL_SIZES);
-	cache = MemoryContextAllocZero(build_cxt, sizeof(FareCache));
-	cache->context = build_cxt;
-	cache->transient = parallel;
-	cache->built_lxid = MyProc->lxid;
-
-	/*
-	 * The queries name every table with its schema; a safe search_path also keeps the caller's objects
-	 * from standing in for the built-in functions and types they use.  (Settings cannot change in
-	 * parallel mode; there the leader's search_path applies.)
-	 */
-	if (!parallel)
-	{
-		guc_nest_level = NewGUCNestLevel();
-		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "faregate: SPI_connect failed");
-	snapshot = RegisterSnapshot(parallel ? GetActiveSnapshot() : GetLatestSnapshot());
-
-	/* zones */
 	fare_cache_query("SELECT zone_id FROM faregate.zones", snapshot);
 	nrows = SPI_processed;
 	if (nrows >= (1 << 23))
@@ -363,13 +447,22 @@ fare_cache_build(void)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many fare zones: %llu", (unsigned long long) nrows),
 				 errhint("faregate supports up to 8388607 zones.")));
-	old_cxt = MemoryContextSwitchTo(build_cxt);
+	old_cxt = MemoryContextSwitchTo(cache->context);
 	fare_names_init(&cache->zones, nrows);
 	for (uint64 i = 0; i < nrows; i++)
 		fare_names_add(&cache->zones, fare_cache_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 	MemoryContextSwitchTo(old_cxt);
+}
 
-	/* categories, each with its transfer rule and caps */
+/*
+ * fare_cache_read_categories: the rider categories, each with its transfer rule and caps.
+ */
+static void
+fare_cache_read_categories(FareCache *cache, Snapshot snapshot)
+{
+	MemoryContext old_cxt;
+	uint64		nrows;
+
 	fare_cache_query("SELECT c.category, t.max_transfers, t.within, (t.transfer_fee * 100)::int8,"
 					 "       (d.cap * 100)::int8, d.day_starts, (w.cap * 100)::int8, w.day_starts"
 					 "  FROM faregate.rider_categories c"
@@ -383,7 +476,7 @@ fare_cache_build(void)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many rider categories: %llu", (unsigned long long) nrows),
 				 errhint("faregate supports up to 32767 rider categories.")));
-	old_cxt = MemoryContextSwitchTo(build_cxt);
+	old_cxt = MemoryContextSwitchTo(cache->context);
 	fare_names_init(&cache->categories, nrows);
 	cache->category_info = palloc0(sizeof(FareCategory) * Max(nrows, 1));
 	for (uint64 i = 0; i < nrows; i++)
@@ -419,12 +512,21 @@ fare_cache_build(void)
 		}
 	}
 	MemoryContextSwitchTo(old_cxt);
+}
 
-	/* timeframe windows, grouped by name */
+/*
+ * fare_cache_read_timeframes: the timeframe windows, grouped by name.
+ */
+static void
+fare_cache_read_timeframes(FareCache *cache, Snapshot snapshot)
+{
+	MemoryContext old_cxt;
+	uint64		nrows;
+
 	fare_cache_query("SELECT timeframe, days, start_time, end_time FROM faregate.timeframes ORDER BY timeframe",
 					 snapshot);
 	nrows = SPI_processed;
-	old_cxt = MemoryContextSwitchTo(build_cxt);
+	old_cxt = MemoryContextSwitchTo(cache->context);
 	fare_names_init(&cache->timeframe_names, nrows);
 	cache->timeframes = palloc0(sizeof(FareTimeframe) * Max(nrows, 1));
 	cache->windows = palloc0(sizeof(FareWindow) * Max(nrows, 1));
@@ -456,193 +558,270 @@ fare_cache_build(void)
 		window->end_usec = DatumGetTimeADT(SPI_getbinval(tuple, desc, 4, &isnull));
 	}
 	MemoryContextSwitchTo(old_cxt);
+}
+
+/*
+ * fare_cache_create_entries: the empty hash of entries.
+ */
+static void
+fare_cache_create_entries(FareCache *cache)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(FareEntry);
+	ctl.hcxt = cache->context;
+	cache->entries = hash_create("faregate fare entries", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * fare_cache_build: a new cache with the small tables compiled and no entry yet, read under a fresh
+ * snapshot (the active one in parallel mode, then transient), which becomes its sync point.  The
+ * context starts as a child of the caller's, so an error while building frees it; it moves under
+ * CacheMemoryContext only once complete.
+ */
+static FareCache *
+fare_cache_build(bool transient)
+{
+	MemoryContext build_cxt = AllocSetContextCreate(CurrentMemoryContext, "faregate fare cache",
+													ALLOCSET_SMALL_SIZES);
+	FareCache  *cache = MemoryContextAllocZero(build_cxt, sizeof(FareCache));
+	uint64		requested = fare_cache_sync_requested;
+	int			guc_nest_level = 0;
+	Snapshot	snapshot;
+
+	cache->context = build_cxt;
+	cache->transient = transient;
+	cache->built_lxid = MyProc->lxid;
+	(void) fare_cache_tables_moved();
 
 	/*
-	 * The fare rules, in the order of the lookup index, so that the scan is one index scan without a
-	 * sort; each zone pair and category's few rules are then put in precedence order here
-	 * (fare_rule_precedence).  Read through a cursor in batches, so that SPI never holds them all.
+	 * The queries name every table with its schema; a safe search_path also keeps the caller's objects
+	 * from standing in for the built-in functions and types they use.  (Settings cannot change in
+	 * parallel mode; there the leader's search_path applies.)
 	 */
+	if (!transient)
 	{
-		SPIPlanPtr	plan;
-		Portal		portal;
-		int			rules_allocated = 1024;
-		int			pairs_allocated = 1024;
-		FarePairSlot *groups;	/* key, first, count per zone pair and category, in scan order */
-		int			ngroups = 0;
-
-		plan = SPI_prepare("SELECT rule_id, from_zone, to_zone, category, timeframe, lower(valid), upper(valid),"
-						   "       (amount * 100)::int8, currency::text, priority"
-						   "  FROM faregate.fare_rules"
-						   " ORDER BY from_zone, to_zone, category, priority DESC",
-						   0, NULL);
-		if (plan == NULL)
-			elog(ERROR, "faregate: SPI_prepare failed for the fare cache: %s", SPI_result_code_string(SPI_result));
-		PushActiveSnapshot(snapshot);
-		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-		PopActiveSnapshot();
-		cache->rules = MemoryContextAlloc(build_cxt, sizeof(FareRule) * rules_allocated);
-		groups = palloc(sizeof(FarePairSlot) * pairs_allocated);
-		for (;;)
-		{
-			PushActiveSnapshot(snapshot);
-			SPI_cursor_fetch(portal, true, 10000);
-			PopActiveSnapshot();
-			if (SPI_processed == 0)
-				break;
-			for (uint64 row = 0; row < SPI_processed; row++)
-			{
-				HeapTuple	tuple = SPI_tuptable->vals[row];
-				TupleDesc	desc = SPI_tuptable->tupdesc;
-				FareRule   *rule;
-				bool		isnull;
-				Datum		value;
-				text	   *from,
-						   *to,
-						   *category,
-						   *currency;
-				int			from_index,
-							to_index,
-							category_index;
-				uint64		key;
-
-				if (cache->nrules == rules_allocated)
-				{
-					rules_allocated *= 2;
-					cache->rules = repalloc_huge(cache->rules, sizeof(FareRule) * rules_allocated);
-				}
-				rule = &cache->rules[cache->nrules];
-				from = DatumGetTextPP(SPI_getbinval(tuple, desc, 2, &isnull));
-				to = DatumGetTextPP(SPI_getbinval(tuple, desc, 3, &isnull));
-				category = DatumGetTextPP(SPI_getbinval(tuple, desc, 4, &isnull));
-				from_index = fare_names_find(&cache->zones, VARDATA_ANY(from), VARSIZE_ANY_EXHDR(from));
-				to_index = fare_names_find(&cache->zones, VARDATA_ANY(to), VARSIZE_ANY_EXHDR(to));
-				category_index = fare_names_find(&cache->categories, VARDATA_ANY(category), VARSIZE_ANY_EXHDR(category));
-				rule->rule_id = fare_cache_int64(tuple, desc, 1, &isnull);
-				if (from_index < 0 || to_index < 0 || category_index < 0)
-					elog(ERROR, "faregate: fare rule %lld references a zone or category that the same snapshot does not have",
-						 (long long) rule->rule_id);
-				value = SPI_getbinval(tuple, desc, 5, &isnull);
-				if (isnull)
-					rule->timeframe = FARE_ANY_TIME;
-				else
-				{
-					text	   *timeframe = DatumGetTextPP(value);
-
-					rule->timeframe = fare_names_find(&cache->timeframe_names, VARDATA_ANY(timeframe),
-													  VARSIZE_ANY_EXHDR(timeframe));
-					/* a rule whose timeframe lost all its windows can never apply */
-					if (rule->timeframe == FARE_CACHE_NOT_FOUND)
-						rule->timeframe = FARE_NO_WINDOW;
-				}
-				value = SPI_getbinval(tuple, desc, 6, &isnull);
-				rule->valid_from = isnull ? DATEVAL_NOBEGIN : DatumGetDateADT(value);
-				value = SPI_getbinval(tuple, desc, 7, &isnull);
-				rule->valid_until = isnull ? DATEVAL_NOEND : DatumGetDateADT(value);
-				rule->amount_cents = fare_cache_int64(tuple, desc, 8, &isnull);
-				currency = DatumGetTextPP(SPI_getbinval(tuple, desc, 9, &isnull));
-				memset(rule->currency, 0, sizeof(rule->currency));
-				memcpy(rule->currency, VARDATA_ANY(currency), Min(VARSIZE_ANY_EXHDR(currency), 3));
-				rule->priority = DatumGetInt32(SPI_getbinval(tuple, desc, 10, &isnull));
-
-				key = fare_pair_key(from_index, to_index, category_index);
-				if (ngroups == 0 || groups[ngroups - 1].key != key)
-				{
-					if (ngroups == pairs_allocated)
-					{
-						pairs_allocated *= 2;
-						groups = repalloc_huge(groups, sizeof(FarePairSlot) * pairs_allocated);
-					}
-					groups[ngroups].key = key;
-					groups[ngroups].first = cache->nrules;
-					groups[ngroups].count = 0;
-					ngroups++;
-				}
-				groups[ngroups - 1].count++;
-				cache->nrules++;
-			}
-			SPI_freetuptable(SPI_tuptable);
-		}
-		SPI_cursor_close(portal);
-		SPI_freeplan(plan);
-
-		/* the hash of zone pairs and categories: at most 2/3 full */
-		{
-			uint32		size = 16;
-
-			while (size < (uint64) ngroups * 3 / 2)
-				size <<= 1;
-			cache->pairs = MemoryContextAllocZero(build_cxt, sizeof(FarePairSlot) * size);
-			cache->pair_mask = size - 1;
-			for (int i = 0; i < ngroups; i++)
-			{
-				if (groups[i].count > 1)
-					qsort(&cache->rules[groups[i].first], groups[i].count, sizeof(FareRule), fare_rule_precedence);
-				fare_pairs_add(cache, groups[i].key, groups[i].first, groups[i].count);
-			}
-		}
-		pfree(groups);
-		if (cache->nrules < rules_allocated)
-			cache->rules = repalloc_huge(cache->rules, sizeof(FareRule) * Max(cache->nrules, 1));
+		guc_nest_level = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "faregate: SPI_connect failed");
+	snapshot = RegisterSnapshot(transient ? GetActiveSnapshot() : GetLatestSnapshot());
+	fare_cache_read_zones(cache, snapshot);
+	fare_cache_read_categories(cache, snapshot);
+	fare_cache_read_timeframes(cache, snapshot);
+	fare_cache_create_entries(cache);
+	if (!transient)
+		fare_changelog_capture(snapshot, &cache->sync, build_cxt);
 	UnregisterSnapshot(snapshot);
 	SPI_finish();
-	if (!parallel)
+	if (!transient)
 		AtEOXact_GUC(true, guc_nest_level);
 
+	fare_cache_sync_done = requested;
+	fare_cache_drop_pending = false;
 	MemoryContextSetParent(build_cxt, CacheMemoryContext);
 	return cache;
 }
 
+/* ---- applying the change log ---- */
+
+/* What fare_cache_drop_key needs to know: the cache, and whether this is the middle of a call. */
+typedef struct FareDropState
+{
+	FareCache  *cache;
+	bool		mid_call;		/* entries used by this call must not be dropped */
+	bool		conflict;		/* ... and one would have been */
+	bool		dropped;		/* something held was dropped */
+} FareDropState;
+
 /*
- * fare_cache_get: the compiled fare table, up to date with every committed rule change and with this
- * transaction's own changes; builds it when missing.  Counts a hit or a miss per call.
+ * fare_cache_drop_key: FareChangeVisitor that drops the entry of one changed key, if held.
+ */
+static void
+fare_cache_drop_key(void *arg, const char *from_zone, int from_len, const char *to_zone, int to_len,
+					const char *category, int category_len)
+{
+	FareDropState *state = (FareDropState *) arg;
+	FareCache  *cache = state->cache;
+	int			from = fare_names_find(&cache->zones, from_zone, from_len);
+	int			to = fare_names_find(&cache->zones, to_zone, to_len);
+	int			cat = fare_names_find(&cache->categories, category, category_len);
+	uint64		key;
+	FareEntry  *entry;
+
+	/* a zone or category this cache does not know has no entry (its creation drops everything) */
+	if (from < 0 || to < 0 || cat < 0)
+		return;
+	key = fare_pair_key(from, to, cat);
+	entry = hash_search(cache->entries, &key, HASH_FIND, NULL);
+	if (entry == NULL)
+		return;
+	if (state->mid_call && entry->call == fare_cache_call)
+	{
+		state->conflict = true;
+		return;
+	}
+	if (entry->rules != NULL)
+		pfree(entry->rules);
+	(void) hash_search(cache->entries, &key, HASH_REMOVE, NULL);
+	fare_cache_key_drops++;
+	state->dropped = true;
+}
+
+/*
+ * fare_cache_advance: applies the changes committed between the sync point and snapshot, which then
+ * becomes the sync point.  Returns false, changing nothing that this call may use, when the changes
+ * need everything dropped (done at the next call start) or, in the middle of a call, hit an entry that
+ * the call already used; the caller then retries the call.
+ */
+static bool
+fare_cache_advance(FareCache *cache, Snapshot snapshot, bool mid_call)
+{
+	FareDropState state = {cache, mid_call, false, false};
+	uint64		requested = fare_cache_sync_requested;
+	FareChangelogResult result;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "faregate: SPI_connect failed");
+	result = fare_changelog_read(snapshot, &cache->sync, fare_cache_drop_key, &state);
+	SPI_finish();
+	if (result == FARE_CHANGES_ALL || fare_cache_tables_moved())
+	{
+		/* counted as one invalidation by fare_cache_drop_everything() */
+		fare_cache_drop_pending = true;
+		return false;
+	}
+	if (state.dropped)
+		fare_cache_rebuilds++;
+	if (state.conflict)
+		return false;
+	pfree(cache->sync.xip);
+	fare_changelog_capture(snapshot, &cache->sync, cache->context);
+	fare_cache_sync_done = requested;
+	return true;
+}
+
+/* ---- filling entries ---- */
+
+/*
+ * fare_cache_read_rules: the rules of one key under snapshot, in precedence order, into a new array in
+ * the cache context (*nrules of them; NULL when none).
+ */
+static FareRule *
+fare_cache_read_rules(FareCache *cache, Snapshot snapshot, int from_zone, int to_zone, int category,
+					  int *nrules)
+{
+	Datum		values[3];
+	FareRule   *rules = NULL;
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "faregate: SPI_connect failed");
+	if (fare_cache_fill_plan == NULL)
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+		SPIPlanPtr	plan = SPI_prepare(
+			"SELECT rule_id, timeframe, pg_catalog.lower(valid), pg_catalog.upper(valid),"
+			"       (amount OPERATOR(pg_catalog.*) 100)::pg_catalog.int8, currency::pg_catalog.text, priority"
+			"  FROM faregate.fare_rules"
+			" WHERE from_zone OPERATOR(pg_catalog.=) $1 AND to_zone OPERATOR(pg_catalog.=) $2"
+			"   AND category OPERATOR(pg_catalog.=) $3", 3, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "faregate: cannot prepare the fare rule lookup: %s", SPI_result_code_string(SPI_result));
+		fare_cache_fill_plan = plan;
+	}
+	values[0] = CStringGetTextDatum(cache->zones.names[from_zone]);
+	values[1] = CStringGetTextDatum(cache->zones.names[to_zone]);
+	values[2] = CStringGetTextDatum(cache->categories.names[category]);
+	rc = SPI_execute_snapshot(fare_cache_fill_plan, values, NULL, snapshot, InvalidSnapshot, true, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "faregate: fare rule lookup failed: %s", SPI_result_code_string(rc));
+	*nrules = SPI_processed;
+	if (SPI_processed > 0)
+		rules = MemoryContextAlloc(cache->context, sizeof(FareRule) * SPI_processed);
+	for (uint64 row = 0; row < SPI_processed; row++)
+		fare_cache_rule_from_row(cache, SPI_tuptable->vals[row], SPI_tuptable->tupdesc, &rules[row]);
+	SPI_finish();
+	if (*nrules > 1)
+		qsort(rules, *nrules, sizeof(FareRule), fare_rule_precedence);
+	return rules;
+}
+
+/*
+ * fare_cache_fill: enters the entry of a key that missed, read under a fresh snapshot after applying
+ * the changes that snapshot sees (under the query snapshot in a transient cache).  NULL when the call
+ * must be retried (fare_cache_advance).
+ */
+static FareEntry *
+fare_cache_fill(FareCache *cache, uint64 key, int from_zone, int to_zone, int category)
+{
+	Snapshot	snapshot;
+	FareRule   *rules;
+	int			nrules;
+	FareEntry  *entry;
+
+	snapshot = RegisterSnapshot(cache->transient ? GetActiveSnapshot() : GetLatestSnapshot());
+	if (!cache->transient && !fare_changelog_same_point(snapshot, &cache->sync) &&
+		!fare_cache_advance(cache, snapshot, true))
+	{
+		UnregisterSnapshot(snapshot);
+		fare_cache_sync_requested++;	/* the next fare_cache_get() reads the log again */
+		return NULL;
+	}
+	rules = fare_cache_read_rules(cache, snapshot, from_zone, to_zone, category, &nrules);
+	UnregisterSnapshot(snapshot);
+	entry = hash_search(cache->entries, &key, HASH_ENTER, NULL);
+	entry->nrules = nrules;
+	entry->rules = rules;
+	return entry;
+}
+
+/* ---- the cache's interface ---- */
+
+/*
+ * fare_cache_get_transient: in parallel mode, the cache of this transaction, built from the query
+ * snapshot.
+ */
+static FareCache *
+fare_cache_get_transient(void)
+{
+	if (fare_cache_transient != NULL && fare_cache_transient->built_lxid != MyProc->lxid)
+		fare_cache_drop(&fare_cache_transient);
+	if (fare_cache_transient == NULL)
+		fare_cache_transient = fare_cache_build(true);
+	return fare_cache_transient;
+}
+
+/*
+ * fare_cache_get: the fare cache at the start of a pricing call, exact for a snapshot that has every
+ * committed rule change whose invalidation has arrived and this transaction's own changes.
  */
 FareCache *
 fare_cache_get(void)
 {
-	Oid			namespace_oid;
-
 	AcceptInvalidationMessages();
-	if (fare_cache_current != NULL && fare_cache_current->transient &&
-		fare_cache_current->built_lxid != MyProc->lxid)
-		fare_cache_drop();
-	if (fare_cache_current != NULL)
+	if (IsInParallelMode())
+		return fare_cache_get_transient();
+	fare_cache_call++;
+	if (fare_cache_current != NULL &&
+		(fare_cache_drop_pending || hash_get_num_entries(fare_cache_current->entries) > FARE_CACHE_MAX_ENTRIES))
+		fare_cache_drop_everything();
+	if (fare_cache_current != NULL && fare_cache_sync_requested != fare_cache_sync_done)
 	{
-		fare_cache_hits++;
-		return fare_cache_current;
-	}
+		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+		bool		advanced = fare_cache_advance(fare_cache_current, snapshot, false);
 
-	fare_cache_misses++;
-	/* remember the tables' OIDs first, so that the callback recognises invalidations during the build */
-	namespace_oid = get_namespace_oid("faregate", false);
-	for (int i = 0; i < (int) FARE_CACHE_NTABLES; i++)
-	{
-		fare_cache_table_oids[i] = get_relname_relid(fare_cache_table_names[i], namespace_oid);
-		if (!OidIsValid(fare_cache_table_oids[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("table faregate.%s does not exist", fare_cache_table_names[i]),
-					 errhint("Reinstall the extension: DROP EXTENSION faregate; CREATE EXTENSION faregate.")));
+		UnregisterSnapshot(snapshot);
+		if (!advanced)
+			fare_cache_drop_everything();
 	}
-	for (int attempt = 0;; attempt++)
-	{
-		uint64		inval_before = fare_cache_inval_count;
-		FareCache  *cache = fare_cache_build();
-
-		fare_cache_builds++;
-		if (inval_before == fare_cache_inval_count || attempt >= 100)
-		{
-			/* after 100 concurrent changes in a row, use a table valid for this transaction only */
-			if (inval_before != fare_cache_inval_count)
-			{
-				cache->transient = true;
-				cache->built_lxid = MyProc->lxid;
-			}
-			fare_cache_current = cache;
-			return cache;
-		}
-		MemoryContextDelete(cache->context);
-	}
+	if (fare_cache_current == NULL)
+		fare_cache_current = fare_cache_build(false);
+	return fare_cache_current;
 }
 
 /* fare_cache_zone: the dense index of a zone name (len bytes, not NUL-terminated), or FARE_CACHE_NOT_FOUND. */
@@ -675,30 +854,31 @@ fare_cache_zone_name(FareCache *cache, int zone)
 
 /*
  * fare_cache_rules: the rules for a zone pair and category in precedence order (count in *nrules, 0 and
- * NULL when there is none).
+ * NULL when there is none), filled on a miss.  *nrules = FARE_CACHE_RETRY (and NULL) when the rules
+ * changed during this call in a way that touches what it already used: start over with
+ * fare_cache_get().
  */
 const FareRule *
 fare_cache_rules(FareCache *cache, int from_zone, int to_zone, int category, int *nrules)
 {
 	uint64		key = fare_pair_key(from_zone, to_zone, category);
-	uint32		pos = fare_pair_hash(key) & cache->pair_mask;
+	FareEntry  *entry = hash_search(cache->entries, &key, HASH_FIND, NULL);
 
-	for (;;)
+	if (entry != NULL)
+		fare_cache_hits++;
+	else
 	{
-		const FarePairSlot *slot = &cache->pairs[pos];
-
-		if (slot->key == key)
+		fare_cache_misses++;
+		entry = fare_cache_fill(cache, key, from_zone, to_zone, category);
+		if (entry == NULL)
 		{
-			*nrules = slot->count;
-			return &cache->rules[slot->first];
-		}
-		if (slot->key == 0)
-		{
-			*nrules = 0;
+			*nrules = FARE_CACHE_RETRY;
 			return NULL;
 		}
-		pos = (pos + 1) & cache->pair_mask;
 	}
+	entry->call = fare_cache_call;
+	*nrules = entry->nrules;
+	return entry->rules;
 }
 
 /*
@@ -734,8 +914,9 @@ fare_cache_timeframe_name(FareCache *cache, int timeframe)
 }
 
 /*
- * fare_rules_changed: statement-level trigger on the rule tables; sends a relcache invalidation for the
- * table, which reaches this backend at its next command and the others when the transaction commits.
+ * fare_rules_changed: statement-level trigger on the rule tables; writes what the statement changed to
+ * the change log (fare_changelog.c) and sends a relcache invalidation for the table, which reaches this
+ * backend at its next command and the others when the transaction commits.
  */
 Datum
 fare_rules_changed(PG_FUNCTION_ARGS)
@@ -747,14 +928,17 @@ fare_rules_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("faregate.fare_rules_changed() was not called by a trigger"),
 				 errhint("It is the trigger function of faregate's rule tables; do not call it directly.")));
+	fare_cache_own_changes = true;
+	fare_changelog_record(trigdata);
 	CacheInvalidateRelcache(trigdata->tg_relation);
 	return PointerGetDatum(NULL);
 }
 
 /*
- * fare_cache_stats: this backend's counters and the compiled table's size.  hits and misses count calls
- * of the pricing functions (a miss had to build the table), rebuilds counts builds after the first,
- * entries the compiled rules, bytes the memory of the cache context (0 when no table is held).
+ * fare_cache_stats: this backend's counters and the cache's size.  hits and misses count lookups of a
+ * (zone pair, category) (a miss filled its entry), rebuilds the invalidations that dropped something
+ * this backend held (keys or everything), entries the keys held, bytes the memory of the cache context
+ * (0 when no cache is held).
  */
 Datum
 fare_cache_stats(PG_FUNCTION_ARGS)
@@ -767,8 +951,8 @@ fare_cache_stats(PG_FUNCTION_ARGS)
 	AcceptInvalidationMessages();
 	values[0] = Int64GetDatum(fare_cache_hits);
 	values[1] = Int64GetDatum(fare_cache_misses);
-	values[2] = Int64GetDatum(fare_cache_builds > 0 ? fare_cache_builds - 1 : 0);
-	values[3] = Int64GetDatum(fare_cache_current ? fare_cache_current->nrules : 0);
+	values[2] = Int64GetDatum(fare_cache_rebuilds);
+	values[3] = Int64GetDatum(fare_cache_current ? hash_get_num_entries(fare_cache_current->entries) : 0);
 	values[4] = Int64GetDatum(fare_cache_current ?
 							  (int64) MemoryContextMemAllocated(fare_cache_current->context, true) : 0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -1,8 +1,8 @@
 /*
  * fare_cache.h
- *	  Cross-file API of fare_cache.c: the per-backend compiled fare table (zones, categories with their
- *	  transfer rules and caps, timeframe windows, and fare rules grouped by zone pair and category in
- *	  precedence order), how to get it, and how to look things up in it.
+ *	  Cross-file API of fare_cache.c: the per-backend fare cache (zones, categories with their transfer
+ *	  rules and caps, timeframe windows, and the fare rules of each zone pair and category used so far,
+ *	  in precedence order), how to get it, and how to look things up in it.
  *
  * All money is held as int64 cents (the rule tables store numeric(12,2), so this is exact).
  */
@@ -65,6 +65,10 @@ typedef struct FareCache FareCache;
 
 /* Not found, from the lookup functions below. */
 #define FARE_CACHE_NOT_FOUND (-1)
+/* From fare_cache_rules: the rules changed during this call; start the call over with fare_cache_get(). */
+#define FARE_CACHE_RETRY (-1)
+/* How often a call starts over before it gives up with 40001 (fares_retry_or_fail in fares.c). */
+#define FARE_CACHE_MAX_ATTEMPTS 100
 
 extern void fare_cache_init(void);
 extern FareCache *fare_cache_get(void);

@@ -6,7 +6,7 @@
 #ifndef FAREGATE_H
 #define FAREGATE_H
 
-#define FAREGATE_VERSION "0.1"
+#define FAREGATE_VERSION "0.2"
 
 extern void _PG_init(void);
 

@@ -10,8 +10,9 @@
  * both apply are an error (FG008), never an arbitrary pick.  Money is int64 cents throughout and becomes
  * numeric(…,2) only on output, so no rounding ever happens.
  *
- * Nothing here touches the catalogs between fare_cache_get() and the last lookup: catalog access can
- * process invalidations, which may free the compiled table under our feet.
+ * Nothing here touches the catalogs between fare_cache_get() and the last lookup.  A lookup may fill a
+ * cache entry (SPI) but never frees one; when it answers FARE_CACHE_RETRY (the rules changed during
+ * the call), the call starts over from fare_cache_get(), so that one answer never mixes two tariffs.
  */
 #include "postgres.h"
 
@@ -238,7 +239,8 @@ fares_rule_applies(FareCache *cache, const FareRule *rule, const FareLocal *loca
 /*
  * fares_find_rule: the rule that prices a ride from from_zone to to_zone in category at local, by the
  * precedence in the file header; raises FG001 when none applies and FG008 when two timeframe rules tie.
- * tap_no (1-based, 0 for a single ride) goes into the messages.
+ * tap_no (1-based, 0 for a single ride) goes into the messages.  NULL: start the call over
+ * (FARE_CACHE_RETRY).
  */
 static const FareRule *
 fares_find_rule(FareCache *cache, int from_zone, int to_zone, int category, const FareLocal *local,
@@ -247,6 +249,8 @@ fares_find_rule(FareCache *cache, int from_zone, int to_zone, int category, cons
 	int			nrules;
 	const FareRule *rules = fare_cache_rules(cache, from_zone, to_zone, category, &nrules);
 
+	if (nrules == FARE_CACHE_RETRY)
+		return NULL;
 	for (int i = 0; i < nrules; i++)
 	{
 		const FareRule *rule = &rules[i];
@@ -283,6 +287,21 @@ fares_find_rule(FareCache *cache, int from_zone, int to_zone, int category, cons
 	pg_unreachable();
 }
 
+/*
+ * fares_retry_or_fail: called when attempt (0-based) of a call had to start over; raises 40001 after
+ * FARE_CACHE_MAX_ATTEMPTS, which only a tariff rewritten without pause for the whole call can cause.
+ */
+static void
+fares_retry_or_fail(const char *function, int attempt)
+{
+	if (attempt + 1 >= FARE_CACHE_MAX_ATTEMPTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("faregate.%s could not price: the fare rules changed %d times during the call", function,
+						FARE_CACHE_MAX_ATTEMPTS),
+				 errhint("Retry the call; load tariff changes in fewer, larger transactions.")));
+}
+
 /* fares_numeric: cents as an exact numeric with two decimals. */
 static inline Datum
 fares_numeric(int64 cents)
@@ -307,6 +326,7 @@ fares_single(FunctionCallInfo fcinfo, const char *function, FareCache **cache_ou
 	int			from_zone,
 				to_zone,
 				category;
+	const FareRule *rule;
 
 	if (PG_ARGISNULL(0))
 		fares_null_argument(function, "from_zone");
@@ -322,12 +342,18 @@ fares_single(FunctionCallInfo fcinfo, const char *function, FareCache **cache_ou
 	category_text = PG_GETARG_TEXT_PP(3);
 	fares_local(at, &local);
 
-	cache = fare_cache_get();
-	category = fares_category(cache, category_text);
-	from_zone = fares_zone(cache, from_text);
-	to_zone = fares_zone(cache, to_text);
-	*cache_out = cache;
-	return fares_find_rule(cache, from_zone, to_zone, category, &local, 0);
+	for (int attempt = 0;; attempt++)
+	{
+		cache = fare_cache_get();
+		category = fares_category(cache, category_text);
+		from_zone = fares_zone(cache, from_text);
+		to_zone = fares_zone(cache, to_text);
+		*cache_out = cache;
+		rule = fares_find_rule(cache, from_zone, to_zone, category, &local, 0);
+		if (rule != NULL)
+			return rule;
+		fares_retry_or_fail(function, attempt);
+	}
 }
 
 /*
@@ -468,8 +494,9 @@ fares_read_legs(FunctionCallInfo fcinfo, const char *function, int *ntaps)
 /*
  * fares_price_taps: prices taps[0..ntaps-1] (already in time order): base fare of each, then transfers,
  * then, if apply_caps, the daily and weekly caps.  Fills rule, charged_cents and reason of every tap.
+ * Returns false when the call must start over (FARE_CACHE_RETRY).
  */
-static void
+static bool
 fares_price_taps(FareCache *cache, int category, FareTap *taps, int ntaps, bool apply_caps)
 {
 	const FareCategory *info = fare_cache_category_info(cache, category);
@@ -488,6 +515,8 @@ fares_price_taps(FareCache *cache, int category, FareTap *taps, int ntaps, bool 
 		int64		due;
 
 		tap->rule = fares_find_rule(cache, from_zone, to_zone, category, &tap->local, i + 1);
+		if (tap->rule == NULL)
+			return false;
 		if (i > 0 && memcmp(tap->rule->currency, taps[0].rule->currency, 3) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FG_CURRENCY_MIX),
@@ -551,6 +580,24 @@ fares_price_taps(FareCache *cache, int category, FareTap *taps, int ntaps, bool 
 		}
 		tap->charged_cents = due;
 	}
+	return true;
+}
+
+/*
+ * fares_price_all: prices the taps with a cache that stays consistent for the whole call (starting over
+ * when the rules change under it).
+ */
+static void
+fares_price_all(const char *function, text *category_text, FareTap *taps, int ntaps, bool apply_caps)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		FareCache  *cache = fare_cache_get();
+
+		if (fares_price_taps(cache, fares_category(cache, category_text), taps, ntaps, apply_caps))
+			return;
+		fares_retry_or_fail(function, attempt);
+	}
 }
 
 /*
@@ -562,7 +609,6 @@ journey_fare(PG_FUNCTION_ARGS)
 	int			ntaps;
 	FareTap    *taps = fares_read_legs(fcinfo, "journey_fare", &ntaps);
 	text	   *category_text = PG_GETARG_TEXT_PP(1);
-	FareCache  *cache;
 	int64		total = 0;
 
 	if (ntaps == 0)
@@ -570,8 +616,7 @@ journey_fare(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FG_EMPTY_JOURNEY),
 				 errmsg("faregate.journey_fare got a journey without legs"),
 				 errhint("Pass at least one leg; a journey without legs has no price.")));
-	cache = fare_cache_get();
-	fares_price_taps(cache, fares_category(cache, category_text), taps, ntaps, false);
+	fares_price_all("journey_fare", category_text, taps, ntaps, false);
 	for (int i = 0; i < ntaps; i++)
 		total += taps[i].charged_cents;
 	return fares_numeric(total);
@@ -588,17 +633,11 @@ charge_taps(PG_FUNCTION_ARGS)
 	int			ntaps;
 	FareTap    *taps;
 	text	   *category_text;
-	FareCache  *cache;
 
 	InitMaterializedSRF(fcinfo, 0);
 	taps = fares_read_legs(fcinfo, "charge_taps", &ntaps);
 	category_text = PG_GETARG_TEXT_PP(1);
-	cache = fare_cache_get();
-	{
-		int			category = fares_category(cache, category_text);
-
-		fares_price_taps(cache, category, taps, ntaps, true);
-	}
+	fares_price_all("charge_taps", category_text, taps, ntaps, true);
 	for (int i = 0; i < ntaps; i++)
 	{
 		Datum		values[4];

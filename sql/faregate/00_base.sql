@@ -1,5 +1,5 @@
 -- faregate install script, part 00: what every other part builds on.
--- The parts in sql/faregate/ are concatenated in name order into sql/faregate--0.1.sql at build time.
+-- The parts in sql/faregate/ are concatenated in name order into sql/faregate--<default_version>.sql at build time.
 -- The schema faregate is created here, not named in faregate.control, so that it is a member of the
 -- extension and DROP EXTENSION removes it with everything in it.
 

@@ -1,6 +1,7 @@
 -- faregate install script, part 10: fares (owned by extension/fares.c and extension/fare_cache.c).
--- The rule tables are the source of truth; every backend keeps a compiled copy (fare_cache.c) that a
--- statement-level trigger on each table drops through a relcache invalidation. See docs/fares.md.
+-- The rule tables are the source of truth; every backend keeps a cache (fare_cache.c) whose entries a
+-- statement-level trigger on each table drops, key by key, through a change log and a relcache
+-- invalidation. See docs/fares.md.
 --
 -- SQLSTATEs raised here (class FG, documented in docs/fares.md):
 --   FG007 a timeframe window that is empty or has bad days
@@ -98,8 +99,31 @@ END $$;
 CREATE TRIGGER timeframes_check BEFORE INSERT OR UPDATE ON faregate.timeframes
     FOR EACH ROW EXECUTE FUNCTION faregate.timeframes_check();
 
--- fare_rules_changed: statement-level trigger function (fare_cache.c) that sends a relcache invalidation
--- for the changed table; every backend's callback then drops its compiled fare table.
+-- The change log (fare_cache.c, fare_changelog.c): every statement that changes a rule table writes
+-- what it changed, so that a backend drops only those cache entries. One row per changed
+-- (from_zone, to_zone, category) of fare_rules; all three NULL: everything (a change of another rule
+-- table, a TRUNCATE, or a statement of more than 2,000 rows). xid is the writer's top-level transaction:
+-- a backend reads the rows of the transactions its last snapshot did not see. The trigger prunes rows
+-- older than 10 minutes and records in fare_rule_changes_pruned the xid below which rows may be gone.
+CREATE TABLE faregate.fare_rule_changes (
+    change_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    xid        xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    changed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    from_zone  text,
+    to_zone    text,
+    category   text
+);
+COMMENT ON TABLE faregate.fare_rule_changes IS 'keys of changed fare rules (NULL keys: everything), read by every backend''s fare cache; pruned by the trigger';
+CREATE INDEX fare_rule_changes_xid ON faregate.fare_rule_changes (xid);
+CREATE TABLE faregate.fare_rule_changes_pruned (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    below    xid8 NOT NULL
+);
+COMMENT ON TABLE faregate.fare_rule_changes_pruned IS 'rows of fare_rule_changes with an xid below this may have been pruned';
+INSERT INTO faregate.fare_rule_changes_pruned VALUES (true, '0');
+
+-- fare_rules_changed: statement-level trigger function (fare_cache.c) that writes the change log and
+-- sends a relcache invalidation for the changed table; every backend then reads the change log.
 CREATE FUNCTION faregate.fare_rules_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'fare_rules_changed' LANGUAGE C;
 
@@ -109,18 +133,32 @@ CREATE TRIGGER rider_categories_changed AFTER INSERT OR UPDATE OR DELETE OR TRUN
     FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
 CREATE TRIGGER timeframes_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON faregate.timeframes
     FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
-CREATE TRIGGER fare_rules_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON faregate.fare_rules
+-- fare_rules: one trigger per event, so that the transition tables tell which keys changed (PostgreSQL
+-- allows transition tables only on single-event triggers; TRUNCATE has none and logs everything)
+CREATE TRIGGER fare_rules_changed AFTER TRUNCATE ON faregate.fare_rules
+    FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
+CREATE TRIGGER fare_rules_inserted AFTER INSERT ON faregate.fare_rules
+    REFERENCING NEW TABLE AS fare_rules_new
+    FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
+CREATE TRIGGER fare_rules_updated AFTER UPDATE ON faregate.fare_rules
+    REFERENCING OLD TABLE AS fare_rules_old NEW TABLE AS fare_rules_new
+    FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
+CREATE TRIGGER fare_rules_deleted AFTER DELETE ON faregate.fare_rules
+    REFERENCING OLD TABLE AS fare_rules_old
     FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
 CREATE TRIGGER transfer_rules_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON faregate.transfer_rules
     FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
 CREATE TRIGGER fare_caps_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON faregate.fare_caps
     FOR EACH STATEMENT EXECUTE FUNCTION faregate.fare_rules_changed();
--- ENABLE ALWAYS: the invalidation must also fire where triggers are otherwise off (logical replication
--- apply, session_replication_role = replica during a bulk load).
+-- ENABLE ALWAYS: the change log and the invalidation must also happen where triggers are otherwise off
+-- (logical replication apply, session_replication_role = replica during a bulk load).
 ALTER TABLE faregate.zones ENABLE ALWAYS TRIGGER zones_changed;
 ALTER TABLE faregate.rider_categories ENABLE ALWAYS TRIGGER rider_categories_changed;
 ALTER TABLE faregate.timeframes ENABLE ALWAYS TRIGGER timeframes_changed;
 ALTER TABLE faregate.fare_rules ENABLE ALWAYS TRIGGER fare_rules_changed;
+ALTER TABLE faregate.fare_rules ENABLE ALWAYS TRIGGER fare_rules_inserted;
+ALTER TABLE faregate.fare_rules ENABLE ALWAYS TRIGGER fare_rules_updated;
+ALTER TABLE faregate.fare_rules ENABLE ALWAYS TRIGGER fare_rules_deleted;
 ALTER TABLE faregate.transfer_rules ENABLE ALWAYS TRIGGER transfer_rules_changed;
 ALTER TABLE faregate.fare_caps ENABLE ALWAYS TRIGGER fare_caps_changed;
 
@@ -177,6 +215,9 @@ REVOKE ALL ON faregate.zones, faregate.rider_categories, faregate.timeframe_name
     faregate.fare_rules, faregate.transfer_rules, faregate.fare_caps, faregate.fare_rules_rule_id_seq FROM PUBLIC;
 GRANT SELECT ON faregate.zones, faregate.rider_categories, faregate.timeframe_names, faregate.timeframes, faregate.fare_rules,
     faregate.transfer_rules, faregate.fare_caps TO PUBLIC;
+-- every pricing backend reads the change log
+REVOKE ALL ON faregate.fare_rule_changes, faregate.fare_rule_changes_pruned, faregate.fare_rule_changes_change_id_seq FROM PUBLIC;
+GRANT SELECT ON faregate.fare_rule_changes, faregate.fare_rule_changes_pruned TO PUBLIC;
 GRANT EXECUTE ON FUNCTION faregate.fare(text, text, timestamptz, text),
     faregate.fare_quote(text, text, timestamptz, text), faregate.journey_fare(faregate.leg[], text),
     faregate.charge_taps(faregate.leg[], text), faregate.fare_cache_stats() TO PUBLIC;

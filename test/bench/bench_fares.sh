@@ -9,11 +9,19 @@
 #     query vs a plain-SQL reference (window functions for caps; a recursive CTE for journeys, which
 #     depend on the previous journey's start and so cannot be a window function); the two results must
 #     be identical (compared row for row with EXCEPT both ways).
+#  3. Churn (after 1, on the same network, then on a 700-station network loaded with one COPY per table
+#     and audited with sql/maintenance/check_fare_rules.sql): 20 pgbench clients calling fare() on
+#     random pairs for FG_BENCH_CHURN_SECONDS with no rule change, then with one rule changed per second
+#     by another session, then with a 10,000-row UPDATE every 5 s; TPS and p99 of each and their ratio
+#     to the first, the first call of a new session, and a backend's fares memory after 2,000 distinct
+#     lookups.
 # Starts its own cluster (test/harness/cluster.sh, no replicas). Never fails on speed; prints ratios.
 # Environment: FG_BENCH_SECONDS (default 10), FG_BENCH_RIDERS (default 100000), FG_BENCH_ZONES (default
-# 300; smaller only for a quick trial of the script).
+# 300; smaller only for a quick trial of the script), FG_BENCH_CHURN_SECONDS (default 10),
+# FG_BENCH_STATIONS (default 700; 0 skips the station network).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 if [ -z "${FG_CLUSTER_DIR:-}" ]; then
   exec "$here/../harness/cluster.sh" --replicas 0 --conf 'work_mem = 64MB' --conf 'max_parallel_workers_per_gather = 0' \
     -- "$0" "$@"
@@ -22,6 +30,8 @@ fi
 seconds=${FG_BENCH_SECONDS:-10}
 riders=${FG_BENCH_RIDERS:-100000}
 zones=${FG_BENCH_ZONES:-300}
+churn_seconds=${FG_BENCH_CHURN_SECONDS:-10}
+stations=${FG_BENCH_STATIONS:-700}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 db=fares_bench
@@ -57,14 +67,25 @@ t1=$(now_s)
 printf 'fares: loaded %s rules in %.1f s\n' "$(psql_db -c 'SELECT count(*) FROM faregate.fare_rules')" \
   "$(echo "$t1 - $t0" | bc)"
 
-# --- cache build time and memory for this network ---
+# --- a new session's first call, and a backend's memory after 2,000 distinct lookups ---
+# first_call DB: the median over 5 new sessions of their first fare() call (server side, ms)
+first_call() {
+  for i in 1 2 3 4 5; do
+    psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$1" \
+      -c "WITH f AS MATERIALIZED (SELECT faregate.fare('Z$i', 'Z2', '2026-03-23 08:00+01') AS v)
+          SELECT extract(epoch FROM clock_timestamp() - now()) * 1000 FROM f WHERE v IS NOT NULL"
+  done | sort -n | sed -n 3p
+}
+# memory_after_2000 DB: "entries bytes" of a new session after 2,000 distinct pairs (50 x 40)
+memory_after_2000() {
+  psql -X -qAt -F ' ' -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$1" \
+    -c "SELECT count(faregate.fare('Z' || (1 + i / 40), 'Z' || (1 + i % 40), '2026-03-23 08:00+01')) FROM generate_series(0, 1999) i" \
+    -c "SELECT entries, bytes FROM faregate.fare_cache_stats()" | tail -1
+}
 psql_db -c "SELECT faregate.fare('Z1', 'Z2', '2026-03-23 08:00+01')" >/dev/null   # warms the OS cache
-build=$(psql_db -c "WITH f AS MATERIALIZED (SELECT faregate.fare('Z1', 'Z2', '2026-03-23 08:00+01') AS v)
-                    SELECT extract(epoch FROM clock_timestamp() - now()) * 1000 FROM f WHERE v IS NOT NULL" \
-                -c "SELECT entries, bytes FROM faregate.fare_cache_stats()")
-printf 'fares: per-backend cache for %s zones x 3 categories x 2 timeframes: %s rules, %.1f MiB, built in %.0f ms\n' \
-  "$zones" "$(echo "$build" | sed -n 2p | cut -d'|' -f1)" "$(echo "$build" | sed -n 2p | cut -d'|' -f2 | awk '{print $1/1048576}')" \
-  "$(echo "$build" | sed -n 1p)"
+read -r mem_entries mem_bytes <<<"$(memory_after_2000 "$db")"
+printf 'fares: %s zones: first fare() of a new session %.2f ms (median of 5); after 2,000 distinct lookups a backend holds %s entries, %.2f MiB\n' \
+  "$zones" "$(first_call "$db")" "$mem_entries" "$(awk -v b="$mem_bytes" 'BEGIN {print b / 1048576}')"
 
 # --- 1. fare() vs plain SQL vs SELECT 1 ---
 cat >"$tmp/fare.sql" <<SQL
@@ -171,6 +192,47 @@ read -r base_1m fare_1m base_100k plain_100k <<<"$times"
 printf 'fares: in-server cost per lookup: fare() %.2f us, plain-SQL indexed lookup %.2f us (%.0fx)\n' \
   "$(echo "($fare_1m - $base_1m) / 1000" | bc -l)" "$(echo "($plain_100k - $base_100k) / 100" | bc -l)" \
   "$(echo "(($plain_100k - $base_100k) / 100) / (($fare_1m - $base_1m) / 1000)" | bc -l)"
+
+# --- 3. churn: fare() while rules change (run here for this network, at the end for the stations) ---
+# churn_run DB ZONES NRULES NAME [SQL PERIOD]: 20 clients of fare() on random pairs for churn_seconds while
+# another session runs SQL every PERIOD seconds (a DO loop, bounded); prints "TPS p99_ms"
+churn_run() {
+  local cdb=$1 n=$2 nrules=$3 name=$4 writer_sql=${5:-} period=${6:-1} writer="" out tps p99
+  cat >"$tmp/churn.sql" <<CHURN
+\\set a random(1, $n)
+\\set b random(1, $n)
+SELECT faregate.fare('Z' || :a, 'Z' || :b, now(), 'adult');
+CHURN
+  rm -rf "$tmp/churn-$name"; mkdir -p "$tmp/churn-$name"
+  if [ -n "$writer_sql" ]; then
+    psql -X -q -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$cdb" -c "DO \$\$ DECLARE n bigint := $nrules; BEGIN
+        FOR i IN 1..$(( churn_seconds / period + 1 )) LOOP $writer_sql; COMMIT; PERFORM pg_sleep($period); END LOOP; END \$\$" \
+      >"$tmp/churn-$name/writer.out" 2>&1 &
+    writer=$!
+  fi
+  out=$(cd "$tmp/churn-$name" && pgbench -n -M prepared -c 20 -j 4 -T "$churn_seconds" -l --log-prefix="$tmp/churn-$name/log" \
+          -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -f "$tmp/churn.sql" "$cdb" 2>&1)
+  [ -z "$writer" ] || wait "$writer"
+  tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
+  p99=$(cat "$tmp/churn-$name"/log.* | awk '{print $3}' | sort -n | awk '{v[NR] = $1} END {printf "%.2f", v[int(NR * 0.99)] / 1000}')
+  echo "${tps:-0} $p99"
+}
+# churn NAME DB ZONES: the three phases and their ratios
+churn() {
+  local name=$1 cdb=$2 n=$3 nrules steady steady_p99 one one_p99 bulk bulk_p99
+  nrules=$(psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$cdb" -c "SELECT max(rule_id) FROM faregate.fare_rules")
+  read -r steady steady_p99 <<<"$(churn_run "$cdb" "$n" "$nrules" steady)"
+  read -r one one_p99 <<<"$(churn_run "$cdb" "$n" "$nrules" one \
+    "UPDATE faregate.fare_rules SET amount = amount WHERE rule_id = 1 + floor(random() * n)::bigint" 1)"
+  read -r bulk bulk_p99 <<<"$(churn_run "$cdb" "$n" "$nrules" bulk \
+    "UPDATE faregate.fare_rules SET amount = amount WHERE rule_id BETWEEN (i * 10000) % n AND (i * 10000) % n + 9999" 5)"
+  printf 'fares: churn %s, 20 clients x %ss: no changes TPS %.0f p99 %s ms; one rule/s TPS %.0f p99 %s ms; 10,000 rows/5 s TPS %.0f p99 %s ms\n' \
+    "$name" "$churn_seconds" "$steady" "$steady_p99" "$one" "$one_p99" "$bulk" "$bulk_p99"
+  printf 'fares: churn %s ratios: one rule/s TPS %s x, p99 %s x (targets >= 0.9x, <= 2x); 10,000 rows/5 s TPS %s x, p99 %s x; load average %s\n' \
+    "$name" "$(bench_ratio "$one" "$steady")" "$(bench_ratio "$one_p99" "$steady_p99")" \
+    "$(bench_ratio "$bulk" "$steady")" "$(bench_ratio "$bulk_p99" "$steady_p99")" "$(uptime | sed 's/.*load average: //')"
+}
+churn "$zones zones ($(psql_db -c 'SELECT count(*) FROM faregate.fare_rules') rules)" "$db" "$zones"
 
 # --- 2. charge_taps vs the plain-SQL reference on 1,000,000 taps ---
 psql_db <<SQL
@@ -294,4 +356,45 @@ else
 fi
 printf 'fares: %s taps: charge_taps %.2f s, plain-SQL reference %.2f s, ratio %.1fx (target >= 10x)\n' "$rows" \
   "$faregate_s" "$reference_s" "$(echo "$reference_s / $faregate_s" | bc -l)"
+
+# --- 3 (continued). the station network: 700 stations x 700 x 3 categories x 2 timeframes ---
+if [ "$stations" -gt 0 ]; then
+  sdb=fares_stations
+  psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d postgres -c "CREATE DATABASE $sdb"
+  psql -X -qAt -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$sdb" \
+    -c "SET client_min_messages = warning" -c "CREATE EXTENSION faregate CASCADE" \
+    -c "ALTER DATABASE $sdb SET faregate.timezone = 'Europe/Zurich'" \
+    -c "INSERT INTO faregate.rider_categories VALUES ('child', 'reduced'), ('senior', 'reduced')"
+  t0=$(now_s)
+  # one COPY per table, each fed by a query of the bench database's generator session
+  copy_in() {  # copy_in TABLE(COLUMNS) QUERY
+    psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$db" -c "COPY ($2) TO STDOUT" |
+      psql -X -qAt -v ON_ERROR_STOP=1 -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$sdb" -c "COPY $1 FROM STDIN"
+  }
+  copy_in "faregate.zones (zone_id, name)" "SELECT 'Z' || i, 'station ' || i FROM generate_series(1, $stations) i"
+  copy_in "faregate.timeframes (timeframe, days, start_time, end_time)" "SELECT * FROM faregate.timeframes"
+  copy_in "faregate.fare_rules (from_zone, to_zone, category, timeframe, amount, currency)" \
+    "SELECT 'Z' || f, 'Z' || t, c.category, tf.timeframe,
+            round((1.50 + 0.01 * ((f * 7 + t * 13) % 300)) * c.factor * tf.factor, 2), 'CHF'
+       FROM generate_series(1, $stations) f, generate_series(1, $stations) t,
+            (VALUES ('adult', 1.0), ('child', 0.5), ('senior', 0.7)) c(category, factor),
+            (VALUES ('peak', 1.25), ('offpeak', 1.0)) tf(timeframe, factor)"
+  t1=$(now_s)
+  psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$sdb" -c "VACUUM ANALYZE" 2>/dev/null
+  srules=$(psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$sdb" -c "SELECT count(*) FROM faregate.fare_rules")
+  printf 'fares: %s stations: loaded %s rules with one COPY per table in %.1f s\n' "$stations" "$srules" "$(echo "$t1 - $t0" | bc)"
+  t0=$(now_s)
+  findings=$(psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$sdb" -f "$here/../../sql/maintenance/check_fare_rules.sql" | grep -c . || true)
+  t1=$(now_s)
+  printf 'fares: %s stations: check_fare_rules.sql found %s problems in %.1f s\n' "$stations" "$findings" "$(echo "$t1 - $t0" | bc)"
+  smismatch=$(psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$sdb" -c "SELECT count(*) FROM generate_series(1, $stations, 13) a, generate_series(1, $stations, 17) b
+      WHERE faregate.fare('Z' || a, 'Z' || b, '2026-03-23 08:00+01', 'child') IS DISTINCT FROM
+            round((1.50 + 0.01 * ((a * 7 + b * 13) % 300)) * 0.5 * 1.25, 2)")
+  echo "fares: $stations stations: fare() disagrees with the generated tariff on $smismatch sampled pairs"
+  read -r mem_entries mem_bytes <<<"$(memory_after_2000 "$sdb")"
+  printf 'fares: %s stations: first fare() of a new session %.2f ms (median of 5); after 2,000 distinct lookups a backend holds %s entries, %.2f MiB\n' \
+    "$stations" "$(first_call "$sdb")" "$mem_entries" "$(awk -v b="$mem_bytes" 'BEGIN {print b / 1048576}')"
+  churn "$stations stations ($srules rules)" "$sdb" "$stations"
+  psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d postgres -c "DROP DATABASE $sdb"
+fi
 [ "$diff" = 0 ]
