@@ -372,6 +372,46 @@ gtfs_v1_fare_matches(const GtfsTariff *t, const GtfsFareV1 *f, const GtfsLeg *le
 		(saw_destination || destination == origin);
 }
 
+static int
+gtfs_int_cmp(const void *a, const void *b)
+{
+	int			x = *(const int *) a,
+				y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * gtfs_candidate_rules: the fare_leg_rules a leg departing from stop can match, in file order, into cand:
+ * those of the stop's areas (and its stations') and those with an empty from_area_id.
+ */
+static int
+gtfs_candidate_rules(const GtfsPricing *p, int stop, int *cand)
+{
+	const GtfsTariff *t = p->t;
+	int			n = 0,
+				depth,
+				i,
+				k,
+				u;
+
+	for (i = t->fa_first[t->areas.n]; i < t->fa_first[t->areas.n + 1]; i++)
+		cand[n++] = t->fa_rule[i];
+	for (depth = 0; stop != GTFS_NONE && depth < 3; depth++, stop = t->stop[stop].parent)
+		for (k = 0; k < t->stop[stop].nareas; k++)
+		{
+			int			a = t->stop[stop].areas[k];
+
+			for (i = t->fa_first[a]; i < t->fa_first[a + 1]; i++)
+				cand[n++] = t->fa_rule[i];
+		}
+	qsort(cand, n, sizeof(int), gtfs_int_cmp);
+	for (i = 0, u = 0; i < n; i++)	/* a station and its platform may share an area */
+		if (u == 0 || cand[u - 1] != cand[i])
+			cand[u++] = cand[i];
+	return u;
+}
+
 /* gtfs_leg_options: every (rule, product row) option of every effective leg; FG103 for a leg with none. */
 static void
 gtfs_leg_options(GtfsPricing *p, const char *feed)
@@ -380,7 +420,11 @@ gtfs_leg_options(GtfsPricing *p, const char *feed)
 	int			cap = 16,
 				nopt = 0,
 				e;
-	int		   *rows = palloc(sizeof(int) * Max(t->product_row ? t->pr_first[t->products.n] : 0, 1));
+	int		   *rows = palloc(sizeof(int) * Max(t->pr_first[t->products.n], 1));
+	/* a rule is a candidate at most once per level of the stop's station chain (3) */
+	int		   *cand = palloc(sizeof(int) * (3 * t->nleg_rules + 1));
+	int			ncand,
+				c;
 
 	p->opt = palloc(sizeof(GtfsOption) * cap);
 	for (e = 0; e < p->neff; e++)
@@ -391,13 +435,16 @@ gtfs_leg_options(GtfsPricing *p, const char *feed)
 					k;
 
 		eff->opt_first = nopt;
+		ncand = p->v1 ? t->nfares : gtfs_candidate_rules(p, p->leg[eff->first].from_stop, cand);
 		if (!p->v1 && t->has_priority)
-			for (i = 0; i < t->nleg_rules; i++)
-				if (t->leg_rule[i].priority > best_priority && gtfs_leg_rule_matches(p, &t->leg_rule[i], eff))
-					best_priority = t->leg_rule[i].priority;
-		for (i = 0; i < (p->v1 ? t->nfares : t->nleg_rules); i++)
+			for (c = 0; c < ncand; c++)
+				if (t->leg_rule[cand[c]].priority > best_priority && gtfs_leg_rule_matches(p, &t->leg_rule[cand[c]], eff))
+					best_priority = t->leg_rule[cand[c]].priority;
+		for (c = 0; c < ncand; c++)
 		{
 			int			nrows;
+
+			i = p->v1 ? c : cand[c];
 
 			if (p->v1)
 			{
@@ -454,6 +501,7 @@ gtfs_leg_options(GtfsPricing *p, const char *feed)
 									: "Add a fare_leg_rules.txt row (and a fare product this rider may buy) for the leg's network, areas and time.")));
 	}
 	pfree(rows);
+	pfree(cand);
 }
 
 /* gtfs_duration: seconds between the two events duration_limit_type names (current leg a, next b). */

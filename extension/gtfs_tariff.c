@@ -363,6 +363,30 @@ gtfs_load_rules(GtfsTariff *t, const char *feed_id)
 			t->to_area_listed[r->to_area] = true;
 	}
 
+	/* the from_area index: a leg need only look at the rules of its departure stop's areas, and the empty */
+	t->fa_first = NEW_ARRAY(t->cxt, int, t->areas.n + 2);
+	t->fa_rule = NEW_ARRAY(t->cxt, int, t->nleg_rules);
+	for (i = 0; i < (uint64) t->nleg_rules; i++)
+	{
+		int			a = t->leg_rule[i].from_area;
+
+		t->fa_first[(a == GTFS_NONE ? t->areas.n : a) + 1]++;
+	}
+	for (i = 1; i < (uint64) t->areas.n + 2; i++)
+		t->fa_first[i] += t->fa_first[i - 1];
+	{
+		int		   *fill = palloc(sizeof(int) * (t->areas.n + 1));
+
+		memcpy(fill, t->fa_first, sizeof(int) * (t->areas.n + 1));
+		for (i = 0; i < (uint64) t->nleg_rules; i++)
+		{
+			int			a = t->leg_rule[i].from_area;
+
+			t->fa_rule[fill[a == GTFS_NONE ? t->areas.n : a]++] = (int) i;
+		}
+		pfree(fill);
+	}
+
 	n = gtfs_query("SELECT from_leg_group_id, to_leg_group_id, transfer_count, duration_limit, "
 				   "duration_limit_type, fare_transfer_type, fare_product_id "
 				   "FROM faregate.gtfs_fare_transfer_rules WHERE feed_id = $1 ORDER BY ctid", feed_id);

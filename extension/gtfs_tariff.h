@@ -150,6 +150,8 @@ typedef struct GtfsTariff
 
 	int			nleg_rules;
 	GtfsLegRule *leg_rule;
+	int		   *fa_first;		/* rules by from_area: area a's are fa_rule[fa_first[a] .. fa_first[a + 1]) */
+	int		   *fa_rule;		/* ... and those with an empty from_area follow, up to fa_first[areas.n + 1] */
 	bool	   *network_listed; /* [networks.n]: named by some fare_leg_rules.network_id */
 	bool	   *from_area_listed;	/* [areas.n] */
 	bool	   *to_area_listed;

@@ -764,3 +764,98 @@ COMMENT ON FUNCTION faregate.gtfs_journey_fare(text, faregate.gtfs_leg[], text, 
 GRANT EXECUTE ON FUNCTION faregate.gtfs_price_journey(text, faregate.gtfs_leg[], text, text),
     faregate.gtfs_journey_options(text, faregate.gtfs_leg[], text, text),
     faregate.gtfs_journey_fare(text, faregate.gtfs_leg[], text, text) TO PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------------
+-- Caps on a GTFS tariff (GTFS has none): the most a rider of a category pays per service day or per
+-- Monday-Sunday service week, in the feed's time zone, the service day starting at day_starts. Kept
+-- apart from the feed's own tables (no foreign key) so that a reload of the feed keeps its caps.
+-- ---------------------------------------------------------------------------------------------------
+CREATE TABLE faregate.gtfs_fare_caps (
+    feed_id           text NOT NULL CHECK (feed_id <> ''),
+    rider_category_id text NOT NULL DEFAULT '',   -- '' = every rider category
+    period            text NOT NULL CHECK (period IN ('day', 'week')),
+    cap               numeric NOT NULL CHECK (cap >= 0),
+    currency          char(3) NOT NULL REFERENCES faregate.gtfs_currencies,
+    day_starts        time NOT NULL DEFAULT '04:30',
+    PRIMARY KEY (feed_id, rider_category_id, period, currency)
+);
+COMMENT ON TABLE faregate.gtfs_fare_caps IS 'daily and weekly caps on a GTFS feed''s fares, per rider category (empty = all)';
+CREATE TRIGGER gtfs_fare_caps_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON faregate.gtfs_fare_caps
+    FOR EACH STATEMENT EXECUTE FUNCTION faregate.gtfs_changed();
+ALTER TABLE faregate.gtfs_fare_caps ENABLE ALWAYS TRIGGER gtfs_fare_caps_changed;
+SELECT pg_catalog.pg_extension_config_dump('faregate.gtfs_fare_caps', '');
+REVOKE ALL ON faregate.gtfs_fare_caps FROM PUBLIC;
+GRANT SELECT ON faregate.gtfs_fare_caps TO PUBLIC;
+
+-- gtfs_charge_taps: one rider's legs (in time order, e.g. a day or a week of taps) priced by the feed's
+-- rules as one sequence (transfers between consecutive legs as gtfs_price_journey finds them), then
+-- capped: per leg its fare (the leg's product and the transfer product bought at it), what is charged,
+-- and why ('fare', 'transfer', 'joined', 'daily cap', 'weekly cap'). The rider category NULL = the
+-- feed's default for pricing and the caps of every category ('').
+CREATE FUNCTION faregate.gtfs_charge_taps(feed_id text, legs faregate.gtfs_leg[],
+                                          rider_category_id text DEFAULT NULL, fare_media_id text DEFAULT NULL)
+    RETURNS TABLE (leg_no int, fare numeric, charged numeric, currency text, reason text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+DECLARE
+    tz text;
+    day_cap numeric;
+    week_cap numeric;
+    day_start time;
+    cur_day date;
+    cur_week date;
+    day_spent numeric := 0;
+    week_spent numeric := 0;
+    svc_day date;
+    r record;
+    limit_left numeric;
+BEGIN
+    SELECT f.timezone INTO tz FROM faregate.gtfs_feeds f WHERE f.feed_id = gtfs_charge_taps.feed_id;
+    FOR r IN
+        WITH priced AS (SELECT * FROM faregate.gtfs_price_journey(feed_id, legs, rider_category_id, fare_media_id) p WHERE p.kind <> 'total'),
+        per_leg AS (SELECT p.leg_no, sum(p.amount) AS fare, min(p.currency) AS currency,
+                           bool_or(p.kind = 'transfer') AS transferred, bool_or(p.kind = 'leg' AND p.amount = 0 AND p.detail LIKE 'covered%') AS covered
+                      FROM priced p GROUP BY p.leg_no)
+        SELECT g.n AS leg_no, coalesce(pl.fare, 0) AS fare, coalesce(pl.currency, (SELECT min(p2.currency) FROM priced p2)) AS currency,
+               CASE WHEN pl.leg_no IS NULL THEN 'joined' WHEN pl.transferred THEN 'transfer' ELSE 'fare' END AS reason,
+               (legs[g.n]).departure AS departure
+          FROM generate_subscripts(legs, 1) g(n) LEFT JOIN per_leg pl ON pl.leg_no = g.n
+         ORDER BY g.n
+    LOOP
+        IF day_start IS NULL THEN
+            SELECT min(c.cap), min(c.day_starts) INTO day_cap, day_start FROM faregate.gtfs_fare_caps c
+             WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'day' AND c.currency = r.currency
+               AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
+            SELECT min(c.cap), coalesce(day_start, min(c.day_starts)) INTO week_cap, day_start FROM faregate.gtfs_fare_caps c
+             WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'week' AND c.currency = r.currency
+               AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
+            day_start := coalesce(day_start, '04:30');
+        END IF;
+        svc_day := ((r.departure AT TIME ZONE tz) - day_start::interval)::date;
+        IF cur_day IS DISTINCT FROM svc_day THEN
+            cur_day := svc_day;
+            day_spent := 0;
+        END IF;
+        IF cur_week IS DISTINCT FROM date_trunc('week', svc_day)::date THEN
+            cur_week := date_trunc('week', svc_day)::date;
+            week_spent := 0;
+        END IF;
+        leg_no := r.leg_no;
+        fare := r.fare;
+        currency := r.currency;
+        reason := r.reason;
+        charged := r.fare;
+        IF r.fare > 0 THEN
+            limit_left := least(coalesce(day_cap - day_spent, r.fare), coalesce(week_cap - week_spent, r.fare));
+            IF limit_left < r.fare THEN
+                charged := greatest(limit_left, 0);
+                reason := CASE WHEN day_cap IS NOT NULL AND day_cap - day_spent = limit_left THEN 'daily cap' ELSE 'weekly cap' END;
+            END IF;
+        END IF;
+        day_spent := day_spent + charged;
+        week_spent := week_spent + charged;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION faregate.gtfs_charge_taps(text, faregate.gtfs_leg[], text, text) IS
+    'one rider''s legs priced by the GTFS rules, then capped by faregate.gtfs_fare_caps: fare, charge and why, per leg';
+GRANT EXECUTE ON FUNCTION faregate.gtfs_charge_taps(text, faregate.gtfs_leg[], text, text) TO PUBLIC;

@@ -11,7 +11,7 @@ SELECT set_eq($$SELECT c FROM (SELECT unnest(extconfig)::regclass::text FROM pg_
           'faregate.gtfs_calendar_dates', 'faregate.gtfs_timeframes', 'faregate.gtfs_rider_categories',
           'faregate.gtfs_fare_media', 'faregate.gtfs_fare_products', 'faregate.gtfs_fare_leg_rules',
           'faregate.gtfs_fare_leg_join_rules', 'faregate.gtfs_fare_transfer_rules', 'faregate.gtfs_fare_attributes',
-          'faregate.gtfs_fare_rules'],
+          'faregate.gtfs_fare_rules', 'faregate.gtfs_fare_caps'],
     'every GTFS table is dumped by pg_dump');
 SELECT is((SELECT string_agg(p.proname || ' ' || p.provolatile::text || p.proparallel::text || ' strict=' || p.proisstrict::text, ', ' ORDER BY p.proname)
              FROM pg_proc p WHERE p.pronamespace = 'faregate'::regnamespace AND p.proname IN
@@ -26,11 +26,12 @@ CREATE ROLE fg_gtfs_nobody;
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text) FROM pg_proc p
             WHERE p.pronamespace = 'faregate'::regnamespace AND p.proname ~ 'gtfs'
               AND has_function_privilege('fg_gtfs_nobody', p.oid, 'EXECUTE')),
-          ARRAY['faregate.gtfs_export_queries(text)',
+          ARRAY['faregate.gtfs_charge_taps(text,faregate.gtfs_leg[],text,text)',
+                'faregate.gtfs_export_queries(text)',
                 'faregate.gtfs_journey_fare(text,faregate.gtfs_leg[],text,text)',
                 'faregate.gtfs_journey_options(text,faregate.gtfs_leg[],text,text)',
                 'faregate.gtfs_price_journey(text,faregate.gtfs_leg[],text,text)'],
-          'PUBLIC may execute exactly the pricing and export functions');
+          'PUBLIC may execute exactly the pricing, charging and export functions');
 SELECT is((SELECT count(*)::int FROM pg_class c WHERE c.relnamespace = 'faregate'::regnamespace AND c.relname ~ '^gtfs_'
               AND c.relkind IN ('r', 'S') AND has_table_privilege('fg_gtfs_nobody', c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')),
           0, 'PUBLIC may write no GTFS table');
