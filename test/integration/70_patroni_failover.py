@@ -93,14 +93,19 @@ class Load:
                     self.acked.append((nid, time.time()))
                 time.sleep(0.002)  # bounded load: the machine is shared
             except psycopg.Error as ex:
-                with self.lock:
-                    self.write_errors.append((time.time(), str(ex).strip().splitlines()[0][:120]))
-                try:
-                    conn and conn.close()
-                except psycopg.Error:
-                    pass
-                conn = None
-                time.sleep(0.05)
+                conn = self.failed(conn, self.write_errors, ex)
+
+    def failed(self, conn, errors, ex):
+        """A writer's or reader's statement failed: records when and why in ERRORS, drops the connection
+        (the next statement makes a new one) and pauses briefly; returns None for the caller's conn."""
+        with self.lock:
+            errors.append((time.time(), str(ex).strip().splitlines()[0][:120]))
+        try:
+            conn and conn.close()
+        except psycopg.Error:
+            pass
+        time.sleep(0.05)
+        return None
 
     def reader(self):
         conn = None
@@ -111,14 +116,7 @@ class Load:
                 with self.lock:
                     self.reads += 1
             except psycopg.Error as ex:
-                with self.lock:
-                    self.read_errors.append((time.time(), str(ex).strip().splitlines()[0][:120]))
-                try:
-                    conn and conn.close()
-                except psycopg.Error:
-                    pass
-                conn = None
-                time.sleep(0.05)
+                conn = self.failed(conn, self.read_errors, ex)
             time.sleep(0.005)
 
     def acks_after(self, t):
