@@ -9,7 +9,7 @@ out=$(mktemp /tmp/faregate-valgrind-check.XXXXXX)
 trap 'rm -f "$out"' EXIT
 FG_VALGRIND_STRICT=1 "$here/run.sh" >"$out" 2>&1
 rc=$?
-summary=$(grep '^valgrind: ' "$out" || echo "valgrind: no summary line")
+summary=$(grep -E '^valgrind: [0-9]+ errors' "$out" || echo "valgrind: no summary line")
 processes=$(sed -n 's/.* in \([0-9][0-9]*\) processes.*/\1/p' <<<"$summary")
 summaries=$(sed -n 's/.*, \([0-9][0-9]*\) error summaries.*/\1/p' <<<"$summary")
 # valgrind ran: it watched at least one process and each summary it wrote was read (else "0 errors" means nothing)
