@@ -156,6 +156,7 @@ schedule_next(HealthNode *node)
 			delay = s->backoff_max_ms;
 	}
 	arm_timer(node, delay);
+	node->state.next_check_ms = delay;
 	node->state.checks++;
 	if (node->hm->callbacks.on_check)
 		node->hm->callbacks.on_check(node->hm->callbacks.arg, node->index);

@@ -97,6 +97,8 @@ typedef struct HealthNodeState
 	int64_t		last_ok_us;		/* monotonic time of the last answered check; 0 = never */
 	int64_t		primary_since_us;	/* monotonic time this node was last seen becoming primary */
 	uint64_t	checks;			/* checks completed (answered or failed) */
+	long		next_check_ms;	/* delay armed before the next check: the period, or the backoff while
+								 * failing */
 	char		last_error[256];	/* why the last failed check failed */
 } HealthNodeState;
 
