@@ -22,12 +22,23 @@ if ! flock -w 1200 9; then
 fi
 
 echo "== build"
-make -s -C extension -j"$jobs" >/dev/null
-make -s -C extension install >/dev/null
-make -s -C pooler -j"$jobs"
-make -s -C pooler SAN=1 -j"$jobs"
-make -s -C test/unit -j"$jobs"
-make -s -C test/unit SAN=1 -j"$jobs"
+# build: one build step; a failure ends the run with the summary line every run ends with, so a
+# broken build reads as a failure, not as a run without tests.
+# (fd 3 is this script's stdout: the steps whose output is silenced still report here.)
+exec 3>&1
+build() {
+  if ! "$@"; then
+    echo "build: '$*' failed (its errors are above)" >&3
+    echo "0 passed, 1 failed, 0 skipped" >&3
+    exit 1
+  fi
+}
+build make -s -C extension -j"$jobs" >/dev/null
+build make -s -C extension install >/dev/null
+build make -s -C pooler -j"$jobs"
+build make -s -C pooler SAN=1 -j"$jobs"
+build make -s -C test/unit -j"$jobs"
+build make -s -C test/unit SAN=1 -j"$jobs"
 
 echo "== test cluster: primary + 2 replicas"
 # The lock stays with this shell only: the cluster, its PostgreSQL servers and every test run without
