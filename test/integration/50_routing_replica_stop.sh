@@ -17,7 +17,7 @@ pooler_start "health_check_period = 200ms" "load_balance = round_robin" || { ok 
 psql_pooler -c 'SELECT 1' >/dev/null
 pooler_wait_routing
 ok $? "read routing is ready: the volatility table loaded, every node up in its role (SHOW ROUTING)"
-# replica_stop MODE REPLICA: pgbench -S -M MODE for 4 s, REPLICA (1 or 2) stopped after 1.5 s; its
+# replica_stop MODE REPLICA: pgbench -S -M MODE for 4 s, REPLICA (1 or 2) stopped while reads run on it; its
 # retries and failures counted from the log lines added during this run.
 replica_stop() {
   local mode=$1 r=$2 data rc failed from
@@ -25,7 +25,14 @@ replica_stop() {
   "$FG_PG_BIN/pgbench" -n -S -M "$mode" -c 8 -j 2 -T 4 -h 127.0.0.1 -p "$POOLER_PORT" -U postgres postgres \
     >"$POOLER_DIR/pgbench.$mode.out" 2>&1 &
   local bench=$!
-  sleep 1.5
+  # stop the replica while pgbench's reads run on it: SHOW SERVERS lists an active server there
+  replica_busy() {
+    local port=FG_REPLICA${r}_PORT
+    psql_pooler_admin -c 'SHOW SERVERS' 2>/dev/null | awk -F'|' -v h="$FG_HOST:${!port}" \
+      '$4 == "active" && $(NF-3) == h {n++} END {exit !(n > 0)}'
+  }
+  wait_for 30 replica_busy
+  ok $? "-M $mode: pgbench's reads are running on replica $r (SHOW SERVERS)"
   data=FG_REPLICA${r}_DATA
   $FG_RUN_AS "$FG_PG_BIN/pg_ctl" -D "${!data}" -m fast -w -t 20 stop >/dev/null
   wait $bench

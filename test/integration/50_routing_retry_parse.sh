@@ -53,8 +53,15 @@ replica_running_read() {
 }
 wait_for 30 replica_running_read
 ok $([ -n "$host" ] && echo 0 || echo 1) "SHOW SERVERS shows the replica running the read ($host)"
-sleep 0.3
-if [ "$host" = "$FG_HOST:$FG_REPLICA1_PORT" ]; then data=$FG_REPLICA1_DATA; else data=$FG_REPLICA2_DATA; fi
+if [ "$host" = "$FG_HOST:$FG_REPLICA1_PORT" ]; then data=$FG_REPLICA1_DATA; port=$FG_REPLICA1_PORT
+else data=$FG_REPLICA2_DATA; port=$FG_REPLICA2_PORT; fi
+# the replica's backend is executing the read (not still parsing it) when the replica is stopped
+read_executing() {
+  [ "$(psql -X -qAt -h "$FG_HOST" -p "$port" -U postgres -d postgres -c \
+    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%generate_series(1, 40000000)%' AND pid <> pg_backend_pid()")" = 1 ]
+}
+wait_for 30 read_executing
+ok $? "the replica's backend is executing the slow read (pg_stat_activity)"
 $FG_RUN_AS "$FG_PG_BIN/pg_ctl" -D "$data" -m fast -w -t 20 stop >/dev/null
 wait $client
 sed 's/^/# /' "$POOLER_DIR/client.out"

@@ -54,9 +54,13 @@ diag "read_your_writes = on: $stale stale of 5000, $replica_reads reads on repli
 is "$errors" 0 "read_your_writes = on: every client finished"
 is "$stale" 0 "read_your_writes = on: 0 stale reads in 5,000 write-then-read pairs"
 psql_pooler -c "UPDATE fg_ryw SET v = v" >/dev/null
-sleep 1
-is "$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres -c 'SELECT pg_is_in_recovery()')" t \
-  "read_your_writes = on: a client without recent writes still reads from a replica"
+# another client's write must not pin this one to the primary: once the replicas have replayed the
+# update (up to a generous bound), a new client without writes of its own reads from a replica
+fresh_client_on_replica() {
+  [ "$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres -c 'SELECT pg_is_in_recovery()')" = t ]
+}
+wait_for 30 fresh_client_on_replica
+ok $? "read_your_writes = on: a client without recent writes still reads from a replica"
 pooler_stop TERM
 
 pooler_start "health_check_period = 50ms" "max_replica_lag = 1GB,10s" "read_your_writes = off" \
