@@ -14,7 +14,8 @@
 #   faregate_all    faregate-pooler, routing on, primary_read_weight=1: reads spread over all three nodes
 # FG_BENCH_MODES picks (and orders) them; default all but faregate_on10. Then a mixed workload, pgbench
 # -b tpcb-like@1 -b select-only@9 at 100 clients, through faregate routing on (mixed_on: reads on the
-# replicas) and off (mixed_off: everything on the primary), with the writes' (tpcb-like's) own p99.
+# replicas) and off (mixed_off: everything on the primary), with the writes' (tpcb-like's) own p99;
+# then both again at one fixed rate (pgbench -R, 80% of mixed_off's TPS), so both do the same work.
 # Prints TPS, p99 and transactions per node (from pg_stat_database) for each, the ratios, then the close
 # ratios again as medians of back-to-back pairs, each against its target. `uptime` before and after.
 # FG_BENCH_SECONDS per run (default 10); ~7 minutes. Never fails on speed.
@@ -170,8 +171,10 @@ for name in $modes; do
   [ -n "${port_of[$name]:-}" ] || { echo "bench_routing: unknown mode $name (known: ${!port_of[*]})"; exit 2; }
 done
 # warm-up, not measured: every pooler opens its connections, tables come into cache on every node
-for name in $modes; do
-  timeout 60 setsid -w pgbench -n -S -c 100 -j 2 -T 2 -h 127.0.0.1 -p "${port_of[$name]}" -U postgres postgres >/dev/null 2>&1
+warm_ports=$(for name in $modes; do echo "${port_of[$name]}"; done)
+[ "${FG_BENCH_MIXED:-1}" = 0 ] || warm_ports+=" $on_port $off_port"   # the mixed runs' poolers
+for port in $(printf '%s\n' $warm_ports | sort -u); do
+  timeout 60 setsid -w pgbench -n -S -c 100 -j 2 -T 2 -h 127.0.0.1 -p "$port" -U postgres postgres >/dev/null 2>&1
 done
 # show NAME: one result line
 show() {
@@ -228,6 +231,19 @@ if [ "${FG_BENCH_MIXED:-1}" != 0 ]; then
     show "$name" writes_p99
   done
   w_on=$(awk '{print $6}' <<<"${res[mixed_on]}"); w_off=$(awk '{print $6}' <<<"${res[mixed_off]}")
-  echo "bench_routing mixed ratios: mixed_on/mixed_off tps=$(bench_ratio "$(tps_of mixed_on)" "$(tps_of mixed_off)") writes_p99=$(bench_ratio "$w_on" "$w_off") (below 1: the writes' p99 improves with reads on replicas)"
+  echo "bench_routing mixed ratios: mixed_on/mixed_off tps=$(bench_ratio "$(tps_of mixed_on)" "$(tps_of mixed_off)") writes_p99=$(bench_ratio "$w_on" "$w_off") (unthrottled: routing on serves more transactions, so more writes queue on the primary at once)"
+  # The same work through both: a fixed rate of 80% of what routing off sustained. Now the primary gets
+  # the same writes either way, and the reads leave it only with routing on: the writes' p99 compares
+  # the primary's load, not the throughput.
+  rate=$(awk -v t="$(tps_of mixed_off)" 'BEGIN { printf "%d", t * 0.8 }')
+  if [ "${rate:-0}" -gt 0 ]; then
+    for name in mixed_on mixed_off; do
+      port=$on_port; [ $name = mixed_off ] && port=$off_port
+      res[${name}_rate]=$(run "${name}_rate" "$port" -R "$rate" -b tpcb-like@1 -b select-only@9)
+      show "${name}_rate" writes_p99
+    done
+    w_on=$(awk '{print $6}' <<<"${res[mixed_on_rate]}"); w_off=$(awk '{print $6}' <<<"${res[mixed_off_rate]}")
+    echo "bench_routing mixed at a fixed $rate tps: mixed_on_rate/mixed_off_rate writes_p99=$(bench_ratio "$w_on" "$w_off") (below 1: the writes' p99 improves with reads on replicas)"
+  fi
 fi
 echo "bench_routing uptime after: $(uptime)"
