@@ -20,7 +20,7 @@
  * pthread_once); only building a RouteVolatility allocates.
  *
  * Tests: test/unit/test_route.c with the corpus test/unit/route_corpus.txt; test/fuzz/fuzz_route.c;
- * test/integration/route_replica.py runs the corpus's reads on a real hot standby.
+ * test/integration/50_routing_replica_oracle.py runs the corpus's reads on a real hot standby.
  */
 #include "route.h"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 50_routing_corpus.sh: the classifier's corpus (test/unit/route_corpus.txt) end to end through
-# faregate-pooler on the shared primary + 2 replicas, in the fixture database of route_replica.py.
+# faregate-pooler on the shared primary + 2 replicas, in the fixture database of 50_routing_replica_oracle.py.
 # Every statement runs autocommit through the pooler: none may hit a hot standby's refusal of a
 # write (SQLSTATE 25006, "during recovery" ...), every R statement is counted as a read routed to a
 # replica (SHOW ROUTING), and SELECT pg_is_in_recovery() through the pooler answers true. Statements
@@ -14,8 +14,10 @@ POOLER_DB_EXTRA="dbname=$db replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REP
 pooler_start "health_check_period = 100ms" "max_replica_lag = 1GB" || { ok 1 "pooler started"; done_testing; exit 0; }
 /usr/bin/python3 - "$POOLER_PORT" "$top/test/integration" "$POOLER_DIR/py.count" <<'PY' | tee "$POOLER_DIR/py.out"
 import sys, time, psycopg
-sys.path.insert(0, sys.argv[2])
-import route_replica as rr
+import importlib.util
+spec = importlib.util.spec_from_file_location("replica_oracle", sys.argv[2] + "/50_routing_replica_oracle.py")
+rr = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(rr)
 import re
 STANDBY_ONLY = re.compile(r"during recovery|hot standby|recovery is in progress", re.I)
 port = int(sys.argv[1])

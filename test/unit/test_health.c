@@ -4,7 +4,7 @@
  * and checks: roles, the volatility table load and reload, replay LSN for read-your-writes, ejection
  * of a replica whose replay is paused while the primary writes and its readmission after resume, a
  * replica frozen with SIGSTOP timing out and coming back after SIGCONT, and (only with
- * FG_HEALTH_PROMOTE=1, from test/integration/health_failover.sh on a cluster of its own, because it
+ * FG_HEALTH_PROMOTE=1, from test/integration/50_routing_health_failover.sh on a cluster of its own, because it
  * changes the topology) promotion of a replica and loss of the primary.
  *
  * Every change this test makes to the cluster is undone on every exit path (replay resumed,

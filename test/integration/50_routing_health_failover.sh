@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# health_failover.sh: health.c through a whole failover. Promotion and stopping the primary change
+# 50_routing_health_failover.sh: health.c through a whole failover. Promotion and stopping the primary change
 # the cluster's topology, so this runs test/unit/build/test_health (TAP) with FG_HEALTH_PROMOTE=1 on a
 # primary + 2 replicas of its own (test/harness/cluster.sh), never on the shared cluster of the other
 # suites. Adds to test_health's checks: pg_ctl promote of replica 2 is reported as a promotion within

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""route_replica.py: the classifier's reads checked against a real hot standby.
+"""50_routing_replica_oracle.py: the classifier's reads checked against a real hot standby.
 
 Every statement that test/unit/route_corpus.txt expects route.c to call a read (R), except those
 that carry a faregate:replica hint (the client's word, not the classifier's), is run on
