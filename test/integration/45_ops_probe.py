@@ -59,6 +59,8 @@ class FakeServer:
         self.stopping = False
         self.ssl_requests = 0
         self.conns = []
+        self.open = {}          # application_name -> connections of it still open
+        self.lock = threading.Lock()
         threading.Thread(target=self.accept_loop, daemon=True).start()
 
     def stop(self):
@@ -79,6 +81,7 @@ class FakeServer:
             threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
     def serve(self, c):
+        app = None
         try:
             while True:
                 head = recv_exact(c, 8)
@@ -93,7 +96,9 @@ class FakeServer:
             params = dict(zip(parts[0::2], parts[1::2]))
             app = params.get(b"application_name", b"").decode()
             mode = self.mode.get(app, "proxy")
-            self.seen[app] = self.seen.get(app, 0) + 1
+            with self.lock:
+                self.seen[app] = self.seen.get(app, 0) + 1
+                self.open[app] = self.open.get(app, 0) + 1
             if mode == "silent":
                 while c.recv(4096):
                     pass
@@ -123,6 +128,9 @@ class FakeServer:
                 c.close()
             except OSError:
                 pass
+            if app is not None:
+                with self.lock:
+                    self.open[app] -= 1
 
     def down(self, up, c, logged_in):
         """Server -> client, noting the first ReadyForQuery (end of the login)."""
@@ -253,12 +261,15 @@ def test_listen_bound(p):
        "listener connection never answered: LISTEN gets 08006 naming the listener after %.2f s" % took, msg)
     ok(alive == 1, "... the client's session goes on")
     p.fake.mode["faregate-listener"] = "mute"
-    time.sleep(0.5)     # the listener's retry with backoff (no channel wanted now) settles
+    # the failed listener connection is gone (no channel is wanted now) before the next LISTEN
+    ok(fgtest.wait_until(lambda: p.fake.open.get("faregate-listener", 0) == 0, WAIT),
+       "... the listener connection that never answered is closed", p.fake.open)
     took, sqlstate, msg, alive = listen_error(p, "probe_ch2")
     ok(sqlstate == "08006" and "LISTEN within" in msg and CONNECT_TIMEOUT - 0.2 <= took < WAIT,
        "listener logged in but its LISTEN never answered: 08006 after %.2f s" % took, msg)
     p.fake.mode["faregate-listener"] = "proxy"
-    time.sleep(0.5)
+    ok(fgtest.wait_until(lambda: p.fake.open.get("faregate-listener", 0) == 0, WAIT),
+       "... the listener connection whose LISTEN never answered is closed", p.fake.open)
     took, sqlstate, msg, alive = listen_error(p, "probe_ch3")
     ok(sqlstate is None and msg == "LISTEN", "once the server answers, LISTEN succeeds (%.2f s)" % took, msg)
 
