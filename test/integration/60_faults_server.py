@@ -117,7 +117,10 @@ def error_sqlstate(data):
 
 
 def kill_backend(pid):
+    """SIGKILL a backend and wait (bounded) until the process is gone, so the next step meets its death."""
     os.kill(pid, signal.SIGKILL)
+    fgtest.wait_until(lambda: not os.path.exists("/proc/%d" % pid) or
+                      open("/proc/%d/stat" % pid).read().split(") ")[1].startswith("Z"), 30)
 
 
 def test_kill_mid_transaction(p, base):
@@ -134,7 +137,6 @@ def test_kill_mid_transaction(p, base):
     i = got.index(b"D")
     pid = int(got[i + 11:i + 11 + struct.unpack("!I", got[i + 7:i + 11])[0]])
     kill_backend(pid)
-    time.sleep(0.3)
     s.sendall(query("INSERT INTO fg_kill VALUES (3, 'after the kill')"))
     got = read_until(s, None)
     s.close()
@@ -161,7 +163,6 @@ def test_kill_mid_copy(p, base):
                 cp.write_row((i, "copied"))
                 if i == 1000:
                     kill_backend(pid)
-                    time.sleep(0.5)
     except psycopg.Error as e:
         err = e
     # libpq keeps no SQLSTATE once the socket is gone; the text is the pooler's 08006 error, with its hint
@@ -236,14 +237,16 @@ def test_primary_restart(p, base):
     writers = [Writer(p, (i + 1) * 1000000, stop) for i in range(4)]
     for w in writers:
         w.start()
-    time.sleep(3)
+    # under load: the writers are committing before the crash (bounded wait)
+    fgtest.wait_until(lambda: sum(len(w.acked) for w in writers) >= 20, 60)
     before = sum(len(w.acked) for w in writers)
     r = subprocess.run(RUN_AS + [os.path.join(os.environ["FG_PG_BIN"], "pg_ctl"), "-D", os.environ["FG_PRIMARY_DATA"],
                                  "-m", "immediate", "-w", "-t", "60", "restart"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                        cwd=os.environ["FG_CLUSTER_DIR"])
     ok(r.returncode == 0, "primary restarted in immediate mode (a crash) under load", r.stderr)
-    time.sleep(4)
+    # the writers commit again after the restart (bounded wait; the count is checked below)
+    fgtest.wait_until(lambda: sum(len(w.acked) for w in writers) >= before + 20, 60)
     stop.set()
     for w in writers:
         w.join(30)
