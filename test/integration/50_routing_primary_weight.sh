@@ -14,8 +14,7 @@ start_with() {
   POOLER_DB_EXTRA="replicas=$FG_HOST:$FG_REPLICA1_PORT,$FG_HOST:$FG_REPLICA2_PORT $1"
   pooler_start "health_check_period = 100ms" "load_balance = round_robin" "replica_fallback = error" || return 1
   psql_pooler -c 'SELECT 1' >/dev/null
-  for _ in $(seq 1 50); do pooler_log_has "volatility table loaded" && break; sleep 0.1; done
-  sleep 0.3
+  pooler_wait_routing
 }
 all3=$(printf '%s\n' "$FG_PRIMARY_PORT" "$FG_REPLICA1_PORT" "$FG_REPLICA2_PORT" | sort | tr '\n' ' ')
 

@@ -62,7 +62,8 @@ def main():
 
         th = threading.Thread(target=attacker, daemon=True)
         th.start()
-        time.sleep(2)
+        # the flood is in place (every silent socket and stalled login open) before the real logins
+        fgtest.wait_until(lambda: len(socks) >= SILENT + STALLED, 60)
         results = []
         for _ in range(5):
             try:
