@@ -783,6 +783,37 @@ append_renamed(Server *server, const uint8_t *msg, uint32_t total, uint32_t name
 }
 
 /*
+ * note_untracked_set: a SET search_path whose value the pooler cannot parse. It is not tracked (the
+ * client's text is never replayed); if it succeeds, the server connection is marked so that the next
+ * client linked to it gets its own search_path set again, and this client is told with a NOTICE that the
+ * pooler keeps its previous value (and may set it again at a later transaction).
+ */
+static void
+note_untracked_set(Client *client)
+{
+	uint8_t		data[1024];
+	PktBuf		pkt;
+
+	free(client->pending_search_path);
+	client->pending_search_path = NULL;
+	client->pending_reset = false;
+	client->pending_sp_untracked = true;
+	/* only between whole replies: with requests in flight, the client's output may end inside one */
+	if (client->server && !server_exp_idle(client->server))
+	{
+		slog_debug(&client->conn, "SET search_path not tracked (no notice: replies are in flight)");
+		return;
+	}
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_error(&pkt, 'N', "NOTICE", "01000",
+					  "faregate-pooler does not track this SET search_path: its value could not be parsed",
+					  "The pooler may set your previous search_path again at a later transaction; use plain "
+					  "names or string constants ('...', E'...', $$...$$), or SET LOCAL inside a transaction.");
+	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
+		slog_debug(&client->conn, "no room for the untracked-SET notice");
+}
+
+/*
  * client_note_set: a statement that sets or resets search_path for the session (in a Query or a
  * Parse): remembered as pending, applied to the client's tracked values at the ReadyForQuery that ends
  * it without an error (server.c). DISCARD ALL also drops the client's prepared statement names.
@@ -791,8 +822,15 @@ static void
 client_note_set(Client *client, const char *query)
 {
 	char		value[1024];
+	const char *scs = client->params.values[PARAM_STANDARD_CONFORMING_STRINGS];
+	int			id = params_parse_set(query, !scs || strcasecmp(scs, "off") != 0, value, sizeof(value));
 
-	if (params_parse_set(query, value, sizeof(value)) != PARAM_SEARCH_PATH)
+	if (id == PARAMS_UNTRACKED)
+	{
+		note_untracked_set(client);
+		return;
+	}
+	if (id != PARAM_SEARCH_PATH)
 		return;
 	free(client->pending_search_path);
 	client->pending_search_path = NULL;

@@ -70,6 +70,7 @@ struct Client
 	ParamSet	params;			/* values this client has */
 	char	   *pending_search_path;	/* a SET search_path awaiting its ReadyForQuery (malloc'ed) */
 	bool		pending_reset;	/* … or a RESET/DISCARD awaiting it */
+	bool		pending_sp_untracked;	/* … or one whose value could not be parsed (client.c) */
 	char	   *txn_search_path;	/* succeeded inside the open transaction block (NULL = a reset) … */
 	bool		txn_sp_set;		/* … valid: kept only if the block commits */
 	bool		txn_sp_doubt;	/* a failure or ROLLBACK TO after it: the outcome is not known */
