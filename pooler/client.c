@@ -297,10 +297,14 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 			client->pool->stats.total.errors++;
 		metrics_count_error(sqlstate, false);
 	}
-	if (client->state == CL_LOGIN || sqlstate)
+	/* a client that never logged in can repeat this at will: rate-limited (log.h) */
+	if (client->cancel_conn)
+		slog_debug(&client->conn, "closing because: %s", reason);
+	else if ((client->state == CL_LOGIN || sqlstate) &&
+			 (client->state != CL_LOGIN || log_event_allowed(LOGEV_LOGIN_FAILED)))
 		slog_info(&client->conn, "closing because: %s (age %llus)", reason,
 				  (unsigned long long) ((conn_now_usec() - client->connect_time) / 1000000));
-	else
+	else if (client->state != CL_LOGIN)
 		slog_debug(&client->conn, "closing because: %s", reason);
 
 	if (server)
@@ -374,8 +378,9 @@ client_handle_cancel(Client *client, const uint8_t *pkt, uint32_t len)
 		slog_info(&target->conn, "cancel request forwarded to backend %u", target->server->backend_pid);
 		server_send_cancel(target->server);
 	}
-	else
-		slog_debug(&client->conn, "cancel request for no running query: ignored");
+	else if (log_event_allowed(LOGEV_CANCEL_IGNORED))
+		slog_info(&client->conn, "cancel request for no running query: ignored");
+	client->cancel_conn = true;
 	client_close(client, NULL, "cancel request handled", NULL);
 }
 

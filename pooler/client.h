@@ -57,6 +57,7 @@ struct Client
 	Server	   *server;			/* linked server (CL_ACTIVE) */
 	int			wait_node;		/* node it waits for (CL_WAITING) */
 	bool		admin;			/* connected to the admin console */
+	bool		cancel_conn;	/* a CancelRequest connection: its close is logged at debug only */
 	bool		admin_full;		/* in admin_users (else stats_users: SHOW only) */
 	bool		admin_pausing;	/* a PAUSE waits for active servers to be released */
 	char		pause_db[64];	/* … of this database (empty: all) */
