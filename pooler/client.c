@@ -297,10 +297,14 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 			client->pool->stats.total.errors++;
 		metrics_count_error(sqlstate, false);
 	}
-	if (client->state == CL_LOGIN || sqlstate)
+	/* a client that never logged in can repeat this at will: rate-limited (log.h) */
+	if (client->cancel_conn)
+		slog_debug(&client->conn, "closing because: %s", reason);
+	else if ((client->state == CL_LOGIN || sqlstate) &&
+			 (client->state != CL_LOGIN || log_event_allowed(LOGEV_LOGIN_FAILED)))
 		slog_info(&client->conn, "closing because: %s (age %llus)", reason,
 				  (unsigned long long) ((conn_now_usec() - client->connect_time) / 1000000));
-	else
+	else if (client->state != CL_LOGIN)
 		slog_debug(&client->conn, "closing because: %s", reason);
 
 	if (server)
@@ -374,8 +378,9 @@ client_handle_cancel(Client *client, const uint8_t *pkt, uint32_t len)
 		slog_info(&target->conn, "cancel request forwarded to backend %u", target->server->backend_pid);
 		server_send_cancel(target->server);
 	}
-	else
-		slog_debug(&client->conn, "cancel request for no running query: ignored");
+	else if (log_event_allowed(LOGEV_CANCEL_IGNORED))
+		slog_info(&client->conn, "cancel request for no running query: ignored");
+	client->cancel_conn = true;
 	client_close(client, NULL, "cancel request handled", NULL);
 }
 
@@ -783,6 +788,37 @@ append_renamed(Server *server, const uint8_t *msg, uint32_t total, uint32_t name
 }
 
 /*
+ * note_untracked_set: a SET search_path whose value the pooler cannot parse. It is not tracked (the
+ * client's text is never replayed); if it succeeds, the server connection is marked so that the next
+ * client linked to it gets its own search_path set again, and this client is told with a NOTICE that the
+ * pooler keeps its previous value (and may set it again at a later transaction).
+ */
+static void
+note_untracked_set(Client *client)
+{
+	uint8_t		data[1024];
+	PktBuf		pkt;
+
+	free(client->pending_search_path);
+	client->pending_search_path = NULL;
+	client->pending_reset = false;
+	client->pending_sp_untracked = true;
+	/* only between whole replies: with requests in flight, the client's output may end inside one */
+	if (client->server && !server_exp_idle(client->server))
+	{
+		slog_debug(&client->conn, "SET search_path not tracked (no notice: replies are in flight)");
+		return;
+	}
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_error(&pkt, 'N', "NOTICE", "01000",
+					  "faregate-pooler does not track this SET search_path: its value could not be parsed",
+					  "The pooler may set your previous search_path again at a later transaction; use plain "
+					  "names or string constants ('...', E'...', $$...$$), or SET LOCAL inside a transaction.");
+	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
+		slog_debug(&client->conn, "no room for the untracked-SET notice");
+}
+
+/*
  * client_note_set: a statement that sets or resets search_path for the session (in a Query or a
  * Parse): remembered as pending, applied to the client's tracked values at the ReadyForQuery that ends
  * it without an error (server.c). DISCARD ALL also drops the client's prepared statement names.
@@ -791,8 +827,15 @@ static void
 client_note_set(Client *client, const char *query)
 {
 	char		value[1024];
+	const char *scs = client->params.values[PARAM_STANDARD_CONFORMING_STRINGS];
+	int			id = params_parse_set(query, !scs || strcasecmp(scs, "off") != 0, value, sizeof(value));
 
-	if (params_parse_set(query, value, sizeof(value)) != PARAM_SEARCH_PATH)
+	if (id == PARAMS_UNTRACKED)
+	{
+		note_untracked_set(client);
+		return;
+	}
+	if (id != PARAM_SEARCH_PATH)
 		return;
 	free(client->pending_search_path);
 	client->pending_search_path = NULL;

@@ -57,6 +57,7 @@ struct Client
 	Server	   *server;			/* linked server (CL_ACTIVE) */
 	int			wait_node;		/* node it waits for (CL_WAITING) */
 	bool		admin;			/* connected to the admin console */
+	bool		cancel_conn;	/* a CancelRequest connection: its close is logged at debug only */
 	bool		admin_full;		/* in admin_users (else stats_users: SHOW only) */
 	bool		admin_pausing;	/* a PAUSE waits for active servers to be released */
 	char		pause_db[64];	/* … of this database (empty: all) */
@@ -70,6 +71,7 @@ struct Client
 	ParamSet	params;			/* values this client has */
 	char	   *pending_search_path;	/* a SET search_path awaiting its ReadyForQuery (malloc'ed) */
 	bool		pending_reset;	/* … or a RESET/DISCARD awaiting it */
+	bool		pending_sp_untracked;	/* … or one whose value could not be parsed (client.c) */
 	char	   *txn_search_path;	/* succeeded inside the open transaction block (NULL = a reset) … */
 	bool		txn_sp_set;		/* … valid: kept only if the block commits */
 	bool		txn_sp_doubt;	/* a failure or ROLLBACK TO after it: the outcome is not known */

@@ -2,11 +2,14 @@
  * log.h: the pooler's one logging macro family. log_* for lines about the process; slog_* for lines
  * about a connection, prefixed with the socket ("C-0x…" client, "S-0x…" server), database, user and
  * peer address, as PgBouncer does. Lines go to logfile (or stderr) with a timestamp and level.
+ * Everything after the timestamp is escaped (control characters as \n, \r, \t, \xNN), so that a
+ * client-supplied name or value can never start a line of its own or drive a terminal.
  */
 #ifndef FAREGATE_LOG_H
 #define FAREGATE_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "conn.h"
 
@@ -27,6 +30,28 @@ extern bool log_open(const char *path);
 
 extern void log_msg(LogLevel level, const Conn *conn, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
+
+/*
+ * Events a client can repeat at will, rate-limited in the log: at most LOG_EVENT_BURST lines of a kind
+ * per second; the lines held back are counted and reported in one line when the second is over.
+ */
+typedef enum LogEvent
+{
+	LOGEV_LOGIN_FAILED,			/* a login that failed or was abandoned (its close, its reason) */
+	LOGEV_CANCEL_IGNORED,		/* a CancelRequest matching no running query */
+	LOGEV_COUNT
+} LogEvent;
+
+#define LOG_EVENT_BURST 10
+
+/* log_event_allowed: whether a line about one more event of kind may be written now. */
+extern bool log_event_allowed(LogEvent kind);
+
+/* log_events_flush: reports the lines held back in windows that are over (the pool janitor calls it). */
+extern void log_events_flush(void);
+
+/* log_escape: copies src into dst (dstlen > 0) with control characters escaped; for the unit tests. */
+extern void log_escape(char *dst, size_t dstlen, const char *src);
 
 static inline bool
 log_enabled(LogLevel level)

@@ -82,7 +82,8 @@ auth_fail(Client *client, AuthResult result, const char *why)
 {
 	char		msg[256];
 
-	slog_info(&client->conn, "authentication failed: %s", why && *why ? why : "wrong password");
+	if (log_event_allowed(LOGEV_LOGIN_FAILED))
+		slog_info(&client->conn, "authentication failed: %s", why && *why ? why : "wrong password");
 	switch (result)
 	{
 		case AUTH_MALFORMED:
@@ -118,7 +119,8 @@ login_begin(Client *client)
 			{
 				char		msg[256];
 
-				slog_info(&client->conn, "login refused: %s", why);
+				if (log_event_allowed(LOGEV_LOGIN_FAILED))
+					slog_info(&client->conn, "login refused: %s", why);
 				snprintf(msg, sizeof(msg), "user \"%s\" may not log in through this pooler", client->user);
 				client_close(client, "28000", msg, "Add the user to the pooler's auth_file.");
 				return;

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "proto.h"
+#include "route.h"
 
 static const struct
 {
@@ -362,13 +363,181 @@ parse_set_config(const char *p, char *value, size_t valuelen)
 	return parse_set_config_args(params_skip_blank(p + 1), value, valuelen);
 }
 
+/* ValueBuf: a growing output string with an overflow flag (every append checks the room). */
+typedef struct ValueBuf
+{
+	char	   *out;
+	size_t		cap;
+	size_t		len;
+	bool		full;
+} ValueBuf;
+
+static void
+vb_put(ValueBuf *vb, char c)
+{
+	if (vb->len + 1 >= vb->cap)
+		vb->full = true;
+	else
+		vb->out[vb->len++] = c;
+}
+
+/*
+ * decode_string: the value of a string constant token (prefix and quotes included) as the server reads
+ * it, into vb: '...' (with backslash escapes when standard_conforming_strings is off), E'...' (the
+ * single-character, octal and hex escapes), $tag$...$tag$. False for what is not decoded here, so that
+ * the caller does not track it: U&'', B'', X'', N'', \u escapes, continuation segments, a NUL byte.
+ */
+static bool
+decode_string(const char *s, size_t len, bool standard_strings, ValueBuf *vb)
+{
+	const char *end = s + len;
+	bool		escapes = !standard_strings;
+
+	if (*s == '$')
+	{
+		const char *tag_end = memchr(s + 1, '$', len - 1);
+		size_t		tag = (size_t) (tag_end - s) + 1;
+
+		for (const char *c = s + tag; c < end - tag; c++)
+			vb_put(vb, *c);
+		return true;
+	}
+	if (*s == 'e' || *s == 'E')
+	{
+		escapes = true;
+		s++;
+	}
+	if (*s != '\'')
+		return false;
+	for (s++; s < end; s++)
+	{
+		if (*s == '\'')
+		{
+			if (s + 1 < end && s[1] == '\'')
+			{
+				vb_put(vb, '\'');
+				s++;
+				continue;
+			}
+			return s + 1 == end;	/* anything after the closing quote: a continuation */
+		}
+		if (escapes && *s == '\\' && s + 1 < end)
+		{
+			static const char plain[] = "b\bf\fn\nr\rt\t";
+			const char *hit;
+			unsigned	code = 0;
+			int			digits = 0;
+
+			s++;
+			if (*s >= '0' && *s <= '7')
+			{
+				for (; digits < 3 && s < end && *s >= '0' && *s <= '7'; digits++, s++)
+					code = code * 8 + (unsigned) (*s - '0');
+				s--;
+			}
+			else if (*s == 'x' && s + 1 < end && isxdigit((unsigned char) s[1]))
+			{
+				for (s++; digits < 2 && s < end && isxdigit((unsigned char) *s); digits++, s++)
+					code = code * 16 + (unsigned) (isdigit((unsigned char) *s) ? *s - '0' : (tolower((unsigned char) *s) - 'a' + 10));
+				s--;
+			}
+			else if (*s == 'u' || *s == 'U')
+				return false;
+			else if ((hit = strchr(plain, *s)) && ((hit - plain) % 2) == 0)
+				code = (unsigned char) hit[1];
+			else
+				code = (unsigned char) *s;
+			if (code == 0 || code > 255)
+				return false;
+			vb_put(vb, (char) code);
+			continue;
+		}
+		vb_put(vb, *s);
+	}
+	return false;
+}
+
+/*
+ * parse_set_list: the value list of SET search_path TO/=, read with route.c's scanner (PostgreSQL's
+ * lexical rules: comments, E'' strings, dollar quotes, quoted names), into value as the pooler will send
+ * it again: every element double-quoted ("a", "My S"), built from the parsed element, never copied from
+ * the client's text. Unquoted names fold to lower case and names are cut to 63 bytes, as the server does;
+ * DEFAULT alone is a reset (empty value). PARAMS_UNTRACKED for a list this does not read (a number, a
+ * string form not decoded, an empty element) or one that does not fit: the caller tells the client.
+ */
+static int
+parse_set_list(const char *p, bool standard_strings, char *value, size_t valuelen)
+{
+	RouteScanner sc;
+	RouteToken	tok;
+	ValueBuf	vb = {value, valuelen, 0, false};
+	int			elements = 0;
+
+	route_scan_init(&sc, p, strlen(p), standard_strings);
+	for (;;)
+	{
+		char		elem[1024];
+		ValueBuf	eb = {elem, sizeof(elem), 0, false};
+
+		route_scan_next(&sc, &tok);
+		if (tok.kind == RT_WORD && elements == 0 && tok.len == 7 && strncasecmp(tok.s, "DEFAULT", 7) == 0)
+		{
+			route_scan_next(&sc, &tok);
+			if (tok.kind != RT_SEMI && tok.kind != RT_EOF)
+				return PARAMS_UNTRACKED;
+			value[0] = '\0';
+			return PARAM_SEARCH_PATH;
+		}
+		if (tok.kind == RT_WORD)
+			for (size_t i = 0; i < tok.len; i++)
+				vb_put(&eb, (char) tolower((unsigned char) tok.s[i]));
+		else if (tok.kind == RT_QUOTED_NAME)
+		{
+			for (size_t i = 0; i < tok.len; i++)
+			{
+				vb_put(&eb, tok.s[i]);
+				if (tok.s[i] == '"')
+					i++;		/* "" inside: one quote */
+			}
+		}
+		else if (tok.kind != RT_STRING || !decode_string(tok.s, tok.len, standard_strings, &eb))
+			return PARAMS_UNTRACKED;
+		if (eb.full || eb.len == 0)
+			return PARAMS_UNTRACKED;
+		/* names are cut to 63 bytes as the server cuts them, never inside a UTF-8 sequence */
+		if (tok.kind != RT_STRING && eb.len > 63)
+			for (eb.len = 63; eb.len > 0 && ((unsigned char) elem[eb.len] & 0xC0) == 0x80;)
+				eb.len--;
+		if (elements++)
+		{
+			vb_put(&vb, ',');
+			vb_put(&vb, ' ');
+		}
+		vb_put(&vb, '"');
+		for (size_t i = 0; i < eb.len; i++)
+		{
+			if (elem[i] == '"')
+				vb_put(&vb, '"');
+			vb_put(&vb, elem[i]);
+		}
+		vb_put(&vb, '"');
+		route_scan_next(&sc, &tok);
+		if (tok.kind == RT_SEMI || tok.kind == RT_EOF)
+			break;
+		if (tok.kind != RT_COMMA)
+			return PARAMS_UNTRACKED;
+	}
+	if (vb.full)
+		return PARAMS_UNTRACKED;
+	value[vb.len] = '\0';
+	return PARAM_SEARCH_PATH;
+}
+
 int
-params_parse_set(const char *query, char *value, size_t valuelen)
+params_parse_set(const char *query, bool standard_strings, char *value, size_t valuelen)
 {
 	const char *p = params_skip_blank(query);
 	const char *q;
-	size_t		n = 0;
-	char		quote = 0;
 
 	value[0] = '\0';
 	if ((q = params_match_word(p, "SELECT")))
@@ -399,30 +568,7 @@ params_parse_set(const char *query, char *value, size_t valuelen)
 		p = q;
 	else
 		return -1;
-	/* the value: up to an unquoted ';' or the end */
-	for (; *p; p++)
-	{
-		if (quote)
-		{
-			if (*p == quote)
-				quote = 0;
-		}
-		else if (*p == '\'' || *p == '"')
-			quote = *p;
-		else if (*p == ';')
-			break;
-		if (n + 1 >= valuelen)
-			return -1;
-		value[n++] = *p;
-	}
-	while (n > 0 && isspace((unsigned char) value[n - 1]))
-		n--;
-	value[n] = '\0';
-	if (quote || n == 0)
-		return -1;
-	if (strcasecmp(value, "DEFAULT") == 0)
-		value[0] = '\0';
-	return PARAM_SEARCH_PATH;
+	return parse_set_list(p, standard_strings, value, valuelen);
 }
 
 int

@@ -60,14 +60,20 @@ extern void params_clear(ParamSet *set);
  */
 extern int	params_build_sync(const ParamSet *client, const ParamSet *server, char *sql, size_t sqllen);
 
+/* params_parse_set's answer for a SET search_path whose value it cannot read: not tracked. */
+#define PARAMS_UNTRACKED (-2)
+
 /*
  * params_parse_set: recognises a simple query that sets or resets an untracked-by-the-server parameter
  * for the session ("SET [SESSION] search_path TO …", "SET search_path = …", "RESET search_path",
  * "RESET ALL", "DISCARD ALL", "SELECT set_config('search_path', '…', false)"), returning its id and the
- * value text in SET syntax (empty for a reset) in value. SET LOCAL, set_config(…, true) and anything
- * else return -1. Whether the setting lasts is decided at the transaction's end (server.c).
+ * value in SET syntax (empty for a reset) in value. The value is rebuilt from the parsed elements, each
+ * double-quoted: the client's text is never kept, so re-applying it runs nothing the client wrote. A SET
+ * whose value cannot be parsed returns PARAMS_UNTRACKED; SET LOCAL, set_config(…, true) and anything
+ * else return -1. standard_strings: the client's standard_conforming_strings. Whether the setting lasts
+ * is decided at the transaction's end (server.c).
  */
-extern int	params_parse_set(const char *query, char *value, size_t valuelen);
+extern int	params_parse_set(const char *query, bool standard_strings, char *value, size_t valuelen);
 
 /* SQL text scanning shared with prepared.c: blanks and comments, whole keywords (see params.c). */
 extern const char *params_skip_blank(const char *p);

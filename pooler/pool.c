@@ -442,6 +442,7 @@ pool_janitor(void)
 		last_stats_roll = now;
 	}
 	admin_janitor();
+	log_events_flush();
 }
 
 static void

@@ -2152,6 +2152,61 @@ route_listen_statements(const char *sql, size_t len, bool standard_conforming_st
 	}
 }
 
+void
+route_scan_init(RouteScanner *sc, const char *sql, size_t len, bool standard_conforming_strings)
+{
+	pthread_once(&init_once, route_init);
+	sc->p = sql ? sql : "";
+	sc->end = sc->p + (sql ? len : 0);
+	sc->standard_strings = standard_conforming_strings;
+}
+
+void
+route_scan_next(RouteScanner *sc, RouteToken *tok)
+{
+	Lexer		lx = {sc->p, sc->end, sc->standard_strings};
+	const char *start = sc->p;
+	Token		t;
+
+	lex_next(&lx, &t);
+	sc->p = lx.p;
+	tok->s = t.s;
+	tok->len = t.len;
+	switch (t.type)
+	{
+		case T_EOF:
+			tok->kind = RT_EOF;
+			break;
+		case T_ERROR:
+			tok->kind = RT_ERROR;
+			break;
+		case T_SEMI:
+			tok->kind = RT_SEMI;
+			break;
+		case T_COMMA:
+			tok->kind = RT_COMMA;
+			break;
+		case T_IDENT:
+			tok->kind = RT_WORD;
+			break;
+		case T_QIDENT:
+			/*
+			 * U&"..." (its escapes are not undone by callers) is told apart by the bytes before the quote;
+			 * text such as xu&"a" is taken for one too, which only makes a caller more careful.
+			 */
+			tok->kind = RT_QUOTED_NAME;
+			if (t.s - start >= 3 && t.s[-2] == '&' && (t.s[-3] == 'u' || t.s[-3] == 'U'))
+				tok->kind = RT_OTHER;
+			break;
+		case T_STRING:
+			tok->kind = RT_STRING;
+			break;
+		default:
+			tok->kind = RT_OTHER;
+			break;
+	}
+}
+
 const char *
 route_class_name(RouteClass route_class)
 {

@@ -739,6 +739,16 @@ apply_pending_set(Server *server, Client *client)
 		}
 		client->pending_dealloc_all = false;
 	}
+	if (client->pending_sp_untracked)
+	{
+		/* it succeeded: the server holds a value the pooler does not know; the client keeps its own */
+		if (!server->error_in_query)
+		{
+			client->txn_sp_set = true;
+			client->txn_sp_doubt = true;
+		}
+		client->pending_sp_untracked = false;
+	}
 	if (client->pending_search_path || client->pending_reset)
 	{
 		if (!server->error_in_query)
