@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "auth.h"
 #include "client.h"
 #include "config.h"
@@ -32,6 +34,41 @@ static bool have_authfile;
 #define STEP_SCRAM_FIRST 2		/* AuthenticationSASL sent, waiting for SASLInitialResponse */
 #define STEP_SCRAM_FINAL 3		/* SASLContinue sent, waiting for SASLResponse */
 
+/*
+ * load_salt_key: the SCRAM salt key from auth_salt_key_file (default: the auth_file's path + ".salt-key"),
+ * created at the first start. Before the auth_file, whose plain-password entries cache a secret salted
+ * with it. A file that cannot be created is a warning (a key per process, as before); an unusable one an
+ * error.
+ */
+static bool
+load_salt_key(char *err, size_t errlen)
+{
+	char		path[CF_STR_MAX + 16];
+	uint8_t		key[AUTH_SALT_KEY_LEN];
+	bool		created;
+	int			rc;
+
+	if (cf.auth_salt_key_file[0])
+		snprintf(path, sizeof(path), "%s", cf.auth_salt_key_file);
+	else
+		snprintf(path, sizeof(path), "%s.salt-key", cf.auth_file);
+	rc = auth_salt_key_load(path, key, &created, err, errlen);
+	if (rc < 0)
+		return false;
+	if (rc == 0)
+		log_warning("%s; SCRAM salts of unknown users will change at every restart (set auth_salt_key_file "
+					"to a writable place)", err);
+	else
+	{
+		if (created)
+			log_info("%s: new SCRAM salt key written", path);
+		scram_set_salt_key(key);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	err[0] = '\0';
+	return true;
+}
+
 bool
 login_reload(char *err, size_t errlen)
 {
@@ -44,7 +81,7 @@ login_reload(char *err, size_t errlen)
 		have_authfile = false;
 		return true;
 	}
-	if (!authfile_load(cf.auth_file, &fresh, err, errlen))
+	if (!load_salt_key(err, errlen) || !authfile_load(cf.auth_file, &fresh, err, errlen))
 		return false;
 	if (have_authfile)
 		authfile_free(&authfile);

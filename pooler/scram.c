@@ -315,7 +315,15 @@ make_salt_key(void)
 	salt_key_ok = RAND_bytes(salt_key, sizeof(salt_key)) == 1;
 }
 
-/* user_salt: the salt shown for user when no stored SCRAM secret has one: HMAC(process key, user). */
+void
+scram_set_salt_key(const uint8_t key[SCRAM_KEY_LEN])
+{
+	(void) pthread_once(&salt_key_once, make_salt_key);	/* a later first use must not replace it */
+	memcpy(salt_key, key, SCRAM_KEY_LEN);
+	salt_key_ok = true;
+}
+
+/* user_salt: the salt shown for user when no stored SCRAM secret has one: HMAC(salt key, user). */
 static bool
 user_salt(const char *user, uint8_t salt[SCRAM_SALT_LEN])
 {

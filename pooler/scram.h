@@ -100,6 +100,14 @@ __attribute__((warn_unused_result))
 extern AuthResult scram_server_handle_client_final(ScramServer *s, const char *msg, size_t len, char *out,
 												   size_t outsize, size_t *outlen);
 
+/*
+ * scram_set_salt_key: the key of the salts shown for users without a stored SCRAM salt (unknown users,
+ * plain passwords): salt = HMAC(key, user). Set from a key kept on disk (auth_salt_key_file), an
+ * unknown user's salt stays the same across restarts, as a real user's does; without it, a random key
+ * per process is used.
+ */
+extern void scram_set_salt_key(const uint8_t key[SCRAM_KEY_LEN]);
+
 /* scram_server_clear: wipes the state (keys included). */
 extern void scram_server_clear(ScramServer *s);
 

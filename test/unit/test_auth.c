@@ -1021,6 +1021,43 @@ test_libpq_client(void)
 		   "libpq with a wrong md5 password is refused");
 }
 
+/* test_salt_key: auth_salt_key_file is created once (mode 600) and read back; bad files refused. */
+static void
+test_salt_key(void)
+{
+	char		dir[] = "/tmp/fg-saltkey.XXXXXX";
+	char		file[64];
+	char		err[256];
+	uint8_t		key1[AUTH_SALT_KEY_LEN],
+				key2[AUTH_SALT_KEY_LEN];
+	bool		created = false;
+	struct stat st;
+	FILE	   *f;
+
+	tap_ok(mkdtemp(dir) != NULL, "salt key: a scratch directory");
+	snprintf(file, sizeof(file), "%s/key", dir);
+	tap_is_long(auth_salt_key_load(file, key1, &created, err, sizeof(err)), 1, "a missing key file is created");
+	tap_ok(created && stat(file, &st) == 0 && (st.st_mode & 0777) == 0600, "… mode 600");
+	tap_is_long(auth_salt_key_load(file, key2, &created, err, sizeof(err)), 1, "… and read at the next start");
+	tap_ok(!created && memcmp(key1, key2, sizeof(key1)) == 0, "… the same key");
+	chmod(file, 0644);
+	tap_ok(auth_salt_key_load(file, key2, &created, err, sizeof(err)) == -1 && strstr(err, "chmod 600"),
+		   "a key file readable by others is refused, saying chmod 600");
+	chmod(file, 0600);
+	if ((f = fopen(file, "w")))
+	{
+		fputs("not hex\n", f);
+		fclose(f);
+	}
+	tap_ok(auth_salt_key_load(file, key2, &created, err, sizeof(err)) == -1 && strstr(err, "64 hex digits"),
+		   "a malformed key file is refused");
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/no/such/dir/key", dir);
+	tap_is_long(auth_salt_key_load(file, key2, &created, err, sizeof(err)), 0,
+				"a key file that cannot be created: 0 (the caller warns)");
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -1035,6 +1072,7 @@ main(void)
 	test_client_malformed();
 	test_secret_parse();
 	test_authfile();
+	test_salt_key();
 	test_libpq_client();
 	unlink(path);
 	return tap_done();
