@@ -6,11 +6,13 @@
  * (conn->ssl). The sslmode values follow PgBouncer:
  *   client_tls_sslmode  disable: SSLRequest answered 'N'. allow, prefer: TLS when the client asks.
  *                       require: TCP logins without TLS refused (28000). verify-ca, verify-full: and the
- *                       client must present a certificate signed by client_tls_ca_file.
+ *                       client must present a certificate signed by client_tls_ca_file (verify-full is
+ *                       verify-ca, as in PgBouncer: the certificate's name is not matched to the user).
  *   server_tls_sslmode  disable: plaintext. allow, prefer: SSLRequest; TLS if the server says 'S'
  *                       (allow maps to prefer for pooled connections: see docs/operations.md; the
  *                       libpq connections, health checks and listener, get libpq's own allow).
- *                       require: the server must accept TLS. verify-ca: its certificate must chain to
+ *                       require: the server must accept TLS (and, as in libpq, with server_tls_ca_file
+ *                       set its certificate must chain to it). verify-ca: its certificate must chain to
  *                       server_tls_ca_file. verify-full: and name the host the pooler connects to.
  * Unix-socket connections never use TLS (like PostgreSQL).
  */
@@ -30,6 +32,7 @@
 
 static SSL_CTX *client_ctx;		/* for client connections (we are the TLS server) */
 static SSL_CTX *server_ctx;		/* for server connections (we are the TLS client) */
+static char last_error[256];	/* the last TLS error of a connection (tls_last_error) */
 static TlsMode client_mode;
 static TlsMode server_mode;
 
@@ -148,11 +151,12 @@ build_contexts(SSL_CTX **client_ctx_out, SSL_CTX **server_ctx_out, TlsMode *clie
 		if (cf.server_tls_cert_file[0] && cf.server_tls_key_file[0] &&
 			!load_pair(server_ctx, cf.server_tls_cert_file, cf.server_tls_key_file, "server_tls", err, errlen))
 			return false;
-		if (server_mode >= TLS_VERIFY_CA)
+		if (server_mode >= TLS_VERIFY_CA && !cf.server_tls_ca_file[0])
+			return snprintf(err, errlen, "server_tls_sslmode = %s needs server_tls_ca_file",
+							mode_names[server_mode]), false;
+		/* as libpq: require with a CA file given checks the chain as verify-ca does */
+		if (server_mode >= TLS_REQUIRE && cf.server_tls_ca_file[0])
 		{
-			if (!cf.server_tls_ca_file[0])
-				return snprintf(err, errlen, "server_tls_sslmode = %s needs server_tls_ca_file",
-								mode_names[server_mode]), false;
 			if (!load_ca(server_ctx, cf.server_tls_ca_file, "server_tls", err, errlen))
 				return false;
 			SSL_CTX_set_verify(server_ctx, SSL_VERIFY_PEER, NULL);
@@ -216,7 +220,7 @@ tls_server_conninfo(char *out, size_t outlen)
 
 	(void) tls_parse_mode(cf.server_tls_sslmode, &mode);
 	if (!append_value(out, outlen, &n, "sslmode", mode_names[mode]) ||
-		(mode >= TLS_VERIFY_CA && cf.server_tls_ca_file[0] &&
+		(mode >= TLS_REQUIRE && cf.server_tls_ca_file[0] &&
 		 !append_value(out, outlen, &n, "sslrootcert", cf.server_tls_ca_file)) ||
 		(mode != TLS_DISABLE && cf.server_tls_cert_file[0] && cf.server_tls_key_file[0] &&
 		 (!append_value(out, outlen, &n, "sslcert", cf.server_tls_cert_file) ||
@@ -342,6 +346,7 @@ io_result(Conn *conn, int rc, bool reading)
 		default:
 			openssl_error(why, sizeof(why));
 			slog_info(conn, "TLS error: %s", why);
+			snprintf(last_error, sizeof(last_error), "%s", why);
 			errno = EPROTO;
 			return -1;
 	}
@@ -404,4 +409,10 @@ tls_describe(const Conn *conn)
 		return "";
 	snprintf(buf, sizeof(buf), "%s/%s", SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
 	return buf;
+}
+
+const char *
+tls_last_error(void)
+{
+	return last_error[0] ? last_error : "unknown TLS error";
 }

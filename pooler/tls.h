@@ -90,4 +90,7 @@ extern void tls_free(Conn *conn);
 /* tls_describe: "TLSv1.3/TLS_AES_256_GCM_SHA384" for SHOW CLIENTS/SERVERS, "" without TLS. */
 extern const char *tls_describe(const Conn *conn);
 
+/* tls_last_error: OpenSSL's reason for the last TLS failure of any connection (e.g. "certificate verify failed"). */
+extern const char *tls_last_error(void);
+
 #endif

@@ -5,8 +5,10 @@
 # 28000 naming the setting, the Unix socket still plaintext, a 4 MB result and pgbench over TLS; the
 # settings reload on SIGHUP (disable -> require), a reload with a missing file keeps the running context.
 # Server side: a second primary started here with ssl = on; server_tls_sslmode = verify-full against
-# it (pg_stat_ssl says the backend is encrypted, also the LISTEN listener's); server_tls_sslmode = require against the plaintext
-# harness primary fails with a message naming the setting.
+# it (pg_stat_ssl says the backend is encrypted, also the LISTEN listener's); a failed handshake (a CA that
+# did not sign the server's certificate) reaches the client at once as an error naming the reason and makes
+# /health answer 503; require with server_tls_ca_file verifies like libpq; server_tls_sslmode = require
+# against the plaintext harness primary fails with a message naming the setting.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -40,6 +42,30 @@ if [ "${1:-}" = "--server-side" ]; then
   like "$out" "TLS|closed|08006|timeout|could not" "verify-full refuses a server certificate from another CA"
   grep -q "certificate verify failed" "$POOLER_DIR/pooler.log" && ok 0 "the log says why (certificate verify failed)" ||
     { ok 1 "the log says why (certificate verify failed)"; tail -5 "$POOLER_DIR/pooler.log" | sed 's/^/# /'; }
+  pooler_stop
+  # a failed TLS handshake is an error for the client at once (08006 with the reason), and for /health
+  mport=$(pooler_free_port)
+  pooler_start "server_tls_sslmode = verify-ca" "server_tls_ca_file = $certs_dir/other-ca.pem" \
+    "server_connect_timeout = 20" "query_wait_timeout = 60" "metrics_port = $mport" || exit 1
+  t0=$(date +%s)
+  out=$(PGCONNECT_TIMEOUT=30 psql_pooler -c "SELECT 1" 2>&1)
+  t1=$(date +%s)
+  like "$out" "could not log into the database server: TLS with server .* failed: .*certificate verify failed" \
+    "a failed server TLS handshake reaches the client as an error naming the reason (in $((t1 - t0)) s, before the 20 s timeouts)"
+  code=$(curl -s -o "$POOLER_DIR/health.json" -w '%{http_code}' "http://127.0.0.1:$mport/health")
+  named=1
+  grep -q '"tls_error":"[^"]*certificate verify failed' "$POOLER_DIR/health.json" && named=0
+  ok $([ "$code" = 503 ] && [ "$named" = 0 ] && echo 0 || echo 1) "/health answers 503 naming the TLS failure ($code)"
+  [ "$code" = 503 ] || sed 's/^/# /' "$POOLER_DIR/health.json"
+  pooler_stop
+  # as libpq: require with server_tls_ca_file verifies the certificate chain
+  pooler_start "server_tls_sslmode = require" "server_tls_ca_file = $certs_dir/other-ca.pem" || exit 1
+  out=$(PGCONNECT_TIMEOUT=30 psql_pooler -c "SELECT 1" 2>&1)
+  like "$out" "certificate verify failed" "server_tls_sslmode = require with server_tls_ca_file from another CA is refused, as libpq does"
+  pooler_stop
+  pooler_start "server_tls_sslmode = require" "server_tls_ca_file = $certs_dir/ca.pem" || exit 1
+  out=$(psql_pooler -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
+  is "$out" "t" "… and with the right CA it logs in over TLS"
   exit 0  # done_testing runs in the outer test
 fi
 
@@ -157,6 +183,6 @@ while read -r line; do
 done <"$POOLER_DIR/inner.tap"
 echo "$out" | grep "^# " || true
 n_inner=$(wc -l <"$POOLER_DIR/inner.tap")
-ok $([ "$n_inner" -eq 6 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 6)"
-[ "$n_inner" -eq 6 ] || echo "$out" | tail -20 | sed 's/^/# /'
+ok $([ "$n_inner" -eq 10 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 10)"
+[ "$n_inner" -eq 10 ] || echo "$out" | tail -20 | sed 's/^/# /'
 done_testing
