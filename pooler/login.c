@@ -24,6 +24,7 @@
 #include "proto.h"
 #include "scram.h"
 #include "server.h"
+#include "tls.h"
 
 static AuthFile authfile;
 static bool have_authfile;
@@ -175,6 +176,10 @@ login_begin(Client *client)
 			{
 				ScramServer *st = calloc(1, sizeof(ScramServer));
 				static const char mechanisms[] = SCRAM_MECHANISM "\0";
+				/* on TLS, as PostgreSQL: channel binding first, in our order of preference */
+				static const char mechanisms_tls[] = SCRAM_MECHANISM_PLUS "\0" SCRAM_MECHANISM "\0";
+				uint8_t		cbind[SCRAM_CBIND_MAX];
+				size_t		cbind_len = 0;
 
 				if (!st)
 				{
@@ -188,7 +193,13 @@ login_begin(Client *client)
 					return;
 				}
 				client->auth.step = STEP_SCRAM_FIRST;
-				send_auth(client, PROTO_AUTH_SASL, mechanisms, sizeof(mechanisms));
+				if (client->conn.ssl && tls_server_end_point(&client->conn, cbind, sizeof(cbind), &cbind_len))
+				{
+					scram_server_set_channel_binding(st, cbind, cbind_len);
+					send_auth(client, PROTO_AUTH_SASL, mechanisms_tls, sizeof(mechanisms_tls));
+				}
+				else
+					send_auth(client, PROTO_AUTH_SASL, mechanisms, sizeof(mechanisms));
 				return;
 			}
 	}
@@ -250,10 +261,11 @@ login_step(Client *client)
 			client_close(client, "08P01", "malformed SASLInitialResponse", NULL);
 			return false;
 		}
-		if (strcmp(mechanism, SCRAM_MECHANISM) != 0)
+		if (!scram_server_choose_mechanism(st, mechanism))
 		{
 			client_close(client, "28000", "the client chose a SASL mechanism the pooler did not offer",
-						 "Use SCRAM-SHA-256 without channel binding (libpq: channel_binding=prefer or disable).");
+						 st->cbind_len ? NULL : "SCRAM-SHA-256-PLUS (channel binding) needs a TLS connection to "
+						 "the pooler (libpq: sslmode=require).");
 			return false;
 		}
 		len = proto_get_u32(msg + off);

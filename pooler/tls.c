@@ -411,6 +411,27 @@ tls_describe(const Conn *conn)
 	return buf;
 }
 
+bool
+tls_server_end_point(const Conn *conn, uint8_t *out, size_t outsize, size_t *outlen)
+{
+	X509	   *cert = conn->ssl ? SSL_get_certificate(conn->ssl) : NULL;
+	int			md_nid;
+	const EVP_MD *md;
+	unsigned int len = 0;
+	uint8_t		hash[EVP_MAX_MD_SIZE];
+
+	/* RFC 5929 section 4.1: the certificate's signature hash, SHA-256 in place of MD5 and SHA-1 */
+	if (!cert || !OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, NULL))
+		return false;
+	if (md_nid == NID_md5 || md_nid == NID_sha1)
+		md_nid = NID_sha256;
+	if (!(md = EVP_get_digestbynid(md_nid)) || X509_digest(cert, md, hash, &len) != 1 || len > outsize)
+		return false;
+	memcpy(out, hash, len);
+	*outlen = len;
+	return true;
+}
+
 const char *
 tls_last_error(void)
 {

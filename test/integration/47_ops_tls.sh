@@ -4,6 +4,8 @@
 # 127.0.0.1, both in the certificate), a client trusting another CA refused, plaintext TCP refused with
 # 28000 naming the setting, the Unix socket still plaintext, a 4 MB result and pgbench over TLS; the
 # settings reload on SIGHUP (disable -> require), a reload with a missing file keeps the running context.
+# SCRAM-SHA-256-PLUS: libpq channel_binding=require logs in over TLS; PLUS is offered first over TLS
+# only, and a client saying y,, (a downgrade) there is refused.
 # Server side: a second primary started here with ssl = on; server_tls_sslmode = verify-full against
 # it (pg_stat_ssl says the backend is encrypted, also the LISTEN listener's); a failed handshake (a CA that
 # did not sign the server's certificate) reaches the client at once as an error naming the reason and makes
@@ -138,6 +140,58 @@ out=$(PGSSLMODE=require timeout 60 pgbench -n -h 127.0.0.1 -p "$POOLER_PORT" -U 
 like "$out" "number of transactions actually processed: 1200/1200" "pgbench over TLS: 4 clients x 300 transactions"
 tls_col=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 1" >/dev/null; PGSSLMODE=require psql_pooler_admin -c "SHOW CLIENTS" | awk -F'|' '$1=="C" && $17 ~ /TLS/ {n++} END {print n+0}')
 ok $([ "$tls_col" -ge 1 ] && echo 0 || echo 1) "SHOW CLIENTS' tls column names the protocol for TLS clients ($tls_col)"
+pooler_stop
+
+# SCRAM-SHA-256-PLUS (tls-server-end-point channel binding) for clients on TLS (issue 20)
+printf '"postgres" "Plus-Pw-4471"\n' >"$POOLER_DIR/users.txt"
+chmod 600 "$POOLER_DIR/users.txt"
+pooler_start "auth_type = scram-sha-256" "auth_file = $POOLER_DIR/users.txt" "client_tls_sslmode = prefer" \
+  "client_tls_cert_file = $certs/server.crt" "client_tls_key_file = $certs/server.key" || { done_testing; exit 1; }
+conn="host=127.0.0.1 port=$POOLER_PORT user=postgres dbname=postgres"
+out=$(PGPASSWORD=Plus-Pw-4471 psql -X -qAt "$conn sslmode=require channel_binding=require" -c "SELECT 'bound'" 2>&1)
+is "$out" "bound" "libpq channel_binding=require over TLS logs in through the pooler (SCRAM-SHA-256-PLUS)"
+out=$(PGPASSWORD=wrong psql -X -qAt "$conn sslmode=require channel_binding=require" -c "SELECT 1" 2>&1)
+like "$out" "password authentication failed" "… a wrong password still fails (28P01)"
+out=$(PGPASSWORD=Plus-Pw-4471 psql -X -qAt "$conn sslmode=require channel_binding=disable" -c "SELECT 'unbound'" 2>&1)
+is "$out" "unbound" "channel_binding=disable over TLS: plain SCRAM-SHA-256 still works"
+out=$(PGPASSWORD=Plus-Pw-4471 psql -X -qAt "$conn sslmode=disable channel_binding=prefer" -c "SELECT 'plain'" 2>&1)
+is "$out" "plain" "without TLS: SCRAM-SHA-256 (PLUS is not offered)"
+# the offer and the downgrade rule, read off the wire (Python's ssl module is the TLS client)
+out=$(/usr/bin/python3 - "$POOLER_PORT" <<'PY'
+import base64, os, socket, ssl, struct, sys
+def msg(s):
+    head = b""
+    while len(head) < 5:
+        head += s.recv(5 - len(head))
+    body = b""
+    while len(body) < struct.unpack("!I", head[1:5])[0] - 4:
+        body += s.recv(65536)
+    return head[:1], body
+def login(tls, gs2):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    if tls:
+        s.sendall(struct.pack("!II", 8, 80877103))
+        assert s.recv(1) == b"S"
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(s)
+    body = struct.pack("!I", 196608) + b"user\0postgres\0database\0postgres\0\0"
+    s.sendall(struct.pack("!I", len(body) + 4) + body)
+    t, b = msg(s)
+    mechs = [m.decode() for m in b[4:].split(b"\0") if m]
+    first = gs2 + b"n=,r=" + base64.b64encode(os.urandom(18))
+    s.sendall(b"p" + struct.pack("!I", 4 + len(b"SCRAM-SHA-256\0") + 4 + len(first)) + b"SCRAM-SHA-256\0" +
+              struct.pack("!I", len(first)) + first)
+    t, b = msg(s)
+    code = dict((f[:1], f[1:]) for f in b.split(b"\0") if f).get(b"C", b"").decode() if t == b"E" else t.decode()
+    return ",".join(mechs) + " " + code
+print(login(True, b"y,,"))
+print(login(False, b"y,,"))
+PY
+)
+is "$out" $'SCRAM-SHA-256-PLUS,SCRAM-SHA-256 08P01\nSCRAM-SHA-256 R' \
+  "over TLS PLUS is offered first and y,, (a downgrade) is refused; without TLS only SCRAM-SHA-256, and y,, goes on"
 pooler_stop
 
 # TLS settings reload (SIGHUP): new handshakes use the new context
