@@ -148,6 +148,15 @@ login_begin(Client *client)
 
 	client->auth.method = (int) method;
 	client->auth.entry = entry;
+	if (!tls_client_name_ok(&client->conn, client->user, why, sizeof(why)))
+	{
+		char		msg[256];
+
+		snprintf(msg, sizeof(msg), "certificate authentication failed for user \"%s\": %s", client->user, why);
+		client_close(client, "28000", msg, "client_tls_sslmode = verify-full: connect as the user named in "
+					 "the certificate's CN, or use a certificate issued for this user.");
+		return;
+	}
 	switch (method)
 	{
 		case AUTH_METHOD_TRUST:

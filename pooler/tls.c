@@ -6,8 +6,9 @@
  * (conn->ssl). The sslmode values follow PgBouncer:
  *   client_tls_sslmode  disable: SSLRequest answered 'N'. allow, prefer: TLS when the client asks.
  *                       require: TCP logins without TLS refused (28000). verify-ca, verify-full: and the
- *                       client must present a certificate signed by client_tls_ca_file (verify-full is
- *                       verify-ca, as in PgBouncer: the certificate's name is not matched to the user).
+ *                       client must present a certificate signed by client_tls_ca_file; verify-full: and
+ *                       its CN must be the user name (tls_client_name_ok, as PostgreSQL's
+ *                       clientcert=verify-full; PgBouncer does not compare it).
  *   server_tls_sslmode  disable: plaintext. allow, prefer: SSLRequest; TLS if the server says 'S'
  *                       (allow maps to prefer for pooled connections: see docs/operations.md; the
  *                       libpq connections, health checks and listener, get libpq's own allow).
@@ -409,6 +410,32 @@ tls_describe(const Conn *conn)
 		return "";
 	snprintf(buf, sizeof(buf), "%s/%s", SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
 	return buf;
+}
+
+bool
+tls_client_name_ok(const Conn *conn, const char *user, char *why, size_t whylen)
+{
+	X509	   *cert;
+	X509_NAME  *subject;
+	int			idx;
+	const ASN1_STRING *cn;
+	bool		match;
+
+	if (client_mode != TLS_VERIFY_FULL || !conn->ssl)
+		return true;
+	if (!(cert = SSL_get1_peer_certificate(conn->ssl)))
+		return snprintf(why, whylen, "no client certificate"), false;
+	subject = X509_get_subject_name(cert);
+	idx = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+	cn = idx >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)) : NULL;
+	/* as PostgreSQL: the whole CN, byte for byte; one with a NUL byte inside never matches */
+	match = cn && (size_t) ASN1_STRING_length(cn) == strlen(user) &&
+		memcmp(ASN1_STRING_get0_data(cn), user, strlen(user)) == 0;
+	if (!match)
+		snprintf(why, whylen, cn ? "the client certificate's common name is not the user name" :
+				 "the client certificate has no common name");
+	X509_free(cert);
+	return match;
 }
 
 bool

@@ -92,6 +92,13 @@ extern void tls_free(Conn *conn);
 extern const char *tls_describe(const Conn *conn);
 
 /*
+ * tls_client_name_ok: under client_tls_sslmode = verify-full, whether the client certificate's common
+ * name (CN) is the user name, as PostgreSQL's clientcert=verify-full checks (why says what is wrong).
+ * True in every other mode and for connections without TLS (the Unix socket).
+ */
+extern bool tls_client_name_ok(const Conn *conn, const char *user, char *why, size_t whylen);
+
+/*
  * tls_server_end_point: the tls-server-end-point channel binding (RFC 5929) of a client connection on
  * TLS: the hash of the pooler's own certificate with its signature's digest (SHA-256 for MD5 and SHA-1).
  * False without TLS, for a certificate whose signature names no single digest (Ed25519 ...), or when

@@ -5,7 +5,8 @@
 # 28000 naming the setting, the Unix socket still plaintext, a 4 MB result and pgbench over TLS; the
 # settings reload on SIGHUP (disable -> require), a reload with a missing file keeps the running context.
 # SCRAM-SHA-256-PLUS: libpq channel_binding=require logs in over TLS; PLUS is offered first over TLS
-# only, and a client saying y,, (a downgrade) there is refused.
+# only, and a client saying y,, (a downgrade) there is refused. Client certificates: verify-ca checks the
+# chain only, verify-full also that the CN is the user name (as PostgreSQL's clientcert=verify-full).
 # Server side: a second primary started here with ssl = on; server_tls_sslmode = verify-full against
 # it (pg_stat_ssl says the backend is encrypted, also the LISTEN listener's); a failed handshake (a CA that
 # did not sign the server's certificate) reaches the client at once as an error naming the reason and makes
@@ -193,6 +194,36 @@ PY
 is "$out" $'SCRAM-SHA-256-PLUS,SCRAM-SHA-256 08P01\nSCRAM-SHA-256 R' \
   "over TLS PLUS is offered first and y,, (a downgrade) is refused; without TLS only SCRAM-SHA-256, and y,, goes on"
 pooler_stop
+
+# client certificates: verify-ca checks the chain; verify-full also that the CN is the user name, as
+# PostgreSQL's clientcert=verify-full does (issue 20)
+(
+  cd "$certs" || exit 1
+  printf 'basicConstraints = CA:FALSE\nextendedKeyUsage = clientAuth\n' >client.cnf
+  for cn in postgres intruder; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout "$cn.key" -out "$cn.csr" 2>/dev/null &&
+      openssl x509 -req -in "$cn.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile client.cnf \
+        -out "$cn.crt" 2>/dev/null && chmod 600 "$cn.key" || exit 1
+  done
+)
+ok $? "client certificates for CN=postgres and CN=intruder, signed by the test CA"
+for mode in verify-ca verify-full; do
+  pooler_start "client_tls_sslmode = $mode" "client_tls_cert_file = $certs/server.crt" \
+    "client_tls_key_file = $certs/server.key" "client_tls_ca_file = $certs/ca.pem" || { done_testing; exit 1; }
+  conn="host=127.0.0.1 port=$POOLER_PORT user=postgres dbname=postgres sslmode=require"
+  out=$(psql -X -qAt "$conn sslcert=$certs/postgres.crt sslkey=$certs/postgres.key" -c "SELECT 'cn ok'" 2>&1)
+  is "$out" "cn ok" "$mode: a certificate with CN = the user name logs in"
+  out=$(psql -X -qAt "$conn sslcert=$certs/intruder.crt sslkey=$certs/intruder.key" -c "SELECT 'other cn'" 2>&1)
+  if [ "$mode" = verify-ca ]; then
+    is "$out" "other cn" "verify-ca: the CN is not compared with the user name"
+  else
+    like "$out" "FATAL:  certificate authentication failed for user \"postgres\": the client certificate's common name is not the user name" \
+      "verify-full: a certificate for another CN is refused (28000), as PostgreSQL's clientcert=verify-full"
+  fi
+  out=$(psql -X -qAt "$conn sslcert=/nonexistent sslkey=/nonexistent" -c "SELECT 1" 2>&1)
+  like "$out" "certificate|SSL|closed" "$mode: no client certificate, no login"
+  pooler_stop
+done
 
 # TLS settings reload (SIGHUP): new handshakes use the new context
 pooler_start "client_tls_sslmode = disable" || { done_testing; exit 1; }
