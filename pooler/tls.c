@@ -346,7 +346,9 @@ io_result(Conn *conn, int rc, bool reading)
 			/* fall through */
 		default:
 			openssl_error(why, sizeof(why));
-			slog_info(conn, "TLS error: %s", why);
+			/* anyone can repeat a broken handshake at will: client lines are rate-limited (log.h) */
+			if (conn->kind != 'C' || log_event_allowed(LOGEV_CLIENT_TLS_ERROR))
+				slog_info(conn, "TLS error: %s", why);
 			snprintf(last_error, sizeof(last_error), "%s", why);
 			errno = EPROTO;
 			return -1;
