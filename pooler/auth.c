@@ -367,6 +367,9 @@ auth_md5_verify(const AuthEntry *entry, const char *user, const uint8_t salt[4],
 	return match ? AUTH_OK : AUTH_FAILED;
 }
 
+/* the salt key file's text: the key in hex, then a newline */
+#define SALT_KEY_HEX ((size_t) 2 * AUTH_SALT_KEY_LEN)
+
 /*
  * salt_key_create: a new random key at path, written to a file of its own (mkstemp: O_EXCL, mode 600)
  * and then linked into place, so that a pooler starting at the same moment finds no file or a whole
@@ -376,7 +379,7 @@ static int
 salt_key_create(const char *path, uint8_t key[AUTH_SALT_KEY_LEN], char *err, size_t errlen)
 {
 	static const char hex[] = "0123456789abcdef";
-	char		text[2 * AUTH_SALT_KEY_LEN + 1];
+	char		text[SALT_KEY_HEX + 1];
 	char		tmp[4096];
 	int			fd;
 	int			saved;
@@ -386,12 +389,12 @@ salt_key_create(const char *path, uint8_t key[AUTH_SALT_KEY_LEN], char *err, siz
 		return fail(err, errlen, "%s: path too long", path), -1;
 	if (RAND_bytes(key, AUTH_SALT_KEY_LEN) != 1)
 		return fail(err, errlen, "no random bytes for the salt key"), -1;
-	for (int i = 0; i < AUTH_SALT_KEY_LEN; i++)
+	for (size_t i = 0; i < AUTH_SALT_KEY_LEN; i++)
 	{
 		text[2 * i] = hex[key[i] >> 4];
 		text[2 * i + 1] = hex[key[i] & 15];
 	}
-	text[2 * AUTH_SALT_KEY_LEN] = '\n';
+	text[SALT_KEY_HEX] = '\n';
 	if ((fd = mkstemp(tmp)) < 0)
 	{
 		OPENSSL_cleanse(text, sizeof(text));
@@ -419,7 +422,7 @@ static int
 salt_key_read(int fd, const char *path, uint8_t key[AUTH_SALT_KEY_LEN], char *err, size_t errlen)
 {
 	struct stat st;
-	char		text[2 * AUTH_SALT_KEY_LEN + 2] = {0};
+	char		text[SALT_KEY_HEX + 2] = {0};
 	ssize_t		n;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXO | S_IRWXG)))
@@ -430,14 +433,14 @@ salt_key_read(int fd, const char *path, uint8_t key[AUTH_SALT_KEY_LEN], char *er
 	}
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
-	if (n < 2 * AUTH_SALT_KEY_LEN || strspn(text, "0123456789abcdefABCDEF") != 2 * AUTH_SALT_KEY_LEN ||
-		(n > 2 * AUTH_SALT_KEY_LEN && text[2 * AUTH_SALT_KEY_LEN] != '\n'))
+	if (n < (ssize_t) SALT_KEY_HEX || strspn(text, "0123456789abcdefABCDEF") != SALT_KEY_HEX ||
+		(n > (ssize_t) SALT_KEY_HEX && text[SALT_KEY_HEX] != '\n'))
 	{
 		OPENSSL_cleanse(text, sizeof(text));
 		return fail(err, errlen, "%s: the salt key file must hold 64 hex digits; remove it and the pooler "
 					"writes a new one", path), -1;
 	}
-	for (int i = 0; i < AUTH_SALT_KEY_LEN; i++)
+	for (size_t i = 0; i < AUTH_SALT_KEY_LEN; i++)
 	{
 		char		pair[3] = {text[2 * i], text[2 * i + 1], 0};
 
