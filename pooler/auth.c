@@ -366,3 +366,110 @@ auth_md5_verify(const AuthEntry *entry, const char *user, const uint8_t salt[4],
 	OPENSSL_cleanse(expected, sizeof(expected));
 	return match ? AUTH_OK : AUTH_FAILED;
 }
+
+/* the salt key file's text: the key in hex, then a newline */
+#define SALT_KEY_HEX ((size_t) 2 * AUTH_SALT_KEY_LEN)
+
+/*
+ * salt_key_create: a new random key at path, written to a file of its own (mkstemp: O_EXCL, mode 600)
+ * and then linked into place, so that a pooler starting at the same moment finds no file or a whole
+ * one, never a part. 1 = created; 0 = path appeared meanwhile (read it); -1 = cannot (err says why).
+ */
+static int
+salt_key_create(const char *path, uint8_t key[AUTH_SALT_KEY_LEN], char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	char		text[SALT_KEY_HEX + 1];
+	char		tmp[4096];
+	int			fd;
+	int			saved;
+	bool		ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int) sizeof(tmp))
+		return fail(err, errlen, "%s: path too long", path), -1;
+	if (RAND_bytes(key, AUTH_SALT_KEY_LEN) != 1)
+		return fail(err, errlen, "no random bytes for the salt key"), -1;
+	for (size_t i = 0; i < AUTH_SALT_KEY_LEN; i++)
+	{
+		text[2 * i] = hex[key[i] >> 4];
+		text[2 * i + 1] = hex[key[i] & 15];
+	}
+	text[SALT_KEY_HEX] = '\n';
+	if ((fd = mkstemp(tmp)) < 0)
+	{
+		OPENSSL_cleanse(text, sizeof(text));
+		return fail(err, errlen, "%s: cannot create the salt key file: %s", path, strerror(errno)), -1;
+	}
+	ok = write(fd, text, sizeof(text)) == (ssize_t) sizeof(text) && fsync(fd) == 0;
+	OPENSSL_cleanse(text, sizeof(text));
+	ok = close(fd) == 0 && ok;
+	saved = errno;
+	if (ok && link(tmp, path) == 0)
+	{
+		unlink(tmp);
+		return 1;
+	}
+	if (ok)
+		saved = errno;
+	unlink(tmp);
+	if (ok && saved == EEXIST)
+		return 0;
+	return fail(err, errlen, "%s: cannot write the salt key file: %s", path, strerror(saved)), -1;
+}
+
+/* salt_key_read: the key in the open file fd (closed here): 1, or -1 with err saying what to do. */
+static int
+salt_key_read(int fd, const char *path, uint8_t key[AUTH_SALT_KEY_LEN], char *err, size_t errlen)
+{
+	struct stat st;
+	char		text[SALT_KEY_HEX + 2] = {0};
+	ssize_t		n;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXO | S_IRWXG)))
+	{
+		close(fd);
+		return fail(err, errlen, "%s: the salt key file must be a regular file only its owner can read "
+					"(run chmod 600 on it)", path), -1;
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < (ssize_t) SALT_KEY_HEX || strspn(text, "0123456789abcdefABCDEF") != SALT_KEY_HEX ||
+		(n > (ssize_t) SALT_KEY_HEX && text[SALT_KEY_HEX] != '\n'))
+	{
+		OPENSSL_cleanse(text, sizeof(text));
+		return fail(err, errlen, "%s: the salt key file must hold 64 hex digits; remove it and the pooler "
+					"writes a new one", path), -1;
+	}
+	for (size_t i = 0; i < AUTH_SALT_KEY_LEN; i++)
+	{
+		char		pair[3] = {text[2 * i], text[2 * i + 1], 0};
+
+		key[i] = (uint8_t) strtoul(pair, NULL, 16);
+	}
+	OPENSSL_cleanse(text, sizeof(text));
+	return 1;
+}
+
+int
+auth_salt_key_load(const char *path, uint8_t key[AUTH_SALT_KEY_LEN], bool *created, char *err, size_t errlen)
+{
+	*created = false;
+	for (int attempt = 0; attempt < 2; attempt++)
+	{
+		int			fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+		int			rc;
+
+		if (fd >= 0)
+			return salt_key_read(fd, path, key, err, errlen);
+		if (errno != ENOENT)
+			return fail(err, errlen, "%s: cannot open the salt key file: %s", path, strerror(errno)), -1;
+		rc = salt_key_create(path, key, err, errlen);
+		if (rc != 0)
+		{
+			*created = rc == 1;
+			return rc == 1 ? 1 : 0;
+		}
+		/* another pooler wrote it meanwhile: read that one */
+	}
+	return fail(err, errlen, "%s: the salt key file keeps appearing and vanishing", path), 0;
+}

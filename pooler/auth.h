@@ -138,6 +138,18 @@ extern const AuthEntry *authfile_lookup(const AuthFile *file, const char *user);
 /* authfile_free: wipes the secrets and releases what authfile_load allocated. */
 extern void authfile_free(AuthFile *file);
 
+/* The key of the salts the pooler shows for users without a stored SCRAM salt (scram.c user_salt). */
+#define AUTH_SALT_KEY_LEN 32
+
+/*
+ * auth_salt_key_load: reads the salt key from path (64 hex digits), creating the file (mode 600, random
+ * key) when it does not exist. 1 = key read or created (*created says which); 0 = the file does not exist
+ * and cannot be created (err says why: the caller warns and uses a key per process); -1 = the file is
+ * unusable (readable by others, not a regular file, malformed): err says what to do.
+ */
+extern int	auth_salt_key_load(const char *path, uint8_t key[AUTH_SALT_KEY_LEN], bool *created, char *err,
+							   size_t errlen);
+
 /* auth_secret_kind: how a secret text is read (a malformed "SCRAM-SHA-256$..." counts as plain here). */
 extern AuthSecretKind auth_secret_kind(const char *secret);
 

@@ -298,11 +298,13 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 		metrics_count_error(sqlstate, false);
 	}
 	/* a client that never logged in can repeat this at will: rate-limited (log.h) */
-	if (!client->cancel_conn && (client->state == CL_LOGIN || sqlstate) &&
-		(client->state != CL_LOGIN || log_event_allowed(LOGEV_LOGIN_FAILED)))
-		slog_info(&client->conn, "closing because: %s (age %llus)", reason,
-				  (unsigned long long) ((conn_now_usec() - client->connect_time) / 1000000));
-	else if (client->cancel_conn || client->state != CL_LOGIN)
+	if (!client->cancel_conn && (client->state == CL_LOGIN || sqlstate))
+	{
+		if (client->state != CL_LOGIN || log_event_allowed(LOGEV_LOGIN_FAILED))
+			slog_info(&client->conn, "closing because: %s (age %llus)", reason,
+					  (unsigned long long) ((conn_now_usec() - client->connect_time) / 1000000));
+	}
+	else
 		slog_debug(&client->conn, "closing because: %s", reason);
 
 	if (server)

@@ -28,6 +28,7 @@ const ConfigKey config_keys[] = {
 	STR_KEY(unix_socket_dir, "", false),
 	{"auth_type", CFK_AUTH_TYPE, CF_OFF(auth_type), "md5", true, 0, 0},
 	STR_KEY(auth_file, "", true),
+	STR_KEY(auth_salt_key_file, "", true),
 	{"pool_mode", CFK_POOL_MODE, CF_OFF(pool_mode), "transaction", true, 0, 0},
 	INT_KEY(default_pool_size, "20", true, 1, 100000),
 	INT_KEY(min_pool_size, "0", true, 0, 100000),

@@ -60,6 +60,7 @@ typedef struct Config
 	char		unix_socket_dir[CF_STR_MAX];	/* empty = no Unix socket */
 	AuthType	auth_type;
 	char		auth_file[CF_STR_MAX];
+	char		auth_salt_key_file[CF_STR_MAX];	/* SCRAM mock-salt key; empty = auth_file + ".salt-key" */
 	PoolMode	pool_mode;
 	int			default_pool_size;
 	int			min_pool_size;

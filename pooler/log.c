@@ -126,6 +126,7 @@ typedef struct EventWindow
 static EventWindow event_windows[LOGEV_COUNT] = {
 	[LOGEV_LOGIN_FAILED] = {"lines about failed or abandoned logins", 0, 0, 0},
 	[LOGEV_CANCEL_IGNORED] = {"cancel requests for no running query", 0, 0, 0},
+	[LOGEV_CLIENT_TLS_ERROR] = {"TLS errors of client connections", 0, 0, 0},
 };
 
 static uint64_t

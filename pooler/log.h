@@ -39,6 +39,7 @@ typedef enum LogEvent
 {
 	LOGEV_LOGIN_FAILED,			/* a login that failed or was abandoned (its close, its reason) */
 	LOGEV_CANCEL_IGNORED,		/* a CancelRequest matching no running query */
+	LOGEV_CLIENT_TLS_ERROR,		/* a TLS error on a client connection (a bad handshake, for one) */
 	LOGEV_COUNT
 } LogEvent;
 

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "auth.h"
 #include "client.h"
 #include "config.h"
@@ -22,6 +24,7 @@
 #include "proto.h"
 #include "scram.h"
 #include "server.h"
+#include "tls.h"
 
 static AuthFile authfile;
 static bool have_authfile;
@@ -31,6 +34,41 @@ static bool have_authfile;
 #define STEP_MD5_WAIT 1			/* AuthenticationMD5Password sent */
 #define STEP_SCRAM_FIRST 2		/* AuthenticationSASL sent, waiting for SASLInitialResponse */
 #define STEP_SCRAM_FINAL 3		/* SASLContinue sent, waiting for SASLResponse */
+
+/*
+ * load_salt_key: the SCRAM salt key from auth_salt_key_file (default: the auth_file's path + ".salt-key"),
+ * created at the first start. Before the auth_file, whose plain-password entries cache a secret salted
+ * with it. A file that cannot be created is a warning (a key per process, as before); an unusable one an
+ * error.
+ */
+static bool
+load_salt_key(char *err, size_t errlen)
+{
+	char		path[CF_STR_MAX + 16];
+	uint8_t		key[AUTH_SALT_KEY_LEN];
+	bool		created;
+	int			rc;
+
+	if (cf.auth_salt_key_file[0])
+		snprintf(path, sizeof(path), "%s", cf.auth_salt_key_file);
+	else
+		snprintf(path, sizeof(path), "%s.salt-key", cf.auth_file);
+	rc = auth_salt_key_load(path, key, &created, err, errlen);
+	if (rc < 0)
+		return false;
+	if (rc == 0)
+		log_warning("%s; SCRAM salts of unknown users will change at every restart (set auth_salt_key_file "
+					"to a writable place)", err);
+	else
+	{
+		if (created)
+			log_info("%s: new SCRAM salt key written", path);
+		scram_set_salt_key(key);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	err[0] = '\0';
+	return true;
+}
 
 bool
 login_reload(char *err, size_t errlen)
@@ -44,7 +82,7 @@ login_reload(char *err, size_t errlen)
 		have_authfile = false;
 		return true;
 	}
-	if (!authfile_load(cf.auth_file, &fresh, err, errlen))
+	if (!load_salt_key(err, errlen) || !authfile_load(cf.auth_file, &fresh, err, errlen))
 		return false;
 	if (have_authfile)
 		authfile_free(&authfile);
@@ -110,6 +148,15 @@ login_begin(Client *client)
 
 	client->auth.method = (int) method;
 	client->auth.entry = entry;
+	if (!tls_client_name_ok(&client->conn, client->user, why, sizeof(why)))
+	{
+		char		msg[256];
+
+		snprintf(msg, sizeof(msg), "certificate authentication failed for user \"%s\": %s", client->user, why);
+		client_close(client, "28000", msg, "client_tls_sslmode = verify-full: connect as the user named in "
+					 "the certificate's CN, or use a certificate issued for this user.");
+		return;
+	}
 	switch (method)
 	{
 		case AUTH_METHOD_TRUST:
@@ -138,6 +185,10 @@ login_begin(Client *client)
 			{
 				ScramServer *st = calloc(1, sizeof(ScramServer));
 				static const char mechanisms[] = SCRAM_MECHANISM "\0";
+				/* on TLS, as PostgreSQL: channel binding first, in our order of preference */
+				static const char mechanisms_tls[] = SCRAM_MECHANISM_PLUS "\0" SCRAM_MECHANISM "\0";
+				uint8_t		cbind[SCRAM_CBIND_MAX];
+				size_t		cbind_len = 0;
 
 				if (!st)
 				{
@@ -151,7 +202,13 @@ login_begin(Client *client)
 					return;
 				}
 				client->auth.step = STEP_SCRAM_FIRST;
-				send_auth(client, PROTO_AUTH_SASL, mechanisms, sizeof(mechanisms));
+				if (client->conn.ssl && tls_server_end_point(&client->conn, cbind, sizeof(cbind), &cbind_len))
+				{
+					scram_server_set_channel_binding(st, cbind, cbind_len);
+					send_auth(client, PROTO_AUTH_SASL, mechanisms_tls, sizeof(mechanisms_tls));
+				}
+				else
+					send_auth(client, PROTO_AUTH_SASL, mechanisms, sizeof(mechanisms));
 				return;
 			}
 	}
@@ -213,10 +270,11 @@ login_step(Client *client)
 			client_close(client, "08P01", "malformed SASLInitialResponse", NULL);
 			return false;
 		}
-		if (strcmp(mechanism, SCRAM_MECHANISM) != 0)
+		if (!scram_server_choose_mechanism(st, mechanism))
 		{
 			client_close(client, "28000", "the client chose a SASL mechanism the pooler did not offer",
-						 "Use SCRAM-SHA-256 without channel binding (libpq: channel_binding=prefer or disable).");
+						 st->cbind_len ? NULL : "SCRAM-SHA-256-PLUS (channel binding) needs a TLS connection to "
+						 "the pooler (libpq: sslmode=require).");
 			return false;
 		}
 		len = proto_get_u32(msg + off);

@@ -633,6 +633,17 @@ db_health(struct evbuffer *out, const DatabaseEntry *db, bool *writes, bool *rea
 		*writes = strcmp(reachable, "false") != 0;
 		*reads = *writes;
 	}
+	/* the pooler's TLS handshake with the primary failing makes the database unusable too */
+	FOR_POOLS(pool)
+		if (strcmp(pool->db.name, db->name) == 0 && pool->nodes[0].tls_error[0])
+	{
+		evbuffer_add_printf(out, ",\"tls_error\":");
+		json_str(out, pool->nodes[0].tls_error);
+		*writes = false;
+		if (!hm)
+			*reads = false;		/* with a health monitor, replicas may still serve reads */
+		break;
+	}
 	evbuffer_add_printf(out, ",\"pool\":{\"clients_waiting\":%d,\"servers_active\":%d,\"capacity\":%d,"
 						"\"saturation\":%.3f}}", waiting, active, capacity,
 						capacity > 0 ? (double) active / capacity : 0.0);

@@ -46,6 +46,7 @@ typedef struct PoolNode
 	int			n_waiting;		/* on waiting_clients */
 	uint64_t	last_connect_failure_us;	/* back-off after a failed connect */
 	bool		ever_connected; /* a server login to this node succeeded once (metrics, /health) */
+	char		tls_error[160];	/* why the last TLS handshake with the node failed; empty once a login succeeds (/health) */
 	/*
 	 * Per-node traffic (metrics.c exposes it by host and role): xact_count, query_count and bytes
 	 * counted where the pool's totals are; routed counts transactions pool_route sent here, and

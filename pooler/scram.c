@@ -3,9 +3,11 @@
  * secrets. See scram.h for the API, the channel-binding and SASLprep rules.
  *
  * The messages, as PostgreSQL exchanges them (attributes in this order; extensions "x=..." are ignored):
- *   client-first   gs2-header client-first-bare      gs2-header = "n,," | "y,,"  bare = "n=user,r=cnonce"
+ *   client-first   gs2-header client-first-bare      gs2-header = "n,," | "y,," | "p=tls-server-end-point,,"
+ *                                                    bare = "n=user,r=cnonce"
  *   server-first   "r=" cnonce snonce ",s=" salt ",i=" iterations
- *   client-final   "c=" b64(gs2-header) ",r=" cnonce snonce ",p=" b64(ClientProof)
+ *   client-final   "c=" b64(gs2-header cbind-data) ",r=" cnonce snonce ",p=" b64(ClientProof)
+ *                  (cbind-data only after "p=": the tls-server-end-point hash of the pooler's certificate)
  *   server-final   "v=" b64(ServerSignature)  |  "e=" error
  * AuthMessage = client-first-bare "," server-first "," client-final-without-proof, and with
  * SaltedPassword = PBKDF2-HMAC-SHA-256(password, salt, i): ClientKey = HMAC(SaltedPassword, "Client Key"),
@@ -315,7 +317,15 @@ make_salt_key(void)
 	salt_key_ok = RAND_bytes(salt_key, sizeof(salt_key)) == 1;
 }
 
-/* user_salt: the salt shown for user when no stored SCRAM secret has one: HMAC(process key, user). */
+void
+scram_set_salt_key(const uint8_t key[SCRAM_KEY_LEN])
+{
+	(void) pthread_once(&salt_key_once, make_salt_key);	/* a later first use must not replace it */
+	memcpy(salt_key, key, SCRAM_KEY_LEN);
+	salt_key_ok = true;
+}
+
+/* user_salt: the salt shown for user when no stored SCRAM secret has one: HMAC(salt key, user). */
 static bool
 user_salt(const char *user, uint8_t salt[SCRAM_SALT_LEN])
 {
@@ -380,6 +390,79 @@ scram_test_set_server_nonce(ScramServer *s, const char *nonce)
 	s->server_nonce_len = strlen(s->nonce);
 }
 
+void
+scram_server_set_channel_binding(ScramServer *s, const uint8_t *data, size_t len)
+{
+	if (len > sizeof(s->cbind_data))
+		len = 0;				/* cannot happen (SCRAM_CBIND_MAX is a SHA-512 hash): no binding */
+	memcpy(s->cbind_data, data, len);
+	s->cbind_len = len;
+}
+
+bool
+scram_server_choose_mechanism(ScramServer *s, const char *mechanism)
+{
+	s->plus = s->cbind_len > 0 && strcmp(mechanism, SCRAM_MECHANISM_PLUS) == 0;
+	return s->plus || strcmp(mechanism, SCRAM_MECHANISM) == 0;
+}
+
+#define CBIND_GS2_HEADER "p=tls-server-end-point,,"
+
+/*
+ * read_gs2_header: the gs2 header at the start of client-first (buf), checked against the mechanism the
+ * client chose and whether it is on TLS (PostgreSQL's rules); *rest: the client-first-bare after it.
+ */
+static AuthResult
+read_gs2_header(ScramServer *s, const char *buf, const char **rest)
+{
+	if (buf[0] == 'p')
+	{
+		if (!s->plus)
+			return SV_FAIL(s, AUTH_MALFORMED, "the client chose SCRAM-SHA-256 without channel binding, but its "
+						   "SCRAM message asks for channel binding");
+		if (strncmp(buf, "p=tls-server-end-point,", 23) != 0)
+			return SV_FAIL(s, AUTH_UNUSABLE, "unsupported SCRAM channel-binding type (only "
+						   "tls-server-end-point is)");
+		buf += 23;
+	}
+	else
+	{
+		if (s->plus)
+			return SV_FAIL(s, AUTH_MALFORMED, "the client chose SCRAM-SHA-256-PLUS, but its SCRAM message has "
+						   "no channel-binding data");
+		if ((buf[0] != 'n' && buf[0] != 'y') || buf[1] != ',')
+			return SV_FAIL(s, AUTH_MALFORMED, "malformed SCRAM message: bad GS2 channel-binding flag");
+		if (buf[0] == 'y' && s->cbind_len > 0)
+			return SV_FAIL(s, AUTH_MALFORMED, "SCRAM channel-binding negotiation error: the client supports "
+						   "channel binding but thinks the pooler does not, and it does (a downgrade?)");
+		memcpy(s->gs2_header, buf, 2);
+		buf += 2;
+	}
+	if (buf[0] == 'a' && buf[1] == '=')
+		return SV_FAIL(s, AUTH_UNUSABLE, "SCRAM authorization identity (a=) is not supported");
+	if (buf[0] != ',')
+		return SV_FAIL(s, AUTH_MALFORMED, "malformed SCRAM message: bad GS2 header");
+	s->gs2_header[2] = ',';
+	s->gs2_header[3] = '\0';
+	*rest = buf + 1;
+	return AUTH_OK;
+}
+
+/*
+ * cbind_matches: the c= attribute of client-final (decoded: raw, len) is the gs2 header again, followed
+ * by the channel-binding data when the client chose SCRAM-SHA-256-PLUS.
+ */
+static bool
+cbind_matches(const ScramServer *s, const uint8_t *raw, size_t len)
+{
+	size_t		hlen = strlen(CBIND_GS2_HEADER);
+
+	if (!s->plus)
+		return len == 3 && memcmp(raw, s->gs2_header, 3) == 0;
+	return len == hlen + s->cbind_len && memcmp(raw, CBIND_GS2_HEADER, hlen) == 0 &&
+		CRYPTO_memcmp(raw + hlen, s->cbind_data, s->cbind_len) == 0;
+}
+
 AuthResult
 scram_server_handle_client_first(ScramServer *s, const char *msg, size_t len, char *out, size_t outsize,
 								 size_t *outlen)
@@ -391,22 +474,14 @@ scram_server_handle_client_first(ScramServer *s, const char *msg, size_t len, ch
 	size_t		vlen,
 				cnonce_len;
 	int			n;
+	AuthResult	rc;
 
 	if (s->stage != SCRAM_INIT)
 		return SV_FAIL(s, AUTH_MALFORMED, "SCRAM client-first-message out of order");
 	if (!copy_message(msg, len, buf))
 		return SV_FAIL(s, AUTH_MALFORMED, "malformed SCRAM message: too long or holds a NUL byte");
-	if (buf[0] == 'p')
-		return SV_FAIL(s, AUTH_UNUSABLE, "SCRAM channel binding is not supported (the pooler has no TLS): "
-					   "connect with channel_binding=disable or prefer");
-	if ((buf[0] != 'n' && buf[0] != 'y') || buf[1] != ',')
-		return SV_FAIL(s, AUTH_MALFORMED, "malformed SCRAM message: bad GS2 channel-binding flag");
-	if (buf[2] == 'a' && buf[3] == '=')
-		return SV_FAIL(s, AUTH_UNUSABLE, "SCRAM authorization identity (a=) is not supported");
-	if (buf[2] != ',')
-		return SV_FAIL(s, AUTH_MALFORMED, "malformed SCRAM message: bad GS2 header");
-	memcpy(s->gs2_header, buf, 3);
-	p = buf + 3;
+	if ((rc = read_gs2_header(s, buf, &p)) != AUTH_OK)
+		return rc;
 	memcpy(s->client_first_bare, p, strlen(p) + 1);
 	if (p[0] == 'm' && p[1] == '=')
 		return SV_FAIL(s, AUTH_UNUSABLE, "the client requires an unsupported SCRAM extension (m=)");
@@ -450,15 +525,18 @@ scram_server_handle_client_final(ScramServer *s, const char *msg, size_t len, ch
 				stored[SCRAM_KEY_LEN];
 	bool		match;
 	int			n;
+	long		raw_len;
 
 	if (s->stage != SCRAM_WAIT_CLIENT_FINAL)
 		return SV_FAIL(s, AUTH_MALFORMED, "SCRAM client-final-message out of order");
 	if (!copy_message(msg, len, buf))
 		return SV_FAIL(s, AUTH_MALFORMED, "malformed SCRAM message: too long or holds a NUL byte");
-	if (!(cbind = next_attr(&p, 'c', &cbind_len)) ||
-		scram_b64_decode(cbind, cbind_len, cbind_raw, sizeof(cbind_raw)) != 3 ||
-		memcmp(cbind_raw, s->gs2_header, 3) != 0)
-		return SV_FAIL(s, AUTH_MALFORMED, "SCRAM channel-binding attribute (c=) does not match client-first");
+	if (!(cbind = next_attr(&p, 'c', &cbind_len)) || (raw_len = scram_b64_decode(cbind, cbind_len, cbind_raw,
+																				sizeof(cbind_raw))) < 0 ||
+		!cbind_matches(s, cbind_raw, (size_t) raw_len))
+		return SV_FAIL(s, AUTH_MALFORMED, s->plus ? "SCRAM channel binding does not match: the client's TLS "
+					   "connection does not end at this pooler (c= is not the hash of its certificate)" :
+					   "SCRAM channel-binding attribute (c=) does not match client-first");
 	if (!(nonce = next_attr(&p, 'r', &nonce_len)) || nonce_len != strlen(s->nonce) ||
 		memcmp(nonce, s->nonce, nonce_len) != 0)
 		return SV_FAIL(s, AUTH_MALFORMED, "SCRAM nonce (r=) does not match this exchange's");

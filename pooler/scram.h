@@ -4,9 +4,12 @@
  * parsing the secrets of pg_authid / the auth_file. Pure functions over the SASL payloads: the caller
  * frames them (AuthenticationSASL / SASLContinue / SASLFinal, SASLInitialResponse / SASLResponse).
  *
- * Mechanism "SCRAM-SHA-256" only: no channel binding (no TLS yet). As a server we accept the gs2 headers
- * "n,," and "y,," and refuse "p=..." (UNUSABLE); once the pooler offers SCRAM-SHA-256-PLUS over TLS, "y"
- * must be refused there (it means a downgrade). As a client we send "n,,".
+ * Mechanisms "SCRAM-SHA-256" and, as a server to a client on TLS, "SCRAM-SHA-256-PLUS" with channel
+ * binding type tls-server-end-point (RFC 5929: the hash of the pooler's own certificate, which tls.c
+ * computes; scram_server_set_channel_binding). As a server we accept the gs2 headers "n,," and "y,,"
+ * without TLS; on TLS "y,," is refused (the client thinks we do not offer channel binding: a downgrade)
+ * and "p=tls-server-end-point,," must come with SCRAM-SHA-256-PLUS and no other mechanism. As a client
+ * we send "n,,".
  *
  * SASLprep: a password made only of ASCII bytes is used as it is (what SASLprep gives for it, and what
  * PostgreSQL does); any other password is used as its raw UTF-8 bytes, which PostgreSQL also does when
@@ -23,6 +26,8 @@
 #include "auth.h"
 
 #define SCRAM_MECHANISM "SCRAM-SHA-256"
+#define SCRAM_MECHANISM_PLUS "SCRAM-SHA-256-PLUS"
+#define SCRAM_CBIND_MAX 64		/* longest channel-binding data (a SHA-512 certificate hash) */
 #define SCRAM_DEFAULT_ITERATIONS 4096	/* PostgreSQL's */
 #define SCRAM_MSG_MAX 1024		/* longest SCRAM message accepted from a peer */
 #define SCRAM_OUT_MAX 1280		/* room enough for any message built here */
@@ -54,6 +59,10 @@ typedef struct ScramServer
 	bool		have_client_key;	/* after AUTH_OK: client_key holds the client's ClientKey */
 	uint8_t		client_key[SCRAM_KEY_LEN];	/* lets the pooler log into PostgreSQL (scram_client_begin_keys) */
 	char		error[AUTH_ERR_MAX];
+	/* channel binding (scram_server_set_channel_binding): cbind_len 0 = the client is not on TLS */
+	uint8_t		cbind_data[SCRAM_CBIND_MAX];	/* tls-server-end-point: our certificate's hash */
+	size_t		cbind_len;
+	bool		plus;			/* the client chose SCRAM-SHA-256-PLUS (checked against its gs2 header) */
 } ScramServer;
 
 /* The pooler as SCRAM client of PostgreSQL. */
@@ -83,6 +92,19 @@ __attribute__((warn_unused_result))
 extern AuthResult scram_server_begin(ScramServer *s, const char *user, const AuthEntry *entry);
 
 /*
+ * scram_server_set_channel_binding: the client is on TLS and data (len <= SCRAM_CBIND_MAX) is the
+ * tls-server-end-point binding of the connection: SCRAM-SHA-256-PLUS may be offered, and a client that
+ * says "y" (it could bind but thinks we cannot) is refused. After scram_server_begin.
+ */
+extern void scram_server_set_channel_binding(ScramServer *s, const uint8_t *data, size_t len);
+
+/*
+ * scram_server_choose_mechanism: the mechanism named in SASLInitialResponse. False (the caller refuses
+ * the login) for one not offered: SCRAM-SHA-256-PLUS is offered only with channel-binding data set.
+ */
+extern bool scram_server_choose_mechanism(ScramServer *s, const char *mechanism);
+
+/*
  * scram_server_handle_client_first: parses client-first-message (the SASLInitialResponse data) and writes
  * server-first-message into out (outsize >= SCRAM_OUT_MAX), its length into *outlen.
  * AUTH_OK, AUTH_MALFORMED, or AUTH_UNUSABLE (channel binding, authzid or an extension asked for).
@@ -99,6 +121,14 @@ extern AuthResult scram_server_handle_client_first(ScramServer *s, const char *m
 __attribute__((warn_unused_result))
 extern AuthResult scram_server_handle_client_final(ScramServer *s, const char *msg, size_t len, char *out,
 												   size_t outsize, size_t *outlen);
+
+/*
+ * scram_set_salt_key: the key of the salts shown for users without a stored SCRAM salt (unknown users,
+ * plain passwords): salt = HMAC(key, user). Set from a key kept on disk (auth_salt_key_file), an
+ * unknown user's salt stays the same across restarts, as a real user's does; without it, a random key
+ * per process is used.
+ */
+extern void scram_set_salt_key(const uint8_t key[SCRAM_KEY_LEN]);
 
 /* scram_server_clear: wipes the state (keys included). */
 extern void scram_server_clear(ScramServer *s);

@@ -593,6 +593,7 @@ server_login_done(Server *server)
 	slog_debug(&server->conn, "login done, backend pid %u", server->backend_pid);
 	login_server_cleanup(server);
 	pool->nodes[server->node].last_connect_failure_us = 0;
+	pool->nodes[server->node].tls_error[0] = '\0';
 	pool->nodes[server->node].ever_connected = true;
 	server->request_time = conn_now_usec();
 	if (server->node == 0 && !list_empty(&pool->welcome_clients))
@@ -1236,12 +1237,42 @@ server_tls_reply(Server *server)
 
 		snprintf(why, sizeof(why), "server %s:%d does not accept TLS, which server_tls_sslmode requires",
 				 node->host, node->port);
-		node->last_connect_failure_us = conn_now_usec();
-		server_close(server, why);
-		fail_waiting(server->pool, server->node, "08006", why);
+		snprintf(node->tls_error, sizeof(node->tls_error), "%s", why);
+		server_fail_login(server, "08006", why);
 		return;
 	}
 	server_send_startup(server);
+}
+
+/*
+ * server_io_failed: a send or read (what; NULL: the server closed the connection) failed. A TLS error
+ * is named with OpenSSL's reason; during the login (the handshake, a certificate that does not verify)
+ * it fails the login: the clients waiting for it get the reason at once (08006) and /health reports it,
+ * since another attempt would fail the same way. Anything else closes the connection as before.
+ */
+static void
+server_io_failed(Server *server, const char *what)
+{
+	char		why[320];
+
+	if (what && errno == EPROTO && server->conn.ssl)
+	{
+		snprintf(why, sizeof(why), "TLS with server %s:%d failed: %s", server->pool->nodes[server->node].host,
+				 server->pool->nodes[server->node].port, tls_last_error());
+		if (server->state == SV_LOGIN)
+		{
+			PoolNode   *node = &server->pool->nodes[server->node];
+
+			snprintf(node->tls_error, sizeof(node->tls_error), "%s", why);
+			server_fail_login(server, "08006", why);
+			return;
+		}
+	}
+	else if (what)
+		snprintf(why, sizeof(why), "%s: %s", what, strerror(errno));
+	else
+		snprintf(why, sizeof(why), "server closed the connection");
+	server_close(server, why);
 }
 
 static void
@@ -1259,10 +1290,7 @@ server_event(Conn *conn, short what)
 	{
 		if (!conn_flush(&server->conn))
 		{
-			char		why[128];
-
-			snprintf(why, sizeof(why), "send error: %s", strerror(errno));
-			server_close(server, why);
+			server_io_failed(server, "send error");
 			return;
 		}
 		if (server->state == SV_CANCEL && !conn_has_output(&server->conn))
@@ -1280,13 +1308,7 @@ server_event(Conn *conn, short what)
 
 		if (n == 0 || n == -1)
 		{
-			char		why[128];
-
-			if (n == 0)
-				snprintf(why, sizeof(why), "server closed the connection");
-			else
-				snprintf(why, sizeof(why), "read error: %s", strerror(errno));
-			server_close(server, why);
+			server_io_failed(server, n == 0 ? NULL : "read error");
 			return;
 		}
 		if (server->state == SV_CANCEL)

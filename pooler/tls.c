@@ -6,11 +6,14 @@
  * (conn->ssl). The sslmode values follow PgBouncer:
  *   client_tls_sslmode  disable: SSLRequest answered 'N'. allow, prefer: TLS when the client asks.
  *                       require: TCP logins without TLS refused (28000). verify-ca, verify-full: and the
- *                       client must present a certificate signed by client_tls_ca_file.
+ *                       client must present a certificate signed by client_tls_ca_file; verify-full: and
+ *                       its CN must be the user name (tls_client_name_ok, as PostgreSQL's
+ *                       clientcert=verify-full; PgBouncer does not compare it).
  *   server_tls_sslmode  disable: plaintext. allow, prefer: SSLRequest; TLS if the server says 'S'
  *                       (allow maps to prefer for pooled connections: see docs/operations.md; the
  *                       libpq connections, health checks and listener, get libpq's own allow).
- *                       require: the server must accept TLS. verify-ca: its certificate must chain to
+ *                       require: the server must accept TLS (and, as in libpq, with server_tls_ca_file
+ *                       set its certificate must chain to it). verify-ca: its certificate must chain to
  *                       server_tls_ca_file. verify-full: and name the host the pooler connects to.
  * Unix-socket connections never use TLS (like PostgreSQL).
  */
@@ -30,6 +33,7 @@
 
 static SSL_CTX *client_ctx;		/* for client connections (we are the TLS server) */
 static SSL_CTX *server_ctx;		/* for server connections (we are the TLS client) */
+static char last_error[256];	/* the last TLS error of a connection (tls_last_error) */
 static TlsMode client_mode;
 static TlsMode server_mode;
 
@@ -148,11 +152,12 @@ build_contexts(SSL_CTX **client_ctx_out, SSL_CTX **server_ctx_out, TlsMode *clie
 		if (cf.server_tls_cert_file[0] && cf.server_tls_key_file[0] &&
 			!load_pair(server_ctx, cf.server_tls_cert_file, cf.server_tls_key_file, "server_tls", err, errlen))
 			return false;
-		if (server_mode >= TLS_VERIFY_CA)
+		if (server_mode >= TLS_VERIFY_CA && !cf.server_tls_ca_file[0])
+			return snprintf(err, errlen, "server_tls_sslmode = %s needs server_tls_ca_file",
+							mode_names[server_mode]), false;
+		/* as libpq: require with a CA file given checks the chain as verify-ca does */
+		if (server_mode >= TLS_REQUIRE && cf.server_tls_ca_file[0])
 		{
-			if (!cf.server_tls_ca_file[0])
-				return snprintf(err, errlen, "server_tls_sslmode = %s needs server_tls_ca_file",
-								mode_names[server_mode]), false;
 			if (!load_ca(server_ctx, cf.server_tls_ca_file, "server_tls", err, errlen))
 				return false;
 			SSL_CTX_set_verify(server_ctx, SSL_VERIFY_PEER, NULL);
@@ -216,7 +221,7 @@ tls_server_conninfo(char *out, size_t outlen)
 
 	(void) tls_parse_mode(cf.server_tls_sslmode, &mode);
 	if (!append_value(out, outlen, &n, "sslmode", mode_names[mode]) ||
-		(mode >= TLS_VERIFY_CA && cf.server_tls_ca_file[0] &&
+		(mode >= TLS_REQUIRE && cf.server_tls_ca_file[0] &&
 		 !append_value(out, outlen, &n, "sslrootcert", cf.server_tls_ca_file)) ||
 		(mode != TLS_DISABLE && cf.server_tls_cert_file[0] && cf.server_tls_key_file[0] &&
 		 (!append_value(out, outlen, &n, "sslcert", cf.server_tls_cert_file) ||
@@ -341,7 +346,10 @@ io_result(Conn *conn, int rc, bool reading)
 			/* fall through */
 		default:
 			openssl_error(why, sizeof(why));
-			slog_info(conn, "TLS error: %s", why);
+			/* anyone can repeat a broken handshake at will: client lines are rate-limited (log.h) */
+			if (conn->kind != 'C' || log_event_allowed(LOGEV_CLIENT_TLS_ERROR))
+				slog_info(conn, "TLS error: %s", why);
+			snprintf(last_error, sizeof(last_error), "%s", why);
 			errno = EPROTO;
 			return -1;
 	}
@@ -404,4 +412,57 @@ tls_describe(const Conn *conn)
 		return "";
 	snprintf(buf, sizeof(buf), "%s/%s", SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
 	return buf;
+}
+
+bool
+tls_client_name_ok(const Conn *conn, const char *user, char *why, size_t whylen)
+{
+	X509	   *cert;
+	X509_NAME  *subject;
+	int			idx;
+	const ASN1_STRING *cn;
+	bool		match;
+
+	if (client_mode != TLS_VERIFY_FULL || !conn->ssl)
+		return true;
+	if (!(cert = SSL_get1_peer_certificate(conn->ssl)))
+		return snprintf(why, whylen, "no client certificate"), false;
+	subject = X509_get_subject_name(cert);
+	idx = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+	cn = idx >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)) : NULL;
+	/* as PostgreSQL: the whole CN, byte for byte; one with a NUL byte inside never matches */
+	match = cn && (size_t) ASN1_STRING_length(cn) == strlen(user) &&
+		memcmp(ASN1_STRING_get0_data(cn), user, strlen(user)) == 0;
+	if (!match)
+		snprintf(why, whylen, cn ? "the client certificate's common name is not the user name" :
+				 "the client certificate has no common name");
+	X509_free(cert);
+	return match;
+}
+
+bool
+tls_server_end_point(const Conn *conn, uint8_t *out, size_t outsize, size_t *outlen)
+{
+	X509	   *cert = conn->ssl ? SSL_get_certificate(conn->ssl) : NULL;
+	int			md_nid;
+	const EVP_MD *md;
+	unsigned int len = 0;
+	uint8_t		hash[EVP_MAX_MD_SIZE];
+
+	/* RFC 5929 section 4.1: the certificate's signature hash, SHA-256 in place of MD5 and SHA-1 */
+	if (!cert || !OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, NULL))
+		return false;
+	if (md_nid == NID_md5 || md_nid == NID_sha1)
+		md_nid = NID_sha256;
+	if (!(md = EVP_get_digestbynid(md_nid)) || X509_digest(cert, md, hash, &len) != 1 || len > outsize)
+		return false;
+	memcpy(out, hash, len);
+	*outlen = len;
+	return true;
+}
+
+const char *
+tls_last_error(void)
+{
+	return last_error[0] ? last_error : "unknown TLS error";
 }

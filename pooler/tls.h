@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct Conn Conn;
@@ -89,5 +90,23 @@ extern void tls_free(Conn *conn);
 
 /* tls_describe: "TLSv1.3/TLS_AES_256_GCM_SHA384" for SHOW CLIENTS/SERVERS, "" without TLS. */
 extern const char *tls_describe(const Conn *conn);
+
+/*
+ * tls_client_name_ok: under client_tls_sslmode = verify-full, whether the client certificate's common
+ * name (CN) is the user name, as PostgreSQL's clientcert=verify-full checks (why says what is wrong).
+ * True in every other mode and for connections without TLS (the Unix socket).
+ */
+extern bool tls_client_name_ok(const Conn *conn, const char *user, char *why, size_t whylen);
+
+/*
+ * tls_server_end_point: the tls-server-end-point channel binding (RFC 5929) of a client connection on
+ * TLS: the hash of the pooler's own certificate with its signature's digest (SHA-256 for MD5 and SHA-1).
+ * False without TLS, for a certificate whose signature names no single digest (Ed25519 ...), or when
+ * outsize is too small.
+ */
+extern bool tls_server_end_point(const Conn *conn, uint8_t *out, size_t outsize, size_t *outlen);
+
+/* tls_last_error: OpenSSL's reason for the last TLS failure of any connection (e.g. "certificate verify failed"). */
+extern const char *tls_last_error(void);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * fuzz_scram.c: libFuzzer target for scram.c's message parsers, both roles. The input is split at the
  * first NUL: the first part is fed to a server as client-first-message and, if accepted, the second as
- * client-final-message; the same parts go to a client as server-first and server-final messages, and the
+ * client-final-message (by three servers: without TLS, on TLS, on TLS with SCRAM-SHA-256-PLUS chosen);
+ * the same parts go to a client as server-first and server-final messages, and the
  * first part is parsed as a secret. Every step must succeed or fail with a message, never crash; a
  * client-final that nobody could have computed (it does not hold the proof) must never be accepted.
  */
@@ -35,8 +36,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ScramSecret secret;
 	AuthResult	r;
 
-	if (scram_server_begin(&sv, entry.user, &entry) == AUTH_OK)
+	/* three servers: without TLS; on TLS with SCRAM-SHA-256; on TLS with SCRAM-SHA-256-PLUS chosen */
+	for (int mode = 0; mode < 3; mode++)
 	{
+		static const uint8_t cbind[32] = {1, 2, 3};
+
+		if (scram_server_begin(&sv, entry.user, &entry) != AUTH_OK)
+			continue;
+		if (mode > 0)
+			scram_server_set_channel_binding(&sv, cbind, sizeof(cbind));
+		if (!scram_server_choose_mechanism(&sv, mode == 2 ? SCRAM_MECHANISM_PLUS : SCRAM_MECHANISM))
+			__builtin_trap();	/* both are offered on TLS */
 		r = scram_server_handle_client_first(&sv, first, first_len, out, sizeof(out), &n);
 		check_refusal(r, sv.error);
 		if (r == AUTH_OK)

@@ -419,7 +419,7 @@ test_server_malformed(void)
 		{"n,", AUTH_MALFORMED, "client-first 'n,'"},
 		{"n,,", AUTH_MALFORMED, "client-first without bare part"},
 		{"x,,n=,r=abc", AUTH_MALFORMED, "unknown gs2 flag"},
-		{"p=tls-server-end-point,,n=,r=abc", AUTH_UNUSABLE, "channel binding p= refused"},
+		{"p=tls-server-end-point,,n=,r=abc", AUTH_MALFORMED, "channel binding p= without SCRAM-SHA-256-PLUS refused"},
 		{"n,a=bob,n=,r=abc", AUTH_UNUSABLE, "authzid refused"},
 		{"n,,m=ext,n=,r=abc", AUTH_UNUSABLE, "mandatory extension refused"},
 		{"n,,r=abc", AUTH_MALFORMED, "missing n="},
@@ -1021,6 +1021,114 @@ test_libpq_client(void)
 		   "libpq with a wrong md5 password is refused");
 }
 
+/* test_salt_key: auth_salt_key_file is created once (mode 600) and read back; bad files refused. */
+static void
+test_salt_key(void)
+{
+	char		dir[] = "/tmp/fg-saltkey.XXXXXX";
+	char		file[64];
+	char		err[256];
+	uint8_t		key1[AUTH_SALT_KEY_LEN],
+				key2[AUTH_SALT_KEY_LEN];
+	bool		created = false;
+	struct stat st;
+	FILE	   *f;
+
+	tap_ok(mkdtemp(dir) != NULL, "salt key: a scratch directory");
+	snprintf(file, sizeof(file), "%s/key", dir);
+	tap_is_long(auth_salt_key_load(file, key1, &created, err, sizeof(err)), 1, "a missing key file is created");
+	tap_ok(created && stat(file, &st) == 0 && (st.st_mode & 0777) == 0600, "… mode 600");
+	tap_is_long(auth_salt_key_load(file, key2, &created, err, sizeof(err)), 1, "… and read at the next start");
+	tap_ok(!created && memcmp(key1, key2, sizeof(key1)) == 0, "… the same key");
+	chmod(file, 0644);
+	tap_ok(auth_salt_key_load(file, key2, &created, err, sizeof(err)) == -1 && strstr(err, "chmod 600"),
+		   "a key file readable by others is refused, saying chmod 600");
+	chmod(file, 0600);
+	if ((f = fopen(file, "w")))
+	{
+		fputs("not hex\n", f);
+		fclose(f);
+	}
+	tap_ok(auth_salt_key_load(file, key2, &created, err, sizeof(err)) == -1 && strstr(err, "64 hex digits"),
+		   "a malformed key file is refused");
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/no/such/dir/key", dir);
+	tap_is_long(auth_salt_key_load(file, key2, &created, err, sizeof(err)), 0,
+				"a key file that cannot be created: 0 (the caller warns)");
+	rmdir(dir);
+}
+
+/* begin_tls: a fresh server for entry, on TLS (binding cb, 32 bytes) unless cb is NULL, mechanism chosen */
+static bool
+begin_tls(ScramServer *sv, const AuthEntry *entry, const uint8_t *cb, const char *mechanism)
+{
+	if (scram_server_begin(sv, entry->user, entry) != AUTH_OK)
+		return false;
+	if (cb)
+		scram_server_set_channel_binding(sv, cb, 32);
+	return scram_server_choose_mechanism(sv, mechanism);
+}
+
+/*
+ * test_channel_binding: SCRAM-SHA-256-PLUS with tls-server-end-point, as PostgreSQL's rules have it; the
+ * binding data stands for the hash of the pooler's certificate (tls.c computes the real one).
+ */
+static void
+test_channel_binding(void)
+{
+	AuthEntry	entry = {.user = "u", .secret = "pw", .kind = AUTH_SECRET_PLAIN};
+	const char *bare = "n=,r=cbnonce";
+	uint8_t		cb[32],
+				raw[64];
+	char		cb_b64[128],
+				wrong_b64[128],
+				first[256],
+				sfirst[SCRAM_OUT_MAX],
+				final[SCRAM_OUT_MAX],
+				out[SCRAM_OUT_MAX];
+	ScramServer sv;
+	size_t		n;
+
+	memset(cb, 0xab, sizeof(cb));
+	memcpy(raw, "p=tls-server-end-point,,", 24);
+	memcpy(raw + 24, cb, sizeof(cb));
+	scram_b64_encode(raw, 56, cb_b64);
+	raw[40] ^= 1;
+	scram_b64_encode(raw, 56, wrong_b64);
+	snprintf(first, sizeof(first), "p=tls-server-end-point,,%s", bare);
+
+	for (int wrong = 0; wrong < 2; wrong++)
+	{
+		tap_ok(begin_tls(&sv, &entry, cb, SCRAM_MECHANISM_PLUS), "PLUS: offered on TLS and chosen");
+		is_result(scram_server_handle_client_first(&sv, first, strlen(first), sfirst, sizeof(sfirst), &n), AUTH_OK,
+				  "PLUS: p=tls-server-end-point accepted");
+		client_final_for("pw", wrong ? wrong_b64 : cb_b64, bare, sfirst, final);
+		is_result(scram_server_handle_client_final(&sv, final, strlen(final), out, sizeof(out), &n),
+				  wrong ? AUTH_MALFORMED : AUTH_OK, wrong ? "PLUS: another certificate's hash in c= is refused" :
+				  "PLUS: the right binding and password log in");
+		if (wrong)
+			tap_ok(strstr(sv.error, "does not end at this pooler") != NULL, "  ... saying why");
+		scram_server_clear(&sv);
+	}
+
+	tap_ok(begin_tls(&sv, &entry, cb, SCRAM_MECHANISM), "on TLS, SCRAM-SHA-256 may still be chosen");
+	is_result(scram_server_handle_client_first(&sv, "y,,n=,r=abc", 11, sfirst, sizeof(sfirst), &n), AUTH_MALFORMED,
+			  "on TLS, y,, (the client thinks the pooler cannot bind) is refused as a downgrade");
+	tap_ok(begin_tls(&sv, &entry, cb, SCRAM_MECHANISM), "on TLS, SCRAM-SHA-256 chosen");
+	is_result(scram_server_handle_client_first(&sv, "n,,n=,r=abc", 11, sfirst, sizeof(sfirst), &n), AUTH_OK,
+			  "on TLS, n,, (channel_binding=disable) is accepted");
+	tap_ok(begin_tls(&sv, &entry, cb, SCRAM_MECHANISM_PLUS), "on TLS, PLUS chosen");
+	is_result(scram_server_handle_client_first(&sv, "n,,n=,r=abc", 11, sfirst, sizeof(sfirst), &n), AUTH_MALFORMED,
+			  "SCRAM-SHA-256-PLUS chosen with n,, is refused");
+	tap_ok(begin_tls(&sv, &entry, cb, SCRAM_MECHANISM_PLUS), "on TLS, PLUS chosen again");
+	is_result(scram_server_handle_client_first(&sv, "p=tls-unique,,n=,r=abc", 22, sfirst, sizeof(sfirst), &n),
+			  AUTH_UNUSABLE, "a channel-binding type other than tls-server-end-point is refused");
+	tap_ok(!begin_tls(&sv, &entry, NULL, SCRAM_MECHANISM_PLUS), "without TLS, PLUS is not offered");
+	is_result(scram_server_handle_client_first(&sv, "y,,n=,r=abc", 11, sfirst, sizeof(sfirst), &n), AUTH_OK,
+			  "without TLS, y,, is accepted");
+	scram_server_clear(&sv);
+}
+
 int
 main(void)
 {
@@ -1032,9 +1140,11 @@ main(void)
 	test_rfc7677();
 	test_exchanges();
 	test_server_malformed();
+	test_channel_binding();
 	test_client_malformed();
 	test_secret_parse();
 	test_authfile();
+	test_salt_key();
 	test_libpq_client();
 	unlink(path);
 	return tap_done();
