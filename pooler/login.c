@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "auth.h"
+#include "authquery.h"
 #include "client.h"
 #include "config.h"
 #include "log.h"
@@ -31,6 +34,8 @@ static bool have_authfile;
 #define STEP_MD5_WAIT 1			/* AuthenticationMD5Password sent */
 #define STEP_SCRAM_FIRST 2		/* AuthenticationSASL sent, waiting for SASLInitialResponse */
 #define STEP_SCRAM_FINAL 3		/* SASLContinue sent, waiting for SASLResponse */
+#define STEP_LOOKUP 4			/* waiting for auth_query (authquery.c); client bytes wait in rbuf */
+#define STEP_PLAIN_WAIT 5		/* AuthenticationCleartextPassword sent */
 
 bool
 login_reload(char *err, size_t errlen)
@@ -53,11 +58,13 @@ login_reload(char *err, size_t errlen)
 	return true;
 }
 
-/* current_entry: the user's auth_file entry now, or NULL. */
+/* current_entry: the user's auth_file entry now, else what auth_query last found for logins to dbname. */
 static const AuthEntry *
-current_entry(const char *user)
+current_entry(const char *dbname, const char *user)
 {
-	return have_authfile ? authfile_lookup(&authfile, user) : NULL;
+	const AuthEntry *entry = have_authfile ? authfile_lookup(&authfile, user) : NULL;
+
+	return entry ? entry : authquery_entry(dbname, have_authfile ? &authfile : NULL, user);
 }
 
 static bool
@@ -99,13 +106,16 @@ auth_fail(Client *client, AuthResult result, const char *why)
 	}
 }
 
-void
-login_begin(Client *client)
+/*
+ * start_method: runs the password method type (trust, md5, scram-sha-256 or plain) for the client, with
+ * entry (its secret, or NULL) and have_users (a list of users exists: auth_file or auth_query).
+ */
+static void
+start_method(Client *client, AuthType type, const AuthEntry *found, bool have_users)
 {
 	const AuthEntry *entry = NULL;
 	char		why[AUTH_ERR_MAX];
-	AuthMethod	method = auth_client_method(cf.auth_type, have_authfile ? &authfile : NULL, client->user,
-											&entry, why, sizeof(why));
+	AuthMethod	method = auth_method_for_entry(type, have_users, found, client->user, &entry, why, sizeof(why));
 
 	client->auth.method = (int) method;
 	client->auth.entry = entry;
@@ -123,6 +133,10 @@ login_begin(Client *client)
 				client_close(client, "28000", msg, "Add the user to the pooler's auth_file.");
 				return;
 			}
+		case AUTH_METHOD_PLAIN:
+			client->auth.step = STEP_PLAIN_WAIT;
+			send_auth(client, PROTO_AUTH_CLEARTEXT, NULL, 0);
+			return;
 		case AUTH_METHOD_MD5:
 			if (!auth_md5_salt(client->auth.md5_salt))
 			{
@@ -155,6 +169,88 @@ login_begin(Client *client)
 	}
 }
 
+/* config_error: the login cannot go on because of the pooler's configuration (why goes to the log). */
+static void
+config_error(Client *client, const char *why)
+{
+	slog_warning(&client->conn, "login failed: %s", why);
+	client_close(client, "08P01", "bouncer config error",
+				 "The pooler's log says which setting is wrong (auth_user, auth_query, auth_dbname, auth_hba_file).");
+}
+
+/*
+ * begin_password: a password method (or trust) for the client: with the user in the auth_file at once,
+ * else after an auth_query lookup when an auth_user applies, else without an entry.
+ */
+static void
+begin_password(Client *client, AuthType type)
+{
+	const AuthEntry *entry = have_authfile ? authfile_lookup(&authfile, client->user) : NULL;
+	AqSource   *source = NULL;
+	char		why[256];
+	AqResolve	resolved = AQR_NONE;
+
+	client->auth.auth_type = (int) type;
+	if (!entry)
+		resolved = authquery_resolve(client->dbname, have_authfile ? &authfile : NULL, &source, why, sizeof(why));
+	if (resolved == AQR_CONFIG_ERROR)
+	{
+		config_error(client, why);
+		return;
+	}
+	if (resolved == AQR_SOURCE)
+	{
+		client->auth.step = STEP_LOOKUP;
+		authquery_start(source, client);
+		return;
+	}
+	start_method(client, type, entry, have_authfile);
+}
+
+void
+login_lookup_done(Client *client, int outcome)
+{
+	AuthType	type = (AuthType) client->auth.auth_type;
+
+	client->auth.step = STEP_NONE;
+	if (outcome == AQ_ERROR)
+	{
+		config_error(client, "the auth_query lookup failed (see the warning above)");
+		return;
+	}
+	if (outcome == AQ_NOT_FOUND && type == AUTH_TRUST)
+	{
+		char		msg[256];
+
+		/* trust has no exchange in which to hide the answer: say it, as PgBouncer does */
+		slog_info(&client->conn, "login refused: auth_query found no user \"%s\"", client->user);
+		snprintf(msg, sizeof(msg), "no such user \"%s\"", client->user);
+		client_close(client, "28000", msg, "Create the role (with LOGIN) on the server, or add it to the auth_file.");
+		return;
+	}
+	/* a missing user runs a doomed exchange: the client cannot tell it from a wrong password */
+	if (outcome == AQ_NOT_FOUND)
+		slog_info(&client->conn, "auth_query found no user \"%s\" (or it may not log in)", client->user);
+	start_method(client, type, outcome == AQ_FOUND ? current_entry(client->dbname, client->user) : NULL, true);
+	if (client->state == CL_LOGIN && client->auth.step == STEP_NONE)
+		return;
+	if (client->state == CL_LOGIN && iobuf_len(client->conn.rbuf) > 0)
+		client_resume(client);
+}
+
+void
+login_begin(Client *client)
+{
+	AuthType	type = cf.auth_type;
+
+	if (type == AUTH_ANY)
+	{
+		client_login_done(client);
+		return;
+	}
+	begin_password(client, type);
+}
+
 bool
 login_step(Client *client)
 {
@@ -179,7 +275,29 @@ login_step(Client *client)
 	if (rc == 0 || total > avail)
 		return false;
 
-	if (client->auth.step == STEP_MD5_WAIT)
+	if (client->auth.step == STEP_LOOKUP)
+		return false;			/* nothing may come before our request; it waits until the lookup ends */
+	if (client->auth.step == STEP_PLAIN_WAIT)
+	{
+		const char *password;
+
+		if (!proto_read_query(msg, total, &password))
+		{
+			client_close(client, "08P01", "malformed password message", NULL);
+			return false;
+		}
+		result = auth_plain_verify(client->auth.entry ? current_entry(client->dbname, client->user) : NULL,
+								   client->user, password);
+		OPENSSL_cleanse(iobuf_head(client->conn.rbuf), total);
+		iobuf_consume(&client->conn.rbuf, total);
+		if (result != AUTH_OK)
+		{
+			auth_fail(client, result, client->auth.entry ? "wrong password" :
+					  "user missing from auth_file or without a usable secret");
+			return false;
+		}
+	}
+	else if (client->auth.step == STEP_MD5_WAIT)
 	{
 		const char *response;
 
@@ -188,7 +306,7 @@ login_step(Client *client)
 			client_close(client, "08P01", "malformed password message", NULL);
 			return false;
 		}
-		result = auth_md5_verify(client->auth.entry ? current_entry(client->user) : NULL, client->user,
+		result = auth_md5_verify(client->auth.entry ? current_entry(client->dbname, client->user) : NULL, client->user,
 								 client->auth.md5_salt, response);
 		iobuf_consume(&client->conn.rbuf, total);
 		if (result != AUTH_OK)
@@ -273,6 +391,7 @@ login_step(Client *client)
 void
 login_cleanup(Client *client)
 {
+	authquery_forget(client);
 	if (client->auth.scram)
 	{
 		scram_server_clear(client->auth.scram);
@@ -286,7 +405,7 @@ static const char *
 server_password(Server *server, const AuthEntry **entry_out)
 {
 	Pool	   *pool = server->pool;
-	const AuthEntry *entry = current_entry(pool->user);
+	const AuthEntry *entry = current_entry(pool->db.name, pool->user);
 
 	*entry_out = entry;
 	if (pool->password[0])
