@@ -32,6 +32,8 @@ const ConfigKey config_keys[] = {
 	STR_KEY(auth_user, "", true),
 	STR_KEY(auth_query, AUTH_QUERY_DEFAULT, true),
 	STR_KEY(auth_dbname, "", true),
+	STR_KEY(auth_hba_file, "", true),
+	STR_KEY(auth_ident_file, "", true),
 	{"pool_mode", CFK_POOL_MODE, CF_OFF(pool_mode), "transaction", true, 0, 0},
 	INT_KEY(default_pool_size, "20", true, 1, 100000),
 	INT_KEY(min_pool_size, "0", true, 0, 100000),
@@ -187,7 +189,7 @@ config_parse_auth_type_more(const char *value, AuthType *out)
 	{
 		const char *name;
 		AuthType	type;
-	}			more[] = {{"plain", AUTH_PLAIN}, {"any", AUTH_ANY}};
+	}			more[] = {{"plain", AUTH_PLAIN}, {"cert", AUTH_CERT}, {"any", AUTH_ANY}, {"hba", AUTH_HBA}};
 
 	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
 		if (strcmp(value, more[i].name) == 0)
@@ -277,8 +279,8 @@ set_key(Config *cfg, const ConfigKey *key, const char *value, char *why, size_t 
 			else if (strcmp(value, "scram-sha-256") == 0)
 				*(AuthType *) field = AUTH_SCRAM;
 			else if (!config_parse_auth_type_more(value, (AuthType *) field))
-				return snprintf(why, whylen, "auth_type must be trust, md5, scram-sha-256, plain or any, "
-								"not \"%s\"", value), false;
+				return snprintf(why, whylen, "auth_type must be trust, md5, scram-sha-256, plain, cert, any "
+								"or hba, not \"%s\"", value), false;
 			return true;
 		case CFK_POOL_MODE:
 			if (strcmp(value, "transaction") == 0)

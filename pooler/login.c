@@ -20,7 +20,9 @@
 #include "authquery.h"
 #include "client.h"
 #include "config.h"
+#include "hba.h"
 #include "log.h"
+#include "peerauth.h"
 #include "pool.h"
 #include "proto.h"
 #include "scram.h"
@@ -28,6 +30,10 @@
 
 static AuthFile authfile;
 static bool have_authfile;
+static HbaRules hba_rules;		/* auth_type = hba (issue 16) */
+static bool have_hba;
+static IdentMap ident_map;		/* auth_ident_file: map= of peer and cert rules */
+static bool have_ident;
 
 /* The ClientAuth.method values beyond AuthMethod: which step the exchange is at. */
 #define STEP_NONE 0
@@ -37,10 +43,42 @@ static bool have_authfile;
 #define STEP_LOOKUP 4			/* waiting for auth_query (authquery.c); client bytes wait in rbuf */
 #define STEP_PLAIN_WAIT 5		/* AuthenticationCleartextPassword sent */
 
+/*
+ * reload_hba: (re)reads auth_hba_file and auth_ident_file when auth_type = hba (else drops them); a bad
+ * file fails the load and the rules in use stay.
+ */
+static bool
+reload_hba(char *err, size_t errlen)
+{
+	HbaRules	rules = {0};
+	IdentMap	map = {0};
+	bool		use = cf.auth_type == AUTH_HBA;
+
+	if (use && !hba_load(cf.auth_hba_file, &rules, err, errlen))
+		return false;
+	if (use && cf.auth_ident_file[0] && !ident_load(cf.auth_ident_file, &map, err, errlen))
+	{
+		hba_free(&rules);
+		return false;
+	}
+	if (have_hba)
+		hba_free(&hba_rules);
+	if (have_ident)
+		ident_free(&ident_map);
+	hba_rules = rules;
+	ident_map = map;
+	have_hba = use;
+	have_ident = use && cf.auth_ident_file[0];
+	return true;
+}
+
 bool
 login_reload(char *err, size_t errlen)
 {
 	AuthFile	fresh;
+
+	if (!reload_hba(err, errlen))
+		return false;
 
 	if (!cf.auth_file[0])
 	{
@@ -238,17 +276,127 @@ login_lookup_done(Client *client, int outcome)
 		client_resume(client);
 }
 
+/* hba_refuse: PostgreSQL's words for a login no rule lets in (none matched, or reject). */
+static void
+hba_refuse(Client *client, bool rejected)
+{
+	char		msg[512];
+	bool		local = strcmp(client->conn.addr, "unix") == 0;
+
+	snprintf(msg, sizeof(msg), "%s for host \"%s\", user \"%s\", database \"%s\", %s",
+			 rejected ? "pg_hba.conf rejects connection" : "no pg_hba.conf entry", local ? "[local]" : client->conn.addr,
+			 client->user, client->dbname, client->conn.ssl ? "SSL encryption" : "no encryption");
+	slog_info(&client->conn, "login refused by auth_hba_file: %s", msg);
+	client_close(client, "28000", msg, rejected ? NULL : "Add a rule for this login to the pooler's auth_hba_file.");
+}
+
+/*
+ * identity_login: cert or peer: the identity (certificate CN or OS user) must be the user name, or be
+ * mapped to it by the auth_ident_file map (NULL: no map).
+ */
+static void
+identity_login(Client *client, bool cert, const char *map)
+{
+	char		identity[256];
+	char		why[256];
+	char		msg[256];
+	bool		ok;
+
+	if (cert)
+		ok = peerauth_cert_cn(&client->conn, identity, sizeof(identity), why, sizeof(why));
+	else if (strcmp(client->conn.addr, "unix") != 0)
+	{
+		snprintf(why, sizeof(why), "peer authentication needs a Unix socket");
+		ok = false;
+	}
+	else
+		ok = peerauth_os_user(client->conn.fd, identity, sizeof(identity), why, sizeof(why));
+	if (!ok && cert)
+	{
+		slog_info(&client->conn, "certificate login refused: %s", why);
+		client_close(client, "28000", "connection requires a valid client certificate",
+					 "Connect over TLS with a client certificate signed by the pooler's client_tls_ca_file.");
+		return;
+	}
+	if (ok && map && !(have_ident && ident_match(&ident_map, map, identity, client->user)))
+	{
+		slog_info(&client->conn, "ident map \"%s\" has no line letting \"%s\" log in as \"%s\"", map, identity,
+				  client->user);
+		ok = false;
+	}
+	else if (ok && !map && strcmp(identity, client->user) != 0)
+	{
+		slog_info(&client->conn, "%s \"%s\" is not the user name \"%s\" (and no map= is given)",
+				  cert ? "the certificate's CN" : "the OS user", identity, client->user);
+		ok = false;
+	}
+	else if (!ok)
+		slog_info(&client->conn, "peer login refused: %s", why);
+	if (!ok)
+	{
+		snprintf(msg, sizeof(msg), cert ? "certificate authentication failed for user \"%s\"" :
+				 "Peer authentication failed for user \"%s\"", client->user);
+		client_close(client, "28000", msg, NULL);
+		return;
+	}
+	client_login_done(client);
+}
+
+/* begin_hba: auth_type = hba: the first matching rule decides the method. */
+static void
+begin_hba(Client *client)
+{
+	HbaLogin	login = {
+		.unix_socket = strcmp(client->conn.addr, "unix") == 0,
+		.tls = client->conn.ssl != NULL,
+		.addr = client->conn.addr,
+		.database = client->dbname,
+		.user = client->user,
+	};
+	const HbaRule *rule = have_hba ? hba_match(&hba_rules, &login) : NULL;
+
+	if (!rule || rule->method == HBA_REJECT)
+	{
+		hba_refuse(client, rule != NULL);
+		return;
+	}
+	slog_debug(&client->conn, "auth_hba_file line %d: %s", rule->line, hba_method_name(rule->method));
+	switch (rule->method)
+	{
+		case HBA_CERT:
+		case HBA_PEER:
+			identity_login(client, rule->method == HBA_CERT, rule->map);
+			return;
+		case HBA_TRUST:
+			begin_password(client, AUTH_TRUST);
+			return;
+		case HBA_MD5:
+			begin_password(client, AUTH_MD5);
+			return;
+		case HBA_SCRAM:
+			begin_password(client, AUTH_SCRAM);
+			return;
+		case HBA_PASSWORD:
+			begin_password(client, AUTH_PLAIN);
+			return;
+		case HBA_REJECT:
+			return;
+	}
+}
+
 void
 login_begin(Client *client)
 {
 	AuthType	type = cf.auth_type;
 
 	if (type == AUTH_ANY)
-	{
 		client_login_done(client);
-		return;
-	}
-	begin_password(client, type);
+	else if (type == AUTH_HBA)
+		begin_hba(client);
+	else if (type == AUTH_CERT)
+		identity_login(client, true, NULL);
+	else
+		begin_password(client, type);
 }
 
 bool
