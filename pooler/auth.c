@@ -270,13 +270,31 @@ AuthMethod
 auth_client_method(AuthType type, const AuthFile *file, const char *user, const AuthEntry **entry,
 				   char *err, size_t errlen)
 {
-	const AuthEntry *found = authfile_lookup(file, user);
+	return auth_method_for_entry(type, file != NULL, authfile_lookup(file, user), user, entry, err, errlen);
+}
+
+/* where: where an entry came from, for messages ("auth_file line 3" or "auth_query"). */
+static const char *
+where(const AuthEntry *found, char *buf, size_t buflen)
+{
+	if (found->line > 0)
+		snprintf(buf, buflen, "auth_file line %d", found->line);
+	else
+		snprintf(buf, buflen, "found by auth_query");
+	return buf;
+}
+
+AuthMethod
+auth_method_for_entry(AuthType type, bool have_users, const AuthEntry *found, const char *user,
+					  const AuthEntry **entry, char *err, size_t errlen)
+{
+	char		origin[64];
 
 	err[0] = '\0';
 	*entry = found;
 	if (type == AUTH_TRUST)
 	{
-		if (file && !found)
+		if (have_users && !found)
 		{
 			fail(err, errlen, "user \"%s\" is not in the auth_file", user);
 			return AUTH_METHOD_REFUSE;
@@ -286,16 +304,81 @@ auth_client_method(AuthType type, const AuthFile *file, const char *user, const 
 	if (!found)
 		fail(err, errlen, "user \"%s\" is not in the auth_file", user);
 	else if (found->kind == AUTH_SECRET_EMPTY)
-		fail(err, errlen, "user \"%s\" has an empty secret in the auth_file (auth_file line %d)", user,
-			 found->line);
+		fail(err, errlen, "user \"%s\" has an empty secret (%s)", user, where(found, origin, sizeof(origin)));
 	else if (type == AUTH_SCRAM && found->kind == AUTH_SECRET_MD5)
-		fail(err, errlen, "user \"%s\" has an md5 secret (auth_file line %d), which cannot serve "
-			 "SCRAM-SHA-256: store a plain or SCRAM secret, or use auth_type = md5", user, found->line);
+		fail(err, errlen, "user \"%s\" has an md5 secret (%s), which cannot serve "
+			 "SCRAM-SHA-256: store a plain or SCRAM secret, or use auth_type = md5", user,
+			 where(found, origin, sizeof(origin)));
 	if (err[0])
 		*entry = NULL;
+	if (type == AUTH_PLAIN)
+		return AUTH_METHOD_PLAIN;
 	if (type == AUTH_MD5 && !(found && found->kind == AUTH_SECRET_SCRAM))
 		return AUTH_METHOD_MD5;
 	return AUTH_METHOD_SCRAM;
+}
+
+bool
+auth_entry_make(const char *user, const char *secret, AuthEntry *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (!(out->user = strdup(user)) || !(out->secret = strdup(secret)))
+	{
+		entry_free(out);
+		return fail(err, errlen, "out of memory");
+	}
+	out->kind = auth_secret_kind(secret);
+	if (out->kind == AUTH_SECRET_SCRAM && !scram_parse_secret(secret, &out->scram, err, errlen))
+	{
+		entry_free(out);
+		return false;
+	}
+	if (out->kind == AUTH_SECRET_PLAIN && !(out->cache = calloc(1, sizeof(ScramCache))))
+	{
+		entry_free(out);
+		return fail(err, errlen, "out of memory");
+	}
+	return true;
+}
+
+void
+auth_entry_free(AuthEntry *entry)
+{
+	entry_free(entry);
+}
+
+AuthResult
+auth_plain_verify(const AuthEntry *entry, const char *user, const char *password)
+{
+	bool		match = false;
+
+	if (!entry || entry->kind == AUTH_SECRET_EMPTY || password[0] == '\0')
+		return AUTH_FAILED;
+	if (entry->kind == AUTH_SECRET_PLAIN)
+	{
+		size_t		len = strlen(entry->secret);
+
+		match = strlen(password) == len && CRYPTO_memcmp(entry->secret, password, len) == 0;
+	}
+	else if (entry->kind == AUTH_SECRET_MD5)
+	{
+		char		hashed[AUTH_MD5_LEN + 1];
+
+		auth_md5_hash(user, password, hashed);
+		match = CRYPTO_memcmp(hashed, entry->secret, AUTH_MD5_LEN) == 0;
+		OPENSSL_cleanse(hashed, sizeof(hashed));
+	}
+	else if (entry->kind == AUTH_SECRET_SCRAM)
+	{
+		ScramSecret derived;
+
+		scram_derive_secret(password, entry->scram.salt, entry->scram.salt_len, entry->scram.iterations,
+							&derived);
+		match = CRYPTO_memcmp(derived.stored_key, entry->scram.stored_key, SCRAM_KEY_LEN) == 0 &&
+			CRYPTO_memcmp(derived.server_key, entry->scram.server_key, SCRAM_KEY_LEN) == 0;
+		OPENSSL_cleanse(&derived, sizeof(derived));
+	}
+	return match ? AUTH_OK : AUTH_FAILED;
 }
 
 static void

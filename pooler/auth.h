@@ -120,6 +120,7 @@ typedef enum AuthMethod
 	AUTH_METHOD_TRUST,			/* AuthenticationOk at once */
 	AUTH_METHOD_MD5,			/* AuthenticationMD5Password, then auth_md5_verify */
 	AUTH_METHOD_SCRAM,			/* AuthenticationSASL "SCRAM-SHA-256", then scram_server_* */
+	AUTH_METHOD_PLAIN,			/* AuthenticationCleartextPassword, then auth_plain_verify */
 	AUTH_METHOD_REFUSE			/* no exchange can succeed: refuse the login, SQLSTATE 28000 */
 } AuthMethod;
 
@@ -162,6 +163,29 @@ extern AuthSecretKind auth_secret_kind(const char *secret);
  */
 extern AuthMethod auth_client_method(AuthType type, const AuthFile *file, const char *user,
 									 const AuthEntry **entry, char *err, size_t errlen);
+
+/*
+ * auth_method_for_entry: auth_client_method for an entry found elsewhere (auth_query's cache, or NULL):
+ * have_users says whether a list of users exists at all (trust then refuses a user missing from it).
+ * type is trust, md5, scram-sha-256 or plain (login.c resolves cert, any and hba first).
+ */
+extern AuthMethod auth_method_for_entry(AuthType type, bool have_users, const AuthEntry *found,
+										const char *user, const AuthEntry **entry, char *err, size_t errlen);
+
+/*
+ * auth_entry_make / auth_entry_free: one entry built from a user name and a secret text (auth_query's
+ * answers; line = 0), decoded like an auth_file line; false with err (never the secret) when malformed.
+ */
+__attribute__((warn_unused_result))
+extern bool auth_entry_make(const char *user, const char *secret, AuthEntry *out, char *err, size_t errlen);
+extern void auth_entry_free(AuthEntry *entry);
+
+/*
+ * auth_plain_verify: the pooler as server with auth_type = plain: password is what the client sent in
+ * the clear. OK when it is the entry's plain password, hashes to its md5 secret or derives its SCRAM
+ * verifier (constant-time compares); FAILED otherwise, for a NULL entry or an empty secret.
+ */
+extern AuthResult auth_plain_verify(const AuthEntry *entry, const char *user, const char *password);
 
 /* auth_md5_salt: a random salt for AuthenticationMD5Password (a fresh one per login); false without randomness. */
 __attribute__((warn_unused_result))

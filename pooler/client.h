@@ -35,6 +35,9 @@ typedef struct ClientAuth
 	uint8_t		md5_salt[4];
 	const void *entry;			/* the user's auth_file entry (AuthEntry), or NULL */
 	void	   *scram;			/* SCRAM server state, malloc'ed during the exchange only */
+	int			auth_type;		/* AuthType this login runs (auth_type, or the hba rule's method) */
+	void	   *lookup_source;	/* AqSource the client waits on for auth_query (authquery.c), or NULL */
+	List		lookup_node;	/* on that source's waiting list (valid only while lookup_source is set) */
 } ClientAuth;
 
 typedef enum ClientState

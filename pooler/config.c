@@ -29,6 +29,12 @@ const ConfigKey config_keys[] = {
 	{"auth_type", CFK_AUTH_TYPE, CF_OFF(auth_type), "md5", true, 0, 0},
 	STR_KEY(auth_file, "", true),
 	STR_KEY(auth_salt_key_file, "", true),
+	/* issue 16, auth16: auth_query (authquery.c) and auth_type = hba (hba.c); docs/pooler-auth.md */
+	STR_KEY(auth_user, "", true),
+	STR_KEY(auth_query, AUTH_QUERY_DEFAULT, true),
+	STR_KEY(auth_dbname, "", true),
+	STR_KEY(auth_hba_file, "", true),
+	STR_KEY(auth_ident_file, "", true),
 	{"pool_mode", CFK_POOL_MODE, CF_OFF(pool_mode), "transaction", true, 0, 0},
 	INT_KEY(default_pool_size, "20", true, 1, 100000),
 	INT_KEY(min_pool_size, "0", true, 0, 100000),
@@ -176,6 +182,73 @@ parse_time_ms(const char *text, long *out)
 	return true;
 }
 
+/* config_parse_auth_type_more: the auth_type values of issue 16 (plain, cert, any, hba). */
+static bool
+config_parse_auth_type_more(const char *value, AuthType *out)
+{
+	static const struct
+	{
+		const char *name;
+		AuthType	type;
+	}			more[] = {{"plain", AUTH_PLAIN}, {"cert", AUTH_CERT}, {"any", AUTH_ANY}, {"hba", AUTH_HBA}};
+
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		if (strcmp(value, more[i].name) == 0)
+		{
+			*out = more[i].type;
+			return true;
+		}
+	return false;
+}
+
+const char *
+config_auth_type_name(AuthType type)
+{
+	switch (type)
+	{
+		case AUTH_TRUST:
+			return "trust";
+		case AUTH_MD5:
+			return "md5";
+		case AUTH_SCRAM:
+			return "scram-sha-256";
+		case AUTH_PLAIN:
+			return "plain";
+		case AUTH_CERT:
+			return "cert";
+		case AUTH_ANY:
+			return "any";
+		case AUTH_HBA:
+			return "hba";
+	}
+	return "?";
+}
+
+/*
+ * config_check_auth: the authentication settings fit together: a password method needs somewhere to find
+ * secrets (auth_file, or auth_user for auth_query), hba needs its file, and the admin console is no
+ * auth_dbname (it has no server to run auth_query on).
+ */
+static bool
+config_check_auth(const Config *cfg, char *why, size_t whylen)
+{
+	bool		any_auth_user = cfg->auth_user[0] != '\0';
+
+	for (int i = 0; i < cfg->n_databases; i++)
+		any_auth_user = any_auth_user || cfg->databases[i].auth_user[0] != '\0';
+	if ((cfg->auth_type == AUTH_MD5 || cfg->auth_type == AUTH_SCRAM || cfg->auth_type == AUTH_PLAIN) &&
+		cfg->auth_file[0] == '\0' && !any_auth_user)
+		return snprintf(why, whylen, "auth_type %s needs auth_file (PgBouncer's userlist.txt format) or "
+						"auth_user (auth_query); md5 is the default: set auth_file, or auth_type = trust to let "
+						"every user in without a password", config_auth_type_name(cfg->auth_type)), false;
+	if (cfg->auth_type == AUTH_HBA && cfg->auth_hba_file[0] == '\0')
+		return snprintf(why, whylen, "auth_type hba needs auth_hba_file (pg_hba.conf format)"), false;
+	if (strcmp(cfg->auth_dbname, "pgbouncer") == 0 || strcmp(cfg->auth_dbname, "faregate") == 0)
+		return snprintf(why, whylen, "cannot use the reserved \"%s\" database as an auth_dbname: name a "
+						"[databases] entry", cfg->auth_dbname), false;
+	return true;
+}
+
 static bool
 set_key(Config *cfg, const ConfigKey *key, const char *value, char *why, size_t whylen)
 {
@@ -206,9 +279,9 @@ set_key(Config *cfg, const ConfigKey *key, const char *value, char *why, size_t 
 				*(AuthType *) field = AUTH_MD5;
 			else if (strcmp(value, "scram-sha-256") == 0)
 				*(AuthType *) field = AUTH_SCRAM;
-			else
-				return snprintf(why, whylen, "auth_type must be trust, md5 or scram-sha-256, not \"%s\"",
-								value), false;
+			else if (!config_parse_auth_type_more(value, (AuthType *) field))
+				return snprintf(why, whylen, "auth_type must be trust, md5, scram-sha-256, plain, cert, any "
+								"or hba, not \"%s\"", value), false;
 			return true;
 		case CFK_POOL_MODE:
 			if (strcmp(value, "transaction") == 0)
@@ -435,6 +508,17 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 			if (!copy_string(entry->password, sizeof(entry->password), value))
 				return snprintf(why, whylen, "password is too long"), false;
 		}
+		else if (strcmp(word, "auth_user") == 0 || strcmp(word, "auth_dbname") == 0 ||
+				 strcmp(word, "auth_query") == 0)
+		{
+			/* issue 16 (authquery.c): per-database overrides of the [pooler] values */
+			char	   *field = word[5] == 'u' ? entry->auth_user : word[5] == 'd' ? entry->auth_dbname :
+				entry->auth_query;
+			size_t		size = word[5] == 'q' ? sizeof(entry->auth_query) : sizeof(entry->auth_user);
+
+			if (!copy_string(field, size, value))
+				return snprintf(why, whylen, "%s is too long", word), false;
+		}
 		else if (strcmp(word, "pool_size") == 0)
 		{
 			if (!parse_int(value, 1, 100000, &entry->pool_size))
@@ -473,7 +557,8 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 		else
 			return snprintf(why, whylen,
 							"unknown database setting \"%s\" (known: host, port, dbname, user, password, "
-							"pool_size, replicas, replica_weights, primary_read_weight, user_tps_limit, client_tps_limit)", word),
+							"pool_size, replicas, replica_weights, primary_read_weight, user_tps_limit, client_tps_limit, "
+							"auth_user, auth_dbname, auth_query)", word),
 				false;
 	}
 	if (n_weights >= 0 && n_weights != entry->n_replicas)
@@ -636,12 +721,10 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 	}
 	fclose(file);
 
-	if (out->auth_type != AUTH_TRUST && out->auth_file[0] == '\0')
+	if (!config_check_auth(out, why, sizeof(why)))
 	{
 		config_free(out);
-		return fail(err, errlen, path, 0, "auth_type %s needs auth_file (PgBouncer's userlist.txt format); "
-					"md5 is the default: set auth_file, or auth_type = trust to let every user in without a "
-					"password", out->auth_type == AUTH_MD5 ? "md5" : "scram-sha-256");
+		return fail(err, errlen, path, 0, "%s", why);
 	}
 	if (!check_routing(out, why, sizeof(why)))
 	{
@@ -711,8 +794,7 @@ config_value_string(const Config *cfg, const ConfigKey *key, char *buf, size_t b
 			{
 				AuthType	type = *(const AuthType *) field;
 
-				snprintf(buf, buflen, "%s",
-						 type == AUTH_TRUST ? "trust" : type == AUTH_MD5 ? "md5" : "scram-sha-256");
+				snprintf(buf, buflen, "%s", config_auth_type_name(type));
 				break;
 			}
 		case CFK_POOL_MODE:

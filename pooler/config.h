@@ -20,8 +20,17 @@ typedef enum AuthType
 {
 	AUTH_TRUST,					/* any password, or none */
 	AUTH_MD5,					/* md5 challenge; auth_file holds plain, md5 or SCRAM secrets */
-	AUTH_SCRAM					/* SCRAM-SHA-256; auth_file holds plain or SCRAM secrets */
+	AUTH_SCRAM,					/* SCRAM-SHA-256; auth_file holds plain or SCRAM secrets */
+	/* issue 16 (login.c, hba.c; docs/pooler-auth.md) */
+	AUTH_PLAIN,					/* cleartext password checked against any kind of secret */
+	AUTH_CERT,					/* TLS client certificate; its CN must be the user name */
+	AUTH_ANY,					/* like trust, and the user name is not checked at all */
+	AUTH_HBA					/* the method comes from the first matching auth_hba_file rule */
 } AuthType;
+
+/* auth_query's default: PgBouncer's (an expired password counts as none). */
+#define AUTH_QUERY_DEFAULT "SELECT rolname, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END " \
+	"FROM pg_authid WHERE rolname=$1 AND rolcanlogin"
 
 typedef enum PoolMode
 {
@@ -38,6 +47,9 @@ typedef struct DatabaseEntry
 	char		dbname[CF_NAME_MAX];	/* database on the server; empty = same as name */
 	char		user[CF_NAME_MAX];	/* forced server user; empty = the client's user */
 	char		password[CF_STR_MAX];	/* password for the forced user; empty = from auth_file */
+	char		auth_user[CF_NAME_MAX];	/* auth_query (authquery.c): overrides the [pooler] values; */
+	char		auth_dbname[CF_NAME_MAX];	/* empty = the global one */
+	char		auth_query[CF_STR_MAX];
 	int			pool_size;		/* -1 = default_pool_size */
 	int			user_tps_limit; /* -1 = the [pooler] setting */
 	int			client_tps_limit;	/* -1 = the [pooler] setting */
@@ -61,6 +73,12 @@ typedef struct Config
 	AuthType	auth_type;
 	char		auth_file[CF_STR_MAX];
 	char		auth_salt_key_file[CF_STR_MAX];	/* SCRAM mock-salt key; empty = auth_file + ".salt-key" */
+	/* issue 16: secrets looked up in PostgreSQL (authquery.c) and the hba rules (hba.c) */
+	char		auth_user[CF_STR_MAX];	/* empty = no auth_query */
+	char		auth_query[CF_STR_MAX];
+	char		auth_dbname[CF_STR_MAX];	/* empty = the client's database */
+	char		auth_hba_file[CF_STR_MAX];
+	char		auth_ident_file[CF_STR_MAX];
 	PoolMode	pool_mode;
 	int			default_pool_size;
 	int			min_pool_size;
@@ -170,6 +188,9 @@ extern const DatabaseEntry *config_find_database(const Config *cfg, const char *
 
 /* config_value_string: the current value of key as text (for SHOW CONFIG); secrets never appear. */
 extern void config_value_string(const Config *cfg, const ConfigKey *key, char *buf, size_t buflen);
+
+/* config_auth_type_name: the auth_type value as written in the config file. */
+extern const char *config_auth_type_name(AuthType type);
 
 /* config_list_contains: true when the comma-separated list holds item (spaces around items ignored). */
 extern bool config_list_contains(const char *list, const char *item);

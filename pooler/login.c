@@ -17,9 +17,12 @@
 #include <openssl/crypto.h>
 
 #include "auth.h"
+#include "authquery.h"
 #include "client.h"
 #include "config.h"
+#include "hba.h"
 #include "log.h"
+#include "peerauth.h"
 #include "pool.h"
 #include "proto.h"
 #include "scram.h"
@@ -28,12 +31,47 @@
 
 static AuthFile authfile;
 static bool have_authfile;
+static HbaRules hba_rules;		/* auth_type = hba (issue 16) */
+static bool have_hba;
+static IdentMap ident_map;		/* auth_ident_file: map= of peer and cert rules */
+static bool have_ident;
 
 /* The ClientAuth.method values beyond AuthMethod: which step the exchange is at. */
 #define STEP_NONE 0
 #define STEP_MD5_WAIT 1			/* AuthenticationMD5Password sent */
 #define STEP_SCRAM_FIRST 2		/* AuthenticationSASL sent, waiting for SASLInitialResponse */
 #define STEP_SCRAM_FINAL 3		/* SASLContinue sent, waiting for SASLResponse */
+#define STEP_LOOKUP 4			/* waiting for auth_query (authquery.c); client bytes wait in rbuf */
+#define STEP_PLAIN_WAIT 5		/* AuthenticationCleartextPassword sent */
+
+/*
+ * reload_hba: (re)reads auth_hba_file and auth_ident_file when auth_type = hba (else drops them); a bad
+ * file fails the load and the rules in use stay.
+ */
+static bool
+reload_hba(char *err, size_t errlen)
+{
+	HbaRules	rules = {0};
+	IdentMap	map = {0};
+	bool		use = cf.auth_type == AUTH_HBA;
+
+	if (use && !hba_load(cf.auth_hba_file, &rules, err, errlen))
+		return false;
+	if (use && cf.auth_ident_file[0] && !ident_load(cf.auth_ident_file, &map, err, errlen))
+	{
+		hba_free(&rules);
+		return false;
+	}
+	if (have_hba)
+		hba_free(&hba_rules);
+	if (have_ident)
+		ident_free(&ident_map);
+	hba_rules = rules;
+	ident_map = map;
+	have_hba = use;
+	have_ident = use && cf.auth_ident_file[0];
+	return true;
+}
 
 /*
  * load_salt_key: the SCRAM salt key from auth_salt_key_file (default: the auth_file's path + ".salt-key"),
@@ -75,6 +113,9 @@ login_reload(char *err, size_t errlen)
 {
 	AuthFile	fresh;
 
+	if (!reload_hba(err, errlen))
+		return false;
+
 	if (!cf.auth_file[0])
 	{
 		if (have_authfile)
@@ -91,11 +132,13 @@ login_reload(char *err, size_t errlen)
 	return true;
 }
 
-/* current_entry: the user's auth_file entry now, or NULL. */
+/* current_entry: the user's auth_file entry now, else what auth_query last found for logins to dbname. */
 static const AuthEntry *
-current_entry(const char *user)
+current_entry(const char *dbname, const char *user)
 {
-	return have_authfile ? authfile_lookup(&authfile, user) : NULL;
+	const AuthEntry *entry = have_authfile ? authfile_lookup(&authfile, user) : NULL;
+
+	return entry ? entry : authquery_entry(dbname, have_authfile ? &authfile : NULL, user);
 }
 
 static bool
@@ -138,13 +181,16 @@ auth_fail(Client *client, AuthResult result, const char *why)
 	}
 }
 
-void
-login_begin(Client *client)
+/*
+ * start_method: runs the password method type (trust, md5, scram-sha-256 or plain) for the client, with
+ * entry (its secret, or NULL) and have_users (a list of users exists: auth_file or auth_query).
+ */
+static void
+start_method(Client *client, AuthType type, const AuthEntry *found, bool have_users)
 {
 	const AuthEntry *entry = NULL;
 	char		why[AUTH_ERR_MAX];
-	AuthMethod	method = auth_client_method(cf.auth_type, have_authfile ? &authfile : NULL, client->user,
-											&entry, why, sizeof(why));
+	AuthMethod	method = auth_method_for_entry(type, have_users, found, client->user, &entry, why, sizeof(why));
 
 	client->auth.method = (int) method;
 	client->auth.entry = entry;
@@ -172,6 +218,10 @@ login_begin(Client *client)
 				client_close(client, "28000", msg, "Add the user to the pooler's auth_file.");
 				return;
 			}
+		case AUTH_METHOD_PLAIN:
+			client->auth.step = STEP_PLAIN_WAIT;
+			send_auth(client, PROTO_AUTH_CLEARTEXT, NULL, 0);
+			return;
 		case AUTH_METHOD_MD5:
 			if (!auth_md5_salt(client->auth.md5_salt))
 			{
@@ -214,6 +264,198 @@ login_begin(Client *client)
 	}
 }
 
+/* config_error: the login cannot go on because of the pooler's configuration (why goes to the log). */
+static void
+config_error(Client *client, const char *why)
+{
+	slog_warning(&client->conn, "login failed: %s", why);
+	client_close(client, "08P01", "bouncer config error",
+				 "The pooler's log says which setting is wrong (auth_user, auth_query, auth_dbname, auth_hba_file).");
+}
+
+/*
+ * begin_password: a password method (or trust) for the client: with the user in the auth_file at once,
+ * else after an auth_query lookup when an auth_user applies, else without an entry.
+ */
+static void
+begin_password(Client *client, AuthType type)
+{
+	const AuthEntry *entry = have_authfile ? authfile_lookup(&authfile, client->user) : NULL;
+	AqSource   *source = NULL;
+	char		why[256];
+	AqResolve	resolved = AQR_NONE;
+
+	client->auth.auth_type = (int) type;
+	if (!entry)
+		resolved = authquery_resolve(client->dbname, have_authfile ? &authfile : NULL, &source, why, sizeof(why));
+	if (resolved == AQR_CONFIG_ERROR)
+	{
+		config_error(client, why);
+		return;
+	}
+	if (resolved == AQR_SOURCE)
+	{
+		client->auth.step = STEP_LOOKUP;
+		authquery_start(source, client);
+		return;
+	}
+	start_method(client, type, entry, have_authfile);
+}
+
+void
+login_lookup_done(Client *client, int outcome)
+{
+	AuthType	type = (AuthType) client->auth.auth_type;
+
+	client->auth.step = STEP_NONE;
+	if (outcome == AQ_ERROR)
+	{
+		config_error(client, "the auth_query lookup failed (see the warning above)");
+		return;
+	}
+	if (outcome == AQ_NOT_FOUND && type == AUTH_TRUST)
+	{
+		char		msg[256];
+
+		/* trust has no exchange in which to hide the answer: say it, as PgBouncer does */
+		slog_info(&client->conn, "login refused: auth_query found no user \"%s\"", client->user);
+		snprintf(msg, sizeof(msg), "no such user \"%s\"", client->user);
+		client_close(client, "28000", msg, "Create the role (with LOGIN) on the server, or add it to the auth_file.");
+		return;
+	}
+	/* a missing user runs a doomed exchange: the client cannot tell it from a wrong password */
+	if (outcome == AQ_NOT_FOUND)
+		slog_info(&client->conn, "auth_query found no user \"%s\" (or it may not log in)", client->user);
+	start_method(client, type, outcome == AQ_FOUND ? current_entry(client->dbname, client->user) : NULL, true);
+	if (client->state == CL_LOGIN && client->auth.step == STEP_NONE)
+		return;
+	if (client->state == CL_LOGIN && iobuf_len(client->conn.rbuf) > 0)
+		client_resume(client);
+}
+
+/* hba_refuse: PostgreSQL's words for a login no rule lets in (none matched, or reject). */
+static void
+hba_refuse(Client *client, bool rejected)
+{
+	char		msg[512];
+	bool		local = strcmp(client->conn.addr, "unix") == 0;
+
+	snprintf(msg, sizeof(msg), "%s for host \"%s\", user \"%s\", database \"%s\", %s",
+			 rejected ? "pg_hba.conf rejects connection" : "no pg_hba.conf entry", local ? "[local]" : client->conn.addr,
+			 client->user, client->dbname, client->conn.ssl ? "SSL encryption" : "no encryption");
+	slog_info(&client->conn, "login refused by auth_hba_file: %s", msg);
+	client_close(client, "28000", msg, rejected ? NULL : "Add a rule for this login to the pooler's auth_hba_file.");
+}
+
+/*
+ * identity_login: cert or peer: the identity (certificate CN or OS user) must be the user name, or be
+ * mapped to it by the auth_ident_file map (NULL: no map).
+ */
+static void
+identity_login(Client *client, bool cert, const char *map)
+{
+	char		identity[256];
+	char		why[256];
+	char		msg[256];
+	bool		ok;
+
+	if (cert)
+		ok = peerauth_cert_cn(&client->conn, identity, sizeof(identity), why, sizeof(why));
+	else if (strcmp(client->conn.addr, "unix") != 0)
+	{
+		snprintf(why, sizeof(why), "peer authentication needs a Unix socket");
+		ok = false;
+	}
+	else
+		ok = peerauth_os_user(client->conn.fd, identity, sizeof(identity), why, sizeof(why));
+	if (!ok && cert)
+	{
+		slog_info(&client->conn, "certificate login refused: %s", why);
+		client_close(client, "28000", "connection requires a valid client certificate",
+					 "Connect over TLS with a client certificate signed by the pooler's client_tls_ca_file.");
+		return;
+	}
+	if (ok && map && !(have_ident && ident_match(&ident_map, map, identity, client->user)))
+	{
+		slog_info(&client->conn, "ident map \"%s\" has no line letting \"%s\" log in as \"%s\"", map, identity,
+				  client->user);
+		ok = false;
+	}
+	else if (ok && !map && strcmp(identity, client->user) != 0)
+	{
+		slog_info(&client->conn, "%s \"%s\" is not the user name \"%s\" (and no map= is given)",
+				  cert ? "the certificate's CN" : "the OS user", identity, client->user);
+		ok = false;
+	}
+	else if (!ok)
+		slog_info(&client->conn, "peer login refused: %s", why);
+	if (!ok)
+	{
+		snprintf(msg, sizeof(msg), cert ? "certificate authentication failed for user \"%s\"" :
+				 "Peer authentication failed for user \"%s\"", client->user);
+		client_close(client, "28000", msg, NULL);
+		return;
+	}
+	client_login_done(client);
+}
+
+/* begin_hba: auth_type = hba: the first matching rule decides the method. */
+static void
+begin_hba(Client *client)
+{
+	HbaLogin	login = {
+		.unix_socket = strcmp(client->conn.addr, "unix") == 0,
+		.tls = client->conn.ssl != NULL,
+		.addr = client->conn.addr,
+		.database = client->dbname,
+		.user = client->user,
+	};
+	const HbaRule *rule = have_hba ? hba_match(&hba_rules, &login) : NULL;
+
+	if (!rule || rule->method == HBA_REJECT)
+	{
+		hba_refuse(client, rule != NULL);
+		return;
+	}
+	slog_debug(&client->conn, "auth_hba_file line %d: %s", rule->line, hba_method_name(rule->method));
+	switch (rule->method)
+	{
+		case HBA_CERT:
+		case HBA_PEER:
+			identity_login(client, rule->method == HBA_CERT, rule->map);
+			return;
+		case HBA_TRUST:
+			begin_password(client, AUTH_TRUST);
+			return;
+		case HBA_MD5:
+			begin_password(client, AUTH_MD5);
+			return;
+		case HBA_SCRAM:
+			begin_password(client, AUTH_SCRAM);
+			return;
+		case HBA_PASSWORD:
+			begin_password(client, AUTH_PLAIN);
+			return;
+		case HBA_REJECT:
+			return;
+	}
+}
+
+void
+login_begin(Client *client)
+{
+	AuthType	type = cf.auth_type;
+
+	if (type == AUTH_ANY)
+		client_login_done(client);
+	else if (type == AUTH_HBA)
+		begin_hba(client);
+	else if (type == AUTH_CERT)
+		identity_login(client, true, NULL);
+	else
+		begin_password(client, type);
+}
+
 bool
 login_step(Client *client)
 {
@@ -238,7 +480,29 @@ login_step(Client *client)
 	if (rc == 0 || total > avail)
 		return false;
 
-	if (client->auth.step == STEP_MD5_WAIT)
+	if (client->auth.step == STEP_LOOKUP)
+		return false;			/* nothing may come before our request; it waits until the lookup ends */
+	if (client->auth.step == STEP_PLAIN_WAIT)
+	{
+		const char *password;
+
+		if (!proto_read_query(msg, total, &password))
+		{
+			client_close(client, "08P01", "malformed password message", NULL);
+			return false;
+		}
+		result = auth_plain_verify(client->auth.entry ? current_entry(client->dbname, client->user) : NULL,
+								   client->user, password);
+		OPENSSL_cleanse(iobuf_head(client->conn.rbuf), total);
+		iobuf_consume(&client->conn.rbuf, total);
+		if (result != AUTH_OK)
+		{
+			auth_fail(client, result, client->auth.entry ? "wrong password" :
+					  "user missing from auth_file or without a usable secret");
+			return false;
+		}
+	}
+	else if (client->auth.step == STEP_MD5_WAIT)
 	{
 		const char *response;
 
@@ -247,7 +511,7 @@ login_step(Client *client)
 			client_close(client, "08P01", "malformed password message", NULL);
 			return false;
 		}
-		result = auth_md5_verify(client->auth.entry ? current_entry(client->user) : NULL, client->user,
+		result = auth_md5_verify(client->auth.entry ? current_entry(client->dbname, client->user) : NULL, client->user,
 								 client->auth.md5_salt, response);
 		iobuf_consume(&client->conn.rbuf, total);
 		if (result != AUTH_OK)
@@ -333,6 +597,7 @@ login_step(Client *client)
 void
 login_cleanup(Client *client)
 {
+	authquery_forget(client);
 	if (client->auth.scram)
 	{
 		scram_server_clear(client->auth.scram);
@@ -346,7 +611,7 @@ static const char *
 server_password(Server *server, const AuthEntry **entry_out)
 {
 	Pool	   *pool = server->pool;
-	const AuthEntry *entry = current_entry(pool->user);
+	const AuthEntry *entry = current_entry(pool->db.name, pool->user);
 
 	*entry_out = entry;
 	if (pool->password[0])

@@ -20,6 +20,12 @@ extern void login_begin(Client *client);
 /* login_step: a message of an exchange in progress is in rbuf; false when more is needed or it ended. */
 extern bool login_step(Client *client);
 
+/*
+ * login_lookup_done: an auth_query lookup of the client's user ended (authquery.c calls it from the event
+ * loop): go on with the method the login runs, or refuse the client.
+ */
+extern void login_lookup_done(Client *client, int outcome);
+
 /* login_cleanup: frees what an unfinished exchange holds. */
 extern void login_cleanup(Client *client);
 

@@ -140,6 +140,8 @@ build_contexts(SSL_CTX **client_ctx_out, SSL_CTX **server_ctx_out, TlsMode *clie
 			return false;
 		if (client_mode >= TLS_VERIFY_CA)
 			SSL_CTX_set_verify(client_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		else if (cf.client_tls_ca_file[0])
+			SSL_CTX_set_verify(client_ctx, SSL_VERIFY_PEER, NULL);	/* ask for one: cert auth (issue 16) */
 	}
 	if (server_mode != TLS_DISABLE)
 	{

@@ -88,7 +88,7 @@ main(void)
 			"out-of-range port refused");
 	refused("[pooler]\nlisten_port = 12ab\n", ":2: listen_port", "non-numeric port refused");
 	refused("[pooler]\nquery_timeout = soon\n", ":2: query_timeout must be a duration", "bad duration refused");
-	refused("[pooler]\nauth_type = password\n", "auth_type must be trust, md5 or scram-sha-256",
+	refused("[pooler]\nauth_type = password\n", "auth_type must be trust, md5, scram-sha-256",
 			"unknown auth_type refused");
 	refused("[pooler]\nauth_type = md5\n", "needs auth_file", "md5 without auth_file refused");
 	refused("[pooler]\npool_mode = statement\n", "pool_mode must be transaction or session",
