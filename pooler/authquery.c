@@ -157,7 +157,7 @@ append_kv(char *buf, size_t buflen, const char *key, const char *value)
 /* build_conninfo: where auth_user logs in for the auth database entry db (serving database name dbname). */
 static bool
 build_conninfo(const DatabaseEntry *db, const char *dbname, const char *auth_user, const AuthFile *authfile,
-			   char *out, size_t outlen)
+			   char *out, size_t outlen, bool *unusable_secret)
 {
 	const AuthEntry *entry = authfile_lookup(authfile, auth_user);
 	char		port[16];
@@ -171,9 +171,7 @@ build_conninfo(const DatabaseEntry *db, const char *dbname, const char *auth_use
 		append_kv(out, outlen, "application_name", "faregate-pooler auth_query");
 	if (ok && entry && entry->kind == AUTH_SECRET_PLAIN)
 		ok = append_kv(out, outlen, "password", entry->secret);
-	else if (ok && entry && entry->kind != AUTH_SECRET_EMPTY)
-		log_warning("auth_user \"%s\" has an md5 or SCRAM secret in the auth_file: the auth_query connection "
-					"can only log in with a plain password (or none, if the server trusts it)", auth_user);
+	*unusable_secret = entry && entry->kind != AUTH_SECRET_PLAIN && entry->kind != AUTH_SECRET_EMPTY;
 	return ok && tls_server_conninfo(out, outlen);
 }
 
@@ -503,7 +501,8 @@ source_free(AqSource *src)
 
 /* source_get: the source for (conninfo, query), created on first use; NULL on no memory. */
 static AqSource *
-source_get(const char *conninfo, const char *query, const char *auth_user, const char *dbname)
+source_get(const char *conninfo, const char *query, const char *auth_user, const char *dbname,
+		   bool unusable_secret)
 {
 	AqSource   *src;
 
@@ -516,6 +515,9 @@ source_get(const char *conninfo, const char *query, const char *auth_user, const
 	src = calloc(1, sizeof(AqSource));
 	if (!src)
 		return NULL;
+	if (unusable_secret)
+		log_warning("auth_user \"%s\" has an md5 or SCRAM secret in the auth_file: the auth_query connection "
+					"can only log in with a plain password (or none, if the server trusts it)", auth_user);
 	list_init(&src->waiting);
 	snprintf(src->label, sizeof(src->label), "%s@%s", auth_user, dbname);
 	src->conninfo = strdup(conninfo);
@@ -549,6 +551,7 @@ authquery_resolve(const char *dbname, const AuthFile *authfile, AqSource **sourc
 	const char *auth_dbname = db && db->auth_dbname[0] ? db->auth_dbname : cf.auth_dbname;
 	const DatabaseEntry *authdb;
 	char		conninfo[4 * CF_STR_MAX];
+	bool		unusable_secret = false;
 
 	*source = NULL;
 	why[0] = '\0';
@@ -572,14 +575,14 @@ authquery_resolve(const char *dbname, const AuthFile *authfile, AqSource **sourc
 		snprintf(why, whylen, "auth_query is empty for database \"%s\"", dbname);
 		return AQR_CONFIG_ERROR;
 	}
-	if (!build_conninfo(authdb, auth_dbname, auth_user, authfile, conninfo, sizeof(conninfo)))
+	if (!build_conninfo(authdb, auth_dbname, auth_user, authfile, conninfo, sizeof(conninfo), &unusable_secret))
 	{
 		OPENSSL_cleanse(conninfo, sizeof(conninfo));
 		snprintf(why, whylen, "the connection settings of authentication database \"%s\" are too long",
 				 auth_dbname);
 		return AQR_CONFIG_ERROR;
 	}
-	*source = source_get(conninfo, query, auth_user, auth_dbname);
+	*source = source_get(conninfo, query, auth_user, auth_dbname, unusable_secret);
 	OPENSSL_cleanse(conninfo, sizeof(conninfo));
 	if (!*source)
 	{

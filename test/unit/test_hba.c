@@ -137,6 +137,10 @@ main(void)
 	unlink(path);
 	rmdir(dir);
 
+	load("host \"x\"\"y\" \"p , q\" 19.0.0.0/8 trust\n", "a quoted name may hold a comma and spaces");
+	tap_is_str(method(false, false, "19.0.0.2", "x\"y", "p , q"), "L1:trust", "… and matches as one name");
+	tap_is_str(method(false, false, "19.0.0.2", "x\"y", "p"), "none", "… not as a list");
+
 	load("hostssl all all all cert map=certmap\nlocal all all peer map=m2\n", "map= on cert and peer");
 	tap_ok(rules.n == 2 && rules.rules[0].map && strcmp(rules.rules[0].map, "certmap") == 0, "map name kept");
 
