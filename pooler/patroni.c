@@ -451,7 +451,7 @@ struct PatroniPoller
 	PatroniCluster cluster;		/* the last answer parsed (kept here: it is large for the stack) */
 };
 
-#define PATRONI_RESP_MAX (PATRONI_BODY_MAX + 16384)
+#define PATRONI_RESP_MAX (PATRONI_BODY_MAX + (size_t) 16384)
 
 static void poller_sock_cb(evutil_socket_t fd, short what, void *arg);
 static void start_request(PatroniPoller *pp);

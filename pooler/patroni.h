@@ -23,7 +23,7 @@ struct event_base;
 
 #define PATRONI_MAX_MEMBERS 16
 #define PATRONI_MAX_ENDPOINTS 8
-#define PATRONI_BODY_MAX (256 * 1024)	/* a bigger answer is refused */
+#define PATRONI_BODY_MAX ((size_t) 256 * 1024)	/* a bigger answer is refused */
 
 /* A member's role as Patroni reports it. */
 typedef enum PatroniRole
