@@ -20,11 +20,12 @@ install: all
 check: deps
 	test/run-all.sh
 
-# check-patroni: every Patroni failover scenario (switchover, kill -9 of the leader's postmaster, the
-# leader's whole node stopped; a few minutes); make check runs the switchover alone
+# check-patroni: every Patroni scenario (switchover, kill -9 of the leader's postmaster, the
+# leader's whole node stopped, a 4th member added and found by REST discovery; a few minutes);
+# make check runs the switchover alone
 check-patroni: deps
 	$(MAKE) -C pooler
-	FG_PATRONI_SCENARIOS="switchover kill9 nodestop" test/integration/70_patroni_failover.py
+	FG_PATRONI_SCENARIOS="switchover kill9 nodestop addnode" test/integration/70_patroni_failover.py
 
 demo: deps
 	test/demo.sh

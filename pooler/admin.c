@@ -250,7 +250,8 @@ routing_pool_of(const char *name)
 static void
 host_lists(HostLists *out, const DatabaseEntry *db, const Pool *pool)
 {
-	int			n = 1 + db->n_replicas;
+	int			n = db->patroni[0] ? POOL_MAX_NODES : 1 + db->n_replicas;
+	bool		first = true;
 
 	memset(out, 0, sizeof(*out));
 	if (n > POOL_MAX_NODES)
@@ -261,7 +262,13 @@ host_lists(HostLists *out, const DatabaseEntry *db, const Pool *pool)
 		RoutingNodeInfo info;
 
 		routing_node_info(pool && i < pool->n_nodes ? pool : NULL, i, &info);
-		if (i == 0)
+		if (db->patroni[0])		/* Patroni discovery: the members the pool has now */
+		{
+			if (!pool || i >= pool->n_nodes || pool->nodes[i].vacant)
+				continue;
+			snprintf(item[0], sizeof(item[0]), "%s:%d", pool->nodes[i].host, pool->nodes[i].port);
+		}
+		else if (i == 0)
 			snprintf(item[0], sizeof(item[0]), "%s:%d", db->host, db->port);
 		else
 			snprintf(item[0], sizeof(item[0]), "%s:%d", db->replica_host[i - 1], db->replica_port[i - 1]);
@@ -277,8 +284,9 @@ host_lists(HostLists *out, const DatabaseEntry *db, const Pool *pool)
 			size_t		used = strlen(out->v[c]);
 
 			if (used < HOST_LIST_MAX)
-				snprintf(out->v[c] + used, HOST_LIST_MAX - used, "%s%s", i ? "," : "", item[c]);
+				snprintf(out->v[c] + used, HOST_LIST_MAX - used, "%s%s", first ? "" : ",", item[c]);
 		}
+		first = false;
 	}
 }
 
@@ -615,15 +623,15 @@ static bool
 show_routing(Client *client)
 {
 	static const char *const names[] = {"database", "node", "host", "port", "configured_role", "role",
-		"status", "lsn", "lag_bytes", "lag_ms", "reads", "writes"};
+		"status", "lsn", "lag_bytes", "lag_ms", "reads", "writes", "source"};
 	static const uint32_t types[] = {T_TEXT, T_INT4, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT8,
-		T_INT8, T_INT8, T_INT8};
+		T_INT8, T_INT8, T_INT8, T_TEXT};
 	Result		res;
 	Pool	  **sorted;
 	int			n_pools;
 	const struct RoutingSet *shown = NULL;	/* per database name, so its pools are adjacent */
 
-	result_begin(&res, client, 12, names, types);
+	result_begin(&res, client, 13, names, types);
 	/* one set of rows per RoutingSet, which is per database: the first pool of each database that has one */
 	sorted = pools_by_database(&n_pools);
 	for (int k = 0; k < n_pools; k++)
@@ -636,9 +644,11 @@ show_routing(Client *client)
 		for (int i = 0; i < pool->n_nodes; i++)
 		{
 			char		v[12][64];
-			const char *values[12];
+			const char *values[13];
 			RoutingNodeInfo info;
 
+			if (pool->nodes[i].vacant)
+				continue;		/* a free slot of Patroni discovery */
 			routing_node_info(pool, i, &info);
 			snprintf(v[0], 64, "%s", pool->db.name);
 			snprintf(v[1], 64, "%d", i);
@@ -654,6 +664,7 @@ show_routing(Client *client)
 			snprintf(v[11], 64, "%llu", (unsigned long long) info.writes);
 			for (int c = 0; c < 12; c++)
 				values[c] = v[c];
+			values[12] = info.source;
 			result_row(&res, values);
 		}
 	}

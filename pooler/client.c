@@ -567,8 +567,8 @@ client_login_done(Client *client)
 		return;
 	}
 	client_set_state(client, CL_WAIT_WELCOME);
-	if (list_empty(&client->pool->nodes[0].login_servers))
-		pool_launch(client->pool, 0);
+	if (list_empty(&client->pool->nodes[client->pool->login_node].login_servers))
+		pool_launch(client->pool, client->pool->login_node);
 	(void) client_flush(client);
 }
 

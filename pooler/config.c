@@ -7,6 +7,7 @@
  * touches the live configuration: it fills a fresh Config, so a reload with a bad file changes nothing.
  */
 #include "config.h"
+#include "patroni.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -89,6 +90,9 @@ const ConfigKey config_keys[] = {
 	STR_KEY(read_your_writes, "off", true),
 	STR_KEY(load_balance, "least_busy", true),
 	STR_KEY(read_only_users, "", true),
+	/* Patroni REST discovery of a database's members (patroni= on a database line; docs/routing.md) */
+	TIME_KEY(patroni_poll_period, "1", true),
+	TIME_KEY(patroni_request_timeout, "2", true),
 	{NULL, 0, 0, NULL, false, 0, 0}
 };
 
@@ -409,6 +413,8 @@ check_routing(Config *cfg, char *why, size_t whylen)
 						cfg->load_balance), false;
 	if (cfg->health_check_period_ms < 10)
 		return snprintf(why, whylen, "health_check_period must be at least 10ms"), false;
+	if (cfg->patroni_poll_period_ms < 10 || cfg->patroni_request_timeout_ms < 10)
+		return snprintf(why, whylen, "patroni_poll_period and patroni_request_timeout must be at least 10ms"), false;
 	cfg->max_replica_lag_bytes = 0;
 	cfg->max_replica_lag_ms = 0;
 	snprintf(lag, sizeof(lag), "%s", cfg->max_replica_lag);
@@ -554,13 +560,23 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 									"comma-separated, not \"%s\"", CF_MAX_REPLICAS, item), false;
 			n_weights = i;
 		}
+		else if (strcmp(word, "patroni") == 0)
+		{
+			/* Patroni REST discovery: the members come from /cluster (patroni.c) */
+			if (!patroni_parse_endpoints(value, why, whylen) ||
+				!copy_string(entry->patroni, sizeof(entry->patroni), value))
+				return false;
+		}
 		else
 			return snprintf(why, whylen,
 							"unknown database setting \"%s\" (known: host, port, dbname, user, password, "
-							"pool_size, replicas, replica_weights, primary_read_weight, user_tps_limit, client_tps_limit, "
-							"auth_user, auth_dbname, auth_query)", word),
+							"pool_size, replicas, replica_weights, primary_read_weight, patroni, user_tps_limit, "
+							"client_tps_limit, auth_user, auth_dbname, auth_query)", word),
 				false;
 	}
+	if (entry->patroni[0] && (entry->host[0] || entry->n_replicas > 0 || n_weights >= 0))
+		return snprintf(why, whylen, "patroni= takes the hosts from Patroni's member list: drop host=, replicas= "
+						"and replica_weights= from this line (or drop patroni= to list the hosts yourself)"), false;
 	if (n_weights >= 0 && n_weights != entry->n_replicas)
 		return snprintf(why, whylen, "replica_weights has %d values for %d replicas", n_weights,
 						entry->n_replicas), false;

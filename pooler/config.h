@@ -59,6 +59,7 @@ typedef struct DatabaseEntry
 	int			replica_port[CF_MAX_REPLICAS];
 	int			replica_weight[CF_MAX_REPLICAS];	/* default 1; 0 = no reads */
 	int			primary_read_weight;	/* the write node's share of reads beside replica_weights; 0 = none */
+	char		patroni[CF_STR_MAX];	/* patroni=URL,URL: members from Patroni's /cluster; empty = host list */
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 
@@ -141,6 +142,9 @@ typedef struct Config
 	bool		load_balance_round_robin;
 	int64_t		max_replica_lag_bytes;	/* 0 = no byte limit */
 	long		max_replica_lag_ms;		/* 0 = no time limit */
+	/* Patroni REST discovery (patroni.c, routing.c) */
+	long		patroni_poll_period_ms;
+	long		patroni_request_timeout_ms;
 
 	DatabaseEntry *databases;
 	int			n_databases;

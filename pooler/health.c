@@ -65,6 +65,8 @@ typedef struct HealthNode
 	char	   *name;
 	char	   *conninfo;
 	bool		configured_primary;
+	bool		active;			/* the slot holds a watched node */
+	bool		may_write;		/* health_set_hints: false = never the write node */
 	PGconn	   *conn;
 	HealthPhase phase;
 	struct event *ev_timer;
@@ -78,8 +80,8 @@ struct HealthMonitor
 	struct event_base *base;
 	HealthSettings settings;
 	HealthCallbacks callbacks;
-	HealthNode *nodes;
-	int			n;
+	HealthNode *nodes;			/* HEALTH_MAX_NODES slots */
+	int			n;				/* slots 0..n-1 are or were in use */
 	uint64_t	primary_lsn;	/* latest pg_current_wal_lsn() seen on a primary */
 	bool		volatility_due; /* load the volatility table after the primary's next check */
 	int			primary_checks; /* answered primary checks since the last load */
@@ -520,13 +522,41 @@ node_socket_cb(evutil_socket_t fd, short what, void *arg)
 	wait_socket(node, EV_READ);
 }
 
+/* node_start: slot i watches cfg from now on, with a fresh state; false when out of memory. */
+static bool
+node_start(HealthMonitor *hm, int i, const HealthNodeConfig *cfg)
+{
+	HealthNode *node = &hm->nodes[i];
+
+	node->hm = hm;
+	node->index = i;
+	node->name = strdup(cfg->name ? cfg->name : "");
+	node->conninfo = strdup(cfg->conninfo ? cfg->conninfo : "");
+	node->configured_primary = cfg->configured_primary;
+	node->may_write = true;
+	if (!node->ev_timer)
+		node->ev_timer = evtimer_new(hm->base, node_timer_cb, node);
+	memset(&node->state, 0, sizeof(node->state));
+	node->state.lag_bytes = -1;
+	node->state.lag_ms = -1;
+	if (!node->name || !node->conninfo || !node->ev_timer)
+		return false;
+	node->active = true;
+	node->phase = HN_IDLE;
+	if (i >= hm->n)
+		hm->n = i + 1;
+	arm_timer(node, 0);
+	return true;
+}
+
 HealthMonitor *
 health_create(struct event_base *base, const HealthNodeConfig *nodes, int n,
 			  const HealthSettings *settings, const HealthCallbacks *callbacks)
 {
 	HealthMonitor *hm;
 
-	if (!base || n <= 0 || settings->check_period_ms <= 0 || settings->check_timeout_ms <= 0)
+	if (!base || n < 0 || n > HEALTH_MAX_NODES || settings->check_period_ms <= 0 ||
+		settings->check_timeout_ms <= 0)
 		return NULL;
 	hm = calloc(1, sizeof(HealthMonitor));
 	if (!hm)
@@ -538,34 +568,67 @@ health_create(struct event_base *base, const HealthNodeConfig *nodes, int n,
 	if (callbacks)
 		hm->callbacks = *callbacks;
 	hm->volatility_due = true;
-	hm->nodes = calloc((size_t) n, sizeof(HealthNode));
+	hm->nodes = calloc(HEALTH_MAX_NODES, sizeof(HealthNode));
 	if (!hm->nodes)
 	{
 		free(hm);
 		return NULL;
 	}
-	hm->n = n;
 	for (int i = 0; i < n; i++)
-	{
-		HealthNode *node = &hm->nodes[i];
-
-		node->hm = hm;
-		node->index = i;
-		node->name = strdup(nodes[i].name ? nodes[i].name : "");
-		node->conninfo = strdup(nodes[i].conninfo ? nodes[i].conninfo : "");
-		node->configured_primary = nodes[i].configured_primary;
-		node->ev_timer = evtimer_new(base, node_timer_cb, node);
-		node->state.lag_bytes = -1;
-		node->state.lag_ms = -1;
-		if (!node->name || !node->conninfo || !node->ev_timer)
+		if (!node_start(hm, i, &nodes[i]))
 		{
 			health_free(hm);
 			return NULL;
 		}
-		node->phase = HN_IDLE;
-		arm_timer(node, 0);
-	}
 	return hm;
+}
+
+/* node_stop: the slot goes inactive: connection closed, no timer, strings freed. */
+static void
+node_stop(HealthNode *node)
+{
+	close_conn(node);
+	if (node->ev_timer)
+		evtimer_del(node->ev_timer);
+	free(node->name);
+	free(node->conninfo);
+	node->name = node->conninfo = NULL;
+	node->active = false;
+	node->phase = HN_IDLE;
+}
+
+bool
+health_set_node(HealthMonitor *hm, int node, const HealthNodeConfig *cfg)
+{
+	if (node < 0 || node >= HEALTH_MAX_NODES)
+		return false;
+	node_stop(&hm->nodes[node]);
+	if (node_start(hm, node, cfg))
+		return true;
+	node_stop(&hm->nodes[node]);
+	return false;
+}
+
+void
+health_remove_node(HealthMonitor *hm, int node)
+{
+	if (node >= 0 && node < hm->n)
+		node_stop(&hm->nodes[node]);
+}
+
+void
+health_set_hints(HealthMonitor *hm, int node, bool preferred_primary, bool may_write)
+{
+	if (node < 0 || node >= hm->n || !hm->nodes[node].active)
+		return;
+	hm->nodes[node].configured_primary = preferred_primary;
+	hm->nodes[node].may_write = may_write;
+}
+
+bool
+health_node_active(const HealthMonitor *hm, int node)
+{
+	return node >= 0 && node < hm->n && hm->nodes[node].active;
 }
 
 void
@@ -573,7 +636,7 @@ health_free(HealthMonitor *hm)
 {
 	if (!hm)
 		return;
-	for (int i = 0; i < hm->n; i++)
+	for (int i = 0; hm->nodes && i < HEALTH_MAX_NODES; i++)
 	{
 		HealthNode *node = &hm->nodes[i];
 
@@ -598,7 +661,7 @@ health_node_count(const HealthMonitor *hm)
 const char *
 health_node_name(const HealthMonitor *hm, int node)
 {
-	return (node >= 0 && node < hm->n) ? hm->nodes[node].name : "?";
+	return (node >= 0 && node < hm->n && hm->nodes[node].active) ? hm->nodes[node].name : "?";
 }
 
 const HealthNodeState *
@@ -617,7 +680,8 @@ health_pick_write_node(const HealthMonitor *hm)
 		const HealthNode *node = &hm->nodes[i];
 		const HealthNode *cur = best >= 0 ? &hm->nodes[best] : NULL;
 
-		if (node->state.role != HEALTH_ROLE_PRIMARY || node->state.status != HEALTH_UP)
+		if (!node->active || !node->may_write || node->state.role != HEALTH_ROLE_PRIMARY ||
+			node->state.status != HEALTH_UP)
 			continue;
 		/* newer timeline; then the configured primary (two unrelated primaries on one timeline are a
 		 * misconfiguration, not a failover); then the one seen becoming primary last */
@@ -638,7 +702,7 @@ health_replica_usable(const HealthMonitor *hm, int node, uint64_t min_lsn)
 	if (node < 0 || node >= hm->n)
 		return false;
 	st = &hm->nodes[node].state;
-	return st->role == HEALTH_ROLE_REPLICA && st->status == HEALTH_UP && st->lsn >= min_lsn;
+	return hm->nodes[node].active && st->role == HEALTH_ROLE_REPLICA && st->status == HEALTH_UP && st->lsn >= min_lsn;
 }
 
 uint64_t
@@ -651,7 +715,7 @@ void
 health_check_now(HealthMonitor *hm)
 {
 	for (int i = 0; i < hm->n; i++)
-		if (hm->nodes[i].phase == HN_IDLE)
+		if (hm->nodes[i].active && hm->nodes[i].phase == HN_IDLE)
 			arm_timer(&hm->nodes[i], 0);
 }
 

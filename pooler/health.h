@@ -104,6 +104,9 @@ typedef struct HealthNodeState
 
 typedef struct HealthMonitor HealthMonitor;
 
+/* Slots of one monitor; node indexes are slot numbers (they stay put while nodes come and go). */
+#define HEALTH_MAX_NODES 8
+
 /* Callbacks; any may be NULL. arg is passed back. */
 typedef struct HealthCallbacks
 {
@@ -117,8 +120,9 @@ typedef struct HealthCallbacks
 } HealthCallbacks;
 
 /*
- * health_create: watches n nodes on base, first checks right away. The configuration strings are
- * copied. Returns NULL when out of memory or when settings are invalid (period or timeout <= 0).
+ * health_create: watches n nodes (slots 0..n-1, n <= HEALTH_MAX_NODES; 0 is fine when nodes come later
+ * through health_set_node) on base, first checks right away. The configuration strings are copied.
+ * Returns NULL when out of memory or when settings are invalid (period or timeout <= 0, n out of range).
  */
 HealthMonitor *health_create(struct event_base *base, const HealthNodeConfig *nodes, int n,
 							 const HealthSettings *settings, const HealthCallbacks *callbacks)
@@ -130,8 +134,29 @@ HealthMonitor *health_create(struct event_base *base, const HealthNodeConfig *no
  */
 void		health_free(HealthMonitor *hm);
 
-/* health_node_count: number of nodes. */
+/* health_node_count: slots in use or used before (iterate 0..count-1 and skip inactive ones). */
 int			health_node_count(const HealthMonitor *hm);
+
+/* health_node_active: slot node holds a node being watched. */
+bool		health_node_active(const HealthMonitor *hm, int node);
+
+/*
+ * health_set_node: (re)starts slot node (< HEALTH_MAX_NODES) watching cfg, with a fresh state and a
+ * check right away (a node set membership change: Patroni reported a new member). False when out of
+ * memory (the slot is then inactive). Not to be called from inside the monitor's own callbacks.
+ */
+bool		health_set_node(HealthMonitor *hm, int node, const HealthNodeConfig *cfg)
+			__attribute__((warn_unused_result));
+
+/* health_remove_node: stops watching slot node (closes its connection); it is never picked again. */
+void		health_remove_node(HealthMonitor *hm, int node);
+
+/*
+ * health_set_hints: what an outside authority (Patroni) says about node: preferred_primary replaces
+ * configured_primary (the tie-break among nodes that say they are primaries, never a reason to write to
+ * a node in recovery); may_write = false keeps writes off it whatever it reports (nofailover).
+ */
+void		health_set_hints(HealthMonitor *hm, int node, bool preferred_primary, bool may_write);
 
 /* health_node_name: the configured name of node i. */
 const char *health_node_name(const HealthMonitor *hm, int node);

@@ -230,6 +230,8 @@ node_sample(struct evbuffer *out, const char *name, const Pool *pool, int i, con
 {
 	char		port[16];
 
+	if (pool->nodes[i].vacant)
+		return;					/* a slot with no host (Patroni discovery) */
 	snprintf(port, sizeof(port), "%d", pool->nodes[i].port);
 	evbuffer_add_printf(out, "%s{", name);
 	put_label(out, "database", pool_dbname(pool), true);
@@ -423,6 +425,8 @@ static void
 health_sample(struct evbuffer *out, const char *name, const char *dbname, HealthMonitor *hm, int node,
 			  const char *ename, const char *evalue, double value)
 {
+	if (!health_node_active(hm, node))
+		return;					/* a slot freed by Patroni discovery */
 	evbuffer_add_printf(out, "%s{", name);
 	put_label(out, "database", dbname, true);
 	put_label(out, "host", health_node_name(hm, node), false);
@@ -589,7 +593,7 @@ db_health(struct evbuffer *out, const DatabaseEntry *db, bool *writes, bool *rea
 		{
 			const HealthNodeState *st = health_node_state(hm, i);
 
-			if (i == primary)
+			if (i == primary || !health_node_active(hm, i))
 				continue;
 			if (health_replica_usable(hm, i, 0))
 				replica_ok = true;

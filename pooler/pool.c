@@ -56,6 +56,8 @@ pool_new(const DatabaseEntry *db, const char *user, bool admin)
 	pool->admin = admin;
 	pool->n_nodes = 1;
 	node_init(&pool->nodes[0], NODE_PRIMARY, db->host, db->port);
+	/* patroni=: the members come from routing_attach, once Patroni's /cluster has answered */
+	pool->nodes[0].vacant = db->patroni[0] != '\0';
 	if (!admin)
 		for (int i = 0; i < db->n_replicas && i + 1 < POOL_MAX_NODES; i++)
 			node_init(&pool->nodes[pool->n_nodes++], NODE_REPLICA, db->replica_host[i], db->replica_port[i]);
@@ -230,7 +232,7 @@ pool_launch(Pool *pool, int node_idx)
 {
 	PoolNode   *node = &pool->nodes[node_idx];
 
-	if (pool->admin || pool_shutting_down)
+	if (pool->admin || pool_shutting_down || node->vacant || node->retired)
 		return false;
 	if (node->n_servers >= node_allowed(pool, node))
 		return false;
@@ -314,6 +316,103 @@ close_list_servers(List *list, const char *reason)
 		server_close(container_of(it, Server, list_node), reason);
 }
 
+/*
+ * expire_welcome_vacant: the pool's login node has no host yet (Patroni discovery has not answered):
+ * clients logged in longer than server_connect_timeout ago are told so instead of waiting forever.
+ */
+static void
+expire_welcome_vacant(Pool *pool, uint64_t now)
+{
+	List	   *it;
+	List	   *tmp;
+
+	if (cf.server_connect_timeout_ms <= 0)
+		return;
+	list_for_each_safe(it, tmp, &pool->welcome_clients)
+	{
+		Client	   *client = container_of(it, Client, list_node);
+
+		if (now - client->connect_time > (uint64_t) cf.server_connect_timeout_ms * 1000)
+			client_close(client, "08006", "no database host known yet: Patroni's member list (patroni=) has not "
+						 "been read", "Check that Patroni's REST API answers GET /cluster at the patroni= "
+						 "addresses (SHOW ROUTING shows the last error).");
+	}
+}
+
+void
+pool_node_assign(Pool *pool, int idx, const char *host, int port, NodeRole role)
+{
+	PoolNode   *node = &pool->nodes[idx];
+
+	node_init(node, role, host, port);
+	if (idx >= pool->n_nodes)
+	{
+		for (int i = pool->n_nodes; i < idx; i++)
+		{
+			node_init(&pool->nodes[i], NODE_REPLICA, "", 0);
+			pool->nodes[i].vacant = true;
+		}
+		pool->n_nodes = idx + 1;
+	}
+	if (pool->nodes[pool->login_node].vacant || pool->nodes[pool->login_node].retired)
+		pool->login_node = idx;
+}
+
+void
+pool_node_retire(Pool *pool, int idx, const char *reason)
+{
+	PoolNode   *node = &pool->nodes[idx];
+	List	   *it;
+	int			n;
+
+	if (node->vacant || node->retired)
+		return;
+	node->retired = true;
+	for (it = server_all_list.next; it != &server_all_list; it = it->next)
+	{
+		Server	   *server = container_of(it, Server, all_node);
+
+		if (server->pool == pool && server->node == idx)
+			server->close_needed = true;
+	}
+	close_list_servers(&node->idle_servers, reason);
+	close_list_servers(&node->login_servers, reason);
+	/* waiting clients sent nothing yet: they are routed again (to a node that is still a member) */
+	for (n = node->n_waiting; n > 0 && !list_empty(&node->waiting_clients); n--)
+	{
+		Client	   *client = container_of(list_first(&node->waiting_clients), Client, list_node);
+
+		if (!routing_reroute_any(client, idx, reason))
+			client_close(client, "08006", "the database host this transaction waited for left the cluster",
+						 "Retry the transaction.");
+	}
+	/* a pool still waiting for its first login moves it to a member that stays */
+	if (idx == pool->login_node)
+		for (int i = 0; i < pool->n_nodes; i++)
+			if (!pool->nodes[i].vacant && !pool->nodes[i].retired)
+			{
+				pool->login_node = i;
+				break;
+			}
+}
+
+bool
+pool_node_drained(const Pool *pool, int idx)
+{
+	const PoolNode *node = &pool->nodes[idx];
+
+	return idx >= pool->n_nodes || node->vacant || (node->retired && node->n_servers == 0 && node->n_waiting == 0);
+}
+
+void
+pool_node_release(Pool *pool, int idx)
+{
+	if (idx >= pool->n_nodes)
+		return;
+	node_init(&pool->nodes[idx], NODE_REPLICA, "", 0);
+	pool->nodes[idx].vacant = true;
+}
+
 /* janitor_pool: every timeout of one pool. */
 static void
 janitor_pool(Pool *pool, uint64_t now)
@@ -339,8 +438,10 @@ janitor_pool(Pool *pool, uint64_t now)
 				pool->max_wait_us = waited;
 		}
 		/* clients logged in before the pool's first server login: keep trying (after a failure) */
-		if (i == 0 && !list_empty(&pool->welcome_clients) && node->n_login == 0)
-			pool_launch(pool, 0);
+		if (i == pool->login_node && !list_empty(&pool->welcome_clients) && node->n_login == 0)
+			pool_launch(pool, i);
+		if (i == pool->login_node && node->vacant)
+			expire_welcome_vacant(pool, now);
 		/* keep connecting for waiting clients (after failures, or when the reserve opens) */
 		if (!list_empty(&node->waiting_clients) && !pool->paused &&
 			node->n_login < node->n_waiting)
@@ -362,7 +463,7 @@ janitor_pool(Pool *pool, uint64_t now)
 					close_list_clients(&node->waiting_clients, "08006",
 									   "could not log into the database server: server_connect_timeout",
 									   "Check that the server is up and reachable.");
-					if (node_idx == 0)
+					if (node_idx == pool->login_node)
 						close_list_clients(&pool->welcome_clients, "08006",
 										   "could not log into the database server: server_connect_timeout",
 										   "Check that the server is up and reachable.");
@@ -496,16 +597,19 @@ pool_reload(const Config *cfg)
 		if (!db)
 			continue;			/* kept for its clients; new logins are refused */
 		pool->pool_size = db->pool_size > 0 ? db->pool_size : cfg->default_pool_size;
-		if (strcmp(db->host, pool->nodes[0].host) != 0 || db->port != pool->nodes[0].port ||
+		if ((!db->patroni[0] && (strcmp(db->host, pool->nodes[0].host) != 0 || db->port != pool->nodes[0].port)) ||
 			strcmp(db->dbname, pool->db.dbname) != 0 || strcmp(db->password, pool->db.password) != 0 ||
 			(db->user[0] && strcmp(db->user, pool->user) != 0))
 		{
 			List	   *sit;
 
 			log_info("pool %s/%s: server settings changed, reconnecting", pool->db.name, pool->user);
-			snprintf(pool->nodes[0].host, sizeof(pool->nodes[0].host), "%s", db->host);
-			pool->nodes[0].port = db->port;
-			pool->nodes[0].addr_len = 0;
+			if (!db->patroni[0])	/* discovered members keep their hosts */
+			{
+				snprintf(pool->nodes[0].host, sizeof(pool->nodes[0].host), "%s", db->host);
+				pool->nodes[0].port = db->port;
+				pool->nodes[0].addr_len = 0;
+			}
 			snprintf(pool->db.dbname, sizeof(pool->db.dbname), "%s", db->dbname);
 			snprintf(pool->db.password, sizeof(pool->db.password), "%s", db->password);
 			snprintf(pool->password, sizeof(pool->password), "%s", db->password);

@@ -45,6 +45,13 @@ typedef struct PoolNode
 	int			n_login;		/* on login_servers */
 	int			n_waiting;		/* on waiting_clients */
 	uint64_t	last_connect_failure_us;	/* back-off after a failed connect */
+	/*
+	 * Node sets that change at run time (Patroni discovery, routing.c): a vacant slot has no host and is
+	 * never connected to; a retired one is a member that left: no new servers, its idle ones closed,
+	 * its busy ones closed when their transaction ends (close_needed), until it has none (drained).
+	 */
+	bool		vacant;
+	bool		retired;
 	bool		ever_connected; /* a server login to this node succeeded once (metrics, /health) */
 	char		tls_error[160];	/* why the last TLS handshake with the node failed; empty once a login succeeds (/health) */
 	/*
@@ -69,8 +76,10 @@ struct Pool
 	bool		admin;			/* the virtual admin database: no servers */
 	bool		autodb;			/* made for the "*" entry: freed after autodb_idle_timeout unused */
 	uint64_t	unused_since_us;	/* µs: since when no client uses it (0 = in use) */
-	int			n_nodes;
+	int			n_nodes;		/* slots 0..n_nodes-1 are or were in use (some may be vacant) */
 	PoolNode	nodes[POOL_MAX_NODES];
+	int			login_node;		/* the node of the first (welcome) server login: 0, or another live
+								 * slot once a discovered node 0 left */
 	List		idle_clients;	/* CL_IDLE */
 	List		active_clients; /* CL_ACTIVE */
 	List		welcome_clients;	/* CL_WAIT_WELCOME: logged in, waiting for the first server login */
@@ -127,6 +136,24 @@ extern bool pool_launch(Pool *pool, int node);
 
 /* pool_janitor: periodic work: timeouts, min_pool_size, idle server expiry, stats. */
 extern void pool_janitor(void);
+
+/*
+ * pool_node_assign: slot node of pool (< POOL_MAX_NODES) becomes host:port with role (a member that
+ * appeared); n_nodes grows to cover it. The slot must be vacant (fresh, or drained and released).
+ */
+extern void pool_node_assign(Pool *pool, int node, const char *host, int port, NodeRole role);
+
+/*
+ * pool_node_retire: the node left the member list: drained (no new servers, idle and logging-in ones
+ * closed now, busy ones at the end of their transaction); clients waiting for it are routed again.
+ */
+extern void pool_node_retire(Pool *pool, int node, const char *reason);
+
+/* pool_node_drained: a retired node has no server and no waiting client left: the slot can be reused. */
+extern bool pool_node_drained(const Pool *pool, int node);
+
+/* pool_node_release: a drained slot becomes vacant again. */
+extern void pool_node_release(Pool *pool, int node);
 
 /* pool_reload: applies a new configuration to existing pools (sizes; changed hosts close servers). */
 extern void pool_reload(const Config *cfg);

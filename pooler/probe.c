@@ -426,7 +426,7 @@ probe_free(Probe *p)
 	free(p);
 }
 
-/* probe_sync: the probe list follows cf.databases (entries without replicas=, not "*"). */
+/* probe_sync: the probe list follows cf.databases (entries without replicas= or patroni=, not "*"). */
 static void
 probe_sync(void)
 {
@@ -437,7 +437,7 @@ probe_sync(void)
 		const DatabaseEntry *db = &cf.databases[d];
 		Probe	   *p = NULL;
 
-		if (db->n_replicas > 0 || strcmp(db->name, "*") == 0)
+		if (db->n_replicas > 0 || db->patroni[0] || strcmp(db->name, "*") == 0)
 			continue;
 		for (int i = 0; i < n_probes; i++)
 			if (strcmp(probes[i]->name, db->name) == 0)

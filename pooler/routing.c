@@ -5,7 +5,9 @@
  * read-your-writes capture of a write transaction's end LSN on the primary connection that ran it.
  *
  * Node indexes are shared by the pool and the monitor: nodes[0] is the host= of the database line,
- * nodes[1..] its replicas= in order. Roles are whatever the health checks last said, never the
+ * nodes[1..] its replicas= in order. With patroni= instead, the indexes are slots that Patroni's members
+ * take as they appear (routing_on_cluster): a member keeps its slot while it stays in /cluster; one that
+ * leaves is retired (drained in every pool, then the slot is free again). Roles are whatever the health checks last said, never the
  * configuration: a write goes to health_pick_write_node(), a read to a node whose last check said it
  * is a replica within max_replica_lag (and, for read-your-writes, past the client's commit LSN).
  * Everything runs on the event loop's thread.
@@ -24,11 +26,20 @@
 #include "log.h"
 #include "tls.h"
 #include "metrics.h"
+#include "patroni.h"
 #include "pool.h"
 #include "prepared.h"
 #include "proto.h"
 #include "route.h"
 #include "server.h"
+
+/* What a node slot holds. */
+typedef enum RoutingSlot
+{
+	RS_VACANT,					/* nothing (Patroni discovery: not yet used, or released after a drain) */
+	RS_MEMBER,					/* a host of the line, or a member Patroni reports */
+	RS_RETIRED					/* a member that left /cluster: its pools drain it */
+} RoutingSlot;
 
 struct RoutingSet
 {
@@ -50,9 +61,32 @@ struct RoutingSet
 	long		max_lag_ms;
 	char		conninfo[POOL_MAX_NODES][CF_STR_MAX];
 	HealthNodeConfig node_cfg[POOL_MAX_NODES];
+	/* the health checks' login: from the first pool of the entry */
+	char		conn_dbname[CF_NAME_MAX];
+	char		conn_user[CF_NAME_MAX];
+	char		conn_password[CF_STR_MAX];
+	RoutingSlot slot[POOL_MAX_NODES];
+	/* patroni= (NULL poller: the host list of the line) */
+	PatroniPoller *patroni;
+	char		patroni_endpoints[CF_STR_MAX];
+	long		patroni_period_ms;
+	long		patroni_timeout_ms;
+	char		host[POOL_MAX_NODES][CF_HOST_MAX];
+	int			port[POOL_MAX_NODES];
+	char		member_name[POOL_MAX_NODES][CF_NAME_MAX];	/* Patroni's name of the member */
+	char		member_role[POOL_MAX_NODES][32];	/* Patroni's role of the member */
+	bool		patroni_reads_ok[POOL_MAX_NODES];	/* false: Patroni's lag too high or unknown */
+	int			patroni_leader; /* slot of the member Patroni calls leader; -1 = none */
+	char		patroni_url[CF_HOST_MAX];	/* endpoint of the last good answer */
+	int64_t		patroni_ok_us;	/* when it came; 0 = never */
+	uint64_t	patroni_answers;
+	char		patroni_error[512]; /* why the last round failed; empty after a good answer */
+	bool		patroni_full_warned;	/* "no free slot" logged */
 };
 
 static RoutingSet *routing_sets;
+
+static void routing_source(const RoutingSet *rs, int node, char *out, size_t outlen);
 
 /* Autocommit reads up to this size are kept for one transparent retry. */
 #define ROUTING_RETRY_MAX 8192
@@ -76,7 +110,7 @@ reroute_node_waiters(RoutingSet *rs, int node, const char *reason)
 		Pool	   *pool = container_of(it, Pool, pool_node);
 		int			n;
 
-		if (pool->routing != rs || node <= 0 || node >= pool->n_nodes)
+		if (pool->routing != rs || node < 0 || (node == 0 && !rs->patroni_endpoints[0]) || node >= pool->n_nodes)
 			continue;
 		for (n = pool->nodes[node].n_waiting; n > 0 && !list_empty(&pool->nodes[node].waiting_clients); n--)
 		{
@@ -101,6 +135,9 @@ routing_on_event(void *arg, int node, HealthEvent event, const char *reason)
 				 health_event_name(event), reason);
 	if (event == HEALTH_EV_DOWN || event == HEALTH_EV_EJECTED)
 		reroute_node_waiters(rs, node, reason);
+	/* the topology may be changing: ask Patroni now rather than at the next period */
+	if (rs->patroni && (event == HEALTH_EV_DOWN || event == HEALTH_EV_PROMOTED || event == HEALTH_EV_DEMOTED))
+		patroni_poll_now(rs->patroni);
 }
 
 /* routing_on_volatility: swaps in a new volatility table (the old one is unused once we return). */
@@ -120,7 +157,7 @@ routing_on_volatility(void *arg, RouteVolatility *table)
  * would resolve them with a blocking call inside the event loop); a directory is a Unix socket.
  */
 static void
-build_conninfo(char *out, size_t outlen, const char *host, int port, const Pool *pool)
+build_conninfo(char *out, size_t outlen, const char *host, int port, const RoutingSet *rs)
 {
 	char		addr[64] = "";
 	int			n;
@@ -139,17 +176,39 @@ build_conninfo(char *out, size_t outlen, const char *host, int port, const Pool 
 			freeaddrinfo(res);
 		}
 		else
-			log_warning("routing %s: cannot resolve %s; its health checks will fail", pool->db.name, host);
+			log_warning("routing %s: cannot resolve %s; its health checks will fail", rs->dbname, host);
 	}
 	n = snprintf(out, outlen, "host='%s' port=%d dbname='%s' user='%s' application_name='faregate-health'",
-				 host, port, pool->db.dbname[0] ? pool->db.dbname : pool->db.name, pool->user);
+				 host, port, rs->conn_dbname, rs->conn_user);
 	if (addr[0] && n > 0 && (size_t) n < outlen)
 		n += snprintf(out + n, outlen - n, " hostaddr='%s'", addr);
-	if (pool->password[0] && n > 0 && (size_t) n < outlen)
-		snprintf(out + n, outlen - n, " password='%s'", pool->password);
+	if (rs->conn_password[0] && n > 0 && (size_t) n < outlen)
+		snprintf(out + n, outlen - n, " password='%s'", rs->conn_password);
 	if (!tls_server_conninfo(out, outlen))
 		log_warning("routing %s: server_tls_* settings too long for the health check's connection string; "
-					"its checks use libpq's default sslmode", pool->db.name);
+					"its checks use libpq's default sslmode", rs->dbname);
+}
+
+/* apply_hints: Patroni's leader and nofailover for slot i (the host list: host= is the preferred one). */
+static void
+apply_hints(RoutingSet *rs, int i, bool nofailover)
+{
+	bool		leader = rs->patroni_endpoints[0] ? rs->patroni_leader == i : i == 0;
+
+	if (rs->hm)
+		health_set_hints(rs->hm, i, leader, leader || !nofailover);
+}
+
+/* start_slot: slot i's health checks begin (a host of the line, or a member that appeared). */
+static void
+start_slot(RoutingSet *rs, int i)
+{
+	rs->node_cfg[i].name = rs->names[i];
+	rs->node_cfg[i].conninfo = rs->conninfo[i];
+	rs->node_cfg[i].configured_primary = rs->patroni_endpoints[0] ? rs->patroni_leader == i : i == 0;
+	if (rs->hm && !health_set_node(rs->hm, i, &rs->node_cfg[i]))
+		log_error("routing %s: could not start health checks of node %d (%s): out of memory; it gets no "
+				  "transactions", rs->dbname, i, rs->names[i]);
 }
 
 /* routing_start_monitor: (re)creates rs's health monitor with the current settings. */
@@ -170,11 +229,74 @@ routing_start_monitor(RoutingSet *rs)
 	rs->period_ms = cf.health_check_period_ms;
 	rs->max_lag_bytes = cf.max_replica_lag_bytes;
 	rs->max_lag_ms = cf.max_replica_lag_ms;
-	rs->hm = health_create(conn_base, rs->node_cfg, rs->n_nodes, &settings, &callbacks);
+	rs->hm = health_create(conn_base, NULL, 0, &settings, &callbacks);
+	for (int i = 0; rs->hm && i < rs->n_nodes; i++)
+		if (rs->slot[i] == RS_MEMBER)
+			start_slot(rs, i);
 	metrics_register_health(rs->dbname, rs->hm);	/* NULL (out of memory) unregisters */
 	if (!rs->hm)
 		log_error("routing %s: could not start health checks (out of memory): writes go to %s, reads too",
 				  rs->dbname, rs->names[0]);
+}
+
+/* set_slot_host: slot i is host:port from now on (names, health check connection string). */
+static void
+set_slot_host(RoutingSet *rs, int i, const char *host, int port)
+{
+	snprintf(rs->host[i], sizeof(rs->host[i]), "%s", host);
+	rs->port[i] = port;
+	snprintf(rs->names[i], sizeof(rs->names[i]), "%s:%d", host, port);
+	build_conninfo(rs->conninfo[i], sizeof(rs->conninfo[i]), host, port, rs);
+	rs->slot[i] = RS_MEMBER;
+	rs->reads[i] = rs->writes[i] = 0;
+	if (i >= rs->n_nodes)
+		rs->n_nodes = i + 1;
+}
+
+static void routing_on_cluster(void *arg, const char *url, const PatroniCluster *cluster);
+static void routing_on_patroni_error(void *arg, const char *why);
+
+/* start_patroni: (re)starts polling the entry's patroni= endpoints with the current settings. */
+static void
+start_patroni(RoutingSet *rs, const char *endpoints)
+{
+	PatroniCallbacks callbacks = {routing_on_cluster, routing_on_patroni_error, rs};
+
+	patroni_poller_free(rs->patroni);
+	snprintf(rs->patroni_endpoints, sizeof(rs->patroni_endpoints), "%s", endpoints);
+	rs->patroni_period_ms = cf.patroni_poll_period_ms;
+	rs->patroni_timeout_ms = cf.patroni_request_timeout_ms;
+	rs->patroni = patroni_poller_create(conn_base, endpoints, cf.patroni_poll_period_ms,
+										cf.patroni_request_timeout_ms, &callbacks);
+	if (!rs->patroni)
+		snprintf(rs->patroni_error, sizeof(rs->patroni_error), "out of memory: cannot poll %s", endpoints);
+}
+
+/*
+ * prefer_leader_login: a pool that has not logged in yet takes its first login (whose ParameterStatus,
+ * in_hot_standby included, every client of the pool is shown) on Patroni's leader.
+ */
+static void
+prefer_leader_login(RoutingSet *rs, Pool *pool)
+{
+	int			leader = rs->patroni_leader;
+
+	if (!pool->welcome_ready && leader >= 0 && leader < pool->n_nodes && !pool->nodes[leader].vacant &&
+		!pool->nodes[leader].retired && pool->nodes[pool->login_node].n_login == 0)
+		pool->login_node = leader;
+}
+
+/* attach_pool_nodes: a pool joining rs takes the slots' current members (Patroni discovery). */
+static void
+attach_pool_nodes(RoutingSet *rs, Pool *pool)
+{
+	if (!rs->patroni_endpoints[0])
+		return;
+	for (int i = 0; i < rs->n_nodes; i++)
+		if (rs->slot[i] == RS_MEMBER)
+			pool_node_assign(pool, i, rs->host[i], rs->port[i],
+							 rs->patroni_leader == i ? NODE_PRIMARY : NODE_REPLICA);
+	prefer_leader_login(rs, pool);
 }
 
 void
@@ -183,12 +305,13 @@ routing_attach(Pool *pool)
 	RoutingSet *rs;
 	const DatabaseEntry *db = &pool->db;
 
-	if (pool->admin || db->n_replicas == 0)
+	if (pool->admin || (db->n_replicas == 0 && !db->patroni[0]))
 		return;
 	for (rs = routing_sets; rs; rs = rs->next)
 		if (strcmp(rs->dbname, db->name) == 0)
 		{
 			pool->routing = rs;
+			attach_pool_nodes(rs, pool);
 			return;
 		}
 	rs = calloc(1, sizeof(RoutingSet));
@@ -198,19 +321,22 @@ routing_attach(Pool *pool)
 		return;
 	}
 	snprintf(rs->dbname, sizeof(rs->dbname), "%s", db->name);
-	rs->n_nodes = pool->n_nodes;
+	snprintf(rs->conn_dbname, sizeof(rs->conn_dbname), "%s", db->dbname[0] ? db->dbname : db->name);
+	snprintf(rs->conn_user, sizeof(rs->conn_user), "%s", pool->user);
+	snprintf(rs->conn_password, sizeof(rs->conn_password), "%s", pool->password);
 	rs->last_write_node = 0;
-	for (int i = 0; i < rs->n_nodes; i++)
-	{
-		snprintf(rs->names[i], sizeof(rs->names[i]), "%s:%d", pool->nodes[i].host, pool->nodes[i].port);
-		build_conninfo(rs->conninfo[i], sizeof(rs->conninfo[i]), pool->nodes[i].host, pool->nodes[i].port, pool);
-		rs->node_cfg[i].name = rs->names[i];
-		rs->node_cfg[i].conninfo = rs->conninfo[i];
-		rs->node_cfg[i].configured_primary = i == 0;
-		rs->weight[i] = i == 0 ? 1 : db->replica_weight[i - 1];
-	}
+	rs->patroni_leader = -1;
+	if (!db->patroni[0])
+		for (int i = 0; i < pool->n_nodes; i++)
+		{
+			set_slot_host(rs, i, pool->nodes[i].host, pool->nodes[i].port);
+			rs->weight[i] = i == 0 ? 1 : db->replica_weight[i - 1];
+			rs->patroni_reads_ok[i] = true;
+		}
 	rs->primary_read_weight = db->primary_read_weight;
 	routing_start_monitor(rs);
+	if (db->patroni[0])
+		start_patroni(rs, db->patroni);
 	rs->next = routing_sets;
 	routing_sets = rs;
 	pool->routing = rs;
@@ -221,12 +347,227 @@ routing_reload(void)
 {
 	for (RoutingSet *rs = routing_sets; rs; rs = rs->next)
 	{
+		const DatabaseEntry *db = config_find_database(&cf, rs->dbname);
+
 		if (rs->period_ms != cf.health_check_period_ms || rs->max_lag_bytes != cf.max_replica_lag_bytes ||
 			rs->max_lag_ms != cf.max_replica_lag_ms)
 			routing_start_monitor(rs);
 		else if (rs->hm)
 			health_reload_volatility(rs->hm);
+		/* a changed patroni= list or poll setting: a new poller (the members stay until it answers) */
+		if (rs->patroni_endpoints[0] && db && db->patroni[0] &&
+			(strcmp(db->patroni, rs->patroni_endpoints) != 0 || rs->patroni_period_ms != cf.patroni_poll_period_ms ||
+			 rs->patroni_timeout_ms != cf.patroni_request_timeout_ms))
+			start_patroni(rs, db->patroni);
 	}
+}
+
+/* ---- Patroni discovery: /cluster answers change the node set ---- */
+
+/* reclaim_drained: retired slots that every pool of rs has drained become vacant (SHOW ROUTING drops them). */
+static void
+reclaim_drained(RoutingSet *rs)
+{
+	for (int i = 0; i < rs->n_nodes; i++)
+	{
+		bool		drained = true;
+		List	   *it;
+
+		if (rs->slot[i] != RS_RETIRED)
+			continue;
+		for (it = pool_list.next; it != &pool_list; it = it->next)
+		{
+			Pool	   *pool = container_of(it, Pool, pool_node);
+
+			if (pool->routing == rs && !pool_node_drained(pool, i))
+				drained = false;
+		}
+		if (!drained)
+			continue;
+		for (it = pool_list.next; it != &pool_list; it = it->next)
+		{
+			Pool	   *pool = container_of(it, Pool, pool_node);
+
+			if (pool->routing == rs)
+				pool_node_release(pool, i);
+		}
+		rs->slot[i] = RS_VACANT;
+		log_info("routing %s: node %d (%s) drained: its slot is free", rs->dbname, i, rs->names[i]);
+	}
+}
+
+/* free_slot: the first vacant slot; -1 if none. */
+static int
+free_slot(RoutingSet *rs)
+{
+	for (int i = 0; i < POOL_MAX_NODES; i++)
+		if (i >= rs->n_nodes || rs->slot[i] == RS_VACANT)
+			return i;
+	return -1;
+}
+
+/* member_slot: the slot of the member at host:port; -1 when it has none. */
+static int
+member_slot(const RoutingSet *rs, const PatroniMember *m)
+{
+	for (int i = 0; i < rs->n_nodes; i++)
+		if (rs->slot[i] == RS_MEMBER && rs->port[i] == m->port && strcmp(rs->host[i], m->host) == 0)
+			return i;
+	return -1;
+}
+
+/* pools_set_node: every pool of rs takes slot i's member (retire = false) or drains it (retire). */
+static void
+pools_set_node(RoutingSet *rs, int i, bool retire, const char *reason)
+{
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (pool->routing != rs)
+			continue;
+		if (retire)
+			pool_node_retire(pool, i, reason);
+		else if (i >= pool->n_nodes || pool->nodes[i].vacant)
+			pool_node_assign(pool, i, rs->host[i], rs->port[i], rs->patroni_leader == i ? NODE_PRIMARY : NODE_REPLICA);
+		else
+			pool->nodes[i].role = rs->patroni_leader == i ? NODE_PRIMARY : NODE_REPLICA;
+		prefer_leader_login(rs, pool);
+	}
+}
+
+/* patroni_reads_allowed: Patroni's view lets member m take reads (its lag is known and within limits). */
+static bool
+patroni_reads_allowed(const PatroniMember *m)
+{
+	if (m->role == PATRONI_ROLE_LEADER)
+		return true;
+	if (m->lag_bytes < 0)
+		return false;			/* "unknown": Patroni cannot tell how far behind it is */
+	return cf.max_replica_lag_bytes <= 0 || m->lag_bytes <= cf.max_replica_lag_bytes;
+}
+
+/*
+ * routing_on_cluster: a good /cluster answer: members keep their slots, new ones take free slots (their
+ * checks start at once; every pool of the entry gets the node), members gone are retired (drained).
+ * Patroni's leader becomes the preferred write node among nodes that report they are primaries; a
+ * change of leader starts every check now, so writes follow it within one check, not one period.
+ */
+static void
+routing_on_cluster(void *arg, const char *url, const PatroniCluster *cluster)
+{
+	RoutingSet *rs = arg;
+	bool		seen[POOL_MAX_NODES] = {false};
+	int			slot_of[PATRONI_MAX_MEMBERS];
+	int			old_leader = rs->patroni_leader;
+	int			leader = -1;
+	bool		changed = false;
+
+	if (cluster->n_members == 0)
+	{
+		char		why[sizeof(rs->patroni_error)];
+
+		snprintf(why, sizeof(why), "%s reported no usable member%s%s; keeping the last member list", url,
+				 cluster->n_skipped ? ": " : "", cluster->skipped);
+		if (strcmp(why, rs->patroni_error) != 0)
+			log_warning("routing %s: %s", rs->dbname, why);
+		snprintf(rs->patroni_error, sizeof(rs->patroni_error), "%s", why);
+		return;
+	}
+	reclaim_drained(rs);
+	if (cluster->n_skipped)
+		log_debug("routing %s: %d member(s) of %s left out: %s", rs->dbname, cluster->n_skipped, url,
+				  cluster->skipped);
+	/* first the members that already have a slot (their slots stay theirs), then the new ones */
+	for (int k = 0; k < PATRONI_MAX_MEMBERS; k++)
+		slot_of[k] = -1;
+	for (int k = 0; k < cluster->n_members; k++)
+	{
+		slot_of[k] = member_slot(rs, &cluster->members[k]);
+		if (slot_of[k] >= 0)
+			seen[slot_of[k]] = true;
+	}
+	for (int i = 0; i < rs->n_nodes; i++)
+		if (rs->slot[i] == RS_MEMBER && !seen[i])
+		{
+			char		reason[128];
+
+			snprintf(reason, sizeof(reason), "%s (%s) left Patroni's member list", rs->names[i], rs->member_name[i]);
+			log_info("routing %s: node %d %s: draining its server connections", rs->dbname, i, reason);
+			rs->slot[i] = RS_RETIRED;
+			if (rs->hm)
+				health_remove_node(rs->hm, i);
+			pools_set_node(rs, i, true, reason);
+			changed = true;
+		}
+	for (int k = 0; k < cluster->n_members; k++)
+		if (cluster->members[k].role == PATRONI_ROLE_LEADER && slot_of[k] >= 0)
+			leader = slot_of[k];
+	for (int k = 0; k < cluster->n_members; k++)
+	{
+		const PatroniMember *m = &cluster->members[k];
+		int			i = slot_of[k];
+
+		if (i < 0)
+		{
+			i = free_slot(rs);
+			if (i < 0)
+			{
+				if (!rs->patroni_full_warned)
+					log_warning("routing %s: member %s (%s:%d) left out: the pooler routes to at most %d nodes "
+								"per database", rs->dbname, m->name, m->host, m->port, POOL_MAX_NODES);
+				rs->patroni_full_warned = true;
+				continue;
+			}
+			slot_of[k] = i;
+			if (m->role == PATRONI_ROLE_LEADER)
+				leader = i;
+			rs->patroni_leader = leader;
+			set_slot_host(rs, i, m->host, m->port);
+			log_info("routing %s: node %d %s (%s, %s) joined from Patroni's member list; checking it",
+					 rs->dbname, i, rs->names[i], m->name, m->role_text);
+			start_slot(rs, i);
+			pools_set_node(rs, i, false, NULL);
+			changed = true;
+		}
+		snprintf(rs->member_name[i], sizeof(rs->member_name[i]), "%s", m->name);
+		snprintf(rs->member_role[i], sizeof(rs->member_role[i]), "%s", m->role_text);
+		rs->weight[i] = m->noloadbalance ? 0 : 1;
+		rs->patroni_reads_ok[i] = patroni_reads_allowed(m);
+	}
+	rs->patroni_leader = leader;
+	for (int k = 0; k < cluster->n_members; k++)
+		if (slot_of[k] >= 0)
+		{
+			apply_hints(rs, slot_of[k], cluster->members[k].nofailover);
+			pools_set_node(rs, slot_of[k], false, NULL);
+		}
+	if (leader != old_leader)
+	{
+		log_info("routing %s: Patroni's leader is now %s (was %s); checking every node now", rs->dbname,
+				 leader >= 0 ? rs->names[leader] : "none", old_leader >= 0 ? rs->names[old_leader] : "none");
+		changed = true;
+	}
+	if (changed && rs->hm)
+		health_check_now(rs->hm);
+	snprintf(rs->patroni_url, sizeof(rs->patroni_url), "%s", url);
+	rs->patroni_ok_us = (int64_t) conn_now_usec();
+	rs->patroni_answers++;
+	if (rs->patroni_error[0])
+		log_info("routing %s: Patroni's member list read again from %s", rs->dbname, url);
+	rs->patroni_error[0] = '\0';
+}
+
+/* routing_on_patroni_error: no endpoint answered this round; the last member list stays in force. */
+static void
+routing_on_patroni_error(void *arg, const char *why)
+{
+	RoutingSet *rs = arg;
+
+	if (!rs->patroni_error[0])
+		log_warning("routing %s: cannot read Patroni's member list (the last one stays in force): %s",
+					rs->dbname, why);
+	snprintf(rs->patroni_error, sizeof(rs->patroni_error), "%s", why);
 }
 
 /* write_node: where writes go now; -1 when no node is a verified primary. */
@@ -244,13 +585,14 @@ write_node(RoutingSet *rs)
 
 		/*
 		 * Until some host has answered a check (start-up, or health checks that cannot log in), the
-		 * configured primary is taken on trust: routing then degrades to "everything to host=".
+		 * configured primary (Patroni's leader) is taken on trust: routing then degrades to "everything
+		 * to host=". A wrong guess costs a read-only error (25006) from the server, never a lost write.
 		 */
 		for (int i = 0; i < rs->n_nodes; i++)
-			if (health_node_state(rs->hm, i)->last_ok_us != 0)
+			if (health_node_active(rs->hm, i) && health_node_state(rs->hm, i)->last_ok_us != 0)
 				ever_answered = true;
 		if (!ever_answered)
-			return 0;
+			return rs->patroni_endpoints[0] ? rs->patroni_leader : 0;
 		return -1;
 	}
 	if (node != rs->last_write_node)
@@ -288,7 +630,8 @@ read_node(RoutingSet *rs, Pool *pool, int wnode, uint64_t min_lsn, int avoid)
 		long		score;
 		int			weight = i == wnode ? rs->primary_read_weight : rs->weight[i];
 
-		if (i == avoid || weight <= 0 || (i != wnode && !health_replica_usable(rs->hm, i, min_lsn)))
+		if (i == avoid || weight <= 0 || rs->slot[i] != RS_MEMBER || !rs->patroni_reads_ok[i] ||
+			(i != wnode && !health_replica_usable(rs->hm, i, min_lsn)))
 			continue;
 		if (cf.load_balance_round_robin)
 		{
@@ -334,8 +677,11 @@ ryw_refresh(RoutingSet *rs)
 static bool
 replicas_checked(RoutingSet *rs)
 {
-	for (int i = 1; i < rs->n_nodes; i++)
-		if (rs->hm && health_node_state(rs->hm, i)->last_ok_us != 0)
+	int			configured_primary = rs->patroni_endpoints[0] ? rs->patroni_leader : 0;
+
+	for (int i = 0; i < rs->n_nodes; i++)
+		if (rs->hm && i != configured_primary && health_node_active(rs->hm, i) &&
+			health_node_state(rs->hm, i)->last_ok_us != 0)
 			return true;
 	return false;
 }
@@ -647,21 +993,34 @@ routing_retry(Client *client, int node, const char *reason)
 	return true;
 }
 
-bool
-routing_reroute_waiting(Client *client, int node, const char *reason)
+/* reroute: client waits for node: its request (unsent) is routed again, avoiding node. */
+static bool
+reroute(Client *client, int node, const char *reason, bool reads_only)
 {
 	RoutingSet *rs = client->pool ? client->pool->routing : NULL;
 
-	if (!rs || !client->route_read || client->state != CL_WAITING)
+	if (!rs || (reads_only && !client->route_read) || client->state != CL_WAITING)
 		return false;
-	slog_info(&client->conn, "read routed again: node %d (%s) cannot be reached: %s", node, rs->names[node],
-			  reason);
+	slog_info(&client->conn, "%s routed again: node %d (%s) cannot be used: %s",
+			  client->route_read ? "read" : "transaction", node, rs->names[node], reason);
 	client->route_avoid_node = node + 1;
 	client_set_state(client, CL_IDLE);
 	if (rs->hm)
 		health_check_now(rs->hm);
 	client_resume(client);
 	return true;
+}
+
+bool
+routing_reroute_waiting(Client *client, int node, const char *reason)
+{
+	return reroute(client, node, reason, true);
+}
+
+bool
+routing_reroute_any(Client *client, int node, const char *reason)
+{
+	return reroute(client, node, reason, false);
 }
 
 void
@@ -676,7 +1035,18 @@ routing_node_info(const Pool *pool, int node, RoutingNodeInfo *info)
 	info->lag_bytes = -1;
 	info->lag_ms = -1;
 	info->reads = info->writes = 0;
-	if (!rs || !rs->hm || node >= rs->n_nodes)
+	snprintf(info->source, sizeof(info->source), "config");
+	if (rs && rs->patroni_endpoints[0] && node < rs->n_nodes)
+		routing_source(rs, node, info->source, sizeof(info->source));
+	if (rs && node < rs->n_nodes && rs->slot[node] == RS_RETIRED)
+	{
+		info->role = "unknown";
+		info->status = "removed";
+		info->reads = rs->reads[node];
+		info->writes = rs->writes[node];
+		return;
+	}
+	if (!rs || !rs->hm || node >= rs->n_nodes || !health_node_active(rs->hm, node))
 		return;
 	st = health_node_state(rs->hm, node);
 	info->role = health_role_name(st->role);
@@ -687,4 +1057,24 @@ routing_node_info(const Pool *pool, int node, RoutingNodeInfo *info)
 	info->lag_ms = st->lag_ms;
 	info->reads = rs->reads[node];
 	info->writes = rs->writes[node];
+}
+
+/*
+ * routing_source: "patroni <member> <role>[ noloadbalance][ lag?] via <url> <age>s ago" or the last
+ * error: where the node came from, for SHOW ROUTING.
+ */
+static void
+routing_source(const RoutingSet *rs, int node, char *out, size_t outlen)
+{
+	int64_t		age_ms = rs->patroni_ok_us ? ((int64_t) conn_now_usec() - rs->patroni_ok_us) / 1000 : -1;
+	int			n;
+
+	n = snprintf(out, outlen, "patroni %s %s%s%s via %s %.1fs ago", rs->member_name[node],
+				 rs->slot[node] == RS_RETIRED ? "left the cluster (draining)" : rs->member_role[node],
+				 rs->weight[node] == 0 && rs->slot[node] == RS_MEMBER ? " noloadbalance" : "",
+				 !rs->patroni_reads_ok[node] && rs->slot[node] == RS_MEMBER ? " lag-unknown-or-high" : "",
+				 rs->patroni_url[0] ? rs->patroni_url : "-",
+				 age_ms >= 0 ? age_ms / 1000.0 : -1.0);
+	if (rs->patroni_error[0] && n > 0 && (size_t) n < outlen)
+		snprintf(out + n, outlen - (size_t) n, "; last poll failed: %s", rs->patroni_error);
 }

@@ -76,6 +76,12 @@ extern bool routing_release_held(Client *client);
  */
 extern bool routing_reroute_waiting(Client *client, int node, const char *reason);
 
+/*
+ * routing_reroute_any: like routing_reroute_waiting for a client waiting for any transaction (read or
+ * write) on node, which left the member list (pool_node_retire).
+ */
+extern bool routing_reroute_any(Client *client, int node, const char *reason);
+
 /* routing_reload: RELOAD: new settings for the monitors, volatility tables reloaded. */
 extern void routing_reload(void);
 
@@ -89,6 +95,7 @@ typedef struct RoutingNodeInfo
 	long		lag_ms;			/* -1: unknown */
 	uint64_t	reads;			/* reads and writes routed to the node */
 	uint64_t	writes;
+	char		source[768];	/* "config", or the Patroni member, its role and when /cluster said so */
 } RoutingNodeInfo;
 
 /* routing_node_info: node's info for SHOW; pool may be NULL (no pool yet): the defaults. */

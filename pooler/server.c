@@ -286,7 +286,7 @@ fail_waiting(Pool *pool, int node_idx, const char *sqlstate, const char *reason)
 		if (!routing_reroute_waiting(container_of(it, Client, list_node), node_idx, reason))
 			client_close(container_of(it, Client, list_node), sqlstate, msg,
 						 "Check that the server is up and the [databases] entry is right.");
-	if (node_idx == 0)
+	if (node_idx == pool->login_node)
 		list_for_each_safe(it, tmp, &pool->welcome_clients)
 			client_close(container_of(it, Client, list_node), sqlstate, msg,
 						 "Check that the server is up and the [databases] entry is right.");
@@ -596,7 +596,7 @@ server_login_done(Server *server)
 	pool->nodes[server->node].tls_error[0] = '\0';
 	pool->nodes[server->node].ever_connected = true;
 	server->request_time = conn_now_usec();
-	if (server->node == 0 && !list_empty(&pool->welcome_clients))
+	if (server->node == pool->login_node && !list_empty(&pool->welcome_clients))
 		list_for_each_safe(it, tmp, &pool->welcome_clients)
 			client_welcome(container_of(it, Client, list_node));
 	pool_server_ready(server);
@@ -646,7 +646,7 @@ server_note_param(Server *server, Client *client, const uint8_t *msg, uint32_t t
 		if (client)
 			params_set(&client->params, (ParamId) id, value);
 	}
-	if (server->state == SV_LOGIN && server->node == 0 && !server->pool->welcome_ready)
+	if (server->state == SV_LOGIN && server->node == server->pool->login_node && !server->pool->welcome_ready)
 		welcome_add(server->pool, name, value);
 	return true;
 }

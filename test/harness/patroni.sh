@@ -10,11 +10,17 @@
 #   --async            synchronous_mode: false (default: synchronous_mode: true, one synchronous standby)
 #   --node-cpu CORES   a CPU budget per node (cgroup.sh): each Patroni, and so its PostgreSQL, in a
 #                      cgroup faregate-<pid>-node<i> with that quota
+#   --spare N          N more members (node<nodes+1>..) configured but not started: the command starts one
+#                      with `$FG_RUN_AS setsid patroni $FG_PATRONI<i>_CONF` (as a member added to a running
+#                      cluster; it joins the Raft store through the first nodes and clones a replica); they
+#                      are stopped and removed like the others. Not with --node-cpu.
 #
 # The command sees (and $FG_PATRONI_DIR/patroni.env holds):
 #   FG_PATRONI_DIR       the temporary directory (owned by postgres), removed at the end
 #   FG_PG_BIN            PostgreSQL's bin directory;  FG_HOST 127.0.0.1
-#   FG_PATRONI_NODES     number of members; members are named node1..nodeN
+#   FG_PATRONI_NODES     number of members started; members are named node1..nodeN
+#   FG_PATRONI_SPARES    the spare members' numbers (space-separated, empty without --spare); each has its
+#                        FG_PATRONI<i>_PG_PORT, _REST, _CONF and _DATA, and is not in the lists below
 #   FG_PATRONI_PG_PORTS  PostgreSQL ports, node1 first, space-separated; FG_PATRONI<i>_PG_PORT each
 #   FG_PATRONI_REST      REST API URLs (http://127.0.0.1:PORT), comma-separated; FG_PATRONI<i>_REST each
 #   FG_PATRONI<i>_CONF   node i's patroni.yml; FG_PATRONI<i>_PID its Patroni's pid; FG_PATRONI<i>_DATA its PGDATA
@@ -22,10 +28,10 @@
 #   FG_RUN_AS            "runuser -u postgres --" when root, empty otherwise
 #   FG_PATRONI_SYNC      true or false (synchronous_mode)
 # Processes the command starts and wants killed at the end go into $FG_PATRONI_DIR/pids, one per line.
-# patroni_start_node I (after `. $FG_PATRONI_DIR/patroni-lib.sh`) starts node I's Patroni again.
 set -euo pipefail
 
 nodes=3
+spare=0
 sync=true
 node_cpu=
 while [ $# -gt 0 ]; do
@@ -33,10 +39,14 @@ while [ $# -gt 0 ]; do
     --nodes) nodes=$2; shift 2 ;;
     --async) sync=false; shift ;;
     --node-cpu) node_cpu=$2; shift 2 ;;
+    --spare) spare=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "patroni.sh: unknown option '$1' (see the header of $0)" >&2; exit 2 ;;
   esac
 done
+case "$spare" in ''|*[!0-9]*) echo "patroni.sh: --spare needs a whole number" >&2; exit 2 ;; esac
+[ "$spare" -eq 0 ] || [ -z "$node_cpu" ] || { echo "patroni.sh: --spare and --node-cpu do not combine" >&2; exit 2; }
+total=$((nodes + spare))
 [ $# -gt 0 ] || { echo "patroni.sh: no command given; usage: patroni.sh [options] -- command" >&2; exit 2; }
 command -v patroni >/dev/null && /usr/bin/python3 -c 'import pysyncobj' 2>/dev/null ||
   { echo "patroni.sh: needs Debian's patroni and python3-pysyncobj (test/harness/deps.sh)" >&2; exit 2; }
@@ -69,11 +79,11 @@ cleanup() {
     while read -r pid; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true; done <"$FG_PATRONI_DIR/pids"
   fi
   # Patroni first (it would restart a PostgreSQL stopped under it), then PostgreSQL itself.
-  for i in $(seq 1 "$nodes"); do
+  for i in $(seq 1 "$total"); do
     pid=$(cat "$FG_PATRONI_DIR/node$i/patroni.pid" 2>/dev/null || true)
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
   done
-  for i in $(seq 1 "$nodes"); do
+  for i in $(seq 1 "$total"); do
     local dir=$FG_PATRONI_DIR/node$i/data
     if [ -f "$dir/postmaster.pid" ]; then
       $FG_RUN_AS "$FG_PG_BIN/pg_ctl" -D "$dir" -m immediate -w -t 20 stop >/dev/null 2>&1 || true
@@ -97,18 +107,18 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 declare -a pg_port rest_port raft_port
-for i in $(seq 1 "$nodes"); do
+for i in $(seq 1 "$total"); do
   pg_port[i]=$(free_port); rest_port[i]=$(free_port); raft_port[i]=$(free_port)
 done
 
-write_node_conf() { # write_node_conf I: node I's patroni.yml
+write_node_conf() { # write_node_conf I: node I's patroni.yml (a spare's partners: the first nodes)
   local i=$1 dir=$FG_PATRONI_DIR/node$1 j partners=""
   for j in $(seq 1 "$nodes"); do
     [ "$j" = "$i" ] || partners+="${partners:+, }$FG_HOST:${raft_port[j]}"
   done
   mkdir -p "$dir/raft"
   cat >"$dir/patroni.yml" <<EOF
-# faregate test harness: node $i of $nodes (Patroni 3.0, Raft store)
+# faregate test harness: node $i of $total (Patroni 3.0, Raft store)
 scope: faregate-test
 name: node$i
 log:
@@ -189,7 +199,7 @@ patroni_start_node() {
   for _ in $(seq 1 50); do [ -s "$dir/patroni.pid" ] && break; sleep 0.1; done
 }
 
-for i in $(seq 1 "$nodes"); do
+for i in $(seq 1 "$total"); do
   write_node_conf "$i"
   if [ -n "$node_cpu" ]; then
     cg=$(cgroup_create "faregate-$$-node$i" "$node_cpu") || exit 1
@@ -242,8 +252,14 @@ for i in $(seq 1 "$nodes"); do
     "FG_PATRONI${i}_CONF=$FG_PATRONI_DIR/node$i/patroni.yml" "FG_PATRONI${i}_DATA=$FG_PATRONI_DIR/node$i/data" \
     "FG_PATRONI${i}_PID=$(cat "$FG_PATRONI_DIR/node$i/patroni.pid")"
 done
+FG_PATRONI_SPARES=""
+for i in $(seq $((nodes + 1)) "$total"); do
+  FG_PATRONI_SPARES+="${FG_PATRONI_SPARES:+ }$i"
+  export "FG_PATRONI${i}_PG_PORT=${pg_port[i]}" "FG_PATRONI${i}_REST=http://$FG_HOST:${rest_port[i]}" \
+    "FG_PATRONI${i}_CONF=$FG_PATRONI_DIR/node$i/patroni.yml" "FG_PATRONI${i}_DATA=$FG_PATRONI_DIR/node$i/data"
+done
 export FG_PATRONI_DIR FG_PG_BIN FG_HOST FG_PATRONI_NODES FG_PATRONI_PG_PORTS FG_PATRONI_REST FG_PATRONICTL \
-  FG_RUN_AS FG_PATRONI_SYNC
+  FG_RUN_AS FG_PATRONI_SYNC FG_PATRONI_SPARES
 env | grep '^FG_' | sed 's/^/export /; s/=\(.*\)$/="\1"/' >"$FG_PATRONI_DIR/patroni.env"
 
 set +e

@@ -114,6 +114,21 @@ main(void)
 			"primary_read_weight above 1000 refused");
 	refused("[databases]\na = host=x primary_read_weight=-1\n", "primary_read_weight must be",
 			"negative primary_read_weight refused");
+	/* patroni= (Patroni REST discovery) */
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\npatroni_poll_period = 250ms\n"
+						  "[databases]\nha = dbname=app patroni=http://127.0.0.1:8008,http://[::1]:8009\n", &cfg, err),
+				"a database line with patroni= loads"))
+		printf("#   %s\n", err);
+	tap_is_str(config_find_database(&cfg, "ha")->patroni, "http://127.0.0.1:8008,http://[::1]:8009", "patroni= is kept");
+	tap_is_long(cfg.patroni_poll_period_ms, 250, "patroni_poll_period is read");
+	tap_is_long(cfg.patroni_request_timeout_ms, 2000, "patroni_request_timeout defaults to 2 s");
+	config_free(&cfg);
+	refused("[databases]\na = host=x patroni=http://127.0.0.1:8008\n", "drop host=", "patroni= with host= refused");
+	refused("[databases]\na = patroni=http://127.0.0.1:8008 replicas=a:1\n", "drop host=",
+			"patroni= with replicas= refused");
+	refused("[databases]\na = patroni=http://patroni1:8008\n", "numeric address", "patroni= with a host name refused");
+	refused("[databases]\na = patroni=127.0.0.1:8008\n", "http://", "patroni= without http:// refused");
+	refused("[pooler]\nauth_type = trust\npatroni_poll_period = 5ms\n", "at least 10ms", "patroni_poll_period below 10ms refused");
 	{
 		Config		missing;
 
