@@ -531,6 +531,9 @@ client_attach_pool(Client *client)
 			return false;
 		}
 		client->pool = pool_get(db, client->dbname, client->user);
+		/* a user that exists only through auth_query: its pool goes when unused, as a "*" pool does */
+		if (client->pool && !db->user[0] && login_user_looked_up(client->dbname, client->user))
+			client->pool->autodb = true;
 	}
 	if (!client->pool)
 	{

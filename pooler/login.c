@@ -141,6 +141,14 @@ current_entry(const char *dbname, const char *user)
 	return entry ? entry : authquery_entry(dbname, have_authfile ? &authfile : NULL, user);
 }
 
+bool
+login_user_looked_up(const char *dbname, const char *user)
+{
+	if (have_authfile && authfile_lookup(&authfile, user))
+		return false;
+	return authquery_entry(dbname, have_authfile ? &authfile : NULL, user) != NULL;
+}
+
 static bool
 send_auth(Client *client, uint32_t code, const void *extra, size_t len)
 {

@@ -35,6 +35,12 @@ extern bool login_server_auth(Server *server, const uint8_t *msg, uint32_t total
 /* login_server_cleanup: frees what an unfinished server exchange holds. */
 extern void login_server_cleanup(Server *server);
 
+/*
+ * login_user_looked_up: user is not in auth_file and auth_query found it for logins to dbname, i.e. it
+ * exists only in the database. Its pools are freed when unused, as those of the "*" entry are.
+ */
+extern bool login_user_looked_up(const char *dbname, const char *user);
+
 /* login_reload: (re)reads auth_file after a configuration load; false with err on a bad file. */
 __attribute__((warn_unused_result))
 extern bool login_reload(char *err, size_t errlen);

@@ -113,7 +113,8 @@ pool_has_clients(const Pool *pool)
 }
 
 /*
- * expire_autodb: a pool of the "*" entry unused for autodb_idle_timeout closes its servers and, once
+ * expire_autodb: a pool of the "*" entry (or of a user that exists only through auth_query) unused for
+ * autodb_idle_timeout closes its servers and, once
  * none is left (a server running its reset query finishes first), is freed with its statistics, as
  * PgBouncer does. Returns true when pool was freed (the caller must not touch it again).
  */

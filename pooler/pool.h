@@ -74,7 +74,8 @@ struct Pool
 	int			pool_size;
 	bool		paused;			/* PAUSE: no new links */
 	bool		admin;			/* the virtual admin database: no servers */
-	bool		autodb;			/* made for the "*" entry: freed after autodb_idle_timeout unused */
+	bool		autodb;			/* made for the "*" entry or for a user only auth_query knows: freed
+								 * after autodb_idle_timeout unused */
 	uint64_t	unused_since_us;	/* µs: since when no client uses it (0 = in use) */
 	int			n_nodes;		/* slots 0..n_nodes-1 are or were in use (some may be vacant) */
 	PoolNode	nodes[POOL_MAX_NODES];

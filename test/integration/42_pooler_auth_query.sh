@@ -151,6 +151,19 @@ is "$good/$good_b" "10/10" "20 concurrent logins of two auth_query users all suc
 ok $? "no password and no secret in the pooler's log"
 pooler_stop TERM
 
+# a pool of a user that exists only through auth_query is freed when unused (autodb_idle_timeout), as
+# a "*" pool is; a pool of an auth_file user stays
+pooler_start "auth_type = md5" "auth_file = $POOLER_DIR/users.txt" "auth_user = scram_aqcheck" "auth_query = $QUERY" \
+  "autodb_idle_timeout = 1"
+is "$(login scram_aq4 aq4-pw)/$(login postgres admin-pw)" "scram_aq4/postgres" "an auth_query user and an auth_file user log in"
+pools_of() { psql_pooler_admin -c 'SHOW POOLS' 2>/dev/null | awk -F'|' -v u="$1" '$1 == "postgres" && $2 == u' | grep -c .; }
+looked_up_pool_gone() { [ "$(pools_of scram_aq4)" = 0 ]; }
+wait_for 30 looked_up_pool_gone
+ok $? "the auth_query user's pool is freed once unused for autodb_idle_timeout"
+is "$(pools_of postgres)" 1 "… the auth_file user's pool stays"
+is "$(login scram_aq4 aq4-pw)" scram_aq4 "… and the auth_query user logs in again (a new pool)"
+pooler_stop TERM
+
 # the lookup must not block the event loop: hold the advisory lock the slow lookup waits for
 pooler_start "auth_type = md5" "auth_file = $POOLER_DIR/users.txt" "auth_user = scram_aqcheck" \
   "auth_query = SELECT * FROM faregate_auth.user_lookup_slow(\$1)"
