@@ -9,6 +9,7 @@ harness's primary, and recreating a fixture database on the primary.
 import os
 import random
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -157,7 +158,8 @@ class Pooler:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.terminate()
+            # SIGQUIT: the immediate stop (SIGTERM waits for clients to leave, as PgBouncer 1.23+)
+            self.proc.send_signal(signal.SIGQUIT)
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:

@@ -20,7 +20,7 @@ for mode in simple extended prepared; do
   like "$out" "number of transactions actually processed: [1-9][0-9]*" "pgbench -M $mode: transactions processed"
   [ $rc -eq 0 ] || diag "$(echo "$out" | tail -5)"
 done
-pids=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres" {print $16}' | paste -sd, -)
+pids=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres" {print $17}' | paste -sd, -)
 live=$(psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE pid IN (${pids:-0}) AND state = 'idle'")
 is "$live" "$(echo "$pids" | tr ',' '\n' | grep -c .)" "every server connection the pooler lists is an idle backend"
 servers=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres"' | grep -c .)
@@ -39,6 +39,7 @@ peak=$(grep -c "new connection" "$POOLER_DIR/pooler.log" 2>/dev/null || true)
 pooler_write_config "max_client_conn = 1500" "max_db_connections = 3"
 kill -HUP "$POOLER_PID"; sleep 0.3
 psql_pooler_admin -c "KILL postgres" >/dev/null
+psql_pooler_admin -c "RESUME postgres" >/dev/null   # a killed database stays paused until RESUME (1.25)
 timeout 60 pgbench -n -S -c 20 -j 2 -T 3 -h 127.0.0.1 -p "$POOLER_PORT" -U postgres postgres >"$POOLER_DIR/capped.out" 2>&1 &
 bg=$!
 most=0
@@ -53,6 +54,7 @@ ok $([ "$most" -ge 1 ] && [ "$most" -le 3 ] && echo 0 || echo 1) "max_db_connect
 pooler_write_config "max_client_conn = 1500" "min_pool_size = 5"
 kill -HUP "$POOLER_PID"; sleep 0.3
 psql_pooler_admin -c "KILL postgres" >/dev/null
+psql_pooler_admin -c "RESUME postgres" >/dev/null   # a killed database stays paused until RESUME (1.25)
 psql_pooler -c "SELECT 1" >/dev/null
 for _ in $(seq 1 40); do
   n=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres"' | grep -c .)
@@ -87,6 +89,6 @@ PY
 is "$(login_sqlstate nosuchdb)" "E 3D000 FATAL" "unknown database answers FATAL 3D000"
 is "$(psql_pooler -c 'SELECT 1')" 1 "the pooler still serves"
 ok $(kill -0 "$POOLER_PID" 2>/dev/null && echo 0 || echo 1) "the pooler survived it all"
-pooler_stop TERM
+pooler_stop QUIT
 pooler_sanitizer_clean; ok $? "no sanitizer report"
 done_testing

@@ -79,6 +79,6 @@ sys.exit(1 if failed else 0)
 PY
 rc=$?
 [ -n "${FG_KEEP_LOG:-}" ] && cp "$POOLER_DIR/pooler.log" /tmp/rt/last.log && cp "$POOLER_DIR/stderr.log" /tmp/rt/last.err
-pooler_stop TERM
+pooler_stop QUIT
 psql_primary -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
 exit $rc

@@ -46,7 +46,7 @@ client=$!
 # the replica running the read: SHOW SERVERS' node_host of the active replica server
 host=
 for _ in $(seq 1 40); do
-  host=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$4 == "active" && $(NF-4) == "replica" {print $(NF-3)}' | head -1)
+  host=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$5 == "active" && $(NF-4) == "replica" {print $(NF-3)}' | head -1)
   [ -n "$host" ] && break; sleep 0.05
 done
 ok $([ -n "$host" ] && echo 0 || echo 1) "SHOW SERVERS shows the replica running the read ($host)"
