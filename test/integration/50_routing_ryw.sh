@@ -57,7 +57,7 @@ psql_pooler -c "UPDATE fg_ryw SET v = v" >/dev/null
 sleep 1
 is "$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres -c 'SELECT pg_is_in_recovery()')" t \
   "read_your_writes = on: a client without recent writes still reads from a replica"
-pooler_stop TERM
+pooler_stop QUIT
 
 pooler_start "health_check_period = 50ms" "max_replica_lag = 1GB,10s" "read_your_writes = off" \
   "load_balance = round_robin" "default_pool_size = 10" || { ok 1 "pooler started"; done_testing; exit 0; }
