@@ -1,725 +1,106 @@
 /*
- * admin.c: owns the virtual admin database (`faregate`, alias `pgbouncer`): the SHOW commands with
- * PgBouncer 1.18's columns (same names, order and types) first and faregate's own after them, the
- * control commands (RELOAD, PAUSE, RESUME, KILL, SHUTDOWN), and the process-wide reload and shutdown
- * sequences that SIGHUP/SIGINT/SIGTERM share with those commands. Only the simple query protocol.
- * stats_users may run SHOW; the rest needs admin_users.
+ * admin.c: owns the virtual admin database (`faregate`, alias `pgbouncer`): reading a console command,
+ * PgBouncer 1.25's control commands (RELOAD, PAUSE, RESUME, SUSPEND, KILL, KILL_CLIENT, RECONNECT,
+ * WAIT_CLOSE, DISABLE, ENABLE, SET, SHUTDOWN [WAIT_FOR_CLIENTS | WAIT_FOR_SERVERS]), the console's
+ * state (pause mode, paused and disabled databases, the shutdown in progress), and the process-wide
+ * reload and shutdown sequences that main.c's signals share with those commands. The SHOW commands
+ * are admin_show.c's. Only the simple query protocol. stats_users may run SHOW; the rest needs
+ * admin_users.
+ *
+ * A command that waits (PAUSE until servers are released, WAIT_CLOSE, SUSPEND until buffers are
+ * flushed) marks its client admin_pausing; admin_janitor answers it once the condition holds.
  */
 #include "admin.h"
+#include "admin_show.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "client.h"
+#include "conn.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
 #include "login.h"
 #include "pool.h"
-#include "ratelimit.h"
 #include "tls.h"
-#include "listen.h"
-#include "routing.h"
-#include "prepared.h"
 #include "proto.h"
 #include "server.h"
-#include "slab.h"
-#include "version.h"
 
-#define T_TEXT 25
-#define T_INT4 23
-#define T_INT8 20
-#define T_NUMERIC 1700
+#define ADMIN_MAX_NAMED 64
 
-static uint64_t shutdown_deadline;
-
-/* A result set being written to an admin client. */
-typedef struct Result
+/* a set of database names (paused, disabled); small: the operator names them one by one */
+typedef struct NameSet
 {
-	Client	   *client;
-	int			n_cols;
-	long		rows;
-	bool		failed;
-} Result;
+	int			n;
+	char		names[ADMIN_MAX_NAMED][CF_NAME_MAX];
+} NameSet;
+
+static AdminPauseMode pause_mode;
+static ShutdownMode shutdown_mode;
+static uint64_t shutdown_deadline;	/* WAIT_FOR_SERVERS: shutdown_timeout */
+static NameSet paused_dbs;
+static NameSet disabled_dbs;
 
 static bool
-send_pkt(Client *client, PktBuf *pkt)
+nameset_has(const NameSet *set, const char *name)
 {
-	return !pkt->failed && client_send_bytes(client, pkt->data, pkt->len);
-}
-
-static void
-result_begin(Result *res, Client *client, int n, const char *const *names, const uint32_t *types)
-{
-	uint8_t		data[4096];
-	PktBuf		pkt;
-
-	res->client = client;
-	res->n_cols = n;
-	res->rows = 0;
-	pktbuf_init(&pkt, data, sizeof(data));
-	proto_build_row_description(&pkt, n, names, types);
-	res->failed = !send_pkt(client, &pkt);
-}
-
-static void
-result_row(Result *res, const char *const *values)
-{
-	uint8_t		data[8192];
-	PktBuf		pkt;
-
-	if (res->failed)
-		return;
-	pktbuf_init(&pkt, data, sizeof(data));
-	proto_build_data_row(&pkt, res->n_cols, values);
-	res->failed = !send_pkt(res->client, &pkt);
-	res->rows++;
+	for (int i = 0; i < set->n; i++)
+		if (strcmp(set->names[i], name) == 0)
+			return true;
+	return false;
 }
 
 static bool
-result_end(Result *res, const char *tag)
+nameset_add(NameSet *set, const char *name)
 {
-	uint8_t		data[128];
-	PktBuf		pkt;
-	char		text[64];
-
-	if (res->failed)
+	if (nameset_has(set, name))
+		return true;
+	if (set->n == ADMIN_MAX_NAMED)
 		return false;
-	if (!tag)
-	{
-		snprintf(text, sizeof(text), "SHOW");
-		tag = text;
-	}
-	pktbuf_init(&pkt, data, sizeof(data));
-	proto_build_command_complete(&pkt, tag);
-	proto_build_ready(&pkt, 'I');
-	return send_pkt(res->client, &pkt);
-}
-
-static bool
-command_done(Client *client, const char *tag)
-{
-	uint8_t		data[128];
-	PktBuf		pkt;
-
-	pktbuf_init(&pkt, data, sizeof(data));
-	proto_build_command_complete(&pkt, tag);
-	proto_build_ready(&pkt, 'I');
-	return send_pkt(client, &pkt);
+	snprintf(set->names[set->n++], CF_NAME_MAX, "%s", name);
+	return true;
 }
 
 static void
-fmt_u64(char *buf, size_t len, uint64_t v)
+nameset_del(NameSet *set, const char *name)
 {
-	snprintf(buf, len, "%llu", (unsigned long long) v);
-}
-
-static void
-fmt_time(char *buf, size_t len, uint64_t usec)
-{
-	time_t		secs = (time_t) (usec / 1000000);
-	struct tm	tm;
-
-	gmtime_r(&secs, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
-static bool
-show_version(Client *client)
-{
-	static const char *const names[] = {"version"};
-	static const uint32_t types[] = {T_TEXT};
-	const char *values[1] = {"faregate-pooler " FAREGATE_POOLER_VERSION " (PgBouncer 1.18 compatible console)"};
-	Result		res;
-
-	result_begin(&res, client, 1, names, types);
-	result_row(&res, values);
-	return result_end(&res, NULL);
-}
-
-static bool
-show_pools(Client *client)
-{
-	static const char *const names[] = {"database", "user", "cl_active", "cl_waiting", "cl_active_cancel_req",
-		"cl_waiting_cancel_req", "sv_active", "sv_active_cancel", "sv_being_canceled", "sv_idle", "sv_used",
-		"sv_tested", "sv_login", "maxwait", "maxwait_us", "pool_mode", "node", "role", "host", "port"};
-	static const uint32_t types[] = {T_TEXT, T_TEXT, T_INT4, T_INT4, T_INT4, T_INT4, T_INT4, T_INT4, T_INT4,
-		T_INT4, T_INT4, T_INT4, T_INT4, T_INT4, T_INT4, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_INT4};
-	Result		res;
-	List	   *it;
-
-	result_begin(&res, client, 20, names, types);
-	for (it = pool_list.next; it != &pool_list; it = it->next)
-	{
-		Pool	   *pool = container_of(it, Pool, pool_node);
-
-		for (int i = 0; i < pool->n_nodes; i++)
+	for (int i = 0; i < set->n; i++)
+		if (strcmp(set->names[i], name) == 0)
 		{
-			PoolNode   *node = &pool->nodes[i];
-			char		v[20][64];
-			const char *values[20];
-			int			waiting = list_count(&node->waiting_clients);
-			int			cl_active = i == 0 ? list_count(&pool->active_clients) + list_count(&pool->idle_clients) : 0;
-			int			sv_used = 0;
-			int			sv_tested = 0;
-			uint64_t	now = conn_now_usec();
-			CancelCounts cancels;
-
-			if (pool->admin)
-				cl_active = list_count(&pool->idle_clients) + list_count(&pool->active_clients);
-			snprintf(v[0], 64, "%s", pool->admin ? "pgbouncer" : pool->db.name);
-			snprintf(v[1], 64, "%s", pool->user);
-			snprintf(v[2], 64, "%d", cl_active);
-			snprintf(v[3], 64, "%d", waiting);
-			/* PgBouncer 1.18: sv_used = idle but due for server_check_query; sv_tested = running it or the reset */
-			for (List *s = node->active_servers.next; s != &node->active_servers; s = s->next)
-				if (container_of(s, Server, list_node)->state == SV_RESET)
-					sv_tested++;
-			for (List *s = node->idle_servers.next; s != &node->idle_servers; s = s->next)
-				if (server_needs_check(container_of(s, Server, list_node), now))
-					sv_used++;
-			if (pool->admin)
-				memset(&cancels, 0, sizeof(cancels));
-			else
-				server_cancel_counts(pool, i, &cancels);
-			snprintf(v[4], 64, "%d", cancels.cl_active_cancel_req);
-			snprintf(v[5], 64, "%d", cancels.cl_waiting_cancel_req);
-			snprintf(v[6], 64, "%d", list_count(&node->active_servers) - sv_tested);
-			snprintf(v[7], 64, "%d", cancels.sv_active_cancel);
-			snprintf(v[8], 64, "%d", cancels.sv_being_canceled);
-			snprintf(v[9], 64, "%d", list_count(&node->idle_servers) - sv_used);
-			snprintf(v[10], 64, "%d", sv_used);
-			snprintf(v[11], 64, "%d", sv_tested);
-			snprintf(v[12], 64, "%d", list_count(&node->login_servers));
-			snprintf(v[13], 64, "%llu", (unsigned long long) (pool->max_wait_us / 1000000));
-			snprintf(v[14], 64, "%llu", (unsigned long long) (pool->max_wait_us % 1000000));
-			snprintf(v[15], 64, "%s", pool->admin ? "statement" : cf.pool_mode == POOL_SESSION ? "session" : "transaction");
-			snprintf(v[16], 64, "%d", i);
-			snprintf(v[17], 64, "%s", node->role == NODE_PRIMARY ? "primary" : "replica");
-			snprintf(v[18], 64, "%s", node->host);
-			snprintf(v[19], 64, "%d", node->port);
-			for (int c = 0; c < 20; c++)
-				values[c] = v[c];
-			result_row(&res, values);
+			set->n--;
+			memmove(set->names[i], set->names[set->n], CF_NAME_MAX);
+			return;
 		}
-	}
-	return result_end(&res, NULL);
 }
 
-/*
- * Per-host routing columns of SHOW DATABASES and SHOW STATS (docs/routing.md): one value per host of a
- * [databases] entry, in node order (node 0 = the configured primary, then replicas= in order), joined
- * with ','. hosts, roles (verified: primary/replica/unknown), statuses, LSNs (replay LSN on a replica),
- * lag in bytes and ms (-1 = unknown), reads and writes routed. Without a pool yet (no client has used
- * the entry) or without replicas (no health checks) roles are the configured ones, statuses
- * "unchecked", LSNs empty and lags -1.
- */
-#define HOST_COLS 7
-#define HOST_LIST_MAX 1024
-
-typedef struct HostLists
+AdminPauseMode
+admin_pause_mode(void)
 {
-	char		v[HOST_COLS][HOST_LIST_MAX];
-} HostLists;
-
-/* routing_pool_of: a pool of [databases] entry name (the one holding its RoutingSet if any). */
-static const Pool *
-routing_pool_of(const char *name)
-{
-	const Pool *found = NULL;
-
-	for (List *it = pool_list.next; it != &pool_list; it = it->next)
-	{
-		const Pool *pool = container_of(it, Pool, pool_node);
-
-		if (pool->admin || strcmp(pool->db.name, name) != 0)
-			continue;
-		if (pool->routing)
-			return pool;
-		if (!found)
-			found = pool;
-	}
-	return found;
+	return pause_mode;
 }
 
-static void
-host_lists(HostLists *out, const DatabaseEntry *db, const Pool *pool)
+ShutdownMode
+admin_shutdown_mode(void)
 {
-	int			n = db->patroni[0] ? POOL_MAX_NODES : 1 + db->n_replicas;
-	bool		first = true;
-
-	memset(out, 0, sizeof(*out));
-	if (n > POOL_MAX_NODES)
-		n = POOL_MAX_NODES;
-	for (int i = 0; i < n; i++)
-	{
-		char		item[HOST_COLS][CF_HOST_MAX + 16];
-		RoutingNodeInfo info;
-
-		routing_node_info(pool && i < pool->n_nodes ? pool : NULL, i, &info);
-		if (db->patroni[0])		/* Patroni discovery: the members the pool has now */
-		{
-			if (!pool || i >= pool->n_nodes || pool->nodes[i].vacant)
-				continue;
-			snprintf(item[0], sizeof(item[0]), "%s:%d", pool->nodes[i].host, pool->nodes[i].port);
-		}
-		else if (i == 0)
-			snprintf(item[0], sizeof(item[0]), "%s:%d", db->host, db->port);
-		else
-			snprintf(item[0], sizeof(item[0]), "%s:%d", db->replica_host[i - 1], db->replica_port[i - 1]);
-		snprintf(item[1], sizeof(item[1]), "%s", info.role);
-		snprintf(item[2], sizeof(item[2]), "%s", info.status);
-		snprintf(item[3], sizeof(item[3]), "%s", info.lsn);
-		snprintf(item[4], sizeof(item[4]), "%lld", (long long) info.lag_bytes);
-		snprintf(item[5], sizeof(item[5]), "%ld", info.lag_ms);
-		snprintf(item[6], sizeof(item[6]), "%llu/%llu", (unsigned long long) info.reads,
-				 (unsigned long long) info.writes);
-		for (int c = 0; c < HOST_COLS; c++)
-		{
-			size_t		used = strlen(out->v[c]);
-
-			if (used < HOST_LIST_MAX)
-				snprintf(out->v[c] + used, HOST_LIST_MAX - used, "%s%s", first ? "" : ",", item[c]);
-		}
-		first = false;
-	}
+	return shutdown_mode;
 }
 
-/* same_database: a and b are pools of one SHOW STATS row (the admin console's pools form their own). */
-static bool
-same_database(const Pool *a, const Pool *b)
+bool
+admin_db_paused(const char *name)
 {
-	return a->admin == b->admin && strcmp(a->db.name, b->db.name) == 0;
+	return pause_mode != ADMIN_RUNNING || shutdown_mode == SHUTDOWN_WAIT_FOR_SERVERS ||
+		nameset_has(&paused_dbs, name);
 }
 
-static int
-compare_pool_database(const void *a, const void *b)
+bool
+admin_db_disabled(const char *name)
 {
-	const Pool *pa = *(const Pool *const *) a;
-	const Pool *pb = *(const Pool *const *) b;
-
-	if (pa->admin != pb->admin)
-		return pa->admin ? 1 : -1;
-	return strcmp(pa->db.name, pb->db.name);
-}
-
-/*
- * pools_by_database: every pool, sorted so that the pools of one database are adjacent: SHOW STATS
- * and SHOW ROUTING group them in one pass, n log n in the number of pools (a nested scan per pool was
- * quadratic, and blocked the loop for seconds with many pools). malloc'ed (free it); NULL with *n = 0
- * when there is no pool or no memory (the SHOW then lists nothing).
- */
-static Pool **
-pools_by_database(int *n)
-{
-	int			count = 0;
-	Pool	  **sorted;
-
-	*n = 0;
-	for (List *it = pool_list.next; it != &pool_list; it = it->next)
-		count++;
-	if (count == 0 || !(sorted = malloc(sizeof(Pool *) * count)))
-		return NULL;
-	for (List *it = pool_list.next; it != &pool_list; it = it->next)
-		sorted[(*n)++] = container_of(it, Pool, pool_node);
-	qsort(sorted, *n, sizeof(Pool *), compare_pool_database);
-	return sorted;
-}
-
-static bool
-show_stats(Client *client)
-{
-	static const char *const names[] = {"database", "total_xact_count", "total_query_count", "total_received",
-		"total_sent", "total_xact_time", "total_query_time", "total_wait_time", "avg_xact_count",
-		"avg_query_count", "avg_recv", "avg_sent", "avg_xact_time", "avg_query_time", "avg_wait_time",
-		"total_requests", "avg_req", "total_errors", "total_rate_limited", "total_rate_delayed", "hosts",
-		"host_reads_writes"};
-	uint32_t	types[22];
-	Result		res;
-	Pool	  **sorted;
-	int			n_pools;
-	HostLists	hl;
-
-	types[0] = T_TEXT;
-	for (int i = 1; i < 20; i++)
-		types[i] = T_NUMERIC;
-	types[20] = types[21] = T_TEXT;
-	result_begin(&res, client, 22, names, types);
-	/* one row per database: pools of the same name (adjacent once sorted) are summed */
-	sorted = pools_by_database(&n_pools);
-	for (int first = 0, next; first < n_pools; first = next)
-	{
-		Pool	   *pool = sorted[first];
-		const Pool *routed = pool;
-		PoolStats	sum;
-		char		v[20][32];
-		const char *values[22];
-
-		memset(&sum, 0, sizeof(sum));
-		for (next = first; next < n_pools && same_database(sorted[next], pool); next++)
-		{
-			stats_add(&sum.total, &sorted[next]->stats.total);
-			stats_add(&sum.avg, &sorted[next]->stats.avg);
-			if (sorted[next]->routing && !routed->routing)
-				routed = sorted[next];
-		}
-		snprintf(v[0], 32, "%s", pool->admin ? "pgbouncer" : pool->db.name);
-		fmt_u64(v[1], 32, sum.total.xact_count);
-		fmt_u64(v[2], 32, sum.total.query_count);
-		fmt_u64(v[3], 32, sum.total.bytes_recv);
-		fmt_u64(v[4], 32, sum.total.bytes_sent);
-		fmt_u64(v[5], 32, sum.total.xact_time_us);
-		fmt_u64(v[6], 32, sum.total.query_time_us);
-		fmt_u64(v[7], 32, sum.total.wait_time_us);
-		fmt_u64(v[8], 32, sum.avg.xact_count);
-		fmt_u64(v[9], 32, sum.avg.query_count);
-		fmt_u64(v[10], 32, sum.avg.bytes_recv);
-		fmt_u64(v[11], 32, sum.avg.bytes_sent);
-		fmt_u64(v[12], 32, sum.avg.xact_time_us);
-		fmt_u64(v[13], 32, sum.avg.query_time_us);
-		fmt_u64(v[14], 32, sum.avg.wait_time_us);
-		fmt_u64(v[15], 32, sum.total.query_count);
-		fmt_u64(v[16], 32, sum.avg.query_count);
-		fmt_u64(v[17], 32, sum.total.errors);
-		fmt_u64(v[18], 32, pool->admin ? 0 : ratelimit_rejected(pool->db.name));
-		fmt_u64(v[19], 32, pool->admin ? 0 : ratelimit_delayed(pool->db.name));
-		for (int c = 0; c < 20; c++)
-			values[c] = v[c];
-		if (pool->admin)
-			values[20] = values[21] = "";
-		else
-		{
-			host_lists(&hl, &pool->db, routed);
-			values[20] = hl.v[0];
-			values[21] = hl.v[6];
-		}
-		result_row(&res, values);
-	}
-	free(sorted);
-	return result_end(&res, NULL);
-}
-
-#define CONN_COLS 21
-#define SERVER_EXTRA_COLS 5
-
-static const char *const conn_names[CONN_COLS] = {"type", "user", "database", "state", "addr", "port",
-	"local_addr", "local_port", "connect_time", "request_time", "wait", "wait_us", "close_needed", "ptr",
-	"link", "remote_pid", "tls", "application_name", "node", "prepared_statements", "tx_status"};
-static const uint32_t conn_types[CONN_COLS] = {T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT4, T_TEXT, T_INT4,
-	T_TEXT, T_TEXT, T_INT4, T_INT4, T_INT4, T_TEXT, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_INT4, T_INT4, T_TEXT};
-
-/*
- * SHOW SERVERS only: after the common columns, the server's node as routing sees it (docs/routing.md):
- * verified role, host:port, LSN at the last health check (replay LSN on a replica), lag.
- */
-static const char *const server_extra_names[SERVER_EXTRA_COLS] = {"node_role", "node_host", "node_lsn",
-	"node_lag_bytes", "node_lag_ms"};
-static const uint32_t server_extra_types[SERVER_EXTRA_COLS] = {T_TEXT, T_TEXT, T_TEXT, T_INT8, T_INT8};
-
-/*
- * conn_row: the SHOW CLIENTS/SERVERS row of one connection; extra (n_extra values) is appended after
- * the common columns.
- */
-static void
-conn_row(Result *res, const Conn *conn, char type, const char *user, const char *db, const char *state,
-		 uint64_t connect_time, uint64_t request_time, uint64_t wait_us, bool close_needed, const void *link,
-		 uint32_t remote_pid, const char *app, int node, int n_prepared, char tx_status,
-		 int n_extra, const char *const *extra)
-{
-	char		v[CONN_COLS][96];
-	const char *values[CONN_COLS + SERVER_EXTRA_COLS];
-	struct sockaddr_storage local;
-	socklen_t	len = sizeof(local);
-	Conn		tmp;
-
-	memset(&tmp, 0, sizeof(tmp));
-	if (conn->fd >= 0 && getsockname(conn->fd, (struct sockaddr *) &local, &len) == 0)
-		conn_set_addr(&tmp, (struct sockaddr *) &local);
-	snprintf(v[0], 96, "%c", type);
-	snprintf(v[1], 96, "%s", user);
-	snprintf(v[2], 96, "%s", db);
-	snprintf(v[3], 96, "%s", state);
-	snprintf(v[4], 96, "%s", conn->addr);
-	snprintf(v[5], 96, "%d", conn->port);
-	snprintf(v[6], 96, "%s", tmp.addr);
-	snprintf(v[7], 96, "%d", tmp.port);
-	fmt_time(v[8], 96, connect_time);
-	fmt_time(v[9], 96, request_time);
-	snprintf(v[10], 96, "%llu", (unsigned long long) (wait_us / 1000000));
-	snprintf(v[11], 96, "%llu", (unsigned long long) (wait_us % 1000000));
-	snprintf(v[12], 96, "%d", close_needed ? 1 : 0);
-	snprintf(v[13], 96, "%p", (const void *) conn);
-	if (link)
-		snprintf(v[14], 96, "%p", link);
-	else
-		v[14][0] = '\0';
-	snprintf(v[15], 96, "%u", remote_pid);
-	snprintf(v[16], 96, "%s", tls_describe(conn));
-	snprintf(v[17], 96, "%s", app ? app : "");
-	snprintf(v[18], 96, "%d", node);
-	snprintf(v[19], 96, "%d", n_prepared);
-	snprintf(v[20], 96, "%c", tx_status ? tx_status : 'I');
-	for (int c = 0; c < CONN_COLS; c++)
-		values[c] = v[c];
-	for (int c = 0; c < n_extra && c < SERVER_EXTRA_COLS; c++)
-		values[CONN_COLS + c] = extra[c];
-	result_row(res, values);
-}
-
-static bool
-show_clients(Client *client)
-{
-	Result		res;
-	List	   *it;
-	uint64_t	now = conn_now_usec();
-
-	result_begin(&res, client, CONN_COLS, conn_names, conn_types);
-	for (it = client_all_list.next; it != &client_all_list && !res.failed; it = it->next)
-	{
-		Client	   *c = container_of(it, Client, all_node);
-
-		conn_row(&res, &c->conn, 'C', c->user, c->admin ? "pgbouncer" : c->dbname, client_state_name(c),
-				 c->connect_time, c->request_time, c->state == CL_WAITING ? now - c->request_time : 0, false,
-				 c->server ? (const void *) &c->server->conn : NULL, c->cancel_pid, c->application_name,
-				 c->state == CL_WAITING ? c->wait_node : c->server ? c->server->node : 0,
-				 prepared_client_count(&c->stmts), c->tx_status, 0, NULL);
-	}
-	return result_end(&res, NULL);
-}
-
-static bool
-show_servers(Client *client)
-{
-	const char *names[CONN_COLS + SERVER_EXTRA_COLS];
-	uint32_t	types[CONN_COLS + SERVER_EXTRA_COLS];
-	Result		res;
-	List	   *it;
-
-	for (int c = 0; c < CONN_COLS; c++)
-	{
-		names[c] = conn_names[c];
-		types[c] = conn_types[c];
-	}
-	for (int c = 0; c < SERVER_EXTRA_COLS; c++)
-	{
-		names[CONN_COLS + c] = server_extra_names[c];
-		types[CONN_COLS + c] = server_extra_types[c];
-	}
-	result_begin(&res, client, CONN_COLS + SERVER_EXTRA_COLS, names, types);
-	for (it = server_all_list.next; it != &server_all_list && !res.failed; it = it->next)
-	{
-		Server	   *s = container_of(it, Server, all_node);
-		char		ev[SERVER_EXTRA_COLS][CF_HOST_MAX + 16];
-		const char *extra[SERVER_EXTRA_COLS];
-		RoutingNodeInfo info;
-		int			node = s->node >= 0 && s->node < s->pool->n_nodes ? s->node : 0;
-
-		routing_node_info(s->pool, node, &info);
-		snprintf(ev[0], sizeof(ev[0]), "%s", info.role);
-		snprintf(ev[1], sizeof(ev[1]), "%s:%d", s->pool->nodes[node].host, s->pool->nodes[node].port);
-		snprintf(ev[2], sizeof(ev[2]), "%s", info.lsn);
-		snprintf(ev[3], sizeof(ev[3]), "%lld", (long long) info.lag_bytes);
-		snprintf(ev[4], sizeof(ev[4]), "%ld", info.lag_ms);
-		for (int c = 0; c < SERVER_EXTRA_COLS; c++)
-			extra[c] = ev[c];
-		conn_row(&res, &s->conn, 'S', s->pool->user, s->pool->db.name, server_state_name(s), s->connect_time,
-				 s->request_time, 0, s->close_needed, s->client ? (const void *) &s->client->conn : NULL,
-				 s->backend_pid, s->params.values[PARAM_APPLICATION_NAME], s->node, s->stmts.n_used,
-				 s->tx_status, SERVER_EXTRA_COLS, extra);
-	}
-	return result_end(&res, NULL);
-}
-
-static bool
-show_databases(Client *client)
-{
-	static const char *const names[] = {"name", "host", "port", "database", "force_user", "pool_size",
-		"min_pool_size", "reserve_pool", "pool_mode", "max_connections", "current_connections", "paused",
-		"disabled", "hosts", "host_roles", "host_statuses", "host_lsns", "host_lag_bytes", "host_lag_ms"};
-	static const uint32_t types[] = {T_TEXT, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_INT4, T_INT4, T_INT4, T_TEXT,
-		T_INT4, T_INT4, T_INT4, T_INT4, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT};
-	Result		res;
-	HostLists	hl;
-
-	result_begin(&res, client, 19, names, types);
-	for (int i = 0; i < cf.n_databases; i++)
-	{
-		const DatabaseEntry *db = &cf.databases[i];
-		char		v[13][CF_HOST_MAX];
-		const char *values[19];
-		bool		paused = false;
-		List	   *it;
-
-		for (it = pool_list.next; it != &pool_list; it = it->next)
-		{
-			Pool	   *pool = container_of(it, Pool, pool_node);
-
-			if (!pool->admin && strcmp(pool->db.name, db->name) == 0 && pool->paused)
-				paused = true;
-		}
-		snprintf(v[0], sizeof(v[0]), "%s", db->name);
-		snprintf(v[1], sizeof(v[1]), "%s", db->host);
-		snprintf(v[2], sizeof(v[2]), "%d", db->port);
-		snprintf(v[3], sizeof(v[3]), "%s", db->dbname[0] ? db->dbname : db->name);
-		snprintf(v[4], sizeof(v[4]), "%s", db->user);
-		snprintf(v[5], sizeof(v[5]), "%d", db->pool_size > 0 ? db->pool_size : cf.default_pool_size);
-		snprintf(v[6], sizeof(v[6]), "%d", cf.min_pool_size);
-		snprintf(v[7], sizeof(v[7]), "%d", cf.reserve_pool_size);
-		snprintf(v[8], sizeof(v[8]), "%s", cf.pool_mode == POOL_SESSION ? "session" : "transaction");
-		snprintf(v[9], sizeof(v[9]), "%d", cf.max_db_connections);
-		snprintf(v[10], sizeof(v[10]), "%d", pool_db_connections(db->name));
-		snprintf(v[11], sizeof(v[11]), "%d", paused ? 1 : 0);
-		snprintf(v[12], sizeof(v[12]), "0");
-		for (int c = 0; c < 13; c++)
-			values[c] = v[c];
-		host_lists(&hl, db, routing_pool_of(db->name));
-		for (int c = 0; c < 6; c++)
-			values[13 + c] = hl.v[c];
-		if (db->user[0] == '\0')
-			values[4] = NULL;
-		result_row(&res, values);
-	}
-	return result_end(&res, NULL);
-}
-
-static bool
-show_config(Client *client)
-{
-	static const char *const names[] = {"key", "value", "default", "changeable"};
-	static const uint32_t types[] = {T_TEXT, T_TEXT, T_TEXT, T_TEXT};
-	Result		res;
-	Config		defaults;
-
-	memset(&defaults, 0, sizeof(defaults));
-	result_begin(&res, client, 4, names, types);
-	for (const ConfigKey *key = config_keys; key->name; key++)
-	{
-		char		value[CF_STR_MAX];
-		char		def[CF_STR_MAX];
-		const char *values[4];
-
-		config_value_string(&cf, key, value, sizeof(value));
-		/* credentials of the metrics port are shown as set or not, never as text */
-		if (value[0] && (strcmp(key->name, "metrics_bearer_token") == 0 ||
-						 strcmp(key->name, "metrics_basic_auth") == 0))
-			snprintf(value, sizeof(value), "********");
-		snprintf(def, sizeof(def), "%s", key->default_value);
-		values[0] = key->name;
-		values[1] = value;
-		values[2] = def;
-		values[3] = key->reloadable ? "yes" : "no";
-		result_row(&res, values);
-	}
-	return result_end(&res, NULL);
-}
-
-/* show_routing: per database with replicas and node: verified role, health, LSN, lag, routed counts. */
-static bool
-show_routing(Client *client)
-{
-	static const char *const names[] = {"database", "node", "host", "port", "configured_role", "role",
-		"status", "lsn", "lag_bytes", "lag_ms", "reads", "writes", "source"};
-	static const uint32_t types[] = {T_TEXT, T_INT4, T_TEXT, T_INT4, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT8,
-		T_INT8, T_INT8, T_INT8, T_TEXT};
-	Result		res;
-	Pool	  **sorted;
-	int			n_pools;
-	const struct RoutingSet *shown = NULL;	/* per database name, so its pools are adjacent */
-
-	result_begin(&res, client, 13, names, types);
-	/* one set of rows per RoutingSet, which is per database: the first pool of each database that has one */
-	sorted = pools_by_database(&n_pools);
-	for (int k = 0; k < n_pools; k++)
-	{
-		Pool	   *pool = sorted[k];
-
-		if (pool->admin || !pool->routing || pool->routing == shown)
-			continue;
-		shown = pool->routing;
-		for (int i = 0; i < pool->n_nodes; i++)
-		{
-			char		v[12][64];
-			const char *values[13];
-			RoutingNodeInfo info;
-
-			if (pool->nodes[i].vacant)
-				continue;		/* a free slot of Patroni discovery */
-			routing_node_info(pool, i, &info);
-			snprintf(v[0], 64, "%s", pool->db.name);
-			snprintf(v[1], 64, "%d", i);
-			snprintf(v[2], 64, "%s", pool->nodes[i].host);
-			snprintf(v[3], 64, "%d", pool->nodes[i].port);
-			snprintf(v[4], 64, "%s", pool->nodes[i].role == NODE_PRIMARY ? "primary" : "replica");
-			snprintf(v[5], 64, "%s", info.role);
-			snprintf(v[6], 64, "%s", info.status);
-			snprintf(v[7], 64, "%s", info.lsn);
-			snprintf(v[8], 64, "%lld", (long long) info.lag_bytes);
-			snprintf(v[9], 64, "%ld", info.lag_ms);
-			snprintf(v[10], 64, "%llu", (unsigned long long) info.reads);
-			snprintf(v[11], 64, "%llu", (unsigned long long) info.writes);
-			for (int c = 0; c < 12; c++)
-				values[c] = v[c];
-			values[12] = info.source;
-			result_row(&res, values);
-		}
-	}
-	free(sorted);
-	return result_end(&res, NULL);
-}
-
-static bool
-show_lists(Client *client)
-{
-	static const char *const names[] = {"list", "items"};
-	static const uint32_t types[] = {T_TEXT, T_INT4};
-	Result		res;
-	int			n_pools = 0;
-	int			n_servers = 0;
-	int			n_login = list_count(&login_client_list);
-	List	   *it;
-	struct
-	{
-		const char *name;
-		int			items;
-	}			rows[24];
-	int			n = 0;
-
-	for (it = pool_list.next; it != &pool_list; it = it->next)
-		n_pools++;
-	for (it = server_all_list.next; it != &server_all_list; it = it->next)
-		n_servers++;
-	rows[n].name = "databases", rows[n++].items = cf.n_databases;
-	rows[n].name = "users", rows[n++].items = n_pools;
-	rows[n].name = "pools", rows[n++].items = n_pools;
-	rows[n].name = "free_clients", rows[n++].items = 0;
-	rows[n].name = "used_clients", rows[n++].items = client_count;
-	rows[n].name = "login_clients", rows[n++].items = n_login;
-	rows[n].name = "free_servers", rows[n++].items = 0;
-	rows[n].name = "used_servers", rows[n++].items = n_servers;
-	rows[n].name = "dns_names", rows[n++].items = 0;
-	rows[n].name = "dns_zones", rows[n++].items = 0;
-	rows[n].name = "dns_queries", rows[n++].items = 0;
-	rows[n].name = "dns_pending", rows[n++].items = 0;
-	rows[n].name = "io_buffers_in_use", rows[n++].items = iobuf_in_use();
-	rows[n].name = "io_buffers_free", rows[n++].items = iobuf_free_count();
-	rows[n].name = "prepared_statements", rows[n++].items = prepared_total();
-	rows[n].name = "interned_values", rows[n++].items = params_interned_count();
-	rows[n].name = "listen_channels", rows[n++].items = listen_channel_count();
-	result_begin(&res, client, 2, names, types);
-	for (int i = 0; i < n; i++)
-	{
-		char		items[16];
-		const char *values[2] = {rows[i].name, items};
-
-		snprintf(items, sizeof(items), "%d", rows[i].items);
-		result_row(&res, values);
-	}
-	return result_end(&res, NULL);
+	return nameset_has(&disabled_dbs, name);
 }
 
 bool
@@ -774,58 +155,224 @@ admin_reload(char *err, size_t errlen)
 	return true;
 }
 
-void
-admin_shutdown(bool immediate)
-{
-	List	   *it;
 
-	if (immediate)
-	{
-		log_info("shutting down now");
-		event_base_loopbreak(conn_base);
-		return;
-	}
-	if (pool_shutting_down)
-		return;
-	log_info("shutting down gracefully: no new transactions; waiting up to %ld ms for running ones",
-			 cf.shutdown_timeout_ms);
+/* close_for_shutdown: the FATAL a client gets when WAIT_FOR_SERVERS closes it between transactions. */
+static void
+close_for_shutdown(Client *client)
+{
+	client_close(client, "57P01", "the pooler is shutting down", "Reconnect to another pooler or later.");
+}
+
+/* start_wait_for_servers: pause everything, close clients without a server, idle servers go. */
+static void
+start_wait_for_servers(void)
+{
 	pool_shutting_down = true;
 	shutdown_deadline = conn_now_usec() + (uint64_t) cf.shutdown_timeout_ms * 1000;
-	listener_stop();
-	for (it = pool_list.next; it != &pool_list; it = it->next)
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
 	{
 		Pool	   *pool = container_of(it, Pool, pool_node);
 		List	   *ct;
 		List	   *tmp;
 
+		if (pool->admin)
+			continue;			/* the console stays until the process exits */
 		list_for_each_safe(ct, tmp, &pool->idle_clients)
-		{
-			Client	   *c = container_of(ct, Client, list_node);
-
-			/* an admin client that asked for the shutdown gets its answer first */
-			client_close(c, "57P01", "the pooler is shutting down", "Reconnect to another pooler or later.");
-		}
+			close_for_shutdown(container_of(ct, Client, list_node));
 		list_for_each_safe(ct, tmp, &pool->welcome_clients)
-			client_close(container_of(ct, Client, list_node), "57P01", "the pooler is shutting down",
-						 "Reconnect to another pooler or later.");
+			close_for_shutdown(container_of(ct, Client, list_node));
 		for (int i = 0; i < pool->n_nodes; i++)
 		{
 			list_for_each_safe(ct, tmp, &pool->nodes[i].waiting_clients)
-				client_close(container_of(ct, Client, list_node), "57P01", "the pooler is shutting down",
-							 "Reconnect to another pooler or later.");
+				close_for_shutdown(container_of(ct, Client, list_node));
 			list_for_each_safe(ct, tmp, &pool->nodes[i].idle_servers)
 				server_close(container_of(ct, Server, list_node), "shutting down");
 		}
 	}
+}
+
+void
+admin_shutdown(ShutdownMode mode)
+{
+	if (mode == SHUTDOWN_IMMEDIATE)
+	{
+		log_info("shutting down now");
+		shutdown_mode = SHUTDOWN_IMMEDIATE;
+		event_base_loopbreak(conn_base);
+		return;
+	}
+	if (mode <= shutdown_mode)
+		return;
+	if (shutdown_mode == SHUTDOWN_NONE)
+		listener_stop_tcp();
+	shutdown_mode = mode;
+	if (mode == SHUTDOWN_WAIT_FOR_CLIENTS)
+		log_info("shutting down once every client has disconnected (WAIT_FOR_CLIENTS); new clients "
+				 "go to another process on this port");
+	else
+	{
+		log_info("shutting down gracefully (WAIT_FOR_SERVERS): no new transactions; waiting up to %ld ms "
+				 "for running ones", cf.shutdown_timeout_ms);
+		start_wait_for_servers();
+	}
 	admin_janitor();
+}
+
+bool
+admin_pause_all(char *why, size_t whylen)
+{
+	if (pause_mode != ADMIN_RUNNING)
+		return snprintf(why, whylen, "already suspended/paused"), false;
+	pause_mode = ADMIN_PAUSED;
+	pool_set_paused(NULL, true);
+	log_info("PAUSE: no new transactions start until RESUME");
+	return true;
+}
+
+/* unpause_pools: every pool whose database is no longer paused serves its waiting clients again. */
+static void
+unpause_pools(void)
+{
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+
+		if (!pool->admin && pool->paused && !admin_db_paused(pool->db.name))
+			pool_set_paused(pool->db.name, false);
+	}
+}
+
+/* suspend_sockets: SUSPEND stops reading every client and server socket (on false: reading again). */
+static void
+suspend_sockets(bool on)
+{
+	listener_suspend(on);
+	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
+	{
+		Server	   *s = container_of(it, Server, all_node);
+
+		if (s->conn.fd >= 0)
+			conn_set_read(&s->conn, !on);
+	}
+	for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
+	{
+		Client	   *c = container_of(it, Client, all_node);
+
+		if (c->admin || c->conn.fd < 0)
+			continue;
+		conn_set_read(&c->conn, !on);
+	}
+	if (on)
+		return;
+	for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
+	{
+		Client	   *c = container_of(it, Client, all_node);
+
+		if (!c->admin && (c->state == CL_IDLE || c->state == CL_ACTIVE))
+			client_resume(c);	/* what arrived before SUSPEND and was not handled yet */
+	}
+}
+
+bool
+admin_resume_all(char *why, size_t whylen)
+{
+	AdminPauseMode was = pause_mode;
+
+	if (shutdown_mode != SHUTDOWN_NONE)
+		return snprintf(why, whylen, "pooler is shutting down"), false;
+	if (pause_mode == ADMIN_RUNNING)
+		return snprintf(why, whylen, "pooler is not paused/suspended"), false;
+	pause_mode = ADMIN_RUNNING;
+	if (was == ADMIN_SUSPENDED)
+		suspend_sockets(false);
+	unpause_pools();
+	log_info("RESUME: transactions start again");
+	return true;
+}
+
+/* buffers_flushed: no client or server socket has output waiting (SUSPEND's answer). */
+static bool
+buffers_flushed(void)
+{
+	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
+		if (conn_has_output(&container_of(it, Server, all_node)->conn))
+			return false;
+	for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
+	{
+		Client	   *c = container_of(it, Client, all_node);
+
+		if (!c->admin && conn_has_output(&c->conn))
+			return false;
+	}
+	return true;
+}
+
+/* servers_closing: servers of database db (NULL = all) that RECONNECT or RELOAD marked to close. */
+static int
+servers_closing(const char *db)
+{
+	int			n = 0;
+
+	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
+	{
+		Server	   *s = container_of(it, Server, all_node);
+
+		if (s->pool && s->close_needed && (!db || strcmp(s->pool->db.name, db) == 0))
+			n++;
+	}
+	return n;
+}
+
+/* wait_done: the condition the admin client's pending command waits for holds. */
+static bool
+wait_done(const Client *c)
+{
+	const char *db = c->pause_db[0] ? c->pause_db : NULL;
+
+	if (strcmp(c->admin_wait_tag, "SUSPEND") == 0)
+		return buffers_flushed();
+	if (strcmp(c->admin_wait_tag, "WAIT_CLOSE") == 0)
+		return servers_closing(db) == 0;
+	return pool_active_servers(db) == 0;
+}
+
+/* non_admin_clients: clients of real databases (WAIT_FOR_CLIENTS waits for them to leave). */
+static int
+non_admin_clients(void)
+{
+	int			n = 0;
+
+	for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
+		if (!container_of(it, Client, all_node)->admin)
+			n++;
+	return n;
+}
+
+static void
+check_shutdown_done(void)
+{
+	if (shutdown_mode == SHUTDOWN_WAIT_FOR_CLIENTS && non_admin_clients() == 0)
+	{
+		log_info("every client has disconnected: exiting");
+		event_base_loopbreak(conn_base);
+	}
+	else if (shutdown_mode == SHUTDOWN_WAIT_FOR_SERVERS)
+	{
+		bool		busy = pool_active_servers(NULL) > 0;
+
+		if (!busy || conn_now_usec() >= shutdown_deadline)
+		{
+			log_info(busy ? "shutdown_timeout reached with transactions still running: exiting" :
+					 "no server linked to a client: exiting");
+			event_base_loopbreak(conn_base);
+		}
+	}
 }
 
 void
 admin_janitor(void)
 {
-	List	   *it;
-
-	for (it = pool_list.next; it != &pool_list; it = it->next)
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
 	{
 		Pool	   *pool = container_of(it, Pool, pool_node);
 		List	   *ct;
@@ -837,10 +384,10 @@ admin_janitor(void)
 		{
 			Client	   *c = container_of(ct, Client, list_node);
 
-			if (c->admin_pausing && pool_active_servers(c->pause_db[0] ? c->pause_db : NULL) == 0)
+			if (c->admin_pausing && wait_done(c))
 			{
 				c->admin_pausing = false;
-				if (command_done(c, "PAUSE") && client_flush(c))
+				if (admin_command_done(c, c->admin_wait_tag) && client_flush(c))
 				{
 					conn_set_read(&c->conn, true);
 					client_resume(c);
@@ -848,24 +395,7 @@ admin_janitor(void)
 			}
 		}
 	}
-	if (pool_shutting_down)
-	{
-		bool		busy = false;
-
-		for (it = pool_list.next; it != &pool_list; it = it->next)
-		{
-			Pool	   *pool = container_of(it, Pool, pool_node);
-
-			if (!pool->admin && !list_empty(&pool->active_clients))
-				busy = true;
-		}
-		if (!busy || conn_now_usec() >= shutdown_deadline)
-		{
-			log_info(busy ? "shutdown_timeout reached with transactions still running: exiting" :
-					 "no transaction running: exiting");
-			event_base_loopbreak(conn_base);
-		}
-	}
+	check_shutdown_done();
 }
 
 /* next_word: the next identifier-like word of a command (copied, truncated to len - 1 bytes, into buf). */
@@ -895,28 +425,305 @@ admin_parse(const char *query, AdminWords *words)
 	next_word(p, words->extra, sizeof(words->extra));
 }
 
+bool
+admin_parse_set(const char *query, char *key, size_t keylen, char *value, size_t valuelen)
+{
+	const char *p = query;
+	size_t		n = 0;
+	char		quote = 0;
+
+	while (isspace((unsigned char) *p))
+		p++;
+	if (strncasecmp(p, "set", 3) != 0 || !isspace((unsigned char) p[3]))
+		return false;
+	for (p += 3; isspace((unsigned char) *p); p++)
+		;
+	while (isalnum((unsigned char) *p) || *p == '_')
+	{
+		if (n + 1 >= keylen)
+			return false;
+		key[n++] = (char) tolower((unsigned char) *p++);
+	}
+	key[n] = '\0';
+	while (isspace((unsigned char) *p))
+		p++;
+	if (n == 0 || (*p != '=' && strncasecmp(p, "to", 2) != 0))
+		return false;
+	p += *p == '=' ? 1 : 2;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p == '\'' || *p == '"')
+		quote = *p++;
+	for (n = 0; *p && (quote ? *p != quote : *p != ';'); p++)
+	{
+		if (n + 1 >= valuelen)
+			return false;
+		value[n++] = *p;
+	}
+	if (quote && *p++ != quote)
+		return false;			/* no closing quote */
+	while (!quote && n > 0 && isspace((unsigned char) value[n - 1]))
+		n--;
+	value[n] = '\0';
+	while (isspace((unsigned char) *p) || *p == ';')
+		p++;
+	return *p == '\0';
+}
+
 static bool
 admin_error(Client *client, const char *sqlstate, const char *message, const char *hint)
 {
 	return client_send_error(client, sqlstate, message, hint, true);
 }
 
-/* show_commands: each SHOW command's name (matched ignoring case) and the function that answers it. */
-static const struct
+/* admin_state_error: a command the console's state does not allow (PgBouncer answers 08P01 too). */
+static bool
+admin_state_error(Client *client, const char *message)
 {
-	const char *name;
-	bool		(*show) (Client *client);
-}			show_commands[] = {
-	{"VERSION", show_version},
-	{"POOLS", show_pools},
-	{"STATS", show_stats},
-	{"CLIENTS", show_clients},
-	{"SERVERS", show_servers},
-	{"DATABASES", show_databases},
-	{"CONFIG", show_config},
-	{"LISTS", show_lists},
-	{"ROUTING", show_routing},
-};
+	return admin_error(client, "08P01", message, NULL);
+}
+
+/* known_db: db is a [databases] entry (or served by the "*" entry); else answers the error. */
+static bool
+known_db(Client *client, const char *db, bool *answered)
+{
+	char		msg[128];
+
+	*answered = false;
+	if (strcmp(db, "pgbouncer") == 0 || strcmp(db, "faregate") == 0)
+	{
+		snprintf(msg, sizeof(msg), "cannot use this command on the admin database %s", db);
+		*answered = admin_error(client, "08P01", msg, NULL) || true;
+		return false;
+	}
+	if (config_find_database(&cf, db))
+		return true;
+	snprintf(msg, sizeof(msg), "no such database: %s", db);
+	*answered = admin_error(client, "3D000", msg, "SHOW DATABASES lists the databases.") || true;
+	return false;
+}
+
+/* wait_for: the command's answer waits for admin_janitor (tag = what it answers with). */
+static bool
+wait_for(Client *client, const char *tag, const char *db)
+{
+	snprintf(client->admin_wait_tag, sizeof(client->admin_wait_tag), "%s", tag);
+	snprintf(client->pause_db, sizeof(client->pause_db), "%s", db);
+	if (wait_done(client))
+		return admin_command_done(client, tag);
+	client->admin_pausing = true;
+	return true;
+}
+
+static bool
+cmd_pause(Client *client, const char *db)
+{
+	char		why[128];
+	bool		answered;
+
+	if (pause_mode != ADMIN_RUNNING)
+		return admin_state_error(client, "already suspended/paused");
+	if (!db[0])
+	{
+		if (!admin_pause_all(why, sizeof(why)))
+			return admin_state_error(client, why);
+		return wait_for(client, "PAUSE", "");
+	}
+	if (!known_db(client, db, &answered))
+		return answered;
+	if (!nameset_add(&paused_dbs, db))
+		return admin_error(client, "54000", "too many paused databases", "RESUME some first.");
+	pool_set_paused(db, true);
+	log_info("PAUSE %s", db);
+	return wait_for(client, "PAUSE", db);
+}
+
+static bool
+cmd_resume(Client *client, const char *db)
+{
+	char		why[128];
+
+	if (!db[0])
+	{
+		if (!admin_resume_all(why, sizeof(why)))
+			return admin_state_error(client, why);
+		return admin_command_done(client, "RESUME");
+	}
+	if (!nameset_has(&paused_dbs, db))
+	{
+		snprintf(why, sizeof(why), "database %s is not paused", db);
+		return admin_state_error(client, why);
+	}
+	nameset_del(&paused_dbs, db);
+	unpause_pools();
+	log_info("RESUME %s", db);
+	return admin_command_done(client, "RESUME");
+}
+
+static bool
+cmd_suspend(Client *client, const char *arg)
+{
+	if (arg[0])
+		return admin_error(client, "42601", "SUSPEND takes no argument", NULL);
+	if (pause_mode != ADMIN_RUNNING)
+		return admin_state_error(client, "already suspended/paused");
+	if (paused_dbs.n > 0)
+		return admin_state_error(client, "cannot suspend with paused databases");
+	pause_mode = ADMIN_SUSPENDED;
+	pool_set_paused(NULL, true);
+	suspend_sockets(true);
+	log_info("SUSPEND: not reading any socket until RESUME");
+	return wait_for(client, "SUSPEND", "");
+}
+
+/* cmd_kill: KILL [db]: closes every client and server of db (all), which stays paused until RESUME. */
+static bool
+cmd_kill(Client *client, const char *db)
+{
+	bool		answered;
+
+	if (pause_mode != ADMIN_RUNNING)
+		return admin_state_error(client, "already suspended/paused");
+	if (db[0] && !known_db(client, db, &answered))
+		return answered;
+	for (int i = 0; i < cf.n_databases; i++)
+		if (!db[0] || strcmp(cf.databases[i].name, db) == 0)
+			(void) nameset_add(&paused_dbs, cf.databases[i].name);
+	if (db[0])
+		(void) nameset_add(&paused_dbs, db);	/* a name served by the "*" entry */
+	log_info("KILL %s: closing its connections; it stays paused until RESUME", db[0] ? db : "(all)");
+	pool_set_paused(db[0] ? db : NULL, true);
+	pool_kill(db[0] ? db : NULL);
+	return admin_command_done(client, "KILL");
+}
+
+static bool
+cmd_kill_client(Client *client, const char *arg)
+{
+	unsigned long long id;
+	char	   *end;
+
+	errno = 0;
+	id = strtoull(arg, &end, 10);
+	if (!arg[0] || *end || errno)
+		return admin_error(client, "42601", "invalid client id",
+						   "Write KILL_CLIENT id, with the id column of SHOW CLIENTS.");
+	for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
+	{
+		Client	   *c = container_of(it, Client, all_node);
+
+		if (c->conn.id == id && c != client && c->state != CL_FREE)
+		{
+			client_close(c, "57P01", "connection killed by the pooler's KILL_CLIENT command", "Reconnect.");
+			return admin_command_done(client, "KILL_CLIENT");
+		}
+	}
+	return admin_error(client, "08P01", "client not found", "SHOW CLIENTS lists the clients and their id.");
+}
+
+/* cmd_reconnect: RECONNECT [db]: every server of db (all) closes when released; new ones replace them. */
+static bool
+cmd_reconnect(Client *client, const char *db)
+{
+	bool		answered;
+
+	if (db[0] && !known_db(client, db, &answered))
+		return answered;
+	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
+	{
+		Server	   *s = container_of(it, Server, all_node);
+
+		if (s->pool && !s->pool->admin && (!db[0] || strcmp(s->pool->db.name, db) == 0))
+			s->close_needed = true;
+	}
+	log_info("RECONNECT %s: servers close when released (idle ones at the next janitor tick)",
+			 db[0] ? db : "(all)");
+	return admin_command_done(client, "RECONNECT");
+}
+
+static bool
+cmd_wait_close(Client *client, const char *db)
+{
+	bool		answered;
+
+	if (db[0] && !known_db(client, db, &answered))
+		return answered;
+	return wait_for(client, "WAIT_CLOSE", db);
+}
+
+static bool
+cmd_disable(Client *client, const char *db, bool disable)
+{
+	bool		answered;
+
+	if (!db[0])
+		return admin_error(client, "42601", "a database is required", disable ? "Write DISABLE db." :
+						   "Write ENABLE db.");
+	if (!known_db(client, db, &answered))
+		return answered;
+	if (disable && !nameset_add(&disabled_dbs, db))
+		return admin_error(client, "54000", "too many disabled databases", "ENABLE some first.");
+	if (!disable)
+		nameset_del(&disabled_dbs, db);
+	log_info("%s %s", disable ? "DISABLE" : "ENABLE", db);
+	return admin_command_done(client, disable ? "DISABLE" : "ENABLE");
+}
+
+static bool
+cmd_set(Client *client, const char *query)
+{
+	char		key[CF_NAME_MAX];
+	char		value[CF_STR_MAX];
+	char		why[CF_ERR_MAX];
+
+	if (!admin_parse_set(query, key, sizeof(key), value, sizeof(value)))
+		return admin_error(client, "42601", "malformed SET", "Write SET key = value (quote a value with spaces).");
+	if (!config_set(&cf, key, value, why, sizeof(why)))
+		return admin_error(client, "F0000", why, "SHOW CONFIG lists the settings; changeable = yes ones can be SET.");
+	/* what RELOAD does after reading these settings */
+	log_verbose = cf.verbose;
+	if (strstr(key, "tls_") && !tls_init(why, sizeof(why)))
+		log_warning("SET %s: %s; keeping the previous TLS contexts", key, why);
+	if ((strcmp(key, "auth_file") == 0 || strcmp(key, "auth_type") == 0) && !login_reload(why, sizeof(why)))
+		log_warning("SET %s: %s", key, why);
+	if (strcmp(key, "logfile") == 0 && !log_open(cf.logfile))
+		log_warning("SET logfile: cannot open %s; logging to stderr", cf.logfile);
+	pool_reload(&cf);
+	log_info("SET %s = %s", key, value);
+	return admin_command_done(client, "SET");
+}
+
+static bool
+cmd_shutdown(Client *client, const char *arg)
+{
+	ShutdownMode mode = SHUTDOWN_IMMEDIATE;
+
+	if (strcasecmp(arg, "WAIT_FOR_CLIENTS") == 0)
+		mode = SHUTDOWN_WAIT_FOR_CLIENTS;
+	else if (strcasecmp(arg, "WAIT_FOR_SERVERS") == 0)
+		mode = SHUTDOWN_WAIT_FOR_SERVERS;
+	else if (arg[0])
+		return admin_error(client, "42601", "unknown SHUTDOWN mode",
+						   "Write SHUTDOWN, SHUTDOWN WAIT_FOR_CLIENTS or SHUTDOWN WAIT_FOR_SERVERS.");
+	if (!admin_command_done(client, "SHUTDOWN"))
+		return false;
+	(void) client_flush(client);
+	admin_shutdown(mode);
+	return true;
+}
+
+static bool
+cmd_reload(Client *client)
+{
+	char		err[CF_ERR_MAX];
+
+	if (!admin_reload(err, sizeof(err)))
+	{
+		log_error("RELOAD failed: %s", err);
+		return admin_error(client, "F0000", "RELOAD failed, see logs for additional details", err);
+	}
+	return admin_command_done(client, "RELOAD");
+}
 
 /* admin_query: one console command. */
 static bool
@@ -925,60 +732,49 @@ admin_query(Client *client, const char *query)
 	AdminWords	words;
 	const char *cmd = words.cmd;
 	const char *arg = words.arg;
+	bool		known;
 
 	admin_parse(query, &words);
 	if (cmd[0] == '\0')
-		return command_done(client, "EMPTY");
+		return admin_command_done(client, "EMPTY");
 	if (strcasecmp(cmd, "SHOW") == 0)
 	{
-		for (size_t i = 0; i < sizeof(show_commands) / sizeof(show_commands[0]); i++)
-			if (strcasecmp(arg, show_commands[i].name) == 0)
-				return show_commands[i].show(client);
-		return admin_error(client, "42601", "unknown SHOW command",
-						   "Use SHOW POOLS, STATS, SERVERS, CLIENTS, DATABASES, CONFIG, LISTS, ROUTING or VERSION.");
+		bool		ok = admin_show(client, arg, &known);
+		char		hint[600];
+
+		if (known)
+			return ok;
+		snprintf(hint, sizeof(hint), "SHOW commands: %s.", admin_show_names());
+		return admin_error(client, "42601", "unknown SHOW command", hint);
 	}
 	if (!client->admin_full)
-		return admin_error(client, "42501", "only admin_users may run this command",
+		return admin_error(client, "42501", "admin access needed: only admin_users may run this command",
 						   "stats_users may run SHOW commands only.");
 	if (strcasecmp(cmd, "RELOAD") == 0)
-	{
-		char		err[CF_ERR_MAX];
-
-		if (!admin_reload(err, sizeof(err)))
-			return admin_error(client, "F0000", err, "Fix the configuration file and RELOAD again.");
-		return command_done(client, "RELOAD");
-	}
+		return cmd_reload(client);
 	if (strcasecmp(cmd, "PAUSE") == 0)
-	{
-		pool_set_paused(arg[0] ? arg : NULL, true);
-		snprintf(client->pause_db, sizeof(client->pause_db), "%s", arg);
-		if (pool_active_servers(arg[0] ? arg : NULL) == 0)
-			return command_done(client, "PAUSE");
-		client->admin_pausing = true;	/* answered by admin_janitor once the servers are released */
-		return true;
-	}
+		return cmd_pause(client, arg);
 	if (strcasecmp(cmd, "RESUME") == 0)
-	{
-		pool_set_paused(arg[0] ? arg : NULL, false);
-		return command_done(client, "RESUME");
-	}
+		return cmd_resume(client, arg);
+	if (strcasecmp(cmd, "SUSPEND") == 0)
+		return cmd_suspend(client, arg);
 	if (strcasecmp(cmd, "KILL") == 0)
-	{
-		if (!arg[0])
-			return admin_error(client, "42601", "KILL needs a database name", "Write KILL dbname.");
-		pool_kill(arg);
-		return command_done(client, "KILL");
-	}
+		return cmd_kill(client, arg);
+	if (strcasecmp(cmd, "KILL_CLIENT") == 0)
+		return cmd_kill_client(client, arg);
+	if (strcasecmp(cmd, "RECONNECT") == 0)
+		return cmd_reconnect(client, arg);
+	if (strcasecmp(cmd, "WAIT_CLOSE") == 0)
+		return cmd_wait_close(client, arg);
+	if (strcasecmp(cmd, "DISABLE") == 0 || strcasecmp(cmd, "ENABLE") == 0)
+		return cmd_disable(client, arg, strcasecmp(cmd, "DISABLE") == 0);
+	if (strcasecmp(cmd, "SET") == 0)
+		return cmd_set(client, query);
 	if (strcasecmp(cmd, "SHUTDOWN") == 0)
-	{
-		if (!command_done(client, "SHUTDOWN"))
-			return false;
-		(void) client_flush(client);
-		admin_shutdown(true);
-		return true;
-	}
+		return cmd_shutdown(client, arg);
 	return admin_error(client, "42601", "unknown admin command",
-					   "Commands: SHOW ..., RELOAD, PAUSE [db], RESUME [db], KILL db, SHUTDOWN.");
+					   "SHOW HELP lists the commands (SHOW ..., RELOAD, PAUSE, RESUME, SUSPEND, KILL, "
+					   "KILL_CLIENT, RECONNECT, WAIT_CLOSE, DISABLE, ENABLE, SET, SHUTDOWN).");
 }
 
 bool
@@ -988,7 +784,7 @@ admin_handle(Client *client, char type, const uint8_t *msg, uint32_t total)
 	bool		ok;
 
 	if (client->admin_pausing)
-		return false;			/* hold further commands until PAUSE is answered */
+		return false;			/* hold further commands until the waiting one is answered */
 	if (type != 'Q' || !proto_read_query(msg, total, &query))
 	{
 		client_close(client, "08P01", "the admin console supports only simple queries",

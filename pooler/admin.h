@@ -29,18 +29,60 @@ typedef struct AdminWords
 } AdminWords;
 extern void admin_parse(const char *query, AdminWords *words);
 
+/*
+ * admin_parse_set: reads "SET key = value" (or key=value, key TO value; value optionally in single or
+ * double quotes). Pure, like admin_parse. False when the text is not such a command or too long.
+ */
+extern bool admin_parse_set(const char *query, char *key, size_t keylen, char *value, size_t valuelen);
+
 /* admin_reload: re-reads the configuration file (RELOAD, SIGHUP); false with err, changing nothing. */
 __attribute__((warn_unused_result))
 extern bool admin_reload(char *err, size_t errlen);
 
-/*
- * admin_shutdown: immediate (SIGTERM, SHUTDOWN) leaves the event loop now; graceful (SIGINT) stops
- * listening, closes clients that are not in a transaction, and leaves once the running transactions
- * finished or shutdown_timeout passed.
- */
-extern void admin_shutdown(bool immediate);
+/* How the process stops (SHUTDOWN [WAIT_FOR_CLIENTS | WAIT_FOR_SERVERS], the signals of main.c). */
+typedef enum ShutdownMode
+{
+	SHUTDOWN_NONE,				/* running */
+	SHUTDOWN_WAIT_FOR_CLIENTS,	/* TCP listeners closed; exits once every client has left */
+	SHUTDOWN_WAIT_FOR_SERVERS,	/* also paused (pool_shutting_down): exits once no server is linked */
+	SHUTDOWN_IMMEDIATE			/* leaves the event loop now */
+} ShutdownMode;
 
-/* admin_janitor: answers pending PAUSEs and ends a graceful shutdown (called by the pool janitor). */
+/*
+ * admin_shutdown: starts a shutdown (a mode more drastic than the one in progress replaces it).
+ * WAIT_FOR_CLIENTS keeps serving the clients already connected, so that another process on the same
+ * port (so_reuseport) takes the new ones; WAIT_FOR_SERVERS closes clients not in a transaction, lets
+ * running transactions finish (up to shutdown_timeout), then exits.
+ */
+extern void admin_shutdown(ShutdownMode mode);
+
+/* admin_shutdown_mode: the shutdown in progress (SHUTDOWN_NONE while running). */
+extern ShutdownMode admin_shutdown_mode(void);
+
+/* The console's pause state (SHOW STATE): PAUSE/SUSPEND without a database, undone by RESUME. */
+typedef enum AdminPauseMode
+{
+	ADMIN_RUNNING,
+	ADMIN_PAUSED,
+	ADMIN_SUSPENDED
+} AdminPauseMode;
+
+extern AdminPauseMode admin_pause_mode(void);
+
+/*
+ * admin_pause_all, admin_resume_all: PAUSE and RESUME without a database (also SIGUSR1, SIGUSR2);
+ * false with the reason in why when the state does not allow it (already paused, shutting down …).
+ */
+extern bool admin_pause_all(char *why, size_t whylen);
+extern bool admin_resume_all(char *why, size_t whylen);
+
+/* admin_db_paused: database name is paused (PAUSE, PAUSE name, KILL name) until RESUME. */
+extern bool admin_db_paused(const char *name);
+
+/* admin_db_disabled: DISABLE name is in force: new logins to it are refused until ENABLE name. */
+extern bool admin_db_disabled(const char *name);
+
+/* admin_janitor: answers pending PAUSE/WAIT_CLOSE/SUSPEND and ends a shutdown (the pool janitor calls it). */
 extern void admin_janitor(void);
 
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "peer.h"
 #include "login.h"
 #include "config.h"
 #include "log.h"
@@ -365,6 +366,7 @@ client_handle_cancel(Client *client, const uint8_t *pkt, uint32_t len)
 {
 	uint32_t	pid;
 	uint32_t	key;
+	bool		forwarded;
 	Client	   *target;
 
 	if (!proto_parse_cancel(pkt, len, &pid, &key))
@@ -372,7 +374,12 @@ client_handle_cancel(Client *client, const uint8_t *pkt, uint32_t len)
 		client_close(client, NULL, "malformed cancel request", NULL);
 		return;
 	}
-	target = client_find_by_cancel(pid, key);
+	target = client_find_by_cancel(peer_local_pid(pid, &forwarded), key);
+	if (!target && peer_forward_cancel(pid, key))
+	{
+		client_close(client, NULL, "cancel request forwarded to the peer that owns the client", NULL);
+		return;
+	}
 	if (target && target->server)
 	{
 		slog_info(&target->conn, "cancel request forwarded to backend %u", target->server->backend_pid);
@@ -430,6 +437,7 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 {
 	StartupInfo info;
 	char		err[256];
+	bool		admin_db;
 
 	if (!proto_parse_startup(pkt, len, &info, err, sizeof(err)))
 	{
@@ -444,12 +452,21 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 		if (strcmp(info.names[i], "application_name") == 0)
 			snprintf(client->application_name, sizeof(client->application_name), "%s", info.values[i]);
 
-	if (pool_shutting_down)
+	admin_db = strcmp(client->dbname, "faregate") == 0 || strcmp(client->dbname, "pgbouncer") == 0;
+	/* during a shutdown the Unix socket stays open for the admin console only */
+	if (!admin_db && (pool_shutting_down || (admin_shutdown_mode() != SHUTDOWN_NONE &&
+											 strcmp(client->conn.addr, "unix") == 0)))
 	{
 		client_close(client, "57P03", "the pooler is shutting down", "Connect again in a moment.");
 		return;
 	}
-	if (strcmp(client->dbname, "faregate") == 0 || strcmp(client->dbname, "pgbouncer") == 0)
+	if (!admin_db && admin_db_disabled(client->dbname))
+	{
+		snprintf(err, sizeof(err), "database \"%s\" is disabled", client->dbname);
+		client_close(client, "57P03", err, "An operator ran DISABLE; ENABLE on the admin console admits clients again.");
+		return;
+	}
+	if (admin_db)
 	{
 		client->admin_full = config_list_contains(cf.admin_users, client->user);
 		if (!client->admin_full && !config_list_contains(cf.stats_users, client->user))
@@ -475,6 +492,7 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 			params_set(&client->params, (ParamId) id, info.values[i]);
 	}
 	random_u32_pair(&client->cancel_pid, &client->cancel_key);
+	client->cancel_pid = peer_tag_pid(client->cancel_pid);
 	login_begin(client);
 }
 
@@ -755,6 +773,7 @@ make_statement_room(Server *server)
 static bool
 prepare_on_server(Server *server, const PreparedStmt *stmt, bool swallow)
 {
+	server->pool->stats.total.server_parses++;
 	return make_statement_room(server) &&
 		server_send_bytes(server, stmt->parse_msg, stmt->parse_len) &&
 		prepared_server_add(&server->stmts, stmt->id) &&
@@ -917,6 +936,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					PreparedStmt *stmt = prepared_client_parse(&client->stmts, name, msg + body_off,
 															   total - body_off);
 
+					client->pool->stats.total.client_parses++;
 					if (!stmt)
 						ok = false;
 					else if (prepared_server_has(&server->stmts, stmt->id))
@@ -945,7 +965,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					return false;
 				}
 				if (name[0] && (stmt = prepared_client_lookup(&client->stmts, name)))
-					ok = ensure_prepared(server, stmt) &&
+					ok = (client->pool->stats.total.binds++, true) && ensure_prepared(server, stmt) &&
 						append_renamed(server, msg, total, (uint32_t) ((const uint8_t *) name - msg), after,
 									   stmt->server_name);
 				else
@@ -1368,6 +1388,7 @@ client_link(Client *client, Server *server)
 	else
 		metrics_observe_wait(0);
 	client->xact_start = now;
+	pool->stats.total.server_assignments++;
 	client_set_state(client, CL_ACTIVE);
 	server_set_state(server, SV_ACTIVE);
 	n = params_build_sync(&client->params, &server->params, sql, sizeof(sql));

@@ -90,6 +90,8 @@ const ConfigKey config_keys[] = {
 	STR_KEY(read_your_writes, "off", true),
 	STR_KEY(load_balance, "least_busy", true),
 	STR_KEY(read_only_users, "", true),
+	INT_KEY(so_reuseport, "0", false, 0, 1),
+	INT_KEY(peer_id, "0", false, 0, 16383),
 	/* Patroni REST discovery of a database's members (patroni= on a database line; docs/routing.md) */
 	TIME_KEY(patroni_poll_period, "1", true),
 	TIME_KEY(patroni_request_timeout, "2", true),
@@ -101,7 +103,8 @@ typedef enum Section
 	SEC_NONE,
 	SEC_POOLER,
 	SEC_DATABASES,
-	SEC_USERS					/* PgBouncer's [users]: accepted and ignored, with no keys of ours */
+	SEC_USERS,					/* PgBouncer's [users]: accepted and ignored, with no keys of ours */
+	SEC_PEERS					/* PgBouncer's [peers]: config_parse_peer_line */
 } Section;
 
 static bool
@@ -583,6 +586,59 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 	return true;
 }
 
+/*
+ * config_parse_peer_line: one [peers] line, "ID = host=H [port=P] [pool_size=N]" (PgBouncer's form),
+ * appended to cfg->peers. Kept apart from the [databases] parser: peers know only these keys.
+ */
+static bool
+config_parse_peer_line(Config *cfg, const char *name, char *value, char *why, size_t whylen)
+{
+	PeerEntry  *peer;
+	char	   *save = NULL;
+
+	if (cfg->n_peers == CF_MAX_PEERS)
+		return snprintf(why, whylen, "too many [peers] (at most %d)", CF_MAX_PEERS), false;
+	peer = &cfg->peers[cfg->n_peers];
+	memset(peer, 0, sizeof(*peer));
+	peer->port = 6432;
+	peer->pool_size = -1;
+	if (!parse_int(name, 1, 16383, &peer->id))
+		return snprintf(why, whylen, "[peers] key must be a peer_id from 1 to 16383, not \"%s\"", name), false;
+	for (int i = 0; i < cfg->n_peers; i++)
+		if (cfg->peers[i].id == peer->id)
+			return snprintf(why, whylen, "peer %d is defined twice", peer->id), false;
+	for (char *item = strtok_r(value, " \t", &save); item; item = strtok_r(NULL, " \t", &save))
+	{
+		char	   *eq = strchr(item, '=');
+
+		if (!eq)
+			return snprintf(why, whylen, "[peers] expects key=value items, not \"%s\"", item), false;
+		*eq = '\0';
+		if (strcmp(item, "host") == 0)
+		{
+			if (!copy_string(peer->host, sizeof(peer->host), eq + 1))
+				return snprintf(why, whylen, "peer host is too long"), false;
+		}
+		else if (strcmp(item, "port") == 0)
+		{
+			if (!parse_int(eq + 1, 1, 65535, &peer->port))
+				return snprintf(why, whylen, "peer port must be from 1 to 65535, not \"%s\"", eq + 1), false;
+		}
+		else if (strcmp(item, "pool_size") == 0)
+		{
+			if (!parse_int(eq + 1, 0, 100000, &peer->pool_size))
+				return snprintf(why, whylen, "peer pool_size must be from 0 to 100000"), false;
+		}
+		else
+			return snprintf(why, whylen, "unknown [peers] key \"%s\"; the keys are host, port and pool_size",
+							item), false;
+	}
+	if (!peer->host[0])
+		return snprintf(why, whylen, "peer %d needs host=", peer->id), false;
+	cfg->n_peers++;
+	return true;
+}
+
 bool
 config_load(const char *path, Config *out, char *err, size_t errlen)
 {
@@ -637,6 +693,8 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 				section = SEC_DATABASES;
 			else if (strcmp(name, "users") == 0)
 				section = SEC_USERS;
+			else if (strcmp(name, "peers") == 0)
+				section = SEC_PEERS;
 			else
 			{
 				fail(err, errlen, path, lineno,
@@ -724,6 +782,14 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		}
 		else if (section == SEC_USERS)
 			continue;
+		else if (section == SEC_PEERS)
+		{
+			if (!config_parse_peer_line(out, name, value, why, sizeof(why)))
+			{
+				fail(err, errlen, path, lineno, "%s", why);
+				goto error;
+			}
+		}
 		else
 		{
 			fail(err, errlen, path, lineno, "setting \"%s\" outside a section; put it under [pooler]", name);
@@ -843,4 +909,22 @@ config_list_contains(const char *list, const char *item)
 			return true;
 	}
 	return false;
+}
+
+bool
+config_set(Config *cfg, const char *name, const char *value, char *why, size_t whylen)
+{
+	const ConfigKey *key = find_key(name);
+	Config		tmp = *cfg;
+
+	if (!key)
+		return snprintf(why, whylen, "unknown setting \"%s\"", name), false;
+	if (!key->reloadable)
+		return snprintf(why, whylen, "%s cannot be changed while the pooler runs; set it in the "
+						"configuration file and restart", name), false;
+	/* parse into a copy first: a bad value leaves the running settings as they were */
+	if (!set_key(&tmp, key, value, why, whylen) || !check_routing(&tmp, why, whylen))
+		return false;
+	*cfg = tmp;					/* a shallow copy: the [databases] array is the same */
+	return true;
 }

@@ -63,6 +63,17 @@ typedef struct DatabaseEntry
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 
+/* One line of [peers]: "peer_id = host=… port=… [pool_size=…]" (cancel forwarding, peer.c). */
+typedef struct PeerEntry
+{
+	int			id;
+	char		host[CF_HOST_MAX];
+	int			port;
+	int			pool_size;
+} PeerEntry;
+
+#define CF_MAX_PEERS 64
+
 /* The whole configuration. Times are in milliseconds; 0 disables a timeout. */
 typedef struct Config
 {
@@ -140,6 +151,8 @@ typedef struct Config
 	bool		replica_fallback_error;
 	bool		read_your_writes_on;
 	bool		load_balance_round_robin;
+	int			so_reuseport;	/* 1: SO_REUSEPORT on the TCP listeners (several processes, one port) */
+	int			peer_id;		/* this process in [peers] (cancel forwarding); 0 = no peering */
 	int64_t		max_replica_lag_bytes;	/* 0 = no byte limit */
 	long		max_replica_lag_ms;		/* 0 = no time limit */
 	/* Patroni REST discovery (patroni.c, routing.c) */
@@ -148,6 +161,8 @@ typedef struct Config
 
 	DatabaseEntry *databases;
 	int			n_databases;
+	PeerEntry	peers[CF_MAX_PEERS];	/* [peers] (admin helper's minimal parse: config_parse_peer_line) */
+	int			n_peers;
 } Config;
 
 /* How a key's value is parsed and where it lands in Config. */
@@ -198,5 +213,11 @@ extern const char *config_auth_type_name(AuthType type);
 
 /* config_list_contains: true when the comma-separated list holds item (spaces around items ignored). */
 extern bool config_list_contains(const char *list, const char *item);
+
+/*
+ * config_set: SET name = value from the admin console: changes one reloadable setting of *cfg in place.
+ * False (cfg unchanged, reason in why) for an unknown or restart-only key or a bad value.
+ */
+extern bool config_set(Config *cfg, const char *name, const char *value, char *why, size_t whylen);
 
 #endif

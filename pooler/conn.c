@@ -52,7 +52,10 @@ conn_event_cb(evutil_socket_t fd, short what, void *arg)
 void
 conn_init(Conn *conn, int fd, char kind, ConnHandler handler)
 {
+	static uint64_t last_id;
+
 	conn->fd = fd;
+	conn->id = ++last_id;
 	conn->kind = kind;
 	conn->ev_added = false;
 	conn->ev_flags = 0;

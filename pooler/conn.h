@@ -21,6 +21,7 @@ typedef void (*ConnHandler) (Conn *conn, short what);
 struct Conn
 {
 	int			fd;				/* -1 when closed */
+	uint64_t	id;				/* unique per process, in creation order (SHOW SOCKETS id, KILL_CLIENT) */
 	char		kind;			/* 'C' client, 'S' server (log prefixes) */
 	bool		ev_added;		/* ev is registered with the base */
 	short		ev_flags;		/* interest ev was registered with (EV_READ | EV_WRITE) */

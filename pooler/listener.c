@@ -73,7 +73,8 @@ static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	for (int i = 0; i < n_listeners; i++)
-		event_add(listeners[i].ev, NULL);
+		if (listeners[i].ev)
+			event_add(listeners[i].ev, NULL);
 }
 
 void
@@ -82,7 +83,8 @@ listener_pause(int msec)
 	struct timeval tv = {msec / 1000, (long) (msec % 1000) * 1000};
 
 	for (int i = 0; i < n_listeners; i++)
-		event_del(listeners[i].ev);
+		if (listeners[i].ev)
+			event_del(listeners[i].ev);
 	if (!resume_ev)
 		resume_ev = evtimer_new(conn_base, resume_cb, NULL);
 	evtimer_add(resume_ev, &tv);
@@ -132,6 +134,13 @@ listen_tcp(const char *host, char *err, size_t errlen)
 		if (fd < 0)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (cf.so_reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0)
+		{
+			snprintf(err, errlen, "so_reuseport: setsockopt(SO_REUSEPORT) failed: %s", strerror(errno));
+			close(fd);
+			freeaddrinfo(res);
+			return false;
+		}
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0)
@@ -197,10 +206,34 @@ listener_start(char *err, size_t errlen)
 }
 
 void
+listener_stop_tcp(void)
+{
+	for (int i = 0; i < n_listeners; i++)
+	{
+		if (listeners[i].unix_socket || listeners[i].fd < 0)
+			continue;
+		/*
+		 * Clients already in the kernel's accept queue of this socket would get a reset when it closes
+		 * (with SO_REUSEPORT the kernel does not move them to another process's socket unless
+		 * net.ipv4.tcp_migrate_req = 1): take them first (a full backlog at most); they are served
+		 * like the others.
+		 */
+		for (int batch = 0; batch < 4096 / ACCEPT_BATCH; batch++)
+			accept_cb(listeners[i].fd, EV_READ, &listeners[i]);
+		event_free(listeners[i].ev);
+		listeners[i].ev = NULL;
+		close(listeners[i].fd);
+		listeners[i].fd = -1;
+	}
+}
+
+void
 listener_stop(void)
 {
 	for (int i = 0; i < n_listeners; i++)
 	{
+		if (listeners[i].fd < 0)
+			continue;
 		event_free(listeners[i].ev);
 		close(listeners[i].fd);
 	}
@@ -244,5 +277,20 @@ listener_warn_trust(void)
 						"can reach port %d logs in as any user%s; set auth_type = md5 or scram-sha-256 with an "
 						"auth_file", host, cf.listen_port, cf.auth_file[0] ? " in the auth_file" : "");
 			return;
+		}
+}
+
+void
+listener_suspend(bool on)
+{
+	if (resume_ev)
+		evtimer_del(resume_ev);
+	for (int i = 0; i < n_listeners; i++)
+		if (listeners[i].ev)
+		{
+			if (on)
+				event_del(listeners[i].ev);
+			else
+				event_add(listeners[i].ev, NULL);
 		}
 }

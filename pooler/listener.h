@@ -16,6 +16,16 @@ extern bool listener_start(char *err, size_t errlen);
 /* listener_stop: closes the listening sockets (shutdown) and removes the Unix socket file. */
 extern void listener_stop(void);
 
+/*
+ * listener_stop_tcp: SHUTDOWN WAIT_FOR_CLIENTS/WAIT_FOR_SERVERS: accepts what the TCP sockets' queues
+ * hold, then closes them, so that another process on the same port (so_reuseport) gets every new
+ * client; the Unix socket stays open (for the admin console only, client.c refuses other logins).
+ */
+extern void listener_stop_tcp(void);
+
+/* listener_suspend: SUSPEND: stop accepting until listener_unsuspend (RESUME). */
+extern void listener_suspend(bool on);
+
 /* listener_pause: stop accepting for a while (fd limit reached). */
 extern void listener_pause(int msec);
 

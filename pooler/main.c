@@ -1,7 +1,8 @@
 /*
  * main.c: faregate-pooler's entry point: command-line arguments, loading the configuration,
- * daemonizing with a pidfile, signals (SIGHUP reload, SIGINT graceful shutdown, SIGTERM immediate
- * stop), and the event loop.
+ * daemonizing with a pidfile, signals (as PgBouncer 1.23+: SIGHUP reload, SIGTERM waits for clients,
+ * SIGINT waits for servers, a second SIGTERM/SIGINT or SIGQUIT stops at once, SIGUSR1 pause, SIGUSR2
+ * resume), and the event loop.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -40,8 +41,10 @@ print_usage(FILE *out)
 			"  -C, --check-config  read and check CONFIG.ini, print a summary, and exit\n"
 			"  -h, --help          show this help and exit\n"
 			"  -V, --version       show the version and exit\n\n"
-			"Signals: SIGHUP reloads the configuration, SIGINT shuts down gracefully (waits for running\n"
-			"transactions up to shutdown_timeout), SIGTERM stops at once.\n\n"
+			"Signals: SIGHUP reloads the configuration; SIGTERM stops listening and exits once every client\n"
+			"has disconnected (SHUTDOWN WAIT_FOR_CLIENTS); SIGINT also pauses and exits once running\n"
+			"transactions finished (SHUTDOWN WAIT_FOR_SERVERS, up to shutdown_timeout); a second SIGTERM or\n"
+			"SIGINT, or SIGQUIT, stops at once; SIGUSR1 pauses (PAUSE), SIGUSR2 resumes (RESUME).\n\n"
 			"Every setting is described in docs/pooler.md and in the sample docs/faregate-pooler.ini.\n",
 			FAREGATE_POOLER_VERSION);
 }
@@ -50,6 +53,7 @@ static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	char		err[CF_ERR_MAX];
+	bool		stopping = admin_shutdown_mode() != SHUTDOWN_NONE;
 
 	switch (sig)
 	{
@@ -58,13 +62,34 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 			if (!admin_reload(err, sizeof(err)))
 				log_error("reload failed, keeping the running configuration: %s", err);
 			break;
-		case SIGINT:
-			log_info("SIGINT: graceful shutdown");
-			admin_shutdown(false);
-			break;
 		case SIGTERM:
-			log_info("SIGTERM: stopping now");
-			admin_shutdown(true);
+			log_info(stopping ? "SIGTERM during a shutdown: stopping now" :
+					 "SIGTERM: shutting down once every client has disconnected (WAIT_FOR_CLIENTS)");
+			admin_shutdown(stopping ? SHUTDOWN_IMMEDIATE : SHUTDOWN_WAIT_FOR_CLIENTS);
+			break;
+		case SIGINT:
+			log_info(stopping ? "SIGINT during a shutdown: stopping now" :
+					 "SIGINT: graceful shutdown (WAIT_FOR_SERVERS)");
+			admin_shutdown(stopping ? SHUTDOWN_IMMEDIATE : SHUTDOWN_WAIT_FOR_SERVERS);
+			break;
+		case SIGQUIT:
+			log_info("SIGQUIT: stopping now");
+			admin_shutdown(SHUTDOWN_IMMEDIATE);
+			break;
+		case SIGUSR1:
+			log_info("SIGUSR1: pausing");
+			if (!admin_pause_all(err, sizeof(err)))
+				log_warning("SIGUSR1 ignored: %s", err);
+			break;
+		case SIGUSR2:
+			if (stopping)
+			{
+				log_info("got SIGUSR2 while shutting down, ignoring");
+				break;
+			}
+			log_info("SIGUSR2: resuming");
+			if (!admin_resume_all(err, sizeof(err)))
+				log_warning("SIGUSR2 ignored: %s", err);
 			break;
 	}
 }
@@ -160,8 +185,12 @@ main(int argc, char **argv)
 	bool		daemon_mode = false;
 	char		err[CF_ERR_MAX];
 	struct event_config *ev_cfg;
-	struct event *sig_events[3];
-	int			sigs[3] = {SIGHUP, SIGINT, SIGTERM};
+	int			sigs[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2};
+	enum
+	{
+		N_SIGS = sizeof(sigs) / sizeof(sigs[0])
+	};
+	struct event *sig_events[N_SIGS];
 	struct rlimit rl;
 
 	while ((opt = getopt_long(argc, argv, "dvChV", long_options, NULL)) != -1)
@@ -272,7 +301,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "faregate-pooler: %s\n", err);
 		return 1;
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < N_SIGS; i++)
 	{
 		sig_events[i] = evsignal_new(conn_base, sigs[i], signal_cb, NULL);
 		event_add(sig_events[i], NULL);
@@ -289,7 +318,7 @@ main(int argc, char **argv)
 	metrics_stop();
 	if (cf.pidfile[0])
 		unlink(cf.pidfile);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < N_SIGS; i++)
 		event_free(sig_events[i]);
 	return 0;
 }

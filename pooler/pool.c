@@ -54,6 +54,7 @@ pool_new(const DatabaseEntry *db, const char *user, bool admin)
 	snprintf(pool->password, sizeof(pool->password), "%s", db->password);
 	pool->pool_size = db->pool_size > 0 ? db->pool_size : cf.default_pool_size;
 	pool->admin = admin;
+	pool->paused = !admin && admin_db_paused(db->name);	/* a PAUSE or KILL in force covers new pools */
 	pool->n_nodes = 1;
 	node_init(&pool->nodes[0], NODE_PRIMARY, db->host, db->port);
 	/* patroni=: the members come from routing_attach, once Patroni's /cluster has answered */
@@ -683,7 +684,7 @@ pool_kill(const char *dbname)
 	{
 		Pool	   *pool = container_of(it, Pool, pool_node);
 
-		if (pool->admin || strcmp(pool->db.name, dbname) != 0)
+		if (pool->admin || (dbname && strcmp(pool->db.name, dbname) != 0))
 			continue;
 		close_list_clients(&pool->active_clients, "57P01", "connection killed by the pooler's KILL command",
 						   "Reconnect.");

@@ -165,7 +165,7 @@ extern int	pool_db_connections(const char *dbname);
 /* pool_user_connections: server connections logged in as user over every pool (max_user_connections). */
 extern int	pool_user_connections(const char *user);
 
-/* pool_kill: closes every client and server of the pools of database name (KILL). */
+/* pool_kill: closes every client and server of the pools of database name (NULL = all) (KILL). */
 extern void pool_kill(const char *dbname);
 
 /* pool_active_servers: servers linked to clients in the pools matching dbname (NULL = all). */

@@ -28,6 +28,10 @@ struct Slab
 };
 
 #define CHUNK_HEADER 16			/* keeps the objects after the link 16-byte aligned */
+#define SLAB_REGISTRY_MAX 16
+
+/* every live cache, for SHOW MEM (a handful, created at start) */
+static Slab *registry[SLAB_REGISTRY_MAX];
 
 Slab *
 slab_create(const char *name, size_t size)
@@ -40,6 +44,12 @@ slab_create(const char *name, size_t size)
 	/* keep every object aligned for any member type */
 	slab->size = (size < sizeof(FreeObj) ? sizeof(FreeObj) : size + 15) & ~(size_t) 15;
 	slab->batch = SLAB_MIN_BATCH;
+	for (int i = 0; i < SLAB_REGISTRY_MAX; i++)
+		if (!registry[i])
+		{
+			registry[i] = slab;
+			break;
+		}
 	return slab;
 }
 
@@ -96,6 +106,9 @@ slab_free(Slab *slab, void *obj)
 void
 slab_destroy(Slab *slab)
 {
+	for (int i = 0; i < SLAB_REGISTRY_MAX; i++)
+		if (registry[i] == slab)
+			registry[i] = NULL;
 	while (slab->chunks)
 	{
 		void	   *next = *(void **) slab->chunks;
@@ -116,4 +129,13 @@ int
 slab_free_count(const Slab *slab)
 {
 	return slab->n_free;
+}
+
+void
+slab_walk(void (*cb) (void *arg, const char *name, size_t size, int used, int n_free), void *arg)
+{
+	for (int i = 0; i < SLAB_REGISTRY_MAX; i++)
+		if (registry[i])
+			cb(arg, registry[i]->name, registry[i]->size, registry[i]->total - registry[i]->n_free,
+			   registry[i]->n_free);
 }

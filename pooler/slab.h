@@ -27,4 +27,7 @@ extern void slab_destroy(Slab *slab);
 extern int	slab_total(const Slab *slab);
 extern int	slab_free_count(const Slab *slab);
 
+/* slab_walk: cb for every cache: name, object size (bytes), objects in use and free (SHOW MEM). */
+extern void slab_walk(void (*cb) (void *arg, const char *name, size_t size, int used, int n_free), void *arg);
+
 #endif

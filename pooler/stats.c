@@ -15,6 +15,10 @@ stats_add(StatCounters *a, const StatCounters *b)
 	a->query_time_us += b->query_time_us;
 	a->wait_time_us += b->wait_time_us;
 	a->errors += b->errors;
+	a->server_assignments += b->server_assignments;
+	a->client_parses += b->client_parses;
+	a->server_parses += b->server_parses;
+	a->binds += b->binds;
 }
 
 void
@@ -34,5 +38,9 @@ stats_roll(PoolStats *stats, uint64_t elapsed_us)
 	stats->avg.query_time_us = queries ? (t->query_time_us - l->query_time_us) / queries : 0;
 	stats->avg.wait_time_us = (uint64_t) ((double) (t->wait_time_us - l->wait_time_us) / secs);
 	stats->avg.errors = (uint64_t) ((double) (t->errors - l->errors) / secs);
+	stats->avg.server_assignments = (uint64_t) ((double) (t->server_assignments - l->server_assignments) / secs);
+	stats->avg.client_parses = (uint64_t) ((double) (t->client_parses - l->client_parses) / secs);
+	stats->avg.server_parses = (uint64_t) ((double) (t->server_parses - l->server_parses) / secs);
+	stats->avg.binds = (uint64_t) ((double) (t->binds - l->binds) / secs);
 	stats->last = stats->total;
 }

@@ -19,6 +19,10 @@ typedef struct StatCounters
 	uint64_t	query_time_us;	/* from a request to its ReadyForQuery */
 	uint64_t	wait_time_us;	/* clients waiting for a server */
 	uint64_t	errors;			/* errors the pooler itself sent to clients */
+	uint64_t	server_assignments; /* a server linked to a client (PgBouncer's server_assignment_count) */
+	uint64_t	client_parses;	/* named Parse messages from clients */
+	uint64_t	server_parses;	/* Parse messages of named statements sent to servers */
+	uint64_t	binds;			/* Bind messages of named prepared statements */
 } StatCounters;
 
 typedef struct PoolStats

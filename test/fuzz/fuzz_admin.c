@@ -3,7 +3,8 @@
  * part of admin_handle that reads client text. Checks against a straightforward reference tokenizer:
  * the three words are NUL-terminated within their 64-byte arrays, hold no white space and no ';', and
  * equal the reference's (truncated) words. The input is also wrapped in a Query message and read back
- * with proto_read_query, which admin_handle calls first.
+ * with proto_read_query, which admin_handle calls first. admin_parse_set (SET key = value) must
+ * stay within its buffers and, when it accepts, give a non-empty key of letters, digits and '_'.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -50,6 +51,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (const char *w = words.cmd; *w; w++)
 		if (isspace((unsigned char) *w) || *w == ';')
 			__builtin_trap();
+
+	{
+		char		key[16];
+		char		value[32];
+
+		if (admin_parse_set(query, key, sizeof(key), value, sizeof(value)))
+		{
+			if (!key[0] || strnlen(key, sizeof(key)) == sizeof(key) ||
+				strnlen(value, sizeof(value)) == sizeof(value))
+				__builtin_trap();
+			for (const char *k = key; *k; k++)
+				if (!isalnum((unsigned char) *k) && *k != '_')
+					__builtin_trap();
+		}
+	}
 
 	/* the same text as a Query message: admin_handle's first step */
 	msg[0] = 'Q';

@@ -174,7 +174,8 @@ class Pooler:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.terminate()
+            # SIGQUIT: the immediate stop (SIGTERM waits for clients to leave, as PgBouncer 1.23+)
+            self.proc.send_signal(signal.SIGQUIT)
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:

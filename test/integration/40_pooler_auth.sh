@@ -34,7 +34,7 @@ chmod 600 "$POOLER_DIR/users.txt"
 login() { PGPASSWORD=$2 psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U "$1" -d postgres -c "SELECT current_user" 2>&1; }
 
 for auth in md5 scram-sha-256; do
-  pooler_stop TERM
+  pooler_stop QUIT
   pooler_start "auth_type = $auth" "auth_file = $POOLER_DIR/users.txt"
   ok $? "pooler starts with auth_type $auth"
   if [ $auth = md5 ]; then
@@ -53,18 +53,18 @@ done
 pooler_log_has "/scram_bob@.* authentication failed"; ok $? "failed logins are logged, naming the user (scram_bob)"
 ! grep -Eq "alice-pw|bob-pw|carol-pw" "$POOLER_DIR/pooler.log"; ok $? "no password in the log"
 
-pooler_stop TERM
+pooler_stop QUIT
 pooler_start "auth_type = trust" "auth_file = $POOLER_DIR/users.txt"
 is "$(login trust_dave whatever)" trust_dave "trust: a listed user logs in without a password"
 like "$(login not_listed x)" "may not log in" "trust with auth_file: an unlisted user is refused"
 is "$(login md5_alice ignored)" md5_alice "trust: the pooler still logs into PostgreSQL with md5_alice's md5 secret"
-pooler_stop TERM
+pooler_stop QUIT
 pooler_start "auth_type = trust"
 is "$(login trust_dave "")" trust_dave "trust without auth_file: anyone the server trusts"
 like "$(login scram_bob "")" "password|28000" "… but a server that wants a password gets none: clear error"
 
 # RELOAD picks up a changed auth_file; a broken one is refused and the old one stays
-pooler_stop TERM
+pooler_stop QUIT
 pooler_start "auth_type = md5" "auth_file = $POOLER_DIR/users.txt"
 sed -i 's/"bob-pw"/"bob-pw-2"/' "$POOLER_DIR/users.txt"
 psql_primary -d postgres -c "ALTER ROLE scram_bob PASSWORD 'bob-pw-2'" >/dev/null
@@ -74,6 +74,6 @@ echo '"broken' >>"$POOLER_DIR/users.txt"
 out=$(psql_pooler_admin -c "RELOAD" 2>&1)
 like "$out" "users.txt:[0-9]+:" "a broken auth_file fails RELOAD with file and line"
 is "$(login scram_bob bob-pw-2)" scram_bob "… and the loaded one stays in use"
-pooler_stop TERM
+pooler_stop QUIT
 pooler_sanitizer_clean; ok $? "no sanitizer report"
 done_testing

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 40_pooler_basic.sh: faregate-pooler end to end with psql: queries, the admin console (SHOW with
 # PgBouncer 1.18's columns as a prefix, PAUSE/RESUME, KILL, RELOAD, permissions), reload by SIGHUP,
-# max_client_conn, configuration errors, daemon mode, graceful (SIGINT) and immediate (SIGTERM) shutdown.
+# max_client_conn, configuration errors, daemon mode, graceful (SIGINT) and immediate (SIGQUIT) shutdown.
 set -u
 . "$(dirname "$0")/40_pooler_lib.bash"
 
@@ -54,25 +54,27 @@ PY
 )
 is "$out" "ch_basic hello" "NOTIFY reaches the client that listens (transaction mode, the pooler's listener)"
 
-# --- admin console: PgBouncer 1.18's columns come first, in order ---
+# --- admin console: PgBouncer 1.25's columns come first, in order (1.25 moved some of 1.18's:
+# SHOW CLIENTS/SERVERS gained replication after database and id at the end, SHOW STATS
+# total_server_assignment_count first, SHOW DATABASES renamed reserve_pool to reserve_pool_size) ---
 header() { psql -X -qA -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d pgbouncer -c "$1" | head -1; }
-like "$(header 'SHOW POOLS')" "^database\|user\|cl_active\|cl_waiting\|cl_active_cancel_req\|cl_waiting_cancel_req\|sv_active\|sv_active_cancel\|sv_being_canceled\|sv_idle\|sv_used\|sv_tested\|sv_login\|maxwait\|maxwait_us\|pool_mode(\||$)" "SHOW POOLS columns"
-like "$(header 'SHOW STATS')" "^database\|total_xact_count\|total_query_count\|total_received\|total_sent\|total_xact_time\|total_query_time\|total_wait_time\|avg_xact_count\|avg_query_count\|avg_recv\|avg_sent\|avg_xact_time\|avg_query_time\|avg_wait_time(\||$)" "SHOW STATS columns"
+like "$(header 'SHOW POOLS')" "^database\|user\|cl_active\|cl_waiting\|cl_active_cancel_req\|cl_waiting_cancel_req\|sv_active\|sv_active_cancel\|sv_being_canceled\|sv_idle\|sv_used\|sv_tested\|sv_login\|maxwait\|maxwait_us\|pool_mode\|load_balance_hosts(\||$)" "SHOW POOLS columns"
+like "$(header 'SHOW STATS')" "^database\|total_server_assignment_count\|total_xact_count\|total_query_count\|total_received\|total_sent\|total_xact_time\|total_query_time\|total_wait_time\|total_client_parse_count\|total_server_parse_count\|total_bind_count\|avg_server_assignment_count\|avg_xact_count\|avg_query_count\|avg_recv\|avg_sent\|avg_xact_time\|avg_query_time\|avg_wait_time\|avg_client_parse_count\|avg_server_parse_count\|avg_bind_count(\||$)" "SHOW STATS columns"
 like "$(header 'SHOW STATS')" "\|total_requests(\||$)" "SHOW STATS has total_requests (prometheus-pgbouncer-exporter 1.7)"
-conn_cols="^type\|user\|database\|state\|addr\|port\|local_addr\|local_port\|connect_time\|request_time\|wait\|wait_us\|close_needed\|ptr\|link\|remote_pid\|tls\|application_name(\||$)"
+conn_cols="^type\|user\|database\|replication\|state\|addr\|port\|local_addr\|local_port\|connect_time\|request_time\|wait\|wait_us\|close_needed\|ptr\|link\|remote_pid\|tls\|application_name\|prepared_statements\|id(\||$)"
 like "$(header 'SHOW SERVERS')" "$conn_cols" "SHOW SERVERS columns"
 like "$(header 'SHOW CLIENTS')" "$conn_cols" "SHOW CLIENTS columns"
-like "$(header 'SHOW DATABASES')" "^name\|host\|port\|database\|force_user\|pool_size\|min_pool_size\|reserve_pool\|pool_mode\|max_connections\|current_connections\|paused\|disabled(\||$)" "SHOW DATABASES columns"
+like "$(header 'SHOW DATABASES')" "^name\|host\|port\|database\|force_user\|pool_size\|min_pool_size\|reserve_pool_size\|server_lifetime\|pool_mode\|load_balance_hosts\|max_connections\|current_connections\|max_client_connections\|current_client_connections\|paused\|disabled(\||$)" "SHOW DATABASES columns"
 like "$(header 'SHOW CONFIG')" "^key\|value\|default\|changeable$" "SHOW CONFIG columns"
 like "$(header 'SHOW LISTS')" "^list\|items$" "SHOW LISTS columns"
-is "$(psql_pooler_admin -c 'SHOW LISTS' | cut -d'|' -f1 | head -12 | tr '\n' ,)" \
-  "databases,users,pools,free_clients,used_clients,login_clients,free_servers,used_servers,dns_names,dns_zones,dns_queries,dns_pending," \
-  "SHOW LISTS rows of PgBouncer 1.18, in order"
+is "$(psql_pooler_admin -c 'SHOW LISTS' | cut -d'|' -f1 | head -14 | tr '\n' ,)" \
+  "databases,users,peers,pools,peer_pools,free_clients,used_clients,login_clients,free_servers,used_servers,dns_names,dns_zones,dns_queries,dns_pending," \
+  "SHOW LISTS rows of PgBouncer 1.25, in order"
 like "$(psql_pooler_admin -c 'SHOW VERSION')" "^faregate-pooler [0-9]" "SHOW VERSION"
 like "$(psql_pooler_admin -c 'SHOW STATS' | grep '^postgres|')" "^postgres\|[1-9][0-9]*\|" "SHOW STATS counted transactions"
 is "$(psql_pooler_admin -c 'SHOW CONFIG' | grep '^default_pool_size|' | cut -d'|' -f2)" 4 "SHOW CONFIG shows the value"
 like "$(psql_pooler_admin -c 'SHOW DATABASES' | grep '^postgres|')" "^postgres\|127.0.0.1\|$FG_PRIMARY_PORT\|postgres\|\|4\|" "SHOW DATABASES row"
-like "$(psql_pooler_admin -c 'SHOW CLIENTS')" "\|pgbouncer\|active\||\|faregate\|" "SHOW CLIENTS lists the console client"
+like "$(psql_pooler_admin -c 'SHOW CLIENTS')" "\|pgbouncer\|none\|active\|" "SHOW CLIENTS lists the console client (replication none)"
 out=$(psql_pooler_admin -c 'SHOW NONSENSE' 2>&1)
 like "$out" "unknown SHOW command" "unknown SHOW refused"
 out=$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U nobody -d faregate -c 'SHOW POOLS' 2>&1)
@@ -98,6 +100,7 @@ is "$(cat "$POOLER_DIR/paused.out")" resumed "after RESUME it runs"
 # KILL drops the database's connections
 psql_pooler -c "SELECT 1" >/dev/null
 psql_pooler_admin -c "KILL postgres"
+psql_pooler_admin -c "RESUME postgres"   # PgBouncer 1.25: a killed database stays paused until RESUME
 is "$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres"' | grep -c .)" 0 "KILL closed the server connections"
 is "$(psql_pooler -c 'SELECT 8')" 8 "the pool reconnects after KILL"
 
@@ -157,7 +160,7 @@ out=$("$POOLER_BIN" "$POOLER_DIR/bad.ini" 2>&1); rc=$?
 ok $([ $rc -ne 0 ] && echo 0 || echo 1) "a bad config stops start-up"
 like "$out" "bad.ini:2: listen_port must be a whole number from 1 to 65535" "… naming file, line and reason"
 
-# daemon mode with a pidfile, then SIGTERM stops at once even with a transaction open
+# daemon mode with a pidfile, then SIGQUIT stops at once even with a transaction open
 pooler_write_config
 "$POOLER_BIN" -d "$POOLER_DIR/pooler.ini" >/dev/null 2>&1
 ok $? "-d returns after daemonizing"
@@ -165,15 +168,15 @@ wait_for 30 test -s "$POOLER_DIR/pooler.pid"
 POOLER_PID=$(cat "$POOLER_DIR/pooler.pid" 2>/dev/null)
 echo "$POOLER_PID" >>"$FG_CLUSTER_DIR/pids"
 is "$(psql_pooler -c 'SELECT 5')" 5 "the daemon serves"
-# the transaction would run 60 s: an exit within 30 s is SIGTERM's, not the transaction's end
+# the transaction would run 60 s: an exit within 30 s is SIGQUIT's, not the transaction's end
 ( psql_pooler -c "SELECT pg_sleep(60) /* fg_basic_term */" >/dev/null 2>&1 ) &
 bg=$!
 term_running() { [ "$(psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%fg_basic_term%' AND pid <> pg_backend_pid()")" = 1 ]; }
 wait_for 30 term_running
-ok $? "the transaction runs before SIGTERM"
-kill -TERM "$POOLER_PID"
+ok $? "the transaction runs before SIGQUIT"
+kill -QUIT "$POOLER_PID"
 wait_for 30 eval '! kill -0 "$POOLER_PID" 2>/dev/null'
-ok $? "SIGTERM stops the pooler mid-transaction (without waiting for it)"
+ok $? "SIGQUIT stops the pooler mid-transaction (without waiting for it)"
 # the backend would sleep on for a minute (PostgreSQL notices the closed socket only when it writes)
 psql_primary -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%fg_basic_term%' AND pid <> pg_backend_pid()" >/dev/null
 wait $bg

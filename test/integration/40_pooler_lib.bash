@@ -10,7 +10,7 @@ POOLER_DIR=$(mktemp -d /tmp/faregate-pooler-test.XXXXXX)
 chmod 755 "$POOLER_DIR"
 POOLER_PID=
 POOLER_PORT=
-trap 'pooler_stop TERM; rm -rf "$POOLER_DIR"' EXIT
+trap 'pooler_stop QUIT; rm -rf "$POOLER_DIR"' EXIT
 
 # pooler_free_port: a loopback port nobody listens on, below the ephemeral range (32768+) so that no
 # client socket of a busy test can hold it.
@@ -67,10 +67,10 @@ pooler_start() {
   return 1
 }
 
-# pooler_stop [SIGNAL]: stops the pooler (TERM by default) and waits for it (bounded).
+# pooler_stop [SIGNAL]: stops the pooler (QUIT, the immediate stop, by default) and waits for it (bounded).
 pooler_stop() {
   [ -n "$POOLER_PID" ] || return 0
-  kill -"${1:-TERM}" "$POOLER_PID" 2>/dev/null
+  kill -"${1:-QUIT}" "$POOLER_PID" 2>/dev/null
   for _ in $(seq 1 100); do kill -0 "$POOLER_PID" 2>/dev/null || break; sleep 0.05; done
   kill -KILL "$POOLER_PID" 2>/dev/null
   wait "$POOLER_PID" 2>/dev/null

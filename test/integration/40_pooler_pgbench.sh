@@ -20,7 +20,7 @@ for mode in simple extended prepared; do
   like "$out" "number of transactions actually processed: [1-9][0-9]*" "pgbench -M $mode: transactions processed"
   [ $rc -eq 0 ] || diag "$(echo "$out" | tail -5)"
 done
-pids=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres" {print $16}' | paste -sd, -)
+pids=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres" {print $17}' | paste -sd, -)
 listed=$(echo "$pids" | tr ',' '\n' | grep -c '^[1-9][0-9]*$')
 ok $([ "$listed" -ge 1 ] && echo 0 || echo 1) "after the load the pooler lists server connections with backend pids ($listed: $pids)"
 if [ "$listed" -ge 1 ]; then
@@ -44,6 +44,7 @@ like "$out" "number of failed transactions: 0 " "… no failed transaction"
 pooler_write_config "max_client_conn = 1500" "max_db_connections = 3"
 pooler_reload; ok $? "the pooler reloaded its configuration (SIGHUP)"
 psql_pooler_admin -c "KILL postgres" >/dev/null
+psql_pooler_admin -c "RESUME postgres" >/dev/null   # a killed database stays paused until RESUME (1.25)
 timeout 60 pgbench -n -S -c 20 -j 2 -T 3 -h 127.0.0.1 -p "$POOLER_PORT" -U postgres postgres >"$POOLER_DIR/capped.out" 2>&1 &
 bg=$!
 most=0
@@ -58,6 +59,7 @@ ok $([ "$most" -ge 1 ] && [ "$most" -le 3 ] && echo 0 || echo 1) "max_db_connect
 pooler_write_config "max_client_conn = 1500" "min_pool_size = 5"
 pooler_reload; ok $? "the pooler reloaded its configuration (SIGHUP)"
 psql_pooler_admin -c "KILL postgres" >/dev/null
+psql_pooler_admin -c "RESUME postgres" >/dev/null   # a killed database stays paused until RESUME (1.25)
 psql_pooler -c "SELECT 1" >/dev/null
 servers_of_postgres() { psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$3 == "postgres"' | grep -c .; }
 wait_for 30 eval '[ "$(servers_of_postgres)" -ge 5 ]'
@@ -89,6 +91,6 @@ PY
 is "$(login_sqlstate nosuchdb)" "E 3D000 FATAL" "unknown database answers FATAL 3D000"
 is "$(psql_pooler -c 'SELECT 1')" 1 "the pooler still serves"
 ok $(kill -0 "$POOLER_PID" 2>/dev/null && echo 0 || echo 1) "the pooler survived it all"
-pooler_stop TERM
+pooler_stop QUIT
 pooler_sanitizer_clean; ok $? "no sanitizer report"
 done_testing

@@ -20,6 +20,6 @@ like "$out" "prepared statement \"s\" does not exist" "… without the previous 
 out=$(timeout 60 pgbench -n -M prepared -S -c 4 -T 2 -h 127.0.0.1 -p "$POOLER_PORT" -U postgres postgres 2>&1)
 like "$out" "number of failed transactions: 0 " "pgbench -M prepared, 4 clients sharing 1 server in session mode"
 pooler_log_has "closing because" ; ok $? "connections are logged"
-pooler_stop TERM
+pooler_stop QUIT
 pooler_sanitizer_clean; ok $? "no sanitizer report"
 done_testing

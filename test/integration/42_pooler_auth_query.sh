@@ -45,7 +45,7 @@ GRANT EXECUTE ON FUNCTION faregate_auth.user_lookup_slow(text) TO scram_aqcheck;
 ALTER SYSTEM SET log_connections = on;
 SELECT pg_reload_conf();
 SQL
-trap 'psql_primary -d postgres -qc "ALTER SYSTEM RESET log_connections; SELECT pg_reload_conf()" >/dev/null 2>&1; pooler_stop TERM; rm -rf "$POOLER_DIR"' EXIT
+trap 'psql_primary -d postgres -qc "ALTER SYSTEM RESET log_connections; SELECT pg_reload_conf()" >/dev/null 2>&1; pooler_stop QUIT; rm -rf "$POOLER_DIR"' EXIT
 aq2_secret=$(psql_primary -d postgres -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'scram_aq2'")
 aq1_md5=$(psql_primary -d postgres -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'md5_aq1'")
 like "$aq2_secret" '^SCRAM-SHA-256\$' "scram_aq2 has a SCRAM secret in pg_authid"
@@ -95,7 +95,7 @@ server_log=$FG_PRIMARY_DATA/server.log
 log_start=$(wc -l <"$server_log")
 
 for auth in md5 scram-sha-256; do
-  pooler_stop TERM
+  pooler_stop QUIT
   pooler_start "auth_type = $auth" "auth_file = $POOLER_DIR/users.txt" "auth_user = scram_aqcheck" \
     "auth_query = $QUERY"
   ok $? "pooler starts with auth_type $auth and auth_user"
@@ -136,7 +136,7 @@ psql_primary -d postgres -qc "DROP ROLE scram_aq3" >/dev/null
 like "$(login scram_aq3 aq3-new)" "password authentication failed" "a dropped user is refused"
 
 # 20 logins of two users at once: one lookup connection, answers shared
-pooler_stop TERM
+pooler_stop QUIT
 pooler_start "auth_type = md5" "auth_file = $POOLER_DIR/users.txt" "auth_user = scram_aqcheck" "auth_query = $QUERY"
 pids=()
 for i in $(seq 1 10); do
@@ -149,7 +149,7 @@ is "$good/$good_b" "10/10" "20 concurrent logins of two auth_query users all suc
 
 ! grep -Eq "aq1-pw|aq2-pw|aq3-pw|aq3-new|aq4-pw|check-pw|${aq2_secret:15:20}|${aq1_md5:3:20}" "$POOLER_DIR/pooler.log"
 ok $? "no password and no secret in the pooler's log"
-pooler_stop TERM
+pooler_stop QUIT
 
 # a pool of a user that exists only through auth_query is freed when unused (autodb_idle_timeout), as
 # a "*" pool is; a pool of an auth_file user stays
@@ -180,7 +180,7 @@ psql_primary -d postgres -qc "SELECT pg_cancel_backend(pid) FROM pg_stat_activit
 wait $locker 2>/dev/null
 wait $slow
 is "$(cat "$POOLER_DIR/slow.out")" scram_aq2 "once the lock is released the waiting login completes"
-pooler_stop TERM
+pooler_stop QUIT
 
 # per-database settings: auth_user/auth_query only on database aqdb; auth_dbname pointing elsewhere
 {
@@ -212,13 +212,13 @@ pooler_log_has 'authentication database "nowhere" is not configured'; ok $? "…
 out=$(login scram_aq2 aq2-pw aqbadquery)
 like "$out" "bouncer config error" "a failing auth_query: 'bouncer config error'"
 pooler_log_has 'no_such_lookup.*does not exist'; ok $? "… and the log carries the server's error"
-pooler_stop TERM
+pooler_stop QUIT
 
 # trust with auth_user: a user the query does not find is refused by name
 pooler_start "auth_type = trust" "auth_user = scram_aqcheck" "auth_file = $POOLER_DIR/users.txt" "auth_query = $QUERY"
 is "$(login aq_trusted ignored)" aq_trusted "trust + auth_user: a user auth_query finds logs in"
 like "$(login aq_nobody x)" "no such user" "trust + auth_user: a user auth_query does not find: no such user"
-pooler_stop TERM
+pooler_stop QUIT
 pooler_sanitizer_clean; ok $? "no sanitizer report"
 psql_primary -d postgres -q <<'SQL' >/dev/null 2>&1
 DROP SCHEMA faregate_auth CASCADE;

@@ -127,7 +127,7 @@ cp "$POOLER_DIR/hba.good" "$POOLER_DIR/hba.conf"
 sed -i 's/^host    trustdb   all          127.0.0.1\/32   trust$/host    trustdb   all          127.0.0.1\/32   reject/' "$POOLER_DIR/hba.conf"
 psql_pooler_admin -c "RELOAD" >/dev/null 2>&1
 like "$(login hba_trust x trustdb)" "pg_hba.conf rejects connection" "RELOAD reads a changed auth_hba_file"
-pooler_stop TERM
+pooler_stop QUIT
 
 # certificates: a CA, a server certificate, client certificates with CN hba_certu and one from another CA
 certs=$POOLER_DIR/certs
@@ -159,7 +159,7 @@ like "$(certlogin hba_trust)" 'certificate authentication failed for user "hba_t
 like "$(certlogin hba_certu none)" "connection requires a valid client certificate" "cert: no certificate is refused"
 like "$(certlogin hba_certu rogue)" "certificate|SSL|alert|connection" "cert: a certificate from another CA does not get in"
 like "$(login hba_certu x)" "connection requires a valid client certificate" "cert: a plaintext login is refused"
-pooler_stop TERM
+pooler_stop QUIT
 
 # an hba cert rule with map=: the ident map decides which user names a certificate's CN may take
 hba_start "auth_type = hba" "auth_file = $POOLER_DIR/users.txt" "auth_hba_file = $POOLER_DIR/hba.conf" \
@@ -169,7 +169,7 @@ like "$(certlogin hba_certu client certdb)" 'certificate authentication failed f
   "… the map decides: hba_certu itself is not listed"
 like "$(certlogin hba_trust client rejdb)" 'pg_hba.conf rejects connection for host "127.0.0.1", user "hba_trust", database "rejdb", SSL encryption' \
   "over TLS the refusal says SSL encryption"
-pooler_stop TERM
+pooler_stop QUIT
 
 # auth_type = plain and any
 pooler_start "auth_type = plain" "auth_file = $POOLER_DIR/users.txt"
@@ -177,11 +177,11 @@ is "$(login hba_plain plain-pw)" hba_plain "plain: a plain secret"
 is "$(login hba_md5u md5-pw)" hba_md5u "plain: a cleartext password checked against an md5 secret"
 is "$(login hba_scramu scram-pw)" hba_scramu "plain: … and a plain one for a SCRAM-able user"
 is "$(raw 127.0.0.1 hba_plain wrong)" 28P01 "plain: a wrong password gets 28P01"
-pooler_stop TERM
+pooler_stop QUIT
 pooler_start "auth_type = any" "auth_file = $POOLER_DIR/users.txt"
 is "$(login hba_trust anything)" hba_trust "any: no password"
 is "$(raw 127.0.0.1 not_in_auth_file x)" ok "any: a user missing from auth_file is let in too (the server decides)"
-pooler_stop TERM
+pooler_stop QUIT
 ! grep -Eq "md5-pw|scram-pw|plain-pw" "$POOLER_DIR/pooler.log"; ok $? "no password in the pooler's log"
 pooler_sanitizer_clean; ok $? "no sanitizer report"
 psql_primary -d postgres -q <<'SQL' >/dev/null 2>&1

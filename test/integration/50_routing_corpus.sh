@@ -96,7 +96,7 @@ PY
 TAP_COUNT=$(grep -Ec '^(not )?ok [0-9]+' "$POOLER_DIR/py.out")
 TAP_FAILED=$(grep -Ec '^not ok [0-9]+' "$POOLER_DIR/py.out")
 [ -s "$POOLER_DIR/py.count" ]; ok $? "the corpus pass (python) ran to its end"
-pooler_stop TERM
+pooler_stop QUIT
 pooler_sanitizer_clean; ok $? "no sanitizer report"
 psql_primary -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
 done_testing

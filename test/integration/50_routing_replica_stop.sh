@@ -29,7 +29,7 @@ replica_stop() {
   replica_busy() {
     local port=FG_REPLICA${r}_PORT
     psql_pooler_admin -c 'SHOW SERVERS' 2>/dev/null | awk -F'|' -v h="$FG_HOST:${!port}" \
-      '$4 == "active" && $(NF-3) == h {n++} END {exit !(n > 0)}'
+      '$5 == "active" && $(NF-3) == h {n++} END {exit !(n > 0)}'
   }
   wait_for 30 replica_busy
   ok $? "-M $mode: pgbench's reads are running on replica $r (SHOW SERVERS)"

@@ -48,7 +48,7 @@ client=$!
 # the replica running the read: SHOW SERVERS' node_host of the active replica server
 host=
 replica_running_read() {
-  host=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$4 == "active" && $(NF-4) == "replica" {print $(NF-3)}' | head -1)
+  host=$(psql_pooler_admin -c 'SHOW SERVERS' | awk -F'|' '$5 == "active" && $(NF-4) == "replica" {print $(NF-3)}' | head -1)
   [ -n "$host" ]
 }
 wait_for 30 replica_running_read

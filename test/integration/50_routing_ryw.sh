@@ -61,7 +61,7 @@ fresh_client_on_replica() {
 }
 wait_for 30 fresh_client_on_replica
 ok $? "read_your_writes = on: a client without recent writes still reads from a replica"
-pooler_stop TERM
+pooler_stop QUIT
 
 pooler_start "health_check_period = 50ms" "max_replica_lag = 1GB,10s" "read_your_writes = off" \
   "load_balance = round_robin" "default_pool_size = 10" || { ok 1 "pooler started"; done_testing; exit 0; }

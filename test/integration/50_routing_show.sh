@@ -23,22 +23,23 @@ P="$FG_HOST:$FG_PRIMARY_PORT"
 R1="$FG_HOST:$FG_REPLICA1_PORT"
 R2="$FG_HOST:$FG_REPLICA2_PORT"
 
-# PgBouncer 1.18 prefixes, then ours
+# PgBouncer 1.25 prefixes, then ours (1.25 added replication, prepared_statements, id to SHOW SERVERS,
+# renamed reserve_pool and added columns to SHOW DATABASES, and the assignment/prepared counters to STATS)
 like "$(header 'SHOW SERVERS')" \
-  "^type\|user\|database\|state\|addr\|port\|local_addr\|local_port\|connect_time\|request_time\|wait\|wait_us\|close_needed\|ptr\|link\|remote_pid\|tls\|application_name\|.*\|node_role\|node_host\|node_lsn\|node_lag_bytes\|node_lag_ms$" \
-  "SHOW SERVERS: PgBouncer 1.18 columns first, node_role..node_lag_ms last"
+  "^type\|user\|database\|replication\|state\|addr\|port\|local_addr\|local_port\|connect_time\|request_time\|wait\|wait_us\|close_needed\|ptr\|link\|remote_pid\|tls\|application_name\|prepared_statements\|id\|.*\|node_role\|node_host\|node_lsn\|node_lag_bytes\|node_lag_ms$" \
+  "SHOW SERVERS: PgBouncer 1.25 columns first, node_role..node_lag_ms last"
 like "$(header 'SHOW CLIENTS')" "\|tx_status$" "SHOW CLIENTS: unchanged (no node columns)"
 is "$(header 'SHOW DATABASES')" \
-  "name|host|port|database|force_user|pool_size|min_pool_size|reserve_pool|pool_mode|max_connections|current_connections|paused|disabled|hosts|host_roles|host_statuses|host_lsns|host_lag_bytes|host_lag_ms" \
-  "SHOW DATABASES: PgBouncer 1.18 columns, then the per-host lists"
+  "name|host|port|database|force_user|pool_size|min_pool_size|reserve_pool_size|server_lifetime|pool_mode|load_balance_hosts|max_connections|current_connections|max_client_connections|current_client_connections|paused|disabled|reserve_pool|hosts|host_roles|host_statuses|host_lsns|host_lag_bytes|host_lag_ms" \
+  "SHOW DATABASES: PgBouncer 1.25 columns, reserve_pool (1.18's name), then the per-host lists"
 like "$(header 'SHOW STATS')" \
-  "^database\|total_xact_count\|total_query_count\|total_received\|total_sent\|total_xact_time\|total_query_time\|total_wait_time\|avg_xact_count\|avg_query_count\|avg_recv\|avg_sent\|avg_xact_time\|avg_query_time\|avg_wait_time\|.*\|hosts\|host_reads_writes$" \
-  "SHOW STATS: PgBouncer 1.18 columns first, hosts and host_reads_writes last"
+  "^database\|total_server_assignment_count\|total_xact_count\|total_query_count\|total_received\|total_sent\|total_xact_time\|total_query_time\|total_wait_time\|total_client_parse_count\|total_server_parse_count\|total_bind_count\|avg_server_assignment_count\|avg_xact_count\|avg_query_count\|avg_recv\|avg_sent\|avg_xact_time\|avg_query_time\|avg_wait_time\|avg_client_parse_count\|avg_server_parse_count\|avg_bind_count\|.*\|hosts\|host_reads_writes$" \
+  "SHOW STATS: PgBouncer 1.25 columns first, hosts and host_reads_writes last"
 
 # SHOW STATS host_reads_writes: "r/w,r/w,r/w" in the order of hosts
 stats_col() { psql_pooler_admin -c 'SHOW STATS' | awk -F'|' -v c="$1" '$1 == "postgres" {print $c}'; }
-rw() { stats_col 22 | tr ',' '\n' | sed -n "$1p"; }   # rw NODE(1-based) -> "reads/writes"
-is "$(stats_col 21)" "$P,$R1,$R2" "SHOW STATS hosts: primary then replicas"
+rw() { stats_col 30 | tr ',' '\n' | sed -n "$1p"; }   # rw NODE(1-based) -> "reads/writes"
+is "$(stats_col 29)" "$P,$R1,$R2" "SHOW STATS hosts: primary then replicas"
 before_r=$(( $(rw 2 | cut -d/ -f1) + $(rw 3 | cut -d/ -f1) ))
 before_w=$(rw 1 | cut -d/ -f2)
 N=20
@@ -55,11 +56,11 @@ is "$(rw 2 | cut -d/ -f2)/$(rw 3 | cut -d/ -f2)" "0/0" "SHOW STATS: no writes ro
 
 # SHOW DATABASES per-host lists
 dbrow=$(psql_pooler_admin -c 'SHOW DATABASES' | awk -F'|' '$1 == "postgres"')
-is "$(echo "$dbrow" | cut -d'|' -f14-16)" "$P,$R1,$R2|primary,replica,replica|up,up,up" \
+is "$(echo "$dbrow" | cut -d'|' -f19-21)" "$P,$R1,$R2|primary,replica,replica|up,up,up" \
   "SHOW DATABASES: hosts, verified roles, statuses"
-like "$(echo "$dbrow" | cut -d'|' -f17)" "^[0-9A-F]+/[0-9A-F]+,[0-9A-F]+/[0-9A-F]+,[0-9A-F]+/[0-9A-F]+$" \
+like "$(echo "$dbrow" | cut -d'|' -f22)" "^[0-9A-F]+/[0-9A-F]+,[0-9A-F]+/[0-9A-F]+,[0-9A-F]+/[0-9A-F]+$" \
   "SHOW DATABASES: an LSN per host"
-like "$(echo "$dbrow" | cut -d'|' -f18-19)" "^[0-9]+,[0-9]+,[0-9]+\|[0-9]+,[0-9]+,[0-9]+$" \
+like "$(echo "$dbrow" | cut -d'|' -f23-24)" "^[0-9]+,[0-9]+,[0-9]+\|[0-9]+,[0-9]+,[0-9]+$" \
   "SHOW DATABASES: lag in bytes and ms per host"
 
 # SHOW SERVERS: every server connection carries its node's role, host, LSN
@@ -74,7 +75,7 @@ psql_port "$FG_REPLICA1_PORT" -d postgres -c "SELECT pg_wal_replay_pause()" >/de
 psql_primary -d postgres -c "INSERT INTO fg_show_t SELECT g FROM generate_series(1, 5000) g" >/dev/null
 lag=0
 for _ in $(seq 1 50); do
-  lag=$(psql_pooler_admin -c 'SHOW DATABASES' | awk -F'|' '$1 == "postgres" {print $18}' | cut -d, -f2)
+  lag=$(psql_pooler_admin -c 'SHOW DATABASES' | awk -F'|' '$1 == "postgres" {print $23}' | cut -d, -f2)
   [ "${lag:-0}" -gt 65536 ] && break; sleep 0.1
 done
 ok $([ "${lag:-0}" -gt 65536 ] && echo 0 || echo 1) "SHOW DATABASES: paused replica 1 lags > 64kB ($lag bytes)"

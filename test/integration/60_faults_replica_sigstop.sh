@@ -36,7 +36,7 @@ read -r g b m <<<"$(reads 2)"
 ok $([ "$g" -gt 0 ] && [ "$b" -eq 0 ]; echo $?) "reads before the freeze: $g answered, $b failed"
 procs=$(frozen)
 # never leave a frozen replica behind, whatever happens next
-trap 'kill -CONT $procs 2>/dev/null; pooler_stop TERM; rm -rf "$POOLER_DIR"' EXIT
+trap 'kill -CONT $procs 2>/dev/null; pooler_stop QUIT; rm -rf "$POOLER_DIR"' EXIT
 kill -STOP $procs
 # reads already on their way to the replica when it froze (4 in parallel, so that round robin sends at
 # least one there): each must end, answered or with an error (query_timeout = 5 s), not hang: timeout

@@ -39,7 +39,7 @@ out=$(PGPASSWORD=wrong psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -
 like "$out" "password authentication failed" "… and a wrong one is refused: the default is not trust"
 grep -q "auth_type = trust" "$POOLER_DIR/pooler.log" "$POOLER_DIR/stderr.log" 2>/dev/null
 ok $([ $? -ne 0 ] && echo 0 || echo 1) "no trust warning under md5"
-pooler_stop TERM
+pooler_stop QUIT
 
 # trust on 0.0.0.0 warns at start, in a network namespace with nothing but its own loopback
 cat >"$POOLER_DIR/trust.ini" <<INI
