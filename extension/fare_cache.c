@@ -938,14 +938,16 @@ fare_rules_changed(PG_FUNCTION_ARGS)
  * fare_cache_stats: this backend's counters and the cache's size.  hits and misses count lookups of a
  * (zone pair, category) (a miss filled its entry), rebuilds the invalidations that dropped something
  * this backend held (keys or everything), entries the keys held, bytes the memory of the cache context
- * (0 when no cache is held).
+ * (0 when no cache is held), key_invalidations the entries dropped one by one for a logged key change,
+ * full_invalidations the times everything held was dropped (a change of a small table, a TRUNCATE, a
+ * large statement, a pruned log, an abort after own changes).
  */
 Datum
 fare_cache_stats(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
 
 	InitMaterializedSRF(fcinfo, 0);
 	AcceptInvalidationMessages();
@@ -955,6 +957,8 @@ fare_cache_stats(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum(fare_cache_current ? hash_get_num_entries(fare_cache_current->entries) : 0);
 	values[4] = Int64GetDatum(fare_cache_current ?
 							  (int64) MemoryContextMemAllocated(fare_cache_current->context, true) : 0);
+	values[5] = Int64GetDatum(fare_cache_key_drops);
+	values[6] = Int64GetDatum(fare_cache_full_drops);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }

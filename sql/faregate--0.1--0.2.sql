@@ -909,3 +909,15 @@ COMMENT ON FUNCTION faregate.gtfs_charge_taps(text, faregate.gtfs_leg[], text, t
     'one rider''s legs priced by the GTFS rules, then capped by faregate.gtfs_fare_caps: fare, charge and why, per leg';
 GRANT EXECUTE ON FUNCTION faregate.gtfs_charge_taps(text, faregate.gtfs_leg[], text, text) TO PUBLIC;
 -- ---- end: GTFS fares ----
+
+-- ---- begin: fares, fare_cache_stats invalidation counts (issue 13; fare_cache.c) ----
+-- fare_cache_stats gains two columns (per-key and full invalidations): its result type changes, so it is
+-- dropped and created again, with the comment and the grant of a fresh install.
+DROP FUNCTION faregate.fare_cache_stats();
+CREATE FUNCTION faregate.fare_cache_stats()
+    RETURNS TABLE (hits bigint, misses bigint, rebuilds bigint, entries bigint, bytes bigint,
+                   key_invalidations bigint, full_invalidations bigint)
+    AS 'MODULE_PATHNAME', 'fare_cache_stats' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
+COMMENT ON FUNCTION faregate.fare_cache_stats() IS 'this backend''s compiled fare table: hits, misses, rebuilds, entries, bytes, per-key and full invalidations';
+GRANT EXECUTE ON FUNCTION faregate.fare_cache_stats() TO PUBLIC;
+-- ---- end: fares, fare_cache_stats invalidation counts ----

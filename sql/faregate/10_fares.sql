@@ -203,9 +203,10 @@ COMMENT ON FUNCTION faregate.charge_taps(faregate.leg[], text) IS 'one rider''s 
 -- fare_cache_stats reads this backend's counters: VOLATILE (they change between calls), and
 -- PARALLEL RESTRICTED (a worker would report its own cache, not the session's).
 CREATE FUNCTION faregate.fare_cache_stats()
-    RETURNS TABLE (hits bigint, misses bigint, rebuilds bigint, entries bigint, bytes bigint)
+    RETURNS TABLE (hits bigint, misses bigint, rebuilds bigint, entries bigint, bytes bigint,
+                   key_invalidations bigint, full_invalidations bigint)
     AS 'MODULE_PATHNAME', 'fare_cache_stats' LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
-COMMENT ON FUNCTION faregate.fare_cache_stats() IS 'this backend''s compiled fare table: hits, misses, rebuilds, entries, bytes';
+COMMENT ON FUNCTION faregate.fare_cache_stats() IS 'this backend''s compiled fare table: hits, misses, rebuilds, entries, bytes, per-key and full invalidations';
 
 -- Privileges (docs/fares.md "Privileges", docs/reliability.md): fares are a published tariff, so PUBLIC
 -- may read the rule tables and call the pricing and cache-stats functions, which run with the caller's

@@ -4,7 +4,7 @@
 -- that gains a rule, a deleted rule, a new zone, a timeframe change behind many keys, a change committed
 -- while this session fills an entry (blocked on a table lock), REPEATABLE READ, and a rollback. Works
 -- on committed rows (zones K1..K4, timeframe kpeak), removed at the end.
-SELECT plan(41);
+SELECT plan(43);
 
 -- clean start, in case an earlier run of this file was interrupted
 DELETE FROM faregate.fare_rules WHERE from_zone LIKE 'K_';
@@ -18,9 +18,11 @@ SELECT is(dblink_connect('writer', format('dbname=%s host=127.0.0.1 port=%s user
                                           current_database(), current_setting('port'), current_user)),
           'OK', 'a writing session connected through dblink');
 CREATE TEMP TABLE seen AS SELECT * FROM faregate.fare_cache_stats();
-CREATE FUNCTION pg_temp.stats_delta() RETURNS TABLE (misses bigint, rebuilds bigint, entries bigint)
+CREATE FUNCTION pg_temp.stats_delta()
+    RETURNS TABLE (misses bigint, rebuilds bigint, entries bigint, key_invalidations bigint, full_invalidations bigint)
 LANGUAGE sql AS $$
-    SELECT s.misses - o.misses, s.rebuilds - o.rebuilds, s.entries FROM faregate.fare_cache_stats() s, seen o
+    SELECT s.misses - o.misses, s.rebuilds - o.rebuilds, s.entries, s.key_invalidations - o.key_invalidations,
+           s.full_invalidations - o.full_invalidations FROM faregate.fare_cache_stats() s, seen o
 $$;
 CREATE FUNCTION pg_temp.mark() RETURNS void LANGUAGE sql AS $$
     DELETE FROM seen; INSERT INTO seen SELECT * FROM faregate.fare_cache_stats();
@@ -42,6 +44,8 @@ SELECT is(faregate.fare('K1', 'K2'), 2.00, 'the changed key is seen at the next 
 SELECT is(faregate.fare('K1', 'K3') + faregate.fare('K2', 'K3') + faregate.fare('K2', 'K1'), 3.60, 'the others unchanged');
 SELECT is((SELECT row(misses, rebuilds)::text FROM pg_temp.stats_delta()), '(1,1)',
           'one invalidation, one refill: the other three entries were kept');
+SELECT is((SELECT row(key_invalidations, full_invalidations)::text FROM pg_temp.stats_delta()), '(1,0)',
+          'fare_cache_stats counts it as one per-key invalidation, no full one');
 
 -- a pair without a rule (a negative entry) gains one
 SELECT throws_ok($$SELECT faregate.fare('K3', 'K1')$$, 'FG001', NULL, 'K3 -> K1 has no rule');
@@ -65,6 +69,8 @@ SELECT is(dblink_exec('writer', $$BEGIN; INSERT INTO faregate.zones VALUES ('K4'
 SELECT is(faregate.fare('K1', 'K4'), 4.10, 'the new zone prices at the next call');
 SELECT is((SELECT row(rebuilds, entries)::text FROM pg_temp.stats_delta()), '(1,1)',
           'a new zone drops everything once; only the key priced since is held');
+SELECT is((SELECT full_invalidations FROM pg_temp.stats_delta()), 1::bigint,
+          'fare_cache_stats counts the new zone as one full invalidation');
 
 -- a timeframe change behind many keys: every K rule gets a kpeak twin at 9.xx, then kpeak covers all week
 SELECT is(dblink_exec('writer', $$BEGIN;

@@ -55,7 +55,7 @@ SELECT is(pg_get_function_result('faregate.fare_quote(text,text,timestamptz,text
 SELECT is(pg_get_function_result('faregate.charge_taps(faregate.leg[],text)'::regprocedure),
           'TABLE(tap_no integer, fare numeric, charged numeric, reason text)', 'charge_taps result columns');
 SELECT is(pg_get_function_result('faregate.fare_cache_stats()'::regprocedure),
-          'TABLE(hits bigint, misses bigint, rebuilds bigint, entries bigint, bytes bigint)', 'fare_cache_stats result columns');
+          'TABLE(hits bigint, misses bigint, rebuilds bigint, entries bigint, bytes bigint, key_invalidations bigint, full_invalidations bigint)', 'fare_cache_stats result columns');
 SELECT is(pg_get_function_arguments('faregate.fare(text,text,timestamptz,text)'::regprocedure),
           'from_zone text, to_zone text, at timestamp with time zone DEFAULT now(), category text DEFAULT ''adult''::text',
           'fare arguments and defaults');
