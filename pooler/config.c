@@ -107,8 +107,8 @@ typedef enum Section
 	SEC_PEERS					/* PgBouncer's [peers]: config_parse_peer_line */
 } Section;
 
-static bool
-fail(char *err, size_t errlen, const char *path, int line, const char *fmt,...)
+bool
+config_file_error(char *err, size_t errlen, const char *path, int line, const char *fmt,...)
 {
 	va_list		ap;
 	int			n = snprintf(err, errlen, "%s:%d: ", path, line);
@@ -652,13 +652,13 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 	memset(out, 0, sizeof(*out));
 	for (const ConfigKey *key = config_keys; key->name; key++)
 		if (!set_key(out, key, key->default_value, why, sizeof(why)))
-			return fail(err, errlen, path, 0, "built-in default: %s", why);
+			return config_file_error(err, errlen, path, 0, "built-in default: %s", why);
 	if (!copy_string(out->path, sizeof(out->path), path))
-		return fail(err, errlen, path, 0, "path of the config file is too long");
+		return config_file_error(err, errlen, path, 0, "path of the config file is too long");
 
 	file = fopen(path, "r");
 	if (!file)
-		return fail(err, errlen, path, 0, "cannot open the config file: %s", strerror(errno));
+		return config_file_error(err, errlen, path, 0, "cannot open the config file: %s", strerror(errno));
 
 	while (fgets(line, sizeof(line), file))
 	{
@@ -670,7 +670,7 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		lineno++;
 		if (!strchr(line, '\n') && !feof(file))
 		{
-			fail(err, errlen, path, lineno, "line is longer than %zu bytes", sizeof(line) - 2);
+			config_file_error(err, errlen, path, lineno, "line is longer than %zu bytes", sizeof(line) - 2);
 			goto error;
 		}
 		text = trim(line);
@@ -682,7 +682,7 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 
 			if (!close || *trim(close + 1) != '\0')
 			{
-				fail(err, errlen, path, lineno, "malformed section header; write [pooler] or [databases]");
+				config_file_error(err, errlen, path, lineno, "malformed section header; write [pooler] or [databases]");
 				goto error;
 			}
 			*close = '\0';
@@ -697,7 +697,7 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 				section = SEC_PEERS;
 			else
 			{
-				fail(err, errlen, path, lineno,
+				config_file_error(err, errlen, path, lineno,
 					 "unknown section [%s]; the sections are [pooler] (or [pgbouncer]) and [databases]",
 					 name);
 				goto error;
@@ -707,7 +707,7 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		eq = strchr(text, '=');
 		if (!eq)
 		{
-			fail(err, errlen, path, lineno, "expected \"key = value\"");
+			config_file_error(err, errlen, path, lineno, "expected \"key = value\"");
 			goto error;
 		}
 		*eq = '\0';
@@ -715,7 +715,7 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		value = trim(eq + 1);
 		if (*name == '\0')
 		{
-			fail(err, errlen, path, lineno, "missing key before '='");
+			config_file_error(err, errlen, path, lineno, "missing key before '='");
 			goto error;
 		}
 
@@ -725,13 +725,13 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 
 			if (!key)
 			{
-				fail(err, errlen, path, lineno,
+				config_file_error(err, errlen, path, lineno,
 					 "unknown setting \"%s\"; see docs/faregate-pooler.ini for the settings", name);
 				goto error;
 			}
 			if (!set_key(out, key, value, why, sizeof(why)))
 			{
-				fail(err, errlen, path, lineno, "%s", why);
+				config_file_error(err, errlen, path, lineno, "%s", why);
 				goto error;
 			}
 		}
@@ -742,14 +742,14 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 
 			if (strlen(name) >= CF_NAME_MAX)
 			{
-				fail(err, errlen, path, lineno, "database name \"%s\" is longer than %d bytes", name,
+				config_file_error(err, errlen, path, lineno, "database name \"%s\" is longer than %d bytes", name,
 					 CF_NAME_MAX - 1);
 				goto error;
 			}
 			existing = config_find_database(out, name);
 			if (existing && strcmp(existing->name, name) == 0)
 			{
-				fail(err, errlen, path, lineno, "database \"%s\" is defined twice", name);
+				config_file_error(err, errlen, path, lineno, "database \"%s\" is defined twice", name);
 				goto error;
 			}
 			if (out->n_databases == capacity)
@@ -759,7 +759,7 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 
 				if (!grown)
 				{
-					fail(err, errlen, path, lineno, "out of memory");
+					config_file_error(err, errlen, path, lineno, "out of memory");
 					goto error;
 				}
 				out->databases = grown;
@@ -775,7 +775,7 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 			entry->line = lineno;
 			if (!parse_database_line(value, entry, why, sizeof(why)))
 			{
-				fail(err, errlen, path, lineno, "%s", why);
+				config_file_error(err, errlen, path, lineno, "%s", why);
 				goto error;
 			}
 			out->n_databases++;
@@ -786,19 +786,19 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		{
 			if (!config_parse_peer_line(out, name, value, why, sizeof(why)))
 			{
-				fail(err, errlen, path, lineno, "%s", why);
+				config_file_error(err, errlen, path, lineno, "%s", why);
 				goto error;
 			}
 		}
 		else
 		{
-			fail(err, errlen, path, lineno, "setting \"%s\" outside a section; put it under [pooler]", name);
+			config_file_error(err, errlen, path, lineno, "setting \"%s\" outside a section; put it under [pooler]", name);
 			goto error;
 		}
 	}
 	if (ferror(file))
 	{
-		fail(err, errlen, path, lineno, "read error: %s", strerror(errno));
+		config_file_error(err, errlen, path, lineno, "read error: %s", strerror(errno));
 		goto error;
 	}
 	fclose(file);
@@ -806,17 +806,17 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 	if (!config_check_auth(out, why, sizeof(why)))
 	{
 		config_free(out);
-		return fail(err, errlen, path, 0, "%s", why);
+		return config_file_error(err, errlen, path, 0, "%s", why);
 	}
 	if (!check_routing(out, why, sizeof(why)))
 	{
 		config_free(out);
-		return fail(err, errlen, path, 0, "%s", why);
+		return config_file_error(err, errlen, path, 0, "%s", why);
 	}
 	if (out->listen_addr[0] == '\0' && out->unix_socket_dir[0] == '\0')
 	{
 		config_free(out);
-		return fail(err, errlen, path, 0, "nothing to listen on: set listen_addr or unix_socket_dir");
+		return config_file_error(err, errlen, path, 0, "nothing to listen on: set listen_addr or unix_socket_dir");
 	}
 	return true;
 

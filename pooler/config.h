@@ -199,6 +199,14 @@ extern const ConfigKey config_keys[];
 __attribute__((warn_unused_result))
 extern bool config_load(const char *path, Config *out, char *err, size_t errlen);
 
+/*
+ * config_file_error: writes "PATH:LINE: message" into err (the form every file the pooler reads uses for
+ * its errors: the config file, auth_hba_file, auth_ident_file) and returns false, for `return
+ * config_file_error(...)`.
+ */
+__attribute__((format(printf, 5, 6)))
+extern bool config_file_error(char *err, size_t errlen, const char *path, int line, const char *fmt,...);
+
 /* config_free: releases what config_load allocated in *cfg. */
 extern void config_free(Config *cfg);
 

@@ -7,6 +7,7 @@
  * Whitespace around a comma does not end a list ("a , b" unquoted is two names), as PgBouncer reads it.
  */
 #include "hba.h"
+#include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,20 +37,6 @@ typedef struct Fields
 	Field		field[MAX_FIELDS];
 	int			n;
 } Fields;
-
-static bool
-fail(char *err, size_t errlen, const char *path, int line, const char *fmt,...)
-{
-	va_list		ap;
-	int			n = snprintf(err, errlen, "%s:%d: ", path, line);
-
-	if (n < 0 || (size_t) n >= errlen)
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - n, fmt, ap);
-	va_end(ap);
-	return false;
-}
 
 static void
 fields_free(Fields *f)
@@ -307,9 +294,9 @@ include_names(const char *path, int line, const char *file, bool database, int d
 	bool		ok = true;
 
 	if (depth >= MAX_INCLUDE_DEPTH)
-		return fail(err, errlen, path, line, "@%s: @ files nested too deep", file);
+		return config_file_error(err, errlen, path, line, "@%s: @ files nested too deep", file);
 	if (!(text = read_file(file, why_buf, sizeof(why_buf), "@ file")))
-		return fail(err, errlen, path, line, "%s", why_buf);
+		return config_file_error(err, errlen, path, line, "%s", why_buf);
 	pos = text;
 	while (ok && (lt = next_line(&pos, &ln, &next)))
 	{
@@ -317,7 +304,7 @@ include_names(const char *path, int line, const char *file, bool database, int d
 		const char *why = NULL;
 
 		if (!tokenize_line(lt, &fields, &why))
-			ok = fail(err, errlen, file, ln, "%s", why);
+			ok = config_file_error(err, errlen, file, ln, "%s", why);
 		for (int i = 0; ok && i < fields.n; i++)
 			ok = read_names(&fields.field[i], database, file, ln, depth + 1, out, err, errlen);
 		fields_free(&fields);
@@ -339,7 +326,7 @@ read_names(const Field *field, bool database, const char *path, int line, int de
 		if (t->quoted)
 		{
 			if (!names_add(out, t->text))
-				return fail(err, errlen, path, line, "out of memory");
+				return config_file_error(err, errlen, path, line, "out of memory");
 			continue;
 		}
 		if (strcmp(t->text, "all") == 0)
@@ -349,26 +336,26 @@ read_names(const Field *field, bool database, const char *path, int line, int de
 		else if (database && strcmp(t->text, "replication") == 0)
 			out->replication = true;
 		else if (database && (strcmp(t->text, "samerole") == 0 || strcmp(t->text, "samegroup") == 0))
-			return fail(err, errlen, path, line, "%s is not supported by the pooler (PgBouncer neither): list the "
+			return config_file_error(err, errlen, path, line, "%s is not supported by the pooler (PgBouncer neither): list the "
 						"databases", t->text);
 		else if (!database && t->text[0] == '+')
-			return fail(err, errlen, path, line, "group membership (%s) is not supported by the pooler (PgBouncer "
+			return config_file_error(err, errlen, path, line, "group membership (%s) is not supported by the pooler (PgBouncer "
 						"neither): list the users, or put them in an @file", t->text);
 		else if (t->text[0] == '/')
-			return fail(err, errlen, path, line, "regular expressions (%s) are not supported by the pooler: list "
+			return config_file_error(err, errlen, path, line, "regular expressions (%s) are not supported by the pooler: list "
 						"the names", t->text);
 		else if (t->text[0] == '@')
 		{
 			char		file[4096];
 
 			if (t->text[1] == '\0')
-				return fail(err, errlen, path, line, "@ without a file name");
+				return config_file_error(err, errlen, path, line, "@ without a file name");
 			include_path(path, t->text + 1, file, sizeof(file));
 			if (!include_names(path, line, file, database, depth, out, err, errlen))
 				return false;
 		}
 		else if (!names_add(out, t->text))
-			return fail(err, errlen, path, line, "out of memory");
+			return config_file_error(err, errlen, path, line, "out of memory");
 	}
 	return true;
 }
@@ -457,7 +444,7 @@ parse_rule(const Fields *f, const char *path, int line, HbaRule *rule, char *err
 	memset(rule, 0, sizeof(*rule));
 	rule->line = line;
 	if (!word)
-		return fail(err, errlen, path, line, "expected local, host, hostssl or hostnossl");
+		return config_file_error(err, errlen, path, line, "expected local, host, hostssl or hostnossl");
 	if (strcmp(word, "local") == 0)
 		rule->type = HBA_LOCAL;
 	else if (strcmp(word, "host") == 0)
@@ -467,10 +454,10 @@ parse_rule(const Fields *f, const char *path, int line, HbaRule *rule, char *err
 	else if (strcmp(word, "hostnossl") == 0)
 		rule->type = HBA_HOSTNOSSL;
 	else
-		return fail(err, errlen, path, line, "\"%s\" is not supported by the pooler: the record types are local, "
+		return config_file_error(err, errlen, path, line, "\"%s\" is not supported by the pooler: the record types are local, "
 					"host, hostssl and hostnossl", word);
 	if (f->n < (rule->type == HBA_LOCAL ? 4 : 5))
-		return fail(err, errlen, path, line, "too few fields: write %s DATABASE USER%s METHOD [OPTIONS]", word,
+		return config_file_error(err, errlen, path, line, "too few fields: write %s DATABASE USER%s METHOD [OPTIONS]", word,
 					rule->type == HBA_LOCAL ? "" : " ADDRESS");
 	if (!read_names(&f->field[1], true, path, line, 0, &rule->databases, err, errlen) ||
 		!read_names(&f->field[2], false, path, line, 0, &rule->users, err, errlen))
@@ -484,14 +471,14 @@ parse_rule(const Fields *f, const char *path, int line, HbaRule *rule, char *err
 		int			bits;
 
 		if (!addr)
-			return fail(err, errlen, path, line, "expected one address");
+			return config_file_error(err, errlen, path, line, "expected one address");
 		if (strcmp(addr, "all") == 0)
 			rule->addr_all = true;
 		else if (strcmp(addr, "samehost") == 0 || strcmp(addr, "samenet") == 0)
-			return fail(err, errlen, path, line, "%s is not supported by the pooler (PgBouncer neither): write the "
+			return config_file_error(err, errlen, path, line, "%s is not supported by the pooler (PgBouncer neither): write the "
 						"addresses", addr);
 		else if (!parse_address(addr, &rule->family, rule->addr, &bits))
-			return fail(err, errlen, path, line, "invalid address \"%s\" (host names are not supported: write an "
+			return config_file_error(err, errlen, path, line, "invalid address \"%s\" (host names are not supported: write an "
 						"IPv4 or IPv6 address with /bits, or all)", addr);
 		else if (bits >= 0)
 			mask_from_bits(bits, rule->mask);
@@ -504,12 +491,12 @@ parse_rule(const Fields *f, const char *path, int line, HbaRule *rule, char *err
 			i++;
 			if (!mask || !parse_address(mask, &mask_family, rule->mask, &mask_bits) || mask_bits >= 0 ||
 				mask_family != rule->family)
-				return fail(err, errlen, path, line, "address \"%s\" needs /bits or a netmask of the same family "
+				return config_file_error(err, errlen, path, line, "address \"%s\" needs /bits or a netmask of the same family "
 							"in the next field", addr);
 		}
 	}
 	if (i >= f->n)
-		return fail(err, errlen, path, line, "missing the authentication method");
+		return config_file_error(err, errlen, path, line, "missing the authentication method");
 	word = single_word(&f->field[i++]);
 	found = false;
 	for (size_t m = 0; word && !found && m < sizeof(methods) / sizeof(methods[0]); m++)
@@ -519,23 +506,23 @@ parse_rule(const Fields *f, const char *path, int line, HbaRule *rule, char *err
 			found = true;
 		}
 	if (!found)
-		return fail(err, errlen, path, line, "authentication method \"%s\" is not supported by the pooler (it "
+		return config_file_error(err, errlen, path, line, "authentication method \"%s\" is not supported by the pooler (it "
 					"knows trust, reject, md5, scram-sha-256, password, cert and peer)",
 					f->field[i - 1].tokens[0].text);
 	if (rule->method == HBA_PEER && rule->type != HBA_LOCAL)
-		return fail(err, errlen, path, line, "peer authentication is only supported on local lines");
+		return config_file_error(err, errlen, path, line, "peer authentication is only supported on local lines");
 	for (; i < f->n; i++)
 	{
 		const char *opt = f->field[i].tokens[0].text;
 
 		if (f->field[i].n != 1 || strncmp(opt, "map=", 4) != 0 || opt[4] == '\0')
-			return fail(err, errlen, path, line, "option \"%s\" is not supported by the pooler (only map=NAME, "
+			return config_file_error(err, errlen, path, line, "option \"%s\" is not supported by the pooler (only map=NAME, "
 						"for cert and peer)", opt);
 		if (rule->method != HBA_CERT && rule->method != HBA_PEER)
-			return fail(err, errlen, path, line, "map= works only with cert and peer");
+			return config_file_error(err, errlen, path, line, "map= works only with cert and peer");
 		free(rule->map);
 		if (!(rule->map = strdup(opt + 4)))
-			return fail(err, errlen, path, line, "out of memory");
+			return config_file_error(err, errlen, path, line, "out of memory");
 	}
 	return true;
 }
@@ -563,7 +550,7 @@ hba_parse(const char *text, const char *path, HbaRules *out, char *err, size_t e
 		{
 			fields_free(&fields);
 			hba_free(out);
-			return fail(err, errlen, path, line, "%s", why);
+			return config_file_error(err, errlen, path, line, "%s", why);
 		}
 		if (fields.n == 0)
 			continue;
@@ -574,7 +561,7 @@ hba_parse(const char *text, const char *path, HbaRules *out, char *err, size_t e
 			HbaRule    *grown = realloc(out->rules, sizeof(HbaRule) * (cap = cap ? cap * 2 : 16));
 
 			if (!grown)
-				ok = fail(err, errlen, path, line, "out of memory");
+				ok = config_file_error(err, errlen, path, line, "out of memory");
 			else
 				out->rules = grown;
 		}
@@ -714,16 +701,16 @@ ident_parse(const char *text, const char *path, IdentMap *out, char *err, size_t
 		ok = tokenize_line(lt, &f, &why);
 		free(lt);
 		if (!ok)
-			fail(err, errlen, path, line, "%s", why);
+			config_file_error(err, errlen, path, line, "%s", why);
 		else if (f.n == 0)
 			;
 		else if (f.n != 3 || f.field[0].n != 1 || f.field[1].n != 1 || f.field[2].n != 1)
-			ok = fail(err, errlen, path, line, "expected MAPNAME SYSTEM-USERNAME DATABASE-USERNAME");
+			ok = config_file_error(err, errlen, path, line, "expected MAPNAME SYSTEM-USERNAME DATABASE-USERNAME");
 		else if (!f.field[1].tokens[0].quoted && f.field[1].tokens[0].text[0] == '/')
-			ok = fail(err, errlen, path, line, "regular expressions are not supported by the pooler (PgBouncer "
+			ok = config_file_error(err, errlen, path, line, "regular expressions are not supported by the pooler (PgBouncer "
 					  "neither): write the system user name");
 		else if (!f.field[2].tokens[0].quoted && f.field[2].tokens[0].text[0] == '+')
-			ok = fail(err, errlen, path, line, "group membership is not supported by the pooler (PgBouncer "
+			ok = config_file_error(err, errlen, path, line, "group membership is not supported by the pooler (PgBouncer "
 					  "neither): write the database user name, or all");
 		else
 		{
@@ -739,7 +726,7 @@ ident_parse(const char *text, const char *path, IdentMap *out, char *err, size_t
 				ident_entry_free(&e);
 				if (grown)
 					out->entries = grown;
-				ok = fail(err, errlen, path, line, "out of memory");
+				ok = config_file_error(err, errlen, path, line, "out of memory");
 			}
 			else
 			{

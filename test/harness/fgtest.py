@@ -6,6 +6,7 @@ loopback ports, the pooler binary (FG_POOLER_BIN), a Pooler that writes a config
 waits for its port and stops it (showing its log when the test failed), connection strings for the
 harness's primary, and recreating a fixture database on the primary.
 """
+import hashlib
 import os
 import random
 import shutil
@@ -275,6 +276,37 @@ def recv_msg(s):
             return None, b""
         body += d
     return head[:1], body
+
+
+def login_outcome(port, user, password, db="postgres", source=None):
+    """Logs in to 127.0.0.1:PORT over the raw protocol (answering md5 and cleartext requests) and says how
+    it ended: "ok", the ErrorResponse's SQLSTATE, "closed", or "auth request N" for another method. For
+    the SQLSTATE of a refused login, which libpq does not hand to psql. SOURCE: a local address to
+    connect from (another 127.0.0.0/8 address, for hba rules per address)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30,
+                                 source_address=(source, 0) if source else None)
+    try:
+        s.sendall(startup(user, db))
+        while True:
+            t, body = recv_msg(s)
+            if t is None:
+                return "closed"
+            if t == b"R":
+                code = int.from_bytes(body[:4], "big")
+                if code == 0:
+                    return "ok"
+                if code == 5:
+                    inner = hashlib.md5((password + user).encode()).hexdigest()
+                    s.sendall(msg(b"p", cstr("md5" + hashlib.md5(inner.encode() + body[4:8]).hexdigest())))
+                elif code == 3:
+                    s.sendall(msg(b"p", cstr(password)))
+                else:
+                    return "auth request %d" % code
+            elif t == b"E":
+                fields = dict((f[:1], f[1:]) for f in body.split(b"\0") if f)
+                return fields.get(b"C", b"?").decode()
+    finally:
+        s.close()
 
 
 def read_until_closed(s, limit):

@@ -64,31 +64,10 @@ login() { PGPASSWORD=$2 psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U "$1" -d "
 # (raw protocol: libpq does not hand connection errors' SQLSTATE to psql); md5 or cleartext requests only
 sqlstate() {
   /usr/bin/python3 - "$top/test/harness" "$POOLER_PORT" "$@" <<'PY'
-import hashlib, socket, sys
+import sys
 sys.path.insert(0, sys.argv[1])
-from fgtest import cstr, msg, recv_msg, startup
-port, user, pw = int(sys.argv[2]), sys.argv[3], sys.argv[4]
-db = sys.argv[5] if len(sys.argv) > 5 else "postgres"
-s = socket.create_connection(("127.0.0.1", port), timeout=30)
-s.sendall(startup(user, db))
-while True:
-    t, body = recv_msg(s)
-    if t is None:
-        print("closed"); break
-    if t == b"R":
-        code = int.from_bytes(body[:4], "big")
-        if code == 0:
-            print("ok"); break
-        if code == 5:
-            inner = hashlib.md5((pw + user).encode()).hexdigest()
-            s.sendall(msg(b"p", cstr("md5" + hashlib.md5(inner.encode() + body[4:8]).hexdigest())))
-        elif code == 3:
-            s.sendall(msg(b"p", cstr(pw)))
-        else:
-            print("auth request %d" % code); break
-    elif t == b"E":
-        fields = dict((f[:1], f[1:]) for f in body.split(b"\0") if f)
-        print(fields.get(b"C", b"?").decode()); break
+from fgtest import login_outcome
+print(login_outcome(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else "postgres"))
 PY
 }
 server_log=$FG_PRIMARY_DATA/server.log
