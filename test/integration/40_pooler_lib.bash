@@ -111,6 +111,15 @@ pooler_routing_ready() {
 }
 pooler_wait_routing() { wait_for "${1:-30}" pooler_routing_ready; }
 
+# pooler_node_status_is NODE STATUS [DB]: SHOW ROUTING shows node NODE of database DB (default
+# postgres) with status STATUS (up, lagging, down, ...). A log line cannot tell the same: a replica may
+# have been ejected and readmitted earlier for a transient lag, so "ejected" in the log proves nothing
+# about now.
+pooler_node_status_is() {
+  psql_pooler_admin -c 'SHOW ROUTING' 2>/dev/null |
+    awk -F'|' -v db="${3:-postgres}" -v n="$1" -v s="$2" '$1 == db && $2 == n && $7 == s { f = 1 } END { exit !f }'
+}
+
 # pooler_log_has REGEX: the pooler's log has a line matching REGEX.
 pooler_log_has() { grep -Eq -- "$1" "$POOLER_DIR/pooler.log"; }
 

@@ -63,14 +63,16 @@ ok $([ "$reads" -ge 6 ] && echo 0 || echo 1) "SHOW ROUTING counts reads on repli
 # lag: pause replay on replica 1, write more than max_replica_lag
 psql_port "$FG_REPLICA1_PORT" -d postgres -c "SELECT pg_wal_replay_pause()" >/dev/null
 psql_primary -d postgres -c "INSERT INTO fg_routing_t SELECT g FROM generate_series(1, 20000) g" >/dev/null
-wait_for 30 pooler_log_has "node 1 .* ejected"
+wait_for 30 pooler_node_status_is 1 lagging
+wait_for 30 pooler_node_status_is 2 up   # replica 2 may lag behind that insert for a moment
 ok $(pooler_log_has "node 1 \(.*\) ejected: .*max_replica_lag" && echo 0 || echo 1) "paused replica is ejected, with the reason logged"
 ports=$(for _ in 1 2 3 4 5 6; do psql_pooler -c 'SELECT inet_server_port()'; done | sort -u | tr '\n' ' ')
 is "$ports" "$FG_REPLICA2_PORT " "no reads go to the ejected replica"
 # with replica 2 paused too there is no usable replica: replica_fallback = error
 psql_port "$FG_REPLICA2_PORT" -d postgres -c "SELECT pg_wal_replay_pause()" >/dev/null
 psql_primary -d postgres -c "INSERT INTO fg_routing_t SELECT g FROM generate_series(1, 20000) g" >/dev/null
-wait_for 30 pooler_log_has "node 2 .* ejected"
+wait_for 30 pooler_node_status_is 2 lagging
+ok $? "replica 2 paused behind max_replica_lag is ejected too (SHOW ROUTING: lagging)"
 out=$(PGOPTIONS= psql -X -qAt -v VERBOSITY=verbose -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres \
   -c 'SELECT pg_is_in_recovery()' -c "/* faregate:primary */ SELECT 'still connected'" 2>&1)
 like "$out" "57P03.*no replica is usable" "replica_fallback = error: SQLSTATE 57P03"
@@ -81,7 +83,7 @@ psql_pooler_admin -c 'RELOAD' >/dev/null
 is "$(psql_pooler -c 'SELECT pg_is_in_recovery()')" f "replica_fallback = primary: the read runs on the primary"
 psql_port "$FG_REPLICA1_PORT" -d postgres -c "SELECT pg_wal_replay_resume()" >/dev/null
 psql_port "$FG_REPLICA2_PORT" -d postgres -c "SELECT pg_wal_replay_resume()" >/dev/null
-wait_for 30 pooler_log_has "node 1 .* readmitted"
+wait_for 30 pooler_node_status_is 1 up
 ok $(pooler_log_has "node 1 \(.*\) readmitted" && echo 0 || echo 1) "caught-up replica is readmitted"
 reads_on_replica() { [ "$(psql_pooler -c 'SELECT pg_is_in_recovery()')" = t ]; }
 wait_for 30 reads_on_replica

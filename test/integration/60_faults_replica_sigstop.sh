@@ -61,8 +61,8 @@ kill -CONT $procs
 ok $([ "$g" -gt 0 ] && [ "$b" -eq 0 ]; echo $?) "reads while replica 1 stays frozen: $g answered, $b failed (slowest ${m} ms)"
 read -r g b m <<<"$(reads 3)"
 ok $([ "$g" -gt 0 ] && [ "$b" -eq 0 ]; echo $?) "reads after SIGCONT: $g answered, $b failed"
-wait_for 30 pooler_log_has "node 1 .*up"
-ok $? "the replica is marked up again (logged; waited up to 30 s)"
+wait_for 30 pooler_node_status_is 1 up
+ok $? "the replica is marked up again (SHOW ROUTING; waited up to 30 s)"
 kill -0 "$POOLER_PID"
 ok $? "the pooler is still running"
 pooler_sanitizer_clean
