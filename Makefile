@@ -45,5 +45,6 @@ clean:
 	$(MAKE) -C extension clean
 	$(MAKE) -C pooler clean
 	$(MAKE) -C test/unit clean
+	$(MAKE) -C test/component clean
 	$(MAKE) -C test/fuzz clean
 	$(MAKE) -C test/load clean

@@ -39,6 +39,8 @@ build make -s -C pooler -j"$jobs"
 build make -s -C pooler SAN=1 -j"$jobs"
 build make -s -C test/unit -j"$jobs"
 build make -s -C test/unit SAN=1 -j"$jobs"
+build make -s -C test/component -j"$jobs"
+build make -s -C test/component SAN=1 -j"$jobs"
 
 echo "== test cluster: primary + 2 replicas"
 # The lock stays with this shell only: the cluster, its PostgreSQL servers and every test run without

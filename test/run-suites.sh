@@ -5,6 +5,8 @@
 # test/README.md, "How results are counted"):
 #   lint             test/lint.sh: cppcheck and clang-tidy over pooler/ and extension/
 #   unit, unit-asan  test/unit/build/test_* and test/unit/build-asan/test_* (TAP, C): plain and ASan+UBSan
+#   component, component-asan  test/component/build/test_* and build-asan/ (TAP, C): pooler modules against
+#                    the shared cluster (health checks, logins to a real PostgreSQL), plain and ASan+UBSan
 #   fuzz             test/fuzz/run.sh: each libFuzzer target briefly (FG_FUZZ_SECONDS, default 10) from its corpus
 #   pgtap            test/pgtap/*.sql in a fresh database faregate_test, through psql as pg_prove runs them
 #   valgrind         test/valgrind/check.sh: the extension's C functions in a server under valgrind (~20 s)
@@ -14,13 +16,13 @@
 # The run fails when a test fails, when a plan's test is never reported, when a file crashes or prints no
 # test, when a selected suite runs no test, when a set-up step fails, and when a test is skipped for a
 # reason that is not in allowed_skips below (such a skip counts as failed, not skipped).
-# Environment: FG_SUITES picks suites (by the names of the first column; "unit" and "integration" include
-# their -asan runs), FG_ONLY=REGEX keeps the test files whose path matches (a suite left with no file is
+# Environment: FG_SUITES picks suites (by the names of the first column; "unit", "component" and "integration"
+# include their -asan runs), FG_ONLY=REGEX keeps the test files whose path matches (a suite left with no file is
 # then reported as not run; without FG_ONLY that is a failure).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-suites=${FG_SUITES:-lint unit fuzz pgtap valgrind integration}
+suites=${FG_SUITES:-lint unit fuzz pgtap valgrind component integration}
 only=${FG_ONLY:-}
 logdir=$(mktemp -d /tmp/faregate-suites.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
@@ -140,6 +142,12 @@ for suite in $suites; do
       suite_files unit-asan "no test binary in test/unit/build-asan (make -C test/unit SAN=1)" \
         test/unit/build-asan/test_*
       ;;
+    component)
+      suite_files component "no test binary in test/component/build (make -C test/component)" \
+        test/component/build/test_*
+      suite_files component-asan "no test binary in test/component/build-asan (make -C test/component SAN=1)" \
+        test/component/build-asan/test_*
+      ;;
     pgtap)
       mapfile -t tests < <(files test/pgtap/*.sql)
       if [ ${#tests[@]} -eq 0 ]; then
@@ -178,7 +186,7 @@ for suite in $suites; do
       fi
       ;;
     *)
-      problems+=("unknown suite '$suite' (lint, unit, fuzz, pgtap, valgrind, integration); counted as 1 failure")
+      problems+=("unknown suite '$suite' (lint, unit, fuzz, pgtap, valgrind, component, integration); counted as 1 failure")
       total_failed=$((total_failed + 1))
       ;;
   esac
