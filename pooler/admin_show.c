@@ -20,7 +20,7 @@
 #include "client.h"
 #include "config.h"
 #include "iobuf.h"
-#include "listen.h"
+#include "notify.h"
 #include "log.h"
 #include "params.h"
 #include "peer.h"
@@ -854,7 +854,7 @@ show_lists(Client *client)
 	rows[n].name = "io_buffers_free", rows[n++].items = iobuf_free_count();
 	rows[n].name = "prepared_statements", rows[n++].items = prepared_total();
 	rows[n].name = "interned_values", rows[n++].items = params_interned_count();
-	rows[n].name = "listen_channels", rows[n++].items = listen_channel_count();
+	rows[n].name = "listen_channels", rows[n++].items = notify_channel_count();
 	admin_result_begin(&res, client, 2, names, types);
 	for (int i = 0; i < n; i++)
 	{

@@ -118,8 +118,8 @@ client_set_state(Client *client, ClientState state)
 		iobuf_release(&client->held);
 	}
 	/* a message boundary without a server: notifications held during the transaction go out */
-	if (state == CL_IDLE && client->listen.pending_len)
-		listen_client_idle(client);
+	if (state == CL_IDLE && client->notify.pending_len)
+		notify_client_idle(client);
 }
 
 void
@@ -284,7 +284,7 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 	if (client->state == CL_FREE)
 		return;
 	ratelimit_forget(client);
-	listen_forget(client);
+	notify_forget(client);
 	if (sqlstate && client->conn.fd >= 0)
 	{
 		uint8_t		data[2048];
@@ -892,7 +892,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 				{
 					client_note_set(client, query);
 					if (cf.pool_mode == POOL_TRANSACTION)
-						listen_note_query(client, query, strlen(query));
+						notify_note_query(client, query, strlen(query));
 				}
 				ok = server_send_bytes(server, msg, total) && server_exp_push(server, EXP_QUERY, false, 0);
 				break;
@@ -913,7 +913,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 				}
 				client_note_set(client, query);
 				if (cf.pool_mode == POOL_TRANSACTION)
-					listen_note_query(client, query, strlen(query));
+					notify_note_query(client, query, strlen(query));
 				if (name[0] && prepared_client_lookup(&client->stmts, name))
 				{
 					/* PostgreSQL: 42P05 at this Parse, the rest skipped up to Sync, the transaction failed */
@@ -1014,9 +1014,9 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 	return ok;
 }
 
-/* server_has_room: the linked server's output can take more (flushing it first when it is full). */
+/* linked_server_has_room: the linked server's output can take more (flushing it first when it is full). */
 static bool
-server_has_room(Server *server)
+linked_server_has_room(Server *server)
 {
 	if (!server)
 		return false;			/* not linked (yet): nothing can be forwarded */
@@ -1211,7 +1211,7 @@ client_process(Client *client)
 		{
 			uint32_t	n = avail < client->fwd_remain ? avail : client->fwd_remain;
 
-			if (!server || !server_has_room(server))
+			if (!server || !linked_server_has_room(server))
 				break;
 			if (client->stream_fwd && !server_send_bytes(server, p, n))
 			{
@@ -1271,12 +1271,12 @@ client_process(Client *client)
 				continue;
 			}
 		}
-		if (client->state == CL_IDLE && listen_client_waiting(&client->listen))
-			break;				/* its LISTEN is not answered yet (listen.c resumes it) */
+		if (client->state == CL_IDLE && notify_client_waiting(&client->notify))
+			break;				/* its LISTEN is not answered yet (notify.c resumes it) */
 		if (client->state == CL_IDLE && type == 'Q' && cf.pool_mode == POOL_TRANSACTION && total > 5 &&
 			p[total - 1] == '\0')
 		{
-			int			taken = listen_try_query(client, (const char *) p + 5);
+			int			taken = notify_try_query(client, (const char *) p + 5);
 
 			if (taken < 0)
 				break;
@@ -1318,7 +1318,7 @@ client_process(Client *client)
 			continue;
 		}
 		/* CL_ACTIVE: a server is linked (no server here would be a state bug: wait rather than crash) */
-		if (!server || !server_has_room(server))
+		if (!server || !linked_server_has_room(server))
 			break;
 		client->pool->stats.total.bytes_recv += total > avail ? avail : total;
 		client->pool->nodes[server->node].stats.bytes_recv += total > avail ? avail : total;

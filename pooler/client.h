@@ -18,7 +18,7 @@
 
 #include "conn.h"
 #include "list.h"
-#include "listen.h"
+#include "notify.h"
 #include "params.h"
 #include "prepared.h"
 #include "ratelimit.h"
@@ -92,7 +92,7 @@ struct Client
 	char		tx_status;		/* last ReadyForQuery status the client saw: 'I', 'T', 'E' */
 	char		application_name[64];
 	ClientRate	rate;			/* rate-limit delay state (ratelimit.c) */
-	ClientListen listen;		/* LISTEN channels and held notifications (listen.c) */
+	ClientNotify notify;		/* LISTEN channels and held notifications (notify.c) */
 	/* read routing (routing.c) */
 	bool		route_capture;	/* this transaction writes: capture its end LSN (read_your_writes) */
 	bool		route_sticky_primary;	/* created a temp object or listens: stays on the primary */

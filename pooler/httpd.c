@@ -48,8 +48,8 @@ typedef struct HttpConn
 
 static List http_conns = {&http_conns, &http_conns};
 static int	n_http_conns;
-static int	listen_fds[HTTPD_MAX_LISTENERS];
-static struct event *listen_evs[HTTPD_MAX_LISTENERS];
+static int	httpd_listen_fds[HTTPD_MAX_LISTENERS];
+static struct event *httpd_listen_evs[HTTPD_MAX_LISTENERS];
 static int	n_listen;
 static HttpdHandler http_handler;
 
@@ -324,9 +324,9 @@ httpd_start(const char *addr, int port, HttpdHandler handler, char *err, size_t 
 			httpd_stop();
 			return false;
 		}
-		listen_fds[n_listen] = fd;
-		listen_evs[n_listen] = event_new(conn_base, fd, EV_READ | EV_PERSIST, accept_cb, NULL);
-		event_add(listen_evs[n_listen], NULL);
+		httpd_listen_fds[n_listen] = fd;
+		httpd_listen_evs[n_listen] = event_new(conn_base, fd, EV_READ | EV_PERSIST, accept_cb, NULL);
+		event_add(httpd_listen_evs[n_listen], NULL);
 		n_listen++;
 	}
 	freeaddrinfo(res);
@@ -344,8 +344,8 @@ httpd_stop(void)
 
 	for (int i = 0; i < n_listen; i++)
 	{
-		event_free(listen_evs[i]);
-		close(listen_fds[i]);
+		event_free(httpd_listen_evs[i]);
+		close(httpd_listen_fds[i]);
 	}
 	n_listen = 0;
 	list_for_each_safe(it, tmp, &http_conns)

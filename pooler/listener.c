@@ -109,7 +109,7 @@ add_listener(int fd, bool unix_socket, char *err, size_t errlen)
 }
 
 static bool
-listen_tcp(const char *host, char *err, size_t errlen)
+listener_open_tcp(const char *host, char *err, size_t errlen)
 {
 	struct addrinfo hints;
 	struct addrinfo *res;
@@ -166,7 +166,7 @@ listen_tcp(const char *host, char *err, size_t errlen)
 }
 
 static bool
-listen_unix(char *err, size_t errlen)
+listener_open_unix(char *err, size_t errlen)
 {
 	struct sockaddr_un un;
 	int			fd;
@@ -198,9 +198,9 @@ listener_start(char *err, size_t errlen)
 
 	snprintf(list, sizeof(list), "%s", cf.listen_addr);
 	for (char *host = strtok_r(list, ", ", &save); host; host = strtok_r(NULL, ", ", &save))
-		if (!listen_tcp(host, err, errlen))
+		if (!listener_open_tcp(host, err, errlen))
 			return false;
-	if (cf.unix_socket_dir[0] && !listen_unix(err, errlen))
+	if (cf.unix_socket_dir[0] && !listener_open_unix(err, errlen))
 		return false;
 	return true;
 }

@@ -21,7 +21,7 @@
 
 #include "client.h"
 #include "config.h"
-#include "listen.h"
+#include "notify.h"
 #include "log.h"
 #include "metrics.h"
 #include "routing.h"
@@ -512,13 +512,13 @@ server_release(Server *server)
 		server_close(server, "server_lifetime reached");
 		return;
 	}
-	if (server->listen_dirty && cf.pool_mode != POOL_SESSION && server->state == SV_ACTIVE)
+	if (server->notify_dirty && cf.pool_mode != POOL_SESSION && server->state == SV_ACTIVE)
 	{
-		/* a client's LISTEN ran here: the listener connection serves it now (listen.c) */
+		/* a client's LISTEN ran here: the listener connection serves it now (notify.c) */
 		uint8_t		data[32];
 		PktBuf		pkt;
 
-		server->listen_dirty = false;
+		server->notify_dirty = false;
 		pktbuf_init(&pkt, data, sizeof(data));
 		proto_build_query(&pkt, "UNLISTEN *");
 		if (!server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0) ||
@@ -938,9 +938,9 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 	return false;
 }
 
-/* client_has_room: the linked client's output can take more (flushing it when it is full). */
+/* linked_client_has_room: the linked client's output can take more (flushing it when it is full). */
 static bool
-client_has_room(Client *client)
+linked_client_has_room(Client *client)
 {
 	if (iobuf_len(client->conn.wbuf) < IOBUF_SIZE / 2)
 		return true;
@@ -977,7 +977,7 @@ server_process(Server *server)
 			break;
 		p = iobuf_head(server->conn.rbuf);
 		client = server->client;
-		if (client && !client_has_room(client))
+		if (client && !linked_client_has_room(client))
 			break;
 		if (server->fwd_remain > 0)
 		{
@@ -1058,7 +1058,7 @@ server_process(Server *server)
 		}
 		if (forward && client && cf.pool_mode == POOL_TRANSACTION &&
 			(type == 'A' || type == 'C' || type == 'E' || type == 'Z'))
-			forward = listen_server_reply(client, &server->listen_dirty, type, p, total);
+			forward = notify_server_reply(client, &server->notify_dirty, type, p, total);
 		if (type == 'Z' && forward && client && client->route_capture && server->tx_status == 'I' &&
 			server_exp_idle(server) && cf.pool_mode == POOL_TRANSACTION)
 		{

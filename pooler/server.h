@@ -91,7 +91,7 @@ struct Server
 	bool		in_process;		/* server_process is running */
 	char		tx_status;		/* last ReadyForQuery status */
 	bool		close_needed;	/* configuration changed: close instead of reusing */
-	bool		listen_dirty;	/* a client's LISTEN ran on it (listen.c): UNLISTEN * when released */
+	bool		notify_dirty;	/* a client's LISTEN ran on it (notify.c): UNLISTEN * when released */
 	bool		fatal_forwarded;	/* a FATAL ErrorResponse already reached the client */
 	bool		error_in_query; /* an ErrorResponse arrived since the last ReadyForQuery */
 	bool		ryw_capture;	/* the pooler's commit-LSN query is running; the client's 'Z' is held */

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """45_ops_probe.py: /health's reachability probe for [databases] entries without replicas= (probe.c)
-and the bound on the LISTEN listener's connection attempt and LISTEN (listen.c).
+and the bound on the LISTEN listener's connection attempt and LISTEN (notify.c).
 
 A fake PostgreSQL server (a Python socket server) sits in front of the primary: it proxies every
 connection, except that it answers the probe (application_name faregate-probe) or the listener

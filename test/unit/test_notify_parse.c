@@ -1,5 +1,5 @@
 /*
- * test_listen_parse.c: route_listen_statements, the statement splitter listen.c uses to find the
+ * test_notify_parse.c: route_listen_statements, the statement splitter notify.c uses to find the
  * LISTEN/UNLISTEN statements a client sends to a server: several statements, quoted identifiers,
  * comments, strings and dollar quotes that merely contain the words, UNLISTEN *, unlexable text.
  */

@@ -1,5 +1,5 @@
 /*
- * listen.h: LISTEN/NOTIFY in transaction mode (listen.c). A client's `LISTEN ch`, `UNLISTEN ch` and
+ * notify.h: LISTEN/NOTIFY in transaction mode (notify.c). A client's `LISTEN ch`, `UNLISTEN ch` and
  * `UNLISTEN *` sent as a whole simple Query outside a transaction are answered by the pooler, others
  * (transaction blocks, several statements, extended protocol) are taken over at their COMMIT; one
  * listener connection per database (libpq, on the event loop) holds the LISTENs of all its clients, and
@@ -11,20 +11,20 @@
  * is listened to again, and the clients of each channel get a NoticeResponse naming the time span in
  * which notifications may have been missed.
  */
-#ifndef FAREGATE_LISTEN_H
-#define FAREGATE_LISTEN_H
+#ifndef FAREGATE_NOTIFY_H
+#define FAREGATE_NOTIFY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct Client Client;
-typedef struct ListenChannel ListenChannel;
+typedef struct NotifyChannel NotifyChannel;
 
 /* Per-client state (embedded in Client). */
-typedef struct ClientListen
+typedef struct ClientNotify
 {
-	ListenChannel **channels;	/* malloc'ed; the channels it listens on */
+	NotifyChannel **channels;	/* malloc'ed; the channels it listens on */
 	int			n_channels;
 	int			cap_channels;
 	uint8_t    *pending;		/* NotificationResponse/NoticeResponse messages held for the next
@@ -36,49 +36,49 @@ typedef struct ClientListen
 	int			n_done;
 	bool		tx_rollback;	/* the running transaction rolls back (ErrorResponse, ROLLBACK) */
 	bool		hold_cc;		/* the held answer includes CommandComplete LISTEN (lone LISTEN) */
-	ListenChannel *waiting_on;	/* its LISTEN is answered once the listener has LISTENed to this
+	NotifyChannel *waiting_on;	/* its LISTEN is answered once the listener has LISTENed to this
 								 * channel (or lost its connection); meanwhile its input waits */
-} ClientListen;
+} ClientNotify;
 
 /*
- * listen_try_query: client (idle, transaction mode) sent Query text. When it is a lone LISTEN/UNLISTEN
+ * notify_try_query: client (idle, transaction mode) sent Query text. When it is a lone LISTEN/UNLISTEN
  * the pooler answers it (CommandComplete + ReadyForQuery) and returns 1; 0 = not ours (forward it);
  * -1 = the client was closed.
  */
-extern int	listen_try_query(Client *client, const char *query);
+extern int	notify_try_query(Client *client, const char *query);
 
 /*
- * listen_note_query: client (transaction mode) sends SQL text (a Query, or a Parse's statement) to a
+ * notify_note_query: client (transaction mode) sends SQL text (a Query, or a Parse's statement) to a
  * server: its LISTEN/UNLISTEN statements are noted, to be taken over when the server completes them
  * and their transaction commits.
  */
-extern void listen_note_query(Client *client, const char *sql, size_t len);
+extern void notify_note_query(Client *client, const char *sql, size_t len);
 
 /*
- * listen_server_reply: a server reply of type (A, C, E or Z) for client in transaction mode; *dirty is
+ * notify_server_reply: a server reply of type (A, C, E or Z) for client in transaction mode; *dirty is
  * the server's flag "has LISTENed itself" (its UNLISTEN * runs when it is released). At COMMIT the
  * completed LISTEN/UNLISTENs move to the listener connection and the ReadyForQuery is held until the
  * listener has LISTENed. Returns whether the message goes to the client.
  */
-extern bool listen_server_reply(Client *client, bool *dirty, char type, const uint8_t *msg, size_t len);
+extern bool notify_server_reply(Client *client, bool *dirty, char type, const uint8_t *msg, size_t len);
 
-/* listen_client_waiting: client's LISTEN is not answered yet: process none of its input. */
+/* notify_client_waiting: client's LISTEN is not answered yet: process none of its input. */
 static inline bool
-listen_client_waiting(const ClientListen *cl)
+notify_client_waiting(const ClientNotify *cl)
 {
 	return cl->waiting_on != NULL;
 }
 
-/* listen_client_idle: client is at a message boundary without a server: deliver what is held. */
-extern void listen_client_idle(Client *client);
+/* notify_client_idle: client is at a message boundary without a server: deliver what is held. */
+extern void notify_client_idle(Client *client);
 
-/* listen_forget: the client leaves: its channels lose a listener (UNLISTEN when none is left). */
-extern void listen_forget(Client *client);
+/* notify_forget: the client leaves: its channels lose a listener (UNLISTEN when none is left). */
+extern void notify_forget(Client *client);
 
-/* listen_parse: "LISTEN x" → ('L', "x"); "UNLISTEN *" → ('U', "*"); 0 when it is not a lone one. */
-extern char listen_parse(const char *query, char *channel, size_t channel_len);
+/* notify_parse_lone: "LISTEN x" → ('L', "x"); "UNLISTEN *" → ('U', "*"); 0 when it is not a lone one. */
+extern char notify_parse_lone(const char *query, char *channel, size_t channel_len);
 
-/* listen_channel_count: channels listened to (SHOW LISTS, metrics). */
-extern int	listen_channel_count(void);
+/* notify_channel_count: channels listened to (SHOW LISTS, metrics). */
+extern int	notify_channel_count(void);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * listen.c: owns LISTEN/NOTIFY for transaction mode (see listen.h): the listener connection of each
+ * notify.c: owns LISTEN/NOTIFY for transaction mode (see notify.h): the listener connection of each
  * database (libpq, non-blocking, on the pooler's event loop), the channels with their listening
  * clients, and delivery of NotificationResponse messages at client message boundaries.
  *
@@ -9,11 +9,11 @@
  * re-LISTENs them all; when it has, the clients of the channels that were re-listened get a
  * NoticeResponse with the span in which notifications may have been missed.
  *
- * A lone LISTEN/UNLISTEN in a simple Query outside a transaction is answered here (listen_try_query).
+ * A lone LISTEN/UNLISTEN in a simple Query outside a transaction is answered here (notify_try_query).
  * Any other one (transaction block, several statements, Parse/Bind/Execute) runs on the server: its
- * statements are found with route.c's lexer when sent (listen_note_query), counted off by the server's
- * CommandCompletes and applied at COMMIT (listen_server_reply); the server then gets UNLISTEN * on
- * release (server.c, listen_dirty) and its own NotificationResponses are not forwarded. The answer to
+ * statements are found with route.c's lexer when sent (notify_note_query), counted off by the server's
+ * CommandCompletes and applied at COMMIT (notify_server_reply); the server then gets UNLISTEN * on
+ * release (server.c, notify_dirty) and its own NotificationResponses are not forwarded. The answer to
  * a LISTEN is held until the listener's LISTEN on the channel has completed (release_cb). The listener's
  * connection attempt and each LISTEN/UNLISTEN are bounded by server_connect_timeout (deadline_cb): on
  * expiry the held clients get SQLSTATE 08006 naming the listener, and the connection is retried.
@@ -23,7 +23,7 @@
  * the ReadyForQuery, with the pooled server's pid; the listener connects to the database entry's host
  * (the primary), and host names are resolved by libpq (blocking).
  */
-#include "listen.h"
+#include "notify.h"
 
 #include <ctype.h>
 #include <event2/event.h>
@@ -47,12 +47,12 @@
 #define LISTEN_BACKOFF_MAX_MS 5000
 #define LISTEN_BOUND_DEFAULT_MS 15000	/* when server_connect_timeout is 0 (disabled) */
 
-typedef struct Listener Listener;
+typedef struct NotifyConn NotifyConn;
 
-struct ListenChannel
+struct NotifyChannel
 {
-	ListenChannel *next;
-	Listener   *listener;
+	NotifyChannel *next;
+	NotifyConn *conn;
 	char		name[64];		/* as the server knows it (identifier rules applied) */
 	Client	  **clients;
 	int			n_clients;
@@ -61,9 +61,9 @@ struct ListenChannel
 	bool		missed;			/* was listened when the connection was lost: notice pending */
 };
 
-struct Listener
+struct NotifyConn
 {
-	Listener   *next;
+	NotifyConn   *next;
 	char		db[CF_NAME_MAX];
 	char		conninfo[2048];
 	PGconn	   *pg;
@@ -73,26 +73,26 @@ struct Listener
 	struct event *deadline;		/* bounds the connection attempt and each LISTEN/UNLISTEN */
 	struct event *release;		/* answers waiting LISTENs outside the caller's stack */
 	bool		ready;			/* logged in */
-	ListenChannel *inflight;	/* the channel whose LISTEN/UNLISTEN is running */
+	NotifyChannel *inflight;	/* the channel whose LISTEN/UNLISTEN is running */
 	bool		inflight_listen;
-	ListenChannel *channels;
+	NotifyChannel *channels;
 	int			backoff_ms;
 	uint64_t	lost_at_us;		/* when the last connection was lost (0 = never or notices sent) */
 };
 
-static Listener *listeners;
+static NotifyConn *notify_conns;
 
-static void schedule_release(Listener *l);
-static void client_drop_channel(Client *client, ListenChannel *ch);
-static void channel_free_if_unused(ListenChannel *ch);
+static void schedule_release(NotifyConn *l);
+static void client_drop_channel(Client *client, NotifyChannel *ch);
+static void channel_free_if_unused(NotifyChannel *ch);
 
-static void listener_connect(Listener *l);
-static void listener_reconcile(Listener *l);
+static void notifyconn_connect(NotifyConn *l);
+static void notifyconn_reconcile(NotifyConn *l);
 
 /* ---- parsing ---- */
 
 char
-listen_parse(const char *query, char *channel, size_t channel_len)
+notify_parse_lone(const char *query, char *channel, size_t channel_len)
 {
 	const char *p = query;
 	char		kind;
@@ -159,41 +159,41 @@ deliver(Client *client, const uint8_t *msg, size_t len)
 		return;
 	}
 	{
-		uint8_t    *grown = realloc(client->listen.pending, client->listen.pending_len + len);
+		uint8_t    *grown = realloc(client->notify.pending, client->notify.pending_len + len);
 
 		if (!grown)
 			return;
-		memcpy(grown + client->listen.pending_len, msg, len);
-		client->listen.pending = grown;
-		client->listen.pending_len += len;
+		memcpy(grown + client->notify.pending_len, msg, len);
+		client->notify.pending = grown;
+		client->notify.pending_len += len;
 	}
 }
 
 void
-listen_client_idle(Client *client)
+notify_client_idle(Client *client)
 {
-	if (!client->listen.pending_len)
+	if (!client->notify.pending_len)
 		return;
-	if (client_send_bytes(client, client->listen.pending, client->listen.pending_len))
+	if (client_send_bytes(client, client->notify.pending, client->notify.pending_len))
 	{
 		if (!conn_flush(&client->conn))
 		{
 			/* the send error shows at the client's next event */
 		}
 	}
-	free(client->listen.pending);
-	client->listen.pending = NULL;
-	client->listen.pending_len = 0;
+	free(client->notify.pending);
+	client->notify.pending = NULL;
+	client->notify.pending_len = 0;
 }
 
 static void
-fan_out(Listener *l, const PGnotify *notify)
+fan_out(NotifyConn *l, const PGnotify *notify)
 {
 	size_t		len = 1 + 4 + 4 + strlen(notify->relname) + 1 + strlen(notify->extra) + 1;
 	uint8_t    *msg;
 	PktBuf		pkt;
 
-	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
+	for (NotifyChannel *ch = l->channels; ch; ch = ch->next)
 	{
 		if (strcmp(ch->name, notify->relname) != 0 || ch->n_clients == 0)
 			continue;
@@ -227,7 +227,7 @@ format_time(uint64_t us, char *buf, size_t len)
 
 /* send_missed_notices: every channel is listened again: tell its clients what span was uncovered. */
 static void
-send_missed_notices(Listener *l)
+send_missed_notices(NotifyConn *l)
 {
 	char		from[48];
 	char		to[48];
@@ -237,7 +237,7 @@ send_missed_notices(Listener *l)
 
 	format_time(l->lost_at_us, from, sizeof(from));
 	format_time(conn_now_usec(), to, sizeof(to));
-	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
+	for (NotifyChannel *ch = l->channels; ch; ch = ch->next)
 	{
 		if (!ch->missed)
 			continue;
@@ -260,10 +260,10 @@ send_missed_notices(Listener *l)
 
 /* ---- the listener connection ---- */
 
-static void listener_event_cb(evutil_socket_t fd, short what, void *arg);
+static void notifyconn_event_cb(evutil_socket_t fd, short what, void *arg);
 
 static void
-listener_watch(Listener *l, short flags)
+notifyconn_watch(NotifyConn *l, short flags)
 {
 	int			fd = l->pg ? PQsocket(l->pg) : -1;
 
@@ -274,7 +274,7 @@ listener_watch(Listener *l, short flags)
 	}
 	if (fd < 0)
 		return;
-	l->ev = event_new(conn_base, fd, flags | EV_PERSIST, listener_event_cb, l);
+	l->ev = event_new(conn_base, fd, flags | EV_PERSIST, notifyconn_event_cb, l);
 	l->ev_flags = flags;
 	if (l->ev)
 		event_add(l->ev, NULL);
@@ -283,23 +283,23 @@ listener_watch(Listener *l, short flags)
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	listener_connect(arg);
+	notifyconn_connect(arg);
 }
 
-/* listener_bound_ms: how long the listener's connection attempt, and each LISTEN/UNLISTEN, may take. */
+/* notifyconn_bound_ms: how long the listener's connection attempt, and each LISTEN/UNLISTEN, may take. */
 static long
-listener_bound_ms(void)
+notifyconn_bound_ms(void)
 {
 	return cf.server_connect_timeout_ms > 0 ? cf.server_connect_timeout_ms : LISTEN_BOUND_DEFAULT_MS;
 }
 
 static void deadline_cb(evutil_socket_t fd, short what, void *arg);
 
-/* listener_arm: the connection attempt or the LISTEN/UNLISTEN just started must end within the bound. */
+/* notifyconn_arm: the connection attempt or the LISTEN/UNLISTEN just started must end within the bound. */
 static void
-listener_arm(Listener *l)
+notifyconn_arm(NotifyConn *l)
 {
-	long		ms = listener_bound_ms();
+	long		ms = notifyconn_bound_ms();
 	struct timeval tv = {ms / 1000, (suseconds_t) (ms % 1000) * 1000};
 
 	if (!l->deadline)
@@ -309,19 +309,19 @@ listener_arm(Listener *l)
 }
 
 static void
-listener_disarm(Listener *l)
+notifyconn_disarm(NotifyConn *l)
 {
 	if (l->deadline)
 		evtimer_del(l->deadline);
 }
 
 static void
-listener_lost(Listener *l, const char *why)
+notifyconn_lost(NotifyConn *l, const char *why)
 {
 	bool		had_channels = false;
 	struct timeval tv;
 
-	listener_disarm(l);
+	notifyconn_disarm(l);
 	if (l->ready)
 		log_warning("listener %s: connection lost: %s", l->db, why);
 	else
@@ -339,7 +339,7 @@ listener_lost(Listener *l, const char *why)
 	l->ready = false;
 	l->inflight = NULL;
 	schedule_release(l);
-	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
+	for (NotifyChannel *ch = l->channels; ch; ch = ch->next)
 	{
 		if (ch->on_server)
 			ch->missed = true;
@@ -360,58 +360,58 @@ listener_lost(Listener *l, const char *why)
 }
 
 static void
-listener_poll_connect(Listener *l)
+notifyconn_poll_connect(NotifyConn *l)
 {
 	switch (PQconnectPoll(l->pg))
 	{
 		case PGRES_POLLING_READING:
-			listener_watch(l, EV_READ);
+			notifyconn_watch(l, EV_READ);
 			return;
 		case PGRES_POLLING_WRITING:
-			listener_watch(l, EV_WRITE);
+			notifyconn_watch(l, EV_WRITE);
 			return;
 		case PGRES_POLLING_OK:
 			if (PQsetnonblocking(l->pg, 1) != 0)
 			{
-				listener_lost(l, "cannot make the connection non-blocking");
+				notifyconn_lost(l, "cannot make the connection non-blocking");
 				return;
 			}
-			listener_disarm(l);
+			notifyconn_disarm(l);
 			l->ready = true;
 			l->backoff_ms = 0;
 			log_info("listener %s: connected (backend pid %d)", l->db, PQbackendPID(l->pg));
-			listener_watch(l, EV_READ);
-			listener_reconcile(l);
+			notifyconn_watch(l, EV_READ);
+			notifyconn_reconcile(l);
 			return;
 		default:
-			listener_lost(l, PQerrorMessage(l->pg));
+			notifyconn_lost(l, PQerrorMessage(l->pg));
 			return;
 	}
 }
 
 static void
-listener_connect(Listener *l)
+notifyconn_connect(NotifyConn *l)
 {
 	if (l->pg || l->ready)
 		return;
 	l->pg = PQconnectStart(l->conninfo);
 	if (!l->pg || PQstatus(l->pg) == CONNECTION_BAD)
 	{
-		listener_lost(l, l->pg ? PQerrorMessage(l->pg) : "out of memory");
+		notifyconn_lost(l, l->pg ? PQerrorMessage(l->pg) : "out of memory");
 		return;
 	}
-	listener_arm(l);
-	listener_poll_connect(l);
+	notifyconn_arm(l);
+	notifyconn_poll_connect(l);
 }
 
 static void
-channel_free_if_unused(ListenChannel *ch)
+channel_free_if_unused(NotifyChannel *ch)
 {
-	Listener   *l = ch->listener;
+	NotifyConn   *l = ch->conn;
 
 	if (ch->n_clients > 0 || ch->on_server || l->inflight == ch)
 		return;
-	for (ListenChannel **pp = &l->channels; *pp; pp = &(*pp)->next)
+	for (NotifyChannel **pp = &l->channels; *pp; pp = &(*pp)->next)
 		if (*pp == ch)
 		{
 			*pp = ch->next;
@@ -421,14 +421,14 @@ channel_free_if_unused(ListenChannel *ch)
 	free(ch);
 }
 
-/* listener_reconcile: sends the next LISTEN/UNLISTEN that brings the server in line with the table. */
+/* notifyconn_reconcile: sends the next LISTEN/UNLISTEN that brings the server in line with the table. */
 static void
-listener_reconcile(Listener *l)
+notifyconn_reconcile(NotifyConn *l)
 {
 	char		sql[256];
 	char		quoted[160];
 	size_t		n = 0;
-	ListenChannel *ch;
+	NotifyChannel *ch;
 
 	if (!l->ready || l->inflight)
 		return;
@@ -454,30 +454,30 @@ listener_reconcile(Listener *l)
 	snprintf(sql, sizeof(sql), "%s %s", l->inflight_listen ? "LISTEN" : "UNLISTEN", quoted);
 	if (!PQsendQuery(l->pg, sql))
 	{
-		listener_lost(l, PQerrorMessage(l->pg));
+		notifyconn_lost(l, PQerrorMessage(l->pg));
 		return;
 	}
 	l->inflight = ch;
-	listener_arm(l);
+	notifyconn_arm(l);
 	if (PQflush(l->pg) < 0)
-		listener_lost(l, PQerrorMessage(l->pg));
+		notifyconn_lost(l, PQerrorMessage(l->pg));
 }
 
 static void
-listener_event_cb(evutil_socket_t fd, short what, void *arg)
+notifyconn_event_cb(evutil_socket_t fd, short what, void *arg)
 {
-	Listener   *l = arg;
+	NotifyConn   *l = arg;
 	PGresult   *res;
 	PGnotify   *notify;
 
 	if (!l->ready)
 	{
-		listener_poll_connect(l);
+		notifyconn_poll_connect(l);
 		return;
 	}
 	if (PQflush(l->pg) < 0 || !PQconsumeInput(l->pg))
 	{
-		listener_lost(l, PQerrorMessage(l->pg));
+		notifyconn_lost(l, PQerrorMessage(l->pg));
 		return;
 	}
 	while (l->inflight && !PQisBusy(l->pg))
@@ -485,16 +485,16 @@ listener_event_cb(evutil_socket_t fd, short what, void *arg)
 		res = PQgetResult(l->pg);
 		if (!res)
 		{
-			ListenChannel *ch = l->inflight;
+			NotifyChannel *ch = l->inflight;
 
-			listener_disarm(l);
+			notifyconn_disarm(l);
 			l->inflight = NULL;
 			if (ch->on_server != l->inflight_listen)
 			{
 				ch->on_server = l->inflight_listen;
 			}
 			channel_free_if_unused(ch);
-			listener_reconcile(l);
+			notifyconn_reconcile(l);
 			schedule_release(l);
 			break;
 		}
@@ -509,20 +509,20 @@ listener_event_cb(evutil_socket_t fd, short what, void *arg)
 		PQfreemem(notify);
 	}
 	if (PQstatus(l->pg) == CONNECTION_BAD)
-		listener_lost(l, PQerrorMessage(l->pg));
+		notifyconn_lost(l, PQerrorMessage(l->pg));
 }
 
-static Listener *
-listener_for(const Pool *pool)
+static NotifyConn *
+notifyconn_for(const Pool *pool)
 {
-	Listener   *l;
+	NotifyConn   *l;
 	const PoolNode *node = &pool->nodes[0];
 	int			n;
 
-	for (l = listeners; l; l = l->next)
+	for (l = notify_conns; l; l = l->next)
 		if (strcmp(l->db, pool->db.name) == 0)
 			return l;
-	l = calloc(1, sizeof(Listener));
+	l = calloc(1, sizeof(NotifyConn));
 	if (!l)
 		return NULL;
 	snprintf(l->db, sizeof(l->db), "%s", pool->db.name);
@@ -534,8 +534,8 @@ listener_for(const Pool *pool)
 	if (!tls_server_conninfo(l->conninfo, sizeof(l->conninfo)))
 		log_warning("listener %s: server_tls_* settings too long for its connection string; it uses libpq's "
 					"default sslmode", l->db);
-	l->next = listeners;
-	listeners = l;
+	l->next = notify_conns;
+	notify_conns = l;
 	return l;
 }
 
@@ -545,8 +545,8 @@ listener_for(const Pool *pool)
 static bool
 all_on_server(const Client *client)
 {
-	for (int i = 0; i < client->listen.n_channels; i++)
-		if (!client->listen.channels[i]->on_server && client->listen.channels[i]->listener->pg)
+	for (int i = 0; i < client->notify.n_channels; i++)
+		if (!client->notify.channels[i]->on_server && client->notify.channels[i]->conn->pg)
 			return false;
 	return true;
 }
@@ -558,9 +558,9 @@ answer_listen(Client *client)
 	uint8_t		data[64];
 	PktBuf		pkt;
 
-	client->listen.waiting_on = NULL;
+	client->notify.waiting_on = NULL;
 	pktbuf_init(&pkt, data, sizeof(data));
-	if (client->listen.hold_cc)
+	if (client->notify.hold_cc)
 		proto_build_command_complete(&pkt, "LISTEN");
 	proto_build_ready(&pkt, 'I');
 	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
@@ -581,11 +581,11 @@ answer_listen(Client *client)
 static void
 release_cb(evutil_socket_t fd, short what, void *arg)
 {
-	Listener   *l = arg;
+	NotifyConn   *l = arg;
 	bool		lost = !l->pg;
 
 restart:
-	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
+	for (NotifyChannel *ch = l->channels; ch; ch = ch->next)
 	{
 		if (!ch->on_server && !lost)
 			continue;
@@ -593,7 +593,7 @@ restart:
 		{
 			Client	   *c = ch->clients[i];
 
-			if (c->listen.waiting_on && (lost || all_on_server(c)))
+			if (c->notify.waiting_on && (lost || all_on_server(c)))
 			{
 				answer_listen(c);
 				goto restart;
@@ -603,7 +603,7 @@ restart:
 }
 
 static void
-schedule_release(Listener *l)
+schedule_release(NotifyConn *l)
 {
 	if (!l->release)
 		l->release = evtimer_new(conn_base, release_cb, l);
@@ -613,7 +613,7 @@ schedule_release(Listener *l)
 
 /*
  * deadline_cb: the listener's connection attempt or its LISTEN/UNLISTEN did not finish within
- * listener_bound_ms (a server that accepts TCP and never answers): the connection is dropped (and
+ * notifyconn_bound_ms (a server that accepts TCP and never answers): the connection is dropped (and
  * retried with backoff while channels are wanted) and every client whose LISTEN was held for it gets
  * SQLSTATE 08006 naming the listener instead; its LISTEN did not take effect. Answering resumes a
  * client, which may LISTEN again and start a new attempt: only clients held while the listener has no
@@ -622,24 +622,24 @@ schedule_release(Listener *l)
 static void
 deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
-	Listener   *l = arg;
+	NotifyConn   *l = arg;
 	char		msg[256];
 	const char *what_hung = !l->ready ? "connection attempt" : l->inflight_listen ? "LISTEN" : "UNLISTEN";
 
 	snprintf(msg, sizeof(msg), "LISTEN failed: the pooler's listener connection for database \"%s\" got no "
-			 "answer to its %s within %ld ms (server_connect_timeout)", l->db, what_hung, listener_bound_ms());
-	listener_lost(l, msg + strlen("LISTEN failed: "));
+			 "answer to its %s within %ld ms (server_connect_timeout)", l->db, what_hung, notifyconn_bound_ms());
+	notifyconn_lost(l, msg + strlen("LISTEN failed: "));
 restart:
 	if (l->pg)
 		return;
-	for (ListenChannel *ch = l->channels; ch; ch = ch->next)
+	for (NotifyChannel *ch = l->channels; ch; ch = ch->next)
 		for (int i = 0; i < ch->n_clients; i++)
 		{
 			Client	   *c = ch->clients[i];
 
-			if (c->listen.waiting_on != ch)
+			if (c->notify.waiting_on != ch)
 				continue;
-			c->listen.waiting_on = NULL;
+			c->notify.waiting_on = NULL;
 			client_drop_channel(c, ch);
 			channel_free_if_unused(ch);
 			if (client_send_error(c, "08006", msg, "The server accepted the connection but does not answer; "
@@ -652,7 +652,7 @@ restart:
 /* ---- clients ---- */
 
 static void
-client_drop_channel(Client *client, ListenChannel *ch)
+client_drop_channel(Client *client, NotifyChannel *ch)
 {
 	for (int i = 0; i < ch->n_clients; i++)
 		if (ch->clients[i] == client)
@@ -660,10 +660,10 @@ client_drop_channel(Client *client, ListenChannel *ch)
 			ch->clients[i] = ch->clients[--ch->n_clients];
 			break;
 		}
-	for (int i = 0; i < client->listen.n_channels; i++)
-		if (client->listen.channels[i] == ch)
+	for (int i = 0; i < client->notify.n_channels; i++)
+		if (client->notify.channels[i] == ch)
 		{
-			client->listen.channels[i] = client->listen.channels[--client->listen.n_channels];
+			client->notify.channels[i] = client->notify.channels[--client->notify.n_channels];
 			break;
 		}
 }
@@ -685,83 +685,83 @@ grow(void **array, int *cap, int need, size_t elem)
 	return true;
 }
 
-static ListenChannel *
+static NotifyChannel *
 find_client_channel(Client *client, const char *name)
 {
-	for (int i = 0; i < client->listen.n_channels; i++)
-		if (strcmp(client->listen.channels[i]->name, name) == 0)
-			return client->listen.channels[i];
+	for (int i = 0; i < client->notify.n_channels; i++)
+		if (strcmp(client->notify.channels[i]->name, name) == 0)
+			return client->notify.channels[i];
 	return NULL;
 }
 
 static bool
 do_listen(Client *client, const char *name)
 {
-	Listener   *l = listener_for(client->pool);
-	ListenChannel *ch;
+	NotifyConn   *l = notifyconn_for(client->pool);
+	NotifyChannel *ch;
 
 	if (!l)
 		return false;
-	for (int i = 0; i < client->listen.n_channels; i++)
-		if (strcmp(client->listen.channels[i]->name, name) == 0)
+	for (int i = 0; i < client->notify.n_channels; i++)
+		if (strcmp(client->notify.channels[i]->name, name) == 0)
 			return true;		/* already listening: a no-op, as in PostgreSQL */
 	for (ch = l->channels; ch; ch = ch->next)
 		if (strcmp(ch->name, name) == 0)
 			break;
 	if (!ch)
 	{
-		ch = calloc(1, sizeof(ListenChannel));
+		ch = calloc(1, sizeof(NotifyChannel));
 		if (!ch)
 			return false;
-		ch->listener = l;
+		ch->conn = l;
 		snprintf(ch->name, sizeof(ch->name), "%s", name);
 		ch->next = l->channels;
 		l->channels = ch;
 	}
 	if (!grow((void **) &ch->clients, &ch->cap_clients, ch->n_clients + 1, sizeof(Client *)) ||
-		!grow((void **) &client->listen.channels, &client->listen.cap_channels, client->listen.n_channels + 1,
-			  sizeof(ListenChannel *)))
+		!grow((void **) &client->notify.channels, &client->notify.cap_channels, client->notify.n_channels + 1,
+			  sizeof(NotifyChannel *)))
 	{
 		channel_free_if_unused(ch);
 		return false;
 	}
 	ch->clients[ch->n_clients++] = client;
-	client->listen.channels[client->listen.n_channels++] = ch;
+	client->notify.channels[client->notify.n_channels++] = ch;
 	if (!l->pg)
 	{
 		if (l->timer)
 			evtimer_del(l->timer);
-		listener_connect(l);
+		notifyconn_connect(l);
 	}
 	else
-		listener_reconcile(l);
+		notifyconn_reconcile(l);
 	return true;
 }
 
 static void
 do_unlisten(Client *client, const char *name)
 {
-	Listener   *l = NULL;
+	NotifyConn   *l = NULL;
 
-	for (int i = client->listen.n_channels - 1; i >= 0; i--)
+	for (int i = client->notify.n_channels - 1; i >= 0; i--)
 	{
-		ListenChannel *ch = client->listen.channels[i];
+		NotifyChannel *ch = client->notify.channels[i];
 
 		if (strcmp(name, "*") != 0 && strcmp(ch->name, name) != 0)
 			continue;
-		l = ch->listener;
+		l = ch->conn;
 		client_drop_channel(client, ch);
 		channel_free_if_unused(ch);
 	}
 	if (l)
-		listener_reconcile(l);
+		notifyconn_reconcile(l);
 }
 
 int
-listen_try_query(Client *client, const char *query)
+notify_try_query(Client *client, const char *query)
 {
 	char		channel[64];
-	char		kind = listen_parse(query, channel, sizeof(channel));
+	char		kind = notify_parse_lone(query, channel, sizeof(channel));
 	uint8_t		data[64];
 	PktBuf		pkt;
 
@@ -778,13 +778,13 @@ listen_try_query(Client *client, const char *query)
 			   channel);
 	if (kind == 'L')
 	{
-		ListenChannel *ch = find_client_channel(client, channel);
+		NotifyChannel *ch = find_client_channel(client, channel);
 
-		if (ch && !ch->on_server && ch->listener->pg)
+		if (ch && !ch->on_server && ch->conn->pg)
 		{
 			/* answered by release_cb once the listener's LISTEN has completed */
-			client->listen.waiting_on = ch;
-			client->listen.hold_cc = true;
+			client->notify.waiting_on = ch;
+			client->notify.hold_cc = true;
 			return 1;
 		}
 	}
@@ -800,21 +800,21 @@ listen_try_query(Client *client, const char *query)
 }
 
 void
-listen_forget(Client *client)
+notify_forget(Client *client)
 {
-	client->listen.waiting_on = NULL;
-	free(client->listen.queued);
-	free(client->listen.done);
-	client->listen.queued = client->listen.done = NULL;
-	client->listen.n_queued = client->listen.n_done = 0;
-	if (client->listen.n_channels)
+	client->notify.waiting_on = NULL;
+	free(client->notify.queued);
+	free(client->notify.done);
+	client->notify.queued = client->notify.done = NULL;
+	client->notify.n_queued = client->notify.n_done = 0;
+	if (client->notify.n_channels)
 		do_unlisten(client, "*");
-	free(client->listen.channels);
-	client->listen.channels = NULL;
-	client->listen.n_channels = client->listen.cap_channels = 0;
-	free(client->listen.pending);
-	client->listen.pending = NULL;
-	client->listen.pending_len = 0;
+	free(client->notify.channels);
+	client->notify.channels = NULL;
+	client->notify.n_channels = client->notify.cap_channels = 0;
+	free(client->notify.pending);
+	client->notify.pending = NULL;
+	client->notify.pending_len = 0;
 }
 
 /* ---- LISTEN/UNLISTEN that went to a server (transaction blocks, several statements, Parse) ---- */
@@ -844,7 +844,7 @@ mentions_listen(const char *sql, size_t len)
 }
 
 void
-listen_note_query(Client *client, const char *sql, size_t len)
+notify_note_query(Client *client, const char *sql, size_t len)
 {
 	RouteListenOp ops[LISTEN_MAX_OPS];
 	int			n;
@@ -859,7 +859,7 @@ listen_note_query(Client *client, const char *sql, size_t len)
 		n = LISTEN_MAX_OPS;
 	}
 	for (int i = 0; i < n; i++)
-		if (!append_op(&client->listen.queued, &client->listen.n_queued, &ops[i]))
+		if (!append_op(&client->notify.queued, &client->notify.n_queued, &ops[i]))
 			break;
 }
 
@@ -867,7 +867,7 @@ listen_note_query(Client *client, const char *sql, size_t len)
 static void
 take_completed(Client *client, char kind)
 {
-	ClientListen *cl = &client->listen;
+	ClientNotify *cl = &client->notify;
 
 	for (int i = 0; i < cl->n_queued; i++)
 		if (cl->queued[i].kind == kind)
@@ -880,9 +880,9 @@ take_completed(Client *client, char kind)
 }
 
 bool
-listen_server_reply(Client *client, bool *dirty, char type, const uint8_t *msg, size_t len)
+notify_server_reply(Client *client, bool *dirty, char type, const uint8_t *msg, size_t len)
 {
-	ClientListen *cl = &client->listen;
+	ClientNotify *cl = &client->notify;
 	const char *tag = (const char *) msg + 5;
 	bool		applied = false;
 
@@ -929,11 +929,11 @@ listen_server_reply(Client *client, bool *dirty, char type, const uint8_t *msg, 
 			cl->done = NULL;
 			cl->n_done = 0;
 			cl->tx_rollback = false;
-			if (applied && !all_on_server(client) && client->listen.n_channels > 0)
+			if (applied && !all_on_server(client) && client->notify.n_channels > 0)
 			{
 				/* hold this ReadyForQuery until the listener has LISTENed (release_cb sends it) */
-				client->listen.waiting_on = client->listen.channels[0];
-				client->listen.hold_cc = false;
+				client->notify.waiting_on = client->notify.channels[0];
+				client->notify.hold_cc = false;
 				return false;
 			}
 			return true;
@@ -943,12 +943,12 @@ listen_server_reply(Client *client, bool *dirty, char type, const uint8_t *msg, 
 }
 
 int
-listen_channel_count(void)
+notify_channel_count(void)
 {
 	int			n = 0;
 
-	for (Listener *l = listeners; l; l = l->next)
-		for (ListenChannel *ch = l->channels; ch; ch = ch->next)
+	for (NotifyConn *l = notify_conns; l; l = l->next)
+		for (NotifyChannel *ch = l->channels; ch; ch = ch->next)
 			n++;
 	return n;
 }
