@@ -17,8 +17,12 @@ CFLAGS_ALL = -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -D_GN
 LDLIBS_ALL = ../../pooler/$(BUILD)/libpooler.a $(shell pkg-config --libs $(PKGS)) -lm
 TESTS = $(patsubst %.c,$(BUILD)/%,$(sort $(wildcard test_*.c)))
 
-.PHONY: all clean
-all: $(TESTS)
+.PHONY: all clean prune
+all: $(TESTS) prune
+
+# prune: a test binary whose source is gone (renamed, moved) would still be run by the suite
+prune: | $(BUILD)
+	@for b in $(BUILD)/test_*; do [ ! -e "$$b" ] || [ -f "$${b#$(BUILD)/}.c" ] || rm -f "$$b"; done
 
 ../../pooler/$(BUILD)/libpooler.a: FORCE
 	$(MAKE) -C ../../pooler SAN=$(SAN) $(BUILD)/libpooler.a
