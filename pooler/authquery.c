@@ -29,6 +29,7 @@
 #include "client.h"
 #include "config.h"
 #include "conn.h"
+#include "conninfo.h"
 #include "list.h"
 #include "log.h"
 #include "login.h"
@@ -129,48 +130,21 @@ cache_store(AqSource *src, AuthEntry *entry)
 	return true;
 }
 
-/* append_kv: " key='value'" (libpq quoting: \ and ' escaped) at the end of buf; false when it does not fit. */
-static bool
-append_kv(char *buf, size_t buflen, const char *key, const char *value)
-{
-	size_t		n = strlen(buf);
-	int			w = snprintf(buf + n, buflen - n, "%s%s='", n ? " " : "", key);
-
-	if (w < 0 || (size_t) w >= buflen - n)
-		return false;
-	n += (size_t) w;
-	for (const char *p = value; *p; p++)
-	{
-		if (n + 3 >= buflen)
-			return false;
-		if (*p == '\'' || *p == '\\')
-			buf[n++] = '\\';
-		buf[n++] = *p;
-	}
-	if (n + 2 > buflen)
-		return false;
-	buf[n++] = '\'';
-	buf[n] = '\0';
-	return true;
-}
-
 /* build_conninfo: where auth_user logs in for the auth database entry db (serving database name dbname). */
 static bool
 build_conninfo(const DatabaseEntry *db, const char *dbname, const char *auth_user, const AuthFile *authfile,
 			   char *out, size_t outlen, bool *unusable_secret)
 {
 	const AuthEntry *entry = authfile_lookup(authfile, auth_user);
-	char		port[16];
 	bool		ok;
 
-	snprintf(port, sizeof(port), "%d", db->port);
 	out[0] = '\0';
-	ok = append_kv(out, outlen, "host", db->host) && append_kv(out, outlen, "port", port) &&
-		append_kv(out, outlen, "dbname", db->dbname[0] ? db->dbname : dbname) &&
-		append_kv(out, outlen, "user", auth_user) &&
-		append_kv(out, outlen, "application_name", "faregate-pooler auth_query");
+	ok = conninfo_append(out, outlen, "host", db->host) && conninfo_append_int(out, outlen, "port", db->port) &&
+		conninfo_append(out, outlen, "dbname", db->dbname[0] ? db->dbname : dbname) &&
+		conninfo_append(out, outlen, "user", auth_user) &&
+		conninfo_append(out, outlen, "application_name", "faregate-pooler auth_query");
 	if (ok && entry && entry->kind == AUTH_SECRET_PLAIN)
-		ok = append_kv(out, outlen, "password", entry->secret);
+		ok = conninfo_append(out, outlen, "password", entry->secret);
 	*unusable_secret = entry && entry->kind != AUTH_SECRET_PLAIN && entry->kind != AUTH_SECRET_EMPTY;
 	return ok && tls_server_conninfo(out, outlen);
 }

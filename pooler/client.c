@@ -114,8 +114,7 @@ client_set_state(Client *client, ClientState state)
 	if (state == CL_IDLE)
 	{
 		/* the transaction is over: a read kept for a retry is not needed any more (routing.c) */
-		iobuf_release(&client->retry_buf);
-		iobuf_release(&client->held);
+		routing_client_release(client);
 	}
 	/* a message boundary without a server: notifications held during the transaction go out */
 	if (state == CL_IDLE && client->notify.pending_len)
@@ -225,7 +224,7 @@ client_accept(int fd, const struct sockaddr *addr, bool unix_socket)
 bool
 client_send_bytes(Client *client, const void *data, size_t len)
 {
-	client->route_retry = false;	/* a byte for the client: its read is never retried (routing.c) */
+	routing_client_no_retry(client);	/* a byte for the client: its read is never retried */
 	return iobuf_append(&client->conn.wbuf, data, len);
 }
 
@@ -336,8 +335,7 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 	free(client->txn_search_path);
 	client->txn_search_path = NULL;
 	client->txn_sp_set = false;
-	iobuf_release(&client->retry_buf);
-	iobuf_release(&client->held);
+	routing_client_release(client);
 	list_del(&client->all_node);
 	conn_close(&client->conn);
 	client_count--;
@@ -1325,7 +1323,7 @@ client_process(Client *client)
 		if (total > avail)
 		{
 			/* streamed request (CopyData and the like): forward what is there, the rest follows */
-			client->route_retry = false;	/* not kept whole: no retry */
+			routing_client_no_retry(client);	/* not kept whole: no retry */
 			if (!server_send_bytes(server, p, avail))
 			{
 				client_close(client, "53200", "out of memory while forwarding", NULL);

@@ -22,6 +22,7 @@
 #include "params.h"
 #include "prepared.h"
 #include "ratelimit.h"
+#include "routing.h"
 
 typedef struct Pool Pool;
 typedef struct Client Client;
@@ -93,21 +94,7 @@ struct Client
 	char		application_name[64];
 	ClientRate	rate;			/* rate-limit delay state (ratelimit.c) */
 	ClientNotify notify;		/* LISTEN channels and held notifications (notify.c) */
-	/* read routing (routing.c) */
-	bool		route_capture;	/* this transaction writes: capture its end LSN (read_your_writes) */
-	bool		route_sticky_primary;	/* created a temp object or listens: stays on the primary */
-	uint64_t	ryw_lsn;		/* end LSN of its last write transaction; 0 = none */
-	bool		route_read;		/* this transaction was routed to a replica as a read */
-	bool		route_retry;	/* autocommit read on a replica, no reply byte sent to the client yet */
-	bool		retry_sent;		/* the kept request is whole: its Query, or its extended-protocol
-								 * messages up to Sync, were forwarded */
-	bool		retry_ext;		/* the kept request is extended protocol (Parse/Bind/Describe/Execute) */
-	int			route_avoid_node;	/* 1 + node that just failed it (0 = none): the retry avoids it */
-	IOBuf	   *retry_buf;		/* copy of that read's messages as the client sent them
-								 * (routing_retry_note); lent from the I/O buffer pool, given back when
-								 * the client goes idle */
-	IOBuf	   *held;			/* reply messages of a read kept for a retry, held back from the
-								 * client until its ReadyForQuery (routing_hold_reply); likewise */
+	ClientRouting routing;		/* read routing, retry and read-your-writes state (routing.c) */
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */

@@ -20,8 +20,11 @@
  *
  * Caveats (docs/operations.md): savepoint rollbacks count as a rollback of the whole transaction; a
  * named prepared LISTEN executed in a later round trip is not taken over; own notifications arrive after
- * the ReadyForQuery, with the pooled server's pid; the listener connects to the database entry's host
- * (the primary), and host names are resolved by libpq (blocking).
+ * the ReadyForQuery, with the pooled server's pid; host names are resolved by libpq (blocking).
+ *
+ * The listener connects to where writes go (routing_write_node: the entry's host, or the verified
+ * primary with read routing) and follows it (follow_cb): NOTIFY runs on the primary and a standby
+ * refuses LISTEN, so a moved write node is handled as a lost connection to the old one.
  */
 #include "notify.h"
 
@@ -33,19 +36,24 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "client.h"
 #include "config.h"
 #include "conn.h"
+#include "conninfo.h"
 #include "log.h"
 #include "params.h"
 #include "pool.h"
 #include "proto.h"
 #include "route.h"
+#include "routing.h"
 #include "tls.h"
 
 #define LISTEN_BACKOFF_MIN_MS 100
 #define LISTEN_BACKOFF_MAX_MS 5000
 #define LISTEN_BOUND_DEFAULT_MS 15000	/* when server_connect_timeout is 0 (disabled) */
+#define LISTEN_FOLLOW_MS 1000	/* how often a connected listener checks that writes still go to its node */
 
 typedef struct NotifyConn NotifyConn;
 
@@ -65,13 +73,16 @@ struct NotifyConn
 {
 	NotifyConn   *next;
 	char		db[CF_NAME_MAX];
-	char		conninfo[2048];
+	int			node;			/* the pool node it connects to: where writes went at connect time */
+	char		host[CF_HOST_MAX];	/* that node's host and port (a RELOAD may change them) */
+	int			port;
 	PGconn	   *pg;
 	struct event *ev;			/* on PQsocket */
 	short		ev_flags;
 	struct event *timer;		/* reconnect */
 	struct event *deadline;		/* bounds the connection attempt and each LISTEN/UNLISTEN */
 	struct event *release;		/* answers waiting LISTENs outside the caller's stack */
+	struct event *follow;		/* while connected: has the write node moved? */
 	bool		ready;			/* logged in */
 	NotifyChannel *inflight;	/* the channel whose LISTEN/UNLISTEN is running */
 	bool		inflight_listen;
@@ -261,6 +272,7 @@ send_missed_notices(NotifyConn *l)
 /* ---- the listener connection ---- */
 
 static void notifyconn_event_cb(evutil_socket_t fd, short what, void *arg);
+static void follow_cb(evutil_socket_t fd, short what, void *arg);
 
 static void
 notifyconn_watch(NotifyConn *l, short flags)
@@ -322,6 +334,8 @@ notifyconn_lost(NotifyConn *l, const char *why)
 	struct timeval tv;
 
 	notifyconn_disarm(l);
+	if (l->follow)
+		evtimer_del(l->follow);
 	if (l->ready)
 		log_warning("listener %s: connection lost: %s", l->db, why);
 	else
@@ -379,7 +393,16 @@ notifyconn_poll_connect(NotifyConn *l)
 			notifyconn_disarm(l);
 			l->ready = true;
 			l->backoff_ms = 0;
-			log_info("listener %s: connected (backend pid %d)", l->db, PQbackendPID(l->pg));
+			log_info("listener %s: connected to node %d (%s:%d, backend pid %d)", l->db, l->node, l->host, l->port,
+					 PQbackendPID(l->pg));
+			if (!l->follow)
+				l->follow = event_new(conn_base, -1, EV_PERSIST, follow_cb, l);
+			if (l->follow)
+			{
+				struct timeval tv = {LISTEN_FOLLOW_MS / 1000, (LISTEN_FOLLOW_MS % 1000) * 1000};
+
+				evtimer_add(l->follow, &tv);
+			}
 			notifyconn_watch(l, EV_READ);
 			notifyconn_reconcile(l);
 			return;
@@ -389,12 +412,89 @@ notifyconn_poll_connect(NotifyConn *l)
 	}
 }
 
+/*
+ * notifyconn_pool: a pool of this database entry that a listening client is attached to (its nodes,
+ * routing and login), NULL when nobody listens. Pools come and go (autodb_idle_timeout); a listening
+ * client keeps its own alive.
+ */
+static const Pool *
+notifyconn_pool(const NotifyConn *l)
+{
+	for (NotifyChannel *ch = l->channels; ch; ch = ch->next)
+		if (ch->n_clients > 0 && ch->clients[0]->pool)
+			return ch->clients[0]->pool;
+	return NULL;
+}
+
+/*
+ * notifyconn_conninfo: the connection string for node of pool into out; false when it does not fit.
+ * The values are quoted by conninfo.c (a password may hold ' or \).
+ */
+static bool
+notifyconn_conninfo(const Pool *pool, int node, char *out, size_t outlen)
+{
+	const PoolNode *pn = &pool->nodes[node];
+
+	out[0] = '\0';
+	return conninfo_append(out, outlen, "host", pn->host) && conninfo_append_int(out, outlen, "port", pn->port) &&
+		conninfo_append(out, outlen, "dbname", pool->db.dbname[0] ? pool->db.dbname : pool->db.name) &&
+		conninfo_append(out, outlen, "user", pool->user) &&
+		conninfo_append(out, outlen, "application_name", "faregate-listener") &&
+		(!pool->password[0] || conninfo_append(out, outlen, "password", pool->password)) &&
+		tls_server_conninfo(out, outlen);
+}
+
+/*
+ * follow_cb: NOTIFY runs where writes go, and a standby refuses LISTEN; so when the write node has
+ * moved (failover, switchover, Patroni's leader) while the old node still answers, the listener drops
+ * its connection and re-LISTENs on the new one; its clients get the missed-span notice as after any
+ * lost connection.
+ */
+static void
+follow_cb(evutil_socket_t fd, short what, void *arg)
+{
+	NotifyConn *l = arg;
+	const Pool *pool = notifyconn_pool(l);
+	int			node;
+	char		why[CF_HOST_MAX + 96];
+
+	if (!l->ready || !pool)
+		return;
+	node = routing_write_node(pool->routing);
+	if (node < 0 || node >= pool->n_nodes)
+		return;					/* no verified primary now: keep what works until there is one */
+	if (node == l->node && strcmp(pool->nodes[node].host, l->host) == 0 && pool->nodes[node].port == l->port)
+		return;
+	snprintf(why, sizeof(why), "writes moved to node %d (%s:%d); re-listening there", node,
+			 pool->nodes[node].host, pool->nodes[node].port);
+	notifyconn_lost(l, why);
+}
+
 static void
 notifyconn_connect(NotifyConn *l)
 {
-	if (l->pg || l->ready)
+	const Pool *pool = notifyconn_pool(l);
+	char		conninfo[4096];
+	int			node;
+
+	if (l->pg || l->ready || !pool)
 		return;
-	l->pg = PQconnectStart(l->conninfo);
+	node = routing_write_node(pool->routing);
+	if (node < 0 || node >= pool->n_nodes)
+	{
+		notifyconn_lost(l, "no node is a verified primary (LISTEN needs one)");
+		return;
+	}
+	if (!notifyconn_conninfo(pool, node, conninfo, sizeof(conninfo)))
+	{
+		notifyconn_lost(l, "its connection string is too long (host, user, password or server_tls_* settings)");
+		return;
+	}
+	l->node = node;
+	snprintf(l->host, sizeof(l->host), "%s", pool->nodes[node].host);
+	l->port = pool->nodes[node].port;
+	l->pg = PQconnectStart(conninfo);
+	OPENSSL_cleanse(conninfo, sizeof(conninfo));
 	if (!l->pg || PQstatus(l->pg) == CONNECTION_BAD)
 	{
 		notifyconn_lost(l, l->pg ? PQerrorMessage(l->pg) : "out of memory");
@@ -515,9 +615,7 @@ notifyconn_event_cb(evutil_socket_t fd, short what, void *arg)
 static NotifyConn *
 notifyconn_for(const Pool *pool)
 {
-	NotifyConn   *l;
-	const PoolNode *node = &pool->nodes[0];
-	int			n;
+	NotifyConn *l;
 
 	for (l = notify_conns; l; l = l->next)
 		if (strcmp(l->db, pool->db.name) == 0)
@@ -526,14 +624,7 @@ notifyconn_for(const Pool *pool)
 	if (!l)
 		return NULL;
 	snprintf(l->db, sizeof(l->db), "%s", pool->db.name);
-	n = snprintf(l->conninfo, sizeof(l->conninfo),
-				 "host='%s' port=%d dbname='%s' user='%s' application_name='faregate-listener'", node->host,
-				 node->port, pool->db.dbname[0] ? pool->db.dbname : pool->db.name, pool->user);
-	if (pool->password[0] && n > 0 && (size_t) n < sizeof(l->conninfo))
-		snprintf(l->conninfo + n, sizeof(l->conninfo) - n, " password='%s'", pool->password);
-	if (!tls_server_conninfo(l->conninfo, sizeof(l->conninfo)))
-		log_warning("listener %s: server_tls_* settings too long for its connection string; it uses libpq's "
-					"default sslmode", l->db);
+	l->node = -1;
 	l->next = notify_conns;
 	notify_conns = l;
 	return l;

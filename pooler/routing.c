@@ -22,6 +22,7 @@
 
 #include "client.h"
 #include "conn.h"
+#include "conninfo.h"
 #include "health.h"
 #include "log.h"
 #include "tls.h"
@@ -160,7 +161,6 @@ static void
 build_conninfo(char *out, size_t outlen, const char *host, int port, const RoutingSet *rs)
 {
 	char		addr[64] = "";
-	int			n;
 
 	if (host[0] != '/')
 	{
@@ -178,12 +178,15 @@ build_conninfo(char *out, size_t outlen, const char *host, int port, const Routi
 		else
 			log_warning("routing %s: cannot resolve %s; its health checks will fail", rs->dbname, host);
 	}
-	n = snprintf(out, outlen, "host='%s' port=%d dbname='%s' user='%s' application_name='faregate-health'",
-				 host, port, rs->conn_dbname, rs->conn_user);
-	if (addr[0] && n > 0 && (size_t) n < outlen)
-		n += snprintf(out + n, outlen - n, " hostaddr='%s'", addr);
-	if (rs->conn_password[0] && n > 0 && (size_t) n < outlen)
-		snprintf(out + n, outlen - n, " password='%s'", rs->conn_password);
+	out[0] = '\0';
+	if (!conninfo_append(out, outlen, "host", host) || !conninfo_append_int(out, outlen, "port", port) ||
+		!conninfo_append(out, outlen, "dbname", rs->conn_dbname) ||
+		!conninfo_append(out, outlen, "user", rs->conn_user) ||
+		!conninfo_append(out, outlen, "application_name", "faregate-health") ||
+		(addr[0] && !conninfo_append(out, outlen, "hostaddr", addr)) ||
+		(rs->conn_password[0] && !conninfo_append(out, outlen, "password", rs->conn_password)))
+		log_warning("routing %s: the health check's connection string for %s is too long; its checks will "
+					"fail", rs->dbname, host);
 	if (!tls_server_conninfo(out, outlen))
 		log_warning("routing %s: server_tls_* settings too long for the health check's connection string; "
 					"its checks use libpq's default sslmode", rs->dbname);
@@ -736,19 +739,19 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	bool		read;
 	bool		transaction = cf.pool_mode == POOL_TRANSACTION;
 
-	client->route_capture = false;
-	client->route_retry = false;
-	client->retry_sent = false;
-	iobuf_release(&client->retry_buf);
-	iobuf_release(&client->held);
-	client->route_read = false;
+	client->routing.capture = false;
+	client->routing.retry = false;
+	client->routing.retry_sent = false;
+	iobuf_release(&client->routing.retry_buf);
+	iobuf_release(&client->routing.held);
+	client->routing.read = false;
 	if (!rs)
 		return 0;
 	memset(&result, 0, sizeof(result));
 	result.route_class = ROUTE_READ;
 	wnode = write_node(rs);
 	read = false;
-	if (cf.read_routing_on && !client->route_sticky_primary)
+	if (cf.read_routing_on && !client->routing.sticky_primary)
 	{
 		text = statement_text(client, type, msg, total, &len);
 		if (text)
@@ -759,7 +762,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			route_classify(text, len, &ctx, &result);
 			if (result.flags & (ROUTE_F_TEMP_OBJECT | ROUTE_F_LISTEN))
 			{
-				client->route_sticky_primary = true;
+				client->routing.sticky_primary = true;
 				slog_debug(&client->conn, "%s: this client's transactions stay on the primary",
 						   result.reason);
 			}
@@ -773,8 +776,8 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	}
 	if (read)
 	{
-		int			avoid = client->route_avoid_node - 1;
-		uint64_t	min_lsn = cf.read_your_writes_on ? client->ryw_lsn : 0;
+		int			avoid = client->routing.avoid_node - 1;
+		uint64_t	min_lsn = cf.read_your_writes_on ? client->routing.ryw_lsn : 0;
 
 		rnode = read_node(rs, pool, wnode, min_lsn, avoid);
 		if (rnode < 0 && min_lsn && min_lsn != ROUTING_RYW_UNKNOWN)
@@ -785,11 +788,11 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 				ryw_refresh(rs);	/* a replica is usable but behind this client's write */
 			rs->rr_next = rr;
 		}
-		client->route_avoid_node = 0;
+		client->routing.avoid_node = 0;
 		if (rnode >= 0)
 		{
 			rs->reads[rnode]++;
-			client->route_read = true;
+			client->routing.read = true;
 			pool->nodes[rnode].routed_reads++;
 			/*
 			 * an autocommit read: its messages are kept as they are forwarded (routing_retry_note) to
@@ -798,12 +801,12 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			if ((type == 'Q' || type == 'P' || type == 'B' || type == 'D') && client->tx_status == 'I' &&
 				!(result.flags & ROUTE_F_BEGIN) && transaction && avoid < 0)	/* a retry is not retried */
 			{
-				client->route_retry = true;
-				client->retry_ext = type != 'Q';
+				client->routing.retry = true;
+				client->routing.retry_ext = type != 'Q';
 			}
 			return rnode;
 		}
-		if (cf.replica_fallback_error && !(client->ryw_lsn && cf.read_your_writes_on) &&
+		if (cf.replica_fallback_error && !(client->routing.ryw_lsn && cf.read_your_writes_on) &&
 			result.route_class == ROUTE_READ && replicas_checked(rs))
 		{
 			if (type == 'Q')
@@ -829,7 +832,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	{
 		rs->writes[wnode]++;
 		pool->nodes[wnode].routed_writes++;
-		client->route_capture = transaction && cf.read_your_writes_on;
+		client->routing.capture = transaction && cf.read_your_writes_on;
 	}
 	if (wnode < 0)
 	{
@@ -852,7 +855,7 @@ routing_capture_start(Server *server)
 		return false;
 	server->ryw_capture = true;
 	if (server->client)
-		server->client->ryw_lsn = ROUTING_RYW_UNKNOWN;	/* until the answer arrives */
+		server->client->routing.ryw_lsn = ROUTING_RYW_UNKNOWN;	/* until the answer arrives */
 	return true;
 }
 
@@ -871,7 +874,7 @@ routing_capture_row(Server *server, const uint8_t *msg, uint32_t total)
 	memcpy(text, msg + 11, col_len);
 	text[col_len] = '\0';
 	if (health_parse_lsn(text, &lsn))
-		server->client->ryw_lsn = lsn;
+		server->client->routing.ryw_lsn = lsn;
 }
 
 bool
@@ -882,30 +885,30 @@ routing_capture_done(Server *server)
 	server->ryw_capture = false;
 	if (!server->client)
 		return true;
-	slog_noise(&server->client->conn, "commit LSN %llX captured", (unsigned long long) server->client->ryw_lsn);
+	slog_noise(&server->client->conn, "commit LSN %llX captured", (unsigned long long) server->client->routing.ryw_lsn);
 	return client_send_bytes(server->client, ready, sizeof(ready));
 }
 
 bool
 routing_hold_reply(Client *client, char type, const uint8_t *msg, uint32_t total)
 {
-	if (!client->route_retry || type == 'Z' || total > ROUTING_HOLD_MAX - iobuf_len(client->held))
+	if (!client->routing.retry || type == 'Z' || total > ROUTING_HOLD_MAX - iobuf_len(client->routing.held))
 		return false;
-	return iobuf_append(&client->held, msg, total);
+	return iobuf_append(&client->routing.held, msg, total);
 }
 
 bool
 routing_release_held(Client *client)
 {
-	uint32_t	n = iobuf_len(client->held);
+	uint32_t	n = iobuf_len(client->routing.held);
 	bool		ok;
 
 	if (n == 0)
 		return true;
 	if (client->pool)
 		client->pool->stats.total.bytes_sent += n;
-	ok = client_send_bytes(client, iobuf_head(client->held), n);
-	iobuf_release(&client->held);
+	ok = client_send_bytes(client, iobuf_head(client->routing.held), n);
+	iobuf_release(&client->routing.held);
 	return ok;
 }
 
@@ -914,11 +917,11 @@ routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total
 {
 	bool		fits;
 
-	if (!client->route_retry)
+	if (!client->routing.retry)
 		return;
-	if (client->retry_sent)
+	if (client->routing.retry_sent)
 		fits = false;			/* a second request on the link: only the first is kept */
-	else if (client->retry_ext)
+	else if (client->routing.retry_ext)
 		fits = type == 'P' || type == 'B' || type == 'D' || type == 'E' || type == 'S';
 	else
 		fits = type == 'Q';
@@ -935,25 +938,25 @@ routing_retry_note(Client *client, char type, const uint8_t *msg, uint32_t total
 		fits = proto_read_parse(msg, total, &name, &query, &body_off) &&
 			(!name[0] || !prepared_client_lookup(&client->stmts, name));
 	}
-	fits = fits && total <= ROUTING_RETRY_MAX - iobuf_len(client->retry_buf);
-	if (!fits || !iobuf_append(&client->retry_buf, msg, total))
+	fits = fits && total <= ROUTING_RETRY_MAX - iobuf_len(client->routing.retry_buf);
+	if (!fits || !iobuf_append(&client->routing.retry_buf, msg, total))
 	{
-		client->route_retry = false;
-		iobuf_release(&client->retry_buf);
+		client->routing.retry = false;
+		iobuf_release(&client->routing.retry_buf);
 		return;
 	}
 	if (type == 'Q' || type == 'S')
-		client->retry_sent = true;
+		client->routing.retry_sent = true;
 }
 
 bool
 routing_retry(Client *client, int node, const char *reason)
 {
-	uint32_t	kept = iobuf_len(client->retry_buf);
+	uint32_t	kept = iobuf_len(client->routing.retry_buf);
 	uint32_t	rest = iobuf_len(client->conn.rbuf);
 	RoutingSet *rs = client->pool ? client->pool->routing : NULL;
 
-	client->route_retry = false;
+	client->routing.retry = false;
 	if (!rs || client->state != CL_ACTIVE || kept == 0)
 		return false;
 	/*
@@ -962,7 +965,7 @@ routing_retry(Client *client, int node, const char *reason)
 	 */
 	for (uint32_t off = 0; off + 5 <= kept;)
 	{
-		const uint8_t *m = iobuf_head(client->retry_buf) + off;
+		const uint8_t *m = iobuf_head(client->routing.retry_buf) + off;
 		uint32_t	mlen = 1 + (((uint32_t) m[1] << 24) | ((uint32_t) m[2] << 16) | ((uint32_t) m[3] << 8) | m[4]);
 		const char *name;
 		const char *query;
@@ -975,17 +978,17 @@ routing_retry(Client *client, int node, const char *reason)
 		off += mlen;
 	}
 	/* the read goes back in front of whatever the client has sent since: the kept copy becomes rbuf */
-	if (rest && !iobuf_append(&client->retry_buf, iobuf_head(client->conn.rbuf), rest))
+	if (rest && !iobuf_append(&client->routing.retry_buf, iobuf_head(client->conn.rbuf), rest))
 		return false;
 	iobuf_release(&client->conn.rbuf);
-	client->conn.rbuf = client->retry_buf;
-	client->retry_buf = NULL;
+	client->conn.rbuf = client->routing.retry_buf;
+	client->routing.retry_buf = NULL;
 	slog_info(&client->conn, "read retried on another node: node %d (%s) failed before replying: %s", node,
 			  rs->names[node], reason);
-	iobuf_release(&client->held);	/* the held partial reply: the retry gets a whole one */
-	client->route_avoid_node = node + 1;
+	iobuf_release(&client->routing.held);	/* the held partial reply: the retry gets a whole one */
+	client->routing.avoid_node = node + 1;
 	client->query_start = 0;
-	client->retry_sent = false;
+	client->routing.retry_sent = false;
 	client_set_state(client, CL_IDLE);
 	if (rs->hm)
 		health_check_now(rs->hm);
@@ -999,11 +1002,11 @@ reroute(Client *client, int node, const char *reason, bool reads_only)
 {
 	RoutingSet *rs = client->pool ? client->pool->routing : NULL;
 
-	if (!rs || (reads_only && !client->route_read) || client->state != CL_WAITING)
+	if (!rs || (reads_only && !client->routing.read) || client->state != CL_WAITING)
 		return false;
 	slog_info(&client->conn, "%s routed again: node %d (%s) cannot be used: %s",
-			  client->route_read ? "read" : "transaction", node, rs->names[node], reason);
-	client->route_avoid_node = node + 1;
+			  client->routing.read ? "read" : "transaction", node, rs->names[node], reason);
+	client->routing.avoid_node = node + 1;
 	client_set_state(client, CL_IDLE);
 	if (rs->hm)
 		health_check_now(rs->hm);
@@ -1077,4 +1080,38 @@ routing_source(const RoutingSet *rs, int node, char *out, size_t outlen)
 				 age_ms >= 0 ? age_ms / 1000.0 : -1.0);
 	if (rs->patroni_error[0] && n > 0 && (size_t) n < outlen)
 		snprintf(out + n, outlen - (size_t) n, "; last poll failed: %s", rs->patroni_error);
+}
+
+bool
+routing_client_may_retry(const Client *client)
+{
+	return client->routing.retry;
+}
+
+void
+routing_client_no_retry(Client *client)
+{
+	client->routing.retry = false;
+}
+
+bool
+routing_client_take_capture(Client *client)
+{
+	bool		capture = client->routing.capture;
+
+	client->routing.capture = false;
+	return capture;
+}
+
+void
+routing_client_release(Client *client)
+{
+	iobuf_release(&client->routing.retry_buf);
+	iobuf_release(&client->routing.held);
+}
+
+int
+routing_write_node(RoutingSet *rs)
+{
+	return rs ? write_node(rs) : 0;
 }

@@ -15,6 +15,44 @@ typedef struct Pool Pool;
 typedef struct Client Client;
 typedef struct Server Server;
 typedef struct RoutingSet RoutingSet;
+typedef struct IOBuf IOBuf;
+
+/*
+ * ClientRouting: a client's routing state (embedded in Client as client->routing). Owned by routing.c;
+ * other modules change it only through the routing_client_* calls below.
+ */
+typedef struct ClientRouting
+{
+	bool		capture;		/* this transaction writes: capture its end LSN (read_your_writes) */
+	bool		sticky_primary; /* created a temp object or listens: stays on the primary */
+	uint64_t	ryw_lsn;		/* end LSN of its last write transaction; 0 = none */
+	bool		read;			/* this transaction was routed to a replica as a read */
+	bool		retry;			/* autocommit read on a replica, no reply byte sent to the client yet */
+	bool		retry_sent;		/* the kept request is whole: its Query, or its extended-protocol
+								 * messages up to Sync, were forwarded */
+	bool		retry_ext;		/* the kept request is extended protocol (Parse/Bind/Describe/Execute) */
+	int			avoid_node;		/* 1 + node that just failed it (0 = none): the retry avoids it */
+	IOBuf	   *retry_buf;		/* copy of that read's messages as the client sent them
+								 * (routing_retry_note); lent from the I/O buffer pool, given back when
+								 * the client goes idle */
+	IOBuf	   *held;			/* reply messages of a read kept for a retry, held back from the
+								 * client until its ReadyForQuery (routing_hold_reply); likewise */
+} ClientRouting;
+
+/* routing_client_may_retry: the client's read can still be retried on another node transparently. */
+extern bool routing_client_may_retry(const Client *client);
+
+/* routing_client_no_retry: a reply byte reached the client, or its request was not kept whole. */
+extern void routing_client_no_retry(Client *client);
+
+/*
+ * routing_client_take_capture: this transaction wrote and its end LSN should be captured now (true
+ * once per transaction: the flag is cleared).
+ */
+extern bool routing_client_take_capture(Client *client);
+
+/* routing_client_release: the transaction is over (or the client leaves): buffers kept for a retry go back. */
+extern void routing_client_release(Client *client);
 
 /* ROUTING_RYW_UNKNOWN: a client's commit LSN could not be captured: its reads use the write node. */
 #define ROUTING_RYW_UNKNOWN UINT64_MAX
@@ -84,6 +122,12 @@ extern bool routing_reroute_any(Client *client, int node, const char *reason);
 
 /* routing_reload: RELOAD: new settings for the monitors, volatility tables reloaded. */
 extern void routing_reload(void);
+
+/*
+ * routing_write_node: the node writes of a database entry go to now (routing_route's choice for a
+ * write): 0 for an entry without routing (rs NULL), -1 when no node is a verified primary.
+ */
+extern int	routing_write_node(RoutingSet *rs);
 
 /* RoutingNodeInfo: what SHOW reports of one node. */
 typedef struct RoutingNodeInfo

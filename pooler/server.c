@@ -446,7 +446,7 @@ server_close(Server *server, const char *reason)
 	{
 		server->client = NULL;
 		client->server = NULL;
-		if (client->route_retry && !server->fatal_forwarded && routing_retry(client, server->node, reason))
+		if (routing_client_may_retry(client) && !server->fatal_forwarded && routing_retry(client, server->node, reason))
 			;					/* requeued: routed again to another node */
 		else if (server->fatal_forwarded)
 			client_close(client, NULL, "the server connection ended after a FATAL error", NULL);
@@ -874,7 +874,7 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				if (!proto_read_error(msg, total, &fields))
 					break;
 				server->error_in_query = true;
-				if (client && client->route_retry && strcmp(fields.severity, "FATAL") == 0 &&
+				if (client && routing_client_may_retry(client) && strcmp(fields.severity, "FATAL") == 0 &&
 					strncmp(fields.sqlstate, "57P", 3) == 0)
 				{
 					/* the replica shuts down before answering: the read is retried elsewhere */
@@ -1037,7 +1037,7 @@ server_process(Server *server)
 			continue;
 		}
 		if (forward && client)
-			client->route_retry = false;	/* a reply byte reaches the client: no transparent retry */
+			routing_client_no_retry(client);	/* a reply byte reaches the client: no transparent retry */
 		if (total > avail)
 		{
 			/* a large DataRow or CopyData: forward what is here, the rest as it comes */
@@ -1059,11 +1059,10 @@ server_process(Server *server)
 		if (forward && client && cf.pool_mode == POOL_TRANSACTION &&
 			(type == 'A' || type == 'C' || type == 'E' || type == 'Z'))
 			forward = notify_server_reply(client, &server->notify_dirty, type, p, total);
-		if (type == 'Z' && forward && client && client->route_capture && server->tx_status == 'I' &&
-			server_exp_idle(server) && cf.pool_mode == POOL_TRANSACTION)
+		if (type == 'Z' && forward && client && server->tx_status == 'I' && server_exp_idle(server) &&
+			cf.pool_mode == POOL_TRANSACTION && routing_client_take_capture(client))
 		{
 			/* read-your-writes: hold this 'Z' until the commit LSN is known (routing.c) */
-			client->route_capture = false;
 			if (routing_capture_start(server))
 			{
 				iobuf_consume(&server->conn.rbuf, total);

@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "conninfo.h"
 #include "log.h"
 
 static SSL_CTX *client_ctx;		/* for client connections (we are the TLS server) */
@@ -192,42 +193,19 @@ tls_init(char *err, size_t errlen)
 	return true;
 }
 
-/* append_value: " key='value'" with ' and \ escaped as libpq wants; false when it does not fit. */
-static bool
-append_value(char *out, size_t outlen, size_t *n, const char *key, const char *value)
-{
-	size_t		need = strlen(key) + 4;
-
-	for (const char *p = value; *p; p++)
-		need += (*p == '\'' || *p == '\\') ? 2 : 1;
-	if (*n + need + 1 > outlen)
-		return false;
-	*n += (size_t) sprintf(out + *n, " %s='", key);
-	for (const char *p = value; *p; p++)
-	{
-		if (*p == '\'' || *p == '\\')
-			out[(*n)++] = '\\';
-		out[(*n)++] = *p;
-	}
-	out[(*n)++] = '\'';
-	out[*n] = '\0';
-	return true;
-}
-
 bool
 tls_server_conninfo(char *out, size_t outlen)
 {
 	size_t		start = strlen(out);
-	size_t		n = start;
 	TlsMode		mode = TLS_PREFER;
 
 	(void) tls_parse_mode(cf.server_tls_sslmode, &mode);
-	if (!append_value(out, outlen, &n, "sslmode", mode_names[mode]) ||
+	if (!conninfo_append(out, outlen, "sslmode", mode_names[mode]) ||
 		(mode >= TLS_REQUIRE && cf.server_tls_ca_file[0] &&
-		 !append_value(out, outlen, &n, "sslrootcert", cf.server_tls_ca_file)) ||
+		 !conninfo_append(out, outlen, "sslrootcert", cf.server_tls_ca_file)) ||
 		(mode != TLS_DISABLE && cf.server_tls_cert_file[0] && cf.server_tls_key_file[0] &&
-		 (!append_value(out, outlen, &n, "sslcert", cf.server_tls_cert_file) ||
-		  !append_value(out, outlen, &n, "sslkey", cf.server_tls_key_file))))
+		 (!conninfo_append(out, outlen, "sslcert", cf.server_tls_cert_file) ||
+		  !conninfo_append(out, outlen, "sslkey", cf.server_tls_key_file))))
 	{
 		out[start] = '\0';
 		return false;
