@@ -399,7 +399,7 @@ notifyconn_poll_connect(NotifyConn *l)
 				l->follow = event_new(conn_base, -1, EV_PERSIST, follow_cb, l);
 			if (l->follow)
 			{
-				struct timeval tv = {LISTEN_FOLLOW_MS / 1000, (LISTEN_FOLLOW_MS % 1000) * 1000};
+				struct timeval tv = {LISTEN_FOLLOW_MS / 1000, (suseconds_t) (LISTEN_FOLLOW_MS % 1000) * 1000};
 
 				evtimer_add(l->follow, &tv);
 			}
