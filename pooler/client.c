@@ -224,7 +224,7 @@ client_accept(int fd, const struct sockaddr *addr, bool unix_socket)
 bool
 client_send_bytes(Client *client, const void *data, size_t len)
 {
-	routing_client_no_retry(client);	/* a byte for the client: its read is never retried */
+	routing_client_no_retry(&client->routing);	/* a byte for the client: its read is never retried */
 	return iobuf_append(&client->conn.wbuf, data, len);
 }
 
@@ -1323,7 +1323,7 @@ client_process(Client *client)
 		if (total > avail)
 		{
 			/* streamed request (CopyData and the like): forward what is there, the rest follows */
-			routing_client_no_retry(client);	/* not kept whole: no retry */
+			routing_client_no_retry(&client->routing);	/* not kept whole: no retry */
 			if (!server_send_bytes(server, p, avail))
 			{
 				client_close(client, "53200", "out of memory while forwarding", NULL);

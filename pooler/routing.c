@@ -1083,18 +1083,6 @@ routing_source(const RoutingSet *rs, int node, char *out, size_t outlen)
 }
 
 bool
-routing_client_may_retry(const Client *client)
-{
-	return client->routing.retry;
-}
-
-void
-routing_client_no_retry(Client *client)
-{
-	client->routing.retry = false;
-}
-
-bool
 routing_client_take_capture(Client *client)
 {
 	bool		capture = client->routing.capture;

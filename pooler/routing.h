@@ -39,11 +39,22 @@ typedef struct ClientRouting
 								 * client until its ReadyForQuery (routing_hold_reply); likewise */
 } ClientRouting;
 
-/* routing_client_may_retry: the client's read can still be retried on another node transparently. */
-extern bool routing_client_may_retry(const Client *client);
+/*
+ * routing_client_may_retry: the client's read can still be retried on another node transparently.
+ * Inline: it is asked, and routing_client_no_retry called, for every message sent to a client.
+ */
+static inline bool
+routing_client_may_retry(const ClientRouting *routing)
+{
+	return routing->retry;
+}
 
 /* routing_client_no_retry: a reply byte reached the client, or its request was not kept whole. */
-extern void routing_client_no_retry(Client *client);
+static inline void
+routing_client_no_retry(ClientRouting *routing)
+{
+	routing->retry = false;
+}
 
 /*
  * routing_client_take_capture: this transaction wrote and its end LSN should be captured now (true

@@ -446,7 +446,7 @@ server_close(Server *server, const char *reason)
 	{
 		server->client = NULL;
 		client->server = NULL;
-		if (routing_client_may_retry(client) && !server->fatal_forwarded && routing_retry(client, server->node, reason))
+		if (routing_client_may_retry(&client->routing) && !server->fatal_forwarded && routing_retry(client, server->node, reason))
 			;					/* requeued: routed again to another node */
 		else if (server->fatal_forwarded)
 			client_close(client, NULL, "the server connection ended after a FATAL error", NULL);
@@ -874,7 +874,7 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 				if (!proto_read_error(msg, total, &fields))
 					break;
 				server->error_in_query = true;
-				if (client && routing_client_may_retry(client) && strcmp(fields.severity, "FATAL") == 0 &&
+				if (client && routing_client_may_retry(&client->routing) && strcmp(fields.severity, "FATAL") == 0 &&
 					strncmp(fields.sqlstate, "57P", 3) == 0)
 				{
 					/* the replica shuts down before answering: the read is retried elsewhere */
@@ -1037,7 +1037,7 @@ server_process(Server *server)
 			continue;
 		}
 		if (forward && client)
-			routing_client_no_retry(client);	/* a reply byte reaches the client: no transparent retry */
+			routing_client_no_retry(&client->routing);	/* a reply byte reaches the client: no transparent retry */
 		if (total > avail)
 		{
 			/* a large DataRow or CopyData: forward what is here, the rest as it comes */
