@@ -269,11 +269,12 @@ REVOKE ALL ON FUNCTION faregate.gtfs_changed() FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------------
 -- Loading (docs/gtfs.md "Loading a feed"). The loader (faregate-gtfs load) runs, in one transaction:
---   faregate._gtfs_stage(file, header) for each file it found, which creates the temporary staging table
---   pg_temp.gtfs_stg_<file> (row_no, then one text column per known and per header column) and returns
---   the header's column list for \copy; then \copy of the file into it; then faregate.gtfs_import(feed),
---   which checks every row, and either raises FG101 naming every error (nothing is loaded, the caller's
---   transaction is aborted) or replaces the feed's rows in the gtfs_ tables.
+--   faregate._gtfs_stage_csv(file, bytes) for each file it found, which reads the file's CSV records
+--   (gtfs_csv.c; a bad record is an error naming file, row and field) into the temporary staging table
+--   pg_temp.gtfs_stg_<file> (row_no, then one text column per known and per header column) made by
+--   _gtfs_stage; then faregate.gtfs_import(feed), which checks every row, and either raises FG101 naming
+--   every error (nothing is loaded, the caller's transaction is aborted) or replaces the feed's rows in
+--   the gtfs_ tables.
 -- ---------------------------------------------------------------------------------------------------
 
 -- gtfs_file_columns: the columns faregate reads from each GTFS file; required = the column must exist
@@ -313,10 +314,11 @@ LANGUAGE sql SET search_path = pg_catalog AS $$
     INSERT INTO pg_temp.gtfs_errors VALUES (file || '.txt', row_no, field, reason);
 $$;
 
--- gtfs_stage: creates pg_temp.gtfs_stg_<file> for a file whose header line is header (NULL: the file is
--- absent, the table stays empty) and returns the header's columns, quoted, for \copy's column list.
--- row_no counts CSV records from 2 (the header is row 1), as the GTFS validator numbers rows.
-CREATE FUNCTION faregate._gtfs_stage(file text, header text) RETURNS text
+-- gtfs_stage: creates pg_temp.gtfs_stg_<file> for a file whose header has the column names columns
+-- (NULL: the file is absent, the table stays empty; '{}': the file is empty) and returns them, quoted,
+-- as a column list. row_no counts CSV records from 2 (the header is row 1), as the GTFS validator numbers
+-- rows; gtfs_stage_csv gives each row its number in the file.
+CREATE FUNCTION faregate._gtfs_stage(file text, columns text[]) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
     known text[];
@@ -332,14 +334,13 @@ BEGIN
         RAISE EXCEPTION 'unknown GTFS file "%"', file USING ERRCODE = '22023',
             HINT = 'faregate._gtfs_file_columns() lists the files faregate reads.';
     END IF;
-    IF header = '' THEN
+    IF columns = '{}' THEN
         PERFORM faregate._gtfs_error(file, 1, '(header)', 'the file is empty: it has no header line');
         INSERT INTO pg_temp.gtfs_files VALUES (file, '{}') ON CONFLICT ON CONSTRAINT gtfs_files_pkey DO UPDATE SET columns = EXCLUDED.columns;
-    ELSIF header IS NOT NULL THEN
-        header := regexp_replace(header, E'^\uFEFF', '');
-        FOREACH col IN ARRAY string_to_array(rtrim(header, E'\r\n'), ',') LOOP
+    ELSIF columns IS NOT NULL THEN
+        FOREACH col IN ARRAY columns LOOP
             i := i + 1;
-            col := btrim(col, E' \t"');
+            col := btrim(coalesce(col, ''), E' \t');
             IF col = '' THEN
                 PERFORM faregate._gtfs_error(file, 1, 'column ' || i, 'empty column name in the header');
                 col := '_empty_' || i;
@@ -362,6 +363,53 @@ BEGIN
                    (SELECT string_agg(format('%I text', c), ', ')
                       FROM (SELECT DISTINCT c FROM unnest(known || cols) c) d));
     RETURN (SELECT string_agg(format('%I', c), ',') FROM unnest(cols) c);
+END $$;
+
+-- gtfs_csv_records: the CSV records of one GTFS file's bytes (extension/gtfs_csv.c): per good record
+-- its fields, per error of a bad record (ragged, badly quoted, not UTF-8) a row naming the field.
+CREATE FUNCTION faregate._gtfs_csv_records(content bytea)
+    RETURNS TABLE (row_no bigint, fields text[], field_no int, error text)
+    AS 'MODULE_PATHNAME', 'gtfs_csv_records' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- gtfs_stage_csv: stages one GTFS file from its bytes (what the loader sends: the file untouched), as
+-- gtfs_stage + the rows; every record the CSV reader refuses is an error of the load, named by file,
+-- row and field, and is left out, so that the other rows and files are still checked. Returns the
+-- number of rows staged.
+CREATE FUNCTION faregate._gtfs_stage_csv(file text, content bytea) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    header text[];
+    cols text;
+    n bigint;
+BEGIN
+    IF file IS NULL OR content IS NULL THEN
+        RAISE EXCEPTION 'file and content must not be null' USING ERRCODE = '22004',
+            HINT = 'faregate-gtfs load calls this with each GTFS file it finds.';
+    END IF;
+    DROP TABLE IF EXISTS pg_temp.gtfs_csv;
+    CREATE TEMP TABLE gtfs_csv ON COMMIT DROP AS SELECT * FROM faregate._gtfs_csv_records(content);
+    header := (SELECT r.fields FROM pg_temp.gtfs_csv r WHERE r.row_no = 1 AND r.error IS NULL);
+    IF header IS NULL AND NOT EXISTS (SELECT 1 FROM pg_temp.gtfs_csv r WHERE r.row_no = 1) THEN
+        header := '{}';         -- no record at all: the file is empty
+    END IF;
+    -- a header the reader refused (its errors follow) stages nothing: its rows cannot be read
+    cols := faregate._gtfs_stage(file, header);
+    INSERT INTO pg_temp.gtfs_errors
+    SELECT file || '.txt', r.row_no,
+           CASE WHEN r.row_no = 1 THEN 'column ' || r.field_no
+                WHEN r.field_no <= coalesce(cardinality(header), 0) THEN coalesce(btrim(header[r.field_no], E' \t'), 'column ' || r.field_no)
+                ELSE 'field ' || r.field_no END,
+           r.error
+      FROM pg_temp.gtfs_csv r WHERE r.error IS NOT NULL;
+    IF cols IS NULL THEN
+        RETURN 0;
+    END IF;
+    EXECUTE format('INSERT INTO pg_temp.%I (row_no, %s) OVERRIDING SYSTEM VALUE SELECT r.row_no, %s FROM pg_temp.gtfs_csv r WHERE r.row_no > 1 AND r.error IS NULL',
+                   'gtfs_stg_' || file, cols,
+                   (SELECT string_agg(format('r.fields[%s]', i), ', ') FROM generate_series(1, cardinality(header)) i));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DROP TABLE pg_temp.gtfs_csv;
+    RETURN n;
 END $$;
 
 -- gtfs_secs: a GTFS time HH:MM:SS (H:MM:SS allowed) as seconds, NULL when it is not one.
@@ -628,7 +676,7 @@ BEGIN
        FROM unnest('{origin_id,destination_id,contains_id}'::text[]) z;
 END $$;
 
--- gtfs_import: checks the staged files (gtfs_stage + \copy) and replaces feed_id's rows with them, in
+-- gtfs_import: checks the staged files (gtfs_stage_csv, or gtfs_stage and inserts) and replaces feed_id's rows with them, in
 -- the caller's transaction; returns the number of fare rules loaded (fare_leg_rules + fare_rules). Any
 -- error raises FG101 with every error, one "file:row: field: reason" line each, in the DETAIL, so
 -- nothing is loaded. Only the owner of the gtfs_ tables may call it.
@@ -647,7 +695,7 @@ BEGIN
     END IF;
     CREATE TEMP TABLE IF NOT EXISTS gtfs_errors (file text, row_no bigint, field text, reason text) ON COMMIT DROP;
     CREATE TEMP TABLE IF NOT EXISTS gtfs_files (file text PRIMARY KEY, columns text[]) ON COMMIT DROP;
-    PERFORM faregate._gtfs_stage(c.file, NULL) FROM faregate._gtfs_file_columns() c WHERE c.file NOT IN
+    PERFORM faregate._gtfs_stage(c.file, NULL::text[]) FROM faregate._gtfs_file_columns() c WHERE c.file NOT IN
         (SELECT g.file FROM pg_temp.gtfs_files g);
     PERFORM faregate._gtfs_validate();
     SELECT count(*), string_agg(e.file || CASE WHEN e.row_no IS NULL THEN '' ELSE ':' || e.row_no END
@@ -718,7 +766,8 @@ LANGUAGE sql SET search_path = pg_catalog AS $$
     WITH d AS (DELETE FROM faregate.gtfs_feeds f WHERE f.feed_id = gtfs_drop_feed.feed_id RETURNING 1)
     SELECT EXISTS (SELECT 1 FROM d);
 $$;
-REVOKE ALL ON FUNCTION faregate._gtfs_error(text, bigint, text, text), faregate._gtfs_stage(text, text),
+REVOKE ALL ON FUNCTION faregate._gtfs_error(text, bigint, text, text), faregate._gtfs_stage(text, text[]),
+    faregate._gtfs_stage_csv(text, bytea), faregate._gtfs_csv_records(bytea),
     faregate._gtfs_check_dups(text, text[]), faregate._gtfs_check(text, text, text, text),
     faregate._gtfs_check_ref(text, text, text, text), faregate._gtfs_check_required(text, text[]),
     faregate._gtfs_check_enum(text, text, text[]), faregate._gtfs_check_amount(text, text, text, boolean),

@@ -8,29 +8,6 @@ SET LOCAL client_min_messages = warning;
 SELECT plan(53);
 \ir fixtures/40_gtfs_lib.psql
 
-CREATE FUNCTION pg_temp.good_feed() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_temp.gtfs_file('agency', 'agency_id,agency_timezone
-        ag,Europe/Zurich');
-    PERFORM pg_temp.gtfs_file('stops', 'stop_id,stop_name
-        s1,One
-        s2,Two');
-    PERFORM pg_temp.gtfs_file('routes', 'route_id,agency_id,network_id
-        r1,ag,n1');
-    PERFORM pg_temp.gtfs_file('areas', 'area_id
-        A');
-    PERFORM pg_temp.gtfs_file('stop_areas', 'area_id,stop_id
-        A,s1');
-    PERFORM pg_temp.gtfs_file('rider_categories', 'rider_category_id,rider_category_name
-        adult,Adult');
-    PERFORM pg_temp.gtfs_file('fare_media', 'fare_media_id,fare_media_name,fare_media_type
-        card,Card,2');
-    PERFORM pg_temp.gtfs_file('fare_products', 'fare_product_id,amount,currency
-        p1,2.50,CHF
-        p2,0.50,CHF');
-    PERFORM pg_temp.gtfs_file('fare_leg_rules', 'leg_group_id,network_id,fare_product_id
-        g1,n1,p1');
-END $$;
 SELECT pg_temp.good_feed();
 SELECT is(faregate.gtfs_import('f'), 1::bigint, 'the good feed loads');
 
