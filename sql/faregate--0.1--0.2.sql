@@ -689,7 +689,11 @@ DECLARE
     tz text;
     n_rules bigint;
 BEGIN
-    IF feed_id IS NULL OR feed_id = '' THEN
+    IF feed_id IS NULL THEN
+        RAISE EXCEPTION 'feed_id must not be null' USING ERRCODE = '22004',
+            HINT = 'Name the feed, e.g. faregate-gtfs load feed.zip --feed-id metro.';
+    END IF;
+    IF feed_id = '' THEN
         RAISE EXCEPTION 'a GTFS feed needs a non-empty feed_id' USING ERRCODE = '22023',
             HINT = 'Name the feed, e.g. faregate-gtfs load feed.zip --feed-id metro.';
     END IF;
@@ -760,9 +764,10 @@ BEGIN
     RETURN n_rules;
 END $$;
 
--- gtfs_drop_feed: removes one feed and everything loaded with it; false when there was no such feed.
+-- gtfs_drop_feed: removes one feed and everything loaded with it; false when there was no such feed
+-- (STRICT: NULL for a NULL feed_id).
 CREATE FUNCTION faregate.gtfs_drop_feed(feed_id text) RETURNS boolean
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql STRICT SET search_path = pg_catalog AS $$
     WITH d AS (DELETE FROM faregate.gtfs_feeds f WHERE f.feed_id = gtfs_drop_feed.feed_id RETURNING 1)
     SELECT EXISTS (SELECT 1 FROM d);
 $$;
@@ -787,6 +792,10 @@ DECLARE
     sep_networks boolean;
     w text := format('WHERE feed_id = %L', feed_id);
 BEGIN
+    IF feed_id IS NULL THEN
+        RAISE EXCEPTION 'feed_id must not be null' USING ERRCODE = '22004',
+            HINT = 'SELECT feed_id FROM faregate.gtfs_feeds lists the loaded feeds.';
+    END IF;
     SELECT * INTO feed FROM faregate.gtfs_feeds f WHERE f.feed_id = gtfs_export_queries.feed_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown GTFS feed "%"', feed_id USING ERRCODE = 'FG102',
@@ -906,57 +915,68 @@ DECLARE
     svc_day date;
     r record;
     limit_left numeric;
+    msg text;
+    hint text;
 BEGIN
     SELECT f.timezone INTO tz FROM faregate.gtfs_feeds f WHERE f.feed_id = gtfs_charge_taps.feed_id;
-    FOR r IN
-        WITH priced AS (SELECT * FROM faregate.gtfs_price_journey(feed_id, legs, rider_category_id, fare_media_id) p WHERE p.kind <> 'total'),
-        per_leg AS (SELECT p.leg_no, sum(p.amount) AS fare, min(p.currency) AS currency,
-                           bool_or(p.kind = 'transfer') AS transferred, bool_or(p.kind = 'leg' AND p.amount = 0 AND p.detail LIKE 'covered%') AS covered
-                      FROM priced p GROUP BY p.leg_no)
-        SELECT g.n AS leg_no, coalesce(pl.fare, 0) AS fare, coalesce(pl.currency, (SELECT min(p2.currency) FROM priced p2)) AS currency,
-               CASE WHEN pl.leg_no IS NULL THEN 'joined' WHEN pl.transferred THEN 'transfer' ELSE 'fare' END AS reason,
-               (legs[g.n]).departure AS departure
-          FROM generate_subscripts(legs, 1) g(n) LEFT JOIN per_leg pl ON pl.leg_no = g.n
-         ORDER BY g.n
-    LOOP
-        IF day_start IS NULL THEN
-            SELECT min(c.cap), min(c.day_starts) INTO day_cap, day_start FROM faregate.gtfs_fare_caps c
-             WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'day' AND c.currency = r.currency
-               AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
-            SELECT min(c.cap), coalesce(day_start, min(c.day_starts)) INTO week_cap, day_start FROM faregate.gtfs_fare_caps c
-             WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'week' AND c.currency = r.currency
-               AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
-            day_start := coalesce(day_start, '04:30');
-        END IF;
-        svc_day := ((r.departure AT TIME ZONE tz) - day_start::interval)::date;
-        IF cur_day IS DISTINCT FROM svc_day THEN
-            cur_day := svc_day;
-            day_spent := 0;
-        END IF;
-        IF cur_week IS DISTINCT FROM date_trunc('week', svc_day)::date THEN
-            cur_week := date_trunc('week', svc_day)::date;
-            week_spent := 0;
-        END IF;
-        leg_no := r.leg_no;
-        fare := r.fare;
-        currency := r.currency;
-        reason := r.reason;
-        charged := r.fare;
-        IF r.fare > 0 THEN
-            limit_left := least(coalesce(day_cap - day_spent, r.fare), coalesce(week_cap - week_spent, r.fare));
-            IF limit_left < r.fare THEN
-                charged := greatest(limit_left, 0);
-                reason := CASE WHEN day_cap IS NOT NULL AND day_cap - day_spent = limit_left THEN 'daily cap' ELSE 'weekly cap' END;
+    -- one block around the loop: a leg whose local time falls outside the timestamp range (the ends of
+    -- time in the feed's time zone) is 22008 with a hint, not a bare "timestamp out of range"
+    BEGIN
+        FOR r IN
+            WITH priced AS (SELECT * FROM faregate.gtfs_price_journey(feed_id, legs, rider_category_id, fare_media_id) p WHERE p.kind <> 'total'),
+            per_leg AS (SELECT p.leg_no, sum(p.amount) AS fare, min(p.currency) AS currency,
+                               bool_or(p.kind = 'transfer') AS transferred, bool_or(p.kind = 'leg' AND p.amount = 0 AND p.detail LIKE 'covered%') AS covered
+                          FROM priced p GROUP BY p.leg_no)
+            SELECT g.n AS leg_no, coalesce(pl.fare, 0) AS fare, coalesce(pl.currency, (SELECT min(p2.currency) FROM priced p2)) AS currency,
+                   CASE WHEN pl.leg_no IS NULL THEN 'joined' WHEN pl.transferred THEN 'transfer' ELSE 'fare' END AS reason,
+                   (legs[g.n]).departure AS departure
+              FROM generate_subscripts(legs, 1) g(n) LEFT JOIN per_leg pl ON pl.leg_no = g.n
+             ORDER BY g.n
+        LOOP
+            IF day_start IS NULL THEN
+                SELECT min(c.cap), min(c.day_starts) INTO day_cap, day_start FROM faregate.gtfs_fare_caps c
+                 WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'day' AND c.currency = r.currency
+                   AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
+                SELECT min(c.cap), coalesce(day_start, min(c.day_starts)) INTO week_cap, day_start FROM faregate.gtfs_fare_caps c
+                 WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'week' AND c.currency = r.currency
+                   AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
+                day_start := coalesce(day_start, '04:30');
             END IF;
-        END IF;
-        day_spent := day_spent + charged;
-        week_spent := week_spent + charged;
-        RETURN NEXT;
-    END LOOP;
+            svc_day := ((r.departure AT TIME ZONE tz) - day_start::interval)::date;
+            IF cur_day IS DISTINCT FROM svc_day THEN
+                cur_day := svc_day;
+                day_spent := 0;
+            END IF;
+            IF cur_week IS DISTINCT FROM date_trunc('week', svc_day)::date THEN
+                cur_week := date_trunc('week', svc_day)::date;
+                week_spent := 0;
+            END IF;
+            leg_no := r.leg_no;
+            fare := r.fare;
+            currency := r.currency;
+            reason := r.reason;
+            charged := r.fare;
+            IF r.fare > 0 THEN
+                limit_left := least(coalesce(day_cap - day_spent, r.fare), coalesce(week_cap - week_spent, r.fare));
+                IF limit_left < r.fare THEN
+                    charged := greatest(limit_left, 0);
+                    reason := CASE WHEN day_cap IS NOT NULL AND day_cap - day_spent = limit_left THEN 'daily cap' ELSE 'weekly cap' END;
+                END IF;
+            END IF;
+            day_spent := day_spent + charged;
+            week_spent := week_spent + charged;
+            RETURN NEXT;
+        END LOOP;
+    EXCEPTION WHEN SQLSTATE '22008' THEN
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+        RAISE EXCEPTION '%', msg USING ERRCODE = '22008',
+            HINT = coalesce(nullif(hint, ''), format('Give legs whose local times in the feed''s time zone (%s) lie within PostgreSQL''s timestamp range (4713 BC to 294276 AD).', tz));
+    END;
 END $$;
 COMMENT ON FUNCTION faregate.gtfs_charge_taps(text, faregate.gtfs_leg[], text, text) IS
     'one rider''s legs priced by the GTFS rules, then capped by faregate.gtfs_fare_caps: fare, charge and why, per leg';
 GRANT EXECUTE ON FUNCTION faregate.gtfs_charge_taps(text, faregate.gtfs_leg[], text, text) TO PUBLIC;
+
 -- ---- end: GTFS fares ----
 
 -- ---- begin: fares, fare_cache_stats invalidation counts (issue 13; fare_cache.c) ----
