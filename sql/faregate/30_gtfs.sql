@@ -573,6 +573,23 @@ BEGIN
        FROM unnest('{from_timeframe_group_id,to_timeframe_group_id}'::text[]) t;
     PERFORM faregate._gtfs_check('fare_leg_rules', 'rule_priority', 's.rule_priority IS NOT NULL AND coalesce(faregate._gtfs_int(s.rule_priority), -1) < 0',
         $r$format('"%s" is not a non-negative integer', s.rule_priority)$r$);
+    -- columns of the rule files that the GTFS reference does not define (proposals: area sets, join
+    -- rules with duration limits, nonconsecutive transfers, fare product behaviours ...): a rule that
+    -- uses one would be priced as if the column were absent, so a value in one is an error (an empty
+    -- column, or nonconsecutive_transfers_allowed = 0, changes nothing and loads)
+    PERFORM faregate._gtfs_check(g.file, c,
+                CASE WHEN c = 'nonconsecutive_transfers_allowed' THEN format('s.%I IS NOT NULL AND s.%I <> %L', c, c, '0')
+                     ELSE format('s.%I IS NOT NULL', c) END,
+                CASE WHEN c = 'nonconsecutive_transfers_allowed'
+                     THEN quote_literal('nonconsecutive_transfers_allowed (a proposal of the GTFS fares guides, not in the reference) is not supported: '
+                                        || 'faregate applies transfer rules between consecutive legs only, so the price would be too high; '
+                                        || 'leave the field empty or 0 to load the feed')
+                     ELSE format('format(%L, s.%I)', '"%s": column ' || c || ' is not in the GTFS reference''s ' || g.file || '.txt (a proposal?) '
+                                 || 'and faregate does not implement it: the rule would be priced as if it were absent; '
+                                 || 'remove the column or leave it empty to load the feed', c) END)
+       FROM pg_temp.gtfs_files g, unnest(g.columns) c, faregate._gtfs_file_columns() k
+      WHERE g.file IN ('fare_leg_rules', 'fare_leg_join_rules', 'fare_transfer_rules') AND k.file = g.file
+        AND NOT c = ANY (k.columns) AND c !~ '^_empty_[0-9]+$' AND c !~ '_dup_[0-9]+$';
     -- fare_leg_join_rules.txt
     PERFORM faregate._gtfs_check_required('fare_leg_join_rules', '{from_network_id,to_network_id}');
     PERFORM faregate._gtfs_check_dups('fare_leg_join_rules', '{from_network_id,to_network_id,from_stop_id,to_stop_id}');
