@@ -269,11 +269,12 @@ REVOKE ALL ON FUNCTION faregate.gtfs_changed() FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------------
 -- Loading (docs/gtfs.md "Loading a feed"). The loader (faregate-gtfs load) runs, in one transaction:
---   faregate._gtfs_stage(file, header) for each file it found, which creates the temporary staging table
---   pg_temp.gtfs_stg_<file> (row_no, then one text column per known and per header column) and returns
---   the header's column list for \copy; then \copy of the file into it; then faregate.gtfs_import(feed),
---   which checks every row, and either raises FG101 naming every error (nothing is loaded, the caller's
---   transaction is aborted) or replaces the feed's rows in the gtfs_ tables.
+--   faregate._gtfs_stage_csv(file, bytes) for each file it found, which reads the file's CSV records
+--   (gtfs_csv.c; a bad record is an error naming file, row and field) into the temporary staging table
+--   pg_temp.gtfs_stg_<file> (row_no, then one text column per known and per header column) made by
+--   _gtfs_stage; then faregate.gtfs_import(feed), which checks every row, and either raises FG101 naming
+--   every error (nothing is loaded, the caller's transaction is aborted) or replaces the feed's rows in
+--   the gtfs_ tables.
 -- ---------------------------------------------------------------------------------------------------
 
 -- gtfs_file_columns: the columns faregate reads from each GTFS file; required = the column must exist
@@ -313,10 +314,11 @@ LANGUAGE sql SET search_path = pg_catalog AS $$
     INSERT INTO pg_temp.gtfs_errors VALUES (file || '.txt', row_no, field, reason);
 $$;
 
--- gtfs_stage: creates pg_temp.gtfs_stg_<file> for a file whose header line is header (NULL: the file is
--- absent, the table stays empty) and returns the header's columns, quoted, for \copy's column list.
--- row_no counts CSV records from 2 (the header is row 1), as the GTFS validator numbers rows.
-CREATE FUNCTION faregate._gtfs_stage(file text, header text) RETURNS text
+-- gtfs_stage: creates pg_temp.gtfs_stg_<file> for a file whose header has the column names columns
+-- (NULL: the file is absent, the table stays empty; '{}': the file is empty) and returns them, quoted,
+-- as a column list. row_no counts CSV records from 2 (the header is row 1), as the GTFS validator numbers
+-- rows; gtfs_stage_csv gives each row its number in the file.
+CREATE FUNCTION faregate._gtfs_stage(file text, columns text[]) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
     known text[];
@@ -332,14 +334,13 @@ BEGIN
         RAISE EXCEPTION 'unknown GTFS file "%"', file USING ERRCODE = '22023',
             HINT = 'faregate._gtfs_file_columns() lists the files faregate reads.';
     END IF;
-    IF header = '' THEN
+    IF columns = '{}' THEN
         PERFORM faregate._gtfs_error(file, 1, '(header)', 'the file is empty: it has no header line');
         INSERT INTO pg_temp.gtfs_files VALUES (file, '{}') ON CONFLICT ON CONSTRAINT gtfs_files_pkey DO UPDATE SET columns = EXCLUDED.columns;
-    ELSIF header IS NOT NULL THEN
-        header := regexp_replace(header, E'^\uFEFF', '');
-        FOREACH col IN ARRAY string_to_array(rtrim(header, E'\r\n'), ',') LOOP
+    ELSIF columns IS NOT NULL THEN
+        FOREACH col IN ARRAY columns LOOP
             i := i + 1;
-            col := btrim(col, E' \t"');
+            col := btrim(coalesce(col, ''), E' \t');
             IF col = '' THEN
                 PERFORM faregate._gtfs_error(file, 1, 'column ' || i, 'empty column name in the header');
                 col := '_empty_' || i;
@@ -362,6 +363,53 @@ BEGIN
                    (SELECT string_agg(format('%I text', c), ', ')
                       FROM (SELECT DISTINCT c FROM unnest(known || cols) c) d));
     RETURN (SELECT string_agg(format('%I', c), ',') FROM unnest(cols) c);
+END $$;
+
+-- gtfs_csv_records: the CSV records of one GTFS file's bytes (extension/gtfs_csv.c): per good record
+-- its fields, per error of a bad record (ragged, badly quoted, not UTF-8) a row naming the field.
+CREATE FUNCTION faregate._gtfs_csv_records(content bytea)
+    RETURNS TABLE (row_no bigint, fields text[], field_no int, error text)
+    AS 'MODULE_PATHNAME', 'gtfs_csv_records' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- gtfs_stage_csv: stages one GTFS file from its bytes (what the loader sends: the file untouched), as
+-- gtfs_stage + the rows; every record the CSV reader refuses is an error of the load, named by file,
+-- row and field, and is left out, so that the other rows and files are still checked. Returns the
+-- number of rows staged.
+CREATE FUNCTION faregate._gtfs_stage_csv(file text, content bytea) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    header text[];
+    cols text;
+    n bigint;
+BEGIN
+    IF file IS NULL OR content IS NULL THEN
+        RAISE EXCEPTION 'file and content must not be null' USING ERRCODE = '22004',
+            HINT = 'faregate-gtfs load calls this with each GTFS file it finds.';
+    END IF;
+    DROP TABLE IF EXISTS pg_temp.gtfs_csv;
+    CREATE TEMP TABLE gtfs_csv ON COMMIT DROP AS SELECT * FROM faregate._gtfs_csv_records(content);
+    header := (SELECT r.fields FROM pg_temp.gtfs_csv r WHERE r.row_no = 1 AND r.error IS NULL);
+    IF header IS NULL AND NOT EXISTS (SELECT 1 FROM pg_temp.gtfs_csv r WHERE r.row_no = 1) THEN
+        header := '{}';         -- no record at all: the file is empty
+    END IF;
+    -- a header the reader refused (its errors follow) stages nothing: its rows cannot be read
+    cols := faregate._gtfs_stage(file, header);
+    INSERT INTO pg_temp.gtfs_errors
+    SELECT file || '.txt', r.row_no,
+           CASE WHEN r.row_no = 1 THEN 'column ' || r.field_no
+                WHEN r.field_no <= coalesce(cardinality(header), 0) THEN coalesce(btrim(header[r.field_no], E' \t'), 'column ' || r.field_no)
+                ELSE 'field ' || r.field_no END,
+           r.error
+      FROM pg_temp.gtfs_csv r WHERE r.error IS NOT NULL;
+    IF cols IS NULL THEN
+        RETURN 0;
+    END IF;
+    EXECUTE format('INSERT INTO pg_temp.%I (row_no, %s) OVERRIDING SYSTEM VALUE SELECT r.row_no, %s FROM pg_temp.gtfs_csv r WHERE r.row_no > 1 AND r.error IS NULL',
+                   'gtfs_stg_' || file, cols,
+                   (SELECT string_agg(format('r.fields[%s]', i), ', ') FROM generate_series(1, cardinality(header)) i));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DROP TABLE pg_temp.gtfs_csv;
+    RETURN n;
 END $$;
 
 -- gtfs_secs: a GTFS time HH:MM:SS (H:MM:SS allowed) as seconds, NULL when it is not one.
@@ -574,6 +622,23 @@ BEGIN
        FROM unnest('{from_timeframe_group_id,to_timeframe_group_id}'::text[]) t;
     PERFORM faregate._gtfs_check('fare_leg_rules', 'rule_priority', 's.rule_priority IS NOT NULL AND coalesce(faregate._gtfs_int(s.rule_priority), -1) < 0',
         $r$format('"%s" is not a non-negative integer', s.rule_priority)$r$);
+    -- columns of the rule files that the GTFS reference does not define (proposals: area sets, join
+    -- rules with duration limits, nonconsecutive transfers, fare product behaviours ...): a rule that
+    -- uses one would be priced as if the column were absent, so a value in one is an error (an empty
+    -- column, or nonconsecutive_transfers_allowed = 0, changes nothing and loads)
+    PERFORM faregate._gtfs_check(g.file, c,
+                CASE WHEN c = 'nonconsecutive_transfers_allowed' THEN format('s.%I IS NOT NULL AND s.%I <> %L', c, c, '0')
+                     ELSE format('s.%I IS NOT NULL', c) END,
+                CASE WHEN c = 'nonconsecutive_transfers_allowed'
+                     THEN quote_literal('nonconsecutive_transfers_allowed (a proposal of the GTFS fares guides, not in the reference) is not supported: '
+                                        || 'faregate applies transfer rules between consecutive legs only, so the price would be too high; '
+                                        || 'leave the field empty or 0 to load the feed')
+                     ELSE format('format(%L, s.%I)', '"%s": column ' || c || ' is not in the GTFS reference''s ' || g.file || '.txt (a proposal?) '
+                                 || 'and faregate does not implement it: the rule would be priced as if it were absent; '
+                                 || 'remove the column or leave it empty to load the feed', c) END)
+       FROM pg_temp.gtfs_files g, unnest(g.columns) c, faregate._gtfs_file_columns() k
+      WHERE g.file IN ('fare_leg_rules', 'fare_leg_join_rules', 'fare_transfer_rules') AND k.file = g.file
+        AND NOT c = ANY (k.columns) AND c !~ '^_empty_[0-9]+$' AND c !~ '_dup_[0-9]+$';
     -- fare_leg_join_rules.txt
     PERFORM faregate._gtfs_check_required('fare_leg_join_rules', '{from_network_id,to_network_id}');
     PERFORM faregate._gtfs_check_dups('fare_leg_join_rules', '{from_network_id,to_network_id,from_stop_id,to_stop_id}');
@@ -628,7 +693,7 @@ BEGIN
        FROM unnest('{origin_id,destination_id,contains_id}'::text[]) z;
 END $$;
 
--- gtfs_import: checks the staged files (gtfs_stage + \copy) and replaces feed_id's rows with them, in
+-- gtfs_import: checks the staged files (gtfs_stage_csv, or gtfs_stage and inserts) and replaces feed_id's rows with them, in
 -- the caller's transaction; returns the number of fare rules loaded (fare_leg_rules + fare_rules). Any
 -- error raises FG101 with every error, one "file:row: field: reason" line each, in the DETAIL, so
 -- nothing is loaded. Only the owner of the gtfs_ tables may call it.
@@ -641,13 +706,17 @@ DECLARE
     tz text;
     n_rules bigint;
 BEGIN
-    IF feed_id IS NULL OR feed_id = '' THEN
+    IF feed_id IS NULL THEN
+        RAISE EXCEPTION 'feed_id must not be null' USING ERRCODE = '22004',
+            HINT = 'Name the feed, e.g. faregate-gtfs load feed.zip --feed-id metro.';
+    END IF;
+    IF feed_id = '' THEN
         RAISE EXCEPTION 'a GTFS feed needs a non-empty feed_id' USING ERRCODE = '22023',
             HINT = 'Name the feed, e.g. faregate-gtfs load feed.zip --feed-id metro.';
     END IF;
     CREATE TEMP TABLE IF NOT EXISTS gtfs_errors (file text, row_no bigint, field text, reason text) ON COMMIT DROP;
     CREATE TEMP TABLE IF NOT EXISTS gtfs_files (file text PRIMARY KEY, columns text[]) ON COMMIT DROP;
-    PERFORM faregate._gtfs_stage(c.file, NULL) FROM faregate._gtfs_file_columns() c WHERE c.file NOT IN
+    PERFORM faregate._gtfs_stage(c.file, NULL::text[]) FROM faregate._gtfs_file_columns() c WHERE c.file NOT IN
         (SELECT g.file FROM pg_temp.gtfs_files g);
     PERFORM faregate._gtfs_validate();
     SELECT count(*), string_agg(e.file || CASE WHEN e.row_no IS NULL THEN '' ELSE ':' || e.row_no END
@@ -712,13 +781,15 @@ BEGIN
     RETURN n_rules;
 END $$;
 
--- gtfs_drop_feed: removes one feed and everything loaded with it; false when there was no such feed.
+-- gtfs_drop_feed: removes one feed and everything loaded with it; false when there was no such feed
+-- (STRICT: NULL for a NULL feed_id).
 CREATE FUNCTION faregate.gtfs_drop_feed(feed_id text) RETURNS boolean
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql STRICT SET search_path = pg_catalog AS $$
     WITH d AS (DELETE FROM faregate.gtfs_feeds f WHERE f.feed_id = gtfs_drop_feed.feed_id RETURNING 1)
     SELECT EXISTS (SELECT 1 FROM d);
 $$;
-REVOKE ALL ON FUNCTION faregate._gtfs_error(text, bigint, text, text), faregate._gtfs_stage(text, text),
+REVOKE ALL ON FUNCTION faregate._gtfs_error(text, bigint, text, text), faregate._gtfs_stage(text, text[]),
+    faregate._gtfs_stage_csv(text, bytea), faregate._gtfs_csv_records(bytea),
     faregate._gtfs_check_dups(text, text[]), faregate._gtfs_check(text, text, text, text),
     faregate._gtfs_check_ref(text, text, text, text), faregate._gtfs_check_required(text, text[]),
     faregate._gtfs_check_enum(text, text, text[]), faregate._gtfs_check_amount(text, text, text, boolean),
@@ -738,6 +809,10 @@ DECLARE
     sep_networks boolean;
     w text := format('WHERE feed_id = %L', feed_id);
 BEGIN
+    IF feed_id IS NULL THEN
+        RAISE EXCEPTION 'feed_id must not be null' USING ERRCODE = '22004',
+            HINT = 'SELECT feed_id FROM faregate.gtfs_feeds lists the loaded feeds.';
+    END IF;
     SELECT * INTO feed FROM faregate.gtfs_feeds f WHERE f.feed_id = gtfs_export_queries.feed_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown GTFS feed "%"', feed_id USING ERRCODE = 'FG102',
@@ -857,57 +932,68 @@ DECLARE
     svc_day date;
     r record;
     limit_left numeric;
+    msg text;
+    hint text;
 BEGIN
     SELECT f.timezone INTO tz FROM faregate.gtfs_feeds f WHERE f.feed_id = gtfs_charge_taps.feed_id;
-    FOR r IN
-        WITH priced AS (SELECT * FROM faregate.gtfs_price_journey(feed_id, legs, rider_category_id, fare_media_id) p WHERE p.kind <> 'total'),
-        per_leg AS (SELECT p.leg_no, sum(p.amount) AS fare, min(p.currency) AS currency,
-                           bool_or(p.kind = 'transfer') AS transferred, bool_or(p.kind = 'leg' AND p.amount = 0 AND p.detail LIKE 'covered%') AS covered
-                      FROM priced p GROUP BY p.leg_no)
-        SELECT g.n AS leg_no, coalesce(pl.fare, 0) AS fare, coalesce(pl.currency, (SELECT min(p2.currency) FROM priced p2)) AS currency,
-               CASE WHEN pl.leg_no IS NULL THEN 'joined' WHEN pl.transferred THEN 'transfer' ELSE 'fare' END AS reason,
-               (legs[g.n]).departure AS departure
-          FROM generate_subscripts(legs, 1) g(n) LEFT JOIN per_leg pl ON pl.leg_no = g.n
-         ORDER BY g.n
-    LOOP
-        IF day_start IS NULL THEN
-            SELECT min(c.cap), min(c.day_starts) INTO day_cap, day_start FROM faregate.gtfs_fare_caps c
-             WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'day' AND c.currency = r.currency
-               AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
-            SELECT min(c.cap), coalesce(day_start, min(c.day_starts)) INTO week_cap, day_start FROM faregate.gtfs_fare_caps c
-             WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'week' AND c.currency = r.currency
-               AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
-            day_start := coalesce(day_start, '04:30');
-        END IF;
-        svc_day := ((r.departure AT TIME ZONE tz) - day_start::interval)::date;
-        IF cur_day IS DISTINCT FROM svc_day THEN
-            cur_day := svc_day;
-            day_spent := 0;
-        END IF;
-        IF cur_week IS DISTINCT FROM date_trunc('week', svc_day)::date THEN
-            cur_week := date_trunc('week', svc_day)::date;
-            week_spent := 0;
-        END IF;
-        leg_no := r.leg_no;
-        fare := r.fare;
-        currency := r.currency;
-        reason := r.reason;
-        charged := r.fare;
-        IF r.fare > 0 THEN
-            limit_left := least(coalesce(day_cap - day_spent, r.fare), coalesce(week_cap - week_spent, r.fare));
-            IF limit_left < r.fare THEN
-                charged := greatest(limit_left, 0);
-                reason := CASE WHEN day_cap IS NOT NULL AND day_cap - day_spent = limit_left THEN 'daily cap' ELSE 'weekly cap' END;
+    -- one block around the loop: a leg whose local time falls outside the timestamp range (the ends of
+    -- time in the feed's time zone) is 22008 with a hint, not a bare "timestamp out of range"
+    BEGIN
+        FOR r IN
+            WITH priced AS (SELECT * FROM faregate.gtfs_price_journey(feed_id, legs, rider_category_id, fare_media_id) p WHERE p.kind <> 'total'),
+            per_leg AS (SELECT p.leg_no, sum(p.amount) AS fare, min(p.currency) AS currency,
+                               bool_or(p.kind = 'transfer') AS transferred, bool_or(p.kind = 'leg' AND p.amount = 0 AND p.detail LIKE 'covered%') AS covered
+                          FROM priced p GROUP BY p.leg_no)
+            SELECT g.n AS leg_no, coalesce(pl.fare, 0) AS fare, coalesce(pl.currency, (SELECT min(p2.currency) FROM priced p2)) AS currency,
+                   CASE WHEN pl.leg_no IS NULL THEN 'joined' WHEN pl.transferred THEN 'transfer' ELSE 'fare' END AS reason,
+                   (legs[g.n]).departure AS departure
+              FROM generate_subscripts(legs, 1) g(n) LEFT JOIN per_leg pl ON pl.leg_no = g.n
+             ORDER BY g.n
+        LOOP
+            IF day_start IS NULL THEN
+                SELECT min(c.cap), min(c.day_starts) INTO day_cap, day_start FROM faregate.gtfs_fare_caps c
+                 WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'day' AND c.currency = r.currency
+                   AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
+                SELECT min(c.cap), coalesce(day_start, min(c.day_starts)) INTO week_cap, day_start FROM faregate.gtfs_fare_caps c
+                 WHERE c.feed_id = gtfs_charge_taps.feed_id AND c.period = 'week' AND c.currency = r.currency
+                   AND c.rider_category_id IN ('', coalesce(gtfs_charge_taps.rider_category_id, ''));
+                day_start := coalesce(day_start, '04:30');
             END IF;
-        END IF;
-        day_spent := day_spent + charged;
-        week_spent := week_spent + charged;
-        RETURN NEXT;
-    END LOOP;
+            svc_day := ((r.departure AT TIME ZONE tz) - day_start::interval)::date;
+            IF cur_day IS DISTINCT FROM svc_day THEN
+                cur_day := svc_day;
+                day_spent := 0;
+            END IF;
+            IF cur_week IS DISTINCT FROM date_trunc('week', svc_day)::date THEN
+                cur_week := date_trunc('week', svc_day)::date;
+                week_spent := 0;
+            END IF;
+            leg_no := r.leg_no;
+            fare := r.fare;
+            currency := r.currency;
+            reason := r.reason;
+            charged := r.fare;
+            IF r.fare > 0 THEN
+                limit_left := least(coalesce(day_cap - day_spent, r.fare), coalesce(week_cap - week_spent, r.fare));
+                IF limit_left < r.fare THEN
+                    charged := greatest(limit_left, 0);
+                    reason := CASE WHEN day_cap IS NOT NULL AND day_cap - day_spent = limit_left THEN 'daily cap' ELSE 'weekly cap' END;
+                END IF;
+            END IF;
+            day_spent := day_spent + charged;
+            week_spent := week_spent + charged;
+            RETURN NEXT;
+        END LOOP;
+    EXCEPTION WHEN SQLSTATE '22008' THEN
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+        RAISE EXCEPTION '%', msg USING ERRCODE = '22008',
+            HINT = coalesce(nullif(hint, ''), format('Give legs whose local times in the feed''s time zone (%s) lie within PostgreSQL''s timestamp range (4713 BC to 294276 AD).', tz));
+    END;
 END $$;
 COMMENT ON FUNCTION faregate.gtfs_charge_taps(text, faregate.gtfs_leg[], text, text) IS
     'one rider''s legs priced by the GTFS rules, then capped by faregate.gtfs_fare_caps: fare, charge and why, per leg';
 GRANT EXECUTE ON FUNCTION faregate.gtfs_charge_taps(text, faregate.gtfs_leg[], text, text) TO PUBLIC;
+
 -- ---- end: GTFS fares ----
 
 -- ---- begin: fares, fare_cache_stats invalidation counts (issue 13; fare_cache.c) ----

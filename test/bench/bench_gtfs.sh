@@ -4,8 +4,14 @@
 #     day): 30 areas of 20 stops, bus (flat), rail (every area pair, a peak timeframe at rule_priority 1)
 #     and tram (by departure area) networks, transfer rules with leg groups, counts, duration limits and
 #     the three transfer types; SELECT sum(faregate.gtfs_journey_fare(...)) in one query, against the
-#     reference (test/pgtap/fixtures/40_gtfs_reference.psql) on the first FG_BENCH_REF_JOURNEYS (default
-#     100: it takes about 0.1-0.3 s per leg) journeys, whose answers must be equal; the ratio is of the time per leg.
+#     plain PL/pgSQL reference (test/pgtap/fixtures/40_gtfs_reference.psql, the differential test's oracle).
+#     The reference takes 0.05-0.3 s per leg, so all 1,000,000 legs would take days: it is timed on the
+#     first FG_BENCH_REF_JOURNEYS (default 100) of the same journeys, a uniform sample (every journey is
+#     drawn independently), in FG_BENCH_REF_BATCHES (default 4) batches whose per-leg times show the
+#     spread, and its time for all the legs is extrapolated linearly (it prices each journey alone: no
+#     state is shared between journeys, so its time is the sum of theirs). The line says so. The C pricer
+#     is timed on the whole set and, for a ratio on identical journeys, on the sample too; the sample's
+#     answers of both must be equal (disagreements are printed).
 #  2. Loading a feed of 100,000 fare_leg_rules (317 areas, every pair) with faregate-gtfs load, against
 #     psql's plain \copy of the same file into an unchecked table (the floor of any loader).
 # Starts its own cluster (test/harness/cluster.sh, no replicas). Never fails on speed; prints ratios.
@@ -17,6 +23,7 @@ if [ -z "${FG_CLUSTER_DIR:-}" ]; then
 fi
 legs=${FG_BENCH_LEGS:-1000000}
 ref_journeys=${FG_BENCH_REF_JOURNEYS:-100}
+ref_batches=${FG_BENCH_REF_BATCHES:-4}
 load_rules=${FG_BENCH_LOAD_RULES:-100000}
 loader=$FG_PG_BIN/faregate-gtfs
 tmp=$(mktemp -d)
@@ -88,22 +95,49 @@ t1=$(now_s)
 c_sum=$(echo "$c_sum" | tail -1)
 
 ref_sql=$(cat "$here/../pgtap/fixtures/40_gtfs_reference.psql")
-# the reference's time includes the C pricer's on the same journeys (1/1000 of it or less)
-t4=$(now_s)
-ref=$(psql_db <<SQL
+# the sample, timed inside the server (clock_timestamp) batch by batch: the reference alone, its answers
+# kept; then the C pricer on the same journeys (repeated 20 times: once is a few milliseconds); then the
+# comparison, untimed
+sample=$(psql_db <<SQL
 $ref_sql
-SELECT count(*) FILTER (WHERE faregate.gtfs_journey_fare('bench', legs) IS DISTINCT FROM pg_temp.ref_journey_fare('bench', legs))
-  FROM journeys WHERE j <= $ref_journeys;
+CREATE TEMP TABLE sample AS SELECT * FROM journeys WHERE j <= $ref_journeys;   -- not a scan of all journeys per batch
+CREATE TEMP TABLE ref_out (j int, fare numeric);
+CREATE TEMP TABLE ref_batch (batch int, legs bigint, secs float8);
+DO \$\$
+DECLARE
+    size int := ceil($ref_journeys::numeric / $ref_batches);
+    t timestamptz;
+BEGIN
+    FOR b IN 0 .. $ref_batches - 1 LOOP
+        t := clock_timestamp();
+        INSERT INTO ref_out SELECT j, pg_temp.ref_journey_fare('bench', legs) FROM sample
+         WHERE j > b * size AND j <= (b + 1) * size;
+        INSERT INTO ref_batch SELECT b, (SELECT sum(cardinality(legs)) FROM sample
+                                          WHERE j > b * size AND j <= (b + 1) * size),
+                                     extract(epoch FROM clock_timestamp() - t);
+    END LOOP;
+END \$\$;
+DO \$\$ BEGIN PERFORM faregate.gtfs_journey_fare('bench', legs) FROM sample LIMIT 1; END \$\$;  -- this backend's tariff, built once
+CREATE TEMP TABLE c_time AS SELECT clock_timestamp() AS t0;
+DO \$\$ BEGIN FOR i IN 1 .. 20 LOOP PERFORM sum(faregate.gtfs_journey_fare('bench', legs)) FROM sample; END LOOP; END \$\$;
+SELECT (SELECT sum(legs) FROM ref_batch),
+       (SELECT sum(secs) FROM ref_batch),
+       (SELECT string_agg(to_char(secs / legs * 1e6, 'FM99999990'), '/' ORDER BY batch) FROM ref_batch),
+       extract(epoch FROM clock_timestamp() - (SELECT t0 FROM c_time)) / 20,
+       (SELECT count(*) FILTER (WHERE faregate.gtfs_journey_fare('bench', j.legs) IS DISTINCT FROM r.fare)
+          FROM sample j JOIN ref_out r USING (j));
 SQL
 )
-t5=$(now_s)
-ref_legs=$(psql_db -c "SELECT sum(cardinality(legs)) FROM journeys WHERE j <= $ref_journeys")
+IFS='|' read -r ref_legs ref_s_raw ref_batch_us c_sample_s_raw ref <<<"$(echo "$sample" | tail -1)"
 c_s=$(secs "$t0" "$t1")
-ref_s=$(secs "$t4" "$t5")
+ref_s=$(printf '%.3f' "$ref_s_raw")
 c_per_leg=$(echo "$c_s / $nlegs * 1000000" | bc -l | xargs printf '%.2f')
-ref_per_leg=$(echo "$ref_s / $ref_legs * 1000000" | bc -l | xargs printf '%.2f')
-ratio=$(echo "$ref_per_leg / $c_per_leg" | bc -l | xargs printf '%.1f')
-echo "gtfs pricing: faregate.gtfs_journey_fare $nlegs legs in one query: ${c_s} s (${c_per_leg} us/leg, total $c_sum); plain PL/pgSQL reference $ref_legs legs: ${ref_s} s (${ref_per_leg} us/leg); ratio ${ratio}x; disagreements on the reference's journeys: $ref  [load average: $(cut -d' ' -f1-3 /proc/loadavg)]"
+ref_per_leg=$(echo "$ref_s_raw / $ref_legs * 1000000" | bc -l | xargs printf '%.2f')
+c_sample_per_leg=$(echo "$c_sample_s_raw / $ref_legs * 1000000" | bc -l | xargs printf '%.2f')
+ref_all_s=$(echo "$ref_s_raw / $ref_legs * $nlegs" | bc -l | xargs printf '%.0f')
+ratio=$(echo "$ref_all_s / $c_s" | bc -l | xargs printf '%.1f')
+ratio_sample=$(echo "$ref_per_leg / $c_sample_per_leg" | bc -l | xargs printf '%.1f')
+echo "gtfs pricing: faregate.gtfs_journey_fare $nlegs legs in one query: ${c_s} s (${c_per_leg} us/leg, total $c_sum); plain PL/pgSQL reference, timed on a sample of the same journeys ($ref_legs legs, the first $ref_journeys journeys) in $ref_batches batches: ${ref_s} s (${ref_per_leg} us/leg; per batch ${ref_batch_us} us/leg), extrapolated to the $nlegs legs: ${ref_all_s} s (not measured); ratio ${ratio}x (extrapolated reference / measured C); on the sample alone C takes ${c_sample_per_leg} us/leg: ratio ${ratio_sample}x on identical journeys; disagreements on the sample: $ref  [load average: $(cut -d' ' -f1-3 /proc/loadavg)]"
 
 # --- loading 100,000 fare_leg_rules ---
 big=$tmp/big

@@ -2,8 +2,9 @@
 # 30_gtfs_loader.sh: faregate-gtfs, the GTFS loader, as a user runs it: a directory feed with a UTF-8
 # BOM, CRLF line ends, quoted fields (commas and doubled quotes inside), columns in any order and an
 # unknown column loads; the same feed zipped inside a folder loads; a feed with errors exits 1, names
-# file:row: field: reason for each error and loads nothing (the loaded version stays); a ragged row is
-# refused; --dry-run checks without loading; a reload replaces the feed; two feeds live side by side;
+# file:row: field: reason for each error and loads nothing (the loaded version stays); CSV errors (a
+# ragged row, bad quoting, bytes that are not UTF-8) in several files are named the same way, all at
+# once, beside the validation errors of the other files; --dry-run checks without loading; a reload replaces the feed; two feeds live side by side;
 # and load -> export -> load gives the same tables and the same prices (the round trip).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,12 +109,23 @@ like "$err" 'fare_transfer_rules.txt:3: transfer_count: transfer_count is forbid
 like "$err" 'GTFS feed "metro" has 3 error\(s\); nothing was loaded' "the count of errors"
 is "$(prices metro)" "2.50 4.00 3.00 5.00" "the loaded version of the feed is untouched"
 
-printf 'area_id,stop_id\nA,a1,extra\n' >"$bad/stop_areas.txt"
-cp "$feed/fare_products.txt" "$feed/fare_transfer_rules.txt" "$bad/"
+# CSV-level errors in three files at once, beside a validation error in a fourth: all are named
+printf 'area_id,stop_id\nA,a1,extra\nB,b1\n' >"$bad/stop_areas.txt"
+printf 'area_id,area_name\nA,"Zone A\nB,Zone B\n' >"$bad/areas.txt"
+printf 'stop_id,stop_name,stop_lat,stop_lon\na1,Z\xfcrich,47.1,8.1\nb1,"Beta"x,47.2,8.2\nc1,Gamma,47.3,8.3\n' >"$bad/stops.txt"
+cp "$feed/fare_transfer_rules.txt" "$bad/"
+sed -i 's/^short,Short,2.555,CHF$/short,Short,2.50,CHF/' "$bad/fare_products.txt"
 err=$("$loader" load "$bad" --feed-id metro "${conn[@]}" 2>&1)
-is "$?" 1 "a ragged row: exit status 1"
-like "$err" 'extra data after last expected column' "a ragged row is refused by COPY"
-like "$err" 'COPY gtfs_stg_stop_areas, line 2' "a ragged row is named by file (its staging table) and line"
+is "$?" 1 "CSV errors: exit status 1"
+like "$err" 'stop_areas.txt:2: field 3: the row has 3 field\(s\) and the header 2' "a ragged row is named by file, row and field"
+like "$err" 'areas.txt:2: area_name: a quoted field is not closed' "an unclosed quote is named by file, row and field"
+like "$err" 'stops.txt:2: stop_name: the field is not valid UTF-8 \(byte 0xfc' "a byte that is not UTF-8 is named by file, row and field"
+like "$err" 'stops.txt:3: stop_name: text after the closing double quote' "text after a closing quote is named by file, row and field"
+like "$err" 'fare_products.txt:3: currency: "CHX" is not an ISO 4217 currency code' "a bad file hides no validation error of another file"
+like "$err" 'GTFS feed "metro" has [0-9]+ error\(s\); nothing was loaded' "one FG101 error for all of them"
+! grep -q 'gtfs_stg_' <<<"$err"; ok $? "no error names a staging table"
+is "$(prices metro)" "2.50 4.00 3.00 5.00" "the loaded version of the feed is untouched"
+cp "$feed/stop_areas.txt" "$feed/areas.txt" "$feed/stops.txt" "$feed/fare_products.txt" "$bad/"
 
 # --dry-run, reload, side by side
 sed -i 's/short,"Short hop",2.50,CHF/short,"Short hop",2.70,CHF/' "$feed/fare_products.txt"

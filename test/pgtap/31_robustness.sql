@@ -6,11 +6,16 @@
 -- a wrong test count and the suite fails, so a crash cannot go unnoticed.
 -- Two parts: a generic sweep (every function from pg_proc, one argument at a time replaced by each
 -- extreme value of its type; no result may be of class XX), then explicit expectations for the cases
--- that matter. Uses fixtures/10_fares_network.psql; runs in a transaction that is rolled back.
+-- that matter. The GTFS functions are swept too, against a small feed (fixtures/40_gtfs_lib.psql), and
+-- each of their errors must carry a hint. Uses fixtures/10_fares_network.psql; rolled back.
 BEGIN;
 SET LOCAL client_min_messages = warning;  -- the sweep's queue_rollup_hourly calls are chatty
-SELECT plan(79);
+SELECT plan(89);
 \ir fixtures/10_fares_network.psql
+\ir fixtures/40_gtfs_lib.psql
+-- a small GTFS feed g (fixtures/40_gtfs_lib.psql) for the gtfs_ functions
+SELECT pg_temp.good_feed();
+SELECT faregate.gtfs_import('g') AS gtfs_rules \gset
 
 INSERT INTO faregate.queues (name) VALUES ('robustness queue') RETURNING queue_id AS q \gset
 SELECT faregate.enqueue(:q, 't1', '2026-03-23 09:00+01') AS e1 \gset
@@ -30,7 +35,9 @@ INSERT INTO base_values VALUES
     ('interval', NULL, $$'1 hour'$$),
     ('faregate.leg[]', NULL, $$pg_temp.taps('T1 T2 2026-03-23 10:00+01', 'T2 T3 2026-03-23 10:30+01')$$),
     ('cstring', NULL, $$'v1;n=1;zero=1;min=0;max=0;pos=;neg='$$),
-    ('faregate.sketch', NULL, $$'v1;n=3;zero=1;min=0;max=2;pos=0:1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1;neg='$$);
+    ('faregate.sketch', NULL, $$'v1;n=3;zero=1;min=0;max=2;pos=0:1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1;neg='$$),
+    ('text', 'feed_id', $$'g'$$), ('text', 'rider_category_id', $$'adult'$$), ('text', 'fare_media_id', $$'card'$$),
+    ('faregate.gtfs_leg[]', NULL, $$pg_temp.legs('s1|s2|r1|2025-03-03 10:00+01|2025-03-03 10:10+01', 's2|s1|r1|2025-03-03 10:20+01|2025-03-03 10:30+01')$$);
 CREATE TEMP TABLE hostile_values (typ regtype, label text, expr text);
 INSERT INTO hostile_values VALUES
     ('text', 'NULL', 'NULL'), ('text', 'empty', $$''$$), ('text', '1 MB', $$repeat('x', 1048576)$$),
@@ -66,9 +73,27 @@ INSERT INTO hostile_values VALUES
     ('faregate.sketch', 'NULL', 'NULL'), ('faregate.sketch', 'empty', $$'v1;n=0;zero=0;min=0;max=0;pos=;neg='$$),
     ('faregate.sketch', 'extremes', $$'v1;n=2;zero=0;min=-1.7976931348623157e+308;max=1.7976931348623157e+308;pos=35489:1;neg=35489:1'$$),
     ('faregate.sketch', 'subnormal min', $$'v1;n=2;zero=1;min=4.9406564584124654e-324;max=1e+308;pos=35459:1;neg='$$),
-    ('faregate.sketch', 'huge count', $$'v1;n=9223372036854775807;zero=9223372036854775807;min=0;max=0;pos=;neg='$$);
+    ('faregate.sketch', 'huge count', $$'v1;n=9223372036854775807;zero=9223372036854775807;min=0;max=0;pos=;neg='$$),
+    ('faregate.gtfs_leg[]', 'NULL', 'NULL'), ('faregate.gtfs_leg[]', 'empty', $$'{}'$$),
+    ('faregate.gtfs_leg[]', 'NULL element', 'ARRAY[NULL]::faregate.gtfs_leg[]'),
+    ('faregate.gtfs_leg[]', 'all-NULL leg', 'ARRAY[row(NULL, NULL, NULL, NULL, NULL)]::faregate.gtfs_leg[]'),
+    ('faregate.gtfs_leg[]', 'NULL arrival', $$ARRAY[row('s1', 's2', 'r1', '2025-03-03 10:00+01', NULL)]::faregate.gtfs_leg[]$$),
+    ('faregate.gtfs_leg[]', '2-D', $$ARRAY[pg_temp.legs('s1|s2|r1|2025-03-03 10:00+01|2025-03-03 10:10+01')]$$),
+    ('faregate.gtfs_leg[]', 'lower bound 5', $$'[5:5]={"(s1,s2,r1,\"2025-03-03 10:00+01\",\"2025-03-03 10:10+01\")"}'::faregate.gtfs_leg[]$$),
+    ('faregate.gtfs_leg[]', 'infinite times', $$ARRAY[row('s1', 's2', 'r1', '-infinity', 'infinity')]::faregate.gtfs_leg[]$$),
+    ('faregate.gtfs_leg[]', 'year 294276', $$ARRAY[row('s1', 's2', 'r1', '294276-12-31 23:00+00', '294276-12-31 23:30+00'), row('s2', 's1', 'r1', '294276-12-31 23:40+00', '294276-12-31 23:50+00')]::faregate.gtfs_leg[]$$),
+    ('faregate.gtfs_leg[]', '4713 BC', $$ARRAY[row('s1', 's2', 'r1', '4713-01-01 00:00+00 BC', '4713-01-01 00:10+00 BC'), row('s2', 's1', 'r1', '4713-01-01 00:20+00 BC', '4713-01-01 00:30+00 BC')]::faregate.gtfs_leg[]$$),
+    ('faregate.gtfs_leg[]', 'arrival before departure', $$pg_temp.legs('s1|s2|r1|2025-03-03 10:10+01|2025-03-03 10:00+01')$$),
+    ('faregate.gtfs_leg[]', 'out of order', $$pg_temp.legs('s1|s2|r1|2025-03-03 10:00+01|2025-03-03 10:10+01', 's2|s1|r1|2025-03-03 09:00+01|2025-03-03 09:10+01')$$),
+    ('faregate.gtfs_leg[]', 'a year long', $$pg_temp.legs('s1|s2|r1|2025-03-03 10:00+01|2026-03-03 10:00+01')$$),
+    ('faregate.gtfs_leg[]', 'unknown stop', $$pg_temp.legs('s9|s2|r1|2025-03-03 10:00+01|2025-03-03 10:10+01')$$),
+    ('faregate.gtfs_leg[]', 'unknown route', $$pg_temp.legs('s1|s2|r9|2025-03-03 10:00+01|2025-03-03 10:10+01')$$),
+    ('faregate.gtfs_leg[]', 'empty ids', $$pg_temp.legs('||r1|2025-03-03 10:00+01|2025-03-03 10:10+01')$$),
+    ('faregate.gtfs_leg[]', '1 MB stop id', $$ARRAY[row(repeat('x', 1048576), 's2', 'r1', '2025-03-03 10:00+01', '2025-03-03 10:10+01')]::faregate.gtfs_leg[]$$),
+    ('faregate.gtfs_leg[]', '20000 legs', $$(SELECT array_agg(row('s1', 's2', 'r1', '2025-03-03 05:00+01'::timestamptz + g * interval '1 min', '2025-03-03 05:00:30+01'::timestamptz + g * interval '1 min')::faregate.gtfs_leg ORDER BY g) FROM generate_series(1, 20000) g)$$),
+    ('faregate.gtfs_leg[]', '1000 legs', $$(SELECT array_agg(row('s1', 's2', 'r1', '2025-03-03 05:00+01'::timestamptz + g * interval '1 min', '2025-03-03 05:00:30+01'::timestamptz + g * interval '1 min')::faregate.gtfs_leg ORDER BY g) FROM generate_series(1, 1000) g)$$);
 
-CREATE TEMP TABLE sweep (fn text, arg int, label text, sqlstate text, message text);
+CREATE TEMP TABLE sweep (fn text, arg int, label text, sqlstate text, message text, hint text);
 DO $sweep$
 DECLARE
     f record;
@@ -77,6 +102,7 @@ DECLARE
     call text;
     state text;
     msg text;
+    hint text;
     n int;
 BEGIN
     FOR f IN
@@ -88,7 +114,6 @@ BEGIN
            AND NOT ('internal'::regtype = ANY (p.proargtypes::regtype[]))  -- not callable from SQL
            AND p.proname <> 'queue_purge'              -- commits: not callable inside this test
            AND p.proname !~ '^_'                       -- internal helpers: owner only (30_privileges.sql)
-           AND p.proname !~ '^gtfs_'                   -- GTFS functions: 40_gtfs_errors.sql
          ORDER BY p.proname
     LOOP
         -- every argument position (0 = the call with ordinary arguments only), each hostile value
@@ -116,20 +141,29 @@ BEGIN
                     EXECUTE call;
                     state := 'ok';
                     msg := NULL;
-                EXCEPTION WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+                    hint := NULL;
+                    -- what loads or drops a feed is undone, so that feed g stays for the calls after it
+                    IF f.proname IN ('gtfs_drop_feed', 'gtfs_import') THEN
+                        RAISE SQLSTATE 'FGZZZ';
+                    END IF;
+                EXCEPTION WHEN SQLSTATE 'FGZZZ' THEN
+                    NULL;
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
                 END;
-                INSERT INTO sweep VALUES (f.proname, n, coalesce(h.label, 'ordinary'), state, left(msg, 200));
+                INSERT INTO sweep VALUES (f.proname, n, coalesce(h.label, 'ordinary'), state, left(msg, 200), hint);
             END LOOP;
         END LOOP;
     END LOOP;
 END
 $sweep$;
 
-SELECT cmp_ok((SELECT count(*)::int FROM sweep), '>=', 240, 'the sweep made its calls (246 at the time of writing)');
+SELECT cmp_ok((SELECT count(*)::int FROM sweep), '>=', 400, 'the sweep made its calls (404 at the time of writing)');
 SELECT is((SELECT array_agg(DISTINCT fn ORDER BY fn) FROM sweep),
     ARRAY['call_next', 'cancel', 'charge_taps', 'enqueue', 'estimated_wait', 'fare', 'fare_cache_stats',
-          'fare_quote', 'finish', 'journey_fare', 'mark_no_show', 'quantile', 'queue_eta', 'queue_position',
+          'fare_quote', 'finish', 'gtfs_charge_taps', 'gtfs_drop_feed', 'gtfs_export_queries', 'gtfs_import',
+          'gtfs_journey_fare', 'gtfs_journey_options', 'gtfs_price_journey',
+          'journey_fare', 'mark_no_show', 'quantile', 'queue_eta', 'queue_position',
           'queue_rollup_hourly', 'queue_stats', 'sketch_agg', 'sketch_count', 'sketch_in', 'sketch_merge',
           'sketch_out', 'sketch_send', 'start_service',
           'version']::name[]::text[],
@@ -139,19 +173,23 @@ SELECT is((SELECT array_agg(format('%s arg %s %s: %s %s', fn, arg, label, sqlsta
     NULL, 'no internal error (class XX), no unlabelled RAISE, no call the sweep itself got wrong');
 SELECT is((SELECT array_agg(DISTINCT sqlstate ORDER BY sqlstate) FROM sweep
             WHERE sqlstate NOT IN ('ok', '22004', '22008', '22003', '22023', '22P02', '2202E', '54000')
-              AND sqlstate !~ '^F[GQ]0\d\d$'),
+              AND sqlstate !~ '^F[GQ][01]\d\d$'),
     NULL, 'every error is one of the documented SQLSTATEs (22004, 22008, 22003, 22023, 22P02, 2202E, FGnnn, FQnnn)');
+SELECT is((SELECT array_agg(format('%s arg %s %s: %s %s', fn, arg, label, sqlstate, message) ORDER BY fn, arg, label)
+             FROM sweep WHERE fn ~ '^gtfs_' AND sqlstate <> 'ok' AND coalesce(hint, '') = ''),
+    NULL, 'every error of a gtfs_ function has a hint that says what to do');
 SELECT is((SELECT array_agg(format('%s arg %s %s', fn, arg, label) ORDER BY fn, arg)
              FROM sweep WHERE label = 'ordinary' AND sqlstate <> 'ok'
-              AND fn NOT IN ('start_service', 'finish', 'mark_no_show')),  -- these depend on the entry's status
+              AND fn NOT IN ('start_service', 'finish', 'mark_no_show')  -- these depend on the entry's status
+              AND fn <> 'gtfs_import'),  -- imports what is staged: nothing here, so FG101 (agency.txt missing)
     NULL, 'every function works with ordinary arguments');
 SELECT is((SELECT array_agg(format('%s arg %s %s: %s', fn, arg, label, sqlstate) ORDER BY fn, arg)
              FROM sweep WHERE label = 'NULL' AND sqlstate NOT IN ('ok', '22004')
               AND NOT (fn = 'queue_rollup_hourly' AND sqlstate = '22023')),
     NULL, 'a NULL argument is a NULL result (STRICT) or 22004 (22023 for a maintenance procedure), nothing else');
 SELECT is((SELECT array_agg(format('%s arg %s: %s', fn, arg, sqlstate) ORDER BY fn, arg)
-             FROM sweep WHERE label = 'injection' AND sqlstate NOT IN ('FG002', 'FG003', 'ok')),
-    NULL, 'an injection attempt in a text argument is an unknown zone or category, or plain data');
+             FROM sweep WHERE label = 'injection' AND sqlstate NOT IN ('FG002', 'FG003', 'FG101', 'FG102', 'FG105', 'ok')),
+    NULL, 'an injection attempt in a text argument is an unknown zone, category, GTFS feed, rider category or fare media, or plain data');
 SELECT has_table('faregate', 'zones', 'the zones table survived the sweep');
 
 -- ---------------------------------------------------------------------------------------------------
@@ -206,6 +244,27 @@ SELECT is((SELECT sum(charged) FROM faregate.charge_taps((SELECT array_agg(row('
               FROM generate_series(1, 100000) g))), 200.00,
     'charge_taps: 100,000 taps, one a minute over ten service weeks, are capped at 10 x 20.00');
 SELECT lives_ok($$SELECT * FROM faregate.fare_cache_stats()$$, 'fare_cache_stats after all that');
+
+-- ---------------------------------------------------------------------------------------------------
+-- Explicit expectations: GTFS (feed g of fixtures/40_gtfs_lib.psql: p1 = 2.50 CHF on network n1)
+-- ---------------------------------------------------------------------------------------------------
+SELECT is(faregate.gtfs_journey_fare('g', pg_temp.legs('s1|s2|r1|294276-12-31 23:00+00|294276-12-31 23:30+00')), 2.50,
+    'gtfs_journey_fare: a leg at the end of time prices (its local date is past the range, the fare is not)');
+SELECT is(faregate.gtfs_journey_fare('g', pg_temp.legs('s1|s2|r1|4713-01-01 00:00+00 BC|4713-01-01 00:10+00 BC')), 2.50,
+    'gtfs_journey_fare: a leg at the beginning of time prices');
+SELECT throws_ok($$SELECT * FROM faregate.gtfs_charge_taps('g', pg_temp.legs('s1|s2|r1|294276-12-31 23:00+00|294276-12-31 23:30+00'))$$,
+    '22008', NULL, 'gtfs_charge_taps: a service day past the end of time is 22008 (with a hint: the sweep)');
+SELECT is(faregate.gtfs_journey_fare('g', (SELECT array_agg(row('s1', 's2', 'r1', '2025-03-03 05:00+01'::timestamptz + g * interval '1 min',
+              '2025-03-03 05:00:30+01'::timestamptz + g * interval '1 min')::faregate.gtfs_leg ORDER BY g) FROM generate_series(1, 1000) g)),
+    2500.00, 'gtfs_journey_fare: 1,000 legs (the most a journey may have), no transfer rules: 1,000 x 2.50');
+SELECT throws_ok($$SELECT faregate.gtfs_journey_fare('g', (SELECT array_agg(row('s1', 's2', 'r1', '2025-03-03 05:00+01'::timestamptz + g * interval '1 min',
+              '2025-03-03 05:00:30+01'::timestamptz + g * interval '1 min')::faregate.gtfs_leg) FROM generate_series(1, 1001) g))$$,
+    'FG104', 'a journey of 1001 legs is more than the 1000 this function prices', 'gtfs_journey_fare: 1,001 legs is FG104');
+SELECT throws_ok($$SELECT faregate.gtfs_import(NULL)$$, '22004', 'feed_id must not be null', 'gtfs_import: NULL feed_id is 22004');
+SELECT throws_ok($$SELECT * FROM faregate.gtfs_export_queries(NULL)$$, '22004', 'feed_id must not be null',
+    'gtfs_export_queries: NULL feed_id is 22004');
+SELECT is(faregate.gtfs_drop_feed(NULL), NULL, 'gtfs_drop_feed: NULL in, NULL out (STRICT)');
+SELECT is((SELECT count(*)::int FROM faregate.gtfs_feeds WHERE feed_id = 'g'), 1, 'feed g survived the sweep''s drops and imports');
 
 -- ---------------------------------------------------------------------------------------------------
 -- Explicit expectations: queues

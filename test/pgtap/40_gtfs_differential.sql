@@ -16,11 +16,11 @@ BEGIN
     PERFORM setseed(seed);
     PERFORM pg_temp.gtfs_file('agency', 'agency_id,agency_timezone
         ag,America/Chicago');
-    PERFORM faregate._gtfs_stage('stops', 'stop_id,location_type,parent_station,stop_timezone');
+    PERFORM faregate._gtfs_stage('stops', string_to_array('stop_id,location_type,parent_station,stop_timezone', ','));
     INSERT INTO pg_temp.gtfs_stg_stops (stop_id, location_type, parent_station, stop_timezone)
     SELECT 's' || g, '0', CASE WHEN g IN (7, 8) THEN 'st' END, CASE WHEN g = 6 THEN 'America/Denver' END FROM generate_series(1, 8) g
     UNION ALL SELECT 'st', '1', NULL, NULL;
-    PERFORM faregate._gtfs_stage('routes', 'route_id,agency_id,network_id');
+    PERFORM faregate._gtfs_stage('routes', string_to_array('route_id,agency_id,network_id', ','));
     INSERT INTO pg_temp.gtfs_stg_routes (route_id, agency_id, network_id)
     SELECT 'r' || g, 'ag', CASE WHEN g > 0 THEN 'N' || g END FROM generate_series(0, 3) g;
     PERFORM pg_temp.gtfs_file('areas', 'area_id
@@ -28,7 +28,7 @@ BEGIN
         A2
         A3
         A4');
-    PERFORM faregate._gtfs_stage('stop_areas', 'area_id,stop_id');
+    PERFORM faregate._gtfs_stage('stop_areas', string_to_array('area_id,stop_id', ','));
     INSERT INTO pg_temp.gtfs_stg_stop_areas (area_id, stop_id)
     SELECT DISTINCT 'A' || (1 + floor(random() * 4))::int, s FROM
         (SELECT 's' || g AS s FROM generate_series(1, 6) g, generate_series(1, 2) rep WHERE random() < 0.7
@@ -45,12 +45,12 @@ BEGIN
         peak,16:00:00,18:00:00,wk
         late,20:00:00,24:00:00,all
         late,00:00:00,02:00:00,all');
-    PERFORM faregate._gtfs_stage('fare_products', 'fare_product_id,amount,currency');
+    PERFORM faregate._gtfs_stage('fare_products', string_to_array('fare_product_id,amount,currency', ','));
     INSERT INTO pg_temp.gtfs_stg_fare_products (fare_product_id, amount, currency)
     SELECT 'p' || g, to_char(0.5 + floor(random() * 20) * 0.25, 'FM990.00'), 'USD' FROM generate_series(1, 6) g
     UNION ALL SELECT 't' || g, to_char(floor(random() * 8) * 0.25 - 0.25, 'FM990.00'), 'USD' FROM generate_series(1, 2) g;
-    PERFORM faregate._gtfs_stage('fare_leg_rules', 'leg_group_id,network_id,from_area_id,to_area_id,from_timeframe_group_id,to_timeframe_group_id,fare_product_id'
-                                 || CASE WHEN with_priority THEN ',rule_priority' ELSE '' END);
+    PERFORM faregate._gtfs_stage('fare_leg_rules', string_to_array('leg_group_id,network_id,from_area_id,to_area_id,from_timeframe_group_id,to_timeframe_group_id,fare_product_id'
+                                 || CASE WHEN with_priority THEN ',rule_priority' ELSE '' END, ','));
     INSERT INTO pg_temp.gtfs_stg_fare_leg_rules (leg_group_id, network_id, from_area_id, to_area_id, from_timeframe_group_id,
                                                  to_timeframe_group_id, fare_product_id, rule_priority)
     SELECT DISTINCT ON (n, fa, ta, ft, tt, p) g, n, fa, ta, ft, tt, p, pr FROM (
@@ -67,7 +67,7 @@ BEGIN
     INSERT INTO pg_temp.gtfs_stg_fare_leg_rules (leg_group_id, fare_product_id)
     SELECT 'g1', 'p6' WHERE NOT EXISTS (SELECT 1 FROM pg_temp.gtfs_stg_fare_leg_rules
         WHERE num_nulls(network_id, from_area_id, to_area_id, from_timeframe_group_id, to_timeframe_group_id) = 5 AND fare_product_id = 'p6');
-    PERFORM faregate._gtfs_stage('fare_transfer_rules', 'from_leg_group_id,to_leg_group_id,transfer_count,duration_limit,duration_limit_type,fare_transfer_type,fare_product_id');
+    PERFORM faregate._gtfs_stage('fare_transfer_rules', string_to_array('from_leg_group_id,to_leg_group_id,transfer_count,duration_limit,duration_limit_type,fare_transfer_type,fare_product_id', ','));
     INSERT INTO pg_temp.gtfs_stg_fare_transfer_rules (from_leg_group_id, to_leg_group_id, transfer_count, duration_limit,
                                                      duration_limit_type, fare_transfer_type, fare_product_id)
     SELECT DISTINCT ON (f, t, p, c, d) f, t, c, d, dt, tt, p FROM (

@@ -5,32 +5,9 @@
 -- no fare for a leg, too many options, and null arguments. Uses fixtures/40_gtfs_lib.psql; rolled back.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(53);
+SELECT plan(57);
 \ir fixtures/40_gtfs_lib.psql
 
-CREATE FUNCTION pg_temp.good_feed() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_temp.gtfs_file('agency', 'agency_id,agency_timezone
-        ag,Europe/Zurich');
-    PERFORM pg_temp.gtfs_file('stops', 'stop_id,stop_name
-        s1,One
-        s2,Two');
-    PERFORM pg_temp.gtfs_file('routes', 'route_id,agency_id,network_id
-        r1,ag,n1');
-    PERFORM pg_temp.gtfs_file('areas', 'area_id
-        A');
-    PERFORM pg_temp.gtfs_file('stop_areas', 'area_id,stop_id
-        A,s1');
-    PERFORM pg_temp.gtfs_file('rider_categories', 'rider_category_id,rider_category_name
-        adult,Adult');
-    PERFORM pg_temp.gtfs_file('fare_media', 'fare_media_id,fare_media_name,fare_media_type
-        card,Card,2');
-    PERFORM pg_temp.gtfs_file('fare_products', 'fare_product_id,amount,currency
-        p1,2.50,CHF
-        p2,0.50,CHF');
-    PERFORM pg_temp.gtfs_file('fare_leg_rules', 'leg_group_id,network_id,fare_product_id
-        g1,n1,p1');
-END $$;
 SELECT pg_temp.good_feed();
 SELECT is(faregate.gtfs_import('f'), 1::bigint, 'the good feed loads');
 
@@ -116,7 +93,20 @@ INSERT INTO bad_cases VALUES
  ('fare_leg_join_rules', 'from_network_id,to_network_id,from_stop_id
     n1,n1,s1', 'fare_leg_join_rules.txt:2: to_stop_id: from_stop_id and to_stop_id are given together or not at all'),
  ('fare_attributes', 'fare_id,price,currency_type,payment_method,transfers
-    f1,1.50,USD,2,3', 'fare_attributes.txt:2: payment_method: "2" is not a valid payment_method (allowed: 0, 1)');
+    f1,1.50,USD,2,3', 'fare_attributes.txt:2: payment_method: "2" is not a valid payment_method (allowed: 0, 1)'),
+ ('fare_transfer_rules', 'from_leg_group_id,to_leg_group_id,transfer_count,fare_transfer_type,nonconsecutive_transfers_allowed
+    g1,g1,1,0,0
+    g1,g1,2,0,1', 'fare_transfer_rules.txt:3: nonconsecutive_transfers_allowed: nonconsecutive_transfers_allowed (a proposal of the GTFS fares guides, not in the reference) is not supported: faregate applies transfer rules between consecutive legs only, so the price would be too high; leave the field empty or 0 to load the feed'),
+ ('fare_leg_rules', 'leg_group_id,network_id,fare_product_id,contains_area_set_id
+    g1,n1,p1,
+    g2,n1,p2,downtown', 'fare_leg_rules.txt:3: contains_area_set_id: "downtown": column contains_area_set_id is not in the GTFS reference''s fare_leg_rules.txt (a proposal?) and faregate does not implement it: the rule would be priced as if it were absent; remove the column or leave it empty to load the feed'),
+ ('fare_leg_join_rules', 'from_network_id,to_network_id,duration_limit,duration_limit_type
+    n1,n1,1800,1', 'fare_leg_join_rules.txt:2: duration_limit: "1800": column duration_limit is not in the GTFS reference''s fare_leg_join_rules.txt (a proposal?) and faregate does not implement it: the rule would be priced as if it were absent; remove the column or leave it empty to load the feed');
+SELECT pg_temp.good_feed();
+SELECT pg_temp.gtfs_file('fare_transfer_rules', 'from_leg_group_id,to_leg_group_id,transfer_count,fare_transfer_type,nonconsecutive_transfers_allowed,contains_area_set_id
+    g1,g1,1,0,0,
+    g1,g1,2,0,,');
+SELECT is(pg_temp.gtfs_load_errors('f'), NULL, 'columns of proposals that are empty (or nonconsecutive_transfers_allowed = 0) change nothing: the feed loads');
 SELECT is(pg_temp.bad_load(file, content) ~ ('(^|\n)' || regexp_replace(error, '([().*+?\[\]{}|^$\\])', '\\\1', 'g') || '($|\n)'), true,
           format('%s: %s', file, error)) FROM bad_cases ORDER BY file, error;
 SELECT is(pg_temp.bad_load('timeframes', 'timeframe_group_id,start_time,end_time,service_id

@@ -16,7 +16,7 @@ SELECT set_eq($$SELECT c FROM (SELECT unnest(extconfig)::regclass::text FROM pg_
 SELECT is((SELECT string_agg(p.proname || ' ' || p.provolatile::text || p.proparallel::text || ' strict=' || p.proisstrict::text, ', ' ORDER BY p.proname)
              FROM pg_proc p WHERE p.pronamespace = 'faregate'::regnamespace AND p.proname IN
                   ('gtfs_price_journey', 'gtfs_journey_options', 'gtfs_journey_fare', 'gtfs_export_queries', 'gtfs_import', 'gtfs_drop_feed')),
-          'gtfs_drop_feed vu strict=false, gtfs_export_queries su strict=false, gtfs_import vu strict=false, gtfs_journey_fare ss strict=false, gtfs_journey_options ss strict=false, gtfs_price_journey ss strict=false',
+          'gtfs_drop_feed vu strict=true, gtfs_export_queries su strict=false, gtfs_import vu strict=false, gtfs_journey_fare ss strict=false, gtfs_journey_options ss strict=false, gtfs_price_journey ss strict=false',
           'pricing is STABLE PARALLEL SAFE; export STABLE (its snapshot); import and drop VOLATILE PARALLEL UNSAFE');
 SELECT is(pg_get_function_result('faregate.gtfs_price_journey(text,faregate.gtfs_leg[],text,text)'::regprocedure),
           'TABLE(leg_no integer, kind text, fare_product_id text, leg_group_id text, amount numeric, currency text, detail text)',
