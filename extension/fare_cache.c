@@ -35,25 +35,40 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rangetypes.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "fare_cache.h"
 #include "fare_changelog.h"
@@ -102,6 +117,7 @@ struct FareCache
 	FareWindow *windows;
 	int			nwindows;
 	HTAB	   *entries;		/* FareEntry by key */
+	MemoryContext fill_context;	/* scratch memory of one fill, emptied each time */
 	FareSyncPoint sync;			/* the snapshot the cache is exact for (not for transient caches) */
 };
 
@@ -110,6 +126,7 @@ static const char *const fare_cache_table_names[] = {
 	"zones", "rider_categories", "timeframes", "fare_rules", "transfer_rules", "fare_caps"
 };
 #define FARE_CACHE_NTABLES lengthof(fare_cache_table_names)
+#define FARE_CACHE_FARE_RULES 3		/* fare_cache_table_names[3] */
 
 static FareCache *fare_cache_current = NULL;	/* kept across transactions */
 static FareCache *fare_cache_transient = NULL;	/* parallel mode only */
@@ -306,24 +323,53 @@ fare_cache_interval_usec(const Interval *span)
 }
 
 
+/* The columns of a fare rule as both fill paths read them (fare_cache_read_rules). */
+enum
+{
+	FARE_COL_RULE_ID,
+	FARE_COL_TIMEFRAME,
+	FARE_COL_VALID,
+	FARE_COL_AMOUNT,
+	FARE_COL_CURRENCY,
+	FARE_COL_PRIORITY,
+	FARE_NCOLS
+};
+
+/* their names in faregate.fare_rules, in that order */
+static const char *const fare_rule_column_names[FARE_NCOLS] = {
+	"rule_id", "timeframe", "valid", "amount", "currency", "priority"
+};
+
 /*
- * fare_cache_rule_from_row: one row of the rule lookup (rule_id, timeframe, lower(valid), upper(valid),
- * cents, currency, priority) as a compiled rule.
+ * fare_cache_rule_from_values: one fare rule row (rule_id, timeframe, valid, amount, currency, priority,
+ * as stored) as a compiled rule.  Only the timeframe may be NULL (any time); the other columns are NOT
+ * NULL in the table, and a NULL there (the table was altered) is an error, never a fare of 0.
  */
 static void
-fare_cache_rule_from_row(FareCache *cache, HeapTuple tuple, TupleDesc desc, FareRule *rule)
+fare_cache_rule_from_values(FareCache *cache, const Datum *values, const bool *nulls, FareRule *rule)
 {
-	bool		isnull;
-	Datum		value;
+	RangeType  *valid;
+	RangeBound	lower,
+				upper;
+	bool		empty;
+	TypeCacheEntry *range_type;
 	text	   *currency;
+	int			currency_len;
+	Datum		cents;
 
-	rule->rule_id = fare_cache_int64(tuple, desc, 1, &isnull);
-	value = SPI_getbinval(tuple, desc, 2, &isnull);
-	if (isnull)
+	for (int col = 0; col < FARE_NCOLS; col++)
+		if (nulls[col] && col != FARE_COL_TIMEFRAME)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("fare rule %lld has a null %s", nulls[FARE_COL_RULE_ID] ? -1LL :
+							(long long) DatumGetInt64(values[FARE_COL_RULE_ID]), fare_rule_column_names[col]),
+					 errhint("Give the rule a value and restore the NOT NULL constraints of faregate.fare_rules.")));
+	rule->rule_id = DatumGetInt64(values[FARE_COL_RULE_ID]);
+	if (nulls[FARE_COL_TIMEFRAME])
 		rule->timeframe = FARE_ANY_TIME;
 	else
 	{
-		text	   *timeframe = DatumGetTextPP(value);
+		text	   *timeframe = DatumGetTextPP(values[FARE_COL_TIMEFRAME]);
 
 		rule->timeframe = fare_names_find(&cache->timeframe_names, VARDATA_ANY(timeframe),
 										  VARSIZE_ANY_EXHDR(timeframe));
@@ -331,15 +377,23 @@ fare_cache_rule_from_row(FareCache *cache, HeapTuple tuple, TupleDesc desc, Fare
 		if (rule->timeframe == FARE_CACHE_NOT_FOUND)
 			rule->timeframe = FARE_NO_WINDOW;
 	}
-	value = SPI_getbinval(tuple, desc, 3, &isnull);
-	rule->valid_from = isnull ? DATEVAL_NOBEGIN : DatumGetDateADT(value);
-	value = SPI_getbinval(tuple, desc, 4, &isnull);
-	rule->valid_until = isnull ? DATEVAL_NOEND : DatumGetDateADT(value);
-	rule->amount_cents = fare_cache_int64(tuple, desc, 5, &isnull);
-	currency = DatumGetTextPP(SPI_getbinval(tuple, desc, 6, &isnull));
+	/* lower(valid) and upper(valid): NULL (unbounded) for an infinite bound */
+	valid = DatumGetRangeTypeP(values[FARE_COL_VALID]);
+	range_type = lookup_type_cache(RangeTypeGetOid(valid), TYPECACHE_RANGE_INFO);
+	range_deserialize(range_type, valid, &lower, &upper, &empty);
+	rule->valid_from = (empty || lower.infinite) ? DATEVAL_NOBEGIN : DatumGetDateADT(lower.val);
+	rule->valid_until = (empty || upper.infinite) ? DATEVAL_NOEND : DatumGetDateADT(upper.val);
+	/* (amount * 100)::int8, as SQL computes it */
+	cents = DirectFunctionCall2(numeric_mul, values[FARE_COL_AMOUNT], NumericGetDatum(int64_to_numeric(100)));
+	rule->amount_cents = DatumGetInt64(DirectFunctionCall1(numeric_int8, cents));
+	/* currency::text: char(n) without its trailing blanks */
+	currency = DatumGetTextPP(values[FARE_COL_CURRENCY]);
+	currency_len = VARSIZE_ANY_EXHDR(currency);
+	while (currency_len > 0 && VARDATA_ANY(currency)[currency_len - 1] == ' ')
+		currency_len--;
 	memset(rule->currency, 0, sizeof(rule->currency));
-	memcpy(rule->currency, VARDATA_ANY(currency), Min(VARSIZE_ANY_EXHDR(currency), 3));
-	rule->priority = DatumGetInt32(SPI_getbinval(tuple, desc, 7, &isnull));
+	memcpy(rule->currency, VARDATA_ANY(currency), Min(currency_len, 3));
+	rule->priority = DatumGetInt32(values[FARE_COL_PRIORITY]);
 }
 
 /* ---- keys ---- */
@@ -613,6 +667,7 @@ fare_cache_build(bool transient)
 	fare_cache_read_categories(cache, snapshot);
 	fare_cache_read_timeframes(cache, snapshot);
 	fare_cache_create_entries(cache);
+	cache->fill_context = AllocSetContextCreate(build_cxt, "faregate fare fill", ALLOCSET_SMALL_SIZES);
 	if (!transient)
 		fare_changelog_capture(snapshot, &cache->sync, build_cxt);
 	UnregisterSnapshot(snapshot);
@@ -707,15 +762,35 @@ fare_cache_advance(FareCache *cache, Snapshot snapshot, bool mid_call)
 /* ---- filling entries ---- */
 
 /*
- * fare_cache_read_rules: the rules of one key under snapshot, in precedence order, into a new array in
- * the cache context (*nrules of them; NULL when none).
+ * fare_cache_rules_array: rules[0..n-1] (in precedence order) copied into the cache context; NULL when
+ * n = 0.
  */
 static FareRule *
-fare_cache_read_rules(FareCache *cache, Snapshot snapshot, int from_zone, int to_zone, int category,
-					  int *nrules)
+fare_cache_rules_array(FareCache *cache, FareRule *rules, int n)
+{
+	FareRule   *copy;
+
+	if (n == 0)
+		return NULL;
+	if (n > 1)
+		qsort(rules, n, sizeof(FareRule), fare_rule_precedence);
+	copy = MemoryContextAlloc(cache->context, sizeof(FareRule) * n);
+	memcpy(copy, rules, sizeof(FareRule) * n);
+	return copy;
+}
+
+/*
+ * fare_cache_query_rules: the rules of one key under snapshot through SPI (a saved plan of a plain
+ * SELECT, so the planner picks the scan, and the executor checks the caller's privileges, column
+ * privileges included, and applies row-level security policies).  The path of fare_cache_read_rules
+ * when the direct scan does not apply.
+ */
+static FareRule *
+fare_cache_query_rules(FareCache *cache, Snapshot snapshot, int from_zone, int to_zone, int category,
+					   int *nrules)
 {
 	Datum		values[3];
-	FareRule   *rules = NULL;
+	FareRule   *rules;
 	int			rc;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -724,8 +799,7 @@ fare_cache_read_rules(FareCache *cache, Snapshot snapshot, int from_zone, int to
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 		SPIPlanPtr	plan = SPI_prepare(
-			"SELECT rule_id, timeframe, pg_catalog.lower(valid), pg_catalog.upper(valid),"
-			"       (amount OPERATOR(pg_catalog.*) 100)::pg_catalog.int8, currency::pg_catalog.text, priority"
+			"SELECT rule_id, timeframe, valid, amount, currency, priority"
 			"  FROM faregate.fare_rules"
 			" WHERE from_zone OPERATOR(pg_catalog.=) $1 AND to_zone OPERATOR(pg_catalog.=) $2"
 			"   AND category OPERATOR(pg_catalog.=) $3", 3, types);
@@ -741,13 +815,211 @@ fare_cache_read_rules(FareCache *cache, Snapshot snapshot, int from_zone, int to
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "faregate: fare rule lookup failed: %s", SPI_result_code_string(rc));
 	*nrules = SPI_processed;
-	if (SPI_processed > 0)
-		rules = MemoryContextAlloc(cache->context, sizeof(FareRule) * SPI_processed);
+	rules = palloc(sizeof(FareRule) * Max(SPI_processed, 1));
 	for (uint64 row = 0; row < SPI_processed; row++)
-		fare_cache_rule_from_row(cache, SPI_tuptable->vals[row], SPI_tuptable->tupdesc, &rules[row]);
+	{
+		Datum		row_values[FARE_NCOLS];
+		bool		row_nulls[FARE_NCOLS];
+
+		heap_deform_tuple(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, row_values, row_nulls);
+		fare_cache_rule_from_values(cache, row_values, row_nulls, &rules[row]);
+	}
+	rules = fare_cache_rules_array(cache, rules, *nrules);
 	SPI_finish();
-	if (*nrules > 1)
-		qsort(rules, *nrules, sizeof(FareRule), fare_rule_precedence);
+	return rules;
+}
+
+/* The attribute numbers of faregate.fare_rules' columns in its current definition. */
+typedef struct FareRuleColumns
+{
+	AttrNumber	key[3];			/* from_zone, to_zone, category */
+	AttrNumber	value[FARE_NCOLS];	/* as fare_rule_column_names */
+} FareRuleColumns;
+
+/*
+ * fare_cache_rule_columns: finds the columns the direct scan reads, with the types it decodes (text
+ * keys, bigint rule_id, text timeframe, daterange valid, numeric amount, char currency, int priority).
+ * False when the table's definition differs: the lookup then goes through SPI.
+ */
+static bool
+fare_cache_rule_columns(Relation heap, FareRuleColumns *columns)
+{
+	static const char *const key_names[3] = {"from_zone", "to_zone", "category"};
+	static const Oid value_types[FARE_NCOLS] = {INT8OID, TEXTOID, DATERANGEOID, NUMERICOID, BPCHAROID, INT4OID};
+	TupleDesc	desc = RelationGetDescr(heap);
+
+	memset(columns, 0, sizeof(*columns));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (attr->attisdropped)
+			continue;
+		for (int k = 0; k < 3; k++)
+			if (strcmp(NameStr(attr->attname), key_names[k]) == 0 && attr->atttypid == TEXTOID)
+				columns->key[k] = attr->attnum;
+		for (int c = 0; c < FARE_NCOLS; c++)
+			if (strcmp(NameStr(attr->attname), fare_rule_column_names[c]) == 0 && attr->atttypid == value_types[c])
+				columns->value[c] = attr->attnum;
+	}
+	for (int k = 0; k < 3; k++)
+		if (columns->key[k] == 0)
+			return false;
+	for (int c = 0; c < FARE_NCOLS; c++)
+		if (columns->value[c] == 0)
+			return false;
+	return true;
+}
+
+/*
+ * fare_cache_lookup_index_fits: whether index is faregate.fare_rules_lookup as the planner could use it
+ * for "from_zone = $1 AND to_zone = $2 AND category = $3": a valid btree index of heap without a
+ * predicate whose first three keys are those columns with text's default operator family and the
+ * columns' collations, and (indcheckxmin) old enough for every snapshot of this transaction.
+ */
+static bool
+fare_cache_lookup_index_fits(Relation index, Relation heap, const FareRuleColumns *columns)
+{
+	Form_pg_index form = index->rd_index;
+	TupleDesc	desc = RelationGetDescr(heap);
+
+	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != BTREE_AM_OID ||
+		strcmp(RelationGetRelationName(index), "fare_rules_lookup") != 0 ||
+		form->indrelid != RelationGetRelid(heap) || !form->indisvalid || form->indnkeyatts < 3 ||
+		!heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
+		return false;
+	if (form->indcheckxmin &&
+		!TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data), TransactionXmin))
+		return false;
+	for (int k = 0; k < 3; k++)
+		if (form->indkey.values[k] != columns->key[k] || index->rd_opfamily[k] != TEXT_BTREE_FAM_OID ||
+			index->rd_opcintype[k] != TEXTOID ||
+			index->rd_indcollation[k] != TupleDescAttr(desc, columns->key[k] - 1)->attcollation)
+			return false;
+	return true;
+}
+
+/*
+ * fare_cache_open_lookup_index: faregate.fare_rules_lookup opened and locked (AccessShareLock, as a
+ * query's scan takes it), or NULL when it is missing or does not fit.  Its OID is remembered, and
+ * checked again at every open.
+ */
+static Relation
+fare_cache_open_lookup_index(Relation heap, const FareRuleColumns *columns)
+{
+	static Oid	index_oid = InvalidOid;
+	Relation	index;
+
+	for (int attempt = 0; attempt < 2; attempt++)
+	{
+		if (!OidIsValid(index_oid))
+			index_oid = get_relname_relid("fare_rules_lookup", RelationGetNamespace(heap));
+		if (!OidIsValid(index_oid))
+			return NULL;
+		index = try_index_open(index_oid, AccessShareLock);
+		if (index != NULL && fare_cache_lookup_index_fits(index, heap, columns))
+			return index;
+		if (index != NULL)
+			index_close(index, NoLock);
+		/* the remembered index is gone or changed: look the name up once more */
+		index_oid = InvalidOid;
+	}
+	return NULL;
+}
+
+/*
+ * fare_cache_scan_rules: the rules of one key under snapshot by a direct scan of fare_rules_lookup
+ * (the index scan the SPI plan runs, without parsing, planning or an executor).  It reads what the
+ * query would: the same snapshot, the tuples an MVCC index scan returns, the same locks on the table
+ * and its index (AccessShareLock, held to the end of the transaction).  It only runs where the
+ * query's checks would pass and change nothing: the current user has SELECT on the table and no
+ * row-level security policy applies to it (check_enable_rls); otherwise, and when the table or the
+ * index is not as created, it answers false and the lookup goes through SPI, which enforces column
+ * privileges and policies (or raises their errors) exactly as before.
+ */
+static bool
+fare_cache_scan_rules(FareCache *cache, Snapshot snapshot, int from_zone, int to_zone, int category,
+					  FareRule **rules_out, int *nrules_out)
+{
+	Relation	heap;
+	Relation	index;
+	FareRuleColumns columns;
+	ScanKeyData keys[3];
+	const char *key_names[3];
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	FareRule   *rules;
+	int			nrules = 0,
+				size = 4;
+
+	heap = try_relation_open(fare_cache_table_oids[FARE_CACHE_FARE_RULES], AccessShareLock);
+	if (heap == NULL)
+		return false;
+	if (heap->rd_rel->relkind != RELKIND_RELATION ||
+		pg_class_aclcheck(RelationGetRelid(heap), GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(RelationGetRelid(heap), InvalidOid, true) == RLS_ENABLED ||
+		!fare_cache_rule_columns(heap, &columns) ||
+		(index = fare_cache_open_lookup_index(heap, &columns)) == NULL)
+	{
+		relation_close(heap, NoLock);
+		return false;
+	}
+
+	key_names[0] = cache->zones.names[from_zone];
+	key_names[1] = cache->zones.names[to_zone];
+	key_names[2] = cache->categories.names[category];
+	for (int k = 0; k < 3; k++)
+		ScanKeyEntryInitialize(&keys[k], 0, k + 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[k],
+							   F_TEXTEQ, CStringGetTextDatum(key_names[k]));
+	rules = palloc(sizeof(FareRule) * size);
+	scan = index_beginscan(heap, index, snapshot, 3, 0);
+	index_rescan(scan, keys, 3, NULL, 0);
+	slot = table_slot_create(heap, NULL);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		Datum		values[FARE_NCOLS];
+		bool		nulls[FARE_NCOLS];
+
+		if (nrules == size)
+		{
+			size *= 2;
+			rules = repalloc(rules, sizeof(FareRule) * size);
+		}
+		for (int c = 0; c < FARE_NCOLS; c++)
+			values[c] = slot_getattr(slot, columns.value[c], &nulls[c]);
+		fare_cache_rule_from_values(cache, values, nulls, &rules[nrules++]);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	relation_close(heap, NoLock);
+	*rules_out = fare_cache_rules_array(cache, rules, nrules);
+	*nrules_out = nrules;
+	return true;
+}
+
+/*
+ * fare_cache_read_rules: the rules of one key under snapshot, in precedence order, into a new array in
+ * the cache context (*nrules of them; NULL when none): by the direct index scan where it applies, else
+ * through SPI.  Scratch memory goes into the cache's fill context, emptied each time.
+ */
+static FareRule *
+fare_cache_read_rules(FareCache *cache, Snapshot snapshot, int from_zone, int to_zone, int category,
+					  int *nrules)
+{
+	MemoryContext old_cxt = MemoryContextSwitchTo(cache->fill_context);
+	FareRule   *rules;
+
+	MemoryContextReset(cache->fill_context);
+	if (!fare_cache_scan_rules(cache, snapshot, from_zone, to_zone, category, &rules, nrules))
+	{
+		elog(DEBUG1, "faregate: fare rules of %s -> %s, %s read through SPI (row-level security, no SELECT on the"
+			 " table, or fare_rules_lookup missing or altered)", cache->zones.names[from_zone],
+			 cache->zones.names[to_zone], cache->categories.names[category]);
+		rules = fare_cache_query_rules(cache, snapshot, from_zone, to_zone, category, nrules);
+	}
+	MemoryContextSwitchTo(old_cxt);
+	MemoryContextReset(cache->fill_context);
 	return rules;
 }
 

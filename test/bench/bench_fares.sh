@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # bench_fares.sh: faregate's fare functions against plain SQL on the same rules, in one run.
 #  1. SELECT faregate.fare(random pair) vs the equivalent plain-SQL indexed lookup vs SELECT 1 (pgbench,
-#     -M prepared, 2 clients, FG_BENCH_SECONDS each, interleaved, best of 2 rounds) on a 300-zone network with 3 categories and 2
-#     timeframes (540,000 rules); TPS over the whole run and steady-state TPS (each second after the
-#     first two: every new connection builds its compiled table in its first call), and the per-backend
-#     cache memory and build time for that network.
+#     -M prepared, 2 clients, FG_BENCH_SECONDS each, interleaved, best of 2 rounds) on a 300-zone network
+#     with 3 categories and 2 timeframes (540,000 rules). Steady state = warm backends, as behind a pooler:
+#     each pgbench connection's first transaction prices every pair once (fare(); the other two need no
+#     warm-up beyond their first transactions), and steady-state TPS counts the transactions that end
+#     after every connection's first transaction and after the run's first 2 s, up to the last second
+#     (from pgbench's per-transaction log). Also a cold run of fare() (no warm-up: most calls are cache
+#     misses, each filled by a direct index scan), the first call of a new session beside a new session's
+#     first query without fare(), and the per-backend cache memory after 2,000 distinct lookups.
 #  2. Pricing 1,000,000 taps of 100,000 riders (one day, transfers and caps) with charge_taps in one
 #     query vs a plain-SQL reference (window functions for caps; a recursive CTE for journeys, which
 #     depend on the previous journey's start and so cannot be a window function); the two results must
@@ -14,7 +18,10 @@
 #     random pairs for FG_BENCH_CHURN_SECONDS with no rule change, then with one rule changed per second
 #     by another session, then with a 10,000-row UPDATE every 5 s; TPS and p99 of each and their ratio
 #     to the first, the first call of a new session, and a backend's fares memory after 2,000 distinct
-#     lookups.
+#     lookups. Each phase starts 20 new connections (cold caches, the same for all three); an unreported
+#     run of the first phase goes before them, so that the OS and buffer caches are as warm for the first
+#     phase as for the others. The writer picks the rule's id before its UPDATE (an UPDATE with random()
+#     in its WHERE clause would scan the whole table, evaluating random() once per row).
 # Starts its own cluster (test/harness/cluster.sh, no replicas). Never fails on speed; prints ratios.
 # Environment: FG_BENCH_SECONDS (default 10), FG_BENCH_RIDERS (default 100000), FG_BENCH_ZONES (default
 # 300; smaller only for a quick trial of the script), FG_BENCH_CHURN_SECONDS (default 10),
@@ -82,13 +89,34 @@ memory_after_2000() {
     -c "SELECT count(faregate.fare('Z' || (1 + i / 40), 'Z' || (1 + i % 40), '2026-03-23 08:00+01')) FROM generate_series(0, 1999) i" \
     -c "SELECT entries, bytes FROM faregate.fare_cache_stats()" | tail -1
 }
+# first_query_baseline DB: the same measurement with the query's fare() replaced by a constant (what
+# any first query of a new session costs: parse, plan, catalog caches)
+first_query_baseline() {
+  for i in 1 2 3 4 5; do
+    psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$1" \
+      -c "WITH f AS MATERIALIZED (SELECT 1.00 AS v)
+          SELECT extract(epoch FROM clock_timestamp() - now()) * 1000 FROM f WHERE v IS NOT NULL"
+  done | sort -n | sed -n 3p
+}
 psql_db -c "SELECT faregate.fare('Z1', 'Z2', '2026-03-23 08:00+01')" >/dev/null   # warms the OS cache
 read -r mem_entries mem_bytes <<<"$(memory_after_2000 "$db")"
-printf 'fares: %s zones: first fare() of a new session %.2f ms (median of 5); after 2,000 distinct lookups a backend holds %s entries, %.2f MiB\n' \
-  "$zones" "$(first_call "$db")" "$mem_entries" "$(awk -v b="$mem_bytes" 'BEGIN {print b / 1048576}')"
+printf 'fares: %s zones: first fare() of a new session %.2f ms (median of 5; the same first query without fare() %.2f ms); after 2,000 distinct lookups a backend holds %s entries, %.2f MiB; load average %s\n' \
+  "$zones" "$(first_call "$db")" "$(first_query_baseline "$db")" "$mem_entries" "$(awk -v b="$mem_bytes" 'BEGIN {print b / 1048576}')" \
+  "$(uptime | sed 's/.*load average: //')"
 
 # --- 1. fare() vs plain SQL vs SELECT 1 ---
+cat >"$tmp/fare_cold.sql" <<SQL
+\set a random(1, $zones)
+\set b random(1, $zones)
+SELECT faregate.fare('Z' || :a, 'Z' || :b, now(), 'adult');
+SQL
+# the same with a warm-up: a connection's first transaction prices every pair once (pgbench keeps
+# each client's variables from one transaction to the next, so \if runs it once per connection)
 cat >"$tmp/fare.sql" <<SQL
+\if :warm = 0
+SELECT count(faregate.fare('Z' || a, 'Z' || b, now(), 'adult')) FROM generate_series(1, $zones) a, generate_series(1, $zones) b;
+\set warm 1
+\endif
 \set a random(1, $zones)
 \set b random(1, $zones)
 SELECT faregate.fare('Z' || :a, 'Z' || :b, now(), 'adult');
@@ -112,6 +140,13 @@ cat >"$tmp/one.sql" <<SQL
 \set b random(1, $zones)
 SELECT 1;
 SQL
+# fare()'s statement with the call replaced by a constant of its type: what its parameters, argument
+# expressions and numeric result cost through the protocol, beside SELECT 1
+cat >"$tmp/args.sql" <<SQL
+\set a random(1, $zones)
+\set b random(1, $zones)
+SELECT CASE WHEN ('Z' || :a) IS NULL OR ('Z' || :b) IS NULL OR now() IS NULL THEN NULL ELSE 1.00 END;
+SQL
 # sanity: the plain-SQL lookup gives the same price as fare() (for a sample of pairs, now)
 mismatch=$(psql_db -c "SELECT count(*) FROM generate_series(1, $zones, 7) a, generate_series(1, $zones, 11) b
   WHERE faregate.fare('Z' || a, 'Z' || b) IS DISTINCT FROM (
@@ -125,26 +160,34 @@ mismatch=$(psql_db -c "SELECT count(*) FROM generate_series(1, $zones, 7) a, gen
      ORDER BY r.priority DESC, r.timeframe IS NULL, r.rule_id LIMIT 1)")
 echo "fares: plain-SQL lookup disagrees with fare() on $mismatch of $(( ($zones + 6) / 7 * (($zones + 10) / 11) )) sampled pairs"
 
-# run_pgbench NAME: whole-run TPS and steady-state TPS (per-second log, seconds 3..N-1) of $tmp/NAME.sql
+# run_pgbench NAME: whole-run TPS and steady-state TPS of $tmp/NAME.sql. Steady state, from the
+# per-transaction log (client, transaction_no, latency, script, end epoch, end us): the transactions that
+# end after the last connection's first transaction (its warm-up) and after the run's first 2 s, and
+# before the last second, divided by that window's length.
 run_pgbench() {
   local name=$1 out
   rm -rf "$tmp/log-$name"; mkdir -p "$tmp/log-$name"
-  out=$(cd "$tmp/log-$name" && pgbench -n -M prepared -c 2 -j 2 -T "$seconds" -l --aggregate-interval=1 \
+  out=$(cd "$tmp/log-$name" && pgbench -n -M prepared -c 2 -j 2 -T "$seconds" -D warm=0 -l \
           --log-prefix="$tmp/log-$name/pgbench" -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -f "$tmp/$name.sql" "$db" 2>&1)
   local tps steady
   tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
-  steady=$(cat "$tmp/log-$name"/pgbench.* | awk '{n[$1] += $2} END {
-      lo = -1; hi = -1; for (s in n) { if (lo < 0 || s + 0 < lo) lo = s + 0; if (s + 0 > hi) hi = s + 0 }
-      total = 0; cnt = 0
-      for (s in n) if (s + 0 >= lo + 2 && s + 0 < hi) { total += n[s]; cnt++ }   # drop the first 2 and the last second
-      if (cnt > 0) printf "%.0f", total / cnt; else print 0 }')
+  steady=$(cat "$tmp/log-$name"/pgbench.* | awk '{
+      t = $5 + $6 / 1e6; end[NR] = t
+      if (NR == 1 || t < first) first = t
+      if (NR == 1 || t > last) last = t
+      if ($2 == 0 && t > warm) warm = t }
+    END {
+      lo = first + 2; if (warm > lo) lo = warm; hi = last - 1; n = 0
+      for (i in end) if (end[i] > lo && end[i] <= hi) n++
+      if (hi > lo) printf "%.0f", n / (hi - lo); else print 0 }')
   echo "$tps $steady"
 }
 # The machine is shared: run the three variants interleaved, twice, and keep each one's best round.
-declare -A best_tps=([fare]=0 [plain]=0 [one]=0) best_steady=([fare]=0 [plain]=0 [one]=0)
+declare -A best_tps=([fare]=0 [plain]=0 [one]=0 [args]=0 [fare_cold]=0)
+declare -A best_steady=([fare]=0 [plain]=0 [one]=0 [args]=0 [fare_cold]=0)
 larger() { awk -v a="$1" -v b="$2" 'BEGIN {print (a + 0 > b + 0) ? a : b}'; }
 for round in 1 2; do
-  for variant in fare plain one; do
+  for variant in fare plain one args fare_cold; do
     read -r tps steady <<<"$(run_pgbench "$variant")"
     echo "fares: round $round $variant: TPS $tps whole run, $steady steady"
     best_tps[$variant]=$(larger "${best_tps[$variant]}" "$tps")
@@ -153,13 +196,17 @@ for round in 1 2; do
 done
 fare_tps=${best_tps[fare]} plain_tps=${best_tps[plain]} one_tps=${best_tps[one]}
 fare_steady=${best_steady[fare]} plain_steady=${best_steady[plain]} one_steady=${best_steady[one]}
-printf 'fares: pgbench %ss x 2 clients, best of 2 rounds, whole run TPS: fare() %.0f, plain SQL %.0f, SELECT 1 %.0f\n' "$seconds" \
+printf 'fares: pgbench %ss x 2 clients, best of 2 rounds, whole run TPS (fare() including each connection'"'"'s warm-up): fare() %.0f, plain SQL %.0f, SELECT 1 %.0f\n' "$seconds" \
   "$fare_tps" "$plain_tps" "$one_tps"
-printf 'fares: pgbench steady-state TPS (after 2 s), best of 2 rounds: fare() %s, plain SQL %s, SELECT 1 %s\n' "$fare_steady" "$plain_steady" "$one_steady"
-printf 'fares: ratio fare()/plain SQL = %.2fx whole run, %.2fx steady (target >= 1.3x)\n' \
-  "$(echo "$fare_tps / $plain_tps" | bc -l)" "$(echo "$fare_steady / $plain_steady" | bc -l)"
-printf 'fares: ratio fare()/SELECT 1 = %.2f whole run, %.2f steady (target >= 0.85)\n' \
-  "$(echo "$fare_tps / $one_tps" | bc -l)" "$(echo "$fare_steady / $one_steady" | bc -l)"
+printf 'fares: pgbench steady-state TPS (warm backends, after 2 s), best of 2 rounds: fare() %s, plain SQL %s, SELECT 1 %s; load average %s\n' \
+  "$fare_steady" "$plain_steady" "$one_steady" "$(uptime | sed 's/.*load average: //')"
+printf 'fares: ratio fare()/plain SQL = %.2fx steady (target >= 1.3x); fare()/SELECT 1 = %.2f steady (target >= 0.85)\n' \
+  "$(bench_ratio "$fare_steady" "$plain_steady")" "$(bench_ratio "$fare_steady" "$one_steady")"
+printf 'fares: the same statement with fare() replaced by a constant: steady-state TPS %s; fare()/that = %.2f (what the lookup itself costs through pgbench)\n' \
+  "${best_steady[args]}" "$(bench_ratio "$fare_steady" "${best_steady[args]}")"
+printf 'fares: cold caches (new connections, %s random pairs, most calls fill their entry): fare() TPS %.0f whole run, %s after 2 s; fare()/plain SQL %.2fx, fare()/SELECT 1 %.2f (after 2 s)\n' \
+  "$zones x $zones" "${best_tps[fare_cold]}" "${best_steady[fare_cold]}" "$(bench_ratio "${best_steady[fare_cold]}" "$plain_steady")" \
+  "$(bench_ratio "${best_steady[fare_cold]}" "$one_steady")"
 
 # In-server cost per lookup, which the machine's other load disturbs less than pgbench: 1,000,000 fare()
 # calls in one query, 100,000 plain-SQL lookups in one query, each minus the same query without lookup.
@@ -205,7 +252,7 @@ SELECT faregate.fare('Z' || :a, 'Z' || :b, now(), 'adult');
 CHURN
   rm -rf "$tmp/churn-$name"; mkdir -p "$tmp/churn-$name"
   if [ -n "$writer_sql" ]; then
-    psql -X -q -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$cdb" -c "DO \$\$ DECLARE n bigint := $nrules; BEGIN
+    psql -X -q -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$cdb" -c "DO \$\$ DECLARE n bigint := $nrules; r bigint; BEGIN
         FOR i IN 1..$(( churn_seconds / period + 1 )) LOOP $writer_sql; COMMIT; PERFORM pg_sleep($period); END LOOP; END \$\$" \
       >"$tmp/churn-$name/writer.out" 2>&1 &
     writer=$!
@@ -221,9 +268,10 @@ CHURN
 churn() {
   local name=$1 cdb=$2 n=$3 nrules steady steady_p99 one one_p99 bulk bulk_p99
   nrules=$(psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d "$cdb" -c "SELECT max(rule_id) FROM faregate.fare_rules")
+  churn_run "$cdb" "$n" "$nrules" warmup >/dev/null   # OS and buffer caches as warm as for the next phases
   read -r steady steady_p99 <<<"$(churn_run "$cdb" "$n" "$nrules" steady)"
   read -r one one_p99 <<<"$(churn_run "$cdb" "$n" "$nrules" one \
-    "UPDATE faregate.fare_rules SET amount = amount WHERE rule_id = 1 + floor(random() * n)::bigint" 1)"
+    "r := 1 + floor(random() * n)::bigint; UPDATE faregate.fare_rules SET amount = amount WHERE rule_id = r" 1)"
   read -r bulk bulk_p99 <<<"$(churn_run "$cdb" "$n" "$nrules" bulk \
     "UPDATE faregate.fare_rules SET amount = amount WHERE rule_id BETWEEN (i * 10000) % n AND (i * 10000) % n + 9999" 5)"
   printf 'fares: churn %s, 20 clients x %ss: no changes TPS %.0f p99 %s ms; one rule/s TPS %.0f p99 %s ms; 10,000 rows/5 s TPS %.0f p99 %s ms\n' \
@@ -392,8 +440,9 @@ if [ "$stations" -gt 0 ]; then
             round((1.50 + 0.01 * ((a * 7 + b * 13) % 300)) * 0.5 * 1.25, 2)")
   echo "fares: $stations stations: fare() disagrees with the generated tariff on $smismatch sampled pairs"
   read -r mem_entries mem_bytes <<<"$(memory_after_2000 "$sdb")"
-  printf 'fares: %s stations: first fare() of a new session %.2f ms (median of 5); after 2,000 distinct lookups a backend holds %s entries, %.2f MiB\n' \
-    "$stations" "$(first_call "$sdb")" "$mem_entries" "$(awk -v b="$mem_bytes" 'BEGIN {print b / 1048576}')"
+  printf 'fares: %s stations: first fare() of a new session %.2f ms (median of 5; the same first query without fare() %.2f ms); after 2,000 distinct lookups a backend holds %s entries, %.2f MiB; load average %s\n' \
+    "$stations" "$(first_call "$sdb")" "$(first_query_baseline "$sdb")" "$mem_entries" "$(awk -v b="$mem_bytes" 'BEGIN {print b / 1048576}')" \
+    "$(uptime | sed 's/.*load average: //')"
   churn "$stations stations ($srules rules)" "$sdb" "$stations"
   psql -X -qAt -h "$FG_HOST" -p "$FG_PRIMARY_PORT" -U postgres -d postgres -c "DROP DATABASE $sdb"
 fi
