@@ -22,6 +22,7 @@
 #include "params.h"
 #include "prepared.h"
 #include "ratelimit.h"
+#include "session.h"
 
 typedef struct Pool Pool;
 typedef struct Client Client;
@@ -93,6 +94,7 @@ struct Client
 	char		application_name[64];
 	ClientRate	rate;			/* rate-limit delay state (ratelimit.c) */
 	ClientListen listen;		/* LISTEN channels and held notifications (listen.c) */
+	ClientSession session;		/* extra parameters and session state (session.c) */
 	/* read routing (routing.c) */
 	bool		route_capture;	/* this transaction writes: capture its end LSN (read_your_writes) */
 	bool		route_sticky_primary;	/* created a temp object or listens: stays on the primary */
