@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "log.h"
 #include "login.h"
+#include "params.h"
 #include "pool.h"
 #include "tls.h"
 #include "proto.h"
@@ -146,6 +147,8 @@ admin_reload(char *err, size_t errlen)
 		return false;
 	}
 	config_free(&old);
+	if (!params_track_extras(cf.track_extra_parameters, true, err, errlen))	/* checked by config_load */
+		log_warning("RELOAD: %s", err);
 	if (!log_open(cf.logfile))
 		log_warning("RELOAD: cannot open logfile %s; logging to stderr", cf.logfile);
 	log_verbose = cf.verbose;

@@ -19,6 +19,7 @@
 #include "admin.h"
 #include "client.h"
 #include "config.h"
+#include "dns.h"
 #include "iobuf.h"
 #include "notify.h"
 #include "log.h"
@@ -827,6 +828,8 @@ show_lists(Client *client)
 		int			items;
 	}			rows[24];
 	int			n = 0;
+	int			dns_names;
+	int			dns_pending;
 
 	{
 		Pool	  **sorted = pools_sorted(&n_pools, compare_pool_user);
@@ -846,10 +849,11 @@ show_lists(Client *client)
 	rows[n].name = "login_clients", rows[n++].items = list_count(&login_client_list);
 	rows[n].name = "free_servers", rows[n++].items = slabs.free_servers;
 	rows[n].name = "used_servers", rows[n++].items = slabs.used_servers;
-	rows[n].name = "dns_names", rows[n++].items = 0;
+	dns_counts(&dns_names, &dns_pending);
+	rows[n].name = "dns_names", rows[n++].items = dns_names;
 	rows[n].name = "dns_zones", rows[n++].items = 0;
-	rows[n].name = "dns_queries", rows[n++].items = 0;
-	rows[n].name = "dns_pending", rows[n++].items = 0;
+	rows[n].name = "dns_queries", rows[n++].items = dns_pending;
+	rows[n].name = "dns_pending", rows[n++].items = dns_pending;
 	rows[n].name = "io_buffers_in_use", rows[n++].items = iobuf_in_use();
 	rows[n].name = "io_buffers_free", rows[n++].items = iobuf_free_count();
 	rows[n].name = "prepared_statements", rows[n++].items = prepared_total();
@@ -893,22 +897,37 @@ show_mem(Client *client)
 	return admin_result_end(&res);
 }
 
+/* dns_row_cb: one row of SHOW DNS_HOSTS. */
+static void
+dns_row_cb(const DnsHostInfo *info, void *arg)
+{
+	char		ttl[24];
+	const char *values[4] = {info->hostname, ttl, info->addrs, info->status};
+
+	snprintf(ttl, sizeof(ttl), "%ld", info->ttl);
+	admin_result_row(arg, values);
+}
+
 /*
- * show_dns_hosts, show_dns_zones: PgBouncer's asynchronous DNS cache. faregate-pooler resolves a host
- * with getaddrinfo at the first connection and keeps the address until RELOAD or a failed connect, so
- * it has no cache entries with a TTL and no zones: the columns, no rows (docs/pooler.md).
+ * show_dns_hosts: dns.c's cache, PgBouncer's columns (hostname, ttl = seconds the answer is still
+ * used, addrs) and faregate's status (ok, pending, or why the lookup failed).
  */
 static bool
 show_dns_hosts(Client *client)
 {
-	static const char *const names[] = {"hostname", "ttl", "addrs"};
-	static const uint32_t types[] = {T_TEXT, T_INT8, T_TEXT};
+	static const char *const names[] = {"hostname", "ttl", "addrs", "status"};
+	static const uint32_t types[] = {T_TEXT, T_INT8, T_TEXT, T_TEXT};
 	AdminResult		res;
 
-	admin_result_begin(&res, client, 3, names, types);
+	admin_result_begin(&res, client, 4, names, types);
+	dns_walk(dns_row_cb, &res);
 	return admin_result_end(&res);
 }
 
+/*
+ * show_dns_zones: PgBouncer lists the zones whose SOA serial it polls (dns_zone_check_period, c-ares
+ * only); evdns has no such check, so the columns and no rows (docs/pooler.md).
+ */
 static bool
 show_dns_zones(Client *client)
 {

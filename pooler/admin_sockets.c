@@ -17,6 +17,7 @@
 #include "prepared.h"
 #include "routing.h"
 #include "server.h"
+#include "session.h"
 #include "tls.h"
 
 #define T_TEXT 25
@@ -33,7 +34,9 @@
 #define DEBUG_COLS 7
 #define OWN_COLS 2
 #define SERVER_EXTRA_COLS 5
-#define ALL_COLS (CONN_COLS + DEBUG_COLS + OWN_COLS + SERVER_EXTRA_COLS)
+#define CLIENT_EXTRA_COLS (SK_COUNT + 1)
+#define EXTRA_MAX (SERVER_EXTRA_COLS > CLIENT_EXTRA_COLS ? SERVER_EXTRA_COLS : CLIENT_EXTRA_COLS)
+#define ALL_COLS (CONN_COLS + DEBUG_COLS + OWN_COLS + EXTRA_MAX)
 
 static const char *const conn_names[CONN_COLS] = {"type", "user", "database", "replication", "state", "addr",
 	"port", "local_addr", "local_port", "connect_time", "request_time", "wait", "wait_us", "close_needed",
@@ -48,9 +51,19 @@ static const char *const server_extra_names[SERVER_EXTRA_COLS] = {"node_role", "
 	"node_lag_bytes", "node_lag_ms"};
 static const uint32_t server_extra_types[SERVER_EXTRA_COLS] = {T_TEXT, T_TEXT, T_TEXT, T_INT8, T_INT8};
 
-/* conn_header: the RowDescription; debug adds the buffer columns, server the routing columns. */
+/*
+ * SHOW CLIENTS only: statements seen creating each kind of session state (session.c, in SessionKind
+ * order), and whether the client is pinned to its server (session_state_action = pin).
+ */
+static const char *const client_extra_names[CLIENT_EXTRA_COLS] = {"state_advisory_lock", "state_hold_cursor",
+	"state_role", "state_temp_table", "state_untracked_set", "pinned"};
+
+/*
+ * conn_header: the RowDescription; debug adds the buffer columns, server the routing columns, clients
+ * (SHOW CLIENTS) the session-state columns.
+ */
 static void
-conn_header(AdminResult *res, Client *client, bool debug, bool server)
+conn_header_extra(AdminResult *res, Client *client, bool debug, bool server, bool clients)
 {
 	const char *names[ALL_COLS];
 	uint32_t	types[ALL_COLS];
@@ -64,7 +77,15 @@ conn_header(AdminResult *res, Client *client, bool debug, bool server)
 		names[n] = own_names[c], types[n] = own_types[c];
 	for (int c = 0; server && c < SERVER_EXTRA_COLS; c++, n++)
 		names[n] = server_extra_names[c], types[n] = server_extra_types[c];
+	for (int c = 0; clients && c < CLIENT_EXTRA_COLS; c++, n++)
+		names[n] = client_extra_names[c], types[n] = T_INT4;
 	admin_result_begin(res, client, n, names, types);
+}
+
+static void
+conn_header(AdminResult *res, Client *client, bool debug, bool server)
+{
+	conn_header_extra(res, client, debug, server, false);
 }
 
 /* One connection as SHOW CLIENTS/SERVERS/SOCKETS shows it. */
@@ -131,9 +152,13 @@ server_info(const Server *s, ConnInfo *info)
 	info->tx_status = s->tx_status;
 }
 
-/* conn_row: one row; state overrides info->state (SOCKETS' cl_active …); extra = server columns. */
+/*
+ * conn_row_extra: one row; state overrides info->state (SOCKETS' cl_active …); extra = n_extra columns
+ * after faregate's own (the server or the client columns).
+ */
 static void
-conn_row(AdminResult *res, const ConnInfo *info, const char *state, bool debug, const char *const *extra)
+conn_row_extra(AdminResult *res, const ConnInfo *info, const char *state, bool debug, const char *const *extra,
+			   int n_extra)
 {
 	char		v[CONN_COLS + DEBUG_COLS + OWN_COLS][96];
 	const char *values[ALL_COLS];
@@ -190,9 +215,15 @@ conn_row(AdminResult *res, const ConnInfo *info, const char *state, bool debug, 
 	values[n] = v[n];
 	values[n + 1] = v[n + 1];
 	n += OWN_COLS;
-	for (int c = 0; extra && c < SERVER_EXTRA_COLS; c++)
+	for (int c = 0; extra && c < n_extra && c < EXTRA_MAX; c++)
 		values[n + c] = extra[c];
 	admin_result_row(res, values);
+}
+
+static void
+conn_row(AdminResult *res, const ConnInfo *info, const char *state, bool debug, const char *const *extra)
+{
+	conn_row_extra(res, info, state, debug, extra, SERVER_EXTRA_COLS);
 }
 
 bool
@@ -201,15 +232,22 @@ admin_show_clients(Client *client)
 	AdminResult		res;
 	ConnInfo	info;
 
-	conn_header(&res, client, false, false);
+	conn_header_extra(&res, client, false, false, true);
 	for (List *it = client_all_list.next; it != &client_all_list && !res.failed; it = it->next)
 	{
 		Client	   *c = container_of(it, Client, all_node);
+		char		ev[CLIENT_EXTRA_COLS][16];
+		const char *extra[CLIENT_EXTRA_COLS];
 
 		if (c->state == CL_LOGIN)
 			continue;			/* PgBouncer lists logged-in clients only (SHOW SOCKETS has the rest) */
+		for (int k = 0; k < SK_COUNT; k++)
+			snprintf(ev[k], sizeof(ev[k]), "%u", c->session.detected[k]);
+		snprintf(ev[SK_COUNT], sizeof(ev[SK_COUNT]), "%d", c->session.pinned ? 1 : 0);
+		for (int k = 0; k < CLIENT_EXTRA_COLS; k++)
+			extra[k] = ev[k];
 		client_info(c, &info);
-		conn_row(&res, &info, NULL, false, NULL);
+		conn_row_extra(&res, &info, NULL, false, extra, CLIENT_EXTRA_COLS);
 	}
 	return admin_result_end(&res);
 }

@@ -327,6 +327,7 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 			server_close(server, "client went away in the middle of a transaction or request");
 		}
 	}
+	session_client_free(client);
 	login_cleanup(client);
 	prepared_client_free(&client->stmts);
 	params_clear(&client->params);
@@ -488,6 +489,13 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 
 		if (id >= 0)
 			params_set(&client->params, (ParamId) id, info.values[i]);
+		else if (strcmp(info.names[i], "options") == 0 && !client->admin &&
+				 !session_startup_options(client, info.values[i], err, sizeof(err)))
+		{
+			client_close(client, "08P01", err, "Set it with SET after connecting, add it to "
+						 "track_extra_parameters, or connect without it.");
+			return;
+		}
 	}
 	random_u32_pair(&client->cancel_pid, &client->cancel_key);
 	client->cancel_pid = peer_tag_pid(client->cancel_pid);
@@ -612,7 +620,7 @@ client_welcome(Client *client)
 	else
 	{
 		/* the client's value wins for tracked parameters; the server's default otherwise */
-		for (int i = 0; i < PARAM_COUNT; i++)
+		for (int i = 0; i < params_count(); i++)
 			if (!client->params.values[i] && pool->welcome_params.values[i])
 				params_set(&client->params, (ParamId) i, pool->welcome_params.values[i]);
 		for (int i = 0; i < pool->n_welcome; i++)
@@ -867,6 +875,32 @@ client_note_set(Client *client, const char *query)
 }
 
 /*
+ * send_refused: in place of a statement session_state_action = error refused, a Query or an unnamed
+ * Parse of text that fails (server.c replaces its error by the refusal), so that the server's
+ * transaction state and the reply order stay exactly those of a failed statement.
+ */
+static bool
+send_refused(Server *server, char type)
+{
+	uint8_t		data[96];
+	PktBuf		pkt;
+
+	pktbuf_init(&pkt, data, sizeof(data));
+	if (type == 'Q')
+		proto_build_query(&pkt, SESSION_REFUSED_SQL);
+	else
+	{
+		pkt_begin(&pkt, 'P');
+		pkt_put_str(&pkt, "");
+		pkt_put_str(&pkt, SESSION_REFUSED_SQL);
+		pkt_put_u16(&pkt, 0);
+		pkt_end(&pkt);
+	}
+	return !pkt.failed && server_send_bytes(server, pkt.data, pkt.len) &&
+		server_exp_push(server, type == 'Q' ? EXP_QUERY : EXP_PARSE, false, EXP_STMT_REFUSED);
+}
+
+/*
  * client_forward: one whole request (or the header of a streamed one) to the linked server. Returns
  * false when the pooler ran out of memory (client closed).
  */
@@ -888,6 +922,11 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 
 				if (proto_read_query(msg, total, &query))
 				{
+					if (!session_check_request(client, query, strlen(query)))
+					{
+						ok = send_refused(server, 'Q');
+						break;
+					}
 					client_note_set(client, query);
 					if (cf.pool_mode == POOL_TRANSACTION)
 						notify_note_query(client, query, strlen(query));
@@ -929,6 +968,9 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					ok = !pkt.failed && server_send_bytes(server, pkt.data, pkt.len) &&
 						server_exp_push(server, EXP_PARSE, false, EXP_STMT_DUPLICATE);
 				}
+				else if (name[0] ? !session_check_parse(client, query, strlen(query)) :
+						 !session_check_request(client, query, strlen(query)))
+					ok = send_refused(server, 'P');
 				else if (name[0])
 				{
 					PreparedStmt *stmt = prepared_client_parse(&client->stmts, name, msg + body_off,
@@ -962,6 +1004,8 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					client_close(client, "08P01", "malformed Bind message", NULL);
 					return false;
 				}
+				if (name[0] && (stmt = prepared_client_lookup(&client->stmts, name)))
+					session_note_bind(client, stmt);
 				if (name[0] && (stmt = prepared_client_lookup(&client->stmts, name)))
 					ok = (client->pool->stats.total.binds++, true) && ensure_prepared(server, stmt) &&
 						append_renamed(server, msg, total, (uint32_t) ((const uint8_t *) name - msg), after,
@@ -1404,6 +1448,8 @@ client_link(Client *client, Server *server)
 			return;
 		}
 		params_set(&server->params, PARAM_SEARCH_PATH, client->params.values[PARAM_SEARCH_PATH]);
+		for (int id = PARAM_COUNT; id < params_count(); id++)	/* the extras: not reported either */
+			params_set(&server->params, (ParamId) id, client->params.values[id]);
 		slog_debug(&client->conn, "applying parameters on the server: %s", sql);
 	}
 }

@@ -23,6 +23,7 @@
 #include "prepared.h"
 #include "ratelimit.h"
 #include "routing.h"
+#include "session.h"
 
 typedef struct Pool Pool;
 typedef struct Client Client;
@@ -95,6 +96,7 @@ struct Client
 	ClientRate	rate;			/* rate-limit delay state (ratelimit.c) */
 	ClientNotify notify;		/* LISTEN channels and held notifications (notify.c) */
 	ClientRouting routing;		/* read routing, retry and read-your-writes state (routing.c) */
+	ClientSession session;		/* extra parameters and session state (session.c) */
 };
 
 /* Every allocated client (SHOW CLIENTS, cancel lookup). */

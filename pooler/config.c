@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "patroni.h"
+#include "params.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -95,6 +96,14 @@ const ConfigKey config_keys[] = {
 	/* Patroni REST discovery of a database's members (patroni= on a database line; docs/routing.md) */
 	TIME_KEY(patroni_poll_period, "1", true),
 	TIME_KEY(patroni_request_timeout, "2", true),
+	/* issue 16, session state (session.c; docs/pooler.md "Session parameters and session state") */
+	STR_KEY(track_extra_parameters, "IntervalStyle", true),
+	INT_KEY(server_reset_query_always, "0", true, 0, 1),
+	STR_KEY(session_state_action, "pin", true),
+	/* issue 16, DNS (dns.c; docs/pooler.md "Host names and DNS") */
+	TIME_KEY(dns_max_ttl, "15", true),
+	TIME_KEY(dns_nxdomain_ttl, "15", true),
+	STR_KEY(dns_resolv_conf, "/etc/resolv.conf", false),
 	{NULL, 0, 0, NULL, false, 0, 0}
 };
 
@@ -432,6 +441,22 @@ check_routing(Config *cfg, char *why, size_t whylen)
 							"(500ms, 2s) or both comma-separated (16MB,500ms), not \"%s\"", t), false;
 	}
 	return true;
+}
+
+/* check_session: session_state_action's word into its code; track_extra_parameters' names checked. */
+static bool
+check_session(Config *cfg, char *why, size_t whylen)
+{
+	if (strcmp(cfg->session_state_action, "warn") == 0)
+		cfg->session_state = SESSION_STATE_WARN;
+	else if (strcmp(cfg->session_state_action, "error") == 0)
+		cfg->session_state = SESSION_STATE_ERROR;
+	else if (strcmp(cfg->session_state_action, "pin") == 0)
+		cfg->session_state = SESSION_STATE_PIN;
+	else
+		return snprintf(why, whylen, "session_state_action must be warn, error or pin, not \"%s\"",
+						cfg->session_state_action), false;
+	return params_track_extras(cfg->track_extra_parameters, false, why, whylen);
 }
 
 /*
@@ -804,6 +829,11 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 	fclose(file);
 
 	if (!config_check_auth(out, why, sizeof(why)))
+	{
+		config_free(out);
+		return config_file_error(err, errlen, path, 0, "%s", why);
+	}
+	if (!check_session(out, why, sizeof(why)))
 	{
 		config_free(out);
 		return config_file_error(err, errlen, path, 0, "%s", why);

@@ -38,6 +38,14 @@ typedef enum PoolMode
 	POOL_SESSION				/* server held until the client leaves */
 } PoolMode;
 
+/* session_state_action: what the pooler does with session state it cannot carry (session.c). */
+typedef enum SessionStateAction
+{
+	SESSION_STATE_PIN,			/* the client keeps its server connection until the state is gone */
+	SESSION_STATE_WARN,			/* a WARNING to the client; DISCARD ALL before the server is reused */
+	SESSION_STATE_ERROR			/* refuse the statement (0A000) */
+} SessionStateAction;
+
 /* One line of [databases]: "name = host=… port=… dbname=… [user=…] [password=…] [pool_size=…]". */
 typedef struct DatabaseEntry
 {
@@ -158,6 +166,17 @@ typedef struct Config
 	/* Patroni REST discovery (patroni.c, routing.c) */
 	long		patroni_poll_period_ms;
 	long		patroni_request_timeout_ms;
+
+	/* issue 16, session state (session.c) */
+	char		track_extra_parameters[CF_STR_MAX];	/* comma-separated parameter names */
+	int			server_reset_query_always;	/* 1: server_reset_query in transaction mode too */
+	char		session_state_action[CF_STR_MAX];	/* warn | error | pin */
+	int			session_state;	/* SessionStateAction derived from it */
+
+	/* issue 16, DNS (dns.c) */
+	long		dns_max_ttl_ms;	/* an answer is used this long */
+	long		dns_nxdomain_ttl_ms;	/* a failed lookup is remembered this long */
+	char		dns_resolv_conf[CF_STR_MAX];	/* nameservers, search, options for evdns */
 
 	DatabaseEntry *databases;
 	int			n_databases;

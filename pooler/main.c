@@ -25,6 +25,7 @@
 #include "login.h"
 #include "metrics.h"
 #include "tls.h"
+#include "params.h"
 #include "pool.h"
 #include "server.h"
 #include "version.h"
@@ -224,6 +225,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (!config_load(argv[optind], &cf, err, sizeof(err)))
+	{
+		fprintf(stderr, "faregate-pooler: %s\n", err);
+		return 1;
+	}
+	if (!params_track_extras(cf.track_extra_parameters, true, err, sizeof(err)))
 	{
 		fprintf(stderr, "faregate-pooler: %s\n", err);
 		return 1;

@@ -14,6 +14,7 @@
  * labelled host, port and role.
  */
 #include "metrics.h"
+#include "session.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -421,6 +422,24 @@ render_errors(struct evbuffer *out)
 	}
 }
 
+/* render_session: session state seen (session.c) and the clients pinned to a server because of it. */
+static void
+render_session(struct evbuffer *out)
+{
+	family(out, "faregate_session_state_total", "counter",
+		   "Statements seen creating session state transaction pooling cannot carry, by kind "
+		   "(session_state_action says what was done).");
+	for (int k = 0; k < SK_COUNT; k++)
+	{
+		evbuffer_add_printf(out, "faregate_session_state_total{");
+		put_label(out, "kind", session_kind_name((SessionKind) k), true);
+		evbuffer_add_printf(out, "} %llu\n", (unsigned long long) session_detected_total((SessionKind) k));
+	}
+	family(out, "faregate_clients_pinned", "gauge",
+		   "Clients keeping their server connection while they hold session state (session_state_action = pin).");
+	evbuffer_add_printf(out, "faregate_clients_pinned %d\n", session_pinned_count());
+}
+
 static void
 health_sample(struct evbuffer *out, const char *name, const char *dbname, HealthMonitor *hm, int node,
 			  const char *ename, const char *evalue, double value)
@@ -518,6 +537,7 @@ render_all(struct evbuffer *out)
 	render_pools(out);
 	render_histogram(out);
 	render_errors(out);
+	render_session(out);
 	render_health(out);
 }
 

@@ -37,6 +37,10 @@ typedef struct Interned
 	char		text[];
 } Interned;
 
+/* track_extra_parameters: names of ids PARAM_COUNT ... (lower case) */
+static char extra_names[PARAM_EXTRA_MAX][64];
+static int	n_extra;
+
 #define INTERN_BUCKETS 1024
 static Interned *buckets[INTERN_BUCKETS];
 static int	n_interned;
@@ -47,19 +51,91 @@ params_lookup(const char *name)
 	for (int i = 0; i < PARAM_COUNT; i++)
 		if (strcasecmp(param_table[i].name, name) == 0)
 			return i;
+	for (int i = 0; i < n_extra; i++)
+		if (strcasecmp(extra_names[i], name) == 0)
+			return PARAM_COUNT + i;
 	return -1;
 }
 
 const char *
 params_name(ParamId id)
 {
-	return param_table[id].name;
+	return (int) id >= PARAM_COUNT ? extra_names[id - PARAM_COUNT] : param_table[id].name;
 }
 
 bool
 params_reported(ParamId id)
 {
-	return param_table[id].reported;
+	return (int) id < PARAM_COUNT && param_table[id].reported;
+}
+
+int
+params_count(void)
+{
+	return PARAM_COUNT + n_extra;
+}
+
+/* valid_param_name: letters, digits, '_' and at most one '.' (a custom parameter, myapp.tenant). */
+static bool
+valid_param_name(const char *name, size_t len)
+{
+	int			dots = 0;
+
+	if (len == 0 || len >= sizeof(extra_names[0]) || !(isalpha((unsigned char) name[0]) || name[0] == '_'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == '.')
+		{
+			if (++dots > 1 || i + 1 == len)
+				return false;
+		}
+		else if (!isalnum((unsigned char) name[i]) && name[i] != '_')
+			return false;
+	return true;
+}
+
+bool
+params_track_extras(const char *list, bool apply, char *err, size_t errlen)
+{
+	char		add[PARAM_EXTRA_MAX][64];
+	int			n_add = 0;
+	const char *p = list;
+
+	while (*p)
+	{
+		const char *start;
+		size_t		len;
+		char		name[64];
+
+		while (*p == ',' || isspace((unsigned char) *p))
+			p++;
+		start = p;
+		while (*p && *p != ',' && !isspace((unsigned char) *p))
+			p++;
+		len = (size_t) (p - start);
+		if (len == 0)
+			continue;
+		if (!valid_param_name(start, len))
+			return snprintf(err, errlen, "track_extra_parameters: \"%.*s\" is not a parameter name",
+							(int) len, start), false;
+		for (size_t i = 0; i < len; i++)
+			name[i] = (char) tolower((unsigned char) start[i]);
+		name[len] = '\0';
+		if (params_lookup(name) >= 0)
+			continue;
+		for (int i = 0; i < n_add; i++)
+			if (strcmp(add[i], name) == 0)
+				goto next;
+		if (n_extra + n_add >= PARAM_EXTRA_MAX)
+			return snprintf(err, errlen, "track_extra_parameters: at most %d parameters beyond the seven "
+							"tracked ones (a removed name stays tracked until a restart)", PARAM_EXTRA_MAX), false;
+		memcpy(add[n_add++], name, len + 1);
+next:
+		;
+	}
+	for (int i = 0; apply && i < n_add; i++)
+		memcpy(extra_names[n_extra++], add[i], sizeof(add[i]));
+	return true;
 }
 
 static uint32_t
@@ -134,14 +210,14 @@ params_set(ParamSet *set, ParamId id, const char *value)
 void
 params_copy(ParamSet *dst, const ParamSet *src)
 {
-	for (int i = 0; i < PARAM_COUNT; i++)
+	for (int i = 0; i < PARAM_SLOTS; i++)
 		params_set(dst, (ParamId) i, src->values[i]);
 }
 
 void
 params_clear(ParamSet *set)
 {
-	for (int i = 0; i < PARAM_COUNT; i++)
+	for (int i = 0; i < PARAM_SLOTS; i++)
 	{
 		params_unref(set->values[i]);
 		set->values[i] = NULL;
@@ -155,7 +231,7 @@ params_build_sync(const ParamSet *client, const ParamSet *server, char *sql, siz
 	int			count = 0;
 
 	sql[0] = '\0';
-	for (int i = 0; i < PARAM_COUNT; i++)
+	for (int i = 0; i < params_count(); i++)
 	{
 		const char *want = client->values[i];
 		const char *have = server->values[i];
@@ -169,7 +245,7 @@ params_build_sync(const ParamSet *client, const ParamSet *server, char *sql, siz
 			/* the client never set it: only a value the client itself set elsewhere needs undoing */
 			if (params_reported((ParamId) i))
 				continue;
-			n = snprintf(sql + len, sqllen - len, "RESET %s;", param_table[i].name);
+			n = snprintf(sql + len, sqllen - len, "RESET %s;", params_name((ParamId) i));
 		}
 		else if (i == PARAM_SEARCH_PATH)
 			n = snprintf(sql + len, sqllen - len, "SET search_path TO %s;", want);
@@ -179,7 +255,7 @@ params_build_sync(const ParamSet *client, const ParamSet *server, char *sql, siz
 
 			if (!proto_quote_literal(want, literal, sizeof(literal)))
 				return -1;
-			n = snprintf(sql + len, sqllen - len, "SET %s = %s;", param_table[i].name, literal);
+			n = snprintf(sql + len, sqllen - len, "SET %s = %s;", params_name((ParamId) i), literal);
 		}
 		if (n < 0 || (size_t) n >= sqllen - len)
 			return -1;
@@ -569,6 +645,12 @@ params_parse_set(const char *query, bool standard_strings, char *value, size_t v
 	else
 		return -1;
 	return parse_set_list(p, standard_strings, value, valuelen);
+}
+
+bool
+params_search_path_sql(const char *value, char *out, size_t outlen)
+{
+	return guc_list_to_sql(value, out, outlen);
 }
 
 int

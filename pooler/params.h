@@ -25,11 +25,37 @@ typedef enum ParamId
 	PARAM_COUNT
 } ParamId;
 
+/*
+ * track_extra_parameters (params_track_extras): up to PARAM_EXTRA_MAX more parameters get the ids
+ * PARAM_COUNT, PARAM_COUNT + 1, ...: PostgreSQL 15 reports none of them, so they are tracked from the
+ * client's SET / RESET / set_config (session.c) and its startup options, and re-applied like search_path.
+ */
+#define PARAM_EXTRA_MAX 16
+#define PARAM_SLOTS (PARAM_COUNT + PARAM_EXTRA_MAX)
+
 /* One connection's values; NULL = the server's default (never explicitly set). */
 typedef struct ParamSet
 {
-	const char *values[PARAM_COUNT];
+	const char *values[PARAM_SLOTS];
 } ParamSet;
+
+/* params_count: PARAM_COUNT plus the extra parameters tracked so far (ids below it are valid). */
+extern int	params_count(void);
+
+/*
+ * params_track_extras: tracks the parameters of list (comma-separated names, as track_extra_parameters
+ * gives them) beyond the seven; names already tracked are skipped. Ids never change while the pooler
+ * runs: a name removed at RELOAD stays tracked until the restart. False with err set when a name is not
+ * a valid parameter name or more than PARAM_EXTRA_MAX would be tracked (nothing is changed then).
+ * With apply false it only checks (config_load).
+ */
+extern bool params_track_extras(const char *list, bool apply, char *err, size_t errlen);
+
+/*
+ * params_search_path_sql: a search_path value as the server holds it (a startup option's "a, b") into
+ * the SET search_path TO syntax the client's value is kept in; false when it does not parse or fit.
+ */
+extern bool params_search_path_sql(const char *value, char *out, size_t outlen);
 
 /* params_lookup: the id of a tracked parameter name (case-insensitive), or -1. */
 extern int	params_lookup(const char *name);

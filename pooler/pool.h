@@ -35,8 +35,11 @@ typedef struct PoolNode
 	NodeRole	role;
 	char		host[CF_HOST_MAX];
 	int			port;
-	struct sockaddr_storage addr;	/* resolved on first connect */
+	struct sockaddr_storage addr;	/* of the last connect (server.c's resolve, dns.c) */
 	socklen_t	addr_len;
+	int			n_addrs;		/* addresses of host at the last lookup */
+	unsigned	dns_pick;		/* which of them the next connect uses (round robin, on after a failure) */
+	int			dns_failures;	/* connects failed in a row, up to n_addrs: then clients are failed */
 	List		login_servers;	/* SV_CONNECTING, SV_LOGIN */
 	List		idle_servers;	/* SV_IDLE, most recently used first */
 	List		active_servers; /* SV_ACTIVE, SV_RESET */

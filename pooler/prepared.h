@@ -24,6 +24,7 @@ typedef struct PreparedStmt
 	uint32_t	hash;
 	int			refs;			/* client names pointing here */
 	bool		validated;		/* a server answered its Parse with ParseComplete */
+	uint8_t		session_scan;	/* session.c: 0 not scanned yet, 1 no session state, 2 some */
 	char		server_name[PREPARED_NAME_MAX];	/* "fg_<id>" */
 	uint32_t	body_len;		/* Parse body after the statement name */
 	uint32_t	parse_len;		/* the whole Parse message as sent to servers */

@@ -26,6 +26,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -2204,6 +2205,393 @@ route_scan_next(RouteScanner *sc, RouteToken *tok)
 		default:
 			tok->kind = RT_OTHER;
 			break;
+	}
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Session state (route_session_statements)
+ * ------------------------------------------------------------------------------------------------ */
+
+/* SessionScan: one walk over the statements of a text for route_session_statements. */
+typedef struct SessionScan
+{
+	Lexer		lx;
+	Token		tok;			/* the current token */
+	RouteSessionOp *ops;
+	int			max;
+	int			found;
+} SessionScan;
+
+static void
+ss_next(SessionScan *ss)
+{
+	lex_next(&ss->lx, &ss->tok);
+}
+
+/* ss_end: the current token ends the statement. */
+static bool
+ss_end(const SessionScan *ss)
+{
+	return ss->tok.type == T_SEMI || ss->tok.type == T_EOF || ss->tok.type == T_ERROR;
+}
+
+/* ss_word: the current token is the unquoted word (lower case), keyword or not. */
+static bool
+ss_word(const SessionScan *ss, const char *word)
+{
+	return ss->tok.type == T_IDENT && ss->tok.len == strlen(word) && ascii_lower_equal(word, ss->tok.s, ss->tok.len);
+}
+
+/* ss_add: records one fact; the returned op (or a scratch one past max) takes its name and value. */
+static RouteSessionOp *
+ss_add(SessionScan *ss, RouteSessionKind kind)
+{
+	static __thread RouteSessionOp scratch;
+	RouteSessionOp *op = ss->found < ss->max ? &ss->ops[ss->found] : &scratch;
+
+	ss->found++;
+	memset(op, 0, sizeof(*op));
+	op->kind = (unsigned char) kind;
+	return op;
+}
+
+/* ss_name: the identifier token as the server names it into out (max 63 bytes). */
+static void
+ss_name(const Token *tok, char *out)
+{
+	name_text(tok, out);
+}
+
+/* ss_param_name: a parameter name, plain or qualified (myapp.tenant), into op->name; consumes it. */
+static void
+ss_param_name(SessionScan *ss, RouteSessionOp *op)
+{
+	char		first[NAME_MAX_BYTES + 1];
+	char		second[NAME_MAX_BYTES + 1];
+
+	ss_name(&ss->tok, first);
+	ss_next(ss);
+	if (ss->tok.type != T_DOT)
+	{
+		snprintf(op->name, sizeof(op->name), "%s", first);
+		return;
+	}
+	ss_next(ss);
+	second[0] = '\0';
+	if (is_name(&ss->tok))
+	{
+		ss_name(&ss->tok, second);
+		ss_next(ss);
+	}
+	snprintf(op->name, sizeof(op->name), "%s.%s", first, second);
+}
+
+/*
+ * ss_value: the value of SET name {TO|=} value, from the current token to the end of the statement:
+ * a single constant (a string's contents, a number with its sign, a word) is plain; DEFAULT is a
+ * reset; anything else (a list, an expression) is not plain. Consumes through the statement's end.
+ */
+static void
+ss_value(SessionScan *ss, RouteSessionOp *op)
+{
+	const Token first = ss->tok;
+	size_t		n = 0;
+	int			tokens = 0;
+	bool		sign = false;
+
+	op->value_plain = false;
+	if (first.type == T_OP && first.len == 1 && (first.s[0] == '-' || first.s[0] == '+'))
+	{
+		sign = true;
+		ss_next(ss);
+	}
+	{
+		const Token v = ss->tok;
+
+		for (; !ss_end(ss); ss_next(ss))
+			tokens++;
+		if (tokens != 1)
+			return;
+		if (v.type == T_STRING && v.s[0] == '\'' && !sign)
+		{
+			/* a plain '...' literal: doubled quotes undone; a continuation or escape form is not plain */
+			for (size_t i = 1; i + 1 < v.len; i++)
+			{
+				if (v.s[i] == '\'')
+				{
+					if (v.s[i + 1] != '\'')
+						return;
+					i++;
+				}
+				if (n + 1 >= sizeof(op->value))
+					return;
+				op->value[n++] = v.s[i];
+			}
+		}
+		else if (v.type == T_NUMBER || (!sign && (v.type == T_IDENT || v.type == T_QIDENT)))
+		{
+			if (v.type == T_IDENT && v.len == 7 && ascii_lower_equal("default", v.s, 7))
+			{
+				op->to_default = true;
+				op->value_plain = true;
+				return;
+			}
+			if (sign)
+				op->value[n++] = first.s[0];
+			if (v.type == T_NUMBER)
+			{
+				if (n + v.len >= sizeof(op->value))
+					return;
+				memcpy(op->value + n, v.s, v.len);
+				n += v.len;
+			}
+			else
+				n += name_text(&v, op->value + n);
+		}
+		else
+			return;
+		op->value[n] = '\0';
+		op->value_plain = true;
+	}
+}
+
+/* ss_set: after SET. */
+static void
+ss_set(SessionScan *ss)
+{
+	RouteSessionOp *op;
+
+	if (ss_word(ss, "local") || ss_word(ss, "transaction") || ss_word(ss, "constraints"))
+		return;					/* transaction state */
+	if (ss_word(ss, "session"))
+	{
+		ss_next(ss);
+		if (ss_word(ss, "authorization"))
+		{
+			ss_next(ss);
+			ss_add(ss, ss_word(ss, "default") ? RS_ROLE_RESET : RS_ROLE);
+			return;
+		}
+		if (ss_word(ss, "characteristics"))
+		{
+			op = ss_add(ss, RS_SET);
+			snprintf(op->name, sizeof(op->name), "default_transaction_isolation");
+			return;
+		}
+	}
+	if (ss_word(ss, "role"))
+	{
+		ss_next(ss);
+		ss_add(ss, ss_word(ss, "none") ? RS_ROLE_RESET : RS_ROLE);
+		return;
+	}
+	if (ss_word(ss, "names") || (ss_word(ss, "time") && (ss_next(ss), ss_word(ss, "zone"))))
+		return;					/* client_encoding, TimeZone: reported by ParameterStatus, tracked */
+	if (ss_word(ss, "schema") || ss_word(ss, "xml"))
+	{
+		op = ss_add(ss, RS_SET);
+		snprintf(op->name, sizeof(op->name), "%s", ss_word(ss, "schema") ? "schema" : "xmloption");
+		return;
+	}
+	if (!is_name(&ss->tok))
+		return;
+	op = ss_add(ss, RS_SET);
+	ss_param_name(ss, op);
+	if (!(ss->tok.type == T_OP && token_is(&ss->tok, "=")) && !is_kw(&ss->tok, K_TO))
+		return;					/* not plain: PostgreSQL will refuse it anyway */
+	ss_next(ss);
+	ss_value(ss, op);
+}
+
+/* ss_reset: after RESET. */
+static void
+ss_reset(SessionScan *ss)
+{
+	RouteSessionOp *op;
+
+	if (ss_word(ss, "all"))
+		ss_add(ss, RS_RESET_ALL);
+	else if (ss_word(ss, "role") || ss_word(ss, "session"))
+		ss_add(ss, RS_ROLE_RESET);
+	else if (ss_word(ss, "time"))
+		return;
+	else if (is_name(&ss->tok))
+	{
+		op = ss_add(ss, RS_RESET);
+		ss_param_name(ss, op);
+	}
+}
+
+/* ss_literal: the current token is a plain '...' literal without quotes inside: its contents into out. */
+static bool
+ss_literal(const SessionScan *ss, char *out, size_t outlen)
+{
+	const Token *t = &ss->tok;
+
+	if (t->type != T_STRING || t->s[0] != '\'' || t->len < 2 || t->len - 2 >= outlen ||
+		memchr(t->s + 1, '\'', t->len - 2))
+		return false;
+	memcpy(out, t->s + 1, t->len - 2);
+	out[t->len - 2] = '\0';
+	return true;
+}
+
+/*
+ * ss_set_config: at "(" of set_config: set_config('name', 'value', false) is a plain session SET,
+ * set_config(..., true) transaction state (nothing), any other form a SET the pooler cannot follow.
+ */
+static void
+ss_set_config(SessionScan *ss)
+{
+	char		name[64] = "";
+	char		value[256] = "";
+	bool		plain = false;
+	RouteSessionOp *op;
+
+	ss_next(ss);
+	if (ss_literal(ss, name, sizeof(name)) && (ss_next(ss), ss->tok.type == T_COMMA) &&
+		(ss_next(ss), ss_literal(ss, value, sizeof(value))) && (ss_next(ss), ss->tok.type == T_COMMA))
+	{
+		ss_next(ss);
+		if (is_kw(&ss->tok, K_TRUE))
+			return;
+		plain = is_kw(&ss->tok, K_FALSE);
+	}
+	op = ss_add(ss, RS_SET);
+	for (size_t i = 0; name[i]; i++)
+		op->name[i] = (char) tolower((unsigned char) name[i]);
+	if (!name[0])
+		snprintf(op->name, sizeof(op->name), "set_config");
+	if (plain)
+	{
+		memcpy(op->value, value, sizeof(op->value));
+		op->value_plain = true;
+	}
+}
+
+/*
+ * ss_calls: the rest of a statement, looking for calls of the advisory-lock functions (optionally
+ * pg_catalog-qualified), set_config('name', 'value', false|true), and SELECT ... INTO TEMP.
+ */
+static void
+ss_calls(SessionScan *ss)
+{
+	Token		prev = {0};
+	Token		prev2 = {0};
+
+	for (; !ss_end(ss); prev2 = prev, prev = ss->tok, ss_next(ss))
+	{
+		char		name[NAME_MAX_BYTES + 1];
+
+		if ((is_kw(&ss->tok, K_TEMP) || is_kw(&ss->tok, K_TEMPORARY)) &&
+			(is_kw(&prev, K_INTO) || ((is_kw(&prev, K_LOCAL) || is_kw(&prev, K_GLOBAL)) && is_kw(&prev2, K_INTO))))
+		{
+			ss_add(ss, RS_TEMP);
+			continue;
+		}
+		if (ss->tok.type != T_LPAREN || prev.type != T_IDENT || prev.len < 10 || prev.len > 27)
+			continue;
+		name_text(&prev, name);
+		if (strncmp(name, "pg_", 3) != 0 && strcmp(name, "set_config") != 0)
+			continue;
+		if (strcmp(name, "pg_advisory_lock") == 0 || strcmp(name, "pg_advisory_lock_shared") == 0 ||
+			strcmp(name, "pg_try_advisory_lock") == 0 || strcmp(name, "pg_try_advisory_lock_shared") == 0)
+			snprintf(ss_add(ss, RS_LOCK)->name, 64, "%s", name);
+		else if (strcmp(name, "pg_advisory_unlock") == 0 || strcmp(name, "pg_advisory_unlock_shared") == 0)
+			snprintf(ss_add(ss, RS_UNLOCK)->name, 64, "%s", name);
+		else if (strcmp(name, "pg_advisory_unlock_all") == 0)
+			ss_add(ss, RS_UNLOCK_ALL);
+		else if (strcmp(name, "set_config") == 0)
+			ss_set_config(ss);
+		if (ss_end(ss))
+			return;
+	}
+}
+
+/* ss_statement: one statement from its first token (current); consumes through its end. */
+static void
+ss_statement(SessionScan *ss)
+{
+	if (is_kw(&ss->tok, K_SET))
+	{
+		ss_next(ss);
+		ss_set(ss);
+	}
+	else if (is_kw(&ss->tok, K_RESET))
+	{
+		ss_next(ss);
+		ss_reset(ss);
+	}
+	else if (ss_word(ss, "discard"))
+	{
+		ss_next(ss);
+		if (is_kw(&ss->tok, K_ALL))
+			ss_add(ss, RS_DISCARD_ALL);
+		else if (is_kw(&ss->tok, K_TEMP) || is_kw(&ss->tok, K_TEMPORARY))
+			ss_add(ss, RS_DISCARD_TEMP);
+	}
+	else if (is_kw(&ss->tok, K_CLOSE))
+	{
+		ss_next(ss);
+		if (is_kw(&ss->tok, K_ALL))
+			ss_add(ss, RS_CLOSE_ALL);
+		else if (is_name(&ss->tok))
+			ss_name(&ss->tok, ss_add(ss, RS_CLOSE)->name);
+	}
+	else if (is_kw(&ss->tok, K_DECLARE))
+	{
+		Token		cursor;
+		Token		prev = {0};
+
+		ss_next(ss);
+		cursor = ss->tok;
+		for (; !ss_end(ss) && !is_kw(&ss->tok, K_FOR); prev = ss->tok, ss_next(ss))
+			if (is_kw(&prev, K_WITH) && is_kw(&ss->tok, K_HOLD) && is_name(&cursor))
+				ss_name(&cursor, ss_add(ss, RS_HOLD_CURSOR)->name);
+	}
+	else if (is_kw(&ss->tok, K_CREATE))
+	{
+		/* CREATE [OR REPLACE] [GLOBAL | LOCAL] TEMP | TEMPORARY ... (as create_statement) */
+		for (int n = 0; n < 3 && !ss_end(ss); n++)
+		{
+			ss_next(ss);
+			if (is_kw(&ss->tok, K_TEMP) || is_kw(&ss->tok, K_TEMPORARY))
+			{
+				ss_add(ss, RS_TEMP);
+				break;
+			}
+		}
+	}
+	ss_calls(ss);
+}
+
+int
+route_session_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteSessionOp *ops,
+						 int max)
+{
+	SessionScan ss;
+
+	pthread_once(&init_once, route_init);
+	memset(&ss, 0, sizeof(ss));
+	ss.lx.p = sql ? sql : "";
+	ss.lx.end = ss.lx.p + (sql ? len : 0);
+	ss.lx.standard_strings = standard_conforming_strings;
+	ss.ops = ops;
+	ss.max = max;
+	for (;;)
+	{
+		ss_next(&ss);
+		if (ss.tok.type == T_ERROR)
+			return -1;
+		if (ss.tok.type == T_EOF)
+			return ss.found;
+		if (ss.tok.type == T_SEMI)
+			continue;
+		ss_statement(&ss);
+		if (ss.tok.type == T_ERROR)
+			return -1;
+		if (ss.tok.type == T_EOF)
+			return ss.found;
 	}
 }
 

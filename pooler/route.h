@@ -129,6 +129,48 @@ void		route_scan_init(RouteScanner *sc, const char *sql, size_t len, bool standa
 /* route_scan_next: the next token (RT_EOF at the end, and for ever after an RT_ERROR). */
 void		route_scan_next(RouteScanner *sc, RouteToken *tok);
 
+/*
+ * Session state a statement creates or clears (session.c acts on it; docs/pooler.md "Session state").
+ * route_session_statements finds them with the same lexer as route_classify.
+ */
+typedef enum RouteSessionKind
+{
+	RS_SET,						/* SET [SESSION] name {TO|=} value, set_config(name, value, false) */
+	RS_RESET,					/* RESET name */
+	RS_RESET_ALL,				/* RESET ALL */
+	RS_ROLE,					/* SET [SESSION] ROLE r, SET SESSION AUTHORIZATION u */
+	RS_ROLE_RESET,				/* RESET ROLE / SESSION AUTHORIZATION, SET ROLE NONE, ... AUTHORIZATION DEFAULT */
+	RS_LOCK,					/* pg_advisory_lock, pg_try_advisory_lock (and _shared): a session lock */
+	RS_UNLOCK,					/* pg_advisory_unlock, pg_advisory_unlock_shared */
+	RS_UNLOCK_ALL,				/* pg_advisory_unlock_all() */
+	RS_HOLD_CURSOR,				/* DECLARE c ... WITH HOLD */
+	RS_CLOSE,					/* CLOSE c */
+	RS_CLOSE_ALL,				/* CLOSE ALL */
+	RS_TEMP,					/* CREATE TEMP ..., SELECT ... INTO TEMP */
+	RS_DISCARD_TEMP,			/* DISCARD TEMP */
+	RS_DISCARD_ALL				/* DISCARD ALL */
+} RouteSessionKind;
+
+typedef struct RouteSessionOp
+{
+	unsigned char kind;			/* RouteSessionKind */
+	bool		value_plain;	/* RS_SET: value is one constant the pooler can replay (else a list or an
+								 * expression: it cannot be tracked) */
+	bool		to_default;		/* RS_SET: ... TO DEFAULT (a reset) */
+	char		name[64];		/* RS_SET, RS_RESET: the parameter as the server names it (lower case
+								 * unless quoted); RS_HOLD_CURSOR, RS_CLOSE: the cursor; RS_LOCK ...: the
+								 * function */
+	char		value[256];		/* RS_SET with value_plain: the value (a string's contents, unquoted) */
+} RouteSessionOp;
+
+/*
+ * route_session_statements: the session-state facts of the len bytes at sql, in order, up to max into
+ * ops; returns how many were found (may exceed max), -1 when the text cannot be lexed. SET LOCAL, SET
+ * TRANSACTION and transaction-level advisory locks are not session state and are not reported.
+ */
+int			route_session_statements(const char *sql, size_t len, bool standard_conforming_strings,
+									 RouteSessionOp *ops, int max);
+
 /* route_selftest: checks route.c's static tables (keyword order); for the unit tests. */
 bool		route_selftest(void);
 

@@ -21,6 +21,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "dns.h"
 #include "notify.h"
 #include "log.h"
 #include "metrics.h"
@@ -29,6 +30,7 @@
 #include "login.h"
 #include "pool.h"
 #include "proto.h"
+#include "session.h"
 #include "slab.h"
 
 List		server_all_list;
@@ -193,7 +195,7 @@ skip_to_sync(Server *server)
 	{
 		const Expectation *e = &server->exp[(server->exp_head + i) % server->exp_cap];
 
-		if (e->kind == EXP_PARSE && e->stmt_id && e->stmt_id != EXP_STMT_DUPLICATE)
+		if (e->kind == EXP_PARSE && e->stmt_id && e->stmt_id != EXP_STMT_DUPLICATE && e->stmt_id != EXP_STMT_REFUSED)
 			prepared_server_remove(&server->stmts, e->stmt_id);
 		else if (e->kind == EXP_CLOSE && e->stmt_id && !prepared_server_add(&server->stmts, e->stmt_id))
 			server->close_needed = true;	/* no memory to remember it: never reuse this connection */
@@ -202,17 +204,15 @@ skip_to_sync(Server *server)
 		exp_pop(server);
 }
 
-/* resolve: the node's address, looked up once (a host starting with '/' is a Unix socket directory). */
-static bool
+/*
+ * resolve: the node's address for the next connect (a host starting with '/' is a Unix socket
+ * directory). Names go through dns.c (never blocking): connects use one address of the answer until
+ * a connect to it fails, then the next (node->dns_pick, as libpq tries a name's addresses in order).
+ * DNS_PENDING: no connect yet.
+ */
+static DnsStatus
 resolve(PoolNode *node, char *err, size_t errlen)
 {
-	struct addrinfo hints;
-	struct addrinfo *res;
-	char		port[16];
-	int			rc;
-
-	if (node->addr_len > 0)
-		return true;
 	if (node->host[0] == '/' || node->host[0] == '\0')
 	{
 		struct sockaddr_un *un = (struct sockaddr_un *) &node->addr;
@@ -222,32 +222,31 @@ resolve(PoolNode *node, char *err, size_t errlen)
 		snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d",
 				 node->host[0] ? node->host : "/var/run/postgresql", node->port);
 		node->addr_len = sizeof(*un);
-		return true;
+		node->n_addrs = 1;
+		return DNS_READY;
 	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%d", node->port);
-	rc = getaddrinfo(node->host, port, &hints, &res);
-	if (rc != 0)
-	{
-		snprintf(err, errlen, "could not resolve \"%s\": %s", node->host, gai_strerror(rc));
-		return false;
-	}
-	memcpy(&node->addr, res->ai_addr, res->ai_addrlen);
-	node->addr_len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return true;
+	return dns_resolve(node->host, node->port, node->dns_pick, &node->addr, &node->addr_len, &node->n_addrs,
+					   err, errlen);
 }
 
-/* open_socket: a non-blocking socket connecting to node; -1 with err set on failure. */
+/*
+ * open_socket: a non-blocking socket connecting to node; -1 with err set on failure, -2 while its host
+ * name is being looked up.
+ */
 static int
 open_socket(PoolNode *node, char *err, size_t errlen)
 {
 	int			fd;
 
-	if (!resolve(node, err, errlen))
-		return -1;
+	switch (resolve(node, err, errlen))
+	{
+		case DNS_READY:
+			break;
+		case DNS_PENDING:
+			return -2;
+		case DNS_FAILED:
+			return -1;
+	}
 	fd = socket(node->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 	{
@@ -292,6 +291,29 @@ fail_waiting(Pool *pool, int node_idx, const char *sqlstate, const char *reason)
 						 "Check that the server is up and the [databases] entry is right.");
 }
 
+/*
+ * connect_next_address: after a failed connect to one of the addresses of node's host name, the next one
+ * (every address is tried before waiting clients are failed); once all have failed, the name is looked
+ * up again at the next connect. True when another connect was started.
+ */
+static bool
+connect_next_address(Pool *pool, int node_idx)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+
+	node->dns_pick++;
+	if (++node->dns_failures < node->n_addrs)
+	{
+		log_info("%s/%s: trying the next address of %s (%d of %d)", pool->db.name, pool->user, node->host,
+				 node->dns_failures + 1, node->n_addrs);
+		if (server_connect(pool, node_idx))
+			return true;
+	}
+	node->dns_failures = 0;
+	dns_forget(node->host);
+	return false;
+}
+
 void
 server_fail_login(Server *server, const char *sqlstate, const char *reason)
 {
@@ -311,6 +333,8 @@ server_connect(Pool *pool, int node_idx)
 	int			fd = open_socket(node, err, sizeof(err));
 	Server	   *server;
 
+	if (fd == -2)
+		return false;			/* the pool's janitor asks again until the lookup has answered */
 	if (fd < 0)
 	{
 		log_warning("%s/%s: %s", pool->db.name, pool->user, err);
@@ -360,7 +384,7 @@ server_send_cancel(Server *target)
 
 	if (fd < 0)
 	{
-		slog_warning(&target->conn, "cancel not sent: %s", err);
+		slog_warning(&target->conn, "cancel not sent: %s", fd == -2 ? "the host name is being looked up" : err);
 		return;
 	}
 	server = slab_alloc(server_slab);
@@ -507,6 +531,12 @@ server_release(Server *server)
 		server_close(server, "configuration changed");
 		return;
 	}
+	if (server->session_pinned)
+	{
+		/* the backend still holds the client's advisory locks, cursors or settings (session.c) */
+		server_close(server, "its client left holding session state (session_state_action = pin)");
+		return;
+	}
 	if (cf.server_lifetime_ms > 0 && now - server->connect_time > (uint64_t) cf.server_lifetime_ms * 1000)
 	{
 		server_close(server, "server_lifetime reached");
@@ -531,13 +561,16 @@ server_release(Server *server)
 		conn_set_read(&server->conn, true);
 		return;
 	}
-	if (cf.pool_mode == POOL_SESSION && cf.server_reset_query[0] && server->state == SV_ACTIVE)
+	if ((((cf.pool_mode == POOL_SESSION || cf.server_reset_query_always) && cf.server_reset_query[0]) ||
+		 server->session_discard) && server->state == SV_ACTIVE)
 	{
 		uint8_t		data[CF_STR_MAX + 16];
 		PktBuf		pkt;
 
 		pktbuf_init(&pkt, data, sizeof(data));
-		proto_build_query(&pkt, cf.server_reset_query);
+		/* session_discard: session_state_action = warn cleans up whatever server_reset_query is */
+		proto_build_query(&pkt, server->session_discard ? "DISCARD ALL" : cf.server_reset_query);
+		server->session_discard = false;
 		if (!server_send_bytes(server, pkt.data, pkt.len) || !server_exp_push(server, EXP_QUERY, true, 0) ||
 			!conn_flush(&server->conn))
 		{
@@ -547,6 +580,7 @@ server_release(Server *server)
 		/* DISCARD ALL and friends drop prepared statements and settings: forget them */
 		prepared_server_free(&server->stmts);
 		params_set(&server->params, PARAM_SEARCH_PATH, NULL);
+		session_server_reset(server);
 		server_set_state(server, SV_RESET);
 		conn_set_read(&server->conn, true);
 		return;
@@ -818,12 +852,16 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 						break;
 				}
 				*forward = client != NULL && !popped.swallow;
+				server->session_probe_z = false;
+				if (popped.swallow && server->session_probe)
+					session_probe_finished(server);
 				if (popped.swallow && server->ryw_capture && !routing_capture_done(server))
 					return true;
 				if (client && *forward)
 				{
 					client->tx_status = server->tx_status;
 					apply_pending_set(server, client);
+					session_ready(client, server, server->error_in_query, server->saw_rollback);
 					pool->stats.total.query_count++;
 					pool->nodes[server->node].stats.query_count++;
 					if (client->query_start)
@@ -852,6 +890,8 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 		case 'D':
 			if (swallow && server->ryw_capture)
 				routing_capture_row(server, msg, total);
+			if (swallow && server->session_probe)
+				session_probe_row(server, msg, total);
 			return true;
 		case 'T':
 		case 'n':
@@ -883,6 +923,16 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 					*forward = false;
 					return true;
 				}
+				if (front && front->stmt_id == EXP_STMT_REFUSED && !front->swallow && client)
+				{
+					/* the stand-in for a statement session_state_action = error refused (session.c) */
+					*forward = false;
+					if (!session_send_refusal(client))
+						return false;
+					if (front->kind != EXP_QUERY)
+						skip_to_sync(server);
+					return true;
+				}
 				if (*forward)
 					metrics_count_error(fields.sqlstate, true);
 				if (strcmp(fields.severity, "FATAL") == 0 || strcmp(fields.severity, "PANIC") == 0)
@@ -899,7 +949,7 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 						slog_warning(&server->conn, "pooler's own query failed: %s %s", fields.sqlstate,
 									 fields.message);
 						/* the client's settings could not be applied: forget them rather than loop */
-						if (client)
+						if (client && !server->session_probe)
 							params_copy(&client->params, &server->params);
 					}
 					return true;
@@ -1105,11 +1155,17 @@ server_process(Server *server)
 			{
 				uint64_t	now = conn_now_usec();
 
-				server->pool->stats.total.xact_count++;
-				server->pool->nodes[server->node].stats.xact_count++;
-				if (client->xact_start)
-					server->pool->stats.total.xact_time_us += now - client->xact_start;
-				client->xact_start = now;
+				if (!session_probe_ended(client, server))
+				{
+					server->pool->stats.total.xact_count++;
+					server->pool->nodes[server->node].stats.xact_count++;
+					if (client->xact_start)
+						server->pool->stats.total.xact_time_us += now - client->xact_start;
+					client->xact_start = now;
+				}
+				/* pin: a client holding session state keeps its server (session.c) */
+				if (cf.pool_mode == POOL_TRANSACTION && !pool_shutting_down && session_keep_server(client, server))
+					continue;
 				if (cf.pool_mode == POOL_TRANSACTION || pool_shutting_down)
 				{
 					server_release(server);
@@ -1159,12 +1215,14 @@ server_connected(Server *server)
 
 		snprintf(why, sizeof(why), "connect to %s:%d failed: %s", pool->nodes[node].host,
 				 pool->nodes[node].port, strerror(err));
-		pool->nodes[node].last_connect_failure_us = conn_now_usec();
-		pool->nodes[node].addr_len = 0;	/* look the name up again next time */
 		server_close(server, why);
+		if (connect_next_address(pool, node))
+			return;
+		pool->nodes[node].last_connect_failure_us = conn_now_usec();
 		fail_waiting(pool, node, "08006", why);
 		return;
 	}
+	pool->nodes[server->node].dns_failures = 0;
 	server_set_state(server, SV_LOGIN);
 	if (tls_server_mode() != TLS_DISABLE && pool->nodes[server->node].host[0] != '/' &&
 		pool->nodes[server->node].host[0] != '\0')

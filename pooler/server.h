@@ -68,6 +68,12 @@ typedef struct Expectation
  */
 #define EXP_STMT_DUPLICATE UINT64_MAX
 
+/*
+ * stmt_id of an EXP_QUERY or EXP_PARSE standing for a statement session_state_action = error refused
+ * (session.c): the pooler sent SESSION_REFUSED_SQL, which fails, and its error is replaced by 0A000.
+ */
+#define EXP_STMT_REFUSED (UINT64_MAX - 1)
+
 struct Server
 {
 	Conn		conn;
@@ -96,6 +102,10 @@ struct Server
 	bool		error_in_query; /* an ErrorResponse arrived since the last ReadyForQuery */
 	bool		ryw_capture;	/* the pooler's commit-LSN query is running; the client's 'Z' is held */
 	bool		tls_requested;	/* SV_LOGIN: SSLRequest sent, PostgreSQL's 'S' or 'N' awaited */
+	bool		session_probe;	/* session.c's probe is running (its reply swallowed) */
+	bool		session_probe_z;	/* the last ReadyForQuery ended that probe */
+	bool		session_pinned; /* its client holds session state here: closed, not reused, if it leaves */
+	bool		session_discard;	/* warn: its client left session state: DISCARD ALL before reuse */
 	uint64_t	connect_time;
 	uint64_t	request_time;	/* µs: last link or release */
 	uint8_t		cancel_packet[16];	/* SV_CANCEL: what to send */

@@ -69,6 +69,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((res.flags & ROUTE_F_UNPARSABLE) && res.route_class != ROUTE_WRITE)
 		abort();
 
+	{
+		/* the session-state walker shares the lexer: it must stay in bounds and agree on what lexes */
+		RouteSessionOp ops[4];
+		int			n = route_session_statements(buf, size, ctx.standard_conforming_strings, ops, 4);
+
+		if (n < 0 && !(res.flags & ROUTE_F_UNPARSABLE))
+			abort();			/* text the walker cannot lex is text the classifier cannot parse */
+		for (int i = 0; i < n && i < 4; i++)
+			if (memchr(ops[i].name, '\0', sizeof(ops[i].name)) == NULL ||
+				memchr(ops[i].value, '\0', sizeof(ops[i].value)) == NULL)
+				abort();
+	}
+
 	memcpy(buf + size, tail, sizeof(tail) - 1);
 	if (route_classify(buf, size + sizeof(tail) - 1, &ctx, NULL) != ROUTE_WRITE)
 		abort();

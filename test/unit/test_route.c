@@ -386,6 +386,87 @@ test_volatility_table(void)
 	route_volatility_free(vt);
 }
 
+/*
+ * describe_ops: route_session_statements' facts as one line ("kind:name=value;..."; value "?" when not
+ * plain, "DEFAULT" for TO DEFAULT), for compact expectations.
+ */
+static void
+describe_ops(const char *sql, char *out, size_t outlen)
+{
+	static const char *const kinds[] = {"set", "reset", "reset_all", "role", "role_reset", "lock", "unlock",
+		"unlock_all", "hold", "close", "close_all", "temp", "discard_temp", "discard_all"};
+	RouteSessionOp ops[8];
+	int			n = route_session_statements(sql, strlen(sql), true, ops, 8);
+	size_t		len = 0;
+
+	out[0] = '\0';
+	if (n < 0)
+	{
+		snprintf(out, outlen, "error");
+		return;
+	}
+	for (int i = 0; i < n && i < 8; i++)
+	{
+		const RouteSessionOp *op = &ops[i];
+
+		len += (size_t) snprintf(out + len, outlen - len, "%s%s", i ? ";" : "", kinds[op->kind]);
+		if (op->name[0])
+			len += (size_t) snprintf(out + len, outlen - len, ":%s", op->name);
+		if (op->kind == RS_SET)
+			len += (size_t) snprintf(out + len, outlen - len, "=%s", op->to_default ? "DEFAULT" :
+									 op->value_plain ? op->value : "?");
+	}
+}
+
+/* test_session_statements: what route_session_statements reports (session.c acts on it). */
+static void
+test_session_statements(void)
+{
+	static const char *const cases[][2] = {
+		{"SET statement_timeout = '5s'", "set:statement_timeout=5s"},
+		{"set SESSION Lock_Timeout TO 3000", "set:lock_timeout=3000"},
+		{"SET extra_float_digits = -1", "set:extra_float_digits=-1"},
+		{"SET work_mem TO DEFAULT", "set:work_mem=DEFAULT"},
+		{"SET DateStyle = ISO, MDY", "set:datestyle=?"},
+		{"SET myapp.tenant = 'it''s'", "set:myapp.tenant=it's"},
+		{"SET \"Mixed\" = on", "set:Mixed=on"},
+		{"SET LOCAL work_mem = '1MB'; SET TRANSACTION READ ONLY", ""},
+		{"SET TIME ZONE 'UTC'; SET NAMES 'UTF8'", ""},
+		{"SET SCHEMA 'x'", "set:schema=?"},
+		{"RESET work_mem; RESET ALL; DISCARD ALL; DISCARD TEMP", "reset:work_mem;reset_all;discard_all;discard_temp"},
+		{"SET ROLE r; SET ROLE NONE; RESET ROLE", "role;role_reset;role_reset"},
+		{"SET SESSION AUTHORIZATION u; SET SESSION AUTHORIZATION DEFAULT; RESET SESSION AUTHORIZATION",
+		"role;role_reset;role_reset"},
+		{"SELECT pg_advisory_lock(1), pg_catalog.pg_try_advisory_lock_shared(2)",
+		"lock:pg_advisory_lock;lock:pg_try_advisory_lock_shared"},
+		{"SELECT pg_advisory_xact_lock(1)", ""},
+		{"SELECT pg_advisory_unlock(1); SELECT pg_advisory_unlock_all()", "unlock:pg_advisory_unlock;unlock_all"},
+		{"SELECT 'pg_advisory_lock(1)' -- pg_advisory_lock(2)\n, $$pg_advisory_lock(3)$$", ""},
+		{"DECLARE c CURSOR WITH HOLD FOR SELECT 1; DECLARE d CURSOR FOR SELECT 1", "hold:c"},
+		{"CLOSE c; CLOSE ALL", "close:c;close_all"},
+		{"CREATE TEMP TABLE t (x int); CREATE TABLE u (x int)", "temp"},
+		{"CREATE LOCAL TEMPORARY VIEW v AS SELECT 1", "temp"},
+		{"SELECT 1 INTO TEMP t2", "temp"},
+		{"SELECT set_config('statement_timeout', '2s', false)", "set:statement_timeout=2s"},
+		{"SELECT set_config('work_mem', '2MB', true)", ""},
+		{"SELECT set_config(name, value, false) FROM t", "set:set_config=?"},
+		{"SELECT 'unterminated", "error"},
+	};
+	char		got[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		char		name[200];
+
+		describe_ops(cases[i][0], got, sizeof(got));
+		snprintf(name, sizeof(name), "session facts of: %.120s", cases[i][0]);
+		for (char *c = name; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		tap_is_str(got, cases[i][1], name);
+	}
+}
+
 int
 main(void)
 {
@@ -402,6 +483,7 @@ main(void)
 	test_standard_strings();
 	test_lengths(&ctx);
 	test_volatility_table();
+	test_session_statements();
 	route_volatility_free(vt);
 	return tap_done();
 }
