@@ -124,7 +124,7 @@ show_version(Client *client)
 {
 	static const char *const names[] = {"version"};
 	static const uint32_t types[] = {T_TEXT};
-	const char *values[1] = {"faregate-pooler " FAREGATE_POOLER_VERSION " (PgBouncer 1.25 compatible console)"};
+	const char *values[1] = {FAREGATE_POOLER_VERSION_LINE};
 	AdminResult		res;
 
 	admin_result_begin(&res, client, 1, names, types);

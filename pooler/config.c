@@ -3,12 +3,13 @@
  * ([pooler] or [pgbouncer], and [databases]), and value formatting for SHOW CONFIG.
  *
  * File format (PgBouncer's): lines "key = value" under a [section] header; ';' or '#' start a comment
- * line; blank lines are ignored. Every error names the file, the line and what to do. Parsing never
+ * line; blank lines are ignored; "%include FILE" reads FILE in place (issue 15, up to 8 levels deep). Every error names the file, the line and what to do. Parsing never
  * touches the live configuration: it fills a fresh Config, so a reload with a bad file changes nothing.
  */
 #include "config.h"
 #include "patroni.h"
 #include "params.h"
+#include "pgbcompat.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 Config		cf;
 
@@ -104,6 +106,59 @@ const ConfigKey config_keys[] = {
 	TIME_KEY(dns_max_ttl, "15", true),
 	TIME_KEY(dns_nxdomain_ttl, "15", true),
 	STR_KEY(dns_resolv_conf, "/etc/resolv.conf", false),
+	TIME_KEY(dns_zone_check_period, "0", true),
+	/*
+	 * issue 15: the rest of PgBouncer 1.25's keys. The ones that apply: user (main.c), unix_socket_*,
+	 * listen_backlog, tcp_* (listener.c, sockopt.c). pgbcompat.c lists the others: accepted with no
+	 * effect (and why), or accepted only at their default value.
+	 */
+	STR_KEY(user, "", false),
+	STR_KEY(unix_socket_mode, "0777", false),
+	STR_KEY(unix_socket_group, "", false),
+	INT_KEY(listen_backlog, "4096", false, 1, 65535),
+	INT_KEY(tcp_defer_accept, "0", false, 0, 3600),
+	INT_KEY(tcp_socket_buffer, "0", true, 0, 1 << 30),
+	INT_KEY(tcp_keepalive, "1", true, 0, 1),
+	INT_KEY(tcp_keepcnt, "0", true, 0, 1000),
+	INT_KEY(tcp_keepidle, "0", true, 0, 1000000),
+	INT_KEY(tcp_keepintvl, "0", true, 0, 1000000),
+	INT_KEY(tcp_user_timeout, "0", true, 0, INT_MAX),
+	INT_KEY(max_db_client_connections, "0", true, 0, 1000000),
+	INT_KEY(max_user_client_connections, "0", true, 0, 1000000),
+	INT_KEY(server_round_robin, "0", true, 0, 1),
+	STR_KEY(ignore_startup_parameters, "", true),
+	INT_KEY(disable_pqexec, "0", false, 0, 1),
+	INT_KEY(application_name_add_host, "0", true, 0, 1),
+	STR_KEY(conffile, "", true),
+	STR_KEY(service_name, "pgbouncer", false),
+	STR_KEY(job_name, "pgbouncer", false),
+	TIME_KEY(stats_period, "60", true),
+	INT_KEY(scram_iterations, "4096", true, 1, INT_MAX),
+	STR_KEY(auth_ldap_options, "", true),
+	INT_KEY(syslog, "0", false, 0, 1),
+	STR_KEY(syslog_ident, "pgbouncer", false),
+	STR_KEY(syslog_facility, "daemon", false),
+	INT_KEY(log_connections, "1", true, 0, 1),
+	INT_KEY(log_disconnections, "1", true, 0, 1),
+	INT_KEY(log_pooler_errors, "1", true, 0, 1),
+	INT_KEY(log_stats, "1", true, 0, 1),
+	INT_KEY(server_fast_close, "0", true, 0, 1),
+	TIME_KEY(server_login_retry, "15", true),
+	TIME_KEY(query_wait_notify, "5", true),
+	STR_KEY(client_tls_protocols, "secure", true),
+	STR_KEY(client_tls_ciphers, "default", true),
+	STR_KEY(client_tls13_ciphers, "", true),
+	STR_KEY(client_tls_ecdhcurve, "auto", true),
+	STR_KEY(client_tls_dheparams, "auto", true),
+	STR_KEY(server_tls_protocols, "secure", true),
+	STR_KEY(server_tls_ciphers, "default", true),
+	STR_KEY(server_tls13_ciphers, "", true),
+	TIME_KEY(cancel_wait_timeout, "10", true),
+	TIME_KEY(transaction_timeout, "0", true),
+	TIME_KEY(suspend_timeout, "10", true),
+	INT_KEY(pkt_buf, "4096", false, 512, 1 << 30),
+	INT_KEY(max_packet_size, "2147483647", true, 1024, INT_MAX),
+	INT_KEY(sbuf_loopcnt, "5", true, 0, 1000000),
 	{NULL, 0, 0, NULL, false, 0, 0}
 };
 
@@ -112,7 +167,7 @@ typedef enum Section
 	SEC_NONE,
 	SEC_POOLER,
 	SEC_DATABASES,
-	SEC_USERS,					/* PgBouncer's [users]: accepted and ignored, with no keys of ours */
+	SEC_USERS,					/* PgBouncer's [users]: parse_user_line (issue 15) */
 	SEC_PEERS					/* PgBouncer's [peers]: config_parse_peer_line */
 } Section;
 
@@ -304,6 +359,9 @@ set_key(Config *cfg, const ConfigKey *key, const char *value, char *why, size_t 
 				*(PoolMode *) field = POOL_TRANSACTION;
 			else if (strcmp(value, "session") == 0)
 				*(PoolMode *) field = POOL_SESSION;
+			else if (strcmp(value, "statement") == 0)
+				return snprintf(why, whylen, "pool_mode statement is not supported yet: use transaction "
+								"(a server per transaction) or session"), false;
 			else
 				return snprintf(why, whylen, "pool_mode must be transaction or session, not \"%s\"",
 								value), false;
@@ -459,6 +517,9 @@ check_session(Config *cfg, char *why, size_t whylen)
 	return params_track_extras(cfg->track_extra_parameters, false, why, whylen);
 }
 
+static bool config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *value, char *why,
+									 size_t whylen);
+
 /*
  * parse_database_line: "host=… port=… dbname=… user=… password=… pool_size=…" (libpq-style words;
  * a value may be single-quoted) into entry.
@@ -519,6 +580,9 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 
 		if (strcmp(word, "host") == 0)
 		{
+			if (strchr(value, ','))
+				return snprintf(why, whylen, "host lists (host=%s) are not supported yet: name one host, and "
+								"list read replicas with replicas=", value), false;
 			if (!copy_string(entry->host, sizeof(entry->host), value))
 				return snprintf(why, whylen, "host is too long"), false;
 		}
@@ -595,12 +659,8 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 				!copy_string(entry->patroni, sizeof(entry->patroni), value))
 				return false;
 		}
-		else
-			return snprintf(why, whylen,
-							"unknown database setting \"%s\" (known: host, port, dbname, user, password, "
-							"pool_size, replicas, replica_weights, primary_read_weight, patroni, user_tps_limit, "
-							"client_tps_limit, auth_user, auth_dbname, auth_query)", word),
-				false;
+		else if (!config_parse_dropin_word(entry, word, value, why, whylen))
+			return false;
 	}
 	if (entry->patroni[0] && (entry->host[0] || entry->n_replicas > 0 || n_weights >= 0))
 		return snprintf(why, whylen, "patroni= takes the hosts from Patroni's member list: drop host=, replicas= "
@@ -608,6 +668,271 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 	if (n_weights >= 0 && n_weights != entry->n_replicas)
 		return snprintf(why, whylen, "replica_weights has %d values for %d replicas", n_weights,
 						entry->n_replicas), false;
+	return true;
+}
+
+/*
+ * issue 15: PgBouncer's per-database and [users] settings (docs/pooler.md, "Per-database and per-user
+ * settings"). Applied: min_pool_size, reserve_pool_size (alias reserve_pool), max_db_connections,
+ * server_lifetime, [users] pool_size, reserve_pool_size and max_user_connections (pool.c). The others
+ * are accepted at the value that changes nothing and refused otherwise, with the reason.
+ */
+static const char *const config_database_words[] = {
+	"host", "port", "dbname", "user", "password", "auth_user", "auth_query", "auth_dbname", "pool_size",
+	"min_pool_size", "reserve_pool_size", "reserve_pool", "connect_query", "pool_mode", "load_balance_hosts",
+	"max_db_connections", "max_db_client_connections", "server_lifetime", "client_encoding", "datestyle",
+	"timezone", "replicas", "replica_weights", "primary_read_weight", "patroni", "user_tps_limit",
+	"client_tps_limit"
+};
+
+static const char *const config_user_words[] = {
+	"pool_size", "reserve_pool_size", "pool_mode", "max_user_connections", "query_timeout",
+	"idle_transaction_timeout", "transaction_timeout", "client_idle_timeout", "max_user_client_connections"
+};
+
+/* config_parse_pool_mode_word: pool_mode= of a [databases] or [users] line into *out (a PoolMode). */
+static bool
+config_parse_pool_mode_word(const char *value, int *out, char *why, size_t whylen)
+{
+	if (strcmp(value, "transaction") == 0)
+		*out = POOL_TRANSACTION;
+	else if (strcmp(value, "session") == 0)
+		*out = POOL_SESSION;
+	else if (strcmp(value, "statement") == 0)
+		return snprintf(why, whylen, "pool_mode statement is not supported yet: use transaction"), false;
+	else
+		return snprintf(why, whylen, "pool_mode must be transaction or session, not \"%s\"", value), false;
+	return true;
+}
+
+/* config_unknown_word: the error for an unknown word of a line, with the nearest known one. */
+static bool
+config_unknown_word(const char *what, const char *word, const char *const *known, size_t n, char *why,
+					size_t whylen)
+{
+	const char *near = pgbcompat_nearest(word, known, n);
+
+	if (near)
+		return snprintf(why, whylen, "unknown %s setting \"%s\"; did you mean \"%s\"?", what, word, near), false;
+	return snprintf(why, whylen, "unknown %s setting \"%s\" (see docs/pooler.md for the settings)", what, word),
+		false;
+}
+
+/* config_parse_dropin_word: one of PgBouncer's [databases] words that config.c's own list lacks. */
+static bool
+config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *value, char *why, size_t whylen)
+{
+	int		   *number = NULL;
+
+	if (strcmp(word, "min_pool_size") == 0)
+		number = &entry->min_pool_size;
+	else if (strcmp(word, "reserve_pool_size") == 0 || strcmp(word, "reserve_pool") == 0)
+		number = &entry->reserve_pool_size;
+	else if (strcmp(word, "max_db_connections") == 0)
+		number = &entry->max_db_connections;
+	if (number)
+	{
+		if (!parse_int(value, 0, 100000, number))
+			return snprintf(why, whylen, "%s must be a whole number from 0 to 100000, not \"%s\"", word, value),
+				false;
+		return true;
+	}
+	if (strcmp(word, "server_lifetime") == 0)
+	{
+		if (!parse_time_ms(value, &entry->server_lifetime_ms))
+			return snprintf(why, whylen, "server_lifetime must be a duration such as 3600, 30s or 5min, not \"%s\"",
+							value), false;
+		return true;
+	}
+	if (strcmp(word, "pool_mode") == 0)
+		return config_parse_pool_mode_word(value, &entry->pool_mode, why, whylen);
+	if (strcmp(word, "load_balance_hosts") == 0)
+	{
+		/* with one host per database (host lists are refused above) both values do the same */
+		if (strcmp(value, "round-robin") != 0 && strcmp(value, "disable") != 0)
+			return snprintf(why, whylen, "load_balance_hosts must be round-robin or disable, not \"%s\"", value),
+				false;
+		return true;
+	}
+	if (strcmp(word, "max_db_client_connections") == 0)
+	{
+		int			limit;
+
+		if (!parse_int(value, 0, 1000000, &limit))
+			return snprintf(why, whylen, "max_db_client_connections must be a whole number, not \"%s\"", value),
+				false;
+		if (limit != 0)
+			return snprintf(why, whylen, "max_db_client_connections is not supported yet (only 0, unlimited); "
+							"max_client_conn limits all clients"), false;
+		return true;
+	}
+	if (strcmp(word, "connect_query") == 0 || strcmp(word, "client_encoding") == 0 ||
+		strcmp(word, "datestyle") == 0 || strcmp(word, "timezone") == 0)
+	{
+		if (value[0] == '\0')
+			return true;
+		return snprintf(why, whylen, "%s on a [databases] line is not supported yet: %s", word,
+						word[0] == 'c' && word[1] == 'o' ? "run the statements from the application, or set them "
+						"with ALTER ROLE/ALTER DATABASE ... SET" : "set it with ALTER DATABASE ... SET, or from the "
+						"client"), false;
+	}
+	return config_unknown_word("database", word, config_database_words,
+							   sizeof(config_database_words) / sizeof(config_database_words[0]), why, whylen);
+}
+
+/* parse_user_line: one [users] line, "name = key=value ...", appended to cfg->users. */
+static bool
+parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int lineno, char *why,
+				size_t whylen)
+{
+	UserEntry  *user;
+	char	   *save = NULL;
+
+	if (strlen(name) >= CF_NAME_MAX)
+		return snprintf(why, whylen, "user name \"%s\" is longer than %d bytes", name, CF_NAME_MAX - 1), false;
+	if (config_find_user(cfg, name))
+		return snprintf(why, whylen, "user \"%s\" is defined twice in [users]", name), false;
+	if (cfg->n_users == *capacity)
+	{
+		int			new_capacity = *capacity ? *capacity * 2 : 8;
+		UserEntry  *grown = realloc(cfg->users, new_capacity * sizeof(UserEntry));
+
+		if (!grown)
+			return snprintf(why, whylen, "out of memory"), false;
+		cfg->users = grown;
+		*capacity = new_capacity;
+	}
+	user = &cfg->users[cfg->n_users];
+	memset(user, 0, sizeof(*user));
+	memcpy(user->name, name, strlen(name) + 1);
+	user->pool_size = user->reserve_pool_size = user->max_user_connections = user->pool_mode = -1;
+	user->line = lineno;
+	for (char *item = strtok_r(value, " \t", &save); item; item = strtok_r(NULL, " \t", &save))
+	{
+		char	   *eq = strchr(item, '=');
+		int		   *number = NULL;
+		long		ms;
+
+		if (!eq)
+			return snprintf(why, whylen, "[users] expects key=value items, not \"%s\"", item), false;
+		*eq++ = '\0';
+		if (strcmp(item, "pool_size") == 0)
+			number = &user->pool_size;
+		else if (strcmp(item, "reserve_pool_size") == 0)
+			number = &user->reserve_pool_size;
+		else if (strcmp(item, "max_user_connections") == 0)
+			number = &user->max_user_connections;
+		if (number)
+		{
+			if (!parse_int(eq, 0, 100000, number))
+				return snprintf(why, whylen, "%s must be a whole number from 0 to 100000, not \"%s\"", item, eq),
+					false;
+		}
+		else if (strcmp(item, "pool_mode") == 0)
+		{
+			if (!config_parse_pool_mode_word(eq, &user->pool_mode, why, whylen))
+				return false;
+		}
+		else if (strcmp(item, "query_timeout") == 0 || strcmp(item, "idle_transaction_timeout") == 0 ||
+				 strcmp(item, "transaction_timeout") == 0 || strcmp(item, "client_idle_timeout") == 0)
+		{
+			if (!parse_time_ms(eq, &ms))
+				return snprintf(why, whylen, "%s must be a duration such as 30, 2.5s or 5min, not \"%s\"", item,
+								eq), false;
+			if (ms != 0)
+				return snprintf(why, whylen, "%s for one user is not supported yet (only 0): the [pooler] %s "
+								"applies to every user", item, item), false;
+		}
+		else if (strcmp(item, "max_user_client_connections") == 0)
+		{
+			int			limit;
+
+			if (!parse_int(eq, 0, 1000000, &limit) || limit != 0)
+				return snprintf(why, whylen, "max_user_client_connections is not supported yet (only 0, "
+								"unlimited); max_client_conn limits all clients"), false;
+		}
+		else
+			return config_unknown_word("[users]", item, config_user_words,
+									   sizeof(config_user_words) / sizeof(config_user_words[0]), why, whylen);
+	}
+	cfg->n_users++;
+	return true;
+}
+
+const UserEntry *
+config_find_user(const Config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_users; i++)
+		if (strcmp(cfg->users[i].name, name) == 0)
+			return &cfg->users[i];
+	return NULL;
+}
+
+/* config_key_is_default: whether key's value in cfg is its built-in default. */
+static bool
+config_key_is_default(const Config *cfg, const ConfigKey *key)
+{
+	const char *field = (const char *) cfg + key->offset;
+	int			i;
+	long		ms;
+
+	switch (key->kind)
+	{
+		case CFK_STRING:
+			return strcasecmp(field, key->default_value) == 0;
+		case CFK_INT:
+			return parse_int(key->default_value, INT_MIN, INT_MAX, &i) && i == *(const int *) field;
+		case CFK_TIME_MS:
+			return parse_time_ms(key->default_value, &ms) && ms == *(const long *) field;
+		default:
+			return true;
+	}
+}
+
+/* config_check_support: refuses a non-default value of a key faregate-pooler does not apply. */
+static bool
+config_check_support(const Config *cfg, const ConfigKey *key, char *why, size_t whylen)
+{
+	const char *reason;
+
+	if (pgbcompat_support(key->name, &reason) != PGBC_DEFAULT_ONLY || config_key_is_default(cfg, key))
+		return true;
+	return snprintf(why, whylen, "%s is not supported by faregate-pooler at any value but its default (%s): "
+					"%s. Remove the line or set the default", key->name,
+					key->default_value[0] ? key->default_value : "empty", reason), false;
+}
+
+/* config_unknown_key: the error for an unknown [pooler] key, with the nearest known one. */
+static bool
+config_unknown_key(const char *name, char *why, size_t whylen)
+{
+	const char *names[256];
+	size_t		n = 0;
+	const char *near;
+
+	for (const ConfigKey *key = config_keys; key->name && n < sizeof(names) / sizeof(names[0]); key++)
+		names[n++] = key->name;
+	near = pgbcompat_nearest(name, names, n);
+	if (near)
+		return snprintf(why, whylen, "unknown setting \"%s\"; did you mean \"%s\"?", name, near), false;
+	return snprintf(why, whylen, "unknown setting \"%s\"; see docs/faregate-pooler.ini for the settings", name),
+		false;
+}
+
+/* config_check_pool_modes: a per-database or per-user pool_mode must be the [pooler] one (for now). */
+static bool
+config_check_pool_modes(const Config *cfg, char *err, size_t errlen)
+{
+	for (int i = 0; i < cfg->n_databases; i++)
+		if (cfg->databases[i].pool_mode >= 0 && cfg->databases[i].pool_mode != (int) cfg->pool_mode)
+			return config_file_error(err, errlen, cfg->path, cfg->databases[i].line, "pool_mode for one database "
+									 "is not supported yet: it must be the [pooler] pool_mode (%s), or be removed",
+									 cfg->pool_mode == POOL_SESSION ? "session" : "transaction");
+	for (int i = 0; i < cfg->n_users; i++)
+		if (cfg->users[i].pool_mode >= 0 && cfg->users[i].pool_mode != (int) cfg->pool_mode)
+			return config_file_error(err, errlen, cfg->path, cfg->users[i].line, "pool_mode for one user "
+									 "is not supported yet: it must be the [pooler] pool_mode (%s), or be removed",
+									 cfg->pool_mode == POOL_SESSION ? "session" : "transaction");
 	return true;
 }
 
@@ -664,22 +989,27 @@ config_parse_peer_line(Config *cfg, const char *name, char *value, char *why, si
 	return true;
 }
 
-bool
-config_load(const char *path, Config *out, char *err, size_t errlen)
+/* What config_read_file carries from one file to the %include'd ones. */
+typedef struct ConfigReadState
+{
+	Section		section;
+	int			db_capacity;
+	int			user_capacity;
+} ConfigReadState;
+
+#define CF_MAX_INCLUDE_DEPTH 8
+
+/*
+ * config_read_file: reads the lines of path into *out (the section carries over into and out of an
+ * %include'd file, as in PgBouncer). False with "file:line: reason" in err; the caller frees *out.
+ */
+static bool
+config_read_file(const char *path, Config *out, ConfigReadState *st, int depth, char *err, size_t errlen)
 {
 	FILE	   *file;
 	char		line[4096];
 	int			lineno = 0;
-	Section		section = SEC_NONE;
 	char		why[CF_ERR_MAX];
-	int			capacity = 0;
-
-	memset(out, 0, sizeof(*out));
-	for (const ConfigKey *key = config_keys; key->name; key++)
-		if (!set_key(out, key, key->default_value, why, sizeof(why)))
-			return config_file_error(err, errlen, path, 0, "built-in default: %s", why);
-	if (!copy_string(out->path, sizeof(out->path), path))
-		return config_file_error(err, errlen, path, 0, "path of the config file is too long");
 
 	file = fopen(path, "r");
 	if (!file)
@@ -701,6 +1031,26 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		text = trim(line);
 		if (*text == '\0' || *text == ';' || *text == '#')
 			continue;
+		if (strncmp(text, "%include", 8) == 0 && (text[8] == '\0' || isspace((unsigned char) text[8])))
+		{
+			/* issue 15: PgBouncer's %include; a relative path is taken from the working directory, as there */
+			char	   *target = trim(text + 8);
+
+			if (*target == '\0')
+			{
+				config_file_error(err, errlen, path, lineno, "%%include needs a file name");
+				goto error;
+			}
+			if (depth >= CF_MAX_INCLUDE_DEPTH)
+			{
+				config_file_error(err, errlen, path, lineno, "%%include nested more than %d deep (a loop?)",
+								  CF_MAX_INCLUDE_DEPTH);
+				goto error;
+			}
+			if (!config_read_file(target, out, st, depth + 1, err, errlen))
+				goto error;
+			continue;
+		}
 		if (*text == '[')
 		{
 			char	   *close = strchr(text, ']');
@@ -713,18 +1063,18 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 			*close = '\0';
 			name = trim(text + 1);
 			if (strcmp(name, "pooler") == 0 || strcmp(name, "pgbouncer") == 0)
-				section = SEC_POOLER;
+				st->section = SEC_POOLER;
 			else if (strcmp(name, "databases") == 0)
-				section = SEC_DATABASES;
+				st->section = SEC_DATABASES;
 			else if (strcmp(name, "users") == 0)
-				section = SEC_USERS;
+				st->section = SEC_USERS;
 			else if (strcmp(name, "peers") == 0)
-				section = SEC_PEERS;
+				st->section = SEC_PEERS;
 			else
 			{
 				config_file_error(err, errlen, path, lineno,
-					 "unknown section [%s]; the sections are [pooler] (or [pgbouncer]) and [databases]",
-					 name);
+					 "unknown section [%s]; the sections are [pooler] (or [pgbouncer]), [databases], [users] "
+					 "and [peers]", name);
 				goto error;
 			}
 			continue;
@@ -744,23 +1094,23 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 			goto error;
 		}
 
-		if (section == SEC_POOLER)
+		if (st->section == SEC_POOLER)
 		{
 			const ConfigKey *key = find_key(name);
 
 			if (!key)
 			{
-				config_file_error(err, errlen, path, lineno,
-					 "unknown setting \"%s\"; see docs/faregate-pooler.ini for the settings", name);
+				config_unknown_key(name, why, sizeof(why));
+				config_file_error(err, errlen, path, lineno, "%s", why);
 				goto error;
 			}
-			if (!set_key(out, key, value, why, sizeof(why)))
+			if (!set_key(out, key, value, why, sizeof(why)) || !config_check_support(out, key, why, sizeof(why)))
 			{
 				config_file_error(err, errlen, path, lineno, "%s", why);
 				goto error;
 			}
 		}
-		else if (section == SEC_DATABASES)
+		else if (st->section == SEC_DATABASES)
 		{
 			DatabaseEntry *entry;
 			const DatabaseEntry *existing;
@@ -777,9 +1127,9 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 				config_file_error(err, errlen, path, lineno, "database \"%s\" is defined twice", name);
 				goto error;
 			}
-			if (out->n_databases == capacity)
+			if (out->n_databases == st->db_capacity)
 			{
-				int			new_capacity = capacity ? capacity * 2 : 8;
+				int			new_capacity = st->db_capacity ? st->db_capacity * 2 : 8;
 				DatabaseEntry *grown = realloc(out->databases, new_capacity * sizeof(DatabaseEntry));
 
 				if (!grown)
@@ -788,7 +1138,7 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 					goto error;
 				}
 				out->databases = grown;
-				capacity = new_capacity;
+				st->db_capacity = new_capacity;
 			}
 			entry = &out->databases[out->n_databases];
 			memset(entry, 0, sizeof(*entry));
@@ -797,6 +1147,8 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 			entry->pool_size = -1;
 			entry->user_tps_limit = -1;
 			entry->client_tps_limit = -1;
+			entry->min_pool_size = entry->reserve_pool_size = entry->max_db_connections = entry->pool_mode = -1;
+			entry->server_lifetime_ms = -1;
 			entry->line = lineno;
 			if (!parse_database_line(value, entry, why, sizeof(why)))
 			{
@@ -805,9 +1157,15 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 			}
 			out->n_databases++;
 		}
-		else if (section == SEC_USERS)
-			continue;
-		else if (section == SEC_PEERS)
+		else if (st->section == SEC_USERS)
+		{
+			if (!parse_user_line(out, &st->user_capacity, name, value, lineno, why, sizeof(why)))
+			{
+				config_file_error(err, errlen, path, lineno, "%s", why);
+				goto error;
+			}
+		}
+		else if (st->section == SEC_PEERS)
 		{
 			if (!config_parse_peer_line(out, name, value, why, sizeof(why)))
 			{
@@ -827,7 +1185,31 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		goto error;
 	}
 	fclose(file);
+	return true;
 
+error:
+	fclose(file);
+	return false;
+}
+
+bool
+config_load(const char *path, Config *out, char *err, size_t errlen)
+{
+	char		why[CF_ERR_MAX];
+	ConfigReadState st = {SEC_NONE, 0, 0};
+
+	memset(out, 0, sizeof(*out));
+	for (const ConfigKey *key = config_keys; key->name; key++)
+		if (!set_key(out, key, key->default_value, why, sizeof(why)))
+			return config_file_error(err, errlen, path, 0, "built-in default: %s", why);
+	if (!copy_string(out->path, sizeof(out->path), path))
+		return config_file_error(err, errlen, path, 0, "path of the config file is too long");
+
+	if (!config_read_file(path, out, &st, 0, err, errlen) || !config_check_pool_modes(out, err, errlen))
+	{
+		config_free(out);
+		return false;
+	}
 	if (!config_check_auth(out, why, sizeof(why)))
 	{
 		config_free(out);
@@ -849,11 +1231,6 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		return config_file_error(err, errlen, path, 0, "nothing to listen on: set listen_addr or unix_socket_dir");
 	}
 	return true;
-
-error:
-	fclose(file);
-	config_free(out);
-	return false;
 }
 
 void
@@ -862,6 +1239,9 @@ config_free(Config *cfg)
 	free(cfg->databases);
 	cfg->databases = NULL;
 	cfg->n_databases = 0;
+	free(cfg->users);
+	cfg->users = NULL;
+	cfg->n_users = 0;
 }
 
 const DatabaseEntry *
@@ -953,7 +1333,8 @@ config_set(Config *cfg, const char *name, const char *value, char *why, size_t w
 		return snprintf(why, whylen, "%s cannot be changed while the pooler runs; set it in the "
 						"configuration file and restart", name), false;
 	/* parse into a copy first: a bad value leaves the running settings as they were */
-	if (!set_key(&tmp, key, value, why, whylen) || !check_routing(&tmp, why, whylen))
+	if (!set_key(&tmp, key, value, why, whylen) || !config_check_support(&tmp, key, why, whylen) ||
+		!check_routing(&tmp, why, whylen))
 		return false;
 	*cfg = tmp;					/* a shallow copy: the [databases] array is the same */
 	return true;

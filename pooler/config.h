@@ -68,8 +68,25 @@ typedef struct DatabaseEntry
 	int			replica_weight[CF_MAX_REPLICAS];	/* default 1; 0 = no reads */
 	int			primary_read_weight;	/* the write node's share of reads beside replica_weights; 0 = none */
 	char		patroni[CF_STR_MAX];	/* patroni=URL,URL: members from Patroni's /cluster; empty = host list */
+	/* issue 15: PgBouncer's per-database settings (-1 = the [pooler] value; pool.c pool_setting_*) */
+	int			min_pool_size;
+	int			reserve_pool_size;
+	int			max_db_connections;
+	long		server_lifetime_ms;
+	int			pool_mode;		/* -1, or a PoolMode: must equal the [pooler] pool_mode (config_load) */
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
+
+/* issue 15: one line of [users]: "name = pool_size=… reserve_pool_size=… max_user_connections=…" */
+typedef struct UserEntry
+{
+	char		name[CF_NAME_MAX];
+	int			pool_size;		/* -1 = the database's or default_pool_size */
+	int			reserve_pool_size;	/* -1 = the database's or the [pooler] value */
+	int			max_user_connections;	/* -1 = the [pooler] value */
+	int			pool_mode;		/* -1, or a PoolMode equal to the [pooler] pool_mode */
+	int			line;
+} UserEntry;
 
 /* One line of [peers]: "peer_id = host=… port=… [pool_size=…]" (cancel forwarding, peer.c). */
 typedef struct PeerEntry
@@ -177,6 +194,57 @@ typedef struct Config
 	long		dns_max_ttl_ms;	/* an answer is used this long */
 	long		dns_nxdomain_ttl_ms;	/* a failed lookup is remembered this long */
 	char		dns_resolv_conf[CF_STR_MAX];	/* nameservers, search, options for evdns */
+	long		dns_zone_check_period_ms;	/* accepted at 0 only (pgbcompat.c) */
+	/* issue 15: PgBouncer 1.25 keys; pgbcompat.c says which apply and why the others have no effect */
+	char		user[CF_STR_MAX];	/* -u/--user: OS user to become after binding (main.c) */
+	char		unix_socket_mode[CF_STR_MAX];	/* octal, chmod of the Unix socket (listener.c) */
+	char		unix_socket_group[CF_STR_MAX];	/* group of the Unix socket; empty = unchanged */
+	int			listen_backlog;
+	int			tcp_defer_accept;	/* seconds; 0 = off (listener.c) */
+	int			tcp_socket_buffer;	/* SO_SNDBUF/SO_RCVBUF; 0 = the kernel's */
+	int			tcp_keepalive;
+	int			tcp_keepcnt;	/* 0 = the kernel's (and below) */
+	int			tcp_keepidle;
+	int			tcp_keepintvl;
+	int			tcp_user_timeout;	/* milliseconds */
+	int			max_db_client_connections;
+	int			max_user_client_connections;
+	int			server_round_robin;
+	char		ignore_startup_parameters[CF_STR_MAX];
+	int			disable_pqexec;
+	int			application_name_add_host;
+	char		conffile[CF_STR_MAX];
+	char		service_name[CF_STR_MAX];
+	char		job_name[CF_STR_MAX];
+	long		stats_period_ms;
+	int			scram_iterations;
+	char		auth_ldap_options[CF_STR_MAX];
+	int			syslog;
+	char		syslog_ident[CF_STR_MAX];
+	char		syslog_facility[CF_STR_MAX];
+	int			log_connections;
+	int			log_disconnections;
+	int			log_pooler_errors;
+	int			log_stats;
+	int			server_fast_close;
+	long		server_login_retry_ms;
+	long		query_wait_notify_ms;
+	char		client_tls_protocols[CF_STR_MAX];
+	char		client_tls_ciphers[CF_STR_MAX];
+	char		client_tls13_ciphers[CF_STR_MAX];
+	char		client_tls_ecdhcurve[CF_STR_MAX];
+	char		client_tls_dheparams[CF_STR_MAX];
+	char		server_tls_protocols[CF_STR_MAX];
+	char		server_tls_ciphers[CF_STR_MAX];
+	char		server_tls13_ciphers[CF_STR_MAX];
+	long		cancel_wait_timeout_ms;
+	long		transaction_timeout_ms;
+	long		suspend_timeout_ms;
+	int			pkt_buf;
+	int			max_packet_size;
+	int			sbuf_loopcnt;
+	UserEntry  *users;			/* [users] */
+	int			n_users;
 
 	DatabaseEntry *databases;
 	int			n_databases;
@@ -228,6 +296,9 @@ extern bool config_file_error(char *err, size_t errlen, const char *path, int li
 
 /* config_free: releases what config_load allocated in *cfg. */
 extern void config_free(Config *cfg);
+
+/* config_find_user: the [users] entry for name, or NULL (issue 15). */
+extern const UserEntry *config_find_user(const Config *cfg, const char *name);
 
 /* config_find_database: the entry for a client's database name, the "*" entry, or NULL. */
 extern const DatabaseEntry *config_find_database(const Config *cfg, const char *name);

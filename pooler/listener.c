@@ -7,9 +7,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <event2/event.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "conn.h"
 #include "log.h"
 #include "proto.h"
+#include "sockopt.h"
 
 #define MAX_LISTENERS 16
 #define ACCEPT_BATCH 64
@@ -63,6 +66,8 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (listener->unix_socket)
 			addr.ss_family = AF_UNIX;
+		else
+			sockopt_tcp(cfd);	/* issue 15: tcp_keepalive & co. */
 		/* max_client_conn is checked after authentication (refused with 53300 then: answering an
 		 * SSLRequest with an error confuses libpq); cancels still work */
 		client_accept(cfd, (struct sockaddr *) &addr, listener->unix_socket);
@@ -143,7 +148,7 @@ listener_open_tcp(const char *host, char *err, size_t errlen)
 		}
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0)
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, cf.listen_backlog) < 0)
 		{
 			snprintf(err, errlen, "cannot listen on %s:%d: %s", host, cf.listen_port, strerror(errno));
 			close(fd);
@@ -152,6 +157,8 @@ listener_open_tcp(const char *host, char *err, size_t errlen)
 			freeaddrinfo(res);
 			return false;
 		}
+		if (cf.tcp_defer_accept > 0)
+			(void) setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &cf.tcp_defer_accept, sizeof(cf.tcp_defer_accept));
 		if (!add_listener(fd, false, err, errlen))
 		{
 			freeaddrinfo(res);
@@ -162,6 +169,31 @@ listener_open_tcp(const char *host, char *err, size_t errlen)
 	freeaddrinfo(res);
 	if (!any)
 		return snprintf(err, errlen, "cannot listen on %s:%d", host, cf.listen_port), false;
+	return true;
+}
+
+/* listener_unix_permissions: unix_socket_mode (octal) and unix_socket_group on the socket file (issue 15). */
+static bool
+listener_unix_permissions(const char *path, char *err, size_t errlen)
+{
+	char	   *end;
+	long		mode = strtol(cf.unix_socket_mode, &end, 8);
+
+	if (end == cf.unix_socket_mode || *end != '\0' || mode < 0 || mode > 07777)
+		return snprintf(err, errlen, "unix_socket_mode must be an octal mode such as 0777 or 0770, not \"%s\"",
+						cf.unix_socket_mode), false;
+	if (chmod(path, (mode_t) mode) < 0)
+		return snprintf(err, errlen, "unix_socket_mode: chmod %s: %s", path, strerror(errno)), false;
+	if (cf.unix_socket_group[0])
+	{
+		struct group *gr = getgrnam(cf.unix_socket_group);
+
+		if (!gr)
+			return snprintf(err, errlen, "unix_socket_group \"%s\": no such group", cf.unix_socket_group), false;
+		if (chown(path, (uid_t) -1, gr->gr_gid) < 0)
+			return snprintf(err, errlen, "unix_socket_group: chown %s to group %s: %s", path,
+							cf.unix_socket_group, strerror(errno)), false;
+	}
 	return true;
 }
 
@@ -178,14 +210,18 @@ listener_open_unix(char *err, size_t errlen)
 		return snprintf(err, errlen, "unix_socket_dir is too long"), false;
 	unlink(un.sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *) &un, sizeof(un)) < 0 || listen(fd, 4096) < 0)
+	if (fd < 0 || bind(fd, (struct sockaddr *) &un, sizeof(un)) < 0 || listen(fd, cf.listen_backlog) < 0)
 	{
 		snprintf(err, errlen, "cannot listen on %s: %s", un.sun_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return false;
 	}
-	chmod(un.sun_path, 0777);
+	if (!listener_unix_permissions(un.sun_path, err, errlen))
+	{
+		close(fd);
+		return false;
+	}
 	memcpy(unix_path, un.sun_path, sizeof(unix_path));
 	return add_listener(fd, true, err, errlen);
 }

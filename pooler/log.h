@@ -23,6 +23,10 @@ typedef enum LogLevel
 } LogLevel;
 
 extern int	log_verbose;		/* 0: up to LOG_INFO; 1: LOG_DEBUG; 2+: LOG_NOISE */
+extern bool log_quiet;			/* -q/--quiet: lines that would go to stderr go nowhere */
+
+/* log_syslog_open: syslog = 1: every line also goes to syslog as ident; false for an unknown facility. */
+extern bool log_syslog_open(const char *ident, const char *facility);
 
 /* log_open: sends lines to path (appending) or to stderr when path is empty; false on failure. */
 __attribute__((warn_unused_result))

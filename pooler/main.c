@@ -8,6 +8,8 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +38,15 @@ print_usage(FILE *out)
 	fprintf(out,
 			"faregate-pooler %s: a transaction-mode PostgreSQL connection pooler.\n\n"
 			"Usage: faregate-pooler [OPTION]... CONFIG.ini\n\n"
-			"Options:\n"
+			"Options (PgBouncer's, plus -C):\n"
 			"  -d, --daemon        run in the background (needs pidfile in the config)\n"
+			"  -q, --quiet         write no log lines to stderr (logfile and syslog still get them)\n"
 			"  -v, --verbose       log more (repeat for even more)\n"
+			"  -u, --user=USER     switch to OS user USER after opening the listening sockets\n"
 			"  -C, --check-config  read and check CONFIG.ini, print a summary, and exit\n"
 			"  -h, --help          show this help and exit\n"
-			"  -V, --version       show the version and exit\n\n"
+			"  -V, --version       show the version and exit\n"
+			"  -R, --reboot        refused: restart online with so_reuseport instead (docs/pooler.md)\n\n"
 			"Signals: SIGHUP reloads the configuration; SIGTERM stops listening and exits once every client\n"
 			"has disconnected (SHUTDOWN WAIT_FOR_CLIENTS); SIGINT also pauses and exits once running\n"
 			"transactions finished (SHUTDOWN WAIT_FOR_SERVERS, up to shutdown_timeout); a second SIGTERM or\n"
@@ -93,6 +98,28 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 				log_warning("SIGUSR2 ignored: %s", err);
 			break;
 	}
+}
+
+/* main_switch_user: -u/--user or the user setting: become that OS user, with its groups (issue 15). */
+static bool
+main_switch_user(const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+
+	if (!pw)
+	{
+		fprintf(stderr, "faregate-pooler: user \"%s\" (-u or the user setting): no such OS user\n", name);
+		return false;
+	}
+	if (pw->pw_uid == geteuid())
+		return true;
+	if (setgid(pw->pw_gid) != 0 || initgroups(pw->pw_name, pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+	{
+		fprintf(stderr, "faregate-pooler: cannot switch to OS user \"%s\": %s (only root can; drop -u or "
+				"the user setting when you start the pooler as that user)\n", name, strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 /* write_pidfile: creates the pidfile exclusively (a running pooler keeps its file). */
@@ -174,7 +201,10 @@ main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		{"daemon", no_argument, NULL, 'd'},
+		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"user", required_argument, NULL, 'u'},
+		{"reboot", no_argument, NULL, 'R'},
 		{"check-config", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -184,6 +214,8 @@ main(int argc, char **argv)
 	int			verbose = 0;
 	bool		check_only = false;
 	bool		daemon_mode = false;
+	bool		quiet = false;
+	const char *switch_user = NULL;
 	char		err[CF_ERR_MAX];
 	struct event_config *ev_cfg;
 	int			sigs[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -194,13 +226,25 @@ main(int argc, char **argv)
 	struct event *sig_events[N_SIGS];
 	struct rlimit rl;
 
-	while ((opt = getopt_long(argc, argv, "dvChV", long_options, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "dqvu:ChVR", long_options, NULL)) != -1)
 	{
 		switch (opt)
 		{
 			case 'd':
 				daemon_mode = true;
 				break;
+			case 'q':
+				quiet = true;
+				break;
+			case 'u':
+				switch_user = optarg;
+				break;
+			case 'R':
+				fprintf(stderr, "faregate-pooler: -R/--reboot (online restart by socket takeover) is not "
+						"supported; PgBouncer 1.25 deprecates it too. Start the new process with so_reuseport = 1 "
+						"on the same port, then stop the old one with SHUTDOWN WAIT_FOR_CLIENTS (docs/pooler.md, "
+						"\"Rolling restarts\").\n");
+				return 2;
 			case 'v':
 				verbose++;
 				break;
@@ -211,7 +255,7 @@ main(int argc, char **argv)
 				print_usage(stdout);
 				return 0;
 			case 'V':
-				printf("faregate-pooler %s (libevent %s)\n", FAREGATE_POOLER_VERSION, event_get_version());
+				printf("%s\nlibevent %s\n", FAREGATE_POOLER_VERSION_LINE, event_get_version());
 				return 0;
 			default:
 				print_usage(stderr);
@@ -237,6 +281,9 @@ main(int argc, char **argv)
 	if (verbose > cf.verbose)
 		cf.verbose = verbose;
 	log_verbose = cf.verbose;
+	log_quiet = quiet;
+	if (!switch_user && cf.user[0])
+		switch_user = cf.user;
 	if (check_only)
 	{
 		printf("faregate-pooler: %s is valid: listen %s:%d, %d database(s), pool_mode %s\n", cf.path,
@@ -253,6 +300,12 @@ main(int argc, char **argv)
 	if (!log_open(cf.logfile))
 	{
 		fprintf(stderr, "faregate-pooler: cannot open logfile %s: %s\n", cf.logfile, strerror(errno));
+		return 1;
+	}
+	if (cf.syslog && !log_syslog_open(cf.syslog_ident, cf.syslog_facility))
+	{
+		fprintf(stderr, "faregate-pooler: syslog_facility \"%s\" is not one of auth, authpriv, daemon, user, "
+				"local0 ... local7\n", cf.syslog_facility);
 		return 1;
 	}
 	if (!login_reload(err, sizeof(err)))
@@ -290,6 +343,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "faregate-pooler: %s\n", err);
 		return 1;
 	}
+	if (switch_user && !main_switch_user(switch_user))
+		return 1;
 	if (daemon_mode)
 	{
 		if (!daemonize())

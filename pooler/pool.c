@@ -42,6 +42,50 @@ node_init(PoolNode *node, NodeRole role, const char *host, int port)
 	list_init(&node->waiting_clients);
 }
 
+/*
+ * issue 15: the per-database ([databases] line) and per-user ([users]) settings, else the [pooler] one:
+ * a user's value wins over the database's (PgBouncer's order).
+ */
+static int
+pool_setting(int user_value, int db_value, int global_value)
+{
+	return user_value >= 0 ? user_value : db_value >= 0 ? db_value : global_value;
+}
+
+static int
+pool_size_for(const Config *cfg, const DatabaseEntry *db, const char *user)
+{
+	const UserEntry *u = config_find_user(cfg, user);
+
+	return pool_setting(u && u->pool_size > 0 ? u->pool_size : -1, db->pool_size > 0 ? db->pool_size : -1,
+						cfg->default_pool_size);
+}
+
+static int
+pool_reserve_size(const Pool *pool)
+{
+	const UserEntry *u = config_find_user(&cf, pool->user);
+
+	return pool_setting(u ? u->reserve_pool_size : -1, pool->db.reserve_pool_size, cf.reserve_pool_size);
+}
+
+static int
+pool_max_user_connections(const Pool *pool)
+{
+	const UserEntry *u = config_find_user(&cf, pool->user);
+
+	return pool_setting(u ? u->max_user_connections : -1, -1, cf.max_user_connections);
+}
+
+#define POOL_MIN_SIZE(pool) pool_setting(-1, (pool)->db.min_pool_size, cf.min_pool_size)
+#define POOL_MAX_DB_CONNECTIONS(pool) pool_setting(-1, (pool)->db.max_db_connections, cf.max_db_connections)
+
+long
+pool_server_lifetime_ms(const Pool *pool)
+{
+	return pool->db.server_lifetime_ms >= 0 ? pool->db.server_lifetime_ms : cf.server_lifetime_ms;
+}
+
 static Pool *
 pool_new(const DatabaseEntry *db, const char *user, bool admin)
 {
@@ -52,7 +96,7 @@ pool_new(const DatabaseEntry *db, const char *user, bool admin)
 	pool->db = *db;
 	snprintf(pool->user, sizeof(pool->user), "%s", user);
 	snprintf(pool->password, sizeof(pool->password), "%s", db->password);
-	pool->pool_size = db->pool_size > 0 ? db->pool_size : cf.default_pool_size;
+	pool->pool_size = admin ? db->pool_size : pool_size_for(&cf, db, user);
 	pool->admin = admin;
 	pool->paused = !admin && admin_db_paused(db->name);	/* a PAUSE or KILL in force covers new pools */
 	pool->n_nodes = 1;
@@ -185,12 +229,12 @@ node_allowed(Pool *pool, PoolNode *node)
 	int			allowed = pool->pool_size;
 	List	   *first = list_first(&node->waiting_clients);
 
-	if (cf.reserve_pool_size > 0 && first)
+	if (pool_reserve_size(pool) > 0 && first)
 	{
 		Client	   *client = container_of(first, Client, list_node);
 
 		if (conn_now_usec() - client->request_time >= (uint64_t) cf.reserve_pool_timeout_ms * 1000)
-			allowed += cf.reserve_pool_size;
+			allowed += pool_reserve_size(pool);
 	}
 	return allowed;
 }
@@ -238,9 +282,9 @@ pool_launch(Pool *pool, int node_idx)
 		return false;
 	if (node->n_servers >= node_allowed(pool, node))
 		return false;
-	if (cf.max_db_connections > 0 && pool_db_connections(pool->db.name) >= cf.max_db_connections)
+	if (POOL_MAX_DB_CONNECTIONS(pool) > 0 && pool_db_connections(pool->db.name) >= POOL_MAX_DB_CONNECTIONS(pool))
 		return false;
-	if (cf.max_user_connections > 0 && pool_user_connections(pool->user) >= cf.max_user_connections)
+	if (pool_max_user_connections(pool) > 0 && pool_user_connections(pool->user) >= pool_max_user_connections(pool))
 		return false;
 	if (node->last_connect_failure_us &&
 		conn_now_usec() - node->last_connect_failure_us < CONNECT_RETRY_USEC)
@@ -479,16 +523,16 @@ janitor_pool(Pool *pool, uint64_t now)
 			n_idle++;
 			if (server->close_needed)
 				server_close(server, "configuration changed");
-			else if (cf.server_lifetime_ms > 0 &&
-					 now - server->connect_time > (uint64_t) cf.server_lifetime_ms * 1000)
+			else if (pool_server_lifetime_ms(pool) > 0 &&
+					 now - server->connect_time > (uint64_t) pool_server_lifetime_ms(pool) * 1000)
 				server_close(server, "server_lifetime reached");
-			else if (cf.server_idle_timeout_ms > 0 && node->n_servers > cf.min_pool_size &&
+			else if (cf.server_idle_timeout_ms > 0 && node->n_servers > POOL_MIN_SIZE(pool) &&
 					 now - server->request_time > (uint64_t) cf.server_idle_timeout_ms * 1000)
 				server_close(server, "server_idle_timeout reached");
 		}
 		/* min_pool_size: keep warm connections */
-		if (cf.min_pool_size > 0 && !pool->paused && !pool_shutting_down && pool->welcome_ready &&
-			node->n_servers < cf.min_pool_size && list_empty(&node->login_servers))
+		if (POOL_MIN_SIZE(pool) > 0 && !pool->paused && !pool_shutting_down && pool->welcome_ready &&
+			node->n_servers < POOL_MIN_SIZE(pool) && list_empty(&node->login_servers))
 			pool_launch(pool, i);
 	}
 	list_for_each_safe(it, tmp, &pool->active_clients)
@@ -598,7 +642,11 @@ pool_reload(const Config *cfg)
 		db = config_find_database(cfg, pool->db.name);
 		if (!db)
 			continue;			/* kept for its clients; new logins are refused */
-		pool->pool_size = db->pool_size > 0 ? db->pool_size : cfg->default_pool_size;
+		pool->pool_size = pool_size_for(cfg, db, pool->user);
+		pool->db.min_pool_size = db->min_pool_size;	/* issue 15: per-database settings follow a reload */
+		pool->db.reserve_pool_size = db->reserve_pool_size;
+		pool->db.max_db_connections = db->max_db_connections;
+		pool->db.server_lifetime_ms = db->server_lifetime_ms;
 		if ((!db->patroni[0] && (strcmp(db->host, pool->nodes[0].host) != 0 || db->port != pool->nodes[0].port)) ||
 			strcmp(db->dbname, pool->db.dbname) != 0 || strcmp(db->password, pool->db.password) != 0 ||
 			(db->user[0] && strcmp(db->user, pool->user) != 0))

@@ -24,6 +24,7 @@
 #include "dns.h"
 #include "notify.h"
 #include "log.h"
+#include "sockopt.h"
 #include "metrics.h"
 #include "routing.h"
 #include "tls.h"
@@ -258,7 +259,7 @@ open_socket(PoolNode *node, char *err, size_t errlen)
 		int			on = 1;
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+		sockopt_tcp(fd);		/* issue 15: tcp_keepalive & co. */
 	}
 	if (connect(fd, (struct sockaddr *) &node->addr, node->addr_len) < 0 && errno != EINPROGRESS)
 	{
@@ -537,7 +538,8 @@ server_release(Server *server)
 		server_close(server, "its client left holding session state (session_state_action = pin)");
 		return;
 	}
-	if (cf.server_lifetime_ms > 0 && now - server->connect_time > (uint64_t) cf.server_lifetime_ms * 1000)
+	if (pool_server_lifetime_ms(server->pool) > 0 &&
+		now - server->connect_time > (uint64_t) pool_server_lifetime_ms(server->pool) * 1000)
 	{
 		server_close(server, "server_lifetime reached");
 		return;

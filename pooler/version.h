@@ -6,4 +6,7 @@
 
 #define FAREGATE_POOLER_VERSION "0.1.0"
 
+/* the first line of --version and the row of SHOW VERSION: one text (PgBouncer's suite compares them) */
+#define FAREGATE_POOLER_VERSION_LINE "faregate-pooler " FAREGATE_POOLER_VERSION " (PgBouncer 1.25 compatible console)"
+
 #endif

@@ -10,7 +10,7 @@ case "$bin" in /*) ;; *) bin=$top/$bin ;; esac
 
 # keys as the table declares them: STR_KEY(name, …), INT_KEY(…), TIME_KEY(…) or {"name", CFK_…}
 mapfile -t keys < <(sed -n '/^const ConfigKey config_keys\[\]/,/^};/p' "$top/pooler/config.c" |
-  grep -oE '^[[:space:]]*([A-Z]+_KEY\(([a-z_]+)|\{"([a-z_]+)")' | grep -oE '[a-z_]+"?$' | tr -d '"')
+  grep -oE '^[[:space:]]*([A-Z]+_KEY\(([a-z0-9_]+)|\{"([a-z0-9_]+)")' | grep -oE '[a-z0-9_]+"?$' | tr -d '"')
 ok $([ ${#keys[@]} -ge 20 ] && echo 0 || echo 1) "config_keys[] read from pooler/config.c (${#keys[@]} keys)"
 missing_md=()
 missing_ini=()
@@ -24,8 +24,8 @@ is "${missing_ini[*]}" "" "every key is in docs/faregate-pooler.ini"
 unknown=()
 while read -r key; do
   printf '%s\n' "${keys[@]}" | grep -qx "$key" || unknown+=("$key")
-done < <(sed -n '/^\[pooler\]/,$p' "$top/docs/faregate-pooler.ini" | grep -oE '^;?[[:space:]]*[a-z_]+[[:space:]]*=' |
-  grep -oE '[a-z_]+')
+done < <(sed -n '/^\[pooler\]/,/^; \[\(users\|peers\)\]/p' "$top/docs/faregate-pooler.ini" |
+  grep -oE '^;?[[:space:]]*[a-z][a-z0-9_]*[[:space:]]*=' | grep -oE '[a-z][a-z0-9_]*')
 is "${unknown[*]}" "" "the sample sets no unknown key"
 out=$("$bin" -C "$top/docs/faregate-pooler.ini" 2>&1)
 ok $? "the sample configuration is valid (faregate-pooler -C)"

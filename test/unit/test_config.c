@@ -1,8 +1,10 @@
 /*
- * test_config.c: unit tests of config.c: defaults, every value type, [databases] lines, and that every
- * bad line is refused with the file, line and reason.
+ * test_config.c: unit tests of config.c: defaults, every value type, [databases] lines, PgBouncer's
+ * [users], %include and per-database words (issue 15), and that every bad line is refused with the file,
+ * line and reason.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -31,6 +33,95 @@ refused(const char *text, const char *fragment, const char *name)
 		config_free(&cfg);
 	if (!tap_ok(!loaded && strstr(err, fragment) != NULL, name))
 		printf("#   error was: '%s' (wanted it to contain '%s')\n", err, fragment);
+}
+
+/* test_dropin: issue 15's PgBouncer keys, per-database and [users] words, %include, nearest names. */
+static void
+test_dropin(char *err)
+{
+	Config		cfg;
+	const DatabaseEntry *db;
+	const UserEntry *user;
+	char		inc[] = "/tmp/faregate-test-include.XXXXXX";
+	char		text[512];
+	int			fd;
+
+	if (!tap_ok(load_text("[pgbouncer]\nauth_type = trust\nuser = postgres\nunix_socket_mode = 0770\n"
+						  "listen_backlog = 64\ntcp_keepalive = 0\ntcp_keepidle = 30\ntcp_user_timeout = 5000\n"
+						  "ignore_startup_parameters = extra_float_digits, options\nlog_connections = 0\n"
+						  "stats_period = 30\nclient_tls_protocols = secure\nserver_login_retry = 15.0\n"
+						  "syslog_facility = local0\n"
+						  "[databases]\na = host=h min_pool_size=2 reserve_pool=3 max_db_connections=4 "
+						  "server_lifetime=90 pool_mode=transaction load_balance_hosts=disable "
+						  "max_db_client_connections=0 connect_query='' client_encoding=''\n"
+						  "b = host=h\n"
+						  "[users]\nalice = pool_size=5 reserve_pool_size=1 max_user_connections=7 "
+						  "query_timeout=0 max_user_client_connections=0\n", &cfg, err),
+				"a file with PgBouncer 1.25 keys, per-database and [users] settings loads"))
+		printf("#   %s\n", err);
+	tap_is_str(cfg.user, "postgres", "user is read");
+	tap_is_str(cfg.unix_socket_mode, "0770", "unix_socket_mode is read");
+	tap_is_long(cfg.listen_backlog, 64, "listen_backlog is read");
+	tap_is_long(cfg.tcp_keepalive, 0, "tcp_keepalive is read");
+	tap_is_long(cfg.tcp_keepidle, 30, "tcp_keepidle is read");
+	tap_is_long(cfg.tcp_user_timeout, 5000, "tcp_user_timeout is read");
+	tap_is_long(cfg.stats_period_ms, 30000, "stats_period (no effect) is read");
+	db = config_find_database(&cfg, "a");
+	tap_is_long(db->min_pool_size, 2, "per-database min_pool_size is read");
+	tap_is_long(db->reserve_pool_size, 3, "per-database reserve_pool (alias of reserve_pool_size) is read");
+	tap_is_long(db->max_db_connections, 4, "per-database max_db_connections is read");
+	tap_is_long(db->server_lifetime_ms, 90000, "per-database server_lifetime is read");
+	db = config_find_database(&cfg, "b");
+	tap_ok(db->min_pool_size == -1 && db->server_lifetime_ms == -1, "unset per-database settings are -1 (the [pooler] value)");
+	user = config_find_user(&cfg, "alice");
+	tap_ok(user && user->pool_size == 5 && user->reserve_pool_size == 1 && user->max_user_connections == 7,
+		   "[users] pool_size, reserve_pool_size and max_user_connections are read");
+	tap_ok(config_find_user(&cfg, "bob") == NULL, "a user without a [users] line has none");
+	config_free(&cfg);
+
+	refused("[pooler]\nclient_tls_ciphers = HIGH\n", ":2: client_tls_ciphers is not supported by faregate-pooler at "
+			"any value but its default (default)", "a TLS cipher list other than the default is refused");
+	refused("[pooler]\nserver_round_robin = 1\n", "server_round_robin is not supported", "server_round_robin = 1 refused");
+	refused("[pooler]\nlisten_bakclog = 1\n", "did you mean \"listen_backlog\"?", "a misspelt key names the nearest");
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x min_pol_size=1\n",
+			":4: unknown database setting \"min_pol_size\"; did you mean \"min_pool_size\"?",
+			"a misspelt database word names the nearest");
+	refused("[users]\nu = pool_sise=1\n", "did you mean \"pool_size\"?", "a misspelt [users] word names the nearest");
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x connect_query='SET x=1'\n",
+			"connect_query on a [databases] line is not supported yet", "connect_query refused");
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,y\n", "host lists (host=x,y) are not supported",
+			"host lists refused");
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x pool_mode=session\n",
+			":4: pool_mode for one database is not supported yet", "a database's own pool_mode refused");
+	refused("[users]\nu = pool_mode=session\n[pooler]\nauth_type = trust\n", ":2: pool_mode for one user",
+			"a user's own pool_mode refused");
+	refused("[users]\nu = query_timeout=5\n", "query_timeout for one user is not supported yet",
+			"a user's own query_timeout refused");
+	refused("[users]\nu = pool_size=1\nu = pool_size=2\n", "user \"u\" is defined twice", "duplicate [users] line");
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x max_db_client_connections=5\n",
+			"max_db_client_connections is not supported yet", "max_db_client_connections above 0 refused");
+
+	fd = mkstemp(inc);
+	if (fd >= 0)
+	{
+		const char *body = "[databases]\nincluded = host=h\n";
+
+		if (write(fd, body, strlen(body)) < 0)
+			tap_ok(0, "write the included file");
+		close(fd);
+	}
+	snprintf(text, sizeof(text), "[pooler]\nauth_type = trust\nlisten_port = 7001\n%%include %s\nafter = host=h\n", inc);
+	if (!tap_ok(load_text(text, &cfg, err), "%include loads the named file in place"))
+		printf("#   %s\n", err);
+	tap_ok(config_find_database(&cfg, "included") != NULL, "a database of the included file is known");
+	tap_is_long(cfg.listen_port, 7001, "the lines before the %include are read");
+	tap_ok(config_find_database(&cfg, "after") != NULL,
+		   "the included file's section carries on after it, as in PgBouncer (libusual's cfparser)");
+	config_free(&cfg);
+	unlink(inc);
+	refused("[pooler]\n%include /nonexistent/x.ini\n", "/nonexistent/x.ini:0: cannot open", "a missing %include file refused");
+	snprintf(text, sizeof(text), "%%include %s\n", path);
+	refused(text, "nested more than 8 deep", "an %include loop is refused");
 }
 
 int
@@ -91,7 +182,7 @@ main(void)
 	refused("[pooler]\nauth_type = password\n", "auth_type must be trust, md5, scram-sha-256",
 			"unknown auth_type refused");
 	refused("[pooler]\nauth_type = md5\n", "needs auth_file", "md5 without auth_file refused");
-	refused("[pooler]\npool_mode = statement\n", "pool_mode must be transaction or session",
+	refused("[pooler]\npool_mode = statement\n", "pool_mode statement is not supported yet",
 			"statement mode refused");
 	refused("[nonsense]\n", ":1: unknown section [nonsense]", "unknown section refused");
 	refused("listen_port = 1\n", ":1: setting \"listen_port\" outside a section", "key outside section refused");
@@ -135,6 +226,7 @@ main(void)
 		tap_ok(!config_load("/nonexistent/faregate.ini", &missing, err, sizeof(err)) &&
 			   strstr(err, "cannot open the config file") != NULL, "missing file refused");
 	}
+	test_dropin(err);
 	unlink(path);
 	return tap_done();
 }
