@@ -718,25 +718,26 @@ config_unknown_word(const char *what, const char *word, const char *const *known
 		false;
 }
 
+/* config_parse_count_word: a [databases] connection count (0 to 100000) into *number. */
+static bool
+config_parse_count_word(const char *word, const char *value, int *number, char *why, size_t whylen)
+{
+	if (!parse_int(value, 0, 100000, number))
+		return snprintf(why, whylen, "%s must be a whole number from 0 to 100000, not \"%s\"", word, value),
+			false;
+	return true;
+}
+
 /* config_parse_dropin_word: one of PgBouncer's [databases] words that config.c's own list lacks. */
 static bool
 config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *value, char *why, size_t whylen)
 {
-	int		   *number = NULL;
-
 	if (strcmp(word, "min_pool_size") == 0)
-		number = &entry->min_pool_size;
-	else if (strcmp(word, "reserve_pool_size") == 0 || strcmp(word, "reserve_pool") == 0)
-		number = &entry->reserve_pool_size;
-	else if (strcmp(word, "max_db_connections") == 0)
-		number = &entry->max_db_connections;
-	if (number)
-	{
-		if (!parse_int(value, 0, 100000, number))
-			return snprintf(why, whylen, "%s must be a whole number from 0 to 100000, not \"%s\"", word, value),
-				false;
-		return true;
-	}
+		return config_parse_count_word(word, value, &entry->min_pool_size, why, whylen);
+	if (strcmp(word, "reserve_pool_size") == 0 || strcmp(word, "reserve_pool") == 0)
+		return config_parse_count_word(word, value, &entry->reserve_pool_size, why, whylen);
+	if (strcmp(word, "max_db_connections") == 0)
+		return config_parse_count_word(word, value, &entry->max_db_connections, why, whylen);
 	if (strcmp(word, "server_lifetime") == 0)
 	{
 		if (!parse_time_ms(value, &entry->server_lifetime_ms))
