@@ -5,6 +5,7 @@
  * values come from clients.
  */
 #include "log.h"
+#include "logsyslog.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
-#include <syslog.h>
 #include <unistd.h>
 
 int			log_verbose;
@@ -22,26 +22,8 @@ static bool log_syslog_on;		/* syslog = 1 (issue 15): every line also goes to sy
 bool
 log_syslog_open(const char *ident, const char *facility)
 {
-	static const struct
-	{
-		const char *name;
-		int			value;
-	}			facilities[] = {
-		{"auth", LOG_AUTH}, {"authpriv", LOG_AUTHPRIV}, {"daemon", LOG_DAEMON}, {"user", LOG_USER},
-		{"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
-		{"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}
-	};
-	static char ident_copy[64];	/* openlog keeps the pointer */
-
-	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
-		if (strcmp(facility, facilities[i].name) == 0)
-		{
-			snprintf(ident_copy, sizeof(ident_copy), "%s", ident);
-			openlog(ident_copy, LOG_PID, facilities[i].value);
-			log_syslog_on = true;
-			return true;
-		}
-	return false;
+	log_syslog_on = logsyslog_open(ident, facility);
+	return log_syslog_on;
 }
 static FILE *log_file;
 
@@ -137,11 +119,7 @@ log_msg(LogLevel level, const Conn *conn, const char *fmt,...)
 	}
 	log_escape(escaped, sizeof(escaped), line);
 	if (log_syslog_on)
-	{
-		static const int priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG};
-
-		syslog(priorities[level], "%s", escaped);
-	}
+		logsyslog_write((int) level, escaped);
 	if (out == stderr && log_quiet)
 		return;					/* -q/--quiet: nothing on stderr */
 	fprintf(out, "%s.%03d UTC [%d] %s %s\n", stamp, (int) (tv.tv_usec / 1000), (int) getpid(), names[level],

@@ -768,6 +768,14 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			}
 			else
 				read = result.route_class != ROUTE_WRITE;
+			if (read && transaction && cf.session_state == SESSION_STATE_PIN &&
+				session_creates_state(client, text, len))
+			{
+				/* the client will be pinned to this server: it must be one its writes can use */
+				read = false;
+				slog_debug(&client->conn, "creates session state: sent to the write node, where the "
+						   "client stays until the state is gone");
+			}
 			slog_noise(&client->conn, "classified %s: %s %s", route_class_name(result.route_class),
 					   result.reason, result.object);
 		}

@@ -336,6 +336,21 @@ session_check(Client *client, const char *sql, size_t len, bool note, bool refus
 }
 
 bool
+session_creates_state(const Client *client, const char *sql, size_t len)
+{
+	RouteSessionOp ops[SESSION_MAX_OPS];
+	uint8_t		creates = 0;
+	const char *what = "";
+	int			n = route_session_statements(sql, len, scs_on(client), ops, SESSION_MAX_OPS);
+
+	if (n > SESSION_MAX_OPS)
+		return true;
+	for (int i = 0; i < n; i++)
+		note_op((Client *) client, &ops[i], false, &creates, &what);	/* note = false: no change */
+	return creates != 0;
+}
+
+bool
 session_check_request(Client *client, const char *sql, size_t len)
 {
 	return session_check(client, sql, len, true, true);

@@ -81,6 +81,14 @@ extern bool session_check_request(Client *client, const char *sql, size_t len);
  */
 extern bool session_check_parse(Client *client, const char *sql, size_t len);
 
+/*
+ * session_creates_state: whether the len bytes at sql create session state the pooler cannot carry
+ * (an untracked SET, an advisory lock, ...), without noting anything. Read routing sends such a
+ * statement to the write node under session_state_action = pin, so that the client is pinned to a
+ * server its later writes can use.
+ */
+extern bool session_creates_state(const Client *client, const char *sql, size_t len);
+
 /* session_note_bind: a Bind of the client's named statement stmt: notes what its text does. */
 extern void session_note_bind(Client *client, PreparedStmt *stmt);
 

@@ -28,7 +28,8 @@ R2="$FG_HOST:$FG_REPLICA2_PORT"
 like "$(header 'SHOW SERVERS')" \
   "^type\|user\|database\|replication\|state\|addr\|port\|local_addr\|local_port\|connect_time\|request_time\|wait\|wait_us\|close_needed\|ptr\|link\|remote_pid\|tls\|application_name\|prepared_statements\|id\|.*\|node_role\|node_host\|node_lsn\|node_lag_bytes\|node_lag_ms$" \
   "SHOW SERVERS: PgBouncer 1.25 columns first, node_role..node_lag_ms last"
-like "$(header 'SHOW CLIENTS')" "\|tx_status$" "SHOW CLIENTS: unchanged (no node columns)"
+like "$(header 'SHOW CLIENTS')" "\|node\|tx_status\|state_advisory_lock\|state_hold_cursor\|state_role\|state_temp_table\|state_untracked_set\|pinned$" \
+  "SHOW CLIENTS: node and tx_status, then the session-state columns (no node_role..node_lag_ms)"
 is "$(header 'SHOW DATABASES')" \
   "name|host|port|database|force_user|pool_size|min_pool_size|reserve_pool_size|server_lifetime|pool_mode|load_balance_hosts|max_connections|current_connections|max_client_connections|current_client_connections|paused|disabled|reserve_pool|hosts|host_roles|host_statuses|host_lsns|host_lag_bytes|host_lag_ms" \
   "SHOW DATABASES: PgBouncer 1.25 columns, reserve_pool (1.18's name), then the per-host lists"
