@@ -32,6 +32,19 @@
  *
  * In parallel mode GetLatestSnapshot() is not allowed; there a separate cache is built and filled from
  * the active (query) snapshot and used only within the transaction that built it.
+ *
+ * Reading.  Everything the cache holds is read under one registered snapshot at a time, as above, by
+ * direct scans instead of SQL: the small tables by heap scans (fare_cache_scan_table), a miss by a scan
+ * of the index fare_rules_lookup with the key's three columns (fare_cache_scan_rules).  An MVCC scan
+ * under snapshot S returns exactly the rows visible to S, which is what the plain queries they replace
+ * return under S (they have no other condition), whatever plan the planner would pick; they take the
+ * same AccessShareLock on each table and index, held to the end of the transaction, so the protocol
+ * above does not change.  The queries ran with the caller's rights; a direct scan only runs where
+ * their checks pass and change nothing (SELECT on the table, no row-level security policy applies to
+ * the caller), and the table and index must be as created (column types; a valid btree index without
+ * predicate on the key columns with text's default operator family and the columns' collations).
+ * Otherwise the same read goes through SPI, which applies column privileges and policies, or raises
+ * their errors, as before.
  */
 #include "postgres.h"
 
@@ -54,7 +67,9 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "lib/stringinfo.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -293,23 +308,13 @@ fare_rule_precedence(const void *a, const void *b)
 	return 0;
 }
 
-/* fare_cache_text: a text column of an SPI row as a palloc'd C string, or NULL. */
-static char *
-fare_cache_text(HeapTuple tuple, TupleDesc desc, int attno)
-{
-	bool		isnull;
-	Datum		value = SPI_getbinval(tuple, desc, attno, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(value);
-}
-
-/* fare_cache_int64: an int8 column of an SPI row (0 and *isnull set when NULL). */
+/* fare_cache_cents: a numeric amount in cents, as (amount * 100)::int8 in SQL. */
 static int64
-fare_cache_int64(HeapTuple tuple, TupleDesc desc, int attno, bool *isnull)
+fare_cache_cents(Datum amount)
 {
-	Datum		value = SPI_getbinval(tuple, desc, attno, isnull);
+	Datum		cents = DirectFunctionCall2(numeric_mul, amount, NumericGetDatum(int64_to_numeric(100)));
 
-	return *isnull ? 0 : DatumGetInt64(value);
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, cents));
 }
 
 /*
@@ -355,7 +360,6 @@ fare_cache_rule_from_values(FareCache *cache, const Datum *values, const bool *n
 	TypeCacheEntry *range_type;
 	text	   *currency;
 	int			currency_len;
-	Datum		cents;
 
 	for (int col = 0; col < FARE_NCOLS; col++)
 		if (nulls[col] && col != FARE_COL_TIMEFRAME)
@@ -383,9 +387,7 @@ fare_cache_rule_from_values(FareCache *cache, const Datum *values, const bool *n
 	range_deserialize(range_type, valid, &lower, &upper, &empty);
 	rule->valid_from = (empty || lower.infinite) ? DATEVAL_NOBEGIN : DatumGetDateADT(lower.val);
 	rule->valid_until = (empty || upper.infinite) ? DATEVAL_NOEND : DatumGetDateADT(upper.val);
-	/* (amount * 100)::int8, as SQL computes it */
-	cents = DirectFunctionCall2(numeric_mul, values[FARE_COL_AMOUNT], NumericGetDatum(int64_to_numeric(100)));
-	rule->amount_cents = DatumGetInt64(DirectFunctionCall1(numeric_int8, cents));
+	rule->amount_cents = fare_cache_cents(values[FARE_COL_AMOUNT]);
 	/* currency::text: char(n) without its trailing blanks */
 	currency = DatumGetTextPP(values[FARE_COL_CURRENCY]);
 	currency_len = VARSIZE_ANY_EXHDR(currency);
@@ -468,21 +470,186 @@ fare_cache_tables_moved(void)
 
 /* ---- reading the small tables ---- */
 
+/* One column a reader wants: its name and the type it decodes (NOT NULL in the table). */
+typedef struct FareColumn
+{
+	const char *name;
+	Oid			type;
+} FareColumn;
+
+/* Called for each row read (values in the order of the reader's columns). */
+typedef void (*FareRowVisitor) (FareCache *cache, const Datum *values, void *arg);
+
+#define FARE_MAX_COLUMNS 4
+
 /*
- * fare_cache_query: runs one read-only query under the snapshot; the rows are in SPI_tuptable.
+ * fare_cache_null_column: raises 23502 for a NULL where the table (as created) forbids one.
  */
 static void
-fare_cache_query(const char *sql, Snapshot snapshot)
+fare_cache_null_column(const char *table, const char *column)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg("faregate.%s has a row with a null %s", table, column),
+			 errhint("Fix the row and restore the NOT NULL constraints of faregate.%s.", table)));
+}
+
+/*
+ * fare_cache_scan_table: every row of a small rule table under snapshot by a direct heap scan: the
+ * rows a plain SELECT would return, read under the same lock (AccessShareLock, to the end of the
+ * transaction).  As fare_cache_scan_rules, only where the current user has SELECT on the table, no
+ * row-level security policy applies and the columns have the expected types; false otherwise.
+ */
+static bool
+fare_cache_scan_table(FareCache *cache, Snapshot snapshot, int table, const FareColumn *columns, int ncolumns,
+					  FareRowVisitor visit, void *arg)
+{
+	Relation	rel = try_relation_open(fare_cache_table_oids[table], AccessShareLock);
+	AttrNumber	attnums[FARE_MAX_COLUMNS] = {0};
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	if (rel == NULL)
+		return false;
+	if (rel->rd_rel->relkind != RELKIND_RELATION ||
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
+	{
+		relation_close(rel, NoLock);
+		return false;
+	}
+	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), i);
+
+		for (int c = 0; c < ncolumns; c++)
+			if (!attr->attisdropped && attr->atttypid == columns[c].type &&
+				strcmp(NameStr(attr->attname), columns[c].name) == 0)
+				attnums[c] = attr->attnum;
+	}
+	for (int c = 0; c < ncolumns; c++)
+		if (attnums[c] == 0)
+		{
+			relation_close(rel, NoLock);
+			return false;
+		}
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	slot = table_slot_create(rel, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		Datum		values[FARE_MAX_COLUMNS];
+		bool		isnull;
+
+		for (int c = 0; c < ncolumns; c++)
+		{
+			values[c] = slot_getattr(slot, attnums[c], &isnull);
+			if (isnull)
+				fare_cache_null_column(fare_cache_table_names[table], columns[c].name);
+		}
+		visit(cache, values, arg);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	relation_close(rel, NoLock);
+	return true;
+}
+
+/*
+ * fare_cache_query_table: the same rows through SPI ("SELECT column::type, ... FROM faregate.table"),
+ * where the executor checks column privileges and applies row-level security; under a safe
+ * search_path (outside parallel mode, where settings cannot change and the leader's applies).
+ */
+static void
+fare_cache_query_table(FareCache *cache, Snapshot snapshot, int table, const FareColumn *columns, int ncolumns,
+					   FareRowVisitor visit, void *arg)
+{
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+	int			guc_nest_level = 0;
 	int			rc;
 
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int c = 0; c < ncolumns; c++)
+		appendStringInfo(&sql, "%s%s::%s", c > 0 ? ", " : "", columns[c].name, format_type_be(columns[c].type));
+	appendStringInfo(&sql, " FROM faregate.%s", fare_cache_table_names[table]);
+	if (!IsInParallelMode())
+	{
+		guc_nest_level = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "faregate: SPI_connect failed");
+	plan = SPI_prepare(sql.data, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "faregate: SPI_prepare failed for the fare cache: %s", SPI_result_code_string(SPI_result));
 	rc = SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "faregate: fare cache query failed: %s", SPI_result_code_string(rc));
-	SPI_freeplan(plan);
+	for (uint64 row = 0; row < SPI_processed; row++)
+	{
+		Datum		values[FARE_MAX_COLUMNS];
+		bool		isnull;
+
+		for (int c = 0; c < ncolumns; c++)
+		{
+			values[c] = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, c + 1, &isnull);
+			if (isnull)
+				fare_cache_null_column(fare_cache_table_names[table], columns[c].name);
+		}
+		visit(cache, values, arg);
+	}
+	SPI_finish();
+	if (!IsInParallelMode())
+		AtEOXact_GUC(true, guc_nest_level);
+	pfree(sql.data);
+}
+
+/*
+ * fare_cache_read_table: every row of faregate.<table> (fare_cache_table_names) under snapshot, its
+ * columns handed to visit: by a direct heap scan where it reads what a query would, else through SPI.
+ * Visitors copy what they keep into the cache context; the rows themselves are not kept.
+ */
+static void
+fare_cache_read_table(FareCache *cache, Snapshot snapshot, int table, const FareColumn *columns, int ncolumns,
+					  FareRowVisitor visit, void *arg)
+{
+	Assert(ncolumns <= FARE_MAX_COLUMNS);
+	if (!fare_cache_scan_table(cache, snapshot, table, columns, ncolumns, visit, arg))
+	{
+		elog(DEBUG1, "faregate: faregate.%s read through SPI (row-level security, no SELECT on the table,"
+			 " or its columns altered)", fare_cache_table_names[table]);
+		fare_cache_query_table(cache, snapshot, table, columns, ncolumns, visit, arg);
+	}
+}
+
+/* A growable list of C strings, for the names read before a name table is sized. */
+typedef struct FareNameList
+{
+	char	  **names;
+	int			count;
+	int			size;
+} FareNameList;
+
+/* fare_name_list_add: appends a palloc'd copy of a text datum. */
+static void
+fare_name_list_add(FareNameList *list, Datum name)
+{
+	if (list->count == list->size)
+	{
+		list->size = Max(16, list->size * 2);
+		list->names = list->names ? repalloc(list->names, sizeof(char *) * list->size) :
+			palloc(sizeof(char *) * list->size);
+	}
+	list->names[list->count++] = TextDatumGetCString(name);
+}
+
+/* fare_cache_visit_name: FareRowVisitor that collects the first column (text) into a FareNameList. */
+static void
+fare_cache_visit_name(FareCache *cache, const Datum *values, void *arg)
+{
+	fare_name_list_add((FareNameList *) arg, values[0]);
 }
 
 /*
@@ -491,21 +658,76 @@ fare_cache_query(const char *sql, Snapshot snapshot)
 static void
 fare_cache_read_zones(FareCache *cache, Snapshot snapshot)
 {
+	static const FareColumn columns[] = {{"zone_id", TEXTOID}};
+	FareNameList list = {NULL, 0, 0};
 	MemoryContext old_cxt;
-	uint64		nrows;
 
-	fare_cache_query("SELECT zone_id FROM faregate.zones", snapshot);
-	nrows = SPI_processed;
-	if (nrows >= (1 << 23))
+	fare_cache_read_table(cache, snapshot, 0, columns, lengthof(columns), fare_cache_visit_name, &list);
+	if (list.count >= (1 << 23))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many fare zones: %llu", (unsigned long long) nrows),
+				 errmsg("too many fare zones: %d", list.count),
 				 errhint("faregate supports up to 8388607 zones.")));
 	old_cxt = MemoryContextSwitchTo(cache->context);
-	fare_names_init(&cache->zones, nrows);
-	for (uint64 i = 0; i < nrows; i++)
-		fare_names_add(&cache->zones, fare_cache_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	fare_names_init(&cache->zones, list.count);
+	for (int i = 0; i < list.count; i++)
+		fare_names_add(&cache->zones, list.names[i]);
 	MemoryContextSwitchTo(old_cxt);
+}
+
+/*
+ * fare_cache_category_of: the category of a transfer rule or cap (its first column), or NULL when the
+ * categories read do not have it.  The foreign keys make that impossible under one snapshot, unless a
+ * row-level security policy hides the category from the caller; then the row is skipped, as the join
+ * of rider_categories with transfer_rules and fare_caps that this replaces skipped it.
+ */
+static FareCategory *
+fare_cache_category_of(FareCache *cache, Datum category)
+{
+	text	   *name = DatumGetTextPP(category);
+	int			index = fare_names_find(&cache->categories, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
+
+	return index == FARE_CACHE_NOT_FOUND ? NULL : &cache->category_info[index];
+}
+
+/* fare_cache_visit_transfer: FareRowVisitor of transfer_rules (category, max_transfers, within, fee). */
+static void
+fare_cache_visit_transfer(FareCache *cache, const Datum *values, void *arg)
+{
+	FareCategory *info = fare_cache_category_of(cache, values[0]);
+
+	if (info == NULL)
+		return;
+	info->has_transfer = true;
+	info->max_transfers = DatumGetInt32(values[1]);
+	info->transfer_within_usec = fare_cache_interval_usec(DatumGetIntervalP(values[2]));
+	info->transfer_fee_cents = fare_cache_cents(values[3]);
+}
+
+/* fare_cache_visit_cap: FareRowVisitor of fare_caps (category, period, cap, day_starts). */
+static void
+fare_cache_visit_cap(FareCache *cache, const Datum *values, void *arg)
+{
+	FareCategory *info = fare_cache_category_of(cache, values[0]);
+	char	   *period;
+
+	if (info == NULL)
+		return;
+	period = TextDatumGetCString(values[1]);
+
+	if (strcmp(period, "day") == 0)
+	{
+		info->has_day_cap = true;
+		info->day_cap_cents = fare_cache_cents(values[2]);
+		info->day_cap_starts_usec = DatumGetTimeADT(values[3]);
+	}
+	else if (strcmp(period, "week") == 0)
+	{
+		info->has_week_cap = true;
+		info->week_cap_cents = fare_cache_cents(values[2]);
+		info->week_cap_starts_usec = DatumGetTimeADT(values[3]);
+	}
+	pfree(period);
 }
 
 /*
@@ -514,58 +736,86 @@ fare_cache_read_zones(FareCache *cache, Snapshot snapshot)
 static void
 fare_cache_read_categories(FareCache *cache, Snapshot snapshot)
 {
+	static const FareColumn category_columns[] = {{"category", TEXTOID}};
+	static const FareColumn transfer_columns[] = {
+		{"category", TEXTOID}, {"max_transfers", INT4OID}, {"within", INTERVALOID}, {"transfer_fee", NUMERICOID}
+	};
+	static const FareColumn cap_columns[] = {
+		{"category", TEXTOID}, {"period", TEXTOID}, {"cap", NUMERICOID}, {"day_starts", TIMEOID}
+	};
+	FareNameList list = {NULL, 0, 0};
 	MemoryContext old_cxt;
-	uint64		nrows;
 
-	fare_cache_query("SELECT c.category, t.max_transfers, t.within, (t.transfer_fee * 100)::int8,"
-					 "       (d.cap * 100)::int8, d.day_starts, (w.cap * 100)::int8, w.day_starts"
-					 "  FROM faregate.rider_categories c"
-					 "  LEFT JOIN faregate.transfer_rules t ON t.category = c.category"
-					 "  LEFT JOIN faregate.fare_caps d ON d.category = c.category AND d.period = 'day'"
-					 "  LEFT JOIN faregate.fare_caps w ON w.category = c.category AND w.period = 'week'",
-					 snapshot);
-	nrows = SPI_processed;
-	if (nrows >= (1 << 15))
+	fare_cache_read_table(cache, snapshot, 1, category_columns, lengthof(category_columns),
+						  fare_cache_visit_name, &list);
+	if (list.count >= (1 << 15))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many rider categories: %llu", (unsigned long long) nrows),
+				 errmsg("too many rider categories: %d", list.count),
 				 errhint("faregate supports up to 32767 rider categories.")));
 	old_cxt = MemoryContextSwitchTo(cache->context);
-	fare_names_init(&cache->categories, nrows);
-	cache->category_info = palloc0(sizeof(FareCategory) * Max(nrows, 1));
-	for (uint64 i = 0; i < nrows; i++)
+	fare_names_init(&cache->categories, list.count);
+	cache->category_info = palloc0(sizeof(FareCategory) * Max(list.count, 1));
+	for (int i = 0; i < list.count; i++)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		int			index = fare_names_add(&cache->categories, fare_cache_text(tuple, desc, 1));
-		FareCategory *info = &cache->category_info[index];
-		bool		isnull;
-		Datum		value;
+		int			index = fare_names_add(&cache->categories, list.names[i]);
 
-		info->name = cache->categories.names[index];
-		value = SPI_getbinval(tuple, desc, 2, &isnull);
-		if (!isnull)
-		{
-			info->has_transfer = true;
-			info->max_transfers = DatumGetInt32(value);
-			info->transfer_within_usec =
-				fare_cache_interval_usec(DatumGetIntervalP(SPI_getbinval(tuple, desc, 3, &isnull)));
-			info->transfer_fee_cents = fare_cache_int64(tuple, desc, 4, &isnull);
-		}
-		info->day_cap_cents = fare_cache_int64(tuple, desc, 5, &isnull);
-		if (!isnull)
-		{
-			info->has_day_cap = true;
-			info->day_cap_starts_usec = DatumGetTimeADT(SPI_getbinval(tuple, desc, 6, &isnull));
-		}
-		info->week_cap_cents = fare_cache_int64(tuple, desc, 7, &isnull);
-		if (!isnull)
-		{
-			info->has_week_cap = true;
-			info->week_cap_starts_usec = DatumGetTimeADT(SPI_getbinval(tuple, desc, 8, &isnull));
-		}
+		cache->category_info[index].name = cache->categories.names[index];
 	}
 	MemoryContextSwitchTo(old_cxt);
+	fare_cache_read_table(cache, snapshot, 4, transfer_columns, lengthof(transfer_columns),
+						  fare_cache_visit_transfer, NULL);
+	fare_cache_read_table(cache, snapshot, 5, cap_columns, lengthof(cap_columns), fare_cache_visit_cap, NULL);
+}
+
+/* One window as read, before the windows are grouped by timeframe. */
+typedef struct FareWindowRow
+{
+	char	   *timeframe;
+	FareWindow	window;
+} FareWindowRow;
+
+/* The windows read so far. */
+typedef struct FareWindowRows
+{
+	FareWindowRow *rows;
+	int			count;
+	int			size;
+} FareWindowRows;
+
+/* fare_cache_visit_window: FareRowVisitor of timeframes (timeframe, days, start_time, end_time). */
+static void
+fare_cache_visit_window(FareCache *cache, const Datum *values, void *arg)
+{
+	FareWindowRows *rows = (FareWindowRows *) arg;
+	FareWindowRow *row;
+	Datum	   *day_values;
+	bool	   *day_nulls;
+	int			ndays;
+
+	if (rows->count == rows->size)
+	{
+		rows->size = Max(16, rows->size * 2);
+		rows->rows = rows->rows ? repalloc(rows->rows, sizeof(FareWindowRow) * rows->size) :
+			palloc(sizeof(FareWindowRow) * rows->size);
+	}
+	row = &rows->rows[rows->count++];
+	row->timeframe = TextDatumGetCString(values[0]);
+	row->window.days_mask = 0;
+	deconstruct_array(DatumGetArrayTypeP(values[1]), INT4OID, sizeof(int32), true, TYPALIGN_INT, &day_values,
+					  &day_nulls, &ndays);
+	for (int d = 0; d < ndays; d++)
+		if (!day_nulls[d] && DatumGetInt32(day_values[d]) >= 1 && DatumGetInt32(day_values[d]) <= 7)
+			row->window.days_mask |= (uint8) (1 << DatumGetInt32(day_values[d]));
+	row->window.start_usec = DatumGetTimeADT(values[2]);
+	row->window.end_usec = DatumGetTimeADT(values[3]);
+}
+
+/* fare_window_row_order: qsort order of windows by timeframe name (bytes), to group them. */
+static int
+fare_window_row_order(const void *a, const void *b)
+{
+	return strcmp(((const FareWindowRow *) a)->timeframe, ((const FareWindowRow *) b)->timeframe);
 }
 
 /*
@@ -574,29 +824,24 @@ fare_cache_read_categories(FareCache *cache, Snapshot snapshot)
 static void
 fare_cache_read_timeframes(FareCache *cache, Snapshot snapshot)
 {
+	static const FareColumn columns[] = {
+		{"timeframe", TEXTOID}, {"days", INT4ARRAYOID}, {"start_time", TIMEOID}, {"end_time", TIMEOID}
+	};
+	FareWindowRows rows = {NULL, 0, 0};
 	MemoryContext old_cxt;
-	uint64		nrows;
 
-	fare_cache_query("SELECT timeframe, days, start_time, end_time FROM faregate.timeframes ORDER BY timeframe",
-					 snapshot);
-	nrows = SPI_processed;
+	fare_cache_read_table(cache, snapshot, 2, columns, lengthof(columns), fare_cache_visit_window, &rows);
+	if (rows.count > 1)
+		qsort(rows.rows, rows.count, sizeof(FareWindowRow), fare_window_row_order);
 	old_cxt = MemoryContextSwitchTo(cache->context);
-	fare_names_init(&cache->timeframe_names, nrows);
-	cache->timeframes = palloc0(sizeof(FareTimeframe) * Max(nrows, 1));
-	cache->windows = palloc0(sizeof(FareWindow) * Max(nrows, 1));
-	cache->nwindows = nrows;
-	for (uint64 i = 0; i < nrows; i++)
+	fare_names_init(&cache->timeframe_names, rows.count);
+	cache->timeframes = palloc0(sizeof(FareTimeframe) * Max(rows.count, 1));
+	cache->windows = palloc0(sizeof(FareWindow) * Max(rows.count, 1));
+	cache->nwindows = rows.count;
+	for (int i = 0; i < rows.count; i++)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
 		int			before = cache->timeframe_names.count;
-		int			index = fare_names_add(&cache->timeframe_names, fare_cache_text(tuple, desc, 1));
-		FareWindow *window = &cache->windows[i];
-		bool		isnull;
-		ArrayType  *days = DatumGetArrayTypeP(SPI_getbinval(tuple, desc, 2, &isnull));
-		Datum	   *day_values;
-		bool	   *day_nulls;
-		int			ndays;
+		int			index = fare_names_add(&cache->timeframe_names, rows.rows[i].timeframe);
 
 		if (index == before)
 		{
@@ -604,12 +849,7 @@ fare_cache_read_timeframes(FareCache *cache, Snapshot snapshot)
 			cache->timeframes[index].first_window = i;
 		}
 		cache->timeframes[index].nwindows++;
-		deconstruct_array(days, INT4OID, sizeof(int32), true, TYPALIGN_INT, &day_values, &day_nulls, &ndays);
-		for (int d = 0; d < ndays; d++)
-			if (!day_nulls[d] && DatumGetInt32(day_values[d]) >= 1 && DatumGetInt32(day_values[d]) <= 7)
-				window->days_mask |= (uint8) (1 << DatumGetInt32(day_values[d]));
-		window->start_usec = DatumGetTimeADT(SPI_getbinval(tuple, desc, 3, &isnull));
-		window->end_usec = DatumGetTimeADT(SPI_getbinval(tuple, desc, 4, &isnull));
+		cache->windows[i] = rows.rows[i].window;
 	}
 	MemoryContextSwitchTo(old_cxt);
 }
@@ -641,27 +881,12 @@ fare_cache_build(bool transient)
 													ALLOCSET_SMALL_SIZES);
 	FareCache  *cache = MemoryContextAllocZero(build_cxt, sizeof(FareCache));
 	uint64		requested = fare_cache_sync_requested;
-	int			guc_nest_level = 0;
 	Snapshot	snapshot;
 
 	cache->context = build_cxt;
 	cache->transient = transient;
 	cache->built_lxid = MyProc->lxid;
 	(void) fare_cache_tables_moved();
-
-	/*
-	 * The queries name every table with its schema; a safe search_path also keeps the caller's objects
-	 * from standing in for the built-in functions and types they use.  (Settings cannot change in
-	 * parallel mode; there the leader's search_path applies.)
-	 */
-	if (!transient)
-	{
-		guc_nest_level = NewGUCNestLevel();
-		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "faregate: SPI_connect failed");
 	snapshot = RegisterSnapshot(transient ? GetActiveSnapshot() : GetLatestSnapshot());
 	fare_cache_read_zones(cache, snapshot);
 	fare_cache_read_categories(cache, snapshot);
@@ -671,9 +896,6 @@ fare_cache_build(bool transient)
 	if (!transient)
 		fare_changelog_capture(snapshot, &cache->sync, build_cxt);
 	UnregisterSnapshot(snapshot);
-	SPI_finish();
-	if (!transient)
-		AtEOXact_GUC(true, guc_nest_level);
 
 	fare_cache_sync_done = requested;
 	fare_cache_drop_pending = false;

@@ -6,7 +6,13 @@
 -- the caller lacks SELECT on the table the lookup goes through SPI, which applies the policy, refuses
 -- (42501) or accepts column privileges as before; a NULL in a NOT NULL column of an altered table is an
 -- error (23502) on both paths, never a fare of 0; without the index the SPI path prices the same.
-SELECT plan(27);
+-- Part 3 (rolled back), the small tables (zones, rider_categories, timeframes, transfer_rules,
+-- fare_caps), which a new cache reads by direct heap scans (fare_cache_scan_table) under the same
+-- conditions: read through SPI with column privileges only they price the same (fares, timeframes,
+-- transfers, caps); without SELECT the build is refused (42501); a policy on rider_categories applies
+-- (a hidden category is unknown, its transfer rule is skipped); row_security = off is 42501; a NULL in
+-- an altered table is 23502 on both paths.
+SELECT plan(37);
 
 -- clean start, in case an earlier run of this file was interrupted
 DELETE FROM faregate.fare_rules WHERE from_zone LIKE 'S_';
@@ -121,4 +127,111 @@ ROLLBACK;
 
 SELECT is((SELECT count(*)::int FROM pg_indexes WHERE schemaname = 'faregate' AND indexname = 'fare_rules_lookup'), 1,
           'fare_rules_lookup is back after the rollback');
+
+-- part 3: the small tables (all rolled back). A change of a small table by this transaction makes the
+-- next call drop the cache and build it again, as the role calling: pg_temp.rebuild() forces that.
+BEGIN;
+\ir fixtures/10_fares_network.psql
+CREATE ROLE fg_scan_small NOLOGIN;
+CREATE FUNCTION pg_temp.rebuild() RETURNS void LANGUAGE sql AS $$
+    INSERT INTO faregate.zones VALUES ('S' || (SELECT count(*) + 10 FROM faregate.zones WHERE zone_id LIKE 'S%'), 'scan rebuild')
+$$;
+-- small_prices(): what the small tables decide, as one text (or 'error SQLSTATE'): a timeframe rule on a
+-- weekday peak and a weekend late window, a second category, a day cap and a week cap, transfers
+-- with and without a fee
+CREATE FUNCTION pg_temp.small_prices() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN concat_ws(' | ',
+        faregate.fare('T1', 'T2', '2026-03-23 08:00+01'),
+        faregate.fare('T1', 'T2', '2026-03-28 23:00+01'),
+        faregate.fare('T1', 'T2', '2026-03-23 12:00+01', 'tchild'),
+        (SELECT string_agg(concat_ws(' ', tap_no, charged, reason), ', ' ORDER BY tap_no)
+           FROM faregate.charge_taps(pg_temp.taps('T1 T2 2026-03-23 08:00+01', 'T2 T3 2026-03-23 08:30+01',
+                                                  'T1 T3 2026-03-23 12:00+01', 'T3 T1 2026-03-23 14:00+01'))),
+        (SELECT string_agg(concat_ws(' ', tap_no, charged, reason), ', ' ORDER BY tap_no)
+           FROM faregate.charge_taps(pg_temp.taps('T1 T2 2026-03-23 08:00+01', 'T2 T3 2026-03-23 08:20+01'), 'tchild')));
+EXCEPTION WHEN OTHERS THEN
+    RETURN 'error ' || SQLSTATE;
+END $$;
+CREATE FUNCTION pg_temp.try_fare_small(category text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN faregate.fare('T1', 'T2', '2026-03-23 12:00+01', category)::text;
+EXCEPTION WHEN OTHERS THEN
+    RETURN 'error ' || SQLSTATE;
+END $$;
+CREATE TEMP TABLE small_answers (question text PRIMARY KEY, answer text);
+GRANT INSERT, SELECT ON small_answers TO fg_scan_small;
+
+SELECT pg_temp.rebuild();
+INSERT INTO small_answers VALUES ('direct', pg_temp.small_prices());
+SELECT is((SELECT answer FROM small_answers WHERE question = 'direct'),
+          '3.20 | 2.00 | 1.20 | 1 3.20 fare, 2 0.00 transfer, 3 2.80 daily cap, 4 0.00 daily cap | 1 1.20 fare, 2 0.20 transfer',
+          'the small tables read by direct heap scans (the owner) price as the fixture says');
+
+-- column privileges only: every small table is read through SPI
+REVOKE SELECT ON faregate.zones, faregate.rider_categories, faregate.timeframes, faregate.transfer_rules,
+    faregate.fare_caps FROM PUBLIC;
+GRANT SELECT (zone_id) ON faregate.zones TO fg_scan_small;
+GRANT SELECT (category) ON faregate.rider_categories TO fg_scan_small;
+GRANT SELECT (timeframe, days, start_time, end_time) ON faregate.timeframes TO fg_scan_small;
+GRANT SELECT (category, max_transfers, within, transfer_fee) ON faregate.transfer_rules TO fg_scan_small;
+GRANT SELECT (category, period, cap, day_starts) ON faregate.fare_caps TO fg_scan_small;
+SELECT pg_temp.rebuild();
+SET LOCAL ROLE fg_scan_small;
+INSERT INTO small_answers VALUES ('columns', pg_temp.small_prices());
+RESET ROLE;
+SELECT is((SELECT answer FROM small_answers WHERE question = 'columns'),
+          (SELECT answer FROM small_answers WHERE question = 'direct'),
+          'with SELECT on their columns only, the small tables are read through SPI and price the same');
+
+-- no SELECT at all on one small table: the build is refused, as the query refused it
+REVOKE SELECT (category, period, cap, day_starts) ON faregate.fare_caps FROM fg_scan_small;
+SELECT pg_temp.rebuild();
+SET LOCAL ROLE fg_scan_small;
+INSERT INTO small_answers VALUES ('no select', pg_temp.try_fare_small('adult'));
+RESET ROLE;
+SELECT is((SELECT answer FROM small_answers WHERE question = 'no select'), 'error 42501',
+          'a role without SELECT on fare_caps cannot build the cache (42501)');
+GRANT SELECT ON faregate.zones, faregate.rider_categories, faregate.timeframes, faregate.transfer_rules,
+    faregate.fare_caps TO PUBLIC;
+
+-- row-level security on rider_categories: the policy hides tchild from fg_scan_small
+ALTER TABLE faregate.rider_categories ENABLE ROW LEVEL SECURITY;
+CREATE POLICY fg_scan_small_hide ON faregate.rider_categories FOR SELECT TO fg_scan_small USING (category <> 'tchild');
+SELECT pg_temp.rebuild();
+SET LOCAL ROLE fg_scan_small;
+INSERT INTO small_answers VALUES ('rls adult', pg_temp.try_fare_small('adult'));
+INSERT INTO small_answers VALUES ('rls tchild', pg_temp.try_fare_small('tchild'));
+RESET ROLE;
+SELECT is((SELECT answer FROM small_answers WHERE question = 'rls adult'), '2.50',
+          'a policy on rider_categories: the visible categories price (the hidden one''s transfer rule is skipped)');
+SELECT is((SELECT answer FROM small_answers WHERE question = 'rls tchild'), 'error FG003',
+          'a policy on rider_categories: the hidden category is unknown (FG003)');
+SELECT pg_temp.rebuild();
+SET LOCAL ROLE fg_scan_small;
+SET LOCAL row_security = off;
+INSERT INTO small_answers VALUES ('rls off', pg_temp.try_fare_small('adult'));
+RESET row_security;
+RESET ROLE;
+SELECT is((SELECT answer FROM small_answers WHERE question = 'rls off'), 'error 42501',
+          'with row_security = off a build that a policy would affect is refused (42501)');
+SELECT pg_temp.rebuild();
+SELECT is(faregate.fare('T1', 'T2', '2026-03-23 12:00+01', 'tchild'), 1.20, 'the table''s owner is not subject to the policy');
+ALTER TABLE faregate.rider_categories DISABLE ROW LEVEL SECURITY;
+
+-- a NULL where an altered small table no longer forbids one: 23502 on the direct scan and on SPI
+ALTER TABLE faregate.transfer_rules ALTER within DROP NOT NULL;
+UPDATE faregate.transfer_rules SET within = NULL WHERE category = 'tchild';
+SELECT throws_ok($$SELECT faregate.fare('T1', 'T2', '2026-03-23 12:00+01')$$, '23502', NULL,
+                 'a transfer rule with a NULL within is an error when the cache is built (direct scan)');
+REVOKE SELECT ON faregate.transfer_rules FROM PUBLIC;
+GRANT SELECT (category, max_transfers, within, transfer_fee) ON faregate.transfer_rules TO fg_scan_small;
+SET LOCAL ROLE fg_scan_small;
+INSERT INTO small_answers VALUES ('null spi', pg_temp.try_fare_small('adult'));
+RESET ROLE;
+SELECT is((SELECT answer FROM small_answers WHERE question = 'null spi'), 'error 23502',
+          'and when it is read through SPI');
+ROLLBACK;
+SELECT is((SELECT relrowsecurity FROM pg_class WHERE oid = 'faregate.rider_categories'::regclass), false,
+          'row-level security is off on rider_categories after the rollback');
 SELECT * FROM finish();
