@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "proto.h"
-#include "route.h"
+#include "sqlscan.h"
 
 static const struct
 {
@@ -534,7 +534,7 @@ decode_string(const char *s, size_t len, bool standard_strings, ValueBuf *vb)
 }
 
 /*
- * parse_set_list: the value list of SET search_path TO/=, read with route.c's scanner (PostgreSQL's
+ * parse_set_list: the value list of SET search_path TO/=, read with sqlscan.c (PostgreSQL's
  * lexical rules: comments, E'' strings, dollar quotes, quoted names), into value as the pooler will send
  * it again: every element double-quoted ("a", "My S"), built from the parsed element, never copied from
  * the client's text. Unquoted names fold to lower case and names are cut to 63 bytes, as the server does;
@@ -544,30 +544,30 @@ decode_string(const char *s, size_t len, bool standard_strings, ValueBuf *vb)
 static int
 parse_set_list(const char *p, bool standard_strings, char *value, size_t valuelen)
 {
-	RouteScanner sc;
-	RouteToken	tok;
+	SqlScanner	sc;
+	SqlToken	tok;
 	ValueBuf	vb = {value, valuelen, 0, false};
 	int			elements = 0;
 
-	route_scan_init(&sc, p, strlen(p), standard_strings);
+	sqlscan_init(&sc, p, strlen(p), standard_strings);
 	for (;;)
 	{
 		char		elem[1024];
 		ValueBuf	eb = {elem, sizeof(elem), 0, false};
 
-		route_scan_next(&sc, &tok);
-		if (tok.kind == RT_WORD && elements == 0 && tok.len == 7 && strncasecmp(tok.s, "DEFAULT", 7) == 0)
+		sqlscan_next(&sc, &tok);
+		if (elements == 0 && sqlscan_is_word(&tok, "default"))
 		{
-			route_scan_next(&sc, &tok);
-			if (tok.kind != RT_SEMI && tok.kind != RT_EOF)
+			sqlscan_next(&sc, &tok);
+			if (tok.kind != SQLTOK_SEMI && tok.kind != SQLTOK_EOF)
 				return PARAMS_UNTRACKED;
 			value[0] = '\0';
 			return PARAM_SEARCH_PATH;
 		}
-		if (tok.kind == RT_WORD)
+		if (tok.kind == SQLTOK_IDENT)
 			for (size_t i = 0; i < tok.len; i++)
 				vb_put(&eb, (char) tolower((unsigned char) tok.s[i]));
-		else if (tok.kind == RT_QUOTED_NAME)
+		else if (tok.kind == SQLTOK_QIDENT && !(tok.flags & SQLTOK_F_UNICODE))
 		{
 			for (size_t i = 0; i < tok.len; i++)
 			{
@@ -576,12 +576,12 @@ parse_set_list(const char *p, bool standard_strings, char *value, size_t valuele
 					i++;		/* "" inside: one quote */
 			}
 		}
-		else if (tok.kind != RT_STRING || !decode_string(tok.s, tok.len, standard_strings, &eb))
+		else if (tok.kind != SQLTOK_STRING || !decode_string(tok.s, tok.len, standard_strings, &eb))
 			return PARAMS_UNTRACKED;
 		if (eb.full || eb.len == 0)
 			return PARAMS_UNTRACKED;
 		/* names are cut to 63 bytes as the server cuts them, never inside a UTF-8 sequence */
-		if (tok.kind != RT_STRING && eb.len > 63)
+		if (tok.kind != SQLTOK_STRING && eb.len > 63)
 			for (eb.len = 63; eb.len > 0 && ((unsigned char) elem[eb.len] & 0xC0) == 0x80;)
 				eb.len--;
 		if (elements++)
@@ -597,10 +597,10 @@ parse_set_list(const char *p, bool standard_strings, char *value, size_t valuele
 			vb_put(&vb, elem[i]);
 		}
 		vb_put(&vb, '"');
-		route_scan_next(&sc, &tok);
-		if (tok.kind == RT_SEMI || tok.kind == RT_EOF)
+		sqlscan_next(&sc, &tok);
+		if (tok.kind == SQLTOK_SEMI || tok.kind == SQLTOK_EOF)
 			break;
-		if (tok.kind != RT_COMMA)
+		if (tok.kind != SQLTOK_COMMA)
 			return PARAMS_UNTRACKED;
 	}
 	if (vb.full)

@@ -214,11 +214,24 @@ scan_number(const char *p, const char *end)
 	return q;
 }
 
+/* scan_operator: p points at an operator character; the byte after the operator (it ends where a comment starts). */
+static const char *
+scan_operator(const char *p, const char *end, SqlToken *tok)
+{
+	const char *q = p + 1;
+
+	while (q < end && IS(*q, CC_OP) &&
+		   !(q + 1 < end && ((q[0] == '-' && q[1] == '-') || (q[0] == '/' && q[1] == '*'))))
+		q++;
+	tok->kind = SQLTOK_OP;
+	return q;
+}
+
 /*
  * scan_prefixed: p points at an identifier start that may prefix a string (E'', B'', X'', N'', U&'',
  * U&""): sets tok and returns the byte after it, p itself when it prefixes nothing, or NULL on an error.
  */
-static const char *
+static inline const char *
 scan_prefixed(const SqlScanner *sc, const char *p, SqlToken *tok)
 {
 	const char *end = sc->end;
@@ -252,7 +265,7 @@ scan_prefixed(const SqlScanner *sc, const char *p, SqlToken *tok)
 }
 
 /* skip_blank: past whitespace and (unless kept) comments; sets *error on an unterminated comment. */
-static const char *
+static inline const char *
 skip_blank(const SqlScanner *sc, const char *p, bool *error)
 {
 	const char *end = sc->end;
@@ -315,69 +328,80 @@ sqlscan_next(SqlScanner *sc, SqlToken *tok)
 		tok->kind = (SqlTokenKind) single_char_token[(unsigned char) *p];
 		q = p + 1;
 	}
-	else if (p + 1 < end && ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')))
-	{
-		/* only with keep_comments: skip_blank took them otherwise */
-		tok->kind = SQLTOK_COMMENT;
-		q = p[0] == '-' ? skip_line_comment(p, end) : skip_block_comment(p, end);
-	}
-	else if (*p == ':')
-	{
-		tok->kind = p + 1 < end && p[1] == ':' ? SQLTOK_TYPECAST : p + 1 < end && p[1] == '=' ? SQLTOK_OP :
-			SQLTOK_COLON;
-		q = p + (tok->kind == SQLTOK_COLON ? 1 : 2);
-	}
-	else if (*p == '.' && !(p + 1 < end && IS(p[1], CC_DIGIT)))
-	{
-		tok->kind = SQLTOK_DOT;
-		q = p + 1;
-	}
-	else if (*p == '.' || IS(*p, CC_DIGIT))
-	{
-		tok->kind = SQLTOK_NUMBER;
-		q = scan_number(p, end);
-	}
-	else if (*p == '\'')
-	{
-		tok->kind = SQLTOK_STRING;
-		q = scan_string(p + 1, end, !sc->standard_strings);
-	}
-	else if (*p == '"')
-	{
-		q = scan_quoted(p + 1, end, '"', false);
-		tok->kind = SQLTOK_QIDENT;
-		tok->s = p + 1;
-		tok->len = q ? (size_t) (q - p - 2) : 0;
-	}
-	else if (*p == '$' && p + 1 < end && IS(p[1], CC_DIGIT))
-	{
-		tok->kind = SQLTOK_PARAM;
-		for (q = p + 1; q < end && IS(*q, CC_DIGIT);)
-			q++;
-	}
-	else if (*p == '$')
-	{
-		tok->kind = SQLTOK_STRING;
-		q = scan_dollar(p, end);
-	}
-	else if (IS(*p, CC_IDSTART))
-	{
-		q = scan_prefixed(sc, p, tok);
-		if (q == p)
+	else
+		switch (*p)
 		{
-			tok->kind = SQLTOK_IDENT;
-			for (q = p + 1; q < end && IS(*q, CC_IDCONT);)
-				q++;
+			case '-':
+			case '/':
+				if (p + 1 < end && p[1] == (*p == '-' ? '-' : '*'))
+				{
+					/* only with keep_comments: skip_blank took them otherwise */
+					tok->kind = SQLTOK_COMMENT;
+					q = p[0] == '-' ? skip_line_comment(p, end) : skip_block_comment(p, end);
+				}
+				else
+					q = scan_operator(p, end, tok);
+				break;
+			case ':':
+				tok->kind = p + 1 < end && p[1] == ':' ? SQLTOK_TYPECAST :
+					p + 1 < end && p[1] == '=' ? SQLTOK_OP : SQLTOK_COLON;
+				q = p + (tok->kind == SQLTOK_COLON ? 1 : 2);
+				break;
+			case '.':
+				if (p + 1 < end && IS(p[1], CC_DIGIT))
+				{
+					tok->kind = SQLTOK_NUMBER;
+					q = scan_number(p, end);
+				}
+				else
+				{
+					tok->kind = SQLTOK_DOT;
+					q = p + 1;
+				}
+				break;
+			case '\'':
+				tok->kind = SQLTOK_STRING;
+				q = scan_string(p + 1, end, !sc->standard_strings);
+				break;
+			case '"':
+				q = scan_quoted(p + 1, end, '"', false);
+				tok->kind = SQLTOK_QIDENT;
+				tok->s = p + 1;
+				tok->len = q ? (size_t) (q - p - 2) : 0;
+				break;
+			case '$':
+				if (p + 1 < end && IS(p[1], CC_DIGIT))
+				{
+					tok->kind = SQLTOK_PARAM;
+					for (q = p + 1; q < end && IS(*q, CC_DIGIT);)
+						q++;
+				}
+				else
+				{
+					tok->kind = SQLTOK_STRING;
+					q = scan_dollar(p, end);
+				}
+				break;
+			default:
+				if (IS(*p, CC_DIGIT))
+				{
+					tok->kind = SQLTOK_NUMBER;
+					q = scan_number(p, end);
+				}
+				else if (IS(*p, CC_IDSTART))
+				{
+					q = scan_prefixed(sc, p, tok);
+					if (q == p)
+					{
+						tok->kind = SQLTOK_IDENT;
+						for (q = p + 1; q < end && IS(*q, CC_IDCONT);)
+							q++;
+					}
+				}
+				else if (IS(*p, CC_OP))
+					q = scan_operator(p, end, tok);
+				break;
 		}
-	}
-	else if (IS(*p, CC_OP))
-	{
-		/* an operator ends where a comment starts */
-		for (q = p + 1; q < end && IS(*q, CC_OP) &&
-			 !(q + 1 < end && ((q[0] == '-' && q[1] == '-') || (q[0] == '/' && q[1] == '*')));)
-			q++;
-		tok->kind = SQLTOK_OP;
-	}
 	if (!q)
 		goto error;
 	if (tok->kind == SQLTOK_QIDENT && tok->len == 0)
