@@ -1430,13 +1430,14 @@ declare_statement(Classifier *cl)
 	scan_query(cl, &tok, false);
 }
 
-/* create_statement: CREATE ...: a write; notes temporary objects and skips BEGIN ATOMIC bodies whole. */
+/*
+ * create_statement: CREATE ...: a write; notes temporary objects. A BEGIN ATOMIC body is skipped whole:
+ * its ';'s are SQLTOK_BODY_SEMI (sqlscan.c decides where statements end).
+ */
 static void
 create_statement(Classifier *cl, const Token *first)
 {
 	Token		tok;
-	Token		prev = *first;
-	int			atomic_depth = 0;
 	int			n = 0;
 
 	note(cl, V_WRITE, "DDL", first->s, first->len);
@@ -1448,17 +1449,10 @@ create_statement(Classifier *cl, const Token *first)
 			ends_statement(cl, &tok);
 			return;
 		}
-		if (tok.type == SQLTOK_SEMI && atomic_depth == 0)
+		if (tok.type == SQLTOK_SEMI)
 			return;
 		if (++n <= 3 && (is_kw(&tok, K_TEMP) || is_kw(&tok, K_TEMPORARY)))
 			cl->flags |= ROUTE_F_TEMP_OBJECT;
-		/* BEGIN ATOMIC ... END holds ';'s; CASE ... END nests inside it */
-		if ((is_kw(&prev, K_BEGIN) && is_kw(&tok, K_ATOMIC)) ||
-			(atomic_depth > 0 && is_kw(&tok, K_CASE)))
-			atomic_depth++;
-		else if (atomic_depth > 0 && is_kw(&tok, K_END))
-			atomic_depth--;
-		prev = tok;
 	}
 }
 

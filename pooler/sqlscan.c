@@ -10,6 +10,7 @@
  *    in the first one's mode;
  *  - $tag$ ... $tag$ with an identifier tag or none; $1 is a parameter;
  *  - an operator ends where a comment starts ("*--x" is "*" and a comment).
+ *  - a ';' inside CREATE ... BEGIN ATOMIC ... END ends no statement (SQLTOK_BODY_SEMI).
  * Known simplification: a number directly followed by letters ("123abc", an error in PostgreSQL 15) is
  * a number and an identifier here; no statement boundary depends on it.
  *
@@ -298,6 +299,50 @@ sqlscan_init(SqlScanner *sc, const char *sql, size_t len, bool standard_conformi
 	sc->end = sc->p + (sql ? len : 0);
 	sc->standard_strings = standard_conforming_strings;
 	sc->keep_comments = false;
+	sc->at_start = true;
+	sc->in_create = false;
+	sc->after_begin = false;
+	sc->atomic_depth = 0;
+}
+
+/*
+ * track_statement: the statement state after tok (not a comment). A CREATE statement's BEGIN ATOMIC
+ * opens a body that only its END closes, CASE ... END nesting inside it (the rule route.c's classifier
+ * followed before it moved here); its ';'s become SQLTOK_BODY_SEMI.
+ */
+static void
+track_statement(SqlScanner *sc, SqlToken *tok)
+{
+	bool		begin = false;
+
+	if (tok->kind == SQLTOK_SEMI)
+	{
+		if (sc->atomic_depth > 0)
+			tok->kind = SQLTOK_BODY_SEMI;
+		else
+		{
+			sc->at_start = true;
+			sc->in_create = false;
+			sc->after_begin = false;
+			return;
+		}
+	}
+	else if (tok->kind == SQLTOK_IDENT)
+	{
+		if (sc->at_start)
+			sc->in_create = sqlscan_is_word(tok, "create");
+		else if (sc->in_create)
+		{
+			if ((sc->after_begin && sqlscan_is_word(tok, "atomic")) ||
+				(sc->atomic_depth > 0 && sqlscan_is_word(tok, "case")))
+				sc->atomic_depth++;
+			else if (sc->atomic_depth > 0 && sqlscan_is_word(tok, "end"))
+				sc->atomic_depth--;
+			begin = sqlscan_is_word(tok, "begin");
+		}
+	}
+	sc->at_start = false;
+	sc->after_begin = begin;
 }
 
 /*
@@ -409,6 +454,8 @@ sqlscan_next(SqlScanner *sc, SqlToken *tok)
 	if (tok->kind != SQLTOK_QIDENT)
 		tok->len = (size_t) (q - p);
 	sc->p = q;
+	if (tok->kind != SQLTOK_COMMENT)
+		track_statement(sc, tok);
 	return;
 
 error:

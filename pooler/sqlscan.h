@@ -5,7 +5,8 @@
  * is a comment, a string, a dollar quote or a quoted identifier, the way PostgreSQL 15's scan.l does.
  *
  * The scanner is pure: no allocation, no global state; a SqlScanner is a cursor over text the caller
- * keeps alive. Text PostgreSQL would reject (an unterminated quote or comment, a byte that starts no
+ * keeps alive. It also decides where statements end: at a ';' outside the body of a CREATE FUNCTION or
+ * PROCEDURE ... BEGIN ATOMIC ... END (whose ';'s are SQLTOK_BODY_SEMI), as PostgreSQL's grammar does. Text PostgreSQL would reject (an unterminated quote or comment, a byte that starts no
  * token, U&'' with standard_conforming_strings off) yields SQLTOK_ERROR, and SQLTOK_EOF for ever after:
  * callers treat such text as something they do not understand.
  */
@@ -19,7 +20,8 @@ typedef enum SqlTokenKind
 {
 	SQLTOK_EOF,					/* end of the text */
 	SQLTOK_ERROR,				/* text PostgreSQL would reject here; s = where, len = 0 */
-	SQLTOK_SEMI,				/* ';' */
+	SQLTOK_SEMI,				/* ';' that ends a statement */
+	SQLTOK_BODY_SEMI,			/* ';' inside a CREATE ... BEGIN ATOMIC ... END body: ends no statement */
 	SQLTOK_IDENT,				/* unquoted identifier or keyword, as written (fold with sqlscan_name) */
 	SQLTOK_QIDENT,				/* "quoted identifier" or U&"..."; s/len = between the quotes, "" kept */
 	SQLTOK_STRING,				/* any string constant ('', E'', B'', X'', N'', U&'', $tag$..$tag$),
@@ -56,6 +58,11 @@ typedef struct SqlScanner
 	const char *end;
 	bool		standard_strings;	/* standard_conforming_strings: '\' is plain in '' and N'' */
 	bool		keep_comments;	/* return comments as SQLTOK_COMMENT instead of skipping them */
+	/* statement state, for the ';'s of BEGIN ATOMIC bodies (sqlscan_next keeps it) */
+	bool		at_start;		/* the next token is the first of a statement */
+	bool		in_create;		/* the statement starts with CREATE */
+	bool		after_begin;	/* the last token was the word BEGIN */
+	int			atomic_depth;	/* open BEGIN ATOMIC (and CASE inside one) waiting for END */
 } SqlScanner;
 
 /* The longest name PostgreSQL keeps (NAMEDATALEN - 1); longer ones are cut to it. */
@@ -98,8 +105,8 @@ sqlscan_ends_statement(const SqlToken *tok)
 bool		sqlscan_first_word(const char *sql, bool standard_conforming_strings, const char *lower);
 
 /*
- * sqlscan_statements: how many non-empty statements the len bytes at sql hold (';' splits them, comments
- * alone make none), -1 when the text cannot be scanned. The reference the fuzz target holds callers to.
+ * sqlscan_statements: how many non-empty statements the len bytes at sql hold (SQLTOK_SEMI splits them,
+ * comments alone make none), -1 when the text cannot be scanned. The reference the fuzz target holds callers to.
  */
 int			sqlscan_statements(const char *sql, size_t len, bool standard_conforming_strings);
 

@@ -85,5 +85,7 @@ main(void)
 	check("SELECT listen FROM t; NOTIFY listen", "", "the word as a column and as a channel of NOTIFY");
 	check("BEGIN; LISTEN a; COMMIT", "L:a", "inside a transaction block");
 	check("LISTEN 'oops", "error", "unterminated string: cannot be lexed");
+	check("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; LISTEN x; END; LISTEN y", "L:y",
+		  "a BEGIN ATOMIC body starts no statement (sqlscan.c's split since issue 18)");
 	return tap_done();
 }

@@ -15,7 +15,7 @@ static const char *
 kind_tag(SqlTokenKind kind)
 {
 	static const char *const tags[] = {
-		[SQLTOK_EOF] = "eof", [SQLTOK_ERROR] = "ERR", [SQLTOK_SEMI] = ";", [SQLTOK_IDENT] = "id",
+		[SQLTOK_EOF] = "eof", [SQLTOK_ERROR] = "ERR", [SQLTOK_SEMI] = ";", [SQLTOK_BODY_SEMI] = "b;", [SQLTOK_IDENT] = "id",
 		[SQLTOK_QIDENT] = "qid", [SQLTOK_STRING] = "str", [SQLTOK_NUMBER] = "num", [SQLTOK_PARAM] = "par",
 		[SQLTOK_OP] = "op", [SQLTOK_LPAREN] = "(", [SQLTOK_RPAREN] = ")", [SQLTOK_LBRACKET] = "[",
 		[SQLTOK_RBRACKET] = "]", [SQLTOK_COMMA] = ",", [SQLTOK_DOT] = ".", [SQLTOK_TYPECAST] = "::",
@@ -209,6 +209,18 @@ test_helpers(void)
 	tap_is_long(sqlscan_statements("a; b;c", 6, true), 3, "statements: three");
 	tap_is_long(sqlscan_statements("SELECT ';'; $$;$$; \";\"", 22, true), 3, "statements: ';' inside quotes");
 	tap_is_long(sqlscan_statements("SELECT 'a\\'; b'", 15, false), 1, "statements: scs off");
+	{
+		static const char atomic[] = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true "
+			"THEN 1 END; SELECT 2; END; SELECT 3; BEGIN; SELECT 4";
+
+		tap_is_long(sqlscan_statements(atomic, strlen(atomic), true), 4,
+					"statements: a BEGIN ATOMIC body's ';'s (CASE ... END inside) end none");
+		tap_is_str(tokens("create procedure p() begin atomic; end;", true, false),
+				   "id<create> id<procedure> id<p> (<(> )<)> id<begin> id<atomic> b;<;> id<end> ;<;>",
+				   "a body ';' is SQLTOK_BODY_SEMI");
+		tap_is_str(tokens("SELECT begin atomic; x", true, false), "id<SELECT> id<begin> id<atomic> ;<;> id<x>",
+				   "BEGIN ATOMIC outside CREATE: ';' ends the statement");
+	}
 	tap_is_long(sqlscan_statements("SELECT 'a\\'; b'", 15, true), -1, "statements: scs on, unterminated");
 }
 
