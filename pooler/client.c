@@ -35,6 +35,7 @@
 #include "proto.h"
 #include "server.h"
 #include "slab.h"
+#include "sqlscan.h"
 
 List		client_all_list;
 List		login_client_list;
@@ -855,8 +856,8 @@ static void
 client_note_set(Client *client, const char *query)
 {
 	char		value[1024];
-	const char *scs = client->params.values[PARAM_STANDARD_CONFORMING_STRINGS];
-	int			id = params_parse_set(query, !scs || strcasecmp(scs, "off") != 0, value, sizeof(value));
+	bool		standard_strings = params_standard_strings(&client->params);
+	int			id = params_parse_set(query, standard_strings, value, sizeof(value));
 
 	if (id == PARAMS_UNTRACKED)
 	{
@@ -870,7 +871,7 @@ client_note_set(Client *client, const char *query)
 	client->pending_reset = value[0] == '\0';
 	if (value[0])
 		client->pending_search_path = strdup(value);
-	if (strncasecmp(query + strspn(query, " \t\r\n"), "DISCARD", 7) == 0)
+	if (sqlscan_first_word(query, standard_strings, "discard"))
 		prepared_client_free(&client->stmts);
 }
 

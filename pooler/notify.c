@@ -48,6 +48,7 @@
 #include "proto.h"
 #include "route.h"
 #include "routing.h"
+#include "sqlscan.h"
 #include "tls.h"
 
 #define LISTEN_BACKOFF_MIN_MS 100
@@ -105,53 +106,38 @@ static void notifyconn_reconcile(NotifyConn *l);
 char
 notify_parse_lone(const char *query, char *channel, size_t channel_len)
 {
-	const char *p = query;
+	SqlScanner	sc;
+	SqlToken	tok;
 	char		kind;
-	size_t		n = 0;
+	char		name[SQLSCAN_NAME_MAX + 1];
+	size_t		n;
 
-	while (isspace((unsigned char) *p))
-		p++;
-	if (strncasecmp(p, "LISTEN", 6) == 0)
-		kind = 'L', p += 6;
-	else if (strncasecmp(p, "UNLISTEN", 8) == 0)
-		kind = 'U', p += 8;
+	/* standard_conforming_strings does not matter: a string anywhere makes it not a lone LISTEN */
+	sqlscan_init(&sc, query, strlen(query), true);
+	sqlscan_next(&sc, &tok);
+	if (sqlscan_is_word(&tok, "listen"))
+		kind = 'L';
+	else if (sqlscan_is_word(&tok, "unlisten"))
+		kind = 'U';
 	else
 		return 0;
-	if (!isspace((unsigned char) *p))
-		return 0;
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p == '*' && kind == 'U')
-	{
-		if (channel_len < 2)
-			return 0;
-		memcpy(channel, "*", 2);
-		p++;
-	}
-	else if (*p == '"')
-	{
-		if (!(p = params_read_quoted(p, '"', channel, channel_len)) || channel[0] == '\0')
-			return 0;
-	}
+	sqlscan_next(&sc, &tok);
+	if (kind == 'U' && sqlscan_is_op(&tok, "*"))
+		n = (size_t) snprintf(name, sizeof(name), "*");
+	else if (tok.kind == SQLTOK_IDENT || (tok.kind == SQLTOK_QIDENT && !(tok.flags & SQLTOK_F_UNICODE)))
+		n = sqlscan_name(&tok, name);
 	else
-	{
-		if (!(isalpha((unsigned char) *p) || *p == '_' || (unsigned char) *p >= 0x80))
-			return 0;
-		while (isalnum((unsigned char) *p) || *p == '_' || *p == '$' || (unsigned char) *p >= 0x80)
-		{
-			if (n + 1 >= channel_len)
-				return 0;
-			channel[n++] = (char) tolower((unsigned char) *p++);
-		}
-		channel[n] = '\0';
-	}
-	while (isspace((unsigned char) *p))
-		p++;
-	if (*p == ';')
-		p++;
-	while (isspace((unsigned char) *p))
-		p++;
-	return *p == '\0' ? kind : 0;
+		return 0;
+	/* a name the server would cut (with a NOTICE) is left to the server */
+	if (n > SQLSCAN_NAME_MAX || n + 1 > channel_len)
+		return 0;
+	sqlscan_next(&sc, &tok);
+	if (tok.kind == SQLTOK_SEMI)
+		sqlscan_next(&sc, &tok);
+	if (tok.kind != SQLTOK_EOF)
+		return 0;
+	memcpy(channel, name, n + 1);
+	return kind;
 }
 
 /* ---- delivery ---- */
@@ -942,7 +928,7 @@ notify_note_query(Client *client, const char *sql, size_t len)
 
 	if (client->pool->admin || !mentions_listen(sql, len))
 		return;
-	n = route_listen_statements(sql, len, true, ops, LISTEN_MAX_OPS);
+	n = route_listen_statements(sql, len, params_standard_strings(&client->params), ops, LISTEN_MAX_OPS);
 	if (n > LISTEN_MAX_OPS)
 	{
 		slog_warning(&client->conn, "%d LISTEN/UNLISTEN statements in one query: only the first %d are "

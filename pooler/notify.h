@@ -75,7 +75,10 @@ extern void notify_client_idle(Client *client);
 /* notify_forget: the client leaves: its channels lose a listener (UNLISTEN when none is left). */
 extern void notify_forget(Client *client);
 
-/* notify_parse_lone: "LISTEN x" → ('L', "x"); "UNLISTEN *" → ('U', "*"); 0 when it is not a lone one. */
+/*
+ * notify_parse_lone: "LISTEN x" → ('L', "x"); "UNLISTEN *" → ('U', "*"); 0 when it is not a lone one
+ * (read with sqlscan.c: comments and a trailing ';' allowed, the name folded as the server folds it).
+ */
 extern char notify_parse_lone(const char *query, char *channel, size_t channel_len);
 
 /* notify_channel_count: channels listened to (SHOW LISTS, metrics). */

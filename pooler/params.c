@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "proto.h"
-#include "route.h"
+#include "sqlscan.h"
 
 static const struct
 {
@@ -265,79 +265,6 @@ params_build_sync(const ParamSet *client, const ParamSet *server, char *sql, siz
 	return count;
 }
 
-/* skip_space_comments: past whitespace, -- and (non-nested) block comments (also used by prepared.c). */
-const char *
-params_skip_blank(const char *p)
-{
-	for (;;)
-	{
-		while (isspace((unsigned char) *p))
-			p++;
-		if (p[0] == '-' && p[1] == '-')
-		{
-			while (*p && *p != '\n')
-				p++;
-		}
-		else if (p[0] == '/' && p[1] == '*')
-		{
-			const char *end = strstr(p + 2, "*/");
-
-			if (!end)
-				return p + strlen(p);
-			p = end + 2;
-		}
-		else
-			return p;
-	}
-}
-
-/*
- * params_match_word: p starts with keyword (case-insensitive) as a whole word (not followed by an
- * identifier character, '$' included): the text after it and the blanks that follow, else NULL.
- */
-const char *
-params_match_word(const char *p, const char *keyword)
-{
-	size_t		n = strlen(keyword);
-
-	if (strncasecmp(p, keyword, n) != 0 || isalnum((unsigned char) p[n]) || p[n] == '_' || p[n] == '$')
-		return NULL;
-	return params_skip_blank(p + n);
-}
-
-const char *
-params_read_quoted(const char *p, char quote, char *out, size_t outlen)
-{
-	size_t		n = 0;
-
-	if (*p != quote)
-		return NULL;
-	for (p++;; p++)
-	{
-		if (*p == '\0')
-			return NULL;
-		if (*p == quote)
-		{
-			if (p[1] != quote)
-				break;
-			p++;
-		}
-		if (n + 1 >= outlen)
-			return NULL;
-		out[n++] = *p;
-	}
-	out[n] = '\0';
-	return p + 1;
-}
-
-/* read_literal: a standard '…' string literal into out; the text after it (blanks skipped), or NULL. */
-static const char *
-read_literal(const char *p, char *out, size_t outlen)
-{
-	p = params_read_quoted(p, '\'', out, outlen);
-	return p ? params_skip_blank(p) : NULL;
-}
-
 /*
  * guc_list_to_sql: a search_path value as the server holds it ("$user", public, "My S") into the
  * syntax of SET search_path TO, every element double-quoted ("$user", "public", "My S"); unquoted
@@ -398,45 +325,6 @@ guc_list_to_sql(const char *in, char *out, size_t outlen)
 #undef PUT
 	out[n] = '\0';
 	return n > 0;
-}
-
-/*
- * parse_set_config: after SELECT: "[pg_catalog.]set_config('search_path', 'value', false)" alone (a
- * trailing ';' allowed). The server holds value as an identifier list; it is rewritten into SET syntax.
- */
-static int
-parse_set_config_args(const char *p, char *value, size_t valuelen)
-{
-	char		name[32];
-	char		raw[1024] = {0};	/* zeroed for clang-tidy's analyzer (read_literal terminates it) */
-
-	if (!(p = read_literal(p, name, sizeof(name))) || strcasecmp(name, "search_path") != 0 || *p != ',')
-		return -1;
-	p = params_skip_blank(p + 1);
-	if (!(p = read_literal(p, raw, sizeof(raw))) || *p != ',')
-		return -1;
-	p = params_skip_blank(p + 1);
-	if (!(p = params_match_word(p, "false")) || *p != ')')
-		return -1;					/* is_local true (or an expression): not a session setting */
-	p = params_skip_blank(p + 1);
-	if (*p == ';')
-		p = params_skip_blank(p + 1);
-	if (*p != '\0' || !guc_list_to_sql(raw, value, valuelen))
-		return -1;
-	return PARAM_SEARCH_PATH;
-}
-
-/* the cheap part first: most SELECTs are not set_config calls and never touch the 1 kB buffer */
-static int
-parse_set_config(const char *p, char *value, size_t valuelen)
-{
-	const char *q;
-
-	if ((q = params_match_word(p, "pg_catalog")) && *q == '.')
-		p = params_skip_blank(q + 1);
-	if (!(p = params_match_word(p, "set_config")) || *p != '(')
-		return -1;
-	return parse_set_config_args(params_skip_blank(p + 1), value, valuelen);
 }
 
 /* ValueBuf: a growing output string with an overflow flag (every append checks the room). */
@@ -534,7 +422,7 @@ decode_string(const char *s, size_t len, bool standard_strings, ValueBuf *vb)
 }
 
 /*
- * parse_set_list: the value list of SET search_path TO/=, read with route.c's scanner (PostgreSQL's
+ * parse_set_list: the value list of SET search_path TO/=, read with sqlscan.c (PostgreSQL's
  * lexical rules: comments, E'' strings, dollar quotes, quoted names), into value as the pooler will send
  * it again: every element double-quoted ("a", "My S"), built from the parsed element, never copied from
  * the client's text. Unquoted names fold to lower case and names are cut to 63 bytes, as the server does;
@@ -542,32 +430,30 @@ decode_string(const char *s, size_t len, bool standard_strings, ValueBuf *vb)
  * string form not decoded, an empty element) or one that does not fit: the caller tells the client.
  */
 static int
-parse_set_list(const char *p, bool standard_strings, char *value, size_t valuelen)
+parse_set_list(SqlScanner *sc, bool standard_strings, char *value, size_t valuelen)
 {
-	RouteScanner sc;
-	RouteToken	tok;
+	SqlToken	tok;
 	ValueBuf	vb = {value, valuelen, 0, false};
 	int			elements = 0;
 
-	route_scan_init(&sc, p, strlen(p), standard_strings);
 	for (;;)
 	{
 		char		elem[1024];
 		ValueBuf	eb = {elem, sizeof(elem), 0, false};
 
-		route_scan_next(&sc, &tok);
-		if (tok.kind == RT_WORD && elements == 0 && tok.len == 7 && strncasecmp(tok.s, "DEFAULT", 7) == 0)
+		sqlscan_next(sc, &tok);
+		if (elements == 0 && sqlscan_is_word(&tok, "default"))
 		{
-			route_scan_next(&sc, &tok);
-			if (tok.kind != RT_SEMI && tok.kind != RT_EOF)
+			sqlscan_next(sc, &tok);
+			if (tok.kind != SQLTOK_SEMI && tok.kind != SQLTOK_EOF)
 				return PARAMS_UNTRACKED;
 			value[0] = '\0';
 			return PARAM_SEARCH_PATH;
 		}
-		if (tok.kind == RT_WORD)
+		if (tok.kind == SQLTOK_IDENT)
 			for (size_t i = 0; i < tok.len; i++)
 				vb_put(&eb, (char) tolower((unsigned char) tok.s[i]));
-		else if (tok.kind == RT_QUOTED_NAME)
+		else if (tok.kind == SQLTOK_QIDENT && !(tok.flags & SQLTOK_F_UNICODE))
 		{
 			for (size_t i = 0; i < tok.len; i++)
 			{
@@ -576,12 +462,12 @@ parse_set_list(const char *p, bool standard_strings, char *value, size_t valuele
 					i++;		/* "" inside: one quote */
 			}
 		}
-		else if (tok.kind != RT_STRING || !decode_string(tok.s, tok.len, standard_strings, &eb))
+		else if (tok.kind != SQLTOK_STRING || !decode_string(tok.s, tok.len, standard_strings, &eb))
 			return PARAMS_UNTRACKED;
 		if (eb.full || eb.len == 0)
 			return PARAMS_UNTRACKED;
 		/* names are cut to 63 bytes as the server cuts them, never inside a UTF-8 sequence */
-		if (tok.kind != RT_STRING && eb.len > 63)
+		if (tok.kind != SQLTOK_STRING && eb.len > 63)
 			for (eb.len = 63; eb.len > 0 && ((unsigned char) elem[eb.len] & 0xC0) == 0x80;)
 				eb.len--;
 		if (elements++)
@@ -597,10 +483,10 @@ parse_set_list(const char *p, bool standard_strings, char *value, size_t valuele
 			vb_put(&vb, elem[i]);
 		}
 		vb_put(&vb, '"');
-		route_scan_next(&sc, &tok);
-		if (tok.kind == RT_SEMI || tok.kind == RT_EOF)
+		sqlscan_next(sc, &tok);
+		if (tok.kind == SQLTOK_SEMI || tok.kind == SQLTOK_EOF)
 			break;
-		if (tok.kind != RT_COMMA)
+		if (tok.kind != SQLTOK_COMMA)
 			return PARAMS_UNTRACKED;
 	}
 	if (vb.full)
@@ -609,48 +495,105 @@ parse_set_list(const char *p, bool standard_strings, char *value, size_t valuele
 	return PARAM_SEARCH_PATH;
 }
 
+/*
+ * parse_set_config: after SELECT: "[pg_catalog.]set_config('search_path', 'value', false)" alone (a
+ * trailing ';' allowed). The server holds value as an identifier list; it is rewritten into SET syntax.
+ */
+static int
+parse_set_config(SqlScanner *sc, bool standard_strings, char *value, size_t valuelen)
+{
+	SqlToken	tok;
+	char		name[32];
+	char		raw[1024];
+	ValueBuf	nb = {name, sizeof(name), 0, false};
+	ValueBuf	rb = {raw, sizeof(raw), 0, false};
+
+	sqlscan_next(sc, &tok);
+	if (sqlscan_is_word(&tok, "pg_catalog"))
+	{
+		sqlscan_next(sc, &tok);
+		if (tok.kind != SQLTOK_DOT)
+			return -1;
+		sqlscan_next(sc, &tok);
+	}
+	if (!sqlscan_is_word(&tok, "set_config") || (sqlscan_next(sc, &tok), tok.kind != SQLTOK_LPAREN))
+		return -1;
+	sqlscan_next(sc, &tok);
+	if (tok.kind != SQLTOK_STRING || !decode_string(tok.s, tok.len, standard_strings, &nb) || nb.full)
+		return -1;
+	name[nb.len] = '\0';
+	if (strcasecmp(name, "search_path") != 0 || (sqlscan_next(sc, &tok), tok.kind != SQLTOK_COMMA))
+		return -1;
+	sqlscan_next(sc, &tok);
+	if (tok.kind != SQLTOK_STRING || !decode_string(tok.s, tok.len, standard_strings, &rb) || rb.full)
+		return -1;
+	raw[rb.len] = '\0';
+	if ((sqlscan_next(sc, &tok), tok.kind != SQLTOK_COMMA) || (sqlscan_next(sc, &tok), !sqlscan_is_word(&tok, "false")) ||
+		(sqlscan_next(sc, &tok), tok.kind != SQLTOK_RPAREN))
+		return -1;					/* is_local true (or an expression): not a session setting */
+	sqlscan_next(sc, &tok);
+	if (tok.kind == SQLTOK_SEMI)
+		sqlscan_next(sc, &tok);
+	if (tok.kind != SQLTOK_EOF || memchr(raw, '\0', rb.len) || !guc_list_to_sql(raw, value, valuelen))
+		return -1;
+	return PARAM_SEARCH_PATH;
+}
+
+/* is_search_path: tok names search_path (unquoted in any case, or quoted in lower case). */
+static bool
+is_search_path(const SqlToken *tok)
+{
+	char		name[SQLSCAN_NAME_MAX + 1];
+
+	return sqlscan_name(tok, name) == 11 && strcmp(name, "search_path") == 0;
+}
+
 int
 params_parse_set(const char *query, bool standard_strings, char *value, size_t valuelen)
 {
-	const char *p = params_skip_blank(query);
-	const char *q;
+	SqlScanner	sc;
+	SqlToken	tok;
 
 	value[0] = '\0';
-	if ((q = params_match_word(p, "SELECT")))
-		return parse_set_config(q, value, valuelen);
-	if ((q = params_match_word(p, "DISCARD")) && params_match_word(q, "ALL"))
-		return PARAM_SEARCH_PATH;
-	if ((q = params_match_word(p, "RESET")))
+	sqlscan_init(&sc, query, strlen(query), standard_strings);
+	sqlscan_next(&sc, &tok);
+	if (sqlscan_is_word(&tok, "select"))
+		return parse_set_config(&sc, standard_strings, value, valuelen);
+	if (sqlscan_is_word(&tok, "discard"))
+		return (sqlscan_next(&sc, &tok), sqlscan_is_word(&tok, "all")) ? PARAM_SEARCH_PATH : -1;
+	if (sqlscan_is_word(&tok, "reset"))
+		return (sqlscan_next(&sc, &tok), sqlscan_is_word(&tok, "all") || is_search_path(&tok)) ? PARAM_SEARCH_PATH : -1;
+	if (!sqlscan_is_word(&tok, "set"))
+		return -1;
+	sqlscan_next(&sc, &tok);
+	if (sqlscan_is_word(&tok, "local"))
+		return -1;
+	if (sqlscan_is_word(&tok, "session"))
 	{
-		if (params_match_word(q, "ALL") || params_match_word(q, "search_path"))
-			return PARAM_SEARCH_PATH;
-		return -1;
-	}
-	if (!(q = params_match_word(p, "SET")))
-		return -1;
-	if (params_match_word(q, "LOCAL"))
-		return -1;
-	if ((p = params_match_word(q, "SESSION")))
-	{
-		if (params_match_word(p, "CHARACTERISTICS") || params_match_word(p, "AUTHORIZATION"))
+		sqlscan_next(&sc, &tok);
+		if (sqlscan_is_word(&tok, "characteristics") || sqlscan_is_word(&tok, "authorization"))
 			return -1;
-		q = p;
 	}
-	if (!(p = params_match_word(q, "search_path")))
+	if (!is_search_path(&tok))
 		return -1;
-	if (*p == '=')
-		p = params_skip_blank(p + 1);
-	else if ((q = params_match_word(p, "TO")))
-		p = q;
-	else
+	sqlscan_next(&sc, &tok);
+	if (!sqlscan_is_op(&tok, "=") && !sqlscan_is_word(&tok, "to"))
 		return -1;
-	return parse_set_list(p, standard_strings, value, valuelen);
+	return parse_set_list(&sc, standard_strings, value, valuelen);
 }
 
 bool
 params_search_path_sql(const char *value, char *out, size_t outlen)
 {
 	return guc_list_to_sql(value, out, outlen);
+}
+
+bool
+params_standard_strings(const ParamSet *set)
+{
+	const char *scs = set->values[PARAM_STANDARD_CONFORMING_STRINGS];
+
+	return !scs || strcasecmp(scs, "off") != 0;
 }
 
 int

@@ -101,16 +101,11 @@ extern int	params_build_sync(const ParamSet *client, const ParamSet *server, cha
  */
 extern int	params_parse_set(const char *query, bool standard_strings, char *value, size_t valuelen);
 
-/* SQL text scanning shared with prepared.c: blanks and comments, whole keywords (see params.c). */
-extern const char *params_skip_blank(const char *p);
-extern const char *params_match_word(const char *p, const char *keyword);
-
 /*
- * params_read_quoted: the token delimited by quote at p ('…' literal, "…" identifier; a doubled quote
- * stands for one) into out, unchanged; the text just after the closing quote, or NULL when p does not
- * start with quote, the token is unterminated, or it does not fit in outlen.
+ * params_standard_strings: the standard_conforming_strings a connection with set runs under (on unless
+ * set to off): how sqlscan.c must read its strings.
  */
-extern const char *params_read_quoted(const char *p, char quote, char *out, size_t outlen);
+extern bool params_standard_strings(const ParamSet *set);
 
 /* params_interned_count: distinct values held (SHOW LISTS-style accounting). */
 extern int	params_interned_count(void);

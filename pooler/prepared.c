@@ -7,14 +7,13 @@
  */
 #include "prepared.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "params.h"
 #include "proto.h"
+#include "sqlscan.h"
 
 typedef struct ClientStmtSlot
 {
@@ -386,44 +385,35 @@ prepared_total(void)
 int
 prepared_parse_deallocate(const char *query, char *name, size_t namelen)
 {
-	const char *p = params_match_word(params_skip_blank(query), "DEALLOCATE");
-	const char *q;
-	size_t		n = 0;
+	SqlScanner	sc;
+	SqlToken	tok;
+	int			kind = PREPARED_DEALLOC_NAME;
+	char		folded[SQLSCAN_NAME_MAX + 1];
 
-	if (!p || namelen == 0)
+	/* standard_conforming_strings does not matter: any string in the text makes it not ours */
+	sqlscan_init(&sc, query, strlen(query), true);
+	sqlscan_next(&sc, &tok);
+	if (!sqlscan_is_word(&tok, "deallocate") || namelen == 0)
 		return PREPARED_DEALLOC_NONE;
-	if ((q = params_match_word(p, "PREPARE")))
-		p = q;
-	if ((q = params_match_word(p, "ALL")))
-	{
-		p = q;
-		n = SIZE_MAX;
-	}
-	else if (*p == '"')
-	{
-		if (!(p = params_read_quoted(p, '"', name, namelen)))
-			return PREPARED_DEALLOC_NONE;
-		n = strlen(name);
-		p = params_skip_blank(p);
-	}
-	else
-	{
-		while (isalnum((unsigned char) *p) || *p == '_' || *p == '$' || (unsigned char) *p >= 0x80)
-		{
-			if (n + 1 >= namelen)
-				return PREPARED_DEALLOC_NONE;
-			name[n++] = (char) tolower((unsigned char) *p++);
-		}
-		p = params_skip_blank(p);
-	}
-	if (n == 0)
+	sqlscan_next(&sc, &tok);
+	if (sqlscan_is_word(&tok, "prepare"))
+		sqlscan_next(&sc, &tok);
+	if (sqlscan_is_word(&tok, "all"))
+		kind = PREPARED_DEALLOC_ALL;
+	else if (tok.kind != SQLTOK_IDENT && (tok.kind != SQLTOK_QIDENT || (tok.flags & SQLTOK_F_UNICODE)))
 		return PREPARED_DEALLOC_NONE;
-	if (*p == ';')
-		p = params_skip_blank(p + 1);
-	if (*p != '\0')
+	/* the name as the server reads it: folded, cut to 63 bytes */
+	sqlscan_name(&tok, folded);
+	sqlscan_next(&sc, &tok);
+	if (tok.kind == SQLTOK_SEMI)
+		sqlscan_next(&sc, &tok);
+	if (tok.kind != SQLTOK_EOF)
 		return PREPARED_DEALLOC_NONE;	/* more statements follow: the server runs them all */
-	if (n == SIZE_MAX)
-		return PREPARED_DEALLOC_ALL;
-	name[n] = '\0';
-	return PREPARED_DEALLOC_NAME;
+	if (kind == PREPARED_DEALLOC_NAME)
+	{
+		if (strlen(folded) >= namelen)
+			return PREPARED_DEALLOC_NONE;
+		memcpy(name, folded, strlen(folded) + 1);
+	}
+	return kind;
 }

@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqlscan.h"
+
 /* ------------------------------------------------------------------------------------------------
  * Keywords
  * ------------------------------------------------------------------------------------------------ */
@@ -321,64 +323,18 @@ static const char *const stable_standby_unsafe[] = {
  * Lexer
  * ------------------------------------------------------------------------------------------------ */
 
-typedef enum TokType
-{
-	T_EOF,						/* end of the text */
-	T_ERROR,					/* text the lexer cannot scan (unterminated quote or comment ...) */
-	T_SEMI,						/* ';' */
-	T_IDENT,					/* unquoted identifier or keyword (kw, kwcat set) */
-	T_QIDENT,					/* "quoted identifier" or U&"..."; s/len = inside the quotes */
-	T_STRING,					/* any string constant, dollar quotes included */
-	T_NUMBER,
-	T_PARAM,					/* $1 */
-	T_OP,						/* operator */
-	T_LPAREN,
-	T_RPAREN,
-	T_LBRACKET,
-	T_RBRACKET,
-	T_COMMA,
-	T_DOT,
-	T_TYPECAST,					/* '::' */
-	T_COLON						/* ':' (array slices) */
-} TokType;
-
+/*
+ * The tokens come from sqlscan.c (the pooler's one SQL scanner); an identifier also carries the
+ * keyword it is, looked up here, since which words are keywords is the classifier's business.
+ */
 typedef struct Token
 {
-	TokType		type;
-	unsigned short kw;			/* K_* for T_IDENT, else K_NONE */
-	unsigned char kwcat;		/* KC_* for T_IDENT */
+	SqlTokenKind type;
+	unsigned short kw;			/* K_* for SQLTOK_IDENT, else K_NONE */
+	unsigned char kwcat;		/* KC_* for SQLTOK_IDENT */
 	const char *s;
 	size_t		len;
 } Token;
-
-typedef struct Lexer
-{
-	const char *p;
-	const char *end;
-	bool		standard_strings;	/* standard_conforming_strings */
-} Lexer;
-
-/* Character classes. */
-#define CC_SPACE	0x01
-#define CC_IDSTART	0x02
-#define CC_IDCONT	0x04
-#define CC_DIGIT	0x08
-#define CC_OP		0x10
-
-static unsigned char char_class[256];
-
-/*
- * single_char_token: the token type of each character that is a whole token whatever follows it;
- * T_EOF (0) for every other character. ':' and '.' are not here: the next character decides theirs.
- */
-static const unsigned char single_char_token[256] = {
-	[';'] = T_SEMI,
-	['('] = T_LPAREN,
-	[')'] = T_RPAREN,
-	['['] = T_LBRACKET,
-	[']'] = T_RBRACKET,
-	[','] = T_COMMA,
-};
 
 /*
  * Lookup tables built once (route_init): keywords and the special function lists, hashed, so that a
@@ -441,26 +397,10 @@ special_kind(const char *name, size_t len)
 	return SPECIAL_NONE;
 }
 
-/* route_init: the character classes and hash tables; run once (pthread_once). */
+/* route_init: the keyword and special-function hash tables; run once (pthread_once). */
 static void
 route_init(void)
 {
-	for (int c = 0; c < 256; c++)
-	{
-		unsigned char cc = 0;
-
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
-			cc |= CC_SPACE;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80)
-			cc |= CC_IDSTART | CC_IDCONT;
-		if (c >= '0' && c <= '9')
-			cc |= CC_DIGIT | CC_IDCONT;
-		if (c == '$')
-			cc |= CC_IDCONT;
-		if (c && strchr("~!@#^&|`?+-*/%<>=", c))
-			cc |= CC_OP;
-		char_class[c] = cc;
-	}
 	for (size_t k = 0; k < N_KEYWORDS; k++)
 	{
 		size_t		len = strlen(keywords[k].name);
@@ -474,8 +414,6 @@ route_init(void)
 	special_add(volatile_read_safe, SPECIAL_READ_SAFE);
 	special_add(stable_standby_unsafe, SPECIAL_STANDBY_UNSAFE);
 }
-
-#define IS(c, cls) (char_class[(unsigned char) (c)] & (cls))
 
 /*
  * ascii_lower_equal: lower (all lower case) equals the first len bytes of s, ignoring ASCII case only
@@ -517,334 +455,20 @@ lookup_keyword(Token *tok)
 	}
 }
 
-/* skip_block_comment: p points at "/ *"; returns the byte after the matching close, or NULL. */
-static const char *
-skip_block_comment(const char *p, const char *end)
-{
-	int			depth = 0;
-
-	while (p + 1 < end)
-	{
-		if (p[0] == '/' && p[1] == '*')
-		{
-			depth++;
-			p += 2;
-		}
-		else if (p[0] == '*' && p[1] == '/')
-		{
-			p += 2;
-			if (--depth == 0)
-				return p;
-		}
-		else
-			p++;
-	}
-	return NULL;
-}
-
-/* scan_quoted: p points just after the opening quote; returns the byte after the closing one or NULL. */
-static const char *
-scan_quoted(const char *p, const char *end, char quote, bool backslash_escapes)
-{
-	while (p < end)
-	{
-		if (backslash_escapes && *p == '\\')
-		{
-			p += 2;
-			continue;
-		}
-		if (*p == quote)
-		{
-			if (p + 1 < end && p[1] == quote)
-			{
-				p += 2;
-				continue;
-			}
-			return p + 1;
-		}
-		p++;
-	}
-	return NULL;
-}
-
-/*
- * scan_string: p points just after the opening quote of a string constant; returns the byte after
- * its end or NULL when unterminated. Follows PostgreSQL's continuation rule: 'a' <whitespace with a
- * newline, -- comments allowed> 'b' is one constant, and every segment is scanned in the first
- * segment's mode (an E'' string's continuations take backslash escapes too).
- */
-static const char *
-scan_string(const char *p, const char *end, bool backslash_escapes)
-{
-	for (;;)
-	{
-		const char *q = scan_quoted(p, end, '\'', backslash_escapes);
-		bool		newline = false;
-
-		if (!q)
-			return NULL;
-		p = q;
-		/* horizontal whitespace and -- comments, then a newline, then any whitespace and comments */
-		while (p < end)
-		{
-			if (*p == ' ' || *p == '\t' || *p == '\f' || (newline && IS(*p, CC_SPACE)))
-				p++;
-			else if (*p == '\n' || *p == '\r')
-			{
-				newline = true;
-				p++;
-			}
-			else if (p + 1 < end && p[0] == '-' && p[1] == '-')
-			{
-				while (p < end && *p != '\n' && *p != '\r')
-					p++;
-				if (p >= end)
-					break;
-			}
-			else
-				break;
-		}
-		if (!newline || p >= end || *p != '\'')
-			return q;
-		p++;					/* a continuation segment */
-	}
-}
-
-/*
- * lex_next: the next token. Comments and whitespace are skipped; an unterminated construct or a byte
- * PostgreSQL would reject yields T_ERROR (and the classifier then says "write").
- */
+/* lex_next: the next token from sqlscan, with its keyword when it is an identifier. */
 static void
-lex_next(Lexer *lx, Token *tok)
+lex_next(SqlScanner *lx, Token *tok)
 {
-	const char *p = lx->p;
-	const char *end = lx->end;
-	const char *q;
+	SqlToken	t;
 
+	sqlscan_next(lx, &t);
+	tok->type = t.kind;
+	tok->s = t.s;
+	tok->len = t.len;
 	tok->kw = K_NONE;
 	tok->kwcat = KC_NONE;
-	for (;;)
-	{
-		while (p < end && IS(*p, CC_SPACE))
-			p++;
-		if (p + 1 < end && p[0] == '-' && p[1] == '-')
-		{
-			while (p < end && *p != '\n' && *p != '\r')
-				p++;
-			continue;
-		}
-		if (p + 1 < end && p[0] == '/' && p[1] == '*')
-		{
-			q = skip_block_comment(p, end);
-			if (!q)
-				goto error;
-			p = q;
-			continue;
-		}
-		break;
-	}
-	tok->s = p;
-	if (p >= end)
-	{
-		tok->type = T_EOF;
-		tok->len = 0;
-		lx->p = p;
-		return;
-	}
-	if (single_char_token[(unsigned char) *p] != T_EOF)
-	{
-		tok->type = (TokType) single_char_token[(unsigned char) *p];
-		tok->len = 1;
-		lx->p = p + 1;
-		return;
-	}
-
-	switch (*p)
-	{
-		case ':':
-			if (p + 1 < end && p[1] == ':')
-			{
-				tok->type = T_TYPECAST;
-				q = p + 2;
-			}
-			else if (p + 1 < end && p[1] == '=')
-			{
-				tok->type = T_OP;
-				q = p + 2;
-			}
-			else
-			{
-				tok->type = T_COLON;
-				q = p + 1;
-			}
-			break;
-		case '.':
-			if (p + 1 < end && IS(p[1], CC_DIGIT))
-				goto number;
-			tok->type = T_DOT;
-			q = p + 1;
-			break;
-		case '\'':
-			tok->type = T_STRING;
-			q = scan_string(p + 1, end, !lx->standard_strings);
-			if (!q)
-				goto error;
-			break;
-		case '"':
-			q = scan_quoted(p + 1, end, '"', false);
-			if (!q || q - p == 2)	/* unterminated, or "" (a zero-length identifier) */
-				goto error;
-			tok->type = T_QIDENT;
-			tok->s = p + 1;
-			tok->len = (size_t) (q - p - 2);
-			lx->p = q;
-			return;
-		case '$':
-			if (p + 1 < end && IS(p[1], CC_DIGIT))
-			{
-				q = p + 1;
-				while (q < end && IS(*q, CC_DIGIT))
-					q++;
-				tok->type = T_PARAM;
-				break;
-			}
-			else
-			{
-				/* dollar quote: $tag$ ... $tag$, tag = identifier without '$' or empty */
-				const char *tag_end = p + 1;
-				size_t		delim_len;
-
-				if (tag_end < end && IS(*tag_end, CC_IDSTART))
-				{
-					tag_end++;
-					while (tag_end < end && IS(*tag_end, CC_IDCONT) && *tag_end != '$')
-						tag_end++;
-				}
-				if (tag_end >= end || *tag_end != '$')
-					goto error;
-				delim_len = (size_t) (tag_end - p + 1);
-				q = tag_end + 1;
-				for (;;)
-				{
-					const char *d = memchr(q, '$', (size_t) (end - q));
-
-					if (!d || (size_t) (end - d) < delim_len)
-						goto error;
-					if (memcmp(d, p, delim_len) == 0)
-					{
-						q = d + delim_len;
-						break;
-					}
-					q = d + 1;
-				}
-				tok->type = T_STRING;
-			}
-			break;
-		default:
-			if (IS(*p, CC_DIGIT))
-				goto number;
-			if (IS(*p, CC_IDSTART))
-			{
-				char		c = *p;
-
-				/* string prefixes: E'', B'', X'', N'', U&'' and U&"" */
-				if (p + 1 < end && p[1] == '\'')
-				{
-					if (c == 'e' || c == 'E')
-					{
-						q = scan_string(p + 2, end, true);
-						if (!q)
-							goto error;
-						tok->type = T_STRING;
-						break;
-					}
-					if (c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N')
-					{
-						q = scan_string(p + 2, end, (c == 'n' || c == 'N') && !lx->standard_strings);
-						if (!q)
-							goto error;
-						tok->type = T_STRING;
-						break;
-					}
-				}
-				if ((c == 'u' || c == 'U') && p + 2 < end && p[1] == '&' &&
-					(p[2] == '\'' || p[2] == '"'))
-				{
-					/* U&'' is only legal with standard_conforming_strings on; PostgreSQL errors otherwise */
-					if (p[2] == '\'' && !lx->standard_strings)
-						goto error;
-					q = p[2] == '"' ? scan_quoted(p + 3, end, '"', false) : scan_string(p + 3, end, false);
-					if (!q)
-						goto error;
-					if (p[2] == '"')
-					{
-						tok->type = T_QIDENT;
-						tok->s = p + 3;
-						tok->len = (size_t) (q - p - 4);
-						lx->p = q;
-						return;
-					}
-					tok->type = T_STRING;
-					break;
-				}
-				q = p + 1;
-				while (q < end && IS(*q, CC_IDCONT))
-					q++;
-				tok->type = T_IDENT;
-				tok->len = (size_t) (q - p);
-				lookup_keyword(tok);
-				lx->p = q;
-				return;
-			}
-			if (IS(*p, CC_OP))
-			{
-				q = p + 1;
-				/* an operator ends where a comment starts */
-				while (q < end && IS(*q, CC_OP) &&
-					   !(q + 1 < end && ((q[0] == '-' && q[1] == '-') || (q[0] == '/' && q[1] == '*'))))
-					q++;
-				tok->type = T_OP;
-				break;
-			}
-			goto error;
-	}
-	tok->len = (size_t) (q - p);
-	lx->p = q;
-	return;
-
-number:
-	q = p;
-	while (q < end && IS(*q, CC_DIGIT))
-		q++;
-	if (q < end && *q == '.' && !(q + 1 < end && q[1] == '.'))
-	{
-		q++;
-		while (q < end && IS(*q, CC_DIGIT))
-			q++;
-	}
-	if (q < end && (*q == 'e' || *q == 'E'))
-	{
-		const char *e = q + 1;
-
-		if (e < end && (*e == '+' || *e == '-'))
-			e++;
-		if (e < end && IS(*e, CC_DIGIT))
-		{
-			q = e;
-			while (q < end && IS(*q, CC_DIGIT))
-				q++;
-		}
-	}
-	tok->type = T_NUMBER;
-	tok->len = (size_t) (q - p);
-	lx->p = q;
-	return;
-
-error:
-	tok->type = T_ERROR;
-	tok->s = p;
-	tok->len = 0;
-	lx->p = end;
+	if (t.kind == SQLTOK_IDENT)
+		lookup_keyword(tok);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -1112,7 +736,7 @@ enum
 
 typedef struct Classifier
 {
-	Lexer		lx;
+	SqlScanner	lx;
 	const RouteContext *ctx;
 	Token		peeked;
 	bool		has_peeked;
@@ -1121,7 +745,7 @@ typedef struct Classifier
 	int			statements;
 	const char *reason;
 	char		object[64];
-	bool		done;			/* T_EOF or T_ERROR seen */
+	bool		done;			/* SQLTOK_EOF or SQLTOK_ERROR seen */
 } Classifier;
 
 static void
@@ -1134,7 +758,7 @@ next_token(Classifier *cl, Token *tok)
 	}
 	else
 		lex_next(&cl->lx, tok);
-	if (tok->type == T_EOF || tok->type == T_ERROR)
+	if (tok->type == SQLTOK_EOF || tok->type == SQLTOK_ERROR)
 		cl->done = true;
 }
 
@@ -1175,9 +799,9 @@ note_unparsable(Classifier *cl)
 static bool
 ends_statement(Classifier *cl, const Token *tok)
 {
-	if (tok->type == T_ERROR)
+	if (tok->type == SQLTOK_ERROR)
 		note_unparsable(cl);
-	return tok->type == T_SEMI || tok->type == T_EOF || tok->type == T_ERROR;
+	return tok->type == SQLTOK_SEMI || tok->type == SQLTOK_EOF || tok->type == SQLTOK_ERROR;
 }
 
 /* skip_statement: consumes the rest of the statement (through ';' or to the end). */
@@ -1194,7 +818,7 @@ skip_statement(Classifier *cl)
 static bool
 is_kw(const Token *tok, int kw)
 {
-	return tok->type == T_IDENT && tok->kw == kw;
+	return tok->type == SQLTOK_IDENT && tok->kw == kw;
 }
 
 /* token_is: the token's text is exactly text. */
@@ -1208,7 +832,7 @@ token_is(const Token *tok, const char *text)
 static bool
 is_name(const Token *tok)
 {
-	return tok->type == T_IDENT || tok->type == T_QIDENT;
+	return tok->type == SQLTOK_IDENT || tok->type == SQLTOK_QIDENT;
 }
 
 /* operand_end: a token after which "keyword (" is an operator or join, not a call. */
@@ -1217,38 +841,31 @@ operand_end(const Token *tok)
 {
 	switch (tok->type)
 	{
-		case T_RPAREN:
-		case T_RBRACKET:
-		case T_STRING:
-		case T_NUMBER:
-		case T_PARAM:
-		case T_QIDENT:
+		case SQLTOK_RPAREN:
+		case SQLTOK_RBRACKET:
+		case SQLTOK_STRING:
+		case SQLTOK_NUMBER:
+		case SQLTOK_PARAM:
+		case SQLTOK_QIDENT:
 			return true;
-		case T_IDENT:
+		case SQLTOK_IDENT:
 			return tok->kwcat != KC_RESERVED;
 		default:
 			return false;
 	}
 }
 
-/* name_text: the identifier as PostgreSQL would look it up (down-cased unless quoted, "" undoubled). */
+/*
+ * name_text: the identifier as PostgreSQL would look it up (sqlscan_name: down-cased unless quoted, ""
+ * undone, cut to 63 bytes) into buf (NAME_MAX_BYTES + 1); its length.
+ */
 static size_t
 name_text(const Token *tok, char *buf)
 {
-	size_t		n = 0;
+	SqlToken	t = {tok->type, 0, tok->s, tok->len};
 
-	for (size_t i = 0; i < tok->len && n < NAME_MAX_BYTES; i++)
-	{
-		char		c = tok->s[i];
-
-		if (tok->type == T_IDENT)
-			c = (c >= 'A' && c <= 'Z') ? (char) (c + 32) : c;
-		else if (c == '"')
-			i++;				/* a doubled quote inside "..." */
-		buf[n++] = c;
-	}
-	buf[n] = '\0';
-	return n;
+	sqlscan_name(&t, buf);
+	return strlen(buf);
 }
 
 /*
@@ -1268,11 +885,11 @@ check_call(Classifier *cl, const Token *hist, bool after_distinct_on)
 	size_t		schema_len = 0;
 	char		vol;
 
-	if (hist[1].type == T_DOT && is_name(&hist[2]))
+	if (hist[1].type == SQLTOK_DOT && is_name(&hist[2]))
 	{
 		schema = &hist[2];
 		pre = &hist[3];
-		if (pre->type == T_DOT)
+		if (pre->type == SQLTOK_DOT)
 		{
 			note(cl, V_WRITE_SOFT, "function name with a database qualifier", name->s, name->len);
 			return;
@@ -1281,7 +898,7 @@ check_call(Classifier *cl, const Token *hist, bool after_distinct_on)
 	else
 		pre = &hist[1];
 
-	if (!schema && name->type == T_IDENT)
+	if (!schema && name->type == SQLTOK_IDENT)
 	{
 		/* reserved and col-name keywords cannot name a function: "kw (" is syntax */
 		if (name->kwcat == KC_RESERVED || name->kwcat == KC_COL_NAME)
@@ -1296,7 +913,7 @@ check_call(Classifier *cl, const Token *hist, bool after_distinct_on)
 			case K_FILTER:		/* agg(x) FILTER (WHERE ...) */
 			case K_OVER:		/* f(x) OVER (...) */
 			case K_REPEATABLE:	/* TABLESAMPLE m(10) REPEATABLE (seed) */
-				if (pre->type == T_RPAREN)
+				if (pre->type == SQLTOK_RPAREN)
 					return;
 				break;
 			case K_LIKE:		/* x LIKE (...), a JOIN (...), (a, b) OVERLAPS (c, d) ... */
@@ -1334,14 +951,14 @@ check_call(Classifier *cl, const Token *hist, bool after_distinct_on)
 		}
 	}
 	/* x::numeric(10,2), CAST(x AS varchar(5)), f() AS t(a, b): a type modifier or column aliases */
-	if (pre->type == T_TYPECAST || is_kw(pre, K_AS))
+	if (pre->type == SQLTOK_TYPECAST || is_kw(pre, K_AS))
 		return;
 	/*
 	 * ") name (": in PostgreSQL's grammar an expression can directly follow a closing parenthesis only
 	 * after DISTINCT ON (...); everywhere else this is a FROM item's alias with its column list:
 	 * generate_series(1, 3) g(i), (SELECT ...) s(a, b), (VALUES ...) v(a)
 	 */
-	if (!schema && pre->type == T_RPAREN && !after_distinct_on)
+	if (!schema && pre->type == SQLTOK_RPAREN && !after_distinct_on)
 		return;
 	/* TABLESAMPLE system (10): a sampling method, run as part of the scan */
 	if (is_kw(pre, K_TABLESAMPLE))
@@ -1448,20 +1065,20 @@ scan_query(Classifier *cl, const Token *first, bool in_parens)
 		hist[0] = tok;
 
 		/* x.name not followed by "(": a column, or a call of name(x) in attribute notation */
-		if (hist[2].type == T_DOT && is_name(&hist[1]) && tok.type != T_LPAREN && tok.type != T_DOT)
+		if (hist[2].type == SQLTOK_DOT && is_name(&hist[1]) && tok.type != SQLTOK_LPAREN && tok.type != SQLTOK_DOT)
 			check_attribute(cl, &hist[1]);
 
 		switch (tok.type)
 		{
-			case T_SEMI:
-			case T_EOF:
+			case SQLTOK_SEMI:
+			case SQLTOK_EOF:
 				if (depth > 0)
 					note_unparsable(cl);
 				return false;
-			case T_ERROR:
+			case SQLTOK_ERROR:
 				note_unparsable(cl);
 				return false;
-			case T_IDENT:
+			case SQLTOK_IDENT:
 				switch (tok.kw)
 				{
 					case K_INSERT:
@@ -1515,10 +1132,10 @@ scan_query(Classifier *cl, const Token *first, bool in_parens)
 						break;
 				}
 				break;
-			case T_QIDENT:
+			case SQLTOK_QIDENT:
 				*state = *state == CTE_EXPECT_NAME ? CTE_AFTER_NAME : CTE_NONE;
 				break;
-			case T_LPAREN:
+			case SQLTOK_LPAREN:
 				{
 					unsigned char kind = P_PLAIN;
 
@@ -1544,7 +1161,7 @@ scan_query(Classifier *cl, const Token *first, bool in_parens)
 					cte[depth] = CTE_NONE;
 				}
 				break;
-			case T_RPAREN:
+			case SQLTOK_RPAREN:
 				if (depth == 0)
 				{
 					note_unparsable(cl);
@@ -1562,10 +1179,10 @@ scan_query(Classifier *cl, const Token *first, bool in_parens)
 				if (in_parens && depth == 0)
 					return true;
 				break;
-			case T_COMMA:
+			case SQLTOK_COMMA:
 				*state = *state == CTE_AFTER_BODY ? CTE_EXPECT_NAME : CTE_NONE;
 				break;
-			case T_OP:
+			case SQLTOK_OP:
 				check_operator(cl, &tok);
 				*state = CTE_NONE;
 				break;
@@ -1581,7 +1198,7 @@ scan_query(Classifier *cl, const Token *first, bool in_parens)
 static bool
 starts_query(const Token *tok)
 {
-	return tok->type == T_LPAREN || is_kw(tok, K_SELECT) || is_kw(tok, K_VALUES) ||
+	return tok->type == SQLTOK_LPAREN || is_kw(tok, K_SELECT) || is_kw(tok, K_VALUES) ||
 		is_kw(tok, K_TABLE) || is_kw(tok, K_WITH);
 }
 
@@ -1635,7 +1252,7 @@ explain_statement(Classifier *cl)
 	bool		analyze = false;
 
 	next_token(cl, &tok);
-	if (tok.type == T_LPAREN)
+	if (tok.type == SQLTOK_LPAREN)
 	{
 		/* (ANALYZE [value], ...): ANALYZE counts unless its value is false, off or 0 */
 		Token		prev = {0};
@@ -1643,23 +1260,23 @@ explain_statement(Classifier *cl)
 		for (;;)
 		{
 			next_token(cl, &tok);
-			if (tok.type == T_EOF || tok.type == T_ERROR || tok.type == T_SEMI)
+			if (tok.type == SQLTOK_EOF || tok.type == SQLTOK_ERROR || tok.type == SQLTOK_SEMI)
 			{
 				note_unparsable(cl);
 				return;
 			}
-			if (tok.type == T_RPAREN || tok.type == T_COMMA)
+			if (tok.type == SQLTOK_RPAREN || tok.type == SQLTOK_COMMA)
 			{
 				if (is_kw(&prev, K_ANALYZE) || is_kw(&prev, K_ANALYSE))
 					analyze = true;
-				if (tok.type == T_RPAREN)
+				if (tok.type == SQLTOK_RPAREN)
 					break;
 			}
 			else if (is_kw(&prev, K_ANALYZE) || is_kw(&prev, K_ANALYSE))
 			{
 				bool		off = is_kw(&tok, K_FALSE) || is_kw(&tok, K_OFF) ||
-					(tok.type == T_NUMBER && tok.len == 1 && tok.s[0] == '0') ||
-					(tok.type == T_STRING &&
+					(tok.type == SQLTOK_NUMBER && tok.len == 1 && tok.s[0] == '0') ||
+					(tok.type == SQLTOK_STRING &&
 					 (token_is(&tok, "'off'") || token_is(&tok, "'false'") || token_is(&tok, "'0'")));
 
 				if (!off)
@@ -1709,7 +1326,7 @@ copy_statement(Classifier *cl)
 	Token		tok;
 
 	next_token(cl, &tok);
-	if (tok.type == T_LPAREN)
+	if (tok.type == SQLTOK_LPAREN)
 	{
 		Token		inner;
 
@@ -1740,17 +1357,17 @@ copy_statement(Classifier *cl)
 			return;
 		}
 		next_token(cl, &tok);
-		while (tok.type == T_DOT)
+		while (tok.type == SQLTOK_DOT)
 		{
 			next_token(cl, &tok);
 			if (is_name(&tok))
 				next_token(cl, &tok);
 		}
-		if (tok.type == T_LPAREN)
+		if (tok.type == SQLTOK_LPAREN)
 		{
-			while (tok.type != T_RPAREN && !ends_statement(cl, &tok))
+			while (tok.type != SQLTOK_RPAREN && !ends_statement(cl, &tok))
 				next_token(cl, &tok);
-			if (tok.type != T_RPAREN)
+			if (tok.type != SQLTOK_RPAREN)
 			{
 				note(cl, V_WRITE, "COPY", NULL, 0);
 				return;
@@ -1813,35 +1430,29 @@ declare_statement(Classifier *cl)
 	scan_query(cl, &tok, false);
 }
 
-/* create_statement: CREATE ...: a write; notes temporary objects and skips BEGIN ATOMIC bodies whole. */
+/*
+ * create_statement: CREATE ...: a write; notes temporary objects. A BEGIN ATOMIC body is skipped whole:
+ * its ';'s are SQLTOK_BODY_SEMI (sqlscan.c decides where statements end).
+ */
 static void
 create_statement(Classifier *cl, const Token *first)
 {
 	Token		tok;
-	Token		prev = *first;
-	int			atomic_depth = 0;
 	int			n = 0;
 
 	note(cl, V_WRITE, "DDL", first->s, first->len);
 	for (;;)
 	{
 		next_token(cl, &tok);
-		if (tok.type == T_EOF || tok.type == T_ERROR)
+		if (tok.type == SQLTOK_EOF || tok.type == SQLTOK_ERROR)
 		{
 			ends_statement(cl, &tok);
 			return;
 		}
-		if (tok.type == T_SEMI && atomic_depth == 0)
+		if (tok.type == SQLTOK_SEMI)
 			return;
 		if (++n <= 3 && (is_kw(&tok, K_TEMP) || is_kw(&tok, K_TEMPORARY)))
 			cl->flags |= ROUTE_F_TEMP_OBJECT;
-		/* BEGIN ATOMIC ... END holds ';'s; CASE ... END nests inside it */
-		if ((is_kw(&prev, K_BEGIN) && is_kw(&tok, K_ATOMIC)) ||
-			(atomic_depth > 0 && is_kw(&tok, K_CASE)))
-			atomic_depth++;
-		else if (atomic_depth > 0 && is_kw(&tok, K_END))
-			atomic_depth--;
-		prev = tok;
 	}
 }
 
@@ -1879,11 +1490,11 @@ classify_statement(Classifier *cl)
 	Token		tok;
 
 	next_token(cl, &tok);
-	if (tok.type == T_EOF)
+	if (tok.type == SQLTOK_EOF)
 		return false;
-	if (tok.type == T_SEMI)
+	if (tok.type == SQLTOK_SEMI)
 		return true;
-	if (tok.type == T_ERROR)
+	if (tok.type == SQLTOK_ERROR)
 	{
 		note_unparsable(cl);
 		return false;
@@ -1982,41 +1593,42 @@ classify_statement(Classifier *cl)
 	return !cl->done;
 }
 
+/* hint_blank: whitespace as the scanner skips it, for trimming a hint comment. */
+static bool
+hint_blank(char c)
+{
+	return c != '\0' && strchr(" \t\n\r\f\v", c) != NULL;
+}
+
 /* leading_hint: the faregate:primary / faregate:replica hint in the comments before the first token. */
 static uint32_t
-leading_hint(const char *p, const char *end)
+leading_hint(const char *sql, size_t len)
 {
+	SqlScanner	sc;
+	SqlToken	tok;
+
+	sqlscan_init(&sc, sql, len, true);	/* only comments are read: strings do not matter */
+	sc.keep_comments = true;
 	for (;;)
 	{
-		while (p < end && IS(*p, CC_SPACE))
-			p++;
-		if (p + 1 < end && p[0] == '-' && p[1] == '-')
-		{
-			while (p < end && *p != '\n' && *p != '\r')
-				p++;
-			continue;
-		}
-		if (p + 1 < end && p[0] == '/' && p[1] == '*')
-		{
-			const char *close = skip_block_comment(p, end);
-			const char *b = p + 2;
-			const char *e;
+		const char *b;
+		const char *e;
 
-			if (!close)
-				return 0;
-			e = close - 2;
-			while (b < e && IS(*b, CC_SPACE))
-				b++;
-			while (e > b && IS(e[-1], CC_SPACE))
-				e--;
-			if (e - b == 16 && memcmp(b, "faregate:primary", 16) == 0)
-				return ROUTE_F_HINT_PRIMARY;
-			if (e - b == 16 && memcmp(b, "faregate:replica", 16) == 0)
-				return ROUTE_F_HINT_REPLICA;
-			p = close;
-			continue;
-		}
-		return 0;
+		sqlscan_next(&sc, &tok);
+		if (tok.kind != SQLTOK_COMMENT)
+			return 0;
+		if (tok.s[0] != '/')
+			continue;			/* a -- comment */
+		b = tok.s + 2;
+		e = tok.s + tok.len - 2;
+		while (b < e && hint_blank(*b))
+			b++;
+		while (e > b && hint_blank(e[-1]))
+			e--;
+		if (e - b == 16 && memcmp(b, "faregate:primary", 16) == 0)
+			return ROUTE_F_HINT_PRIMARY;
+		if (e - b == 16 && memcmp(b, "faregate:replica", 16) == 0)
+			return ROUTE_F_HINT_REPLICA;
 	}
 }
 
@@ -2036,14 +1648,12 @@ route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult
 		len = 0;
 	}
 	memset(&cl, 0, sizeof(cl));
-	cl.lx.p = sql;
-	cl.lx.end = sql + len;
-	cl.lx.standard_strings = ctx->standard_conforming_strings;
+	sqlscan_init(&cl.lx, sql, len, ctx->standard_conforming_strings);
 	cl.ctx = ctx;
 	cl.verdict = V_NEUTRAL;
 	cl.reason = "transaction control only";
 
-	cl.flags = leading_hint(sql, sql + len);
+	cl.flags = leading_hint(sql, len);
 	while (classify_statement(&cl))
 		;
 	if (cl.statements == 0 && !(cl.flags & ROUTE_F_UNPARSABLE))
@@ -2088,14 +1698,12 @@ int
 route_listen_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteListenOp *ops,
 						int max)
 {
-	Lexer		lx;
+	SqlScanner	lx;
 	Token		tok;
 	int			found = 0;
 
 	pthread_once(&init_once, route_init);
-	lx.p = sql ? sql : "";
-	lx.end = lx.p + (sql ? len : 0);
-	lx.standard_strings = standard_conforming_strings;
+	sqlscan_init(&lx, sql, len, standard_conforming_strings);
 	for (;;)
 	{
 		bool		first = true;
@@ -2105,37 +1713,29 @@ route_listen_statements(const char *sql, size_t len, bool standard_conforming_st
 		for (;;)
 		{
 			lex_next(&lx, &tok);
-			if (tok.type == T_ERROR)
+			if (tok.type == SQLTOK_ERROR)
 				return -1;
-			if (tok.type == T_EOF)
+			if (tok.type == SQLTOK_EOF)
 				return found;
-			if (tok.type == T_SEMI)
+			if (tok.type == SQLTOK_SEMI)
 				break;
 			if (first)
 			{
 				first = false;
-				if (tok.type == T_IDENT && tok.kw == K_LISTEN)
+				if (tok.type == SQLTOK_IDENT && tok.kw == K_LISTEN)
 					kind = 'L';
-				else if (tok.type == T_IDENT && tok.kw == K_UNLISTEN)
+				else if (tok.type == SQLTOK_IDENT && tok.kw == K_UNLISTEN)
 					kind = 'U';
 				continue;
 			}
 			if (kind)
 			{
-				char		name[64];
+				char		name[SQLSCAN_NAME_MAX + 1];
 				size_t		n = 0;
 
-				if (tok.type == T_IDENT)
-					for (size_t i = 0; i < tok.len && n + 1 < sizeof(name); i++)
-						name[n++] = (char) tolower((unsigned char) tok.s[i]);
-				else if (tok.type == T_QIDENT)
-					for (size_t i = 0; i < tok.len && n + 1 < sizeof(name); i++)
-					{
-						name[n++] = tok.s[i];
-						if (tok.s[i] == '"' && i + 1 < tok.len && tok.s[i + 1] == '"')
-							i++;
-					}
-				else if (tok.type == T_OP && tok.len == 1 && tok.s[0] == '*' && kind == 'U')
+				if (is_name(&tok))
+					n = name_text(&tok, name);
+				else if (tok.type == SQLTOK_OP && tok.len == 1 && tok.s[0] == '*' && kind == 'U')
 					name[n++] = '*';
 				name[n] = '\0';
 				if (n > 0)
@@ -2153,61 +1753,6 @@ route_listen_statements(const char *sql, size_t len, bool standard_conforming_st
 	}
 }
 
-void
-route_scan_init(RouteScanner *sc, const char *sql, size_t len, bool standard_conforming_strings)
-{
-	pthread_once(&init_once, route_init);
-	sc->p = sql ? sql : "";
-	sc->end = sc->p + (sql ? len : 0);
-	sc->standard_strings = standard_conforming_strings;
-}
-
-void
-route_scan_next(RouteScanner *sc, RouteToken *tok)
-{
-	Lexer		lx = {sc->p, sc->end, sc->standard_strings};
-	const char *start = sc->p;
-	Token		t;
-
-	lex_next(&lx, &t);
-	sc->p = lx.p;
-	tok->s = t.s;
-	tok->len = t.len;
-	switch (t.type)
-	{
-		case T_EOF:
-			tok->kind = RT_EOF;
-			break;
-		case T_ERROR:
-			tok->kind = RT_ERROR;
-			break;
-		case T_SEMI:
-			tok->kind = RT_SEMI;
-			break;
-		case T_COMMA:
-			tok->kind = RT_COMMA;
-			break;
-		case T_IDENT:
-			tok->kind = RT_WORD;
-			break;
-		case T_QIDENT:
-			/*
-			 * U&"..." (its escapes are not undone by callers) is told apart by the bytes before the quote;
-			 * text such as xu&"a" is taken for one too, which only makes a caller more careful.
-			 */
-			tok->kind = RT_QUOTED_NAME;
-			if (t.s - start >= 3 && t.s[-2] == '&' && (t.s[-3] == 'u' || t.s[-3] == 'U'))
-				tok->kind = RT_OTHER;
-			break;
-		case T_STRING:
-			tok->kind = RT_STRING;
-			break;
-		default:
-			tok->kind = RT_OTHER;
-			break;
-	}
-}
-
 /* ------------------------------------------------------------------------------------------------
  * Session state (route_session_statements)
  * ------------------------------------------------------------------------------------------------ */
@@ -2215,7 +1760,7 @@ route_scan_next(RouteScanner *sc, RouteToken *tok)
 /* SessionScan: one walk over the statements of a text for route_session_statements. */
 typedef struct SessionScan
 {
-	Lexer		lx;
+	SqlScanner	lx;
 	Token		tok;			/* the current token */
 	RouteSessionOp *ops;
 	int			max;
@@ -2232,14 +1777,14 @@ ss_next(SessionScan *ss)
 static bool
 ss_end(const SessionScan *ss)
 {
-	return ss->tok.type == T_SEMI || ss->tok.type == T_EOF || ss->tok.type == T_ERROR;
+	return ss->tok.type == SQLTOK_SEMI || ss->tok.type == SQLTOK_EOF || ss->tok.type == SQLTOK_ERROR;
 }
 
 /* ss_word: the current token is the unquoted word (lower case), keyword or not. */
 static bool
 ss_word(const SessionScan *ss, const char *word)
 {
-	return ss->tok.type == T_IDENT && ss->tok.len == strlen(word) && ascii_lower_equal(word, ss->tok.s, ss->tok.len);
+	return ss->tok.type == SQLTOK_IDENT && ss->tok.len == strlen(word) && ascii_lower_equal(word, ss->tok.s, ss->tok.len);
 }
 
 /* ss_add: records one fact; the returned op (or a scratch one past max) takes its name and value. */
@@ -2271,7 +1816,7 @@ ss_param_name(SessionScan *ss, RouteSessionOp *op)
 
 	ss_name(&ss->tok, first);
 	ss_next(ss);
-	if (ss->tok.type != T_DOT)
+	if (ss->tok.type != SQLTOK_DOT)
 	{
 		snprintf(op->name, sizeof(op->name), "%s", first);
 		return;
@@ -2300,7 +1845,7 @@ ss_value(SessionScan *ss, RouteSessionOp *op)
 	bool		sign = false;
 
 	op->value_plain = false;
-	if (first.type == T_OP && first.len == 1 && (first.s[0] == '-' || first.s[0] == '+'))
+	if (first.type == SQLTOK_OP && first.len == 1 && (first.s[0] == '-' || first.s[0] == '+'))
 	{
 		sign = true;
 		ss_next(ss);
@@ -2312,7 +1857,7 @@ ss_value(SessionScan *ss, RouteSessionOp *op)
 			tokens++;
 		if (tokens != 1)
 			return;
-		if (v.type == T_STRING && v.s[0] == '\'' && !sign)
+		if (v.type == SQLTOK_STRING && v.s[0] == '\'' && !sign)
 		{
 			/* a plain '...' literal: doubled quotes undone; a continuation or escape form is not plain */
 			for (size_t i = 1; i + 1 < v.len; i++)
@@ -2328,9 +1873,9 @@ ss_value(SessionScan *ss, RouteSessionOp *op)
 				op->value[n++] = v.s[i];
 			}
 		}
-		else if (v.type == T_NUMBER || (!sign && (v.type == T_IDENT || v.type == T_QIDENT)))
+		else if (v.type == SQLTOK_NUMBER || (!sign && (v.type == SQLTOK_IDENT || v.type == SQLTOK_QIDENT)))
 		{
-			if (v.type == T_IDENT && v.len == 7 && ascii_lower_equal("default", v.s, 7))
+			if (v.type == SQLTOK_IDENT && v.len == 7 && ascii_lower_equal("default", v.s, 7))
 			{
 				op->to_default = true;
 				op->value_plain = true;
@@ -2338,7 +1883,7 @@ ss_value(SessionScan *ss, RouteSessionOp *op)
 			}
 			if (sign)
 				op->value[n++] = first.s[0];
-			if (v.type == T_NUMBER)
+			if (v.type == SQLTOK_NUMBER)
 			{
 				if (n + v.len >= sizeof(op->value))
 					return;
@@ -2397,7 +1942,7 @@ ss_set(SessionScan *ss)
 		return;
 	op = ss_add(ss, RS_SET);
 	ss_param_name(ss, op);
-	if (!(ss->tok.type == T_OP && token_is(&ss->tok, "=")) && !is_kw(&ss->tok, K_TO))
+	if (!(ss->tok.type == SQLTOK_OP && token_is(&ss->tok, "=")) && !is_kw(&ss->tok, K_TO))
 		return;					/* not plain: PostgreSQL will refuse it anyway */
 	ss_next(ss);
 	ss_value(ss, op);
@@ -2428,7 +1973,7 @@ ss_literal(const SessionScan *ss, char *out, size_t outlen)
 {
 	const Token *t = &ss->tok;
 
-	if (t->type != T_STRING || t->s[0] != '\'' || t->len < 2 || t->len - 2 >= outlen ||
+	if (t->type != SQLTOK_STRING || t->s[0] != '\'' || t->len < 2 || t->len - 2 >= outlen ||
 		memchr(t->s + 1, '\'', t->len - 2))
 		return false;
 	memcpy(out, t->s + 1, t->len - 2);
@@ -2449,8 +1994,8 @@ ss_set_config(SessionScan *ss)
 	RouteSessionOp *op;
 
 	ss_next(ss);
-	if (ss_literal(ss, name, sizeof(name)) && (ss_next(ss), ss->tok.type == T_COMMA) &&
-		(ss_next(ss), ss_literal(ss, value, sizeof(value))) && (ss_next(ss), ss->tok.type == T_COMMA))
+	if (ss_literal(ss, name, sizeof(name)) && (ss_next(ss), ss->tok.type == SQLTOK_COMMA) &&
+		(ss_next(ss), ss_literal(ss, value, sizeof(value))) && (ss_next(ss), ss->tok.type == SQLTOK_COMMA))
 	{
 		ss_next(ss);
 		if (is_kw(&ss->tok, K_TRUE))
@@ -2489,7 +2034,7 @@ ss_calls(SessionScan *ss)
 			ss_add(ss, RS_TEMP);
 			continue;
 		}
-		if (ss->tok.type != T_LPAREN || prev.type != T_IDENT || prev.len < 10 || prev.len > 27)
+		if (ss->tok.type != SQLTOK_LPAREN || prev.type != SQLTOK_IDENT || prev.len < 10 || prev.len > 27)
 			continue;
 		name_text(&prev, name);
 		if (strncmp(name, "pg_", 3) != 0 && strcmp(name, "set_config") != 0)
@@ -2573,24 +2118,22 @@ route_session_statements(const char *sql, size_t len, bool standard_conforming_s
 
 	pthread_once(&init_once, route_init);
 	memset(&ss, 0, sizeof(ss));
-	ss.lx.p = sql ? sql : "";
-	ss.lx.end = ss.lx.p + (sql ? len : 0);
-	ss.lx.standard_strings = standard_conforming_strings;
+	sqlscan_init(&ss.lx, sql, len, standard_conforming_strings);
 	ss.ops = ops;
 	ss.max = max;
 	for (;;)
 	{
 		ss_next(&ss);
-		if (ss.tok.type == T_ERROR)
+		if (ss.tok.type == SQLTOK_ERROR)
 			return -1;
-		if (ss.tok.type == T_EOF)
+		if (ss.tok.type == SQLTOK_EOF)
 			return ss.found;
-		if (ss.tok.type == T_SEMI)
+		if (ss.tok.type == SQLTOK_SEMI)
 			continue;
 		ss_statement(&ss);
-		if (ss.tok.type == T_ERROR)
+		if (ss.tok.type == SQLTOK_ERROR)
 			return -1;
-		if (ss.tok.type == T_EOF)
+		if (ss.tok.type == SQLTOK_EOF)
 			return ss.found;
 	}
 }
@@ -2618,7 +2161,7 @@ route_selftest(void)
 		return false;
 	for (size_t i = 0; i < N_KEYWORDS; i++)
 	{
-		Token		tok = {T_IDENT, K_NONE, KC_NONE, keywords[i].name, strlen(keywords[i].name)};
+		Token		tok = {SQLTOK_IDENT, K_NONE, KC_NONE, keywords[i].name, strlen(keywords[i].name)};
 
 		lookup_keyword(&tok);
 		if (tok.kw != keywords[i].id)

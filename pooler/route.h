@@ -84,50 +84,13 @@ typedef struct RouteListenOp
 } RouteListenOp;
 
 /*
- * route_listen_statements: the LISTEN/UNLISTEN statements of the len bytes at sql, in order, with the
- * same lexer as route_classify (comments, quotes, dollar quotes, standard_conforming_strings): up to max
+ * route_listen_statements: the LISTEN/UNLISTEN statements of the len bytes at sql, in order, scanned by
+ * sqlscan.c as route_classify is (comments, quotes, dollar quotes, standard_conforming_strings): up to max
  * into ops. Returns how many were found (may exceed max; only max are stored), -1 when the text cannot
  * be lexed.
  */
 int			route_listen_statements(const char *sql, size_t len, bool standard_conforming_strings,
 									RouteListenOp *ops, int max);
-
-/*
- * The lexer as a token stream, for the other modules that must read SQL text the way PostgreSQL scans
- * it (params.c's SET search_path). Comments and whitespace are skipped; strings, dollar quotes and
- * quoted identifiers are single tokens, so nothing inside them is ever read as syntax.
- */
-typedef enum RouteTokenKind
-{
-	RT_EOF,
-	RT_ERROR,					/* PostgreSQL would reject the text here (unterminated quote, stray byte) */
-	RT_SEMI,
-	RT_COMMA,
-	RT_WORD,					/* unquoted identifier or keyword, as written */
-	RT_QUOTED_NAME,				/* "..." (s/len: between the quotes, "" not undone); U&"..." is RT_OTHER */
-	RT_STRING,					/* any string constant, its prefix and quotes included */
-	RT_OTHER					/* numbers, operators, parentheses, parameters ... */
-} RouteTokenKind;
-
-typedef struct RouteToken
-{
-	RouteTokenKind kind;
-	const char *s;
-	size_t		len;
-} RouteToken;
-
-typedef struct RouteScanner
-{
-	const char *p;
-	const char *end;
-	bool		standard_strings;
-} RouteScanner;
-
-/* route_scan_init: a token stream over the len bytes at sql, under standard_conforming_strings. */
-void		route_scan_init(RouteScanner *sc, const char *sql, size_t len, bool standard_conforming_strings);
-
-/* route_scan_next: the next token (RT_EOF at the end, and for ever after an RT_ERROR). */
-void		route_scan_next(RouteScanner *sc, RouteToken *tok);
 
 /*
  * Session state a statement creates or clears (session.c acts on it; docs/pooler.md "Session state").

@@ -732,7 +732,6 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	RouteContext ctx;
 	RouteResult result;
 	const char *text;
-	const char *scs;
 	size_t		len = 0;
 	int			wnode;
 	int			rnode;
@@ -756,9 +755,8 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 		text = statement_text(client, type, msg, total, &len);
 		if (text)
 		{
-			scs = client->params.values[PARAM_STANDARD_CONFORMING_STRINGS];
 			ctx.volatility = rs->volatility;
-			ctx.standard_conforming_strings = !(scs && strcmp(scs, "off") == 0);
+			ctx.standard_conforming_strings = params_standard_strings(&client->params);
 			route_classify(text, len, &ctx, &result);
 			if (result.flags & (ROUTE_F_TEMP_OBJECT | ROUTE_F_LISTEN))
 			{

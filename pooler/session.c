@@ -240,9 +240,7 @@ session_stmt_flags(const char *sql, size_t len)
 static bool
 scs_on(const Client *client)
 {
-	const char *scs = client->params.values[PARAM_STANDARD_CONFORMING_STRINGS];
-
-	return !(scs && strcmp(scs, "off") == 0);
+	return params_standard_strings(&client->params);
 }
 
 /*

@@ -77,6 +77,22 @@ test_params(void)
 	tap_is_long(params_parse_set("SELECT set_config('search_path', 'a,,b', false)", true, value, sizeof(value)), -1,
 				"a malformed list is not tracked");
 
+	/* read with sqlscan.c since issue 18: the old hand-written scanner got these wrong */
+	tap_is_long(params_parse_set("/* a /* nested */ b */ SET search_path TO x", true, value, sizeof(value)),
+				PARAM_SEARCH_PATH, "a nested comment before the SET (ended at the first close before)");
+	tap_is_str(value, "\"x\"", "… its value");
+	tap_is_long(params_parse_set("SET \"search_path\" TO y", true, value, sizeof(value)), PARAM_SEARCH_PATH,
+				"the quoted name \"search_path\" is the same parameter");
+	tap_is_long(params_parse_set("RESET \"search_path\"", true, value, sizeof(value)), PARAM_SEARCH_PATH,
+				"… in RESET too");
+	tap_is_long(params_parse_set("SET \"Search_Path\" TO y", true, value, sizeof(value)), -1,
+				"a quoted name in another case is another name");
+	tap_is_long(params_parse_set("SELECT set_config(E'search_path', 'a\\', false)", false, value, sizeof(value)), -1,
+				"set_config: scs off, the value's quote is escaped: not a call we read");
+	tap_is_long(params_parse_set("SELECT set_config(E'search_path', $$a, b$$, false)", true, value, sizeof(value)),
+				PARAM_SEARCH_PATH, "set_config: E'' and dollar-quoted arguments");
+	tap_is_str(value, "\"a\", \"b\"", "… decoded");
+
 	tap_is_long(params_lookup("datestyle"), PARAM_DATESTYLE, "lookup is case-insensitive");
 	tap_is_long(params_lookup("work_mem"), -1, "untracked parameter");
 

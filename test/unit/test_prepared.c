@@ -100,6 +100,23 @@ test_prepared(void)
 				"another word");
 	tap_is_long(prepared_parse_deallocate("DEALLOCATE \"unterminated", name, sizeof(name)), PREPARED_DEALLOC_NONE,
 				"an unterminated quoted name");
+	/* read with sqlscan.c since issue 18: the old hand-written scanner got these wrong */
+	tap_is_long(prepared_parse_deallocate("/* a /* nested */ b */ DEALLOCATE s2", name, sizeof(name)),
+				PREPARED_DEALLOC_NAME, "a nested comment before DEALLOCATE (ended at the first close before)");
+	tap_is_str(name, "s2", "… the name");
+	tap_is_long(prepared_parse_deallocate("DEALLOCATE s3 -- done", name, sizeof(name)), PREPARED_DEALLOC_NAME,
+				"a trailing -- comment");
+	{
+		char		q[128] = "DEALLOCATE ";
+		char		big[96];
+
+		memset(q + 11, 'n', 70);
+		q[81] = '\0';
+		tap_is_long(prepared_parse_deallocate(q, big, sizeof(big)), PREPARED_DEALLOC_NAME, "a 70-byte name");
+		tap_is_long((long) strlen(big), 63, "… cut to 63 bytes, as the server reads it");
+		tap_is_long(prepared_parse_deallocate(q, name, sizeof(name)), PREPARED_DEALLOC_NONE,
+					"… left to the server when it does not fit the caller's buffer");
+	}
 }
 
 int
