@@ -106,6 +106,7 @@ const ConfigKey config_keys[] = {
 	TIME_KEY(dns_max_ttl, "15", true),
 	TIME_KEY(dns_nxdomain_ttl, "15", true),
 	STR_KEY(dns_resolv_conf, "/etc/resolv.conf", false),
+	STR_KEY(resolv_conf, "", false),	/* PgBouncer's name: when set, it replaces dns_resolv_conf */
 	TIME_KEY(dns_zone_check_period, "0", true),
 	/*
 	 * issue 15: the rest of PgBouncer 1.25's keys. The ones that apply: user (main.c), unix_socket_*,
@@ -1209,6 +1210,11 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 	{
 		config_free(out);
 		return false;
+	}
+	if (out->resolv_conf[0] && !copy_string(out->dns_resolv_conf, sizeof(out->dns_resolv_conf), out->resolv_conf))
+	{
+		config_free(out);
+		return config_file_error(err, errlen, path, 0, "resolv_conf is too long");
 	}
 	if (!config_check_auth(out, why, sizeof(why)))
 	{

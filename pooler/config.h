@@ -194,6 +194,7 @@ typedef struct Config
 	long		dns_max_ttl_ms;	/* an answer is used this long */
 	long		dns_nxdomain_ttl_ms;	/* a failed lookup is remembered this long */
 	char		dns_resolv_conf[CF_STR_MAX];	/* nameservers, search, options for evdns */
+	char		resolv_conf[CF_STR_MAX];	/* PgBouncer's key; config_load copies it into dns_resolv_conf */
 	long		dns_zone_check_period_ms;	/* accepted at 0 only (pgbcompat.c) */
 	/* issue 15: PgBouncer 1.25 keys; pgbcompat.c says which apply and why the others have no effect */
 	char		user[CF_STR_MAX];	/* -u/--user: OS user to become after binding (main.c) */

@@ -79,6 +79,16 @@ test_dropin(char *err)
 	tap_ok(config_find_user(&cfg, "bob") == NULL, "a user without a [users] line has none");
 	config_free(&cfg);
 
+	if (!tap_ok(load_text("[pgbouncer]\nauth_type = trust\nresolv_conf = /etc/fg-resolv.conf\n", &cfg, err),
+				"PgBouncer's resolv_conf loads"))
+		printf("#   %s\n", err);
+	tap_is_str(cfg.dns_resolv_conf, "/etc/fg-resolv.conf", "resolv_conf (PgBouncer's name) sets the file dns.c reads");
+	config_free(&cfg);
+	if (!tap_ok(load_text("[pgbouncer]\nauth_type = trust\nresolv_conf =\n", &cfg, err), "an empty resolv_conf loads"))
+		printf("#   %s\n", err);
+	tap_is_str(cfg.dns_resolv_conf, "/etc/resolv.conf", "an empty resolv_conf leaves dns_resolv_conf's default");
+	config_free(&cfg);
+
 	refused("[pooler]\nclient_tls_ciphers = HIGH\n", ":2: client_tls_ciphers is not supported by faregate-pooler at "
 			"any value but its default (default)", "a TLS cipher list other than the default is refused");
 	refused("[pooler]\nserver_round_robin = 1\n", "server_round_robin is not supported", "server_round_robin = 1 refused");
