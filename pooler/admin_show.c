@@ -112,12 +112,7 @@ admin_fmt_time(char *buf, size_t len, uint64_t usec)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-/* pool_mode_name: a pool mode as PgBouncer spells it. */
-static const char *
-pool_mode_name(PoolMode mode)
-{
-	return mode == POOL_SESSION ? "session" : "transaction";
-}
+#define pool_mode_name config_pool_mode_name
 
 static bool
 show_version(Client *client)
@@ -301,7 +296,7 @@ show_pools(Client *client)
 			snprintf(v[12], 64, "%d", list_count(&node->login_servers));
 			snprintf(v[13], 64, "%llu", (unsigned long long) (pool->max_wait_us / 1000000));
 			snprintf(v[14], 64, "%llu", (unsigned long long) (pool->max_wait_us % 1000000));
-			snprintf(v[15], 64, "%s", pool->admin ? "statement" : pool_mode_name(cf.pool_mode));
+			snprintf(v[15], 64, "%s", pool->admin ? "statement" : pool_mode_name(pool_mode_of(pool)));
 			snprintf(v[17], 64, "%d", i);
 			snprintf(v[18], 64, "%s", node->role == NODE_PRIMARY ? "primary" : "replica");
 			snprintf(v[19], 64, "%s", node->host);

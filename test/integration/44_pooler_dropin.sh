@@ -318,7 +318,6 @@ for kv in "server_round_robin 1" "disable_pqexec 1" "application_name_add_host 1
   set -- $kv
   refuse "$1" "$2" "$1 is not supported by faregate-pooler at any value but its default"
 done
-refuse pool_mode statement "pool_mode statement is not supported yet"
 sed 's|^listen_backlog = |listen_bakclog = |' "$POOLER_DIR/base.ini" >"$POOLER_DIR/bad.ini"
 like "$("$POOLER_BIN" -C "$POOLER_DIR/bad.ini" 2>&1)" 'unknown setting "listen_bakclog"; did you mean "listen_backlog"\?' \
   "a misspelt key stops start-up naming the nearest key"
@@ -328,9 +327,6 @@ like "$("$POOLER_BIN" -C "$POOLER_DIR/bad.ini" 2>&1)" 'bad.ini:3: unknown databa
 sed 's|connect_query=.. |connect_query='"'"'SET work_mem=1'"'"' |' "$POOLER_DIR/base.ini" >"$POOLER_DIR/bad.ini"
 like "$("$POOLER_BIN" -C "$POOLER_DIR/bad.ini" 2>&1)" 'connect_query on a \[databases\] line is not supported yet' \
   "a connect_query stops start-up with the reason"
-sed 's|pool_mode=transaction load|pool_mode=session load|' "$POOLER_DIR/base.ini" >"$POOLER_DIR/bad.ini"
-like "$("$POOLER_BIN" -C "$POOLER_DIR/bad.ini" 2>&1)" 'bad.ini:3: pool_mode for one database is not supported yet' \
-  "a database's own pool_mode stops start-up"
 
 # --- PgBouncer's and Debian's sample pgbouncer.ini, only paths and port changed -----------------------
 sample_check() { # NAME FILE
