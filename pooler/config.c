@@ -729,6 +729,15 @@ config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *val
 {
 	int		   *number = NULL;
 
+	if (strcmp(word, "pool_mode") == 0)
+	{
+		int			mode;
+
+		if (!config_parse_pool_mode_word(value, &mode, why, whylen))
+			return false;
+		entry->pool_mode = mode;
+		return true;
+	}
 	if (strcmp(word, "min_pool_size") == 0)
 		number = &entry->min_pool_size;
 	else if (strcmp(word, "reserve_pool_size") == 0 || strcmp(word, "reserve_pool") == 0)
@@ -749,8 +758,6 @@ config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *val
 							value), false;
 		return true;
 	}
-	if (strcmp(word, "pool_mode") == 0)
-		return config_parse_pool_mode_word(value, &entry->pool_mode, why, whylen);
 	if (strcmp(word, "load_balance_hosts") == 0)
 	{
 		/* with one host per database (host lists are refused above) both values do the same */
@@ -835,8 +842,11 @@ parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int l
 		}
 		else if (strcmp(item, "pool_mode") == 0)
 		{
-			if (!config_parse_pool_mode_word(eq, &user->pool_mode, why, whylen))
+			int			mode;
+
+			if (!config_parse_pool_mode_word(eq, &mode, why, whylen))
 				return false;
+			user->pool_mode = mode;
 		}
 		else if (strcmp(item, "query_timeout") == 0 || strcmp(item, "idle_transaction_timeout") == 0 ||
 				 strcmp(item, "transaction_timeout") == 0 || strcmp(item, "client_idle_timeout") == 0)
