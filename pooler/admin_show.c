@@ -112,12 +112,7 @@ admin_fmt_time(char *buf, size_t len, uint64_t usec)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-/* pool_mode_name: a pool mode as PgBouncer spells it. */
-static const char *
-pool_mode_name(PoolMode mode)
-{
-	return mode == POOL_SESSION ? "session" : "transaction";
-}
+#define pool_mode_name config_pool_mode_name
 
 static bool
 show_version(Client *client)
@@ -301,7 +296,7 @@ show_pools(Client *client)
 			snprintf(v[12], 64, "%d", list_count(&node->login_servers));
 			snprintf(v[13], 64, "%llu", (unsigned long long) (pool->max_wait_us / 1000000));
 			snprintf(v[14], 64, "%llu", (unsigned long long) (pool->max_wait_us % 1000000));
-			snprintf(v[15], 64, "%s", pool->admin ? "statement" : pool_mode_name(cf.pool_mode));
+			snprintf(v[15], 64, "%s", pool->admin ? "statement" : pool_mode_name(pool_mode_of(pool)));
 			snprintf(v[17], 64, "%d", i);
 			snprintf(v[18], 64, "%s", node->role == NODE_PRIMARY ? "primary" : "replica");
 			snprintf(v[19], 64, "%s", node->host);
@@ -697,24 +692,27 @@ show_databases(Client *client)
 		snprintf(v[3], sizeof(v[3]), "%s", db->dbname[0] ? db->dbname : db->name);
 		snprintf(v[4], sizeof(v[4]), "%s", db->user);
 		snprintf(v[5], sizeof(v[5]), "%d", db->pool_size > 0 ? db->pool_size : cf.default_pool_size);
-		snprintf(v[6], sizeof(v[6]), "%d", cf.min_pool_size);
-		snprintf(v[7], sizeof(v[7]), "%d", cf.reserve_pool_size);
-		snprintf(v[8], sizeof(v[8]), "%ld", cf.server_lifetime_ms / 1000);
-		snprintf(v[9], sizeof(v[9]), "%s", pool_mode_name(cf.pool_mode));
+		/* issue 15: the database line's own values where it has them (PgBouncer shows those) */
+		snprintf(v[6], sizeof(v[6]), "%d", db->min_pool_size >= 0 ? db->min_pool_size : cf.min_pool_size);
+		snprintf(v[7], sizeof(v[7]), "%d", db->reserve_pool_size >= 0 ? db->reserve_pool_size : cf.reserve_pool_size);
+		snprintf(v[8], sizeof(v[8]), "%ld",
+				 (db->server_lifetime_ms >= 0 ? db->server_lifetime_ms : cf.server_lifetime_ms) / 1000);
+		snprintf(v[9], sizeof(v[9]), "%s", db->pool_mode >= 0 ? pool_mode_name((PoolMode) db->pool_mode) : "");
 		v[10][0] = '\0';
-		snprintf(v[11], sizeof(v[11]), "%d", cf.max_db_connections);
+		snprintf(v[11], sizeof(v[11]), "%d", db->max_db_connections >= 0 ? db->max_db_connections : cf.max_db_connections);
 		snprintf(v[12], sizeof(v[12]), "%d", pool_db_connections(db->name));
 		snprintf(v[13], sizeof(v[13]), "0");	/* max_db_client_connections: no such limit here */
 		snprintf(v[14], sizeof(v[14]), "%d", n_clients);
 		snprintf(v[15], sizeof(v[15]), "%d", admin_db_paused(db->name) ? 1 : 0);
 		snprintf(v[16], sizeof(v[16]), "%d", admin_db_disabled(db->name) ? 1 : 0);
-		snprintf(v[17], sizeof(v[17]), "%d", cf.reserve_pool_size);
+		snprintf(v[17], sizeof(v[17]), "%s", v[7]);
 		for (int c = 0; c < OWN; c++)
 			values[c] = v[c];
 		/* PgBouncer: NULL force_user without one, NULL pool_mode when the database inherits it */
 		if (db->user[0] == '\0')
 			values[4] = NULL;
-		values[9] = NULL;
+		if (db->pool_mode < 0)
+			values[9] = NULL;
 		values[10] = NULL;
 		host_lists(&hl, db, routing_pool_of(db->name));
 		for (int c = 0; c < 6; c++)
@@ -725,9 +723,9 @@ show_databases(Client *client)
 }
 
 /*
- * show_users: one row per user with a pool (server login user) or a logged-in client: per-user
- * pool_size, reserve_pool_size and pool_mode are empty/NULL (inherited: faregate has no [users]
- * overrides of its own), max_user_connections and the current counts.
+ * show_users: one row per user with a pool (server login user) or a logged-in client: the [users]
+ * line's pool_size, reserve_pool_size and pool_mode (empty/NULL when the user has none, as PgBouncer),
+ * max_user_connections (the [users] value, else the [pooler] one) and the current counts.
  */
 static bool
 show_users(Client *client)
@@ -765,20 +763,26 @@ show_users(Client *client)
 	{
 		Pool	   *pool = sorted[first];
 		int			n_servers = 0;
-		char		v[3][16];
+		char		v[5][16];
 		const char *values[8];
+		const UserEntry *u = config_find_user(&cf, pool->user);
 
 		for (next = first; next < n_pools && strcmp(sorted[next]->user, pool->user) == 0; next++)
 			if (!sorted[next]->admin)
 				for (int i = 0; i < sorted[next]->n_nodes; i++)
 					n_servers += sorted[next]->nodes[i].n_servers;
-		snprintf(v[0], 16, "%d", cf.max_user_connections);
+		snprintf(v[0], 16, "%d", u && u->max_user_connections >= 0 ? u->max_user_connections : cf.max_user_connections);
 		snprintf(v[1], 16, "%d", n_servers);
 		snprintf(v[2], 16, "%d", n_clients[first]);
+		v[3][0] = v[4][0] = '\0';
+		if (u && u->pool_size >= 0)
+			snprintf(v[3], 16, "%d", u->pool_size);
+		if (u && u->reserve_pool_size >= 0)
+			snprintf(v[4], 16, "%d", u->reserve_pool_size);
 		values[0] = pool->user;
-		values[1] = "";
-		values[2] = "";
-		values[3] = NULL;
+		values[1] = v[3];
+		values[2] = v[4];
+		values[3] = u && u->pool_mode >= 0 ? pool_mode_name((PoolMode) u->pool_mode) : NULL;
 		values[4] = v[0];
 		values[5] = v[1];
 		values[6] = "0";

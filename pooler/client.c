@@ -929,7 +929,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 						break;
 					}
 					client_note_set(client, query);
-					if (cf.pool_mode == POOL_TRANSACTION)
+					if (pool_releases_at_commit(client->pool))
 						notify_note_query(client, query, strlen(query));
 				}
 				ok = server_send_bytes(server, msg, total) && server_exp_push(server, EXP_QUERY, false, 0);
@@ -950,7 +950,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					return false;
 				}
 				client_note_set(client, query);
-				if (cf.pool_mode == POOL_TRANSACTION)
+				if (pool_releases_at_commit(client->pool))
 					notify_note_query(client, query, strlen(query));
 				if (name[0] && prepared_client_lookup(&client->stmts, name))
 				{
@@ -1316,7 +1316,7 @@ client_process(Client *client)
 		}
 		if (client->state == CL_IDLE && notify_client_waiting(&client->notify))
 			break;				/* its LISTEN is not answered yet (notify.c resumes it) */
-		if (client->state == CL_IDLE && type == 'Q' && cf.pool_mode == POOL_TRANSACTION && total > 5 &&
+		if (client->state == CL_IDLE && type == 'Q' && client->pool && pool_releases_at_commit(client->pool) && total > 5 &&
 			p[total - 1] == '\0')
 		{
 			int			taken = notify_try_query(client, (const char *) p + 5);

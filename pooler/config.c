@@ -106,6 +106,7 @@ const ConfigKey config_keys[] = {
 	TIME_KEY(dns_max_ttl, "15", true),
 	TIME_KEY(dns_nxdomain_ttl, "15", true),
 	STR_KEY(dns_resolv_conf, "/etc/resolv.conf", false),
+	STR_KEY(resolv_conf, "", false),	/* PgBouncer's name: when set, it replaces dns_resolv_conf */
 	TIME_KEY(dns_zone_check_period, "0", true),
 	/*
 	 * issue 15: the rest of PgBouncer 1.25's keys. The ones that apply: user (main.c), unix_socket_*,
@@ -320,6 +321,28 @@ config_check_auth(const Config *cfg, char *why, size_t whylen)
 	return true;
 }
 
+const char *
+config_pool_mode_name(PoolMode mode)
+{
+	return mode == POOL_SESSION ? "session" : mode == POOL_STATEMENT ? "statement" : "transaction";
+}
+
+/* config_parse_pool_mode_word: a pool_mode value ([pooler], a [databases] or [users] line) into *out. */
+static bool
+config_parse_pool_mode_word(const char *value, int *out, char *why, size_t whylen)
+{
+	if (strcmp(value, "transaction") == 0)
+		*out = POOL_TRANSACTION;
+	else if (strcmp(value, "session") == 0)
+		*out = POOL_SESSION;
+	else if (strcmp(value, "statement") == 0)
+		*out = POOL_STATEMENT;
+	else
+		return snprintf(why, whylen, "pool_mode must be session, transaction or statement, not \"%s\"", value),
+			false;
+	return true;
+}
+
 static bool
 set_key(Config *cfg, const ConfigKey *key, const char *value, char *why, size_t whylen)
 {
@@ -355,17 +378,14 @@ set_key(Config *cfg, const ConfigKey *key, const char *value, char *why, size_t 
 								"or hba, not \"%s\"", value), false;
 			return true;
 		case CFK_POOL_MODE:
-			if (strcmp(value, "transaction") == 0)
-				*(PoolMode *) field = POOL_TRANSACTION;
-			else if (strcmp(value, "session") == 0)
-				*(PoolMode *) field = POOL_SESSION;
-			else if (strcmp(value, "statement") == 0)
-				return snprintf(why, whylen, "pool_mode statement is not supported yet: use transaction "
-								"(a server per transaction) or session"), false;
-			else
-				return snprintf(why, whylen, "pool_mode must be transaction or session, not \"%s\"",
-								value), false;
-			return true;
+			{
+				int			mode;
+
+				if (!config_parse_pool_mode_word(value, &mode, why, whylen))
+					return false;
+				*(PoolMode *) field = (PoolMode) mode;
+				return true;
+			}
 	}
 	return false;
 }
@@ -690,21 +710,6 @@ static const char *const config_user_words[] = {
 	"idle_transaction_timeout", "transaction_timeout", "client_idle_timeout", "max_user_client_connections"
 };
 
-/* config_parse_pool_mode_word: pool_mode= of a [databases] or [users] line into *out (a PoolMode). */
-static bool
-config_parse_pool_mode_word(const char *value, int *out, char *why, size_t whylen)
-{
-	if (strcmp(value, "transaction") == 0)
-		*out = POOL_TRANSACTION;
-	else if (strcmp(value, "session") == 0)
-		*out = POOL_SESSION;
-	else if (strcmp(value, "statement") == 0)
-		return snprintf(why, whylen, "pool_mode statement is not supported yet: use transaction"), false;
-	else
-		return snprintf(why, whylen, "pool_mode must be transaction or session, not \"%s\"", value), false;
-	return true;
-}
-
 /* config_unknown_word: the error for an unknown word of a line, with the nearest known one. */
 static bool
 config_unknown_word(const char *what, const char *word, const char *const *known, size_t n, char *why,
@@ -732,6 +737,15 @@ config_parse_count_word(const char *word, const char *value, int *number, char *
 static bool
 config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *value, char *why, size_t whylen)
 {
+	if (strcmp(word, "pool_mode") == 0)
+	{
+		int			mode;
+
+		if (!config_parse_pool_mode_word(value, &mode, why, whylen))
+			return false;
+		entry->pool_mode = mode;
+		return true;
+	}
 	if (strcmp(word, "min_pool_size") == 0)
 		return config_parse_count_word(word, value, &entry->min_pool_size, why, whylen);
 	if (strcmp(word, "reserve_pool_size") == 0 || strcmp(word, "reserve_pool") == 0)
@@ -745,8 +759,6 @@ config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *val
 							value), false;
 		return true;
 	}
-	if (strcmp(word, "pool_mode") == 0)
-		return config_parse_pool_mode_word(value, &entry->pool_mode, why, whylen);
 	if (strcmp(word, "load_balance_hosts") == 0)
 	{
 		/* with one host per database (host lists are refused above) both values do the same */
@@ -831,8 +843,11 @@ parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int l
 		}
 		else if (strcmp(item, "pool_mode") == 0)
 		{
-			if (!config_parse_pool_mode_word(eq, &user->pool_mode, why, whylen))
+			int			mode;
+
+			if (!config_parse_pool_mode_word(eq, &mode, why, whylen))
 				return false;
+			user->pool_mode = mode;
 		}
 		else if (strcmp(item, "query_timeout") == 0 || strcmp(item, "idle_transaction_timeout") == 0 ||
 				 strcmp(item, "transaction_timeout") == 0 || strcmp(item, "client_idle_timeout") == 0)
@@ -918,23 +933,6 @@ config_unknown_key(const char *name, char *why, size_t whylen)
 		return snprintf(why, whylen, "unknown setting \"%s\"; did you mean \"%s\"?", name, near), false;
 	return snprintf(why, whylen, "unknown setting \"%s\"; see docs/faregate-pooler.ini for the settings", name),
 		false;
-}
-
-/* config_check_pool_modes: a per-database or per-user pool_mode must be the [pooler] one (for now). */
-static bool
-config_check_pool_modes(const Config *cfg, char *err, size_t errlen)
-{
-	for (int i = 0; i < cfg->n_databases; i++)
-		if (cfg->databases[i].pool_mode >= 0 && cfg->databases[i].pool_mode != (int) cfg->pool_mode)
-			return config_file_error(err, errlen, cfg->path, cfg->databases[i].line, "pool_mode for one database "
-									 "is not supported yet: it must be the [pooler] pool_mode (%s), or be removed",
-									 cfg->pool_mode == POOL_SESSION ? "session" : "transaction");
-	for (int i = 0; i < cfg->n_users; i++)
-		if (cfg->users[i].pool_mode >= 0 && cfg->users[i].pool_mode != (int) cfg->pool_mode)
-			return config_file_error(err, errlen, cfg->path, cfg->users[i].line, "pool_mode for one user "
-									 "is not supported yet: it must be the [pooler] pool_mode (%s), or be removed",
-									 cfg->pool_mode == POOL_SESSION ? "session" : "transaction");
-	return true;
 }
 
 /*
@@ -1206,10 +1204,15 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 	if (!copy_string(out->path, sizeof(out->path), path))
 		return config_file_error(err, errlen, path, 0, "path of the config file is too long");
 
-	if (!config_read_file(path, out, &st, 0, err, errlen) || !config_check_pool_modes(out, err, errlen))
+	if (!config_read_file(path, out, &st, 0, err, errlen))
 	{
 		config_free(out);
 		return false;
+	}
+	if (out->resolv_conf[0] && !copy_string(out->dns_resolv_conf, sizeof(out->dns_resolv_conf), out->resolv_conf))
+	{
+		config_free(out);
+		return config_file_error(err, errlen, path, 0, "resolv_conf is too long");
 	}
 	if (!config_check_auth(out, why, sizeof(why)))
 	{
@@ -1291,8 +1294,7 @@ config_value_string(const Config *cfg, const ConfigKey *key, char *buf, size_t b
 				break;
 			}
 		case CFK_POOL_MODE:
-			snprintf(buf, buflen, "%s",
-					 *(const PoolMode *) field == POOL_SESSION ? "session" : "transaction");
+			snprintf(buf, buflen, "%s", config_pool_mode_name(*(const PoolMode *) field));
 			break;
 	}
 }

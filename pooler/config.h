@@ -35,7 +35,8 @@ typedef enum AuthType
 typedef enum PoolMode
 {
 	POOL_TRANSACTION,			/* server released at ReadyForQuery 'I' */
-	POOL_SESSION				/* server held until the client leaves */
+	POOL_SESSION,				/* server held until the client leaves */
+	POOL_STATEMENT				/* as transaction, and a transaction block closes the client (PgBouncer's) */
 } PoolMode;
 
 /* session_state_action: what the pooler does with session state it cannot carry (session.c). */
@@ -73,7 +74,7 @@ typedef struct DatabaseEntry
 	int			reserve_pool_size;
 	int			max_db_connections;
 	long		server_lifetime_ms;
-	int			pool_mode;		/* -1, or a PoolMode: must equal the [pooler] pool_mode (config_load) */
+	int			pool_mode;		/* -1 = the [pooler] pool_mode, or a PoolMode (a [users] one wins) */
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 
@@ -84,7 +85,7 @@ typedef struct UserEntry
 	int			pool_size;		/* -1 = the database's or default_pool_size */
 	int			reserve_pool_size;	/* -1 = the database's or the [pooler] value */
 	int			max_user_connections;	/* -1 = the [pooler] value */
-	int			pool_mode;		/* -1, or a PoolMode equal to the [pooler] pool_mode */
+	int			pool_mode;		/* -1 = the database's or the [pooler] pool_mode, or a PoolMode */
 	int			line;
 } UserEntry;
 
@@ -194,6 +195,7 @@ typedef struct Config
 	long		dns_max_ttl_ms;	/* an answer is used this long */
 	long		dns_nxdomain_ttl_ms;	/* a failed lookup is remembered this long */
 	char		dns_resolv_conf[CF_STR_MAX];	/* nameservers, search, options for evdns */
+	char		resolv_conf[CF_STR_MAX];	/* PgBouncer's key; config_load copies it into dns_resolv_conf */
 	long		dns_zone_check_period_ms;	/* accepted at 0 only (pgbcompat.c) */
 	/* issue 15: PgBouncer 1.25 keys; pgbcompat.c says which apply and why the others have no effect */
 	char		user[CF_STR_MAX];	/* -u/--user: OS user to become after binding (main.c) */
@@ -305,6 +307,9 @@ extern const DatabaseEntry *config_find_database(const Config *cfg, const char *
 
 /* config_value_string: the current value of key as text (for SHOW CONFIG); secrets never appear. */
 extern void config_value_string(const Config *cfg, const ConfigKey *key, char *buf, size_t buflen);
+
+/* config_pool_mode_name: a PoolMode as the config file and PgBouncer's console spell it. */
+extern const char *config_pool_mode_name(PoolMode mode);
 
 /* config_auth_type_name: the auth_type value as written in the config file. */
 extern const char *config_auth_type_name(AuthType type);

@@ -288,7 +288,7 @@ main(int argc, char **argv)
 	{
 		printf("faregate-pooler: %s is valid: listen %s:%d, %d database(s), pool_mode %s\n", cf.path,
 			   cf.listen_addr, cf.listen_port, cf.n_databases,
-			   cf.pool_mode == POOL_SESSION ? "session" : "transaction");
+			   config_pool_mode_name(cf.pool_mode));
 		config_free(&cf);
 		return 0;
 	}
@@ -369,7 +369,7 @@ main(int argc, char **argv)
 	}
 	log_info("faregate-pooler %s listening on %s:%d%s%s, pool_mode %s", FAREGATE_POOLER_VERSION,
 			 cf.listen_addr, cf.listen_port, cf.unix_socket_dir[0] ? " and " : "", cf.unix_socket_dir,
-			 cf.pool_mode == POOL_SESSION ? "session" : "transaction");
+			 config_pool_mode_name(cf.pool_mode));
 	listener_warn_trust();
 
 	event_base_dispatch(conn_base);

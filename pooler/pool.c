@@ -62,6 +62,14 @@ pool_size_for(const Config *cfg, const DatabaseEntry *db, const char *user)
 }
 
 static int
+pool_user_pool_mode(const Config *cfg, const char *user)
+{
+	const UserEntry *u = config_find_user(cfg, user);
+
+	return u ? u->pool_mode : -1;
+}
+
+static int
 pool_reserve_size(const Pool *pool)
 {
 	const UserEntry *u = config_find_user(&cf, pool->user);
@@ -97,6 +105,7 @@ pool_new(const DatabaseEntry *db, const char *user, bool admin)
 	snprintf(pool->user, sizeof(pool->user), "%s", user);
 	snprintf(pool->password, sizeof(pool->password), "%s", db->password);
 	pool->pool_size = admin ? db->pool_size : pool_size_for(&cf, db, user);
+	pool->user_pool_mode = admin ? -1 : pool_user_pool_mode(&cf, user);
 	pool->admin = admin;
 	pool->paused = !admin && admin_db_paused(db->name);	/* a PAUSE or KILL in force covers new pools */
 	pool->n_nodes = 1;
@@ -647,6 +656,8 @@ pool_reload(const Config *cfg)
 		pool->db.reserve_pool_size = db->reserve_pool_size;
 		pool->db.max_db_connections = db->max_db_connections;
 		pool->db.server_lifetime_ms = db->server_lifetime_ms;
+		pool->db.pool_mode = db->pool_mode;
+		pool->user_pool_mode = pool_user_pool_mode(cfg, pool->user);
 		if ((!db->patroni[0] && (strcmp(db->host, pool->nodes[0].host) != 0 || db->port != pool->nodes[0].port)) ||
 			strcmp(db->dbname, pool->db.dbname) != 0 || strcmp(db->password, pool->db.password) != 0 ||
 			(db->user[0] && strcmp(db->user, pool->user) != 0))

@@ -97,8 +97,27 @@ struct Pool
 	uint8_t		scram_client_key[32];	/* lets the pooler log in with that secret (login.c) */
 	PoolStats	stats;
 	struct RoutingSet *routing; /* routing.c: health and node choice; NULL = everything to nodes[0] */
+	int			user_pool_mode; /* the [users] line's pool_mode of user, -1 = none (pool_mode_of) */
 	uint64_t	max_wait_us;	/* longest current wait (SHOW POOLS maxwait), refreshed by the janitor */
 };
+
+/*
+ * pool_mode_of: the pool mode a pool runs in, PgBouncer's order: the [users] line of its server user,
+ * else its [databases] line, else the [pooler] pool_mode (read at each use: SET pool_mode applies at once).
+ */
+static inline PoolMode
+pool_mode_of(const Pool *pool)
+{
+	return pool->user_pool_mode >= 0 ? (PoolMode) pool->user_pool_mode :
+		pool->db.pool_mode >= 0 ? (PoolMode) pool->db.pool_mode : cf.pool_mode;
+}
+
+/* pool_releases_at_commit: transaction and statement modes give the server back at ReadyForQuery 'I'. */
+static inline bool
+pool_releases_at_commit(const Pool *pool)
+{
+	return pool_mode_of(pool) != POOL_SESSION;
+}
 
 /* Every pool, in creation order. */
 extern List pool_list;

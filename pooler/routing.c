@@ -736,7 +736,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 	int			wnode;
 	int			rnode;
 	bool		read;
-	bool		transaction = cf.pool_mode == POOL_TRANSACTION;
+	bool		transaction = pool_releases_at_commit(pool);
 
 	client->routing.capture = false;
 	client->routing.retry = false;

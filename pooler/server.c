@@ -544,7 +544,7 @@ server_release(Server *server)
 		server_close(server, "server_lifetime reached");
 		return;
 	}
-	if (server->notify_dirty && cf.pool_mode != POOL_SESSION && server->state == SV_ACTIVE)
+	if (server->notify_dirty && pool_releases_at_commit(server->pool) && server->state == SV_ACTIVE)
 	{
 		/* a client's LISTEN ran here: the listener connection serves it now (notify.c) */
 		uint8_t		data[32];
@@ -563,7 +563,7 @@ server_release(Server *server)
 		conn_set_read(&server->conn, true);
 		return;
 	}
-	if ((((cf.pool_mode == POOL_SESSION || cf.server_reset_query_always) && cf.server_reset_query[0]) ||
+	if ((((pool_mode_of(server->pool) == POOL_SESSION || cf.server_reset_query_always) && cf.server_reset_query[0]) ||
 		 server->session_discard) && server->state == SV_ACTIVE)
 	{
 		uint8_t		data[CF_STR_MAX + 16];
@@ -1075,6 +1075,15 @@ server_process(Server *server)
 		if (!server_reply(server, type, p, total, &forward))
 			break;
 		client = server->client;
+		if (type == 'Z' && client && server->tx_status != 'I' && server_exp_idle(server) &&
+			pool_mode_of(server->pool) == POOL_STATEMENT)
+		{
+			/* statement mode (PgBouncer's): a transaction block closes the client, and its server */
+			iobuf_consume(&server->conn.rbuf, total);
+			client_close(client, "08P01", "transaction blocks not allowed in statement pooling mode",
+						 "Send each statement on its own (autocommit), or use pool_mode = transaction.");
+			continue;
+		}
 		if (forward && client && total <= avail && routing_hold_reply(client, type, p, total))
 		{
 			/* reply of a retryable read: held back until its ReadyForQuery (routing.c) */
@@ -1108,11 +1117,11 @@ server_process(Server *server)
 			iobuf_consume(&server->conn.rbuf, avail);
 			continue;
 		}
-		if (forward && client && cf.pool_mode == POOL_TRANSACTION &&
+		if (forward && client && pool_releases_at_commit(server->pool) &&
 			(type == 'A' || type == 'C' || type == 'E' || type == 'Z'))
 			forward = notify_server_reply(client, &server->notify_dirty, type, p, total);
 		if (type == 'Z' && forward && client && server->tx_status == 'I' && server_exp_idle(server) &&
-			cf.pool_mode == POOL_TRANSACTION && routing_client_take_capture(client))
+			pool_releases_at_commit(server->pool) && routing_client_take_capture(client))
 		{
 			/* read-your-writes: hold this 'Z' until the commit LSN is known (routing.c) */
 			if (routing_capture_start(server))
@@ -1166,9 +1175,9 @@ server_process(Server *server)
 					client->xact_start = now;
 				}
 				/* pin: a client holding session state keeps its server (session.c) */
-				if (cf.pool_mode == POOL_TRANSACTION && !pool_shutting_down && session_keep_server(client, server))
+				if (pool_releases_at_commit(server->pool) && !pool_shutting_down && session_keep_server(client, server))
 					continue;
-				if (cf.pool_mode == POOL_TRANSACTION || pool_shutting_down)
+				if (pool_releases_at_commit(server->pool) || pool_shutting_down)
 				{
 					server_release(server);
 					if (pool_shutting_down && client->state == CL_IDLE)

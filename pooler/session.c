@@ -316,7 +316,7 @@ session_check(Client *client, const char *sql, size_t len, bool note, bool refus
 	uint8_t		creates = 0;
 	const char *what = "";
 
-	if (cf.pool_mode == POOL_SESSION)
+	if (client->pool && pool_mode_of(client->pool) == POOL_SESSION)
 		return true;
 	n = route_session_statements(sql, len, scs_on(client), ops, SESSION_MAX_OPS);
 	if (n <= 0)
@@ -366,7 +366,7 @@ session_note_bind(Client *client, PreparedStmt *stmt)
 	const char *sql;
 	size_t		name_len;
 
-	if (stmt->parse_len < 6 || cf.pool_mode == POOL_SESSION)
+	if (stmt->parse_len < 6 || (client->pool && pool_mode_of(client->pool) == POOL_SESSION))
 		return;
 	name_len = strnlen((const char *) stmt->parse_msg + 5, stmt->parse_len - 5);
 	if (5 + name_len + 1 >= stmt->parse_len)

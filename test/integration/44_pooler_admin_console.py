@@ -376,7 +376,12 @@ def test_shutdown_wait_for_clients_under_load():
         bench = subprocess.Popen(["timeout", "60", "pgbench", "-n", "-c", "8", "-j", "2", "-T", "5", "-f", script,
                                   "-h", "127.0.0.1", "-p", str(p.port), "-U", "postgres", "postgres"],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        time.sleep(1.5)
+        # wait (bounded) until pgbench's 8 clients are logged in, not for a fixed time: on a loaded machine
+        # (ASan) 1.5 s was not always enough, and a shutdown before they connect refuses them
+        deadline = time.time() + 30
+        while time.time() < deadline and bench.poll() is None and \
+                sum(1 for r in admin(p, "SHOW CLIENTS") if r[1] == "postgres" and r[2] == "postgres") < 8:
+            time.sleep(0.1)
         admin(p, "SHUTDOWN WAIT_FOR_CLIENTS")
         time.sleep(0.5)
         ok(p.proc.poll() is None, "SHUTDOWN WAIT_FOR_CLIENTS: still running under load")

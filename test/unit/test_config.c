@@ -79,6 +79,16 @@ test_dropin(char *err)
 	tap_ok(config_find_user(&cfg, "bob") == NULL, "a user without a [users] line has none");
 	config_free(&cfg);
 
+	if (!tap_ok(load_text("[pgbouncer]\nauth_type = trust\nresolv_conf = /etc/fg-resolv.conf\n", &cfg, err),
+				"PgBouncer's resolv_conf loads"))
+		printf("#   %s\n", err);
+	tap_is_str(cfg.dns_resolv_conf, "/etc/fg-resolv.conf", "resolv_conf (PgBouncer's name) sets the file dns.c reads");
+	config_free(&cfg);
+	if (!tap_ok(load_text("[pgbouncer]\nauth_type = trust\nresolv_conf =\n", &cfg, err), "an empty resolv_conf loads"))
+		printf("#   %s\n", err);
+	tap_is_str(cfg.dns_resolv_conf, "/etc/resolv.conf", "an empty resolv_conf leaves dns_resolv_conf's default");
+	config_free(&cfg);
+
 	refused("[pooler]\nclient_tls_ciphers = HIGH\n", ":2: client_tls_ciphers is not supported by faregate-pooler at "
 			"any value but its default (default)", "a TLS cipher list other than the default is refused");
 	refused("[pooler]\nserver_round_robin = 1\n", "server_round_robin is not supported", "server_round_robin = 1 refused");
@@ -91,10 +101,25 @@ test_dropin(char *err)
 			"connect_query on a [databases] line is not supported yet", "connect_query refused");
 	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,y\n", "host lists (host=x,y) are not supported",
 			"host lists refused");
-	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x pool_mode=session\n",
-			":4: pool_mode for one database is not supported yet", "a database's own pool_mode refused");
-	refused("[users]\nu = pool_mode=session\n[pooler]\nauth_type = trust\n", ":2: pool_mode for one user",
-			"a user's own pool_mode refused");
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\npool_mode = statement\n[databases]\n"
+						  "a = host=x pool_mode=session\nb = host=x pool_mode=statement\nc = host=x\n"
+						  "[users]\nu = pool_mode=transaction\nv = pool_size=2\n", &cfg, err),
+				"pool_mode = statement, and pool_mode on [databases] and [users] lines, load"))
+		printf("#   %s\n", err);
+	tap_ok(cfg.pool_mode == POOL_STATEMENT, "[pooler] pool_mode = statement is read");
+	tap_ok(config_find_database(&cfg, "a")->pool_mode == POOL_SESSION &&
+		   config_find_database(&cfg, "b")->pool_mode == POOL_STATEMENT &&
+		   config_find_database(&cfg, "c")->pool_mode == -1, "a database's pool_mode is read (-1 = inherited)");
+	tap_ok(config_find_user(&cfg, "u")->pool_mode == POOL_TRANSACTION && config_find_user(&cfg, "v")->pool_mode == -1,
+		   "a [users] pool_mode is read (-1 = inherited)");
+	tap_is_str(config_pool_mode_name(cfg.pool_mode), "statement", "statement mode's name");
+	config_free(&cfg);
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x pool_mode=sesion\n",
+			":4: pool_mode must be session, transaction or statement, not \"sesion\"", "a bad database pool_mode refused");
+	refused("[users]\nu = pool_mode=stmt\n", ":2: pool_mode must be session, transaction or statement",
+			"a bad [users] pool_mode refused");
+	refused("[pooler]\npool_mode = txn\n", ":2: pool_mode must be session, transaction or statement",
+			"a bad [pooler] pool_mode refused");
 	refused("[users]\nu = query_timeout=5\n", "query_timeout for one user is not supported yet",
 			"a user's own query_timeout refused");
 	refused("[users]\nu = pool_size=1\nu = pool_size=2\n", "user \"u\" is defined twice", "duplicate [users] line");
@@ -182,8 +207,6 @@ main(void)
 	refused("[pooler]\nauth_type = password\n", "auth_type must be trust, md5, scram-sha-256",
 			"unknown auth_type refused");
 	refused("[pooler]\nauth_type = md5\n", "needs auth_file", "md5 without auth_file refused");
-	refused("[pooler]\npool_mode = statement\n", "pool_mode statement is not supported yet",
-			"statement mode refused");
 	refused("[nonsense]\n", ":1: unknown section [nonsense]", "unknown section refused");
 	refused("listen_port = 1\n", ":1: setting \"listen_port\" outside a section", "key outside section refused");
 	refused("[pooler]\njust words\n", ":2: expected \"key = value\"", "line without = refused");
