@@ -26,6 +26,7 @@
 
 #include <openssl/crypto.h>
 
+#include "admin.h"
 #include "client.h"
 #include "config.h"
 #include "conn.h"
@@ -537,6 +538,12 @@ authquery_resolve(const char *dbname, const AuthFile *authfile, AqSource **sourc
 	{
 		snprintf(why, whylen, "cannot use the reserved \"%s\" database as an auth_dbname", auth_dbname);
 		return AQR_CONFIG_ERROR;
+	}
+	if (admin_db_disabled(auth_dbname))
+	{
+		/* PgBouncer's words; DISABLE stops the lookups made there, not only the logins to it */
+		snprintf(why, whylen, "authentication database \"%s\" is disabled", auth_dbname);
+		return AQR_DISABLED;
 	}
 	authdb = config_find_database(&cf, auth_dbname);
 	if (!authdb)

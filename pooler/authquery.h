@@ -39,7 +39,8 @@ typedef enum AqResolve
 {
 	AQR_NONE,					/* no auth_user applies: no lookup */
 	AQR_SOURCE,					/* *source is the one to ask */
-	AQR_CONFIG_ERROR			/* auth_dbname names no database, or the admin console: why says which */
+	AQR_CONFIG_ERROR,			/* auth_dbname names no database, or the admin console: why says which */
+	AQR_DISABLED				/* the auth database is DISABLEd: no lookup until ENABLE (why says so) */
 } AqResolve;
 
 /*

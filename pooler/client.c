@@ -490,11 +490,20 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 
 		if (id >= 0)
 			params_set(&client->params, (ParamId) id, info.values[i]);
-		else if (strcmp(info.names[i], "options") == 0 && !client->admin &&
+		else if (client->admin)
+			;					/* the admin console has no server session to lose a setting on */
+		else if (strcmp(info.names[i], "options") == 0 &&
 				 !session_startup_options(client, info.values[i], err, sizeof(err)))
 		{
 			client_close(client, "08P01", err, "Set it with SET after connecting, add it to "
 						 "track_extra_parameters, or connect without it.");
+			return;
+		}
+		else if (strcmp(info.names[i], "options") != 0 &&
+				 !session_startup_param(client, info.names[i], err, sizeof(err)))
+		{
+			client_close(client, "08P01", err, "Add it to track_extra_parameters to apply it on every server "
+						 "connection, or to ignore_startup_parameters to connect without it.");
 			return;
 		}
 	}

@@ -127,7 +127,7 @@ const ConfigKey config_keys[] = {
 	INT_KEY(max_db_client_connections, "0", true, 0, 1000000),
 	INT_KEY(max_user_client_connections, "0", true, 0, 1000000),
 	INT_KEY(server_round_robin, "0", true, 0, 1),
-	STR_KEY(ignore_startup_parameters, "", true),
+	STR_KEY(ignore_startup_parameters, "extra_float_digits", true),	/* issue 16: session.c */
 	INT_KEY(disable_pqexec, "0", false, 0, 1),
 	INT_KEY(application_name_add_host, "0", true, 0, 1),
 	STR_KEY(conffile, "", true),
@@ -1299,8 +1299,9 @@ config_value_string(const Config *cfg, const ConfigKey *key, char *buf, size_t b
 	}
 }
 
-bool
-config_list_contains(const char *list, const char *item)
+/* list_has: config_list_contains, comparing bytes or, with ignore_case, ASCII letters without case. */
+static bool
+list_has(const char *list, const char *item, bool ignore_case)
 {
 	size_t		item_len = strlen(item);
 	const char *p = list;
@@ -1318,10 +1319,23 @@ config_list_contains(const char *list, const char *item)
 		end = p;
 		while (end > start && isspace((unsigned char) end[-1]))
 			end--;
-		if ((size_t) (end - start) == item_len && memcmp(start, item, item_len) == 0)
+		if ((size_t) (end - start) == item_len &&
+			(ignore_case ? strncasecmp(start, item, item_len) : memcmp(start, item, item_len)) == 0)
 			return true;
 	}
 	return false;
+}
+
+bool
+config_list_contains(const char *list, const char *item)
+{
+	return list_has(list, item, false);
+}
+
+bool
+config_list_contains_name(const char *list, const char *name)
+{
+	return list_has(list, name, true);
 }
 
 bool

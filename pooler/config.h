@@ -316,6 +316,8 @@ extern const char *config_auth_type_name(AuthType type);
 
 /* config_list_contains: true when the comma-separated list holds item (spaces around items ignored). */
 extern bool config_list_contains(const char *list, const char *item);
+/* config_list_contains_name: the same for parameter names, which PostgreSQL compares without case. */
+extern bool config_list_contains_name(const char *list, const char *name);
 
 /*
  * config_set: SET name = value from the admin console: changes one reloadable setting of *cfg in place.

@@ -301,6 +301,12 @@ begin_password(Client *client, AuthType type)
 		config_error(client, why);
 		return;
 	}
+	if (resolved == AQR_DISABLED)
+	{
+		client_close(client, "57P03", why, "An operator ran DISABLE on the auth_dbname; ENABLE it on the admin "
+					 "console to look users up again.");
+		return;
+	}
 	if (resolved == AQR_SOURCE)
 	{
 		client->auth.step = STEP_LOOKUP;

@@ -15,9 +15,6 @@ typedef struct PgbcompatKey
 } PgbcompatKey;
 
 static const PgbcompatKey pgbcompat_keys[] = {
-	{"ignore_startup_parameters", PGBC_NO_EFFECT,
-	"faregate-pooler drops the startup parameters it does not track instead of refusing them, so there is "
-	"nothing to ignore"},
 	{"conffile", PGBC_NO_EFFECT, "RELOAD and SIGHUP always read the file named on the command line"},
 	{"service_name", PGBC_NO_EFFECT, "a Windows service name; faregate-pooler runs on Linux"},
 	{"job_name", PGBC_NO_EFFECT, "a Windows service name; faregate-pooler runs on Linux"},

@@ -676,6 +676,13 @@ apply_option(Client *client, char *setting, char *err, size_t errlen)
 		if (*c == '-')
 			*c = '_';			/* as PostgreSQL reads --name=value */
 	id = params_lookup(setting);
+	if (id < 0 && (config_list_contains_name(cf.ignore_startup_parameters, setting) ||
+				   config_list_contains_name(cf.ignore_startup_parameters, "options")))
+	{
+		slog_debug(&client->conn, "ignoring startup parameter from options: %s (ignore_startup_parameters)",
+				   setting);
+		return true;
+	}
 	if (id < 0)
 		return snprintf(err, errlen, "unsupported startup parameter in options: %s (the pooler cannot keep it "
 						"on every server connection)", setting), false;
@@ -717,4 +724,17 @@ session_startup_options(Client *client, const char *options, char *err, size_t e
 			return snprintf(err, errlen, "%s (not %s)", ONLY_C_OPTIONS, word), false;
 	}
 	return true;
+}
+
+bool
+session_startup_param(Client *client, const char *name, char *err, size_t errlen)
+{
+	/* protocol extensions (libpq's _pq_.*) are not settings: PostgreSQL ignores the ones it lacks too */
+	if (strncmp(name, "_pq_.", 5) == 0 || config_list_contains_name(cf.ignore_startup_parameters, name))
+	{
+		slog_debug(&client->conn, "ignoring startup parameter: %s", name);
+		return true;
+	}
+	snprintf(err, errlen, "unsupported startup parameter: %s", name);	/* PgBouncer's words */
+	return false;
 }

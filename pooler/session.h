@@ -136,6 +136,15 @@ extern void session_server_reset(Server *server);
  */
 extern bool session_startup_options(Client *client, const char *options, char *err, size_t errlen);
 
+/*
+ * session_startup_param: a startup parameter that is neither tracked nor "options" (PgBouncer's
+ * ignore_startup_parameters): true when it may be left out (listed there, or a _pq_. protocol
+ * extension); false with err naming it otherwise (the caller closes the login with 08P01), so a setting
+ * the client asked for is never silently lost. Inside "options", session_startup_options ignores
+ * the listed names, and every unknown name when "options" itself is listed.
+ */
+extern bool session_startup_param(Client *client, const char *name, char *err, size_t errlen);
+
 /* session_client_free: the client leaves (its pin, changes and names go). */
 extern void session_client_free(Client *client);
 

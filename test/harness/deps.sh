@@ -16,6 +16,7 @@ packages=(
   pgbouncer pgpool2 prometheus-pgbouncer-exporter   # peers of the benchmarks and of 45_ops_metrics
   cppcheck clang-tidy                               # test/lint.sh
   python3 python3-psycopg                           # the Python tests (standard library + psycopg 3)
+  python3-asyncpg libpostgresql-jdbc-java openjdk-17-jdk-headless  # 40_pooler_startup_params.py: real drivers
   valgrind                                          # test/valgrind
   bc                                                # test/bench/bench_fares.sh
   curl                                              # 49_ops_docs.sh reads /metrics

@@ -191,6 +191,12 @@ pooler_log_has 'authentication database "nowhere" is not configured'; ok $? "…
 out=$(login scram_aq2 aq2-pw aqbadquery)
 like "$out" "bouncer config error" "a failing auth_query: 'bouncer config error'"
 pooler_log_has 'no_such_lookup.*does not exist'; ok $? "… and the log carries the server's error"
+# DISABLE of the auth database stops the lookups made there for another database (PgBouncer's words)
+psql_pooler_admin -c "DISABLE aqdb" >/dev/null 2>&1
+like "$(login scram_aq4 aq4-pw aqvia)" 'authentication database "aqdb" is disabled' \
+  "DISABLE of the auth_dbname: a login needing a lookup there is refused, naming it"
+psql_pooler_admin -c "ENABLE aqdb" >/dev/null 2>&1
+is "$(login scram_aq4 aq4-pw aqvia)" scram_aq4 "… and after ENABLE the lookup runs again"
 pooler_stop QUIT
 
 # trust with auth_user: a user the query does not find is refused by name
