@@ -175,12 +175,15 @@ authfile_load(const char *path, AuthFile *out, char *err, size_t errlen)
 		close(fd);
 		return fail(err, errlen, "%s: the auth_file is not a regular file", path);
 	}
-	if (st.st_mode & (S_IRWXO | S_IWGRP))
+	if (st.st_mode & (S_IWOTH | S_IWGRP))
 	{
 		close(fd);
-		return fail(err, errlen, "%s: the auth_file may be read or written by others (mode %04o); "
-					"run chmod 600 (or 640) on it", path, (unsigned) (st.st_mode & 07777));
+		return fail(err, errlen, "%s: the auth_file may be written by others than its owner (mode %04o); "
+					"run chmod 600 on it", path, (unsigned) (st.st_mode & 07777));
 	}
+	/* readable by its group or others: loaded (PgBouncer's own setups write it so), the caller warns */
+	if (st.st_mode & (S_IRGRP | S_IROTH))
+		out->readable_mode = (unsigned) (st.st_mode & 07777);
 	if (!(f = fdopen(fd, "r")))
 	{
 		close(fd);

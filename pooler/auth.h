@@ -112,6 +112,7 @@ typedef struct AuthFile
 {
 	AuthEntry  *entries;
 	int			n_entries;
+	unsigned	readable_mode;	/* the file's mode when its group or others can read it, else 0 */
 } AuthFile;
 
 /* How the pooler authenticates a client (auth_client_method). */
@@ -126,8 +127,9 @@ typedef enum AuthMethod
 
 /*
  * authfile_load: reads the auth_file at path into *out (initialised here; on failure it holds nothing to
- * free). Refuses a file that is not a regular file, or that others can read or write, or that its group
- * can write (chmod 600 or 640 it), and any bad line, with "path:line: reason" in err. Loading fills a
+ * free). Refuses a file that is not a regular file, or that anyone but its owner can write (chmod 600
+ * it), and any bad line, with "path:line: reason" in err; a file its group or others can read loads,
+ * with out->readable_mode set for the caller's warning. Loading fills a
  * fresh AuthFile, so a reload with a bad file leaves the one in use untouched.
  */
 __attribute__((warn_unused_result))

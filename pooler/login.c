@@ -125,6 +125,9 @@ login_reload(char *err, size_t errlen)
 	}
 	if (!load_salt_key(err, errlen) || !authfile_load(cf.auth_file, &fresh, err, errlen))
 		return false;
+	if (fresh.readable_mode)
+		log_warning("%s: the auth_file can be read by its group or others (mode %04o): run chmod 600 %s",
+					cf.auth_file, fresh.readable_mode, cf.auth_file);
 	if (have_authfile)
 		authfile_free(&authfile);
 	authfile = fresh;

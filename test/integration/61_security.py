@@ -7,7 +7,8 @@
   connection);
 - no secret (auth_file passwords, a database line's password=) appears in the pooler's log, its
   stderr, SHOW CONFIG or SHOW DATABASES after logins with those passwords;
-- an auth_file readable by others is refused at start and at RELOAD (documented in docs/pooler.md);
+- an auth_file others can write is refused at start and at RELOAD; one they can read loads with a
+  warning naming the chmod to run (documented in docs/pooler.md);
 - max_client_conn and max_user_connections hold under a flood of connections.
 Honours FG_POOLER_BIN."""
 import base64
@@ -264,21 +265,28 @@ def main():
         with psycopg.connect(sp.dsn()) as c:
             ok(c.execute("SELECT 1").fetchone()[0] == 1, "SCRAM: libpq logs in through the pooler")
         secrets_hidden(sp)
-        # RELOAD with an auth_file readable by others: refused, the old one stays
+        # RELOAD with an auth_file readable by others: loaded, with a warning naming the chmod to run
         os.chmod(sp.auth, 0o644)
+        with psycopg.connect(sp.dsn("faregate"), autocommit=True) as c:
+            c.execute("RELOAD")
+        ok("can be read by its group or others (mode 0644): run chmod 600" in sp.text("pooler.log"),
+           "RELOAD loads an auth_file readable by others and warns with the chmod to run",
+           sp.text("pooler.log")[-400:])
+        # RELOAD with an auth_file others can write: refused, the old one stays
+        os.chmod(sp.auth, 0o602)
         with psycopg.connect(sp.dsn("faregate"), autocommit=True) as c:
             try:
                 c.execute("RELOAD")
-                ok(False, "RELOAD refuses an auth_file readable by others")
+                ok(False, "RELOAD refuses an auth_file others can write")
             except psycopg.Error as e:
-                ok("chmod 600" in str(e), "RELOAD refuses an auth_file readable by others (%s)" % e.sqlstate, str(e))
+                ok("chmod 600" in str(e), "RELOAD refuses an auth_file others can write (%s)" % e.sqlstate, str(e))
         with psycopg.connect(sp.dsn()) as c:
             ok(c.execute("SELECT 1").fetchone()[0] == 1, "… and logins keep working with the old one")
     finally:
         sp.stop()
     ok(sp.sanitizer_clean(), "SCRAM pooler: no sanitizer report")
 
-    bad = Pooler("md5", auth_mode=0o644, wait=False)
+    bad = Pooler("md5", auth_mode=0o646, wait=False)
     dirs.append(bad.dir)
     try:
         rc = bad.proc.wait(10)
@@ -286,8 +294,19 @@ def main():
         rc = None
     bad.stop()
     ok(rc not in (None, 0) and "chmod 600" in bad.text("stderr.log") + bad.text("pooler.log"),
-       "the pooler refuses to start with a world-readable auth_file (exit %s)" % rc,
+       "the pooler refuses to start with a world-writable auth_file (exit %s)" % rc,
        bad.text("stderr.log")[-500:])
+
+    readable = Pooler("md5", auth_mode=0o644)
+    dirs.append(readable.dir)
+    try:
+        ok("can be read by its group or others (mode 0644): run chmod 600" in readable.text("pooler.log"),
+           "the pooler starts with an auth_file readable by others, warning with the chmod to run",
+           readable.text("pooler.log")[-400:])
+        with psycopg.connect(readable.dsn()) as c:
+            ok(c.execute("SELECT 1").fetchone()[0] == 1, "… and its users log in")
+    finally:
+        readable.stop()
 
     if fgtest.failed == 0:
         for d in dirs:

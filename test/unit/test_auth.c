@@ -785,11 +785,17 @@ test_authfile(void)
 	}
 
 	/* Permissions. */
-	refused("\"alice\" \"pw\"\n", 0644, "chmod 600", "world-readable auth_file refused");
-	refused("\"alice\" \"pw\"\n", 0604, "mode 0604", "world-readable (only) auth_file refused, mode shown");
+	tap_ok(load_text("\"alice\" \"pw\"\n", 0644, &file, err) && file.readable_mode == 0644,
+		   "a world-readable auth_file loads, its mode kept for the warning");
+	authfile_free(&file);
 	refused("\"alice\" \"pw\"\n", 0620, "chmod 600", "group-writable auth_file refused");
 	refused("\"alice\" \"pw\"\n", 0602, "chmod 600", "world-writable auth_file refused");
-	tap_ok(load_text("\"alice\" \"pw\"\n", 0640, &file, err), "mode 0640 is accepted");
+	refused("\"alice\" \"pw\"\n", 0666, "mode 0666", "writable by everyone: refused, mode shown");
+	tap_ok(load_text("\"alice\" \"pw\"\n", 0640, &file, err) && file.readable_mode == 0640,
+		   "mode 0640 loads, readable by the group: warned");
+	authfile_free(&file);
+	tap_ok(load_text("\"alice\" \"pw\"\n", 0600, &file, err) && file.readable_mode == 0,
+		   "mode 0600 loads without a warning");
 	authfile_free(&file);
 	tap_ok(load_text("", 0400, &file, err) && file.n_entries == 0, "an empty file with mode 0400 loads, no users");
 	tap_ok(authfile_lookup(&file, "alice") == NULL, "lookup in an empty file");
