@@ -24,6 +24,7 @@
 
 #include "admin.h"
 #include "peer.h"
+#include "peerauth.h"
 #include "login.h"
 #include "config.h"
 #include "log.h"
@@ -469,6 +470,9 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 	if (admin_db)
 	{
 		client->admin_full = config_list_contains(cf.admin_users, client->user);
+		client->admin_peer = strcmp(client->user, "pgbouncer") == 0 && strcmp(client->conn.addr, "unix") == 0 &&
+			peerauth_is_own_user(client->conn.fd);
+		client->admin_full = client->admin_full || client->admin_peer;
 		if (!client->admin_full && !config_list_contains(cf.stats_users, client->user))
 		{
 			client_close(client, "28000", "not allowed to connect to the admin console",

@@ -64,6 +64,8 @@ struct Client
 	bool		admin;			/* connected to the admin console */
 	bool		cancel_conn;	/* a CancelRequest connection: its close is logged at debug only */
 	bool		admin_full;		/* in admin_users (else stats_users: SHOW only) */
+	bool		admin_peer;		/* user pgbouncer over the Unix socket from the pooler's own OS user: no
+								 * password asked, full console (PgBouncer's rule) */
 	bool		admin_pausing;	/* a console command waits for its condition (admin_janitor answers it) */
 	char		admin_wait_tag[16];	/* … which one: PAUSE, WAIT_CLOSE or SUSPEND */
 	char		pause_db[64];	/* … of this database (empty: all) */

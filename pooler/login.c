@@ -463,7 +463,9 @@ login_begin(Client *client)
 {
 	AuthType	type = cf.auth_type;
 
-	if (type == AUTH_ANY)
+	if (client->admin_peer)
+		client_login_done(client);	/* the kernel vouches for the OS user (PgBouncer's peer rule) */
+	else if (type == AUTH_ANY)
 		client_login_done(client);
 	else if (type == AUTH_HBA)
 		begin_hba(client);

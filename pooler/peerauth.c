@@ -37,6 +37,15 @@ peerauth_os_user(int fd, char *out, size_t outlen, char *why, size_t whylen)
 }
 
 bool
+peerauth_is_own_user(int fd)
+{
+	struct ucred cred;
+	socklen_t	len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid();
+}
+
+bool
 peerauth_cert_cn(const Conn *conn, char *out, size_t outlen, char *why, size_t whylen)
 {
 	X509	   *cert;

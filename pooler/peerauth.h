@@ -17,6 +17,12 @@ __attribute__((warn_unused_result))
 extern bool peerauth_os_user(int fd, char *out, size_t outlen, char *why, size_t whylen);
 
 /*
+ * peerauth_is_own_user: the process at the other end of Unix socket fd runs as the pooler's own OS user
+ * (PgBouncer's rule for the admin user pgbouncer over the Unix socket).
+ */
+extern bool peerauth_is_own_user(int fd);
+
+/*
  * peerauth_cert_cn: the CN of the client certificate on conn's TLS session, when one was presented and
  * verified against client_tls_ca_file; false with why otherwise (no TLS, no certificate, not verified,
  * no CN, or a CN with a NUL byte in it).

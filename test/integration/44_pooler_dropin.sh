@@ -214,6 +214,14 @@ is "$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d legacy -c 'SELE
   "a database with reserve_pool= (the old name) serves"
 is "$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d pgbouncer -c 'SHOW VERSION')" \
   "$("$POOLER_BIN" -V | head -1)" "the first line of -V is SHOW VERSION's row (PgBouncer's suite compares them)"
+# PgBouncer's peer rule: user pgbouncer over the Unix socket from the pooler's own OS user is a full
+# admin without a password, though it is in neither admin_users nor auth_file; over TCP it is not
+is "$(psql -X -qAt -h "$POOLER_DIR" -p "$POOLER_PORT" -U pgbouncer -d pgbouncer -c 'SHOW VERSION' 2>&1)" \
+  "$("$POOLER_BIN" -V | head -1)" "user pgbouncer over the Unix socket from the pooler's OS user reaches the console"
+like "$(psql -X -qAt -h "$POOLER_DIR" -p "$POOLER_PORT" -U pgbouncer -d pgbouncer -c 'PAUSE nosuchdb' 2>&1)" \
+  "no such database|nosuchdb" "… as a full admin (PAUSE is answered, not refused as a SHOW-only user)"
+like "$(psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U pgbouncer -d pgbouncer -c 'SHOW VERSION' 2>&1)" \
+  "not allowed to connect to the admin console" "user pgbouncer over TCP is refused (the rule needs the socket's peer credentials)"
 
 # --quiet: the log went to logfile, nothing to stderr (logfile is set, so stderr would be empty anyway);
 # the check without logfile is below
