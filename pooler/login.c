@@ -463,9 +463,11 @@ login_begin(Client *client)
 {
 	AuthType	type = cf.auth_type;
 
-	if (client->admin_peer)
-		client_login_done(client);	/* the kernel vouches for the OS user (PgBouncer's peer rule) */
-	else if (type == AUTH_ANY)
+	/*
+	 * auth_type = any asks nothing; an admin peer needs nothing either, since
+	 * the kernel vouched for its OS user (PgBouncer's peer rule).
+	 */
+	if (client->admin_peer || type == AUTH_ANY)
 		client_login_done(client);
 	else if (type == AUTH_HBA)
 		begin_hba(client);
