@@ -53,10 +53,35 @@ skip_allowed() { # skip_allowed REASON: whether REASON matches an allowed_skips 
 # and adds up its counts.
 run_suite() {
   local name=$1; shift
-  local log=$logdir/$name.log rc passed failed skipped line reason
   echo "== suite: $name"
-  test/harness/tap-run.pl "$@" >"$log" 2>&1
-  rc=$?
+  test/harness/tap-run.pl "$@" >"$logdir/$name.log" 2>&1
+  report_suite "$name" $?
+}
+
+# Background suites: lint and fuzz use neither the cluster nor a port, and are pure CPU, while most
+# integration files spend their time waiting (pgbench -T, timeouts, failovers). So, when both run,
+# they start first at nice 19, in the background, and are reported after the other suites: on 2 cores
+# this takes their ~4 minutes off the run's length (test/README.md). FG_SERIAL=1 runs them in turn.
+bg_names=() bg_pids=()
+start_bg_suite() { # start_bg_suite NAME FILE...: runs the suite in the background into its log
+  local name=$1; shift
+  nice -n 19 test/harness/tap-run.pl "$@" >"$logdir/$name.log" 2>&1 &
+  bg_names+=("$name") bg_pids+=($!)
+}
+finish_bg_suites() { # waits for each background suite, in the order started, and reports it
+  local i rc
+  for i in "${!bg_names[@]}"; do
+    wait "${bg_pids[$i]}"
+    rc=$?
+    echo "== suite: ${bg_names[$i]} (ran in the background)"
+    report_suite "${bg_names[$i]}" "$rc"
+  done
+}
+
+# report_suite NAME RC: shows the suite's log without its passing lines and adds up its counts
+report_suite() {
+  local name=$1 rc=$2
+  local log=$logdir/$name.log passed failed skipped line reason
   grep -Ev '^[[:space:]]*ok [0-9]+|^tap-run-' "$log"
   line=$(sed -n 's/^tap-run-count: //p' "$log" | tail -1)
   if [ -z "$line" ]; then
@@ -123,7 +148,28 @@ pgtap_setup() {
     -c "CREATE EXTENSION faregate CASCADE" >/dev/null
 }
 
+# background: the suites started before the others (lint, fuzz), when FG_SERIAL is not set and some
+# suite that needs the cluster runs too (alone they gain nothing from it)
+background=""
+if [ -z "${FG_SERIAL:-}" ] && printf '%s\n' $suites | grep -Eqvx 'lint|fuzz'; then
+  for suite in $suites; do
+    case "$suite" in
+      lint)
+        if [ -n "$(files test/lint.sh)" ]; then start_bg_suite lint test/lint.sh; background+=" lint"; fi
+        ;;
+      fuzz)
+        if [ -n "$(files test/fuzz/run.sh)" ]; then
+          printf '#!/bin/sh\nexec "%s/test/fuzz/run.sh" %s\n' "$top" "${FG_FUZZ_SECONDS:-10}" >"$logdir/fuzz"
+          chmod +x "$logdir/fuzz"
+          start_bg_suite fuzz "$logdir/fuzz"; background+=" fuzz"
+        fi
+        ;;
+    esac
+  done
+fi
+
 for suite in $suites; do
+  case " $background " in *" $suite "*) continue ;; esac
   case "$suite" in
     lint)
       suite_files lint "test/lint.sh is missing" test/lint.sh
@@ -191,6 +237,8 @@ for suite in $suites; do
       ;;
   esac
 done
+
+finish_bg_suites
 
 if [ $((total_passed + total_failed + total_skipped)) -eq 0 ]; then
   problems+=("no test ran at all (FG_SUITES='$suites' FG_ONLY='$only'); counted as 1 failure")
