@@ -85,6 +85,7 @@ struct NotifyConn
 	struct event *release;		/* answers waiting LISTENs outside the caller's stack */
 	struct event *follow;		/* while connected: has the write node moved? */
 	bool		ready;			/* logged in */
+	bool		awaiting_primary;	/* no connection yet: waits (bounded) for a verified primary */
 	NotifyChannel *inflight;	/* the channel whose LISTEN/UNLISTEN is running */
 	bool		inflight_listen;
 	NotifyChannel *channels;
@@ -93,6 +94,16 @@ struct NotifyConn
 };
 
 static NotifyConn *notify_conns;
+
+/*
+ * notifyconn_trying: the listener has a connection, or waits for a node to connect to; a LISTEN is
+ * then held until it has LISTENed (else it is answered at once and the missed-span notice covers it).
+ */
+static bool
+notifyconn_trying(const NotifyConn *l)
+{
+	return l->pg != NULL || l->awaiting_primary;
+}
 
 static void schedule_release(NotifyConn *l);
 static void client_drop_channel(Client *client, NotifyChannel *ch);
@@ -320,6 +331,7 @@ notifyconn_lost(NotifyConn *l, const char *why)
 	struct timeval tv;
 
 	notifyconn_disarm(l);
+	l->awaiting_primary = false;
 	if (l->follow)
 		evtimer_del(l->follow);
 	if (l->ready)
@@ -468,9 +480,27 @@ notifyconn_connect(NotifyConn *l)
 	node = routing_write_node(pool->routing);
 	if (node < 0 || node >= pool->n_nodes)
 	{
-		notifyconn_lost(l, "no node is a verified primary (LISTEN needs one)");
+		/*
+		 * No verified primary yet (the first health checks have not answered, or a failover is under
+		 * way): wait for one, bounded like a connection attempt (deadline_cb), polling every
+		 * LISTEN_BACKOFF_MIN_MS. Held LISTENs stay held meanwhile: answering them now would lose,
+		 * without a word, what is notified before the listener's LISTEN.
+		 */
+		struct timeval tv = {0, LISTEN_BACKOFF_MIN_MS * 1000};
+
+		if (!l->awaiting_primary)
+		{
+			l->awaiting_primary = true;
+			notifyconn_arm(l);
+			log_debug("listener %s: waiting for a verified primary (LISTEN needs one)", l->db);
+		}
+		if (!l->timer)
+			l->timer = evtimer_new(conn_base, timer_cb, l);
+		if (l->timer)
+			evtimer_add(l->timer, &tv);
 		return;
 	}
+	l->awaiting_primary = false;
 	if (!notifyconn_conninfo(pool, node, conninfo, sizeof(conninfo)))
 	{
 		notifyconn_lost(l, "its connection string is too long (host, user, password or server_tls_* settings)");
@@ -623,7 +653,7 @@ static bool
 all_on_server(const Client *client)
 {
 	for (int i = 0; i < client->notify.n_channels; i++)
-		if (!client->notify.channels[i]->on_server && client->notify.channels[i]->conn->pg)
+		if (!client->notify.channels[i]->on_server && notifyconn_trying(client->notify.channels[i]->conn))
 			return false;
 	return true;
 }
@@ -659,7 +689,7 @@ static void
 release_cb(evutil_socket_t fd, short what, void *arg)
 {
 	NotifyConn   *l = arg;
-	bool		lost = !l->pg;
+	bool		lost = !notifyconn_trying(l);
 
 restart:
 	for (NotifyChannel *ch = l->channels; ch; ch = ch->next)
@@ -702,9 +732,20 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	NotifyConn   *l = arg;
 	char		msg[256];
 	const char *what_hung = !l->ready ? "connection attempt" : l->inflight_listen ? "LISTEN" : "UNLISTEN";
+	bool		no_primary = l->awaiting_primary;
+	const char *hint = no_primary ?
+		"LISTEN needs a node that read routing's health checks verified as the primary; the listener "
+		"keeps looking. Run LISTEN again later." :
+		"The server accepted the connection but does not answer; the listener retries with backoff. "
+		"Run LISTEN again later.";
 
-	snprintf(msg, sizeof(msg), "LISTEN failed: the pooler's listener connection for database \"%s\" got no "
-			 "answer to its %s within %ld ms (server_connect_timeout)", l->db, what_hung, notifyconn_bound_ms());
+	if (no_primary)
+		snprintf(msg, sizeof(msg), "LISTEN failed: the pooler's listener connection for database \"%s\" found "
+				 "no verified primary within %ld ms (server_connect_timeout)", l->db, notifyconn_bound_ms());
+	else
+		snprintf(msg, sizeof(msg), "LISTEN failed: the pooler's listener connection for database \"%s\" got no "
+				 "answer to its %s within %ld ms (server_connect_timeout)", l->db, what_hung,
+				 notifyconn_bound_ms());
 	notifyconn_lost(l, msg + strlen("LISTEN failed: "));
 restart:
 	if (l->pg)
@@ -719,8 +760,7 @@ restart:
 			c->notify.waiting_on = NULL;
 			client_drop_channel(c, ch);
 			channel_free_if_unused(ch);
-			if (client_send_error(c, "08006", msg, "The server accepted the connection but does not answer; "
-								  "the listener retries with backoff. Run LISTEN again later.", true))
+			if (client_send_error(c, "08006", msg, hint, true))
 				client_resume(c);
 			goto restart;
 		}
@@ -857,7 +897,7 @@ notify_try_query(Client *client, const char *query)
 	{
 		NotifyChannel *ch = find_client_channel(client, channel);
 
-		if (ch && !ch->on_server && ch->conn->pg)
+		if (ch && !ch->on_server && notifyconn_trying(ch->conn))
 		{
 			/* answered by release_cb once the listener's LISTEN has completed */
 			client->notify.waiting_on = ch;
