@@ -486,7 +486,7 @@ notifyconn_connect(NotifyConn *l)
 		 * LISTEN_BACKOFF_MIN_MS. Held LISTENs stay held meanwhile: answering them now would lose,
 		 * without a word, what is notified before the listener's LISTEN.
 		 */
-		struct timeval tv = {0, LISTEN_BACKOFF_MIN_MS * 1000};
+		struct timeval tv = {0, (suseconds_t) LISTEN_BACKOFF_MIN_MS * 1000};
 
 		if (!l->awaiting_primary)
 		{
