@@ -41,6 +41,10 @@ typedef enum RouteClass
 #define ROUTE_F_LISTEN			0x0400	/* LISTEN / UNLISTEN: session state that only the primary keeps */
 #define ROUTE_F_TEMP_OBJECT		0x0800	/* creates a temporary object: later reads of it need the primary */
 #define ROUTE_F_SET_TXN			0x1000	/* SET TRANSACTION / SET LOCAL / SET CONSTRAINTS (transaction state) */
+#define ROUTE_F_SESSION_STATE	0x2000	/* creates session state the pooler cannot carry: a SET that
+										 * RouteContext.set_kept does not keep, SET ROLE / SESSION
+										 * AUTHORIZATION, a session advisory lock, a WITH HOLD cursor,
+										 * a temporary table (the facts of route_session_statements) */
 
 /* What route_classify() found; fill only what you pass. */
 typedef struct RouteResult
@@ -68,6 +72,11 @@ typedef struct RouteContext
 {
 	const RouteVolatility *volatility;	/* NULL = empty table: every function call is a write */
 	bool		standard_conforming_strings;	/* the client's setting (default on) */
+	/*
+	 * set_kept: whether the pooler itself carries a session SET of name (value_plain: one constant);
+	 * a SET it does not keep is ROUTE_F_SESSION_STATE. NULL = none is kept.
+	 */
+	bool		(*set_kept) (const char *name, bool value_plain);
 } RouteContext;
 
 /*

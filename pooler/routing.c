@@ -757,6 +757,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 		{
 			ctx.volatility = rs->volatility;
 			ctx.standard_conforming_strings = params_standard_strings(&client->params);
+			ctx.set_kept = session_set_kept;
 			route_classify(text, len, &ctx, &result);
 			if (result.flags & (ROUTE_F_TEMP_OBJECT | ROUTE_F_LISTEN))
 			{
@@ -767,7 +768,7 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			else
 				read = result.route_class != ROUTE_WRITE;
 			if (read && transaction && cf.session_state == SESSION_STATE_PIN &&
-				session_creates_state(client, text, len))
+				(result.flags & ROUTE_F_SESSION_STATE))
 			{
 				/* the client will be pinned to this server: it must be one its writes can use */
 				read = false;

@@ -44,7 +44,7 @@ main(int argc, char **argv)
 		{"row lock", "SELECT * FROM jobs WHERE state = 'ready' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"},
 	};
 	RouteVolatility *vt;
-	RouteContext ctx;
+	RouteContext ctx = {0};
 	FILE	   *f;
 	char		line[512];
 	long		iterations;

@@ -396,7 +396,7 @@ main(void)
 		.volatility_refresh_checks = 0,
 	};
 	HealthCallbacks callbacks = {on_event, on_volatility, NULL, NULL};
-	RouteContext ctx = {NULL, true};
+	RouteContext ctx = {.volatility = NULL, .standard_conforming_strings = true};
 	int			mark;
 	int64_t		waited_from;
 

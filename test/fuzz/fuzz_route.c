@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char tail[] = "\n; UPDATE t SET a = 1";
 	static const char head[] = "/* x */ ";
-	RouteContext ctx;
+	RouteContext ctx = {0};
 	RouteResult res;
 	RouteResult res2;
 	char	   *buf;

@@ -29,7 +29,7 @@
 static void
 check_routers(const char *text, size_t len, bool scs, int statements)
 {
-	RouteContext ctx = {NULL, scs};
+	RouteContext ctx = {.volatility = NULL, .standard_conforming_strings = scs};
 	RouteResult res;
 	RouteListenOp lops[4];
 	RouteSessionOp sops[4];

@@ -82,6 +82,89 @@ corpus_path(char *buf, size_t size)
 	snprintf(buf, size, "test/unit/route_corpus.txt");
 }
 
+/* test_set_kept: the test's stand-in for session.c's session_set_kept. */
+static bool
+test_set_kept(const char *name, bool value_plain)
+{
+	return strcmp(name, "application_name") == 0 || strcmp(name, "search_path") == 0 ||
+		(strncmp(name, "myapp.", 6) == 0 && value_plain);
+}
+
+/*
+ * session_state_oracle: whether route_session_statements (the walk session.c notes state with) finds
+ * state the pooler cannot carry in sql, as session.c decided it before route_classify reported
+ * ROUTE_F_SESSION_STATE from its own walk.
+ */
+static bool
+session_state_oracle(const char *sql, size_t len, bool scs)
+{
+	RouteSessionOp ops[32];
+	int			n = route_session_statements(sql, len, scs, ops, 32);
+
+	if (n > 32)
+		return true;
+	for (int i = 0; i < n; i++)
+	{
+		if (ops[i].kind == RS_ROLE || ops[i].kind == RS_LOCK || ops[i].kind == RS_HOLD_CURSOR ||
+			ops[i].kind == RS_TEMP)
+			return true;
+		if (ops[i].kind == RS_SET && !test_set_kept(ops[i].name, ops[i].value_plain))
+			return true;
+	}
+	return false;
+}
+
+/* check_session_state: route_classify's ROUTE_F_SESSION_STATE agrees with session_state_oracle. */
+static void
+check_session_state(const char *sql, size_t len, const RouteContext *ctx, const char *name)
+{
+	RouteContext kept = *ctx;
+	RouteResult res;
+	bool		want = session_state_oracle(sql, len, ctx->standard_conforming_strings);
+
+	kept.set_kept = test_set_kept;
+	route_classify(sql, len, &kept, &res);
+	if (res.flags & ROUTE_F_UNPARSABLE)
+		return;					/* route_session_statements gives -1: nothing is noted */
+	if (!tap_ok(((res.flags & ROUTE_F_SESSION_STATE) != 0) == want, name))
+		printf("#   session state: classifier %d, route_session_statements %d\n",
+			   (res.flags & ROUTE_F_SESSION_STATE) != 0, want);
+}
+
+/* test_session_state_flag: ROUTE_F_SESSION_STATE on texts that create, clear or only look like state. */
+static void
+test_session_state_flag(const RouteContext *ctx)
+{
+	static const char *const texts[] = {
+		"SET work_mem = '64MB'", "SET application_name = 'x'", "SET search_path = a, b",
+		"SET myapp.tenant = 7", "SET myapp.tenant = 7 + 1", "SET myapp.tenant TO DEFAULT",
+		"SET SESSION myapp.tenant = 'a'", "SET ROLE app", "SET ROLE NONE", "RESET ROLE",
+		"SET SESSION AUTHORIZATION u", "SET SESSION AUTHORIZATION DEFAULT",
+		"SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "SET LOCAL work_mem = 1",
+		"SET TIME ZONE 'UTC'", "SET NAMES 'UTF8'", "SET SCHEMA 'a'", "SET XML OPTION DOCUMENT",
+		"/*+ faregate:replica */ SELECT pg_advisory_lock(1)", "SELECT pg_catalog.pg_try_advisory_lock(1)",
+		"SELECT pg_advisory_unlock(1)", "SELECT pg_advisory_xact_lock(1)", "SELECT pg_advisory_unlock_all()",
+		"SELECT set_config('work_mem', '1MB', false)", "SELECT set_config('work_mem', '1MB', true)",
+		"SELECT set_config('myapp.tenant', '1', false)", "SELECT set_config('myapp.tenant', x, false)",
+		"SELECT set_config('application_name', 'a', false)", "SELECT set_config(", "SELECT set_config('a'",
+		"SELECT set_config('a', 'b', false); SELECT 1", "SELECT 'pg_advisory_lock(1)'",
+		"SELECT \"pg_advisory_lock\"(1)", "SELECT 1; SELECT pg_advisory_lock(2)",
+		"DECLARE c CURSOR WITH HOLD FOR SELECT 1", "DECLARE c CURSOR WITHOUT HOLD FOR SELECT 1",
+		"CREATE TEMP TABLE t (a int)", "CREATE TABLE t (a int)", "SELECT 1 INTO TEMP t",
+		"SELECT 1 INTO LOCAL TEMPORARY t", "DISCARD ALL", "CLOSE ALL", "RESET ALL", "RESET work_mem",
+		"SELECT 1 /* SET ROLE x */", "SET work_mem = 1; SET ROLE a; SELECT 1",
+		"EXPLAIN SELECT pg_advisory_lock(1)", "WITH x AS (SELECT pg_advisory_lock(1)) SELECT * FROM x",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	{
+		char		name[160];
+
+		snprintf(name, sizeof(name), "session state flag: %s", texts[i]);
+		check_session_state(texts[i], strlen(texts[i]), ctx, name);
+	}
+}
+
 /* run_corpus: one test per corpus line. Returns the number of statements checked. */
 static int
 run_corpus(const RouteContext *ctx)
@@ -150,6 +233,8 @@ run_corpus(const RouteContext *ctx)
 					*c = ' ';
 			if (!tap_is_str(route_class_name(res.route_class), want, name))
 				printf("#   reason: %s (%s)\n", res.reason, res.object);
+			snprintf(name, sizeof(name), "session state flag, corpus:%d", start_line);
+			check_session_state(sql, sql_len, ctx, name);
 			checked++;
 		}
 		expected = 0;
@@ -231,8 +316,8 @@ test_flags(const RouteContext *ctx)
 static void
 test_standard_strings(void)
 {
-	RouteContext off = {NULL, false};
-	RouteContext on = {NULL, true};
+	RouteContext off = {.volatility = NULL, .standard_conforming_strings = false};
+	RouteContext on = {.volatility = NULL, .standard_conforming_strings = true};
 
 	/* 'a\' is a whole string with standard_conforming_strings on, an unterminated one with it off */
 	tap_is_long(route_classify("SELECT 'a\\'", 11, &on, NULL), ROUTE_READ, "scs on: backslash is plain");
@@ -327,7 +412,7 @@ test_volatility_table(void)
 {
 	RouteVolatility *vt = route_volatility_create();
 	RouteVolatility *vt2;
-	RouteContext ctx = {NULL, true};
+	RouteContext ctx = {.volatility = NULL, .standard_conforming_strings = true};
 
 	tap_ok(vt != NULL, "volatility table created");
 	tap_ok(route_volatility_add(vt, "s1", "f", 'i'), "add s1.f immutable");
@@ -471,7 +556,7 @@ int
 main(void)
 {
 	RouteVolatility *vt = build_volatility();
-	RouteContext ctx = {vt, true};
+	RouteContext ctx = {.volatility = vt, .standard_conforming_strings = true};
 	int			checked;
 
 	tap_ok(route_selftest(), "keyword table sorted");
@@ -484,6 +569,7 @@ main(void)
 	test_lengths(&ctx);
 	test_volatility_table();
 	test_session_statements();
+	test_session_state_flag(&ctx);
 	route_volatility_free(vt);
 	return tap_done();
 }
