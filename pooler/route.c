@@ -1812,59 +1812,42 @@ int
 route_listen_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteListenOp *ops,
 						int max)
 {
-	SqlScanner	lx;
-	Token		tok;
+	SqlScanner	sc;
+	SqlToken	tok[2];			/* one statement: its first token decides, its second names the channel */
 	int			found = 0;
+	int			n;
 
-	pthread_once(&init_once, route_init);
-	sqlscan_init(&lx, sql, len, standard_conforming_strings);
-	for (;;)
+	sqlscan_init(&sc, sql, len, standard_conforming_strings);
+	while ((n = sqlscan_next_statement(&sc, tok, 2)) > 0)
 	{
-		bool		first = true;
 		char		kind = 0;
+		char		name[SQLSCAN_NAME_MAX + 1];
+		size_t		name_len = 0;
 
-		/* one statement: its first token decides, its second names the channel */
-		for (;;)
+		if (sqlscan_is_word(&tok[0], "listen"))
+			kind = 'L';
+		else if (sqlscan_is_word(&tok[0], "unlisten"))
+			kind = 'U';
+		if (!kind || n < 2)
+			continue;
+		if (tok[1].kind == SQLTOK_IDENT || tok[1].kind == SQLTOK_QIDENT)
 		{
-			lex_next(&lx, &tok);
-			if (tok.type == SQLTOK_ERROR)
-				return -1;
-			if (tok.type == SQLTOK_EOF)
-				return found;
-			if (tok.type == SQLTOK_SEMI)
-				break;
-			if (first)
-			{
-				first = false;
-				if (tok.type == SQLTOK_IDENT && tok.kw == K_LISTEN)
-					kind = 'L';
-				else if (tok.type == SQLTOK_IDENT && tok.kw == K_UNLISTEN)
-					kind = 'U';
-				continue;
-			}
-			if (kind)
-			{
-				char		name[SQLSCAN_NAME_MAX + 1];
-				size_t		n = 0;
-
-				if (is_name(&tok))
-					n = name_text(&tok, name);
-				else if (tok.type == SQLTOK_OP && tok.len == 1 && tok.s[0] == '*' && kind == 'U')
-					name[n++] = '*';
-				name[n] = '\0';
-				if (n > 0)
-				{
-					if (found < max)
-					{
-						ops[found].kind = kind;
-						memcpy(ops[found].channel, name, n + 1);
-					}
-					found++;
-				}
-				kind = 0;
-			}
+			sqlscan_name(&tok[1], name);
+			name_len = strlen(name);
 		}
+		else if (kind == 'U' && sqlscan_is_op(&tok[1], "*"))
+			name[name_len++] = '*';
+		name[name_len] = '\0';
+		if (name_len == 0)
+			continue;
+		if (found < max)
+		{
+			ops[found].kind = kind;
+			memcpy(ops[found].channel, name, name_len + 1);
+		}
+		found++;
 	}
+	return n < 0 ? -1 : found;
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -105,6 +105,14 @@ sqlscan_ends_statement(const SqlToken *tok)
 bool		sqlscan_first_word(const char *sql, bool standard_conforming_strings, const char *lower);
 
 /*
+ * sqlscan_next_statement: steps sc over the next non-empty statement (through its ';' or the end),
+ * copying its first max tokens into tokens. Returns how many tokens it has (may exceed max; only max
+ * are stored), 0 when no statement is left, -1 when the text cannot be scanned. The statement walk
+ * every reader that goes statement by statement shares (sqlscan_statements, route_listen_statements).
+ */
+int			sqlscan_next_statement(SqlScanner *sc, SqlToken *tokens, int max);
+
+/*
  * sqlscan_statements: how many non-empty statements the len bytes at sql hold (SQLTOK_SEMI splits them,
  * comments alone make none), -1 when the text cannot be scanned. The reference the fuzz target holds callers to.
  */
