@@ -20,7 +20,7 @@
 #include "params.h"
 #include "pool.h"
 #include "proto.h"
-#include "route.h"
+#include "sqlroute.h"
 #include "server.h"
 
 /* A server's extra parameter after a transaction whose outcome is unknown: never equal to a value. */
@@ -248,7 +248,7 @@ session_stmt_flags(const char *sql, size_t len)
 {
 	RouteSessionOp ops[1];
 
-	return route_session_statements(sql, len, true, ops, 1) > 0 ? 2 : 1;
+	return sqlroute_session_statements(sql, len, true, ops, 1) > 0 ? 2 : 1;
 }
 
 /* scs_on: the client's standard_conforming_strings (the lexer reads its strings that way). */
@@ -333,7 +333,7 @@ session_check(Client *client, const char *sql, size_t len, bool note, bool refus
 
 	if (client->pool && pool_mode_of(client->pool) == POOL_SESSION)
 		return true;
-	n = route_session_statements(sql, len, scs_on(client), ops, SESSION_MAX_OPS);
+	n = sqlroute_session_statements(sql, len, scs_on(client), ops, SESSION_MAX_OPS);
 	if (n <= 0)
 		return true;			/* nothing, or text PostgreSQL will refuse itself */
 	for (int i = 0; i < n && i < SESSION_MAX_OPS; i++)

@@ -307,7 +307,7 @@ sqlscan_init(SqlScanner *sc, const char *sql, size_t len, bool standard_conformi
 
 /*
  * track_statement: the statement state after tok (not a comment). A CREATE statement's BEGIN ATOMIC
- * opens a body that only its END closes, CASE ... END nesting inside it (the rule route.c's classifier
+ * opens a body that only its END closes, CASE ... END nesting inside it (the rule sqlroute.c's classifier
  * followed before it moved here); its ';'s become SQLTOK_BODY_SEMI.
  */
 static void

@@ -1,5 +1,5 @@
 /*
- * route.c: owns read/write classification of SQL text (route_classify) and the function volatility
+ * sqlroute.c: owns read/write classification of SQL text (sqlroute_classify) and the function volatility
  * table it consults (RouteVolatility). docs/routing.md states the rules for users; this file is their
  * implementation.
  *
@@ -19,10 +19,10 @@
  * never allocates and keeps no state between calls (its lookup tables are built once, under
  * pthread_once); only building a RouteVolatility allocates.
  *
- * Tests: test/unit/test_route.c with the corpus test/unit/route_corpus.txt; test/fuzz/fuzz_route.c;
+ * Tests: test/unit/test_sqlroute.c with the corpus test/unit/route_corpus.txt; test/fuzz/fuzz_route.c;
  * test/integration/50_routing_replica_oracle.py runs the corpus's reads on a real hot standby.
  */
-#include "route.h"
+#include "sqlroute.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -83,7 +83,7 @@ typedef struct Keyword
 	unsigned char category;
 } Keyword;
 
-/* Sorted by name (route_selftest checks it). */
+/* Sorted by name (sqlroute_selftest checks it). */
 static const Keyword keywords[] = {
 	{"abort", K_ABORT, KC_UNRESERVED},
 	{"all", K_ALL, KC_RESERVED},
@@ -337,7 +337,7 @@ typedef struct Token
 } Token;
 
 /*
- * Lookup tables built once (route_init): keywords and the special function lists, hashed, so that a
+ * Lookup tables built once (sqlroute_init): keywords and the special function lists, hashed, so that a
  * token costs one hash probe rather than a binary search of string comparisons.
  */
 #define KW_SLOTS 1024			/* power of two, > 4 x keywords */
@@ -397,9 +397,9 @@ special_kind(const char *name, size_t len)
 	return SPECIAL_NONE;
 }
 
-/* route_init: the keyword and special-function hash tables; run once (pthread_once). */
+/* sqlroute_init: the keyword and special-function hash tables; run once (pthread_once). */
 static void
-route_init(void)
+sqlroute_init(void)
 {
 	for (size_t k = 0; k < N_KEYWORDS; k++)
 	{
@@ -536,7 +536,7 @@ vol_merge(char a, char b)
 }
 
 RouteVolatility *
-route_volatility_create(void)
+sqlroute_volatility_create(void)
 {
 	RouteVolatility *vt = calloc(1, sizeof(RouteVolatility));
 
@@ -548,14 +548,14 @@ route_volatility_create(void)
 	vt->strings = malloc(vt->strings_cap);
 	if (!vt->entries || !vt->strings)
 	{
-		route_volatility_free(vt);
+		sqlroute_volatility_free(vt);
 		return NULL;
 	}
 	return vt;
 }
 
 void
-route_volatility_free(RouteVolatility *vt)
+sqlroute_volatility_free(RouteVolatility *vt)
 {
 	if (!vt)
 		return;
@@ -565,7 +565,7 @@ route_volatility_free(RouteVolatility *vt)
 }
 
 size_t
-route_volatility_count(const RouteVolatility *vt)
+sqlroute_volatility_count(const RouteVolatility *vt)
 {
 	return vt ? vt->functions : 0;
 }
@@ -670,7 +670,7 @@ normalize_vol(char vol)
 }
 
 bool
-route_volatility_add(RouteVolatility *vt, const char *schema, const char *name, char vol)
+sqlroute_volatility_add(RouteVolatility *vt, const char *schema, const char *name, char vol)
 {
 	vol = normalize_vol(vol);
 	if (!schema)
@@ -680,7 +680,7 @@ route_volatility_add(RouteVolatility *vt, const char *schema, const char *name, 
 }
 
 bool
-route_volatility_add_operator(RouteVolatility *vt, const char *schema, const char *name, char vol)
+sqlroute_volatility_add_operator(RouteVolatility *vt, const char *schema, const char *name, char vol)
 {
 	vol = normalize_vol(vol);
 	if (vol != 'v')
@@ -709,7 +709,7 @@ vol_lookup(const RouteVolatility *vt, unsigned char kind, const char *schema, si
 }
 
 char
-route_volatility_lookup(const RouteVolatility *vt, const char *schema, size_t schema_len,
+sqlroute_volatility_lookup(const RouteVolatility *vt, const char *schema, size_t schema_len,
 						const char *name, size_t name_len)
 {
 	if (!schema || schema_len == 0)
@@ -750,14 +750,14 @@ typedef struct Classifier
 } Classifier;
 
 /*
- * SessionScan: one walk over the statements of a text for route_session_statements, or (cl set) the
- * session-state facts of the classifier's own tokens: route_classify's ROUTE_F_SESSION_STATE comes from
+ * SessionScan: one walk over the statements of a text for sqlroute_session_statements, or (cl set) the
+ * session-state facts of the classifier's own tokens: sqlroute_classify's ROUTE_F_SESSION_STATE comes from
  * the same token walk, not from a second scan of the text.
  */
 typedef struct SessionScan
 {
-	SqlScanner	lx;				/* route_session_statements: its own lexer */
-	Classifier *cl;				/* route_classify: tokens come from its walk (next_token) instead */
+	SqlScanner	lx;				/* sqlroute_session_statements: its own lexer */
+	Classifier *cl;				/* sqlroute_classify: tokens come from its walk (next_token) instead */
 	Token		tok;			/* the current token */
 	RouteSessionOp *ops;
 	int			max;
@@ -1057,7 +1057,7 @@ check_call(Classifier *cl, const Token *hist, bool after_distinct_on)
 			return;
 		}
 	}
-	vol = route_volatility_lookup(cl->ctx->volatility, schema ? schema_buf : NULL, schema_len,
+	vol = sqlroute_volatility_lookup(cl->ctx->volatility, schema ? schema_buf : NULL, schema_len,
 								  name_buf, name_len);
 	if (vol == 0)
 		note(cl, V_WRITE_SOFT, "unknown function (not in the volatility table)", name_buf, name_len);
@@ -1078,7 +1078,7 @@ check_attribute(Classifier *cl, const Token *name)
 	if (!cl->ctx->volatility)
 		return;
 	name_len = name_text(name, name_buf);
-	if (route_volatility_lookup(cl->ctx->volatility, NULL, 0, name_buf, name_len) == 'v' &&
+	if (sqlroute_volatility_lookup(cl->ctx->volatility, NULL, 0, name_buf, name_len) == 'v' &&
 		special_kind(name_buf, name_len) != SPECIAL_READ_SAFE)
 		note(cl, V_WRITE_SOFT, "volatile function in attribute notation (x.f calls f(x))", name_buf, name_len);
 }
@@ -1542,7 +1542,7 @@ create_statement(Classifier *cl, const Token *first)
 }
 
 /*
- * session_set: the rest of a session SET, read by route_session_statements' own ss_set from this walk's
+ * session_set: the rest of a session SET, read by sqlroute_session_statements' own ss_set from this walk's
  * tokens: what it sets decides ROUTE_F_SESSION_STATE. Consumes through the statement's end.
  */
 static void
@@ -1741,7 +1741,7 @@ leading_hint(const char *sql, size_t len)
 }
 
 RouteClass
-route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult *result)
+sqlroute_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult *result)
 {
 	static const RouteContext default_ctx = {.volatility = NULL, .standard_conforming_strings = true};
 	Classifier	cl;
@@ -1749,7 +1749,7 @@ route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult
 	RouteSessionOp watch_ops[CLASSIFIER_WATCH_OPS];
 	RouteClass	route_class;
 
-	pthread_once(&init_once, route_init);
+	pthread_once(&init_once, sqlroute_init);
 	if (!ctx)
 		ctx = &default_ctx;
 	if (!sql)
@@ -1809,7 +1809,7 @@ route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult
 }
 
 int
-route_listen_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteListenOp *ops,
+sqlroute_listen_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteListenOp *ops,
 						int max)
 {
 	SqlScanner	sc;
@@ -1851,7 +1851,7 @@ route_listen_statements(const char *sql, size_t len, bool standard_conforming_st
 }
 
 /* ------------------------------------------------------------------------------------------------
- * Session state (route_session_statements)
+ * Session state (sqlroute_session_statements)
  * ------------------------------------------------------------------------------------------------ */
 
 static void
@@ -2121,7 +2121,7 @@ ss_set_config_arg(SessionScan *ss, const Token *tok)
  * ss_watch: one token of a statement, in order (ss->prev, ss->prev2 the ones before it in the same
  * statement), looking for calls of the advisory-lock functions (optionally pg_catalog-qualified),
  * set_config('name', 'value', false|true), and SELECT ... INTO TEMP. Token by token, so that
- * route_classify's walk can feed it the tokens it reads (watch_token).
+ * sqlroute_classify's walk can feed it the tokens it reads (watch_token).
  */
 static void
 ss_watch(SessionScan *ss, const Token *tok)
@@ -2237,12 +2237,12 @@ ss_statement(SessionScan *ss)
 }
 
 int
-route_session_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteSessionOp *ops,
+sqlroute_session_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteSessionOp *ops,
 						 int max)
 {
 	SessionScan ss;
 
-	pthread_once(&init_once, route_init);
+	pthread_once(&init_once, sqlroute_init);
 	memset(&ss, 0, sizeof(ss));
 	sqlscan_init(&ss.lx, sql, len, standard_conforming_strings);
 	ss.ops = ops;
@@ -2265,7 +2265,7 @@ route_session_statements(const char *sql, size_t len, bool standard_conforming_s
 }
 
 const char *
-route_class_name(RouteClass route_class)
+sqlroute_class_name(RouteClass route_class)
 {
 	switch (route_class)
 	{
@@ -2280,9 +2280,9 @@ route_class_name(RouteClass route_class)
 }
 
 bool
-route_selftest(void)
+sqlroute_selftest(void)
 {
-	pthread_once(&init_once, route_init);
+	pthread_once(&init_once, sqlroute_init);
 	if (N_KEYWORDS > N_KEYWORDS_MAX)
 		return false;
 	for (size_t i = 0; i < N_KEYWORDS; i++)
