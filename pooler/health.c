@@ -367,7 +367,7 @@ static void
 apply_volatility(HealthNode *node, const PGresult *res)
 {
 	HealthMonitor *hm = node->hm;
-	RouteVolatility *vt = route_volatility_create();
+	RouteVolatility *vt = sqlroute_volatility_create();
 	int			rows = PQntuples(res);
 	bool		ok = vt != NULL;
 
@@ -378,21 +378,21 @@ apply_volatility(HealthNode *node, const PGresult *res)
 		const char *name = PQgetvalue(res, i, 2);
 		char		vol = PQgetvalue(res, i, 3)[0];
 
-		ok = kind[0] == 'f' ? route_volatility_add(vt, schema, name, vol)
-			: route_volatility_add_operator(vt, schema, name, vol);
+		ok = kind[0] == 'f' ? sqlroute_volatility_add(vt, schema, name, vol)
+			: sqlroute_volatility_add_operator(vt, schema, name, vol);
 	}
 	if (!ok)
 	{
-		route_volatility_free(vt);
+		sqlroute_volatility_free(vt);
 		hm->volatility_due = true;
 		emit(node, HEALTH_EV_VOLATILITY_FAILED, "out of memory building the volatility table");
 		return;
 	}
-	emit(node, HEALTH_EV_VOLATILITY_LOADED, "%zu functions from pg_proc", route_volatility_count(vt));
+	emit(node, HEALTH_EV_VOLATILITY_LOADED, "%zu functions from pg_proc", sqlroute_volatility_count(vt));
 	if (hm->callbacks.on_volatility)
 		hm->callbacks.on_volatility(hm->callbacks.arg, vt);
 	else
-		route_volatility_free(vt);
+		sqlroute_volatility_free(vt);
 }
 
 /* query_done: the query of the current phase returned res (NULL = no result at all). */

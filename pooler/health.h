@@ -1,6 +1,6 @@
 /*
  * health.h: health checks of one node set (a primary and its replicas) over libpq's non-blocking API
- * on the pooler's libevent loop (health.c), and loading of the function volatility table that route.c
+ * on the pooler's libevent loop (health.c), and loading of the function volatility table that sqlroute.c
  * consults.
  *
  * One HealthMonitor watches the hosts of one [databases] entry. Every check_period_ms it asks each
@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "route.h"
+#include "sqlroute.h"
 
 struct event_base;
 

@@ -11,7 +11,7 @@
  *
  * A lone LISTEN/UNLISTEN in a simple Query outside a transaction is answered here (notify_try_query).
  * Any other one (transaction block, several statements, Parse/Bind/Execute) runs on the server: its
- * statements are found with route.c's lexer when sent (notify_note_query), counted off by the server's
+ * statements are found with sqlroute.c's lexer when sent (notify_note_query), counted off by the server's
  * CommandCompletes and applied at COMMIT (notify_server_reply); the server then gets UNLISTEN * on
  * release (server.c, notify_dirty) and its own NotificationResponses are not forwarded. The answer to
  * a LISTEN is held until the listener's LISTEN on the channel has completed (release_cb). The listener's
@@ -46,7 +46,7 @@
 #include "params.h"
 #include "pool.h"
 #include "proto.h"
-#include "route.h"
+#include "sqlroute.h"
 #include "routing.h"
 #include "sqlscan.h"
 #include "tls.h"
@@ -968,7 +968,7 @@ notify_note_query(Client *client, const char *sql, size_t len)
 
 	if (client->pool->admin || !mentions_listen(sql, len))
 		return;
-	n = route_listen_statements(sql, len, params_standard_strings(&client->params), ops, LISTEN_MAX_OPS);
+	n = sqlroute_listen_statements(sql, len, params_standard_strings(&client->params), ops, LISTEN_MAX_OPS);
 	if (n > LISTEN_MAX_OPS)
 	{
 		slog_warning(&client->conn, "%d LISTEN/UNLISTEN statements in one query: only the first %d are "

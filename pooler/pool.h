@@ -60,7 +60,7 @@ typedef struct PoolNode
 	/*
 	 * Per-node traffic (metrics.c exposes it by host and role): xact_count, query_count and bytes
 	 * counted where the pool's totals are; routed counts transactions pool_route sent here, and
-	 * routed_reads/routed_writes split them when route.c classified the statement.
+	 * routed_reads/routed_writes split them when sqlroute.c classified the statement.
 	 */
 	StatCounters stats;
 	uint64_t	routed;
@@ -135,7 +135,7 @@ extern Pool *pool_admin(const char *user);
 
 /*
  * pool_route: the node that runs the transaction a client starts with message msg (type, total bytes).
- * This is the seam of read/write routing (route.c, issue 6); for now every transaction goes to the
+ * This is the seam of read/write routing (sqlroute.c, issue 6); for now every transaction goes to the
  * primary, nodes[0]. msg is a Query ('Q': the text), a Parse ('P': the text), or a Bind/Describe of a
  * named statement prepared earlier (its text: prepared_client_lookup(&client->stmts, name)->parse_msg,
  * which is also where a statement's class can be remembered); client->tx_status says whether the

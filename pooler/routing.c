@@ -1,7 +1,7 @@
 /*
  * routing.c: owns read/write routing of transactions (docs/routing.md): the RoutingSets (one per
  * [databases] entry with replicas: its HealthMonitor, its RouteVolatility table and per-node counters),
- * the choice of a node for each transaction from route.c's class and health.c's state, and the
+ * the choice of a node for each transaction from sqlroute.c's class and health.c's state, and the
  * read-your-writes capture of a write transaction's end LSN on the primary connection that ran it.
  *
  * Node indexes are shared by the pool and the monitor: nodes[0] is the host= of the database line,
@@ -31,7 +31,7 @@
 #include "pool.h"
 #include "prepared.h"
 #include "proto.h"
-#include "route.h"
+#include "sqlroute.h"
 #include "server.h"
 
 /* What a node slot holds. */
@@ -147,10 +147,10 @@ routing_on_volatility(void *arg, RouteVolatility *table)
 {
 	RoutingSet *rs = arg;
 
-	route_volatility_free(rs->volatility);
+	sqlroute_volatility_free(rs->volatility);
 	rs->volatility = table;
 	log_info("routing %s: function volatility table loaded (%zu functions)", rs->dbname,
-			 route_volatility_count(table));
+			 sqlroute_volatility_count(table));
 }
 
 /*
@@ -757,7 +757,8 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 		{
 			ctx.volatility = rs->volatility;
 			ctx.standard_conforming_strings = params_standard_strings(&client->params);
-			route_classify(text, len, &ctx, &result);
+			ctx.set_kept = session_set_kept;
+			sqlroute_classify(text, len, &ctx, &result);
 			if (result.flags & (ROUTE_F_TEMP_OBJECT | ROUTE_F_LISTEN))
 			{
 				client->routing.sticky_primary = true;
@@ -767,14 +768,14 @@ routing_route(Pool *pool, Client *client, char type, const uint8_t *msg, uint32_
 			else
 				read = result.route_class != ROUTE_WRITE;
 			if (read && transaction && cf.session_state == SESSION_STATE_PIN &&
-				session_creates_state(client, text, len))
+				(result.flags & ROUTE_F_SESSION_STATE))
 			{
 				/* the client will be pinned to this server: it must be one its writes can use */
 				read = false;
 				slog_debug(&client->conn, "creates session state: sent to the write node, where the "
 						   "client stays until the state is gone");
 			}
-			slog_noise(&client->conn, "classified %s: %s %s", route_class_name(result.route_class),
+			slog_noise(&client->conn, "classified %s: %s %s", sqlroute_class_name(result.route_class),
 					   result.reason, result.object);
 		}
 		if (config_list_contains(cf.read_only_users, client->user))

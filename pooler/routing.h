@@ -1,6 +1,6 @@
 /*
  * routing.h: read/write routing of a pool's transactions (routing.c): one RoutingSet per [databases]
- * entry with replicas holds its health monitor (health.c), its function volatility table (route.c) and
+ * entry with replicas holds its health monitor (health.c), its function volatility table (sqlroute.c) and
  * per-node counters; routing_route() picks the node of each transaction, and the read-your-writes
  * capture on the primary (routing_capture_*) records where a client's last write ended.
  */

@@ -20,7 +20,7 @@
 #include "params.h"
 #include "pool.h"
 #include "proto.h"
-#include "route.h"
+#include "sqlroute.h"
 #include "server.h"
 
 /* A server's extra parameter after a transaction whose outcome is unknown: never equal to a value. */
@@ -164,6 +164,21 @@ refusal_text(ClientSession *s, SessionKind kind, const char *what)
 			 what[0] ? ")" : "");
 }
 
+/* set_reported: parameter id (params_lookup) is tracked by ParameterStatus or client_note_set. */
+static bool
+set_reported(int id)
+{
+	return id >= 0 && (params_reported((ParamId) id) || id == PARAM_SEARCH_PATH);
+}
+
+bool
+session_set_kept(const char *name, bool value_plain)
+{
+	int			id = params_lookup(name);
+
+	return set_reported(id) || (id >= PARAM_COUNT && value_plain);
+}
+
 /*
  * note_op: one session fact of a request. Tracked extra parameters become pending changes; state the
  * pooler cannot carry sets its kind in *creates (what names it for a message).
@@ -179,7 +194,7 @@ note_op(Client *client, const RouteSessionOp *op, bool note, uint8_t *creates, c
 	{
 		case RS_SET:
 			id = params_lookup(op->name);
-			if (id >= 0 && (params_reported((ParamId) id) || id == PARAM_SEARCH_PATH))
+			if (set_reported(id))
 				return;			/* ParameterStatus or client_note_set track it */
 			if (id >= PARAM_COUNT && op->value_plain)
 			{
@@ -233,7 +248,7 @@ session_stmt_flags(const char *sql, size_t len)
 {
 	RouteSessionOp ops[1];
 
-	return route_session_statements(sql, len, true, ops, 1) > 0 ? 2 : 1;
+	return sqlroute_session_statements(sql, len, true, ops, 1) > 0 ? 2 : 1;
 }
 
 /* scs_on: the client's standard_conforming_strings (the lexer reads its strings that way). */
@@ -318,7 +333,7 @@ session_check(Client *client, const char *sql, size_t len, bool note, bool refus
 
 	if (client->pool && pool_mode_of(client->pool) == POOL_SESSION)
 		return true;
-	n = route_session_statements(sql, len, scs_on(client), ops, SESSION_MAX_OPS);
+	n = sqlroute_session_statements(sql, len, scs_on(client), ops, SESSION_MAX_OPS);
 	if (n <= 0)
 		return true;			/* nothing, or text PostgreSQL will refuse itself */
 	for (int i = 0; i < n && i < SESSION_MAX_OPS; i++)
@@ -331,21 +346,6 @@ session_check(Client *client, const char *sql, size_t len, bool note, bool refus
 		return false;
 	}
 	return true;
-}
-
-bool
-session_creates_state(const Client *client, const char *sql, size_t len)
-{
-	RouteSessionOp ops[SESSION_MAX_OPS];
-	uint8_t		creates = 0;
-	const char *what = "";
-	int			n = route_session_statements(sql, len, scs_on(client), ops, SESSION_MAX_OPS);
-
-	if (n > SESSION_MAX_OPS)
-		return true;
-	for (int i = 0; i < n; i++)
-		note_op((Client *) client, &ops[i], false, &creates, &what);	/* note = false: no change */
-	return creates != 0;
 }
 
 bool

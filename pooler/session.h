@@ -1,6 +1,6 @@
 /*
  * session.h: a transaction-pooled client's session state (docs/pooler.md "Session parameters and
- * session state"). Two jobs, both fed by route_session_statements (route.c's lexer) on every Query and
+ * session state"). Two jobs, both fed by sqlroute_session_statements (sqlroute.c's lexer) on every Query and
  * Parse the client sends:
  *  - the values of the track_extra_parameters it SETs, RESETs or set_config()s, kept like search_path:
  *    pending until the statement's ReadyForQuery, then part of the transaction, the client's once the
@@ -82,12 +82,13 @@ extern bool session_check_request(Client *client, const char *sql, size_t len);
 extern bool session_check_parse(Client *client, const char *sql, size_t len);
 
 /*
- * session_creates_state: whether the len bytes at sql create session state the pooler cannot carry
- * (an untracked SET, an advisory lock, ...), without noting anything. Read routing sends such a
- * statement to the write node under session_state_action = pin, so that the client is pinned to a
- * server its later writes can use.
+ * session_set_kept: whether the pooler carries a session SET of parameter name itself (ParameterStatus,
+ * client_note_set, or a tracked extra parameter set to one constant), so that it is not session state.
+ * sqlroute_classify asks it (RouteContext.set_kept) for ROUTE_F_SESSION_STATE: read routing sends a
+ * statement that creates state to the write node under session_state_action = pin, so that the
+ * client is pinned to a server its later writes can use.
  */
-extern bool session_creates_state(const Client *client, const char *sql, size_t len);
+extern bool session_set_kept(const char *name, bool value_plain);
 
 /* session_note_bind: a Bind of the client's named statement stmt: notes what its text does. */
 extern void session_note_bind(Client *client, PreparedStmt *stmt);

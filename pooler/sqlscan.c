@@ -307,7 +307,7 @@ sqlscan_init(SqlScanner *sc, const char *sql, size_t len, bool standard_conformi
 
 /*
  * track_statement: the statement state after tok (not a comment). A CREATE statement's BEGIN ATOMIC
- * opens a body that only its END closes, CASE ... END nesting inside it (the rule route.c's classifier
+ * opens a body that only its END closes, CASE ... END nesting inside it (the rule sqlroute.c's classifier
  * followed before it moved here); its ';'s become SQLTOK_BODY_SEMI.
  */
 static void
@@ -529,27 +529,39 @@ sqlscan_first_word(const char *sql, bool standard_conforming_strings, const char
 }
 
 int
-sqlscan_statements(const char *sql, size_t len, bool standard_conforming_strings)
+sqlscan_next_statement(SqlScanner *sc, SqlToken *tokens, int max)
 {
-	SqlScanner	sc;
 	SqlToken	tok;
-	int			statements = 0;
-	bool		in_statement = false;
+	int			n = 0;
 
-	sqlscan_init(&sc, sql, len, standard_conforming_strings);
 	for (;;)
 	{
-		sqlscan_next(&sc, &tok);
+		sqlscan_next(sc, &tok);
 		if (tok.kind == SQLTOK_ERROR)
 			return -1;
 		if (tok.kind == SQLTOK_EOF)
-			return statements;
+			return n;
 		if (tok.kind == SQLTOK_SEMI)
-			in_statement = false;
-		else if (!in_statement)
 		{
-			in_statement = true;
-			statements++;
+			if (n > 0)
+				return n;
+			continue;			/* an empty statement */
 		}
+		if (n < max)
+			tokens[n] = tok;
+		n++;
 	}
+}
+
+int
+sqlscan_statements(const char *sql, size_t len, bool standard_conforming_strings)
+{
+	SqlScanner	sc;
+	int			statements = 0;
+	int			n;
+
+	sqlscan_init(&sc, sql, len, standard_conforming_strings);
+	while ((n = sqlscan_next_statement(&sc, NULL, 0)) > 0)
+		statements++;
+	return n < 0 ? -1 : statements;
 }

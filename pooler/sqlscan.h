@@ -1,6 +1,6 @@
 /*
  * sqlscan.h: the pooler's one SQL scanner (sqlscan.c). Every module that reads SQL text a client sent
- * (route.c's classifier and statement walkers, params.c's SET search_path, prepared.c's DEALLOCATE,
+ * (sqlroute.c's classifier and statement walkers, params.c's SET search_path, prepared.c's DEALLOCATE,
  * notify.c's lone LISTEN, client.c's DISCARD) takes its tokens from here, so that one place decides what
  * is a comment, a string, a dollar quote or a quoted identifier, the way PostgreSQL 15's scan.l does.
  *
@@ -103,6 +103,14 @@ sqlscan_ends_statement(const SqlToken *tok)
  * word lower; leading comments and empty statements (';') are skipped.
  */
 bool		sqlscan_first_word(const char *sql, bool standard_conforming_strings, const char *lower);
+
+/*
+ * sqlscan_next_statement: steps sc over the next non-empty statement (through its ';' or the end),
+ * copying its first max tokens into tokens. Returns how many tokens it has (may exceed max; only max
+ * are stored), 0 when no statement is left, -1 when the text cannot be scanned. The statement walk
+ * every reader that goes statement by statement shares (sqlscan_statements, sqlroute_listen_statements).
+ */
+int			sqlscan_next_statement(SqlScanner *sc, SqlToken *tokens, int max);
 
 /*
  * sqlscan_statements: how many non-empty statements the len bytes at sql hold (SQLTOK_SEMI splits them,

@@ -1,5 +1,5 @@
 /*
- * bench_route.c: micro-benchmark of route_classify() (driven by bench_route.sh). Classifies a few
+ * bench_route.c: micro-benchmark of sqlroute_classify() (driven by bench_route.sh). Classifies a few
  * realistic statements, each ITERATIONS times, with the volatility table read from FILE (lines
  * "schema|name|volatility", as psql -At prints them from pg_proc), and prints one line per statement:
  *   route: <label>: <ns> ns/statement (<class>, <iterations> iterations)
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "route.h"
+#include "sqlroute.h"
 
 static double
 now_ns(void)
@@ -44,7 +44,7 @@ main(int argc, char **argv)
 		{"row lock", "SELECT * FROM jobs WHERE state = 'ready' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"},
 	};
 	RouteVolatility *vt;
-	RouteContext ctx;
+	RouteContext ctx = {0};
 	FILE	   *f;
 	char		line[512];
 	long		iterations;
@@ -55,7 +55,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	iterations = atol(argv[2]);
-	vt = route_volatility_create();
+	vt = sqlroute_volatility_create();
 	f = fopen(argv[1], "r");
 	if (!vt || !f)
 	{
@@ -68,13 +68,13 @@ main(int argc, char **argv)
 		char	   *name = strtok(NULL, "|\n");
 		char	   *vol = strtok(NULL, "|\n");
 
-		if (schema && name && vol && !route_volatility_add(vt, schema, name, vol[0]))
+		if (schema && name && vol && !sqlroute_volatility_add(vt, schema, name, vol[0]))
 			return 1;
 	}
 	fclose(f);
-	if (!route_volatility_add(vt, "faregate", "fare", 's'))
+	if (!sqlroute_volatility_add(vt, "faregate", "fare", 's'))
 		return 1;
-	printf("route: volatility table: %zu functions\n", route_volatility_count(vt));
+	printf("route: volatility table: %zu functions\n", sqlroute_volatility_count(vt));
 	ctx.volatility = vt;
 	ctx.standard_conforming_strings = true;
 
@@ -87,18 +87,18 @@ main(int argc, char **argv)
 		double		elapsed;
 
 		for (long k = 0; k < iterations / 10; k++)	/* warm-up */
-			sink += route_classify(statements[i].sql, len, &ctx, NULL);
+			sink += sqlroute_classify(statements[i].sql, len, &ctx, NULL);
 		start = now_ns();
 		for (long k = 0; k < iterations; k++)
 		{
-			route_class = route_classify(statements[i].sql, len, &ctx, NULL);
+			route_class = sqlroute_classify(statements[i].sql, len, &ctx, NULL);
 			sink += route_class;
 		}
 		elapsed = now_ns() - start;
 		printf("route: %s: %.0f ns/statement (%s, %ld iterations, %zu bytes)%s\n", statements[i].label,
-			   elapsed / (double) iterations, route_class_name(route_class), iterations, len,
+			   elapsed / (double) iterations, sqlroute_class_name(route_class), iterations, len,
 			   sink == 12345 ? " " : "");
 	}
-	route_volatility_free(vt);
+	sqlroute_volatility_free(vt);
 	return 0;
 }

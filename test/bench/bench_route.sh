@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_route.sh: cost of route.c's classifier per statement vs the time of a pgbench -S transaction.
+# bench_route.sh: cost of sqlroute.c's classifier per statement vs the time of a pgbench -S transaction.
 # Builds test/bench/bench_route.c against pooler/build/libpooler.a, starts a primary of its own
 # (test/harness/cluster.sh), loads the volatility table from its pg_proc, classifies pgbench -S's
 # statement and a few realistic ones millions of times (ns/statement), then measures a pgbench -S

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "health.h"
-#include "route.h"
+#include "sqlroute.h"
 #include "tap.h"
 
 #define MAX_EVENTS 256
@@ -62,7 +62,7 @@ on_event(void *arg, int node, HealthEvent event, const char *reason)
 static void
 on_volatility(void *arg, RouteVolatility *table)
 {
-	route_volatility_free(volatility);
+	sqlroute_volatility_free(volatility);
 	volatility = table;
 	volatility_loads++;
 }
@@ -396,7 +396,7 @@ main(void)
 		.volatility_refresh_checks = 0,
 	};
 	HealthCallbacks callbacks = {on_event, on_volatility, NULL, NULL};
-	RouteContext ctx = {NULL, true};
+	RouteContext ctx = {.volatility = NULL, .standard_conforming_strings = true};
 	int			mark;
 	int64_t		waited_from;
 
@@ -458,14 +458,14 @@ main(void)
 		int			two;
 
 		tap_ok(run_until(pred_loads, &one, WAIT_MS), "volatility table loaded at start");
-		tap_ok(route_volatility_count(volatility) > 1000, "it holds pg_proc's functions");
-		tap_is_long(route_volatility_lookup(volatility, "pg_catalog", 10, "nextval", 7), 'v', "nextval volatile");
-		tap_is_long(route_volatility_lookup(volatility, NULL, 0, "now", 3), 's', "now stable");
-		tap_is_long(route_volatility_lookup(volatility, NULL, 0, "lower", 5), 'i', "lower immutable");
+		tap_ok(sqlroute_volatility_count(volatility) > 1000, "it holds pg_proc's functions");
+		tap_is_long(sqlroute_volatility_lookup(volatility, "pg_catalog", 10, "nextval", 7), 'v', "nextval volatile");
+		tap_is_long(sqlroute_volatility_lookup(volatility, NULL, 0, "now", 3), 's', "now stable");
+		tap_is_long(sqlroute_volatility_lookup(volatility, NULL, 0, "lower", 5), 'i', "lower immutable");
 		ctx.volatility = volatility;
-		tap_is_long(route_classify("SELECT nextval('s')", 19, &ctx, NULL), ROUTE_WRITE, "loaded table: nextval write");
-		tap_is_long(route_classify("SELECT lower(now()::text)", 25, &ctx, NULL), ROUTE_READ, "loaded table: read");
-		tap_is_long(route_classify("SELECT fg_health_probe()", 24, &ctx, NULL), ROUTE_WRITE,
+		tap_is_long(sqlroute_classify("SELECT nextval('s')", 19, &ctx, NULL), ROUTE_WRITE, "loaded table: nextval write");
+		tap_is_long(sqlroute_classify("SELECT lower(now()::text)", 25, &ctx, NULL), ROUTE_READ, "loaded table: read");
+		tap_is_long(sqlroute_classify("SELECT fg_health_probe()", 24, &ctx, NULL), ROUTE_WRITE,
 					"probe function unknown before it exists");
 		tap_ok(sql(conninfo[0], "CREATE OR REPLACE FUNCTION public.fg_health_probe() RETURNS int "
 				   "LANGUAGE sql STABLE AS 'SELECT 1'") != NULL, "probe function created");
@@ -473,9 +473,9 @@ main(void)
 		health_reload_volatility(hm);
 		tap_ok(run_until(pred_loads, &two, WAIT_MS), "reload on demand");
 		ctx.volatility = volatility;
-		tap_is_long(route_volatility_lookup(volatility, "public", 6, "fg_health_probe", 15), 's',
+		tap_is_long(sqlroute_volatility_lookup(volatility, "public", 6, "fg_health_probe", 15), 's',
 					"new function in the reloaded table");
-		tap_is_long(route_classify("SELECT fg_health_probe()", 24, &ctx, NULL), ROUTE_READ,
+		tap_is_long(sqlroute_classify("SELECT fg_health_probe()", 24, &ctx, NULL), ROUTE_READ,
 					"stable probe function: read");
 		sql(conninfo[0], "DROP FUNCTION IF EXISTS public.fg_health_probe()");
 	}
@@ -609,7 +609,7 @@ main(void)
 	}
 
 	health_free(hm);
-	route_volatility_free(volatility);
+	sqlroute_volatility_free(volatility);
 	event_base_free(base);
 	restore();
 	return tap_done();

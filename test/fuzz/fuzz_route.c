@@ -1,5 +1,5 @@
 /*
- * fuzz_route.c: libFuzzer target for route.c's classifier. Besides "never crashes, never reads out of
+ * fuzz_route.c: libFuzzer target for sqlroute.c's classifier. Besides "never crashes, never reads out of
  * bounds" (ASan, UBSan) it checks three properties on every input:
  *  - unparsable text is always a write;
  *  - text followed by "\n; UPDATE t SET a = 1" is always a write: whatever the text leaves open
@@ -9,7 +9,7 @@
  *
  * Build and run (from the repository root):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ipooler -o /tmp/fuzz_route \
- *     test/fuzz/fuzz_route.c pooler/route.c
+ *     test/fuzz/fuzz_route.c pooler/sqlroute.c
  *   /tmp/fuzz_route -max_total_time=60 -max_len=4096 /tmp/route-corpus test/fuzz/corpus/route
  * (the first corpus directory collects new inputs; the seeds in test/fuzz/corpus/route stay as they are)
  */
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "route.h"
+#include "sqlroute.h"
 
 static RouteVolatility *table;
 
@@ -29,13 +29,13 @@ build_table(void)
 		{"pg_catalog", "nextval", "v"}, {"faregate", "fare", "s"}, {"faregate", "enqueue", "v"},
 	};
 
-	table = route_volatility_create();
+	table = sqlroute_volatility_create();
 	if (!table)
 		abort();
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!route_volatility_add(table, names[i][0], names[i][1], names[i][2][0]))
+		if (!sqlroute_volatility_add(table, names[i][0], names[i][1], names[i][2][0]))
 			abort();
-	if (!route_volatility_add_operator(table, "public", "===", 'v'))
+	if (!sqlroute_volatility_add_operator(table, "public", "===", 'v'))
 		abort();
 }
 
@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char tail[] = "\n; UPDATE t SET a = 1";
 	static const char head[] = "/* x */ ";
-	RouteContext ctx;
+	RouteContext ctx = {0};
 	RouteResult res;
 	RouteResult res2;
 	char	   *buf;
@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!buf)
 		return 0;
 	memcpy(buf, data, size);
-	route_classify(buf, size, &ctx, &res);
+	sqlroute_classify(buf, size, &ctx, &res);
 	if (res.route_class != ROUTE_READ && res.route_class != ROUTE_WRITE && res.route_class != ROUTE_SESSION_SET)
 		abort();
 	if ((res.flags & ROUTE_F_UNPARSABLE) && res.route_class != ROUTE_WRITE)
@@ -72,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		/* the session-state walker shares the lexer: it must stay in bounds and agree on what lexes */
 		RouteSessionOp ops[4];
-		int			n = route_session_statements(buf, size, ctx.standard_conforming_strings, ops, 4);
+		int			n = sqlroute_session_statements(buf, size, ctx.standard_conforming_strings, ops, 4);
 
 		if (n < 0 && !(res.flags & ROUTE_F_UNPARSABLE))
 			abort();			/* text the walker cannot lex is text the classifier cannot parse */
@@ -83,12 +83,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	memcpy(buf + size, tail, sizeof(tail) - 1);
-	if (route_classify(buf, size + sizeof(tail) - 1, &ctx, NULL) != ROUTE_WRITE)
+	if (sqlroute_classify(buf, size + sizeof(tail) - 1, &ctx, NULL) != ROUTE_WRITE)
 		abort();
 
 	memcpy(buf, head, sizeof(head) - 1);
 	memcpy(buf + sizeof(head) - 1, data, size);
-	route_classify(buf, size + sizeof(head) - 1, &ctx, &res2);
+	sqlroute_classify(buf, size + sizeof(head) - 1, &ctx, &res2);
 	if (res2.route_class != res.route_class)
 		abort();
 	free(buf);

@@ -3,11 +3,11 @@
  * that no module can come to read a comment, a string or a statement boundary differently (issue 18).
  * The first input byte picks standard_conforming_strings; the rest is the text. Besides "never crashes,
  * never reads out of bounds" (ASan, UBSan) it checks, with S = sqlscan_statements(text) (-1: unscannable):
- *  - route_classify: S < 0 => unparsable (a write); S >= 0 => it counted S statements;
- *  - route_listen_statements, route_session_statements: -1 exactly when S < 0; at most S LISTENs;
+ *  - sqlroute_classify: S < 0 => unparsable (a write); S >= 0 => it counted S statements;
+ *  - sqlroute_listen_statements, sqlroute_session_statements: -1 exactly when S < 0; at most S LISTENs;
  *  - on the text up to its first NUL (the C-string readers):
  *    notify_parse_lone: only one statement whose first word is LISTEN/UNLISTEN, and the same kind and
- *    channel as route_listen_statements finds; prepared_parse_deallocate: one statement, first word
+ *    channel as sqlroute_listen_statements finds; prepared_parse_deallocate: one statement, first word
  *    DEALLOCATE; params_parse_set: a recognised statement starts with SET, RESET, DISCARD or SELECT
  *    (the SELECT set_config form alone in its text);
  *  - sqlscan with keep_comments sees the same tokens plus comments, and comments only where blanks are.
@@ -20,30 +20,30 @@
 #include "notify.h"
 #include "params.h"
 #include "prepared.h"
-#include "route.h"
+#include "sqlroute.h"
 #include "sqlscan.h"
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
-/* check_routers: route.c's three walkers against the split S of the len bytes at text. */
+/* check_routers: sqlroute.c's three walkers against the split S of the len bytes at text. */
 static void
 check_routers(const char *text, size_t len, bool scs, int statements)
 {
-	RouteContext ctx = {NULL, scs};
+	RouteContext ctx = {.volatility = NULL, .standard_conforming_strings = scs};
 	RouteResult res;
 	RouteListenOp lops[4];
 	RouteSessionOp sops[4];
 	int			n;
 
-	route_classify(text, len, &ctx, &res);
+	sqlroute_classify(text, len, &ctx, &res);
 	if (statements < 0)
 		CHECK((res.flags & ROUTE_F_UNPARSABLE) && res.route_class == ROUTE_WRITE);
 	else
 		CHECK(res.statements == statements);
-	n = route_listen_statements(text, len, scs, lops, 4);
+	n = sqlroute_listen_statements(text, len, scs, lops, 4);
 	CHECK((n < 0) == (statements < 0));
 	CHECK(n <= statements);
-	n = route_session_statements(text, len, scs, sops, 4);
+	n = sqlroute_session_statements(text, len, scs, sops, 4);
 	CHECK((n < 0) == (statements < 0));
 }
 
@@ -92,7 +92,7 @@ check_cstring_readers(const char *text, bool scs)
 
 		CHECK(statements == 1);
 		CHECK(sqlscan_first_word(text, scs, kind == 'L' ? "listen" : "unlisten"));
-		CHECK(route_listen_statements(text, strlen(text), scs, &op, 1) == 1);
+		CHECK(sqlroute_listen_statements(text, strlen(text), scs, &op, 1) == 1);
 		CHECK(op.kind == kind && strcmp(op.channel, channel) == 0);
 	}
 	if (prepared_parse_deallocate(text, name, sizeof(name)) != PREPARED_DEALLOC_NONE)

@@ -89,6 +89,14 @@ pooler_report_sanitizer() {
   grep -E -A12 "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$POOLER_DIR/stderr.log" | head -40 | sed 's/^/#   /'
 }
 
+# pooler_fresh_login_roles ROLE...: (re)creates each ROLE on the primary as a plain LOGIN role, dropping
+# any left by an earlier run (the opening of the tests that log in as a user of their own).
+pooler_fresh_login_roles() {
+  local role sql="SET client_min_messages = warning;"
+  for role in "$@"; do sql="$sql DROP ROLE IF EXISTS $role; CREATE ROLE $role LOGIN;"; done
+  psql_primary -d postgres -q -c "$sql" >/dev/null 2>&1
+}
+
 # psql_pooler [psql args]: psql through the pooler as postgres to database postgres (unaligned, tuples only).
 psql_pooler() { psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres "$@"; }
 psql_pooler_admin() { PGPASSWORD=${POOLER_ADMIN_PASSWORD:-} psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d faregate "$@"; }

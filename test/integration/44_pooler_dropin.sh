@@ -10,11 +10,7 @@
 set -u
 . "$(dirname "$0")/40_pooler_lib.bash"
 
-psql_primary -d postgres -q <<'SQL' >/dev/null 2>&1
-SET client_min_messages = warning;
-DROP ROLE IF EXISTS dropin_small;
-CREATE ROLE dropin_small LOGIN;
-SQL
+pooler_fresh_login_roles dropin_small
 
 # --- the command line ---------------------------------------------------------------------------
 out=$("$POOLER_BIN" -h 2>&1)

@@ -9,11 +9,7 @@
 set -u
 . "$(dirname "$0")/40_pooler_lib.bash"
 
-psql_primary -d postgres -q <<'SQL' >/dev/null 2>&1
-SET client_min_messages = warning;
-DROP ROLE IF EXISTS fg_pm_sess;
-CREATE ROLE fg_pm_sess LOGIN;
-SQL
+pooler_fresh_login_roles fg_pm_sess
 
 db="host=$FG_HOST port=$FG_PRIMARY_PORT dbname=postgres pool_size=1"
 POOLER_DB_EXTRA="pool_size=1"

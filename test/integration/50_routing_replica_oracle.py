@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """50_routing_replica_oracle.py: the classifier's reads checked against a real hot standby.
 
-Every statement that test/unit/route_corpus.txt expects route.c to call a read (R), except those
+Every statement that test/unit/route_corpus.txt expects sqlroute.c to call a read (R), except those
 that carry a faregate:replica hint (the client's word, not the classifier's), is run on
 replica 1, in a database holding the tables and honestly labelled functions the corpus uses (created
 on the primary, replayed to the replica). None may fail with the errors a standby gives to writes
@@ -166,7 +166,7 @@ def main():
         for sql in MUST_FAIL:
             err = run(rep, sql)
             ok(err is not None and (err[0] in ("25006", "0A000", "55000") or STANDBY_REFUSAL.search(err[1])),
-               "replica refuses what route.c calls a write: %s" % sql, err)
+               "replica refuses what sqlroute.c calls a write: %s" % sql, err)
         rep.close()
     finally:
         with psycopg.connect(base + "port=%s dbname=postgres" % primary, autocommit=True) as admin:

@@ -1,5 +1,5 @@
 /*
- * test_notify_parse.c: route_listen_statements, the statement splitter notify.c uses to find the
+ * test_notify_parse.c: sqlroute_listen_statements, the statement splitter notify.c uses to find the
  * LISTEN/UNLISTEN statements a client sends to a server: several statements, quoted identifiers,
  * comments, strings and dollar quotes that merely contain the words, UNLISTEN *, unlexable text; and
  * notify_parse_lone, which recognises the lone LISTEN/UNLISTEN the pooler answers itself.
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "notify.h"
-#include "route.h"
+#include "sqlroute.h"
 #include "tap.h"
 
 static void
@@ -15,7 +15,7 @@ check(const char *sql, const char *expected, const char *name)
 {
 	RouteListenOp ops[8];
 	char		got[256] = "";
-	int			n = route_listen_statements(sql, strlen(sql), true, ops, 8);
+	int			n = sqlroute_listen_statements(sql, strlen(sql), true, ops, 8);
 
 	if (n < 0)
 		strcpy(got, "error");
@@ -60,13 +60,13 @@ test_lone(void)
 	memset(sql + 7, 'c', 70);
 	sql[77] = '\0';
 	lone(sql, "-", "lone: a name the server would cut (with a NOTICE) is left to it");
-	/* route_listen_statements cuts as the server does: 62 bytes and a 2-byte character do not fit */
+	/* sqlroute_listen_statements cuts as the server does: 62 bytes and a 2-byte character do not fit */
 	memset(sql + 7, 'c', 62);
 	strcpy(sql + 69, "\xc3\xa9");
 	{
 		RouteListenOp ops[1];
 
-		tap_is_long(route_listen_statements(sql, strlen(sql), true, ops, 1), 1, "a 64-byte name");
+		tap_is_long(sqlroute_listen_statements(sql, strlen(sql), true, ops, 1), 1, "a 64-byte name");
 		tap_is_long((long) strlen(ops[0].channel), 62, "… cut before the character that would be split");
 	}
 }

@@ -1,8 +1,8 @@
 /*
- * route.h: read/write classification of SQL text (route.c) and the function volatility table it
+ * sqlroute.h: read/write classification of SQL text (sqlroute.c) and the function volatility table it
  * consults (RouteVolatility).
  *
- * route_classify() decides where one simple-protocol query string (one or several statements) or one
+ * sqlroute_classify() decides where one simple-protocol query string (one or several statements) or one
  * Parse'd statement may run: ROUTE_READ (a replica may run it), ROUTE_WRITE (the primary must) or
  * ROUTE_SESSION_SET (only SET/RESET of session parameters: session state the pooler tracks). It also
  * reports the transaction-control facts and hints the pool needs (RouteResult.flags). The rules are in
@@ -12,8 +12,8 @@
  * The classifier is pure: no allocation, no global state, safe to call from any thread as long as the
  * RouteVolatility it is given is not freed meanwhile.
  */
-#ifndef FAREGATE_ROUTE_H
-#define FAREGATE_ROUTE_H
+#ifndef FAREGATE_SQLROUTE_H
+#define FAREGATE_SQLROUTE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,8 +41,12 @@ typedef enum RouteClass
 #define ROUTE_F_LISTEN			0x0400	/* LISTEN / UNLISTEN: session state that only the primary keeps */
 #define ROUTE_F_TEMP_OBJECT		0x0800	/* creates a temporary object: later reads of it need the primary */
 #define ROUTE_F_SET_TXN			0x1000	/* SET TRANSACTION / SET LOCAL / SET CONSTRAINTS (transaction state) */
+#define ROUTE_F_SESSION_STATE	0x2000	/* creates session state the pooler cannot carry: a SET that
+										 * RouteContext.set_kept does not keep, SET ROLE / SESSION
+										 * AUTHORIZATION, a session advisory lock, a WITH HOLD cursor,
+										 * a temporary table (the facts of sqlroute_session_statements) */
 
-/* What route_classify() found; fill only what you pass. */
+/* What sqlroute_classify() found; fill only what you pass. */
 typedef struct RouteResult
 {
 	RouteClass	route_class;
@@ -58,25 +62,30 @@ typedef struct RouteResult
  * RouteContext users, free the old one once no classification uses it (on the single-threaded event
  * loop: right away). Keys are (schema, name) and, merged over every schema, ("", name); overloads and
  * schemas merge to the most volatile one seen ('v' > 's' > 'i'). Names are stored as PostgreSQL stores
- * them (case-exact); route.c lower-cases unquoted identifiers before looking them up.
- * Operators are kept in their own key space (route_volatility_add_operator): only volatile ones matter.
+ * them (case-exact); sqlroute.c lower-cases unquoted identifiers before looking them up.
+ * Operators are kept in their own key space (sqlroute_volatility_add_operator): only volatile ones matter.
  */
 typedef struct RouteVolatility RouteVolatility;
 
-/* What route_classify() needs besides the text. */
+/* What sqlroute_classify() needs besides the text. */
 typedef struct RouteContext
 {
 	const RouteVolatility *volatility;	/* NULL = empty table: every function call is a write */
 	bool		standard_conforming_strings;	/* the client's setting (default on) */
+	/*
+	 * set_kept: whether the pooler itself carries a session SET of name (value_plain: one constant);
+	 * a SET it does not keep is ROUTE_F_SESSION_STATE. NULL = none is kept.
+	 */
+	bool		(*set_kept) (const char *name, bool value_plain);
 } RouteContext;
 
 /*
- * route_classify: classifies the len bytes at sql (need not be NUL-terminated) under ctx. Fills
+ * sqlroute_classify: classifies the len bytes at sql (need not be NUL-terminated) under ctx. Fills
  * *result when result is not NULL and returns its route_class.
  */
-RouteClass	route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult *result);
+RouteClass	sqlroute_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult *result);
 
-/* One LISTEN or UNLISTEN statement found by route_listen_statements. */
+/* One LISTEN or UNLISTEN statement found by sqlroute_listen_statements. */
 typedef struct RouteListenOp
 {
 	char		kind;			/* 'L' LISTEN, 'U' UNLISTEN */
@@ -84,17 +93,17 @@ typedef struct RouteListenOp
 } RouteListenOp;
 
 /*
- * route_listen_statements: the LISTEN/UNLISTEN statements of the len bytes at sql, in order, scanned by
- * sqlscan.c as route_classify is (comments, quotes, dollar quotes, standard_conforming_strings): up to max
+ * sqlroute_listen_statements: the LISTEN/UNLISTEN statements of the len bytes at sql, in order, scanned by
+ * sqlscan.c as sqlroute_classify is (comments, quotes, dollar quotes, standard_conforming_strings): up to max
  * into ops. Returns how many were found (may exceed max; only max are stored), -1 when the text cannot
  * be lexed.
  */
-int			route_listen_statements(const char *sql, size_t len, bool standard_conforming_strings,
+int			sqlroute_listen_statements(const char *sql, size_t len, bool standard_conforming_strings,
 									RouteListenOp *ops, int max);
 
 /*
  * Session state a statement creates or clears (session.c acts on it; docs/pooler.md "Session state").
- * route_session_statements finds them with the same lexer as route_classify.
+ * sqlroute_session_statements finds them with the same lexer as sqlroute_classify.
  */
 typedef enum RouteSessionKind
 {
@@ -127,45 +136,45 @@ typedef struct RouteSessionOp
 } RouteSessionOp;
 
 /*
- * route_session_statements: the session-state facts of the len bytes at sql, in order, up to max into
+ * sqlroute_session_statements: the session-state facts of the len bytes at sql, in order, up to max into
  * ops; returns how many were found (may exceed max), -1 when the text cannot be lexed. SET LOCAL, SET
  * TRANSACTION and transaction-level advisory locks are not session state and are not reported.
  */
-int			route_session_statements(const char *sql, size_t len, bool standard_conforming_strings,
+int			sqlroute_session_statements(const char *sql, size_t len, bool standard_conforming_strings,
 									 RouteSessionOp *ops, int max);
 
-/* route_selftest: checks route.c's static tables (keyword order); for the unit tests. */
-bool		route_selftest(void);
+/* sqlroute_selftest: checks sqlroute.c's static tables (keyword order); for the unit tests. */
+bool		sqlroute_selftest(void);
 
-/* route_class_name: "read", "write" or "session_set". */
-const char *route_class_name(RouteClass route_class);
+/* sqlroute_class_name: "read", "write" or "session_set". */
+const char *sqlroute_class_name(RouteClass route_class);
 
-/* route_volatility_create: an empty table; NULL when out of memory. */
-RouteVolatility *route_volatility_create(void) __attribute__((warn_unused_result));
+/* sqlroute_volatility_create: an empty table; NULL when out of memory. */
+RouteVolatility *sqlroute_volatility_create(void) __attribute__((warn_unused_result));
 
 /*
- * route_volatility_add: records that function schema.name has volatility vol ('i', 's' or 'v'; anything
+ * sqlroute_volatility_add: records that function schema.name has volatility vol ('i', 's' or 'v'; anything
  * else counts as 'v'). Returns false when out of memory (the table stays usable but incomplete: the
  * caller should drop it).
  */
-bool		route_volatility_add(RouteVolatility *vt, const char *schema, const char *name, char vol)
+bool		sqlroute_volatility_add(RouteVolatility *vt, const char *schema, const char *name, char vol)
 			__attribute__((warn_unused_result));
 
-/* route_volatility_add_operator: the same for an operator (name = its symbol, e.g. "+"). */
-bool		route_volatility_add_operator(RouteVolatility *vt, const char *schema, const char *name,
+/* sqlroute_volatility_add_operator: the same for an operator (name = its symbol, e.g. "+"). */
+bool		sqlroute_volatility_add_operator(RouteVolatility *vt, const char *schema, const char *name,
 										  char vol) __attribute__((warn_unused_result));
 
 /*
- * route_volatility_lookup: volatility of function schema.name (schema NULL or "" = the merge over all
+ * sqlroute_volatility_lookup: volatility of function schema.name (schema NULL or "" = the merge over all
  * schemas); 0 when unknown. Lengths are explicit so callers can pass pieces of the query text.
  */
-char		route_volatility_lookup(const RouteVolatility *vt, const char *schema, size_t schema_len,
+char		sqlroute_volatility_lookup(const RouteVolatility *vt, const char *schema, size_t schema_len,
 									const char *name, size_t name_len);
 
-/* route_volatility_count: functions (distinct schema.name keys) in the table. */
-size_t		route_volatility_count(const RouteVolatility *vt);
+/* sqlroute_volatility_count: functions (distinct schema.name keys) in the table. */
+size_t		sqlroute_volatility_count(const RouteVolatility *vt);
 
-/* route_volatility_free: frees the table (NULL is fine). */
-void		route_volatility_free(RouteVolatility *vt);
+/* sqlroute_volatility_free: frees the table (NULL is fine). */
+void		sqlroute_volatility_free(RouteVolatility *vt);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * route.c: owns read/write classification of SQL text (route_classify) and the function volatility
+ * sqlroute.c: owns read/write classification of SQL text (sqlroute_classify) and the function volatility
  * table it consults (RouteVolatility). docs/routing.md states the rules for users; this file is their
  * implementation.
  *
@@ -19,10 +19,10 @@
  * never allocates and keeps no state between calls (its lookup tables are built once, under
  * pthread_once); only building a RouteVolatility allocates.
  *
- * Tests: test/unit/test_route.c with the corpus test/unit/route_corpus.txt; test/fuzz/fuzz_route.c;
+ * Tests: test/unit/test_sqlroute.c with the corpus test/unit/route_corpus.txt; test/fuzz/fuzz_route.c;
  * test/integration/50_routing_replica_oracle.py runs the corpus's reads on a real hot standby.
  */
-#include "route.h"
+#include "sqlroute.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -83,7 +83,7 @@ typedef struct Keyword
 	unsigned char category;
 } Keyword;
 
-/* Sorted by name (route_selftest checks it). */
+/* Sorted by name (sqlroute_selftest checks it). */
 static const Keyword keywords[] = {
 	{"abort", K_ABORT, KC_UNRESERVED},
 	{"all", K_ALL, KC_RESERVED},
@@ -337,7 +337,7 @@ typedef struct Token
 } Token;
 
 /*
- * Lookup tables built once (route_init): keywords and the special function lists, hashed, so that a
+ * Lookup tables built once (sqlroute_init): keywords and the special function lists, hashed, so that a
  * token costs one hash probe rather than a binary search of string comparisons.
  */
 #define KW_SLOTS 1024			/* power of two, > 4 x keywords */
@@ -397,9 +397,9 @@ special_kind(const char *name, size_t len)
 	return SPECIAL_NONE;
 }
 
-/* route_init: the keyword and special-function hash tables; run once (pthread_once). */
+/* sqlroute_init: the keyword and special-function hash tables; run once (pthread_once). */
 static void
-route_init(void)
+sqlroute_init(void)
 {
 	for (size_t k = 0; k < N_KEYWORDS; k++)
 	{
@@ -536,7 +536,7 @@ vol_merge(char a, char b)
 }
 
 RouteVolatility *
-route_volatility_create(void)
+sqlroute_volatility_create(void)
 {
 	RouteVolatility *vt = calloc(1, sizeof(RouteVolatility));
 
@@ -548,14 +548,14 @@ route_volatility_create(void)
 	vt->strings = malloc(vt->strings_cap);
 	if (!vt->entries || !vt->strings)
 	{
-		route_volatility_free(vt);
+		sqlroute_volatility_free(vt);
 		return NULL;
 	}
 	return vt;
 }
 
 void
-route_volatility_free(RouteVolatility *vt)
+sqlroute_volatility_free(RouteVolatility *vt)
 {
 	if (!vt)
 		return;
@@ -565,7 +565,7 @@ route_volatility_free(RouteVolatility *vt)
 }
 
 size_t
-route_volatility_count(const RouteVolatility *vt)
+sqlroute_volatility_count(const RouteVolatility *vt)
 {
 	return vt ? vt->functions : 0;
 }
@@ -670,7 +670,7 @@ normalize_vol(char vol)
 }
 
 bool
-route_volatility_add(RouteVolatility *vt, const char *schema, const char *name, char vol)
+sqlroute_volatility_add(RouteVolatility *vt, const char *schema, const char *name, char vol)
 {
 	vol = normalize_vol(vol);
 	if (!schema)
@@ -680,7 +680,7 @@ route_volatility_add(RouteVolatility *vt, const char *schema, const char *name, 
 }
 
 bool
-route_volatility_add_operator(RouteVolatility *vt, const char *schema, const char *name, char vol)
+sqlroute_volatility_add_operator(RouteVolatility *vt, const char *schema, const char *name, char vol)
 {
 	vol = normalize_vol(vol);
 	if (vol != 'v')
@@ -709,7 +709,7 @@ vol_lookup(const RouteVolatility *vt, unsigned char kind, const char *schema, si
 }
 
 char
-route_volatility_lookup(const RouteVolatility *vt, const char *schema, size_t schema_len,
+sqlroute_volatility_lookup(const RouteVolatility *vt, const char *schema, size_t schema_len,
 						const char *name, size_t name_len)
 {
 	if (!schema || schema_len == 0)
@@ -746,7 +746,84 @@ typedef struct Classifier
 	const char *reason;
 	char		object[64];
 	bool		done;			/* SQLTOK_EOF or SQLTOK_ERROR seen */
+	struct SessionScan *watch;	/* the session-state facts of the same tokens (ROUTE_F_SESSION_STATE) */
 } Classifier;
+
+/*
+ * SessionScan: one walk over the statements of a text for sqlroute_session_statements, or (cl set) the
+ * session-state facts of the classifier's own tokens: sqlroute_classify's ROUTE_F_SESSION_STATE comes from
+ * the same token walk, not from a second scan of the text.
+ */
+typedef struct SessionScan
+{
+	SqlScanner	lx;				/* sqlroute_session_statements: its own lexer */
+	Classifier *cl;				/* sqlroute_classify: tokens come from its walk (next_token) instead */
+	Token		tok;			/* the current token */
+	RouteSessionOp *ops;
+	int			max;
+	int			found;
+	/* ss_watch's state: the two tokens before the current one, and set_config's arguments so far */
+	Token		prev;
+	Token		prev2;
+	int			set_config_arg;	/* 0 = not in set_config(...); 1..5 = the argument token expected */
+	char		set_config_name[64];
+	char		set_config_value[256];
+} SessionScan;
+
+#define CLASSIFIER_WATCH_OPS 4	/* facts one token can add (ss_watch, ss_set): at most 2 */
+
+static void ss_watch(SessionScan *ss, const Token *tok);
+static void ss_set(SessionScan *ss);
+static void ss_next(SessionScan *ss);
+static bool ss_end(const SessionScan *ss);
+
+/*
+ * session_facts: the facts ss found since the last call, as ROUTE_F_SESSION_STATE: state the pooler
+ * cannot carry (session.c's note_op with nothing noted: a SET ctx->set_kept does not keep, SET ROLE /
+ * SESSION AUTHORIZATION, a session advisory lock, a WITH HOLD cursor, a temporary table).
+ */
+static void
+session_facts(Classifier *cl, SessionScan *ss)
+{
+	for (int i = 0; i < ss->found && i < ss->max; i++)
+	{
+		const RouteSessionOp *op = &ss->ops[i];
+
+		switch (op->kind)
+		{
+			case RS_SET:
+				if (!cl->ctx->set_kept || !cl->ctx->set_kept(op->name, op->value_plain))
+					cl->flags |= ROUTE_F_SESSION_STATE;
+				break;
+			case RS_ROLE:
+			case RS_LOCK:
+			case RS_HOLD_CURSOR:
+			case RS_TEMP:
+				cl->flags |= ROUTE_F_SESSION_STATE;
+				break;
+			default:
+				break;
+		}
+	}
+	ss->found = 0;
+}
+
+/* watch_token: one token of the classifier's walk, shown to its session-state watch. */
+static void
+watch_token(Classifier *cl, const Token *tok)
+{
+	SessionScan *ss = cl->watch;
+
+	ss_watch(ss, tok);
+	if (tok->type == SQLTOK_SEMI || tok->type == SQLTOK_EOF || tok->type == SQLTOK_ERROR)
+	{
+		memset(&ss->prev, 0, sizeof(ss->prev));
+		memset(&ss->prev2, 0, sizeof(ss->prev2));
+		ss->set_config_arg = 0;
+	}
+	if (ss->found)
+		session_facts(cl, ss);
+}
 
 static void
 next_token(Classifier *cl, Token *tok)
@@ -760,6 +837,7 @@ next_token(Classifier *cl, Token *tok)
 		lex_next(&cl->lx, tok);
 	if (tok->type == SQLTOK_EOF || tok->type == SQLTOK_ERROR)
 		cl->done = true;
+	watch_token(cl, tok);
 }
 
 static const Token *
@@ -979,7 +1057,7 @@ check_call(Classifier *cl, const Token *hist, bool after_distinct_on)
 			return;
 		}
 	}
-	vol = route_volatility_lookup(cl->ctx->volatility, schema ? schema_buf : NULL, schema_len,
+	vol = sqlroute_volatility_lookup(cl->ctx->volatility, schema ? schema_buf : NULL, schema_len,
 								  name_buf, name_len);
 	if (vol == 0)
 		note(cl, V_WRITE_SOFT, "unknown function (not in the volatility table)", name_buf, name_len);
@@ -1000,7 +1078,7 @@ check_attribute(Classifier *cl, const Token *name)
 	if (!cl->ctx->volatility)
 		return;
 	name_len = name_text(name, name_buf);
-	if (route_volatility_lookup(cl->ctx->volatility, NULL, 0, name_buf, name_len) == 'v' &&
+	if (sqlroute_volatility_lookup(cl->ctx->volatility, NULL, 0, name_buf, name_len) == 'v' &&
 		special_kind(name_buf, name_len) != SPECIAL_READ_SAFE)
 		note(cl, V_WRITE_SOFT, "volatile function in attribute notation (x.f calls f(x))", name_buf, name_len);
 }
@@ -1399,6 +1477,8 @@ declare_statement(Classifier *cl)
 {
 	Token		tok;
 	Token		prev = {0};
+	Token		cursor = {0};
+	bool		first = true;
 
 	for (;;)
 	{
@@ -1408,8 +1488,13 @@ declare_statement(Classifier *cl)
 			note(cl, V_WRITE, "DECLARE without a query", NULL, 0);
 			return;
 		}
+		if (first)
+			cursor = tok;
+		first = false;
 		if (is_kw(&prev, K_WITH) && is_kw(&tok, K_HOLD))
 		{
+			if (is_name(&cursor))
+				cl->flags |= ROUTE_F_SESSION_STATE;
 			note(cl, V_WRITE, "a WITH HOLD cursor is session state", NULL, 0);
 			skip_statement(cl);
 			return;
@@ -1452,8 +1537,31 @@ create_statement(Classifier *cl, const Token *first)
 		if (tok.type == SQLTOK_SEMI)
 			return;
 		if (++n <= 3 && (is_kw(&tok, K_TEMP) || is_kw(&tok, K_TEMPORARY)))
-			cl->flags |= ROUTE_F_TEMP_OBJECT;
+			cl->flags |= ROUTE_F_TEMP_OBJECT | ROUTE_F_SESSION_STATE;
 	}
+}
+
+/*
+ * session_set: the rest of a session SET, read by sqlroute_session_statements' own ss_set from this walk's
+ * tokens: what it sets decides ROUTE_F_SESSION_STATE. Consumes through the statement's end.
+ */
+static void
+session_set(Classifier *cl)
+{
+	RouteSessionOp ops[CLASSIFIER_WATCH_OPS];
+	SessionScan ss;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.cl = cl;
+	ss.ops = ops;
+	ss.max = CLASSIFIER_WATCH_OPS;
+	ss_next(&ss);
+	ss_set(&ss);
+	session_facts(cl, &ss);
+	if (!ss_end(&ss))
+		skip_statement(cl);
+	else
+		(void) ends_statement(cl, &ss.tok);
 }
 
 /* set_statement: SET ... (after SET). */
@@ -1480,7 +1588,7 @@ set_statement(Classifier *cl)
 	}
 	cl->flags |= ROUTE_F_SESSION_SET;
 	note(cl, V_SESSION, "session SET", NULL, 0);
-	skip_statement(cl);
+	session_set(cl);
 }
 
 /* classify_statement: one statement; returns false at the end of the text. */
@@ -1633,13 +1741,15 @@ leading_hint(const char *sql, size_t len)
 }
 
 RouteClass
-route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult *result)
+sqlroute_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult *result)
 {
-	static const RouteContext default_ctx = {NULL, true};
+	static const RouteContext default_ctx = {.volatility = NULL, .standard_conforming_strings = true};
 	Classifier	cl;
+	SessionScan watch;
+	RouteSessionOp watch_ops[CLASSIFIER_WATCH_OPS];
 	RouteClass	route_class;
 
-	pthread_once(&init_once, route_init);
+	pthread_once(&init_once, sqlroute_init);
 	if (!ctx)
 		ctx = &default_ctx;
 	if (!sql)
@@ -1648,8 +1758,12 @@ route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult
 		len = 0;
 	}
 	memset(&cl, 0, sizeof(cl));
+	memset(&watch, 0, sizeof(watch));
 	sqlscan_init(&cl.lx, sql, len, ctx->standard_conforming_strings);
 	cl.ctx = ctx;
+	watch.ops = watch_ops;
+	watch.max = CLASSIFIER_WATCH_OPS;
+	cl.watch = &watch;
 	cl.verdict = V_NEUTRAL;
 	cl.reason = "transaction control only";
 
@@ -1695,82 +1809,58 @@ route_classify(const char *sql, size_t len, const RouteContext *ctx, RouteResult
 }
 
 int
-route_listen_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteListenOp *ops,
+sqlroute_listen_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteListenOp *ops,
 						int max)
 {
-	SqlScanner	lx;
-	Token		tok;
+	SqlScanner	sc;
+	SqlToken	tok[2];			/* one statement: its first token decides, its second names the channel */
 	int			found = 0;
+	int			n;
 
-	pthread_once(&init_once, route_init);
-	sqlscan_init(&lx, sql, len, standard_conforming_strings);
-	for (;;)
+	sqlscan_init(&sc, sql, len, standard_conforming_strings);
+	while ((n = sqlscan_next_statement(&sc, tok, 2)) > 0)
 	{
-		bool		first = true;
 		char		kind = 0;
+		char		name[SQLSCAN_NAME_MAX + 1];
+		size_t		name_len = 0;
 
-		/* one statement: its first token decides, its second names the channel */
-		for (;;)
+		if (sqlscan_is_word(&tok[0], "listen"))
+			kind = 'L';
+		else if (sqlscan_is_word(&tok[0], "unlisten"))
+			kind = 'U';
+		if (!kind || n < 2)
+			continue;
+		if (tok[1].kind == SQLTOK_IDENT || tok[1].kind == SQLTOK_QIDENT)
 		{
-			lex_next(&lx, &tok);
-			if (tok.type == SQLTOK_ERROR)
-				return -1;
-			if (tok.type == SQLTOK_EOF)
-				return found;
-			if (tok.type == SQLTOK_SEMI)
-				break;
-			if (first)
-			{
-				first = false;
-				if (tok.type == SQLTOK_IDENT && tok.kw == K_LISTEN)
-					kind = 'L';
-				else if (tok.type == SQLTOK_IDENT && tok.kw == K_UNLISTEN)
-					kind = 'U';
-				continue;
-			}
-			if (kind)
-			{
-				char		name[SQLSCAN_NAME_MAX + 1];
-				size_t		n = 0;
-
-				if (is_name(&tok))
-					n = name_text(&tok, name);
-				else if (tok.type == SQLTOK_OP && tok.len == 1 && tok.s[0] == '*' && kind == 'U')
-					name[n++] = '*';
-				name[n] = '\0';
-				if (n > 0)
-				{
-					if (found < max)
-					{
-						ops[found].kind = kind;
-						memcpy(ops[found].channel, name, n + 1);
-					}
-					found++;
-				}
-				kind = 0;
-			}
+			sqlscan_name(&tok[1], name);
+			name_len = strlen(name);
 		}
+		else if (kind == 'U' && sqlscan_is_op(&tok[1], "*"))
+			name[name_len++] = '*';
+		name[name_len] = '\0';
+		if (name_len == 0)
+			continue;
+		if (found < max)
+		{
+			ops[found].kind = kind;
+			memcpy(ops[found].channel, name, name_len + 1);
+		}
+		found++;
 	}
+	return n < 0 ? -1 : found;
 }
 
 /* ------------------------------------------------------------------------------------------------
- * Session state (route_session_statements)
+ * Session state (sqlroute_session_statements)
  * ------------------------------------------------------------------------------------------------ */
-
-/* SessionScan: one walk over the statements of a text for route_session_statements. */
-typedef struct SessionScan
-{
-	SqlScanner	lx;
-	Token		tok;			/* the current token */
-	RouteSessionOp *ops;
-	int			max;
-	int			found;
-} SessionScan;
 
 static void
 ss_next(SessionScan *ss)
 {
-	lex_next(&ss->lx, &ss->tok);
+	if (ss->cl)
+		next_token(ss->cl, &ss->tok);
+	else
+		lex_next(&ss->lx, &ss->tok);
 }
 
 /* ss_end: the current token ends the statement. */
@@ -1967,12 +2057,10 @@ ss_reset(SessionScan *ss)
 	}
 }
 
-/* ss_literal: the current token is a plain '...' literal without quotes inside: its contents into out. */
+/* ss_literal: t is a plain '...' literal without quotes inside: its contents into out. */
 static bool
-ss_literal(const SessionScan *ss, char *out, size_t outlen)
+ss_literal(const Token *t, char *out, size_t outlen)
 {
-	const Token *t = &ss->tok;
-
 	if (t->type != SQLTOK_STRING || t->s[0] != '\'' || t->len < 2 || t->len - 2 >= outlen ||
 		memchr(t->s + 1, '\'', t->len - 2))
 		return false;
@@ -1982,72 +2070,110 @@ ss_literal(const SessionScan *ss, char *out, size_t outlen)
 }
 
 /*
- * ss_set_config: at "(" of set_config: set_config('name', 'value', false) is a plain session SET,
- * set_config(..., true) transaction state (nothing), any other form a SET the pooler cannot follow.
+ * ss_set_config_arg: tok while inside set_config(...): set_config('name', 'value', false) is a plain
+ * session SET, set_config(..., true) transaction state (nothing), any other form a SET the pooler cannot
+ * follow. Returns false once the call's form is decided.
  */
-static void
-ss_set_config(SessionScan *ss)
+static bool
+ss_set_config_arg(SessionScan *ss, const Token *tok)
 {
-	char		name[64] = "";
-	char		value[256] = "";
 	bool		plain = false;
 	RouteSessionOp *op;
 
-	ss_next(ss);
-	if (ss_literal(ss, name, sizeof(name)) && (ss_next(ss), ss->tok.type == SQLTOK_COMMA) &&
-		(ss_next(ss), ss_literal(ss, value, sizeof(value))) && (ss_next(ss), ss->tok.type == SQLTOK_COMMA))
+	switch (ss->set_config_arg)
 	{
-		ss_next(ss);
-		if (is_kw(&ss->tok, K_TRUE))
-			return;
-		plain = is_kw(&ss->tok, K_FALSE);
+		case 1:
+			if (!ss_literal(tok, ss->set_config_name, sizeof(ss->set_config_name)))
+				break;
+			ss->set_config_arg++;
+			return true;
+		case 3:
+			if (!ss_literal(tok, ss->set_config_value, sizeof(ss->set_config_value)))
+				break;
+			ss->set_config_arg++;
+			return true;
+		case 2:
+		case 4:
+			if (tok->type != SQLTOK_COMMA)
+				break;
+			ss->set_config_arg++;
+			return true;
+		default:
+			if (is_kw(tok, K_TRUE))
+				return false;
+			plain = is_kw(tok, K_FALSE);
+			break;
 	}
 	op = ss_add(ss, RS_SET);
-	for (size_t i = 0; name[i]; i++)
-		op->name[i] = (char) tolower((unsigned char) name[i]);
-	if (!name[0])
+	for (size_t i = 0; ss->set_config_name[i]; i++)
+		op->name[i] = (char) tolower((unsigned char) ss->set_config_name[i]);
+	if (!ss->set_config_name[0])
 		snprintf(op->name, sizeof(op->name), "set_config");
 	if (plain)
 	{
-		memcpy(op->value, value, sizeof(op->value));
+		memcpy(op->value, ss->set_config_value, sizeof(op->value));
 		op->value_plain = true;
 	}
+	return false;
 }
 
 /*
- * ss_calls: the rest of a statement, looking for calls of the advisory-lock functions (optionally
- * pg_catalog-qualified), set_config('name', 'value', false|true), and SELECT ... INTO TEMP.
+ * ss_watch: one token of a statement, in order (ss->prev, ss->prev2 the ones before it in the same
+ * statement), looking for calls of the advisory-lock functions (optionally pg_catalog-qualified),
+ * set_config('name', 'value', false|true), and SELECT ... INTO TEMP. Token by token, so that
+ * sqlroute_classify's walk can feed it the tokens it reads (watch_token).
  */
+static void
+ss_watch(SessionScan *ss, const Token *tok)
+{
+	const Token prev = ss->prev;
+	const Token prev2 = ss->prev2;
+	char		name[NAME_MAX_BYTES + 1];
+
+	ss->prev2 = prev;
+	ss->prev = *tok;
+	if (ss->set_config_arg)
+	{
+		if (!ss_set_config_arg(ss, tok))
+			ss->set_config_arg = 0;
+		return;
+	}
+	if ((is_kw(tok, K_TEMP) || is_kw(tok, K_TEMPORARY)) &&
+		(is_kw(&prev, K_INTO) || ((is_kw(&prev, K_LOCAL) || is_kw(&prev, K_GLOBAL)) && is_kw(&prev2, K_INTO))))
+	{
+		ss_add(ss, RS_TEMP);
+		return;
+	}
+	if (tok->type != SQLTOK_LPAREN || prev.type != SQLTOK_IDENT || prev.len < 10 || prev.len > 27)
+		return;
+	name_text(&prev, name);
+	if (strncmp(name, "pg_", 3) != 0 && strcmp(name, "set_config") != 0)
+		return;
+	if (strcmp(name, "pg_advisory_lock") == 0 || strcmp(name, "pg_advisory_lock_shared") == 0 ||
+		strcmp(name, "pg_try_advisory_lock") == 0 || strcmp(name, "pg_try_advisory_lock_shared") == 0)
+		snprintf(ss_add(ss, RS_LOCK)->name, 64, "%s", name);
+	else if (strcmp(name, "pg_advisory_unlock") == 0 || strcmp(name, "pg_advisory_unlock_shared") == 0)
+		snprintf(ss_add(ss, RS_UNLOCK)->name, 64, "%s", name);
+	else if (strcmp(name, "pg_advisory_unlock_all") == 0)
+		ss_add(ss, RS_UNLOCK_ALL);
+	else if (strcmp(name, "set_config") == 0)
+	{
+		ss->set_config_arg = 1;
+		ss->set_config_name[0] = '\0';
+		ss->set_config_value[0] = '\0';
+	}
+}
+
+/* ss_calls: the rest of a statement (from the current token through its end), token by token to ss_watch. */
 static void
 ss_calls(SessionScan *ss)
 {
-	Token		prev = {0};
-	Token		prev2 = {0};
-
-	for (; !ss_end(ss); prev2 = prev, prev = ss->tok, ss_next(ss))
+	memset(&ss->prev, 0, sizeof(ss->prev));
+	memset(&ss->prev2, 0, sizeof(ss->prev2));
+	ss->set_config_arg = 0;
+	for (;; ss_next(ss))
 	{
-		char		name[NAME_MAX_BYTES + 1];
-
-		if ((is_kw(&ss->tok, K_TEMP) || is_kw(&ss->tok, K_TEMPORARY)) &&
-			(is_kw(&prev, K_INTO) || ((is_kw(&prev, K_LOCAL) || is_kw(&prev, K_GLOBAL)) && is_kw(&prev2, K_INTO))))
-		{
-			ss_add(ss, RS_TEMP);
-			continue;
-		}
-		if (ss->tok.type != SQLTOK_LPAREN || prev.type != SQLTOK_IDENT || prev.len < 10 || prev.len > 27)
-			continue;
-		name_text(&prev, name);
-		if (strncmp(name, "pg_", 3) != 0 && strcmp(name, "set_config") != 0)
-			continue;
-		if (strcmp(name, "pg_advisory_lock") == 0 || strcmp(name, "pg_advisory_lock_shared") == 0 ||
-			strcmp(name, "pg_try_advisory_lock") == 0 || strcmp(name, "pg_try_advisory_lock_shared") == 0)
-			snprintf(ss_add(ss, RS_LOCK)->name, 64, "%s", name);
-		else if (strcmp(name, "pg_advisory_unlock") == 0 || strcmp(name, "pg_advisory_unlock_shared") == 0)
-			snprintf(ss_add(ss, RS_UNLOCK)->name, 64, "%s", name);
-		else if (strcmp(name, "pg_advisory_unlock_all") == 0)
-			ss_add(ss, RS_UNLOCK_ALL);
-		else if (strcmp(name, "set_config") == 0)
-			ss_set_config(ss);
+		ss_watch(ss, &ss->tok);
 		if (ss_end(ss))
 			return;
 	}
@@ -2111,12 +2237,12 @@ ss_statement(SessionScan *ss)
 }
 
 int
-route_session_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteSessionOp *ops,
+sqlroute_session_statements(const char *sql, size_t len, bool standard_conforming_strings, RouteSessionOp *ops,
 						 int max)
 {
 	SessionScan ss;
 
-	pthread_once(&init_once, route_init);
+	pthread_once(&init_once, sqlroute_init);
 	memset(&ss, 0, sizeof(ss));
 	sqlscan_init(&ss.lx, sql, len, standard_conforming_strings);
 	ss.ops = ops;
@@ -2139,7 +2265,7 @@ route_session_statements(const char *sql, size_t len, bool standard_conforming_s
 }
 
 const char *
-route_class_name(RouteClass route_class)
+sqlroute_class_name(RouteClass route_class)
 {
 	switch (route_class)
 	{
@@ -2154,9 +2280,9 @@ route_class_name(RouteClass route_class)
 }
 
 bool
-route_selftest(void)
+sqlroute_selftest(void)
 {
-	pthread_once(&init_once, route_init);
+	pthread_once(&init_once, sqlroute_init);
 	if (N_KEYWORDS > N_KEYWORDS_MAX)
 		return false;
 	for (size_t i = 0; i < N_KEYWORDS; i++)

@@ -1,5 +1,5 @@
 /*
- * test_route.c: unit tests for route.c: the statement corpus in route_corpus.txt (class of each
+ * test_sqlroute.c: unit tests for sqlroute.c: the statement corpus in route_corpus.txt (class of each
  * statement), the result flags (transaction control, hints, multi-statement, session SET), lexer
  * corner cases that depend on standard_conforming_strings, huge inputs, and the volatility table
  * (merging of overloads and schemas, case rules, operators, swapping).
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "route.h"
+#include "sqlroute.h"
 #include "tap.h"
 
 /* build_volatility: a slice of pg_proc as the pooler would load it, plus faregate's functions. */
@@ -46,15 +46,15 @@ build_volatility(void)
 		{"public", "stable_fn", 's'}, {"public", "immutable_fn", 'i'},
 		{"public", "overloaded_fn", 'i'}, {"app", "overloaded_fn", 'v'},
 	};
-	RouteVolatility *vt = route_volatility_create();
+	RouteVolatility *vt = sqlroute_volatility_create();
 
 	if (!vt)
 		return NULL;
 	for (size_t i = 0; i < sizeof(procs) / sizeof(procs[0]); i++)
-		if (!route_volatility_add(vt, procs[i].schema, procs[i].name, procs[i].vol))
+		if (!sqlroute_volatility_add(vt, procs[i].schema, procs[i].name, procs[i].vol))
 			return NULL;
-	if (!route_volatility_add_operator(vt, "public", "===", 'v') ||
-		!route_volatility_add_operator(vt, "pg_catalog", "=", 'i'))
+	if (!sqlroute_volatility_add_operator(vt, "public", "===", 'v') ||
+		!sqlroute_volatility_add_operator(vt, "pg_catalog", "=", 'i'))
 		return NULL;
 	return vt;
 }
@@ -80,6 +80,89 @@ corpus_path(char *buf, size_t size)
 		}
 	}
 	snprintf(buf, size, "test/unit/route_corpus.txt");
+}
+
+/* test_set_kept: the test's stand-in for session.c's session_set_kept. */
+static bool
+test_set_kept(const char *name, bool value_plain)
+{
+	return strcmp(name, "application_name") == 0 || strcmp(name, "search_path") == 0 ||
+		(strncmp(name, "myapp.", 6) == 0 && value_plain);
+}
+
+/*
+ * session_state_oracle: whether sqlroute_session_statements (the walk session.c notes state with) finds
+ * state the pooler cannot carry in sql, as session.c decided it before sqlroute_classify reported
+ * ROUTE_F_SESSION_STATE from its own walk.
+ */
+static bool
+session_state_oracle(const char *sql, size_t len, bool scs)
+{
+	RouteSessionOp ops[32];
+	int			n = sqlroute_session_statements(sql, len, scs, ops, 32);
+
+	if (n > 32)
+		return true;
+	for (int i = 0; i < n; i++)
+	{
+		if (ops[i].kind == RS_ROLE || ops[i].kind == RS_LOCK || ops[i].kind == RS_HOLD_CURSOR ||
+			ops[i].kind == RS_TEMP)
+			return true;
+		if (ops[i].kind == RS_SET && !test_set_kept(ops[i].name, ops[i].value_plain))
+			return true;
+	}
+	return false;
+}
+
+/* check_session_state: sqlroute_classify's ROUTE_F_SESSION_STATE agrees with session_state_oracle. */
+static void
+check_session_state(const char *sql, size_t len, const RouteContext *ctx, const char *name)
+{
+	RouteContext kept = *ctx;
+	RouteResult res;
+	bool		want = session_state_oracle(sql, len, ctx->standard_conforming_strings);
+
+	kept.set_kept = test_set_kept;
+	sqlroute_classify(sql, len, &kept, &res);
+	if (res.flags & ROUTE_F_UNPARSABLE)
+		return;					/* sqlroute_session_statements gives -1: nothing is noted */
+	if (!tap_ok(((res.flags & ROUTE_F_SESSION_STATE) != 0) == want, name))
+		printf("#   session state: classifier %d, sqlroute_session_statements %d\n",
+			   (res.flags & ROUTE_F_SESSION_STATE) != 0, want);
+}
+
+/* test_session_state_flag: ROUTE_F_SESSION_STATE on texts that create, clear or only look like state. */
+static void
+test_session_state_flag(const RouteContext *ctx)
+{
+	static const char *const texts[] = {
+		"SET work_mem = '64MB'", "SET application_name = 'x'", "SET search_path = a, b",
+		"SET myapp.tenant = 7", "SET myapp.tenant = 7 + 1", "SET myapp.tenant TO DEFAULT",
+		"SET SESSION myapp.tenant = 'a'", "SET ROLE app", "SET ROLE NONE", "RESET ROLE",
+		"SET SESSION AUTHORIZATION u", "SET SESSION AUTHORIZATION DEFAULT",
+		"SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "SET LOCAL work_mem = 1",
+		"SET TIME ZONE 'UTC'", "SET NAMES 'UTF8'", "SET SCHEMA 'a'", "SET XML OPTION DOCUMENT",
+		"/*+ faregate:replica */ SELECT pg_advisory_lock(1)", "SELECT pg_catalog.pg_try_advisory_lock(1)",
+		"SELECT pg_advisory_unlock(1)", "SELECT pg_advisory_xact_lock(1)", "SELECT pg_advisory_unlock_all()",
+		"SELECT set_config('work_mem', '1MB', false)", "SELECT set_config('work_mem', '1MB', true)",
+		"SELECT set_config('myapp.tenant', '1', false)", "SELECT set_config('myapp.tenant', x, false)",
+		"SELECT set_config('application_name', 'a', false)", "SELECT set_config(", "SELECT set_config('a'",
+		"SELECT set_config('a', 'b', false); SELECT 1", "SELECT 'pg_advisory_lock(1)'",
+		"SELECT \"pg_advisory_lock\"(1)", "SELECT 1; SELECT pg_advisory_lock(2)",
+		"DECLARE c CURSOR WITH HOLD FOR SELECT 1", "DECLARE c CURSOR WITHOUT HOLD FOR SELECT 1",
+		"CREATE TEMP TABLE t (a int)", "CREATE TABLE t (a int)", "SELECT 1 INTO TEMP t",
+		"SELECT 1 INTO LOCAL TEMPORARY t", "DISCARD ALL", "CLOSE ALL", "RESET ALL", "RESET work_mem",
+		"SELECT 1 /* SET ROLE x */", "SET work_mem = 1; SET ROLE a; SELECT 1",
+		"EXPLAIN SELECT pg_advisory_lock(1)", "WITH x AS (SELECT pg_advisory_lock(1)) SELECT * FROM x",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	{
+		char		name[160];
+
+		snprintf(name, sizeof(name), "session state flag: %s", texts[i]);
+		check_session_state(texts[i], strlen(texts[i]), ctx, name);
+	}
 }
 
 /* run_corpus: one test per corpus line. Returns the number of statements checked. */
@@ -143,13 +226,15 @@ run_corpus(const RouteContext *ctx)
 			char		name[160];
 			int			shown = sql_len > 100 ? 100 : (int) sql_len;
 
-			route_classify(sql, sql_len, ctx, &res);
+			sqlroute_classify(sql, sql_len, ctx, &res);
 			snprintf(name, sizeof(name), "corpus:%d %.*s", start_line, shown, sql);
 			for (char *c = name; *c; c++)
 				if (*c == '\n')
 					*c = ' ';
-			if (!tap_is_str(route_class_name(res.route_class), want, name))
+			if (!tap_is_str(sqlroute_class_name(res.route_class), want, name))
 				printf("#   reason: %s (%s)\n", res.reason, res.object);
+			snprintf(name, sizeof(name), "session state flag, corpus:%d", start_line);
+			check_session_state(sql, sql_len, ctx, name);
 			checked++;
 		}
 		expected = 0;
@@ -163,7 +248,7 @@ classify(const char *sql, const RouteContext *ctx)
 {
 	RouteResult res;
 
-	route_classify(sql, strlen(sql), ctx, &res);
+	sqlroute_classify(sql, strlen(sql), ctx, &res);
 	return res;
 }
 
@@ -231,29 +316,29 @@ test_flags(const RouteContext *ctx)
 static void
 test_standard_strings(void)
 {
-	RouteContext off = {NULL, false};
-	RouteContext on = {NULL, true};
+	RouteContext off = {.volatility = NULL, .standard_conforming_strings = false};
+	RouteContext on = {.volatility = NULL, .standard_conforming_strings = true};
 
 	/* 'a\' is a whole string with standard_conforming_strings on, an unterminated one with it off */
-	tap_is_long(route_classify("SELECT 'a\\'", 11, &on, NULL), ROUTE_READ, "scs on: backslash is plain");
-	tap_is_long(route_classify("SELECT 'a\\'", 11, &off, NULL), ROUTE_WRITE,
+	tap_is_long(sqlroute_classify("SELECT 'a\\'", 11, &on, NULL), ROUTE_READ, "scs on: backslash is plain");
+	tap_is_long(sqlroute_classify("SELECT 'a\\'", 11, &off, NULL), ROUTE_WRITE,
 				"scs off: backslash escapes the quote (unterminated)");
 	/* what hides a keyword under one setting exposes it under the other */
 	{
 		const char *sql = "SELECT 'x\\'; DELETE FROM t; SELECT '";
 
-		tap_is_long(route_classify(sql, strlen(sql), &on, NULL), ROUTE_WRITE,
+		tap_is_long(sqlroute_classify(sql, strlen(sql), &on, NULL), ROUTE_WRITE,
 					"scs on: DELETE after the string is seen");
-		tap_is_long(route_classify(sql, strlen(sql), &off, NULL), ROUTE_READ,
+		tap_is_long(sqlroute_classify(sql, strlen(sql), &off, NULL), ROUTE_READ,
 					"scs off: DELETE is inside the string");
 	}
-	tap_is_long(route_classify("SELECT E'a\\'b'", 14, &on, NULL), ROUTE_READ, "E'' escapes under scs on");
-	tap_is_long(route_classify("SELECT U&'a'", 12, &off, NULL), ROUTE_WRITE,
+	tap_is_long(sqlroute_classify("SELECT E'a\\'b'", 14, &on, NULL), ROUTE_READ, "E'' escapes under scs on");
+	tap_is_long(sqlroute_classify("SELECT U&'a'", 12, &off, NULL), ROUTE_WRITE,
 				"U&'' with scs off is an error in PostgreSQL: write");
-	tap_is_long(route_classify("SELECT N'a\\' UPDATE '", 21, &off, NULL), ROUTE_READ,
+	tap_is_long(sqlroute_classify("SELECT N'a\\' UPDATE '", 21, &off, NULL), ROUTE_READ,
 				"scs off: N'' follows the setting");
-	tap_is_long(route_classify("SELECT 1", 8, NULL, NULL), ROUTE_READ, "NULL context works");
-	tap_is_long(route_classify(NULL, 0, NULL, NULL), ROUTE_READ, "NULL text of length 0 is an empty query");
+	tap_is_long(sqlroute_classify("SELECT 1", 8, NULL, NULL), ROUTE_READ, "NULL context works");
+	tap_is_long(sqlroute_classify(NULL, 0, NULL, NULL), ROUTE_READ, "NULL text of length 0 is an empty query");
 
 	/* string continuation ('a' newline 'b' is one constant) keeps the first segment's escaping */
 	{
@@ -280,8 +365,8 @@ test_standard_strings(void)
 		};
 
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-			tap_is_str(route_class_name(route_classify(cases[i].sql, strlen(cases[i].sql), &on, NULL)),
-					   route_class_name(cases[i].want), cases[i].name);
+			tap_is_str(sqlroute_class_name(sqlroute_classify(cases[i].sql, strlen(cases[i].sql), &on, NULL)),
+					   sqlroute_class_name(cases[i].want), cases[i].name);
 	}
 }
 
@@ -297,9 +382,9 @@ test_lengths(const RouteContext *ctx)
 	while (n < big - 32)
 		n += (size_t) sprintf(sql + n, "'v%zu' /* c */, ", n);
 	n += (size_t) sprintf(sql + n, "'end')");
-	tap_is_long(route_classify(sql, n, ctx, NULL), ROUTE_READ, "4 MB IN list: read");
+	tap_is_long(sqlroute_classify(sql, n, ctx, NULL), ROUTE_READ, "4 MB IN list: read");
 	n += (size_t) sprintf(sql + n, " FOR UPDATE");
-	tap_is_long(route_classify(sql, n, ctx, NULL), ROUTE_WRITE, "4 MB IN list FOR UPDATE: write");
+	tap_is_long(sqlroute_classify(sql, n, ctx, NULL), ROUTE_WRITE, "4 MB IN list FOR UPDATE: write");
 
 	/* deep nesting beyond the classifier's stack: write, never a crash */
 	n = (size_t) sprintf(sql, "SELECT ");
@@ -308,86 +393,86 @@ test_lengths(const RouteContext *ctx)
 	sql[n++] = '1';
 	for (int i = 0; i < 10000; i++)
 		sql[n++] = ')';
-	tap_is_long(route_classify(sql, n, ctx, NULL), ROUTE_WRITE, "10,000 nested parentheses: write");
+	tap_is_long(sqlroute_classify(sql, n, ctx, NULL), ROUTE_WRITE, "10,000 nested parentheses: write");
 	n = (size_t) sprintf(sql, "SELECT ((((((((((1))))))))))");
-	tap_is_long(route_classify(sql, n, ctx, NULL), ROUTE_READ, "10 nested parentheses: read");
+	tap_is_long(sqlroute_classify(sql, n, ctx, NULL), ROUTE_READ, "10 nested parentheses: read");
 
 	/* the length is honoured: text after len does not count, no NUL needed */
 	memcpy(sql, "SELECT 1; DELETE FROM t", 23);
-	tap_is_long(route_classify(sql, 9, ctx, NULL), ROUTE_READ, "bytes after len are ignored");
+	tap_is_long(sqlroute_classify(sql, 9, ctx, NULL), ROUTE_READ, "bytes after len are ignored");
 	memcpy(sql, "SELECT 'abc", 11);
-	tap_is_long(route_classify(sql, 11, ctx, NULL), ROUTE_WRITE, "unterminated at len: write");
+	tap_is_long(sqlroute_classify(sql, 11, ctx, NULL), ROUTE_WRITE, "unterminated at len: write");
 	memcpy(sql, "SELECT 1\0; DELETE", 17);
-	tap_is_long(route_classify(sql, 17, ctx, NULL), ROUTE_WRITE, "a NUL byte inside the text: write");
+	tap_is_long(sqlroute_classify(sql, 17, ctx, NULL), ROUTE_WRITE, "a NUL byte inside the text: write");
 	free(sql);
 }
 
 static void
 test_volatility_table(void)
 {
-	RouteVolatility *vt = route_volatility_create();
+	RouteVolatility *vt = sqlroute_volatility_create();
 	RouteVolatility *vt2;
-	RouteContext ctx = {NULL, true};
+	RouteContext ctx = {.volatility = NULL, .standard_conforming_strings = true};
 
 	tap_ok(vt != NULL, "volatility table created");
-	tap_ok(route_volatility_add(vt, "s1", "f", 'i'), "add s1.f immutable");
-	tap_ok(route_volatility_add(vt, "s1", "f", 's'), "add overload s1.f stable");
-	tap_ok(route_volatility_add(vt, "s2", "f", 'i'), "add s2.f immutable");
-	tap_ok(route_volatility_add(vt, "s1", "Mixed", 'i'), "add s1.\"Mixed\"");
-	tap_is_long(route_volatility_lookup(vt, "s1", 2, "f", 1), 's', "overloads merge to the most volatile");
-	tap_is_long(route_volatility_lookup(vt, "s2", 2, "f", 1), 'i', "other schema keeps its own");
-	tap_is_long(route_volatility_lookup(vt, NULL, 0, "f", 1), 's', "unqualified merges all schemas");
-	tap_is_long(route_volatility_lookup(vt, "s3", 2, "f", 1), 0, "unknown schema");
-	tap_is_long(route_volatility_lookup(vt, NULL, 0, "Mixed", 5), 'i', "case-exact lookup");
-	tap_is_long(route_volatility_lookup(vt, NULL, 0, "mixed", 5), 0, "case matters");
-	tap_is_long((long) route_volatility_count(vt), 3, "three distinct schema.name keys");
-	tap_ok(route_volatility_add(vt, "s1", "f", 'x'), "unknown volatility letter");
-	tap_is_long(route_volatility_lookup(vt, "s1", 2, "f", 1), 'v', "unknown letters count as volatile");
+	tap_ok(sqlroute_volatility_add(vt, "s1", "f", 'i'), "add s1.f immutable");
+	tap_ok(sqlroute_volatility_add(vt, "s1", "f", 's'), "add overload s1.f stable");
+	tap_ok(sqlroute_volatility_add(vt, "s2", "f", 'i'), "add s2.f immutable");
+	tap_ok(sqlroute_volatility_add(vt, "s1", "Mixed", 'i'), "add s1.\"Mixed\"");
+	tap_is_long(sqlroute_volatility_lookup(vt, "s1", 2, "f", 1), 's', "overloads merge to the most volatile");
+	tap_is_long(sqlroute_volatility_lookup(vt, "s2", 2, "f", 1), 'i', "other schema keeps its own");
+	tap_is_long(sqlroute_volatility_lookup(vt, NULL, 0, "f", 1), 's', "unqualified merges all schemas");
+	tap_is_long(sqlroute_volatility_lookup(vt, "s3", 2, "f", 1), 0, "unknown schema");
+	tap_is_long(sqlroute_volatility_lookup(vt, NULL, 0, "Mixed", 5), 'i', "case-exact lookup");
+	tap_is_long(sqlroute_volatility_lookup(vt, NULL, 0, "mixed", 5), 0, "case matters");
+	tap_is_long((long) sqlroute_volatility_count(vt), 3, "three distinct schema.name keys");
+	tap_ok(sqlroute_volatility_add(vt, "s1", "f", 'x'), "unknown volatility letter");
+	tap_is_long(sqlroute_volatility_lookup(vt, "s1", 2, "f", 1), 'v', "unknown letters count as volatile");
 
 	ctx.volatility = vt;
-	tap_is_long(route_classify("SELECT s2.f()", 13, &ctx, NULL), ROUTE_READ, "s2.f is immutable");
-	tap_is_long(route_classify("SELECT f()", 10, &ctx, NULL), ROUTE_WRITE, "f is volatile in some schema");
-	tap_is_long(route_classify("SELECT s1.\"Mixed\"()", 19, &ctx, NULL), ROUTE_READ, "quoted name exact");
-	tap_is_long(route_classify("SELECT s1.Mixed()", 17, &ctx, NULL), ROUTE_WRITE, "unquoted is down-cased");
+	tap_is_long(sqlroute_classify("SELECT s2.f()", 13, &ctx, NULL), ROUTE_READ, "s2.f is immutable");
+	tap_is_long(sqlroute_classify("SELECT f()", 10, &ctx, NULL), ROUTE_WRITE, "f is volatile in some schema");
+	tap_is_long(sqlroute_classify("SELECT s1.\"Mixed\"()", 19, &ctx, NULL), ROUTE_READ, "quoted name exact");
+	tap_is_long(sqlroute_classify("SELECT s1.Mixed()", 17, &ctx, NULL), ROUTE_WRITE, "unquoted is down-cased");
 
 	/* growth: many functions, then the swap a reload does */
-	vt2 = route_volatility_create();
+	vt2 = sqlroute_volatility_create();
 	for (int i = 0; i < 20000; i++)
 	{
 		char		name[32];
 
 		snprintf(name, sizeof(name), "fn_%d", i);
-		if (!route_volatility_add(vt2, "bulk", name, i % 2 ? 's' : 'v'))
+		if (!sqlroute_volatility_add(vt2, "bulk", name, i % 2 ? 's' : 'v'))
 			break;
 	}
-	tap_is_long((long) route_volatility_count(vt2), 20000, "20,000 functions added");
-	tap_is_long(route_volatility_lookup(vt2, "bulk", 4, "fn_19999", 8), 's', "last one found");
-	tap_is_long(route_volatility_lookup(vt2, "bulk", 4, "fn_19998", 8), 'v', "volatile one found");
+	tap_is_long((long) sqlroute_volatility_count(vt2), 20000, "20,000 functions added");
+	tap_is_long(sqlroute_volatility_lookup(vt2, "bulk", 4, "fn_19999", 8), 's', "last one found");
+	tap_is_long(sqlroute_volatility_lookup(vt2, "bulk", 4, "fn_19998", 8), 'v', "volatile one found");
 	ctx.volatility = vt2;
-	route_volatility_free(vt);
-	tap_is_long(route_classify("SELECT bulk.fn_1()", 18, &ctx, NULL), ROUTE_READ, "after the swap: new table");
-	tap_is_long(route_classify("SELECT s2.f()", 13, &ctx, NULL), ROUTE_WRITE, "after the swap: old entries gone");
-	route_volatility_free(vt2);
-	route_volatility_free(NULL);
-	tap_is_long((long) route_volatility_count(NULL), 0, "count of NULL table");
+	sqlroute_volatility_free(vt);
+	tap_is_long(sqlroute_classify("SELECT bulk.fn_1()", 18, &ctx, NULL), ROUTE_READ, "after the swap: new table");
+	tap_is_long(sqlroute_classify("SELECT s2.f()", 13, &ctx, NULL), ROUTE_WRITE, "after the swap: old entries gone");
+	sqlroute_volatility_free(vt2);
+	sqlroute_volatility_free(NULL);
+	tap_is_long((long) sqlroute_volatility_count(NULL), 0, "count of NULL table");
 
 	/* long names are truncated to 63 bytes, as PostgreSQL does */
-	vt = route_volatility_create();
-	tap_ok(route_volatility_add(vt, "public",
+	vt = sqlroute_volatility_create();
+	tap_ok(sqlroute_volatility_add(vt, "public",
 								"a123456789012345678901234567890123456789012345678901234567890123456789", 'i'),
 		   "add a 70-byte name");
 	ctx.volatility = vt;
 	{
 		const char *sql = "SELECT a1234567890123456789012345678901234567890123456789012345678901234567899()";
 
-		tap_is_long(route_classify(sql, strlen(sql), &ctx, NULL), ROUTE_READ,
+		tap_is_long(sqlroute_classify(sql, strlen(sql), &ctx, NULL), ROUTE_READ,
 					"names match on their first 63 bytes");
 	}
-	route_volatility_free(vt);
+	sqlroute_volatility_free(vt);
 }
 
 /*
- * describe_ops: route_session_statements' facts as one line ("kind:name=value;..."; value "?" when not
+ * describe_ops: sqlroute_session_statements' facts as one line ("kind:name=value;..."; value "?" when not
  * plain, "DEFAULT" for TO DEFAULT), for compact expectations.
  */
 static void
@@ -396,7 +481,7 @@ describe_ops(const char *sql, char *out, size_t outlen)
 	static const char *const kinds[] = {"set", "reset", "reset_all", "role", "role_reset", "lock", "unlock",
 		"unlock_all", "hold", "close", "close_all", "temp", "discard_temp", "discard_all"};
 	RouteSessionOp ops[8];
-	int			n = route_session_statements(sql, strlen(sql), true, ops, 8);
+	int			n = sqlroute_session_statements(sql, strlen(sql), true, ops, 8);
 	size_t		len = 0;
 
 	out[0] = '\0';
@@ -418,7 +503,7 @@ describe_ops(const char *sql, char *out, size_t outlen)
 	}
 }
 
-/* test_session_statements: what route_session_statements reports (session.c acts on it). */
+/* test_session_statements: what sqlroute_session_statements reports (session.c acts on it). */
 static void
 test_session_statements(void)
 {
@@ -471,10 +556,10 @@ int
 main(void)
 {
 	RouteVolatility *vt = build_volatility();
-	RouteContext ctx = {vt, true};
+	RouteContext ctx = {.volatility = vt, .standard_conforming_strings = true};
 	int			checked;
 
-	tap_ok(route_selftest(), "keyword table sorted");
+	tap_ok(sqlroute_selftest(), "keyword table sorted");
 	tap_ok(vt != NULL, "test volatility table built");
 	checked = run_corpus(&ctx);
 	tap_ok(checked >= 200, "corpus holds at least 200 statements");
@@ -484,6 +569,7 @@ main(void)
 	test_lengths(&ctx);
 	test_volatility_table();
 	test_session_statements();
-	route_volatility_free(vt);
+	test_session_state_flag(&ctx);
+	sqlroute_volatility_free(vt);
 	return tap_done();
 }
