@@ -75,6 +75,7 @@ typedef struct DatabaseEntry
 	int			max_db_connections;
 	long		server_lifetime_ms;
 	int			pool_mode;		/* -1 = the [pooler] pool_mode, or a PoolMode (a [users] one wins) */
+	char		connect_query[CF_STR_MAX];	/* run once on every new server connection; empty = none */
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 

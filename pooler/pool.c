@@ -634,6 +634,27 @@ pool_init(void)
 	last_stats_roll = conn_now_usec();
 }
 
+/*
+ * pool_reload_login_settings: issue 15: what a server connection gets at its login (the database's
+ * connect_query) follows a reload; when it changed, the pool's servers are closed as soon as no client
+ * uses them, so every server runs the new one.
+ */
+static void
+pool_reload_login_settings(Pool *pool, const DatabaseEntry *db)
+{
+	if (strcmp(db->connect_query, pool->db.connect_query) == 0)
+		return;
+	log_info("pool %s/%s: connect_query changed, reconnecting", pool->db.name, pool->user);
+	memcpy(pool->db.connect_query, db->connect_query, sizeof(pool->db.connect_query));
+	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
+	{
+		Server	   *server = container_of(it, Server, all_node);
+
+		if (server->pool == pool)
+			server->close_needed = true;
+	}
+}
+
 void
 pool_reload(const Config *cfg)
 {
@@ -658,6 +679,7 @@ pool_reload(const Config *cfg)
 		pool->db.server_lifetime_ms = db->server_lifetime_ms;
 		pool->db.pool_mode = db->pool_mode;
 		pool->user_pool_mode = pool_user_pool_mode(cfg, pool->user);
+		pool_reload_login_settings(pool, db);
 		if ((!db->patroni[0] && (strcmp(db->host, pool->nodes[0].host) != 0 || db->port != pool->nodes[0].port)) ||
 			strcmp(db->dbname, pool->db.dbname) != 0 || strcmp(db->password, pool->db.password) != 0 ||
 			(db->user[0] && strcmp(db->user, pool->user) != 0))

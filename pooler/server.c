@@ -687,10 +687,16 @@ server_note_param(Server *server, Client *client, const uint8_t *msg, uint32_t t
 	return true;
 }
 
+static bool server_login_ready(Server *server);
+static bool server_connect_query_start(Server *server);
+static bool server_connect_query_msg(Server *server, char type, const uint8_t *msg, uint32_t total);
+
 /* server_login_msg: one message during login; false when the server was closed. */
 static bool
 server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
 {
+	if (server->connect_query_running)
+		return server_connect_query_msg(server, type, msg, total);
 	switch (type)
 	{
 		case 'R':
@@ -723,13 +729,85 @@ server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
 				return false;
 			}
 		case 'Z':
-			server->tx_status = 'I';
-			if (server->node == 0)
-				server->pool->welcome_ready = true;
-			server_login_done(server);
-			return server->state != SV_FREE;
+			if (server->pool->db.connect_query[0])
+				return server_connect_query_start(server);
+			return server_login_ready(server);
 	}
 	server_close(server, "protocol error during login");
+	return false;
+}
+
+/* server_login_ready: the login (and its connect_query) is over: the server joins the pool. */
+static bool
+server_login_ready(Server *server)
+{
+	server->tx_status = 'I';
+	if (server->node == 0)
+		server->pool->welcome_ready = true;
+	server_login_done(server);
+	return server->state != SV_FREE;
+}
+
+/*
+ * connect_query (issue 15, PgBouncer's meaning): a [databases] line's connect_query runs once on every
+ * new server connection, after the login's ReadyForQuery and before any client gets the connection.
+ * As in PgBouncer its rows are dropped and an error in it is logged but does not close the connection;
+ * its ParameterStatus messages are kept (a SET in it becomes the server's value, and part of the pool's
+ * welcome when it is the pool's first login). Unlike PgBouncer, a connect_query that leaves a
+ * transaction open closes the connection: a server is pooled only outside a transaction.
+ */
+static bool
+server_connect_query_start(Server *server)
+{
+	uint8_t		data[CF_STR_MAX + 16];
+	PktBuf		pkt;
+
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_query(&pkt, server->pool->db.connect_query);
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !conn_flush(&server->conn))
+	{
+		server_close(server, "could not send connect_query");
+		return false;
+	}
+	slog_debug(&server->conn, "connect_query sent");
+	server->connect_query_running = true;
+	return true;
+}
+
+/* server_connect_query_msg: one reply to the connect_query; false when the server was closed. */
+static bool
+server_connect_query_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
+{
+	ErrorFields fields;
+
+	switch (type)
+	{
+		case 'S':
+			if (server_note_param(server, NULL, msg, total))
+				return true;
+			break;
+		case 'E':
+			if (!proto_read_error(msg, total, &fields))
+				break;
+			slog_warning(&server->conn, "connect_query failed (the connection is used all the same, as "
+						 "PgBouncer does): %s %s", fields.sqlstate, fields.message);
+			return true;
+		case 'Z':
+			server->connect_query_running = false;
+			if (total != 6)
+				break;
+			if (msg[5] != 'I')
+			{
+				server_fail_login(server, "08006", "the database's connect_query left a transaction open: end "
+								  "it with COMMIT");
+				return false;
+			}
+			slog_debug(&server->conn, "connect_query done");
+			return server_login_ready(server);
+		default:
+			return true;		/* its rows, CommandComplete, NoticeResponse: nothing for anyone */
+	}
+	server_close(server, "protocol error in the reply to connect_query");
 	return false;
 }
 
