@@ -788,10 +788,13 @@ config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *val
 	}
 	if (strcmp(word, "client_encoding") == 0 || strcmp(word, "datestyle") == 0 || strcmp(word, "timezone") == 0)
 	{
-		if (value[0] == '\0')
-			return true;
-		return snprintf(why, whylen, "%s on a [databases] line is not supported yet: set it with ALTER DATABASE "
-						"... SET, or from the client", word), false;
+		/* issue 15: sent in each server connection's StartupMessage (server.c server_send_startup) */
+		char	   *field = word[0] == 'c' ? entry->client_encoding : word[0] == 'd' ? entry->datestyle :
+			entry->timezone;
+
+		if (!copy_string(field, CF_NAME_MAX, value))
+			return snprintf(why, whylen, "%s is longer than %d bytes", word, CF_NAME_MAX - 1), false;
+		return true;
 	}
 	return config_unknown_word("database", word, config_database_words,
 							   sizeof(config_database_words) / sizeof(config_database_words[0]), why, whylen);

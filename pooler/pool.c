@@ -636,16 +636,25 @@ pool_init(void)
 
 /*
  * pool_reload_login_settings: issue 15: what a server connection gets at its login (the database's
- * connect_query) follows a reload; when it changed, the pool's servers are closed as soon as no client
- * uses them, so every server runs the new one.
+ * connect_query, client_encoding, datestyle, timezone) follows a reload; when it changed, the pool's
+ * servers are closed as soon as no client uses them, so every server runs the new values, and the next
+ * login renews the welcome new clients get (server.c server_refreshes_welcome).
  */
 static void
 pool_reload_login_settings(Pool *pool, const DatabaseEntry *db)
 {
-	if (strcmp(db->connect_query, pool->db.connect_query) == 0)
+	bool		params_changed = strcmp(db->client_encoding, pool->db.client_encoding) != 0 ||
+		strcmp(db->datestyle, pool->db.datestyle) != 0 || strcmp(db->timezone, pool->db.timezone) != 0;
+
+	if (!params_changed && strcmp(db->connect_query, pool->db.connect_query) == 0)
 		return;
-	log_info("pool %s/%s: connect_query changed, reconnecting", pool->db.name, pool->user);
+	log_info("pool %s/%s: connect_query or startup parameters changed, reconnecting", pool->db.name, pool->user);
 	memcpy(pool->db.connect_query, db->connect_query, sizeof(pool->db.connect_query));
+	memcpy(pool->db.client_encoding, db->client_encoding, sizeof(pool->db.client_encoding));
+	memcpy(pool->db.datestyle, db->datestyle, sizeof(pool->db.datestyle));
+	memcpy(pool->db.timezone, db->timezone, sizeof(pool->db.timezone));
+	if (params_changed && pool->welcome_ready)
+		pool->welcome_refresh = true;
 	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
 	{
 		Server	   *server = container_of(it, Server, all_node);

@@ -638,6 +638,17 @@ server_login_done(Server *server)
 	pool_server_ready(server);
 }
 
+/*
+ * server_refreshes_welcome: a RELOAD changed the database's startup parameters (pool.c sets
+ * welcome_refresh and close_needed on every server it had): the first login begun after it, on the
+ * login node, gives the welcome new clients get (issue 15).
+ */
+static bool
+server_refreshes_welcome(const Server *server)
+{
+	return server->pool->welcome_refresh && !server->close_needed && server->node == server->pool->login_node;
+}
+
 /* welcome_add: remembers a ParameterStatus of a login for the pool's welcome replay. */
 static void
 welcome_add(Pool *pool, const char *name, const char *value)
@@ -682,7 +693,8 @@ server_note_param(Server *server, Client *client, const uint8_t *msg, uint32_t t
 		if (client)
 			params_set(&client->params, (ParamId) id, value);
 	}
-	if (server->state == SV_LOGIN && server->node == server->pool->login_node && !server->pool->welcome_ready)
+	if (server->state == SV_LOGIN && server->node == server->pool->login_node &&
+		(!server->pool->welcome_ready || server_refreshes_welcome(server)))
 		welcome_add(server->pool, name, value);
 	return true;
 }
@@ -741,6 +753,8 @@ server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
 static bool
 server_login_ready(Server *server)
 {
+	if (server_refreshes_welcome(server))
+		server->pool->welcome_refresh = false;
 	server->tx_status = 'I';
 	if (server->node == 0)
 		server->pool->welcome_ready = true;
@@ -1333,6 +1347,29 @@ server_connected(Server *server)
 	server_send_startup(server);
 }
 
+/*
+ * server_database_startup_params: the [databases] line's client_encoding, datestyle and timezone
+ * (issue 15, PgBouncer's "ask specific ... from server"), as name/value pairs for the StartupMessage;
+ * returns how many are set. The server reports them back in ParameterStatus, so they are the server's
+ * tracked values and the pool's welcome: a client that set none gets them, a client's own still wins
+ * (params.c SETs it when the client is linked).
+ */
+static int
+server_database_startup_params(const DatabaseEntry *db, const char **names, const char **values)
+{
+	const char *const all_names[3] = {"client_encoding", "DateStyle", "TimeZone"};
+	const char *const all_values[3] = {db->client_encoding, db->datestyle, db->timezone};
+	int			n = 0;
+
+	for (int i = 0; i < 3; i++)
+		if (all_values[i][0])
+		{
+			names[n] = all_names[i];
+			values[n++] = all_values[i];
+		}
+	return n;
+}
+
 /* server_send_startup: the StartupMessage (over TLS when it was negotiated). */
 static void
 server_send_startup(Server *server)
@@ -1341,9 +1378,12 @@ server_send_startup(Server *server)
 	PktBuf		pkt;
 	Pool	   *pool = server->pool;
 	const char *dbname = pool->db.dbname[0] ? pool->db.dbname : pool->db.name;
+	const char *names[3];
+	const char *values[3];
+	int			n = server_database_startup_params(&pool->db, names, values);
 
 	pktbuf_init(&pkt, data, sizeof(data));
-	proto_build_startup(&pkt, pool->user, dbname, 0, NULL, NULL);
+	proto_build_startup(&pkt, pool->user, dbname, n, names, values);
 	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !conn_flush(&server->conn))
 	{
 		server_close(server, "could not send the startup packet");

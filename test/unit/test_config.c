@@ -105,6 +105,15 @@ test_dropin(char *err)
 			   "connect_query is read whole");
 	tap_ok(config_find_database(&cfg, "a")->pool_size == 2, "... and the words after it still are");
 	config_free(&cfg);
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\n[databases]\n"
+						  "a = host=x client_encoding=SQL_ASCII datestyle='SQL, DMY' timezone=Europe/Lisbon\n", &cfg, err),
+				"client_encoding, datestyle and timezone on a database line load"))
+		printf("#   %s\n", err);
+	tap_ok(strcmp(config_find_database(&cfg, "a")->client_encoding, "SQL_ASCII") == 0 &&
+		   strcmp(config_find_database(&cfg, "a")->datestyle, "SQL, DMY") == 0 &&
+		   strcmp(config_find_database(&cfg, "a")->timezone, "Europe/Lisbon") == 0,
+		   "... each into its own field");
+	config_free(&cfg);
 	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,y\n", "host lists (host=x,y) are not supported",
 			"host lists refused");
 	if (!tap_ok(load_text("[pooler]\nauth_type = trust\npool_mode = statement\n[databases]\n"
