@@ -779,15 +779,22 @@ config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *val
 							"max_client_conn limits all clients"), false;
 		return true;
 	}
-	if (strcmp(word, "connect_query") == 0 || strcmp(word, "client_encoding") == 0 ||
-		strcmp(word, "datestyle") == 0 || strcmp(word, "timezone") == 0)
+	if (strcmp(word, "connect_query") == 0)
 	{
-		if (value[0] == '\0')
-			return true;
-		return snprintf(why, whylen, "%s on a [databases] line is not supported yet: %s", word,
-						word[0] == 'c' && word[1] == 'o' ? "run the statements from the application, or set them "
-						"with ALTER ROLE/ALTER DATABASE ... SET" : "set it with ALTER DATABASE ... SET, or from the "
-						"client"), false;
+		/* issue 15: sent as one simple Query after each server login (server.c server_connect_query_*) */
+		if (!copy_string(entry->connect_query, sizeof(entry->connect_query), value))
+			return snprintf(why, whylen, "connect_query is longer than %d bytes", CF_STR_MAX - 1), false;
+		return true;
+	}
+	if (strcmp(word, "client_encoding") == 0 || strcmp(word, "datestyle") == 0 || strcmp(word, "timezone") == 0)
+	{
+		/* issue 15: sent in each server connection's StartupMessage (server.c server_send_startup) */
+		char	   *field = word[0] == 'c' ? entry->client_encoding : word[0] == 'd' ? entry->datestyle :
+			entry->timezone;
+
+		if (!copy_string(field, CF_NAME_MAX, value))
+			return snprintf(why, whylen, "%s is longer than %d bytes", word, CF_NAME_MAX - 1), false;
+		return true;
 	}
 	return config_unknown_word("database", word, config_database_words,
 							   sizeof(config_database_words) / sizeof(config_database_words[0]), why, whylen);

@@ -75,6 +75,11 @@ typedef struct DatabaseEntry
 	int			max_db_connections;
 	long		server_lifetime_ms;
 	int			pool_mode;		/* -1 = the [pooler] pool_mode, or a PoolMode (a [users] one wins) */
+	char		connect_query[CF_STR_MAX];	/* run once on every new server connection; empty = none */
+	/* startup parameters every server connection of the database asks for; empty = the server's default */
+	char		client_encoding[CF_NAME_MAX];
+	char		datestyle[CF_NAME_MAX];
+	char		timezone[CF_NAME_MAX];
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 

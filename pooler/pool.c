@@ -634,6 +634,36 @@ pool_init(void)
 	last_stats_roll = conn_now_usec();
 }
 
+/*
+ * pool_reload_login_settings: issue 15: what a server connection gets at its login (the database's
+ * connect_query, client_encoding, datestyle, timezone) follows a reload; when it changed, the pool's
+ * servers are closed as soon as no client uses them, so every server runs the new values, and the next
+ * login renews the welcome new clients get (server.c server_refreshes_welcome).
+ */
+static void
+pool_reload_login_settings(Pool *pool, const DatabaseEntry *db)
+{
+	bool		params_changed = strcmp(db->client_encoding, pool->db.client_encoding) != 0 ||
+		strcmp(db->datestyle, pool->db.datestyle) != 0 || strcmp(db->timezone, pool->db.timezone) != 0;
+
+	if (!params_changed && strcmp(db->connect_query, pool->db.connect_query) == 0)
+		return;
+	log_info("pool %s/%s: connect_query or startup parameters changed, reconnecting", pool->db.name, pool->user);
+	memcpy(pool->db.connect_query, db->connect_query, sizeof(pool->db.connect_query));
+	memcpy(pool->db.client_encoding, db->client_encoding, sizeof(pool->db.client_encoding));
+	memcpy(pool->db.datestyle, db->datestyle, sizeof(pool->db.datestyle));
+	memcpy(pool->db.timezone, db->timezone, sizeof(pool->db.timezone));
+	if (params_changed && pool->welcome_ready)
+		pool->welcome_refresh = true;
+	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
+	{
+		Server	   *server = container_of(it, Server, all_node);
+
+		if (server->pool == pool)
+			server->close_needed = true;
+	}
+}
+
 void
 pool_reload(const Config *cfg)
 {
@@ -658,6 +688,7 @@ pool_reload(const Config *cfg)
 		pool->db.server_lifetime_ms = db->server_lifetime_ms;
 		pool->db.pool_mode = db->pool_mode;
 		pool->user_pool_mode = pool_user_pool_mode(cfg, pool->user);
+		pool_reload_login_settings(pool, db);
 		if ((!db->patroni[0] && (strcmp(db->host, pool->nodes[0].host) != 0 || db->port != pool->nodes[0].port)) ||
 			strcmp(db->dbname, pool->db.dbname) != 0 || strcmp(db->password, pool->db.password) != 0 ||
 			(db->user[0] && strcmp(db->user, pool->user) != 0))

@@ -89,6 +89,7 @@ struct Pool
 	List		welcome_clients;	/* CL_WAIT_WELCOME: logged in, waiting for the first server login */
 	/* ParameterStatus of the first server login, replayed to every client at its login */
 	bool		welcome_ready;	/* a login to the primary completed: the set below is known */
+	bool		welcome_refresh;	/* RELOAD changed the startup parameters: the next login renews the set */
 	int			n_welcome;
 	const char *welcome_names[POOL_MAX_WELCOME];	/* interned */
 	const char *welcome_values[POOL_MAX_WELCOME];

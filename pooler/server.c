@@ -638,6 +638,17 @@ server_login_done(Server *server)
 	pool_server_ready(server);
 }
 
+/*
+ * server_refreshes_welcome: a RELOAD changed the database's startup parameters (pool.c sets
+ * welcome_refresh and close_needed on every server it had): the first login begun after it, on the
+ * login node, gives the welcome new clients get (issue 15).
+ */
+static bool
+server_refreshes_welcome(const Server *server)
+{
+	return server->pool->welcome_refresh && !server->close_needed && server->node == server->pool->login_node;
+}
+
 /* welcome_add: remembers a ParameterStatus of a login for the pool's welcome replay. */
 static void
 welcome_add(Pool *pool, const char *name, const char *value)
@@ -682,15 +693,22 @@ server_note_param(Server *server, Client *client, const uint8_t *msg, uint32_t t
 		if (client)
 			params_set(&client->params, (ParamId) id, value);
 	}
-	if (server->state == SV_LOGIN && server->node == server->pool->login_node && !server->pool->welcome_ready)
+	if (server->state == SV_LOGIN && server->node == server->pool->login_node &&
+		(!server->pool->welcome_ready || server_refreshes_welcome(server)))
 		welcome_add(server->pool, name, value);
 	return true;
 }
+
+static bool server_login_ready(Server *server);
+static bool server_connect_query_start(Server *server);
+static bool server_connect_query_msg(Server *server, char type, const uint8_t *msg, uint32_t total);
 
 /* server_login_msg: one message during login; false when the server was closed. */
 static bool
 server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
 {
+	if (server->connect_query_running)
+		return server_connect_query_msg(server, type, msg, total);
 	switch (type)
 	{
 		case 'R':
@@ -723,13 +741,87 @@ server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
 				return false;
 			}
 		case 'Z':
-			server->tx_status = 'I';
-			if (server->node == 0)
-				server->pool->welcome_ready = true;
-			server_login_done(server);
-			return server->state != SV_FREE;
+			if (server->pool->db.connect_query[0])
+				return server_connect_query_start(server);
+			return server_login_ready(server);
 	}
 	server_close(server, "protocol error during login");
+	return false;
+}
+
+/* server_login_ready: the login (and its connect_query) is over: the server joins the pool. */
+static bool
+server_login_ready(Server *server)
+{
+	if (server_refreshes_welcome(server))
+		server->pool->welcome_refresh = false;
+	server->tx_status = 'I';
+	if (server->node == 0)
+		server->pool->welcome_ready = true;
+	server_login_done(server);
+	return server->state != SV_FREE;
+}
+
+/*
+ * connect_query (issue 15, PgBouncer's meaning): a [databases] line's connect_query runs once on every
+ * new server connection, after the login's ReadyForQuery and before any client gets the connection.
+ * As in PgBouncer its rows are dropped and an error in it is logged but does not close the connection;
+ * its ParameterStatus messages are kept (a SET in it becomes the server's value, and part of the pool's
+ * welcome when it is the pool's first login). Unlike PgBouncer, a connect_query that leaves a
+ * transaction open closes the connection: a server is pooled only outside a transaction.
+ */
+static bool
+server_connect_query_start(Server *server)
+{
+	uint8_t		data[CF_STR_MAX + 16];
+	PktBuf		pkt;
+
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_query(&pkt, server->pool->db.connect_query);
+	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !conn_flush(&server->conn))
+	{
+		server_close(server, "could not send connect_query");
+		return false;
+	}
+	slog_debug(&server->conn, "connect_query sent");
+	server->connect_query_running = true;
+	return true;
+}
+
+/* server_connect_query_msg: one reply to the connect_query; false when the server was closed. */
+static bool
+server_connect_query_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
+{
+	ErrorFields fields;
+
+	switch (type)
+	{
+		case 'S':
+			if (server_note_param(server, NULL, msg, total))
+				return true;
+			break;
+		case 'E':
+			if (!proto_read_error(msg, total, &fields))
+				break;
+			slog_warning(&server->conn, "connect_query failed (the connection is used all the same, as "
+						 "PgBouncer does): %s %s", fields.sqlstate, fields.message);
+			return true;
+		case 'Z':
+			server->connect_query_running = false;
+			if (total != 6)
+				break;
+			if (msg[5] != 'I')
+			{
+				server_fail_login(server, "08006", "the database's connect_query left a transaction open: end "
+								  "it with COMMIT");
+				return false;
+			}
+			slog_debug(&server->conn, "connect_query done");
+			return server_login_ready(server);
+		default:
+			return true;		/* its rows, CommandComplete, NoticeResponse: nothing for anyone */
+	}
+	server_close(server, "protocol error in the reply to connect_query");
 	return false;
 }
 
@@ -1255,6 +1347,29 @@ server_connected(Server *server)
 	server_send_startup(server);
 }
 
+/*
+ * server_database_startup_params: the [databases] line's client_encoding, datestyle and timezone
+ * (issue 15, PgBouncer's "ask specific ... from server"), as name/value pairs for the StartupMessage;
+ * returns how many are set. The server reports them back in ParameterStatus, so they are the server's
+ * tracked values and the pool's welcome: a client that set none gets them, a client's own still wins
+ * (params.c SETs it when the client is linked).
+ */
+static int
+server_database_startup_params(const DatabaseEntry *db, const char **names, const char **values)
+{
+	const char *const all_names[3] = {"client_encoding", "DateStyle", "TimeZone"};
+	const char *const all_values[3] = {db->client_encoding, db->datestyle, db->timezone};
+	int			n = 0;
+
+	for (int i = 0; i < 3; i++)
+		if (all_values[i][0])
+		{
+			names[n] = all_names[i];
+			values[n++] = all_values[i];
+		}
+	return n;
+}
+
 /* server_send_startup: the StartupMessage (over TLS when it was negotiated). */
 static void
 server_send_startup(Server *server)
@@ -1263,9 +1378,12 @@ server_send_startup(Server *server)
 	PktBuf		pkt;
 	Pool	   *pool = server->pool;
 	const char *dbname = pool->db.dbname[0] ? pool->db.dbname : pool->db.name;
+	const char *names[3];
+	const char *values[3];
+	int			n = server_database_startup_params(&pool->db, names, values);
 
 	pktbuf_init(&pkt, data, sizeof(data));
-	proto_build_startup(&pkt, pool->user, dbname, 0, NULL, NULL);
+	proto_build_startup(&pkt, pool->user, dbname, n, names, values);
 	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) || !conn_flush(&server->conn))
 	{
 		server_close(server, "could not send the startup packet");

@@ -106,6 +106,7 @@ struct Server
 	bool		session_probe_z;	/* the last ReadyForQuery ended that probe */
 	bool		session_pinned; /* its client holds session state here: closed, not reused, if it leaves */
 	bool		session_discard;	/* warn: its client left session state: DISCARD ALL before reuse */
+	bool		connect_query_running;	/* SV_LOGIN: the database's connect_query is running (issue 15) */
 	uint64_t	connect_time;
 	uint64_t	request_time;	/* µs: last link or release */
 	uint8_t		cancel_packet[16];	/* SV_CANCEL: what to send */

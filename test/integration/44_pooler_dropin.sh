@@ -328,9 +328,9 @@ like "$("$POOLER_BIN" -C "$POOLER_DIR/bad.ini" 2>&1)" 'unknown setting "listen_b
 sed 's|min_pool_size=2|min_pol_size=2|' "$POOLER_DIR/base.ini" >"$POOLER_DIR/bad.ini"
 like "$("$POOLER_BIN" -C "$POOLER_DIR/bad.ini" 2>&1)" 'bad.ini:3: unknown database setting "min_pol_size"; did you mean "min_pool_size"\?' \
   "a misspelt database word names the nearest word"
-sed 's|connect_query=.. |connect_query='"'"'SET work_mem=1'"'"' |' "$POOLER_DIR/base.ini" >"$POOLER_DIR/bad.ini"
-like "$("$POOLER_BIN" -C "$POOLER_DIR/bad.ini" 2>&1)" 'connect_query on a \[databases\] line is not supported yet' \
-  "a connect_query stops start-up with the reason"
+sed "s|timezone=..|timezone=$(printf 'x%.0s' $(seq 1 80))|" "$POOLER_DIR/base.ini" >"$POOLER_DIR/bad.ini"
+like "$("$POOLER_BIN" -C "$POOLER_DIR/bad.ini" 2>&1)" 'timezone is longer than 63 bytes' \
+  "a database's timezone longer than a parameter value can be stops start-up with the reason"
 
 # --- PgBouncer's and Debian's sample pgbouncer.ini, only paths and port changed -----------------------
 sample_check() { # NAME FILE

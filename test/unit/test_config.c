@@ -97,8 +97,23 @@ test_dropin(char *err)
 			":4: unknown database setting \"min_pol_size\"; did you mean \"min_pool_size\"?",
 			"a misspelt database word names the nearest");
 	refused("[users]\nu = pool_sise=1\n", "did you mean \"pool_size\"?", "a misspelt [users] word names the nearest");
-	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x connect_query='SET x=1'\n",
-			"connect_query on a [databases] line is not supported yet", "connect_query refused");
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\n[databases]\n"
+						  "a = host=x connect_query='set enable_seqscan=off; set enable_nestloop=off' pool_size=2\n",
+						  &cfg, err), "a quoted connect_query with spaces loads (PgBouncer's test.ini p8)"))
+		printf("#   %s\n", err);
+	tap_is_str(config_find_database(&cfg, "a")->connect_query, "set enable_seqscan=off; set enable_nestloop=off",
+			   "connect_query is read whole");
+	tap_ok(config_find_database(&cfg, "a")->pool_size == 2, "... and the words after it still are");
+	config_free(&cfg);
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\n[databases]\n"
+						  "a = host=x client_encoding=SQL_ASCII datestyle='SQL, DMY' timezone=Europe/Lisbon\n", &cfg, err),
+				"client_encoding, datestyle and timezone on a database line load"))
+		printf("#   %s\n", err);
+	tap_ok(strcmp(config_find_database(&cfg, "a")->client_encoding, "SQL_ASCII") == 0 &&
+		   strcmp(config_find_database(&cfg, "a")->datestyle, "SQL, DMY") == 0 &&
+		   strcmp(config_find_database(&cfg, "a")->timezone, "Europe/Lisbon") == 0,
+		   "... each into its own field");
+	config_free(&cfg);
 	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,y\n", "host lists (host=x,y) are not supported",
 			"host lists refused");
 	if (!tap_ok(load_text("[pooler]\nauth_type = trust\npool_mode = statement\n[databases]\n"
