@@ -22,8 +22,9 @@ HOST = fgtest.HOST
 PRIMARY = fgtest.primary_port()
 
 
-def Pooler(lines, port=PRIMARY):
-    return fgtest.Pooler(lambda p: "[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=3\n" % (HOST, port) +
+def Pooler(lines, port=PRIMARY, pool_size=3):
+    return fgtest.Pooler(lambda p: "[databases]\npostgres = host=%s port=%d dbname=postgres pool_size=%d\n"
+                         % (HOST, port, pool_size) +
                          "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\npool_mode = transaction\n" % p.port +
                          "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir +
                          "".join(line + "\n" for line in lines), prefix="faregate-pooler-proto.")
@@ -286,7 +287,11 @@ def wait_for(p, cond, timeout=30):
 
 def test_show_pools():
     proxy = CancelDelayProxy(2.0)
-    p = Pooler(["server_check_delay = 1", "server_check_query = select pg_sleep(3)"], port=proxy.port)
+    # pool_size 1: while the only server runs server_check_query the client must wait. With a larger pool
+    # the pooler opens a second server meanwhile, and on a loaded machine the client may already have been
+    # served by it when SHOW POOLS first sees sv_tested 1.
+    p = Pooler(["server_check_delay = 1", "server_check_query = select pg_sleep(3)"], port=proxy.port,
+               pool_size=1)
     try:
         c = psycopg.connect(p.dsn(), autocommit=True)
         released = time.time()
