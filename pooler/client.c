@@ -915,6 +915,21 @@ send_refused(Server *server, char type)
 }
 
 /*
+ * client_request_started: a request goes to the server: the first one after a ReadyForQuery starts the
+ * query clock (query_timeout), and when the client is outside a transaction also the transaction clock
+ * (transaction_timeout, issue 15: PgBouncer counts from the transaction's first request).
+ */
+static void
+client_request_started(Client *client)
+{
+	if (client->query_start)
+		return;
+	client->query_start = conn_now_usec();
+	if (client->tx_status == 'I')
+		client->transaction_start = client->query_start;
+}
+
+/*
  * client_forward: one whole request (or the header of a streamed one) to the linked server. Returns
  * false when the pooler ran out of memory (client closed).
  */
@@ -924,8 +939,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 	Server	   *server = client->server;
 	bool		ok = true;
 
-	if (client->query_start == 0)
-		client->query_start = conn_now_usec();
+	client_request_started(client);
 	routing_retry_note(client, type, msg, total);
 	slog_noise(&client->conn, "request '%c' (%u bytes) to S-%p", type, total, (void *) server);
 	switch (type)
@@ -1389,8 +1403,7 @@ client_process(Client *client)
 			}
 			client->stream_fwd = true;
 			client->fwd_remain = total - avail;
-			if (client->query_start == 0)
-				client->query_start = conn_now_usec();
+			client_request_started(client);
 			iobuf_consume(&client->conn.rbuf, avail);
 			continue;
 		}

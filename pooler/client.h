@@ -93,6 +93,7 @@ struct Client
 	uint64_t	request_time;	/* µs: last request (waiting since, for CL_WAITING) */
 	uint64_t	xact_start;		/* µs: link time of the current transaction */
 	uint64_t	query_start;	/* µs: first request after the last ReadyForQuery; 0 = none pending */
+	uint64_t	transaction_start;	/* µs: the request that began the current transaction (transaction_timeout) */
 	char		tx_status;		/* last ReadyForQuery status the client saw: 'I', 'T', 'E' */
 	char		application_name[64];
 	ClientRate	rate;			/* rate-limit delay state (ratelimit.c) */

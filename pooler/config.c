@@ -800,6 +800,21 @@ config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *val
 							   sizeof(config_database_words) / sizeof(config_database_words[0]), why, whylen);
 }
 
+/* config_user_timeout_field: issue 15: the field of a [users] timeout key, NULL when item is none. */
+static long *
+config_user_timeout_field(UserEntry *user, const char *item)
+{
+	if (strcmp(item, "query_timeout") == 0)
+		return &user->query_timeout_ms;
+	if (strcmp(item, "idle_transaction_timeout") == 0)
+		return &user->idle_transaction_timeout_ms;
+	if (strcmp(item, "transaction_timeout") == 0)
+		return &user->transaction_timeout_ms;
+	if (strcmp(item, "client_idle_timeout") == 0)
+		return &user->client_idle_timeout_ms;
+	return NULL;
+}
+
 /* parse_user_line: one [users] line, "name = key=value ...", appended to cfg->users. */
 static bool
 parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int lineno, char *why,
@@ -831,7 +846,7 @@ parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int l
 	{
 		char	   *eq = strchr(item, '=');
 		int		   *number = NULL;
-		long		ms;
+		long	   *ms = NULL;
 
 		if (!eq)
 			return snprintf(why, whylen, "[users] expects key=value items, not \"%s\"", item), false;
@@ -856,15 +871,11 @@ parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int l
 				return false;
 			user->pool_mode = mode;
 		}
-		else if (strcmp(item, "query_timeout") == 0 || strcmp(item, "idle_transaction_timeout") == 0 ||
-				 strcmp(item, "transaction_timeout") == 0 || strcmp(item, "client_idle_timeout") == 0)
+		else if ((ms = config_user_timeout_field(user, item)) != NULL)
 		{
-			if (!parse_time_ms(eq, &ms))
+			if (!parse_time_ms(eq, ms) || *ms < 0)
 				return snprintf(why, whylen, "%s must be a duration such as 30, 2.5s or 5min, not \"%s\"", item,
 								eq), false;
-			if (ms != 0)
-				return snprintf(why, whylen, "%s for one user is not supported yet (only 0): the [pooler] %s "
-								"applies to every user", item, item), false;
 		}
 		else if (strcmp(item, "max_user_client_connections") == 0)
 		{

@@ -91,6 +91,11 @@ typedef struct UserEntry
 	int			reserve_pool_size;	/* -1 = the database's or the [pooler] value */
 	int			max_user_connections;	/* -1 = the [pooler] value */
 	int			pool_mode;		/* -1 = the database's or the [pooler] pool_mode, or a PoolMode */
+	/* issue 15: override the [pooler] timeout when above 0 (PgBouncer's rule; pool.c janitor) */
+	long		query_timeout_ms;
+	long		idle_transaction_timeout_ms;
+	long		transaction_timeout_ms;
+	long		client_idle_timeout_ms;
 	int			line;
 } UserEntry;
 

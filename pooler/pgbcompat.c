@@ -51,8 +51,6 @@ static const PgbcompatKey pgbcompat_keys[] = {
 	{"server_tls_protocols", PGBC_DEFAULT_ONLY, "TLS 1.2 and 1.3 (OpenSSL's defaults) are always offered"},
 	{"server_tls_ciphers", PGBC_DEFAULT_ONLY, "OpenSSL's default cipher list is used"},
 	{"server_tls13_ciphers", PGBC_DEFAULT_ONLY, "OpenSSL's default TLS 1.3 ciphersuites are used"},
-	{"transaction_timeout", PGBC_DEFAULT_ONLY,
-	"not built yet: use idle_transaction_timeout, or PostgreSQL's transaction_timeout (17+)"},
 	{"max_packet_size", PGBC_DEFAULT_ONLY, "faregate-pooler refuses client messages over 256 MB (54000)"},
 };
 

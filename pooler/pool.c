@@ -468,6 +468,99 @@ pool_node_release(Pool *pool, int idx)
 	pool->nodes[idx].vacant = true;
 }
 
+/*
+ * Timeouts per user (issue 15): a [users] line's query_timeout, idle_transaction_timeout,
+ * transaction_timeout and client_idle_timeout replace the [pooler] value when above 0 (PgBouncer's
+ * rule, so 0 on a [users] line means "the [pooler] value", not "off"). As in PgBouncer the first three
+ * follow the pool's server login user (the database's forced user=, else the client's) and
+ * client_idle_timeout the client's own login user.
+ */
+static long
+user_timeout_ms(long user_ms, long global_ms)
+{
+	return user_ms > 0 ? user_ms : global_ms;
+}
+
+static bool
+timed_out(uint64_t since, uint64_t now, long limit_ms)
+{
+	return limit_ms > 0 && since && now - since > (uint64_t) limit_ms * 1000;
+}
+
+/* janitor_active_clients: query_timeout, idle_transaction_timeout and transaction_timeout of a pool. */
+static void
+janitor_active_clients(Pool *pool, uint64_t now)
+{
+	const UserEntry *u = config_find_user(&cf, pool->user);
+	long		query_ms = user_timeout_ms(u ? u->query_timeout_ms : 0, cf.query_timeout_ms);
+	long		idle_transaction_ms = user_timeout_ms(u ? u->idle_transaction_timeout_ms : 0,
+													  cf.idle_transaction_timeout_ms);
+	long		transaction_ms = user_timeout_ms(u ? u->transaction_timeout_ms : 0, cf.transaction_timeout_ms);
+	List	   *it;
+	List	   *tmp;
+
+	if (query_ms <= 0 && idle_transaction_ms <= 0 && transaction_ms <= 0)
+		return;
+	list_for_each_safe(it, tmp, &pool->active_clients)
+	{
+		Client	   *client = container_of(it, Client, list_node);
+		Server	   *server = client->server;
+		bool		in_transaction = client->tx_status != 'I' || client->query_start;
+
+		if (!server)
+			continue;
+		if (!server_exp_idle(server) && timed_out(client->query_start, now, query_ms))
+			client_close(client, "57014", "query_timeout: the query ran longer than the pooler allows",
+						 "Make the query faster or raise query_timeout.");
+		else if (server_exp_idle(server) && client->tx_status != 'I' && !client->query_start &&
+				 timed_out(client->request_time, now, idle_transaction_ms))
+			client_close(client, "25P03", "idle_transaction_timeout: the transaction was idle too long",
+						 "Commit or roll back transactions promptly, or raise idle_transaction_timeout.");
+		else if (in_transaction && timed_out(client->transaction_start, now, transaction_ms))
+			client_close(client, "25P04", "transaction_timeout: the transaction ran longer than the pooler allows",
+						 "Keep transactions shorter, or raise transaction_timeout.");
+	}
+}
+
+/* users_set_client_idle_timeout: whether any [users] line sets its own client_idle_timeout. */
+static bool
+users_set_client_idle_timeout(void)
+{
+	for (int i = 0; i < cf.n_users; i++)
+		if (cf.users[i].client_idle_timeout_ms > 0)
+			return true;
+	return false;
+}
+
+/*
+ * janitor_idle_clients: client_idle_timeout, the client's own [users] line first. The pool's user is
+ * looked up once; only a client whose login user differs (a database line that forces user=) costs a
+ * lookup of its own, and only when some [users] line sets the timeout (this runs every JANITOR_USEC).
+ */
+static void
+janitor_idle_clients(Pool *pool, uint64_t now)
+{
+	bool		per_user = users_set_client_idle_timeout();
+	const UserEntry *pool_user = per_user ? config_find_user(&cf, pool->user) : NULL;
+	List	   *it;
+	List	   *tmp;
+
+	if (cf.client_idle_timeout_ms <= 0 && !per_user)
+		return;
+	list_for_each_safe(it, tmp, &pool->idle_clients)
+	{
+		Client	   *client = container_of(it, Client, list_node);
+		const UserEntry *u = pool_user;
+
+		if (per_user && strcmp(client->user, pool->user) != 0)
+			u = config_find_user(&cf, client->user);
+		if (timed_out(client->request_time, now,
+					  user_timeout_ms(u ? u->client_idle_timeout_ms : 0, cf.client_idle_timeout_ms)))
+			client_close(client, "08P01", "client_idle_timeout: the connection was idle too long",
+						 "Reconnect; raise client_idle_timeout for long-lived idle connections.");
+	}
+}
+
 /* janitor_pool: every timeout of one pool. */
 static void
 janitor_pool(Pool *pool, uint64_t now)
@@ -544,32 +637,8 @@ janitor_pool(Pool *pool, uint64_t now)
 			node->n_servers < POOL_MIN_SIZE(pool) && list_empty(&node->login_servers))
 			pool_launch(pool, i);
 	}
-	list_for_each_safe(it, tmp, &pool->active_clients)
-	{
-		Client	   *client = container_of(it, Client, list_node);
-		Server	   *server = client->server;
-
-		if (!server)
-			continue;
-		if (cf.query_timeout_ms > 0 && !server_exp_idle(server) && client->query_start &&
-			now - client->query_start > (uint64_t) cf.query_timeout_ms * 1000)
-			client_close(client, "57014", "query_timeout: the query ran longer than the pooler allows",
-						 "Make the query faster or raise query_timeout.");
-		else if (cf.idle_transaction_timeout_ms > 0 && server_exp_idle(server) && client->tx_status != 'I' &&
-				 !client->query_start &&
-				 now - client->request_time > (uint64_t) cf.idle_transaction_timeout_ms * 1000)
-			client_close(client, "25P03", "idle_transaction_timeout: the transaction was idle too long",
-						 "Commit or roll back transactions promptly, or raise idle_transaction_timeout.");
-	}
-	if (cf.client_idle_timeout_ms > 0)
-		list_for_each_safe(it, tmp, &pool->idle_clients)
-		{
-			Client	   *client = container_of(it, Client, list_node);
-
-			if (now - client->request_time > (uint64_t) cf.client_idle_timeout_ms * 1000)
-				client_close(client, "08P01", "client_idle_timeout: the connection was idle too long",
-							 "Reconnect; raise client_idle_timeout for long-lived idle connections.");
-		}
+	janitor_active_clients(pool, now);
+	janitor_idle_clients(pool, now);
 }
 
 void

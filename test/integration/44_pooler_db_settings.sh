@@ -6,6 +6,8 @@
 # transaction open fails the login with 08006; RELOAD with a new connect_query reaches new connections.
 # client_encoding, datestyle, timezone on the line: the server connections start with them, a client that
 # sets none gets them, a client's own startup value or SET wins on the same server; RELOAD changes them.
+# [users] query_timeout, idle_transaction_timeout, transaction_timeout, client_idle_timeout: each ends that
+# user's query/transaction/connection while other users run on; a user's value replaces the [pooler] one.
 set -u
 . "$(dirname "$0")/40_pooler_lib.bash"
 
@@ -123,6 +125,57 @@ pooler_start "[databases]" "bad = $db timezone=No/Such_Zone"
 out=$(psql_pooler -d bad -c 'SELECT 1' 2>&1)
 like "$out" "No/Such_Zone" "a timezone PostgreSQL refuses fails the login with PostgreSQL's error"
 pooler_stop QUIT
+
+# --- [users] timeouts: a user's value replaces the [pooler] one for that user ------------------------
+psql_primary -d postgres -q <<'SQL' >/dev/null 2>&1
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS fg_to_q; DROP ROLE IF EXISTS fg_to_tx; DROP ROLE IF EXISTS fg_to_idle; DROP ROLE IF EXISTS fg_to_long;
+CREATE ROLE fg_to_q LOGIN; CREATE ROLE fg_to_tx LOGIN; CREATE ROLE fg_to_idle LOGIN; CREATE ROLE fg_to_long LOGIN;
+SQL
+TO_LINES=("idle_transaction_timeout = 1" "[databases]" "to = $db"
+  "[users]"
+  "fg_to_q = query_timeout=1"
+  "fg_to_tx = transaction_timeout=2 idle_transaction_timeout=10min"
+  "fg_to_idle = client_idle_timeout=1"
+  "fg_to_long = idle_transaction_timeout=10min")
+pooler_start "${TO_LINES[@]}"
+ok $? "the pooler starts with query_timeout, idle_transaction_timeout, transaction_timeout, client_idle_timeout on [users] lines"
+as_user() { local user=$1; shift; psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U "$user" -d to "$@" 2>&1; }
+
+out=$(as_user fg_to_q -c 'SELECT pg_sleep(60)')
+like "$out" "query_timeout" "query_timeout=1 on fg_to_q's line ends its long query"
+is "$(as_user postgres -c 'SELECT pg_sleep(2)' -c "SELECT 'done'" | tail -1)" done "... while another user's query runs on (no [pooler] query_timeout)"
+
+out=$(as_user postgres -c 'BEGIN' -c '\! sleep 4' -c "SELECT 'after'")
+like "$out" "idle_transaction_timeout" "the [pooler] idle_transaction_timeout = 1 ends an idle transaction of a user with no line"
+is "$(as_user fg_to_long -c 'BEGIN' -c '\! sleep 4' -c "SELECT 'after'" -c 'COMMIT')" after \
+  "fg_to_long's idle_transaction_timeout=10min replaces the [pooler] 1 s for that user"
+
+out=$(as_user fg_to_tx -c 'BEGIN' -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' \
+  -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' -c "SELECT 'survived'" -c 'COMMIT')
+like "$out" "transaction_timeout" "transaction_timeout=2 ends fg_to_tx's busy transaction (never idle, no query long)"
+ok $(grep -q survived <<<"$out" && echo 1 || echo 0) "... before it could finish"
+is "$(as_user fg_to_long -c 'BEGIN' -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' \
+  -c "SELECT 'survived'" -c 'COMMIT' | tail -1)" survived "... while another user's 3 s transaction commits (no [pooler] transaction_timeout)"
+
+out=$(as_user fg_to_idle -c "SELECT 'first'" -c '\! sleep 4' -c "SELECT 'second'")
+like "$out" "client_idle_timeout|closed" "client_idle_timeout=1 closes fg_to_idle's idle connection"
+ok $(grep -q second <<<"$out" && echo 1 || echo 0) "... so its next query does not run"
+is "$(as_user fg_to_long -c "SELECT 'first'" -c '\! sleep 4' -c "SELECT 'second'" | tr '\n' ' ')" "first second " \
+  "another user's connection idles on (no [pooler] client_idle_timeout)"
+
+pooler_write_config "${TO_LINES[@]:0:1}" "transaction_timeout = 2" "${TO_LINES[@]:1}"
+pooler_reload
+out=$(as_user fg_to_long -c 'BEGIN' -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' \
+  -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' -c 'SELECT pg_sleep(1)' -c "SELECT 'survived'" -c 'COMMIT')
+like "$out" "25P04|transaction_timeout" "the [pooler] transaction_timeout = 2 (after RELOAD) ends a longer transaction"
+out=$(as_user fg_to_long -c 'SELECT pg_sleep(60)')
+like "$out" "transaction_timeout" "... and a single statement outside a block that runs longer"
+is "$(psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'fg_to_%' AND state <> 'idle'")" 0 \
+  "no server of these users is left running or idle in a transaction"
+pooler_stop QUIT
+psql_primary -d postgres -q -c 'DROP ROLE IF EXISTS fg_to_q' -c 'DROP ROLE IF EXISTS fg_to_tx' \
+  -c 'DROP ROLE IF EXISTS fg_to_idle' -c 'DROP ROLE IF EXISTS fg_to_long' >/dev/null 2>&1
 
 psql_primary -d postgres -q -c 'DROP TABLE IF EXISTS fg_cq_log' >/dev/null 2>&1
 pooler_sanitizer_clean; ok $? "no sanitizer report"

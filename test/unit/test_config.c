@@ -135,8 +135,22 @@ test_dropin(char *err)
 			"a bad [users] pool_mode refused");
 	refused("[pooler]\npool_mode = txn\n", ":2: pool_mode must be session, transaction or statement",
 			"a bad [pooler] pool_mode refused");
-	refused("[users]\nu = query_timeout=5\n", "query_timeout for one user is not supported yet",
-			"a user's own query_timeout refused");
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\n[users]\nu = query_timeout=5 idle_transaction_timeout=250ms "
+						  "transaction_timeout=1min client_idle_timeout=2.5s\nv = pool_size=1\n", &cfg, err),
+				"[users] query_timeout, idle_transaction_timeout, transaction_timeout, client_idle_timeout load"))
+		printf("#   %s\n", err);
+	{
+		const UserEntry *u = config_find_user(&cfg, "u");
+		const UserEntry *v = config_find_user(&cfg, "v");
+
+		tap_ok(u && u->query_timeout_ms == 5000 && u->idle_transaction_timeout_ms == 250 &&
+			   u->transaction_timeout_ms == 60000 && u->client_idle_timeout_ms == 2500, "... each in milliseconds");
+		tap_ok(v && v->query_timeout_ms == 0 && v->client_idle_timeout_ms == 0,
+			   "a [users] line without them keeps 0 (the [pooler] value applies)");
+	}
+	config_free(&cfg);
+	refused("[users]\nu = query_timeout=soon\n", "query_timeout must be a duration such as 30, 2.5s or 5min",
+			"a [users] timeout that is not a duration refused");
 	refused("[users]\nu = pool_size=1\nu = pool_size=2\n", "user \"u\" is defined twice", "duplicate [users] line");
 	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x max_db_client_connections=5\n",
 			"max_db_client_connections is not supported yet", "max_db_client_connections above 0 refused");
