@@ -99,7 +99,7 @@ const ConfigKey config_keys[] = {
 	TIME_KEY(patroni_poll_period, "1", true),
 	TIME_KEY(patroni_request_timeout, "2", true),
 	/* issue 16, session state (session.c; docs/pooler.md "Session parameters and session state") */
-	STR_KEY(track_extra_parameters, "IntervalStyle", true),
+	STR_KEY(track_extra_parameters, "IntervalStyle, extra_float_digits", true),	/* docs/architecture.md */
 	INT_KEY(server_reset_query_always, "0", true, 0, 1),
 	STR_KEY(session_state_action, "pin", true),
 	/* issue 16, DNS (dns.c; docs/pooler.md "Host names and DNS") */

@@ -12,7 +12,10 @@ session state"), through real drivers: psycopg (libpq: sends no extra parameter)
 - listed in ignore_startup_parameters (SET on the admin console, names without case): ignored;
 - "options" listed: unknown -c settings inside options are ignored, tracked ones still applied;
 - an empty list: JDBC is refused naming extra_float_digits (PgBouncer's behaviour);
-- _pq_. protocol extensions are never refused; the admin console takes any parameter.
+- _pq_. protocol extensions are never refused; the admin console takes any parameter;
+- with the default track_extra_parameters (IntervalStyle, extra_float_digits): a client's
+  extra_float_digits (startup, options, SET) is applied and followed, for that client only, and its SET
+  does not pin it; pgJDBC without assumeMinServerVersion gets its 3.
 Honours FG_POOLER_BIN.
 """
 import asyncio
@@ -214,6 +217,72 @@ def jdbc_case(p):
         j.close()
 
 
+def default_config(p):
+    return (fgtest.pooler_databases(pool_size=1) +
+            "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+            "auth_type = trust\nadmin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir)
+
+
+def sockport(conn):
+    """The client-side port of CONN's socket (SHOW CLIENTS' port column)."""
+    s = socket.socket(fileno=os.dup(conn.pgconn.socket))
+    try:
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def client_row(p, port):
+    """SHOW CLIENTS row (as a dict) of the client connected from local port PORT."""
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as a:
+        cur = a.execute("SHOW CLIENTS")
+        names = [d.name for d in cur.description]
+        for row in cur.fetchall():
+            r = dict(zip(names, row))
+            if r["port"] == port:
+                return r
+    return {}
+
+
+def default_track_case(_unused):
+    """extra_float_digits is in the default track_extra_parameters (one pooler of its own, pool size 1)."""
+    p = fgtest.Pooler(default_config, prefix="faregate-startup-default.")
+    try:
+        with p.connect(options="'-c extra_float_digits=2'") as c:
+            ok(one(c, "SHOW extra_float_digits") == "2",
+               "default track list: options -c extra_float_digits=2 is applied (tracked wins over ignored)")
+        with p.connect() as c:
+            ok(one(c, "SHOW extra_float_digits") == "1",
+               "... for that client only: the next one on the same server connection has the server's default")
+        a = p.connect()
+        b = p.connect()
+        try:
+            a.execute("SET extra_float_digits = 3")
+            row = client_row(p, sockport(a))
+            ok(row.get("pinned") == 0 and row.get("state_untracked_set") == 0,
+               "SET extra_float_digits = 3 is tracked: the client is not pinned", row)
+            ok(one(b, "SHOW extra_float_digits") == "1",
+               "... another client on the one server connection sees the default, not A's 3")
+            ok(one(a, "SHOW extra_float_digits") == "3", "... and A still sees its own 3")
+        finally:
+            a.close()
+            b.close()
+        if os.path.exists(JDBC_JAR) and shutil.which("javac"):
+            j = Jdbc()
+            try:
+                out = j.run(p.port, "SHOW extra_float_digits") if j.ready else j.why
+                ok(out == "OK 3", "pgJDBC by default: its SET extra_float_digits = 3 applies (tracked)", out)
+            finally:
+                j.close()
+        else:
+            skip("pgJDBC (libpostgresql-jdbc-java) or javac is not installed")
+        ok(p.proc.poll() is None, "the default-config pooler is still running")
+    finally:
+        p.stop()
+    ok(p.sanitizer_clean(), "no sanitizer report (default-config pooler)")
+    p.finish()
+
+
 def log_case(p):
     log = p.text("pooler.log")
     ok("unsupported startup parameter: enable_seqscan" in log, "the refusal is in the pooler's log")
@@ -222,7 +291,8 @@ def log_case(p):
 
 def main():
     return fgtest.run_pooler_tests(fgtest.Pooler(config, prefix="faregate-startup-params."),
-                                   [psycopg_case, asyncpg_case, options_listed_case, jdbc_case, log_case])
+                                   [psycopg_case, asyncpg_case, options_listed_case, jdbc_case, log_case,
+                                    default_track_case])
 
 
 if __name__ == "__main__":
