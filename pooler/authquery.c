@@ -602,6 +602,18 @@ authquery_entry(const char *dbname, const AuthFile *authfile, const char *user)
 }
 
 void
+authquery_reload(void)
+{
+	for (List *it = source_list.next; it != &source_list; it = it->next)
+	{
+		AqSource   *src = container_of(it, AqSource, node);
+
+		if (src->phase == AQ_IDLE && list_empty(&src->waiting))
+			source_close(src);
+	}
+}
+
+void
 authquery_shutdown(void)
 {
 	while (!list_empty(&source_list))

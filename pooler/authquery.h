@@ -63,6 +63,15 @@ extern void authquery_forget(Client *client);
 /* authquery_entry: the cached entry of user for logins to dbname, or NULL (not looked up, or gone). */
 extern const AuthEntry *authquery_entry(const char *dbname, const AuthFile *authfile, const char *user);
 
+/*
+ * authquery_reload: after a RELOAD, closes every idle lookup connection, so that none made with settings
+ * the reload changed (auth_user, auth_query, auth_dbname, the auth database's host) stays open to the
+ * server; a source still in use by the new settings reconnects at its next lookup. A connection busy with
+ * a lookup finishes it first and then idles out as before (server_idle_timeout). Caches are kept: a
+ * login in progress may still need the secret its lookup found.
+ */
+extern void authquery_reload(void);
+
 /* authquery_shutdown: closes every source's connection and frees the caches (at exit; tests). */
 extern void authquery_shutdown(void);
 

@@ -116,6 +116,7 @@ login_reload(char *err, size_t errlen)
 	if (!reload_hba(err, errlen))
 		return false;
 
+	authquery_reload();
 	if (!cf.auth_file[0])
 	{
 		if (have_authfile)

@@ -199,6 +199,21 @@ psql_pooler_admin -c "ENABLE aqdb" >/dev/null 2>&1
 is "$(login scram_aq4 aq4-pw aqvia)" scram_aq4 "… and after ENABLE the lookup runs again"
 pooler_stop QUIT
 
+# RELOAD: no lookup connection made with the old settings stays open to the server
+lookup_conns() { psql_primary -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'faregate-pooler auth_query' AND usename = '$1'"; }
+pooler_start "auth_type = md5" "auth_file = $POOLER_DIR/users.txt" "auth_user = scram_aqcheck" "auth_query = $QUERY"
+is "$(login scram_aq4 aq4-pw)" scram_aq4 "a login through auth_query before the RELOAD"
+is "$(lookup_conns scram_aqcheck)" 1 "… leaves one idle lookup connection as scram_aqcheck (server_idle_timeout is long)"
+pooler_write_config "auth_type = md5" "auth_file = $POOLER_DIR/users.txt" "auth_user = scram_aqcheck" \
+  "auth_query = SELECT * FROM faregate_auth.user_lookup(\$1::text)"
+pooler_reload
+no_old_lookup() { [ "$(lookup_conns scram_aqcheck)" = 0 ]; }
+wait_for 30 no_old_lookup
+ok $? "after a RELOAD that changes auth_query the old lookup connection is closed (was left until server_idle_timeout)"
+is "$(login scram_aq4 aq4-pw)" scram_aq4 "… and a login after the RELOAD looks the user up with the new auth_query"
+is "$(lookup_conns scram_aqcheck)" 1 "… on one new lookup connection"
+pooler_stop QUIT
+
 # trust with auth_user: a user the query does not find is refused by name
 pooler_start "auth_type = trust" "auth_user = scram_aqcheck" "auth_file = $POOLER_DIR/users.txt" "auth_query = $QUERY"
 is "$(login aq_trusted ignored)" aq_trusted "trust + auth_user: a user auth_query finds logs in"
