@@ -39,9 +39,15 @@ PG_FUNCTION_INFO_V1(fare_quote);
 PG_FUNCTION_INFO_V1(journey_fare);
 PG_FUNCTION_INFO_V1(charge_taps);
 
-/* faregate.timezone: its text, and the zone it names (set by the assign hook) */
+/*
+ * faregate.timezone: its text, and the zone it names (set by the assign hook; NULL for the default
+ * until fares_agency_zone() loads it)
+ */
 static char *fares_timezone_name = NULL;
 static pg_tz *fares_timezone = NULL;
+
+/* its default */
+#define FARES_DEFAULT_TIMEZONE "UTC"
 
 /* A moment in the agency time zone. */
 typedef struct FareLocal
@@ -78,25 +84,32 @@ typedef struct FareLegType
 
 /*
  * fares_check_timezone: GUC check hook of faregate.timezone; accepts a zone PostgreSQL knows and that
- * has no leap seconds, and hands the loaded zone to the assign hook.
+ * has no leap seconds, and hands the loaded zone to the assign hook.  The default is not loaded here
+ * but by fares_agency_zone() when a fare is first priced in it: every backend that loads the library
+ * checks the default, also where ALTER DATABASE ... SET replaces it at once, and reading a zone file
+ * is a measurable part of a new backend's first fare() (docs/fares.md, "The first call").
  */
 static bool
 fares_check_timezone(char **newval, void **extra, GucSource source)
 {
-	pg_tz	   *tz = pg_tzset(*newval);
+	pg_tz	   *tz = NULL;
 	pg_tz	  **result;
 
-	if (tz == NULL)
+	if (strcmp(*newval, FARES_DEFAULT_TIMEZONE) != 0)
 	{
-		GUC_check_errmsg("invalid value for parameter \"faregate.timezone\": \"%s\"", *newval);
-		GUC_check_errhint("Use a time zone name from pg_timezone_names, e.g. 'Europe/Zurich'.");
-		return false;
-	}
-	if (!pg_tz_acceptable(tz))
-	{
-		GUC_check_errmsg("time zone \"%s\" appears to use leap seconds", *newval);
-		GUC_check_errdetail("PostgreSQL does not support leap seconds.");
-		return false;
+		tz = pg_tzset(*newval);
+		if (tz == NULL)
+		{
+			GUC_check_errmsg("invalid value for parameter \"faregate.timezone\": \"%s\"", *newval);
+			GUC_check_errhint("Use a time zone name from pg_timezone_names, e.g. 'Europe/Zurich'.");
+			return false;
+		}
+		if (!pg_tz_acceptable(tz))
+		{
+			GUC_check_errmsg("time zone \"%s\" appears to use leap seconds", *newval);
+			GUC_check_errdetail("PostgreSQL does not support leap seconds.");
+			return false;
+		}
 	}
 	result = malloc(sizeof(pg_tz *));
 	if (result == NULL)
@@ -133,6 +146,27 @@ fares_define_gucs(void)
 
 /* ---- local time ---- */
 
+/*
+ * fares_agency_zone: the agency time zone, the default loaded on its first use.  The default, "UTC", ships
+ * with every PostgreSQL; if it cannot be read the call fails (before, loading the library did).
+ */
+static pg_tz *
+fares_agency_zone(void)
+{
+	if (fares_timezone == NULL)
+	{
+		pg_tz	   *tz = pg_tzset(FARES_DEFAULT_TIMEZONE);
+
+		if (tz == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time zone \"%s\" cannot be loaded", FARES_DEFAULT_TIMEZONE),
+					 errhint("Check PostgreSQL's time zone files, or set faregate.timezone.")));
+		fares_timezone = tz;
+	}
+	return fares_timezone;
+}
+
 /* fares_floor_div: division rounding towards minus infinity (for times before 2000-01-01). */
 static inline int64
 fares_floor_div(int64 numerator, int64 denominator)
@@ -155,7 +189,7 @@ fares_local(TimestampTz ts, FareLocal *local)
 	int			tzoff;
 	int			julian;
 
-	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, &tzoff, &tm, &fsec, NULL, fares_timezone) != 0)
+	if (TIMESTAMP_NOT_FINITE(ts) || timestamp2tm(ts, &tzoff, &tm, &fsec, NULL, fares_agency_zone()) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range for fares: %s", timestamptz_to_str(ts)),
