@@ -421,6 +421,7 @@ main(void)
 		nodes[i].name = names[i];
 		nodes[i].conninfo = conninfo[i];
 		nodes[i].configured_primary = i == 0;
+		nodes[i].host = NULL;
 	}
 	snprintf(replica1_conninfo, sizeof(replica1_conninfo), "%s", conninfo[1]);
 	atexit(restore);
