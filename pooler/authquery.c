@@ -8,7 +8,7 @@
  * A third event, ev_kick, is only ever activated by hand so that authquery_start never calls back into
  * login.c from inside itself.
  *
- *   AQ_CLOSED --kick--> AQ_CONNECTING --connected--> AQ_IDLE --kick--> AQ_QUERYING --result--> AQ_IDLE
+ *   AQ_CLOSED --kick--> [AQ_RESOLVING (a host name looked up by dns.c) -->] AQ_CONNECTING --connected--> AQ_IDLE --kick--> AQ_QUERYING --result--> AQ_IDLE
  *   AQ_IDLE --idle timer--> AQ_CLOSED;  any phase --error or deadline--> AQ_CLOSED (waiters fail)
  *
  * Nothing here logs a secret: the conninfo (which may hold auth_user's password) and the answers stay in
@@ -31,6 +31,7 @@
 #include "config.h"
 #include "conn.h"
 #include "conninfo.h"
+#include "dns.h"
 #include "list.h"
 #include "log.h"
 #include "login.h"
@@ -39,6 +40,7 @@
 typedef enum AqPhase
 {
 	AQ_CLOSED,					/* no connection */
+	AQ_RESOLVING,				/* dns.c looks the host name up (ev_timer = deadline) */
 	AQ_CONNECTING,				/* PQconnectPoll in progress (ev_timer = deadline) */
 	AQ_IDLE,					/* connected, no query (ev_timer = idle close, when server_idle_timeout) */
 	AQ_QUERYING					/* query for current_user in flight (ev_timer = deadline) */
@@ -49,6 +51,8 @@ struct AqSource
 	List		node;			/* on source_list */
 	char		label[2 * CF_NAME_MAX + 8];	/* "auth_user@database", for log lines */
 	char	   *conninfo;		/* may hold auth_user's password: wiped on free */
+	char		host[CF_HOST_MAX];	/* the one conninfo names: a name is resolved by dns.c, hostaddr= added */
+	DnsWait		wait;			/* AQ_RESOLVING: dns.c calls source_resolved */
 	char	   *query;
 	PGconn	   *conn;
 	AqPhase		phase;
@@ -68,6 +72,7 @@ static List source_list = {&source_list, &source_list};
 static void source_sock_cb(evutil_socket_t fd, short what, void *arg);
 static void source_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void source_kick_cb(evutil_socket_t fd, short what, void *arg);
+static void kick(AqSource *src);
 
 static int
 entry_cmp(const void *a, const void *b)
@@ -153,6 +158,7 @@ build_conninfo(const DatabaseEntry *db, const char *dbname, const char *auth_use
 static void
 source_close(AqSource *src)
 {
+	dns_wait_cancel(&src->wait);
 	if (src->ev_sock)
 		event_del(src->ev_sock);
 	evtimer_del(src->ev_timer);
@@ -253,6 +259,63 @@ go_idle(AqSource *src)
 	wait_socket(src, EV_READ);	/* to notice a server that closes the idle connection */
 }
 
+/* source_resolved: dns.c has answered the lookup of the source's host name: the connect goes on. */
+static void
+source_resolved(DnsWait *w)
+{
+	AqSource   *src = container_of(w, AqSource, wait);
+
+	if (src->phase != AQ_RESOLVING)
+		return;
+	src->phase = AQ_CLOSED;
+	kick(src);
+}
+
+/*
+ * connect_start: AQ_CLOSED -> PQconnectStart with the source's conninfo plus hostaddr= from dns.c when
+ * its host is a name (AQ_RESOLVING while the lookup is in flight).
+ */
+static void
+connect_start(AqSource *src)
+{
+	size_t		len = strlen(src->conninfo) + 8192;
+	char	   *conninfo = malloc(len);
+	char		err[256];
+	DnsStatus	st;
+
+	if (!conninfo)
+	{
+		source_failed(src, "cannot connect", "out of memory");
+		return;
+	}
+	snprintf(conninfo, len, "%s", src->conninfo);
+	st = dns_conninfo_host(src->host, conninfo, len, &src->wait, err, sizeof(err));
+	if (st == DNS_READY)
+		src->conn = PQconnectStart(conninfo);
+	OPENSSL_cleanse(conninfo, len);
+	free(conninfo);
+	if (st == DNS_PENDING)
+	{
+		src->phase = AQ_RESOLVING;
+		arm_timer(src, cf.server_connect_timeout_ms > 0 ? cf.server_connect_timeout_ms : 15000);
+		return;
+	}
+	if (st == DNS_FAILED)
+	{
+		source_failed(src, "cannot connect", err);
+		return;
+	}
+	if (!src->conn || PQstatus(src->conn) == CONNECTION_BAD)
+	{
+		source_failed(src, "cannot connect", src->conn ? PQerrorMessage(src->conn) : "out of memory");
+		return;
+	}
+	PQsetNoticeProcessor(src->conn, ignore_notice, NULL);
+	src->phase = AQ_CONNECTING;
+	arm_timer(src, cf.server_connect_timeout_ms > 0 ? cf.server_connect_timeout_ms : 15000);
+	wait_socket(src, EV_WRITE);	/* as if PQconnectPoll had said PGRES_POLLING_WRITING */
+}
+
 /* kick: starts what the first waiting client needs (a connection, then its query). */
 static void
 kick(AqSource *src)
@@ -261,20 +324,12 @@ kick(AqSource *src)
 	const char *param;
 	int			flushed;
 
-	if (list_empty(&src->waiting) || src->phase == AQ_CONNECTING || src->phase == AQ_QUERYING)
+	if (list_empty(&src->waiting) || src->phase == AQ_RESOLVING || src->phase == AQ_CONNECTING ||
+		src->phase == AQ_QUERYING)
 		return;
 	if (src->phase == AQ_CLOSED)
 	{
-		src->conn = PQconnectStart(src->conninfo);
-		if (!src->conn || PQstatus(src->conn) == CONNECTION_BAD)
-		{
-			source_failed(src, "cannot connect", src->conn ? PQerrorMessage(src->conn) : "out of memory");
-			return;
-		}
-		PQsetNoticeProcessor(src->conn, ignore_notice, NULL);
-		src->phase = AQ_CONNECTING;
-		arm_timer(src, cf.server_connect_timeout_ms > 0 ? cf.server_connect_timeout_ms : 15000);
-		wait_socket(src, EV_WRITE);	/* as if PQconnectPoll had said PGRES_POLLING_WRITING */
+		connect_start(src);
 		return;
 	}
 	client = container_of(list_first(&src->waiting), Client, auth.lookup_node);
@@ -441,6 +496,8 @@ source_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (src->phase == AQ_IDLE)
 		source_close(src);		/* idle for server_idle_timeout */
+	else if (src->phase == AQ_RESOLVING)
+		source_failed(src, "looking the host name up timed out (server_connect_timeout)", NULL);
 	else if (src->phase == AQ_CONNECTING)
 		source_failed(src, "connect timed out (server_connect_timeout)", NULL);
 	else if (src->phase == AQ_QUERYING)
@@ -476,7 +533,7 @@ source_free(AqSource *src)
 
 /* source_get: the source for (conninfo, query), created on first use; NULL on no memory. */
 static AqSource *
-source_get(const char *conninfo, const char *query, const char *auth_user, const char *dbname,
+source_get(const char *conninfo, const char *host, const char *query, const char *auth_user, const char *dbname,
 		   bool unusable_secret)
 {
 	AqSource   *src;
@@ -494,6 +551,8 @@ source_get(const char *conninfo, const char *query, const char *auth_user, const
 		log_warning("auth_user \"%s\" has an md5 or SCRAM secret in the auth_file: the auth_query connection "
 					"can only log in with a plain password (or none, if the server trusts it)", auth_user);
 	list_init(&src->waiting);
+	dns_wait_init(&src->wait, source_resolved);
+	snprintf(src->host, sizeof(src->host), "%s", host);
 	snprintf(src->label, sizeof(src->label), "%s@%s", auth_user, dbname);
 	src->conninfo = strdup(conninfo);
 	src->query = strdup(query);
@@ -563,7 +622,7 @@ authquery_resolve(const char *dbname, const AuthFile *authfile, AqSource **sourc
 				 auth_dbname);
 		return AQR_CONFIG_ERROR;
 	}
-	*source = source_get(conninfo, query, auth_user, auth_dbname, unusable_secret);
+	*source = source_get(conninfo, authdb->host, query, auth_user, auth_dbname, unusable_secret);
 	OPENSSL_cleanse(conninfo, sizeof(conninfo));
 	if (!*source)
 	{

@@ -8,7 +8,8 @@
  * dns_max_ttl, a failure for dns_nxdomain_ttl; after that the next question starts a new lookup and
  * waits for it, so a name that moved (a failover that repoints DNS) is followed within dns_max_ttl.
  * The DNS record's own TTL is not used (evdns's getaddrinfo does not report it), as in PgBouncer.
- * A lookup in flight is shared by every caller; nothing here blocks.
+ * A lookup in flight is shared by every caller; nothing here blocks. Callers with no janitor to ask
+ * again queue a DnsWait on the entry and are called back from answered().
  *
  * Why evdns and not getaddrinfo_a: evdns runs on the event loop the pooler already has (no thread, no
  * signal, no hand-over of answers from another thread), is part of the libevent the pooler links, and
@@ -25,9 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "config.h"
 #include "conn.h"
+#include "conninfo.h"
 #include "list.h"
 #include "log.h"
 
@@ -42,6 +45,8 @@ typedef struct DnsHost
 	char		error[160];		/* the last failure; empty after a good answer */
 	struct evdns_getaddrinfo_request *req;	/* the lookup in flight, NULL when none (or answered at once) */
 	bool		pending;
+	bool		delivering;		/* answered() is calling the waiters: the answer is fresh even at ttl 0 */
+	List		waiters;		/* DnsWait.node of callers told when the lookup in flight answers */
 } DnsHost;
 
 static struct evdns_base *dns_base;
@@ -83,7 +88,32 @@ find_host(const char *name)
 	return NULL;
 }
 
-/* answered: evdns's callback; the entry takes the answer, or the failure. */
+/* tell_waiters: every DnsWait queued on h is taken off and called (one may queue itself or others again). */
+static void
+tell_waiters(DnsHost *h)
+{
+	List		batch;
+
+	if (list_empty(&h->waiters))
+		return;
+	list_init(&batch);
+	/* move the queue to batch, so a waiter that queues itself again waits for the next answer */
+	batch.next = h->waiters.next;
+	batch.prev = h->waiters.prev;
+	batch.next->prev = batch.prev->next = &batch;
+	list_init(&h->waiters);
+	h->delivering = true;
+	while (!list_empty(&batch))
+	{
+		DnsWait    *w = container_of(list_first(&batch), DnsWait, node);
+
+		list_del(&w->node);
+		w->ready(w);
+	}
+	h->delivering = false;
+}
+
+/* answered: evdns's callback; the entry takes the answer, or the failure, and its waiters are told. */
 static void
 answered(int result, struct evutil_addrinfo *res, void *arg)
 {
@@ -108,11 +138,15 @@ answered(int result, struct evutil_addrinfo *res, void *arg)
 		h->error[0] = '\0';
 		h->expires_us = now + (uint64_t) cf.dns_max_ttl_ms * 1000;
 		log_debug("DNS: %s has %d address(es)", h->name, h->n_addrs);
-		return;
 	}
-	snprintf(h->error, sizeof(h->error), "%s", result ? evutil_gai_strerror(result) : "no IPv4 or IPv6 address");
-	h->expires_us = now + (uint64_t) cf.dns_nxdomain_ttl_ms * 1000;
-	log_warning("DNS: could not resolve \"%s\": %s", h->name, h->error);
+	else
+	{
+		snprintf(h->error, sizeof(h->error), "%s", result ? evutil_gai_strerror(result) :
+				 "no IPv4 or IPv6 address");
+		h->expires_us = now + (uint64_t) cf.dns_nxdomain_ttl_ms * 1000;
+		log_warning("DNS: could not resolve \"%s\": %s", h->name, h->error);
+	}
+	tell_waiters(h);
 }
 
 /* start_lookup: a new lookup of h->name; false when the resolver cannot be made. */
@@ -168,31 +202,76 @@ literal(const char *host, struct sockaddr_storage *addr, socklen_t *len)
 	return false;
 }
 
+void
+dns_wait_init(DnsWait *w, void (*ready) (DnsWait *w))
+{
+	list_init(&w->node);
+	w->ready = ready;
+}
+
+void
+dns_wait_cancel(DnsWait *w)
+{
+	list_del(&w->node);
+}
+
+/* unix_socket: host (a directory, or empty for the default one) as the path of PostgreSQL's socket. */
+static void
+unix_socket(const char *host, int port, struct sockaddr_storage *addr, socklen_t *len)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *) addr;
+
+	memset(un, 0, sizeof(*un));
+	un->sun_family = AF_UNIX;
+	snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d", host[0] ? host : "/var/run/postgresql", port);
+	*len = sizeof(*un);
+}
+
+/* lookup: host's cache entry, answered or not (a lookup started when it is stale); NULL with err set. */
+static DnsHost *
+lookup(const char *host, char *err, size_t errlen)
+{
+	DnsHost    *h = find_host(host);
+
+	if (!h)
+	{
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return snprintf(err, errlen, "could not resolve \"%s\": out of memory", host), NULL;
+		snprintf(h->name, sizeof(h->name), "%s", host);
+		list_init(&h->waiters);
+		list_append(&dns_hosts, &h->node);
+	}
+	if (!h->pending && !h->delivering && conn_now_usec() >= h->expires_us && !start_lookup(h))
+		return snprintf(err, errlen, "could not resolve \"%s\": cannot start the DNS resolver", host), NULL;
+	return h;
+}
+
 DnsStatus
 dns_resolve(const char *host, int port, unsigned pick, struct sockaddr_storage *addr, socklen_t *len,
-			int *n_addrs, char *err, size_t errlen)
+			int *n_addrs, DnsWait *w, char *err, size_t errlen)
 {
 	DnsHost    *h;
 
 	*n_addrs = 1;
+	if (host[0] == '/' || host[0] == '\0')
+	{
+		unix_socket(host, port, addr, len);
+		return DNS_READY;
+	}
 	if (literal(host, addr, len))
 	{
 		set_port(addr, port);
 		return DNS_READY;
 	}
-	h = find_host(host);
-	if (!h)
-	{
-		h = calloc(1, sizeof(*h));
-		if (!h)
-			return snprintf(err, errlen, "could not resolve \"%s\": out of memory", host), DNS_FAILED;
-		snprintf(h->name, sizeof(h->name), "%s", host);
-		list_append(&dns_hosts, &h->node);
-	}
-	if (!h->pending && conn_now_usec() >= h->expires_us && !start_lookup(h))
-		return snprintf(err, errlen, "could not resolve \"%s\": cannot start the DNS resolver", host), DNS_FAILED;
+	if (!(h = lookup(host, err, errlen)))
+		return DNS_FAILED;
 	if (h->pending)
+	{
+		if (w && list_empty(&w->node))
+			list_append(&h->waiters, &w->node);
 		return DNS_PENDING;
+	}
 	if (h->n_addrs == 0)
 		return snprintf(err, errlen, "could not resolve \"%s\": %s", host, h->error), DNS_FAILED;
 	*n_addrs = h->n_addrs;
@@ -201,6 +280,59 @@ dns_resolve(const char *host, int port, unsigned pick, struct sockaddr_storage *
 	*len = h->lens[pick];
 	set_port(addr, port);
 	return DNS_READY;
+}
+
+/* addr_text: the numeric form of addr (IPv4 or IPv6) into out. */
+static void
+addr_text(const struct sockaddr_storage *addr, char *out, size_t outlen)
+{
+	const void *raw = addr->ss_family == AF_INET ?
+		(const void *) &((const struct sockaddr_in *) addr)->sin_addr :
+		(const void *) &((const struct sockaddr_in6 *) addr)->sin6_addr;
+
+	if (!inet_ntop(addr->ss_family, raw, out, (socklen_t) outlen))
+		snprintf(out, outlen, "?");
+}
+
+DnsStatus
+dns_conninfo_host(const char *host, char *conninfo, size_t len, DnsWait *w, char *err, size_t errlen)
+{
+	struct sockaddr_storage addr;
+	socklen_t	addr_len;
+	int			n_addrs;
+	DnsStatus	st = dns_resolve(host, 0, 0, &addr, &addr_len, &n_addrs, w, err, errlen);
+	DnsHost    *h;
+
+	if (st != DNS_READY || host[0] == '/' || host[0] == '\0' || literal(host, &addr, &addr_len))
+		return st;
+	h = find_host(host);
+	/* as many of the addresses as fit, in the answer's order (libpq tries them so) */
+	for (int n = h ? h->n_addrs : 0; n > 0; n--)
+	{
+		char		hosts[CF_STR_MAX * 4] = "";
+		char		addrs[DNS_MAX_ADDRS * (INET6_ADDRSTRLEN + 1)] = "";
+		size_t		hused = 0;
+		size_t		aused = 0;
+
+		for (int i = 0; i < n && hused < sizeof(hosts) && aused < sizeof(addrs); i++)
+		{
+			char		text[INET6_ADDRSTRLEN];
+
+			addr_text(&h->addrs[i], text, sizeof(text));
+			hused += (size_t) snprintf(hosts + hused, sizeof(hosts) - hused, "%s%s", i ? "," : "", host);
+			aused += (size_t) snprintf(addrs + aused, sizeof(addrs) - aused, "%s%s", i ? "," : "", text);
+		}
+		if (hused < sizeof(hosts) && aused < sizeof(addrs))
+		{
+			size_t		before = strlen(conninfo);
+
+			if (conninfo_append(conninfo, len, "host", hosts) && conninfo_append(conninfo, len, "hostaddr", addrs))
+				return DNS_READY;
+			conninfo[before] = '\0';	/* host= fitted, hostaddr= did not: try with fewer addresses */
+		}
+	}
+	snprintf(err, errlen, "the connection string for \"%s\" has no room for its addresses", host);
+	return DNS_FAILED;
 }
 
 void
@@ -226,12 +358,9 @@ dns_walk(void (*cb) (const DnsHostInfo *info, void *arg), void *arg)
 
 		for (int i = 0; i < h->n_addrs && used < sizeof(addrs); i++)
 		{
-			char		text[INET6_ADDRSTRLEN] = "?";
-			const void *raw = h->addrs[i].ss_family == AF_INET ?
-				(const void *) &((const struct sockaddr_in *) &h->addrs[i])->sin_addr :
-				(const void *) &((const struct sockaddr_in6 *) &h->addrs[i])->sin6_addr;
+			char		text[INET6_ADDRSTRLEN];
 
-			inet_ntop(h->addrs[i].ss_family, raw, text, sizeof(text));
+			addr_text(&h->addrs[i], text, sizeof(text));
 			used += (size_t) snprintf(addrs + used, sizeof(addrs) - used, "%s%s", i ? "," : "", text);
 		}
 		info.hostname = h->name;

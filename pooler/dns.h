@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "list.h"
+
 #define DNS_MAX_ADDRS 16
 
 typedef enum DnsStatus
@@ -20,12 +22,43 @@ typedef enum DnsStatus
 } DnsStatus;
 
 /*
+ * DnsWait: a caller that wants to hear when a lookup in flight has answered (probes, cancel forwards,
+ * libpq connections: whatever has no janitor asking again). Embed it in the owner, dns_wait_init it once;
+ * ready(w) is called once per queueing, from the event loop, after the answer (or the failure, or evdns's
+ * own timeout from dns_resolv_conf's options) is in the cache: call dns_resolve again there. Every lookup
+ * ends in one of those, so a queued wait is always called back.
+ */
+typedef struct DnsWait
+{
+	List		node;			/* on its host's waiters while queued */
+	void		(*ready) (struct DnsWait *w);
+} DnsWait;
+
+void		dns_wait_init(DnsWait *w, void (*ready) (DnsWait *w));
+
+/* dns_wait_cancel: w is no longer queued (call it before freeing w's owner). */
+void		dns_wait_cancel(DnsWait *w);
+
+/*
  * dns_resolve: address number pick (modulo the answer's count) of host, port set, into addr/len; *n_addrs
- * the answer's count. An IP literal is converted at once; a name is answered from the cache while its
- * answer is younger than dns_max_ttl, else looked up (DNS_PENDING until the answer arrives).
+ * the answer's count. A host starting with '/' is a Unix socket directory (its .s.PGSQL.port; an empty
+ * host is /var/run/postgresql's), an IP literal is converted at once; a name is answered from the cache
+ * while its answer is younger than dns_max_ttl, else looked up (DNS_PENDING until the answer arrives; with
+ * w non-NULL, w is queued and told then). The one way every module of the pooler turns a host into an
+ * address (docs/architecture.md "Name resolution off the event loop").
  */
 DnsStatus	dns_resolve(const char *host, int port, unsigned pick, struct sockaddr_storage *addr, socklen_t *len,
-						int *n_addrs, char *err, size_t errlen);
+						int *n_addrs, DnsWait *w, char *err, size_t errlen);
+
+/*
+ * dns_conninfo_host: for a libpq connection to host, appends to the connection string conninfo (len bytes)
+ * host='name,name,...' hostaddr='a,b,...': every address of the name, so libpq tries each in turn with no
+ * lookup of its own (PQconnectStart resolves names synchronously), host= staying the name for TLS
+ * (verify-full, SNI) and messages; a later key overrides the earlier one in libpq's parser. A Unix socket
+ * directory or an IP literal appends nothing. Statuses and w as dns_resolve's; DNS_FAILED also when the
+ * string has no room.
+ */
+DnsStatus	dns_conninfo_host(const char *host, char *conninfo, size_t len, DnsWait *w, char *err, size_t errlen);
 
 /* dns_forget: host's cached answer is dropped (a connect to it failed), so the next dns_resolve asks again. */
 void		dns_forget(const char *host);

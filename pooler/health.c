@@ -8,7 +8,8 @@
  * finished by its deadline closes the connection and counts as failed, which is how a host frozen
  * with SIGSTOP (or a dead network path) is detected.
  *
- *   HN_IDLE --timer--> HN_CONNECTING (no connection yet) --connected--> HN_CHECKING
+ *   HN_IDLE --timer--> [HN_RESOLVING (host name looked up by dns.c) -->] HN_CONNECTING (no connection
+ *     yet) --connected--> HN_CHECKING
  *   HN_IDLE --timer--> HN_CHECKING (connection kept from the previous check)
  *   HN_CHECKING --result--> HN_LOADING (primary, volatility table due) --result--> HN_IDLE
  *   HN_CHECKING --result--> HN_IDLE;  any phase --error or deadline--> HN_IDLE (connection closed)
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "dns.h"
 
 /*
  * The check: role, WAL position, time lag (only while received WAL waits for replay), paused, and on
@@ -53,6 +56,7 @@ static const char volatility_sql[] =
 typedef enum HealthPhase
 {
 	HN_IDLE,					/* waiting for the next check (timer = period or backoff) */
+	HN_RESOLVING,				/* dns.c looks the host name up (timer = deadline) */
 	HN_CONNECTING,				/* PQconnectPoll in progress (timer = deadline) */
 	HN_CHECKING,				/* check query sent (timer = deadline) */
 	HN_LOADING					/* volatility query sent on the primary (timer = deadline) */
@@ -64,6 +68,8 @@ typedef struct HealthNode
 	int			index;
 	char	   *name;
 	char	   *conninfo;
+	char	   *host;			/* resolved by dns.c before each connect; "" = conninfo as it is */
+	DnsWait		wait;			/* HN_RESOLVING: dns.c calls node_resolved */
 	bool		configured_primary;
 	bool		active;			/* the slot holds a watched node */
 	bool		may_write;		/* health_set_hints: false = never the write node */
@@ -89,6 +95,8 @@ struct HealthMonitor
 
 static void node_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void node_socket_cb(evutil_socket_t fd, short what, void *arg);
+static void connect_start(HealthNode *node);
+static void node_resolved(DnsWait *w);
 
 static int64_t
 now_us(void)
@@ -128,6 +136,7 @@ emit(HealthNode *node, HealthEvent event, const char *fmt, ...)
 static void
 close_conn(HealthNode *node)
 {
+	dns_wait_cancel(&node->wait);
 	if (node->ev_sock)
 		event_del(node->ev_sock);
 	if (node->result)
@@ -255,8 +264,52 @@ start_check(HealthNode *node)
 		return;
 	}
 	close_conn(node);
+	connect_start(node);
+}
+
+/* node_resolved: dns.c has answered the lookup of the node's host name: the connect goes on. */
+static void
+node_resolved(DnsWait *w)
+{
+	HealthNode *node = container_of(w, HealthNode, wait);
+
+	if (node->phase == HN_RESOLVING)
+		connect_start(node);
+}
+
+/*
+ * connect_start: PQconnectStart with the node's conninfo, plus hostaddr= from dns.c when its host is a
+ * name (HN_RESOLVING while the lookup is in flight).
+ */
+static void
+connect_start(HealthNode *node)
+{
+	size_t		len = strlen(node->conninfo) + 8192;
+	char	   *conninfo = malloc(len);
+	char		err[256];
+	DnsStatus	st;
+
+	if (!conninfo)
+	{
+		check_failed(node, "out of memory", NULL);
+		return;
+	}
+	snprintf(conninfo, len, "%s", node->conninfo);
+	st = dns_conninfo_host(node->host, conninfo, len, &node->wait, err, sizeof(err));
+	if (st != DNS_READY)
+	{
+		explicit_bzero(conninfo, len);	/* it may hold the password */
+		free(conninfo);
+		if (st == DNS_PENDING)
+			node->phase = HN_RESOLVING;
+		else
+			check_failed(node, "cannot connect", err);
+		return;
+	}
 	node->phase = HN_CONNECTING;
-	node->conn = PQconnectStart(node->conninfo);
+	node->conn = PQconnectStart(conninfo);
+	explicit_bzero(conninfo, len);
+	free(conninfo);
 	if (!node->conn)
 	{
 		check_failed(node, "out of memory", NULL);
@@ -445,7 +498,8 @@ node_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	snprintf(detail, sizeof(detail), "no answer within %ld ms", node->hm->settings.check_timeout_ms);
-	check_failed(node, node->phase == HN_CONNECTING ? "connect timed out" :
+	check_failed(node, node->phase == HN_RESOLVING ? "looking the host name up timed out" :
+				 node->phase == HN_CONNECTING ? "connect timed out" :
 				 node->phase == HN_LOADING ? "loading the volatility table timed out" :
 				 "health check timed out", detail);
 }
@@ -532,6 +586,7 @@ node_start(HealthMonitor *hm, int i, const HealthNodeConfig *cfg)
 	node->index = i;
 	node->name = strdup(cfg->name ? cfg->name : "");
 	node->conninfo = strdup(cfg->conninfo ? cfg->conninfo : "");
+	node->host = strdup(cfg->host ? cfg->host : "");
 	node->configured_primary = cfg->configured_primary;
 	node->may_write = true;
 	if (!node->ev_timer)
@@ -539,7 +594,7 @@ node_start(HealthMonitor *hm, int i, const HealthNodeConfig *cfg)
 	memset(&node->state, 0, sizeof(node->state));
 	node->state.lag_bytes = -1;
 	node->state.lag_ms = -1;
-	if (!node->name || !node->conninfo || !node->ev_timer)
+	if (!node->name || !node->conninfo || !node->host || !node->ev_timer)
 		return false;
 	node->active = true;
 	node->phase = HN_IDLE;
@@ -574,6 +629,8 @@ health_create(struct event_base *base, const HealthNodeConfig *nodes, int n,
 		free(hm);
 		return NULL;
 	}
+	for (int i = 0; i < HEALTH_MAX_NODES; i++)
+		dns_wait_init(&hm->nodes[i].wait, node_resolved);
 	for (int i = 0; i < n; i++)
 		if (!node_start(hm, i, &nodes[i]))
 		{
@@ -592,7 +649,8 @@ node_stop(HealthNode *node)
 		evtimer_del(node->ev_timer);
 	free(node->name);
 	free(node->conninfo);
-	node->name = node->conninfo = NULL;
+	free(node->host);
+	node->name = node->conninfo = node->host = NULL;
 	node->active = false;
 	node->phase = HN_IDLE;
 }
@@ -647,6 +705,7 @@ health_free(HealthMonitor *hm)
 			event_free(node->ev_timer);
 		free(node->name);
 		free(node->conninfo);
+		free(node->host);
 	}
 	free(hm->nodes);
 	free(hm);

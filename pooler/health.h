@@ -14,7 +14,8 @@
  * reason, so the pooler can log ejections, readmissions and promotions.
  *
  * The monitor never promotes anything and never blocks the loop: connections are started with
- * PQconnectStart (give numeric host addresses: name resolution inside libpq is blocking), queries
+ * PQconnectStart (a host name is resolved by dns.c first and passed as hostaddr=, as libpq's own
+ * resolution would block), queries
  * sent with PQsendQuery, results read with PQconsumeInput as the socket becomes readable.
  *
  * Threading: everything runs on the event_base's thread; the accessors read plain fields and are
@@ -67,6 +68,8 @@ typedef struct HealthNodeConfig
 	const char *conninfo;		/* libpq connection string (dbname = the application's database:
 								 * the volatility table comes from its pg_proc) */
 	bool		configured_primary; /* what the configuration says; verified, not trusted */
+	const char *host;			/* the host conninfo names: a name is resolved by dns.c before each
+								 * connect (hostaddr= added); NULL: conninfo is used as it is */
 } HealthNodeConfig;
 
 /* Settings; times in milliseconds. */

@@ -42,6 +42,7 @@
 #include "config.h"
 #include "conn.h"
 #include "conninfo.h"
+#include "dns.h"
 #include "log.h"
 #include "params.h"
 #include "pool.h"
@@ -86,6 +87,8 @@ struct NotifyConn
 	struct event *follow;		/* while connected: has the write node moved? */
 	bool		ready;			/* logged in */
 	bool		awaiting_primary;	/* no connection yet: waits (bounded) for a verified primary */
+	bool		resolving;		/* no connection yet: dns.c looks the node's host name up (bounded) */
+	DnsWait		wait;			/* while resolving: dns.c calls notifyconn_resolved */
 	NotifyChannel *inflight;	/* the channel whose LISTEN/UNLISTEN is running */
 	bool		inflight_listen;
 	NotifyChannel *channels;
@@ -102,7 +105,7 @@ static NotifyConn *notify_conns;
 static bool
 notifyconn_trying(const NotifyConn *l)
 {
-	return l->pg != NULL || l->awaiting_primary;
+	return l->pg != NULL || l->awaiting_primary || l->resolving;
 }
 
 static void schedule_release(NotifyConn *l);
@@ -332,6 +335,8 @@ notifyconn_lost(NotifyConn *l, const char *why)
 
 	notifyconn_disarm(l);
 	l->awaiting_primary = false;
+	l->resolving = false;
+	dns_wait_cancel(&l->wait);
 	if (l->follow)
 		evtimer_del(l->follow);
 	if (l->ready)
@@ -468,14 +473,27 @@ follow_cb(evutil_socket_t fd, short what, void *arg)
 	notifyconn_lost(l, why);
 }
 
+/* notifyconn_resolved: dns.c has answered the lookup of the node's host name: the connect goes on. */
+static void
+notifyconn_resolved(DnsWait *w)
+{
+	NotifyConn *l = container_of(w, NotifyConn, wait);
+
+	if (!l->resolving)
+		return;
+	l->resolving = false;
+	notifyconn_connect(l);
+}
+
 static void
 notifyconn_connect(NotifyConn *l)
 {
 	const Pool *pool = notifyconn_pool(l);
 	char		conninfo[4096];
+	char		err[256];
 	int			node;
 
-	if (l->pg || l->ready || !pool)
+	if (l->pg || l->ready || l->resolving || !pool)
 		return;
 	node = routing_write_node(pool->routing);
 	if (node < 0 || node >= pool->n_nodes)
@@ -509,6 +527,20 @@ notifyconn_connect(NotifyConn *l)
 	l->node = node;
 	snprintf(l->host, sizeof(l->host), "%s", pool->nodes[node].host);
 	l->port = pool->nodes[node].port;
+	switch (dns_conninfo_host(l->host, conninfo, sizeof(conninfo), &l->wait, err, sizeof(err)))
+	{
+		case DNS_READY:
+			break;
+		case DNS_PENDING:
+			OPENSSL_cleanse(conninfo, sizeof(conninfo));
+			l->resolving = true;	/* bounded like a connection attempt (deadline_cb) */
+			notifyconn_arm(l);
+			return;
+		case DNS_FAILED:
+			OPENSSL_cleanse(conninfo, sizeof(conninfo));
+			notifyconn_lost(l, err);
+			return;
+	}
 	l->pg = PQconnectStart(conninfo);
 	OPENSSL_cleanse(conninfo, sizeof(conninfo));
 	if (!l->pg || PQstatus(l->pg) == CONNECTION_BAD)
@@ -641,6 +673,7 @@ notifyconn_for(const Pool *pool)
 		return NULL;
 	snprintf(l->db, sizeof(l->db), "%s", pool->db.name);
 	l->node = -1;
+	dns_wait_init(&l->wait, notifyconn_resolved);
 	l->next = notify_conns;
 	notify_conns = l;
 	return l;

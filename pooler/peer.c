@@ -3,21 +3,21 @@
  * kernel spreads connections over the processes, so a client's CancelRequest (a new connection) often
  * reaches a process that does not have the client: that process reads the owner's peer_id from the
  * cancel pid and sends the request on over a one-shot connection, marked (bit 31) so that it is never
- * forwarded twice. The peer table is the configuration's [peers]; counters live here.
+ * forwarded twice. The peer table is the configuration's [peers]; counters live here. A peer's host
+ * name is resolved by dns.c, never blocking: a forward waits for the lookup (DnsWait) and connects then.
  */
 #include "peer.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "conn.h"
+#include "dns.h"
 #include "log.h"
 #include "proto.h"
 
@@ -84,6 +84,9 @@ typedef struct Forward
 {
 	int			peer_id;
 	int			fd;
+	char		host[CF_HOST_MAX];	/* the peer's, copied: a RELOAD may change [peers] meanwhile */
+	int			port;
+	DnsWait		wait;			/* while the host name is looked up */
 	uint8_t		packet[16];
 } Forward;
 
@@ -120,51 +123,68 @@ forward_cb(evutil_socket_t fd, short what, void *arg)
 	free(fw);
 }
 
-/* connect_peer: a non-blocking socket connecting to peer (TCP, or its Unix socket directory). */
-static int
-connect_peer(const Peer *peer)
+/*
+ * forward_send: connects to fw's peer (TCP to its host, resolved by dns.c, or its Unix socket directory)
+ * and sends the packet once the socket is writable. False when that failed at once (fw is freed then);
+ * true when the request is on its way, or waits for its host name (forward_resolved goes on).
+ */
+static bool
+forward_send(Forward *fw)
 {
-	char		port[16];
-	struct addrinfo hints;
-	struct addrinfo *res;
-	int			fd = -1;
+	struct timeval tv = {PEER_CONNECT_TIMEOUT_SEC, 0};
+	struct sockaddr_storage addr;
+	socklen_t	addr_len;
+	int			n_addrs;
+	char		err[256];
+	Peer	   *peer;
 
-	if (peer->host[0] == '/')
+	switch (dns_resolve(fw->host, fw->port, 0, &addr, &addr_len, &n_addrs, &fw->wait, err, sizeof(err)))
 	{
-		struct sockaddr_un un;
+		case DNS_READY:
+			break;
+		case DNS_PENDING:
+			return true;
+		case DNS_FAILED:
+			log_warning("cancel request for peer %d not sent: %s", fw->peer_id, err);
+			free(fw);
+			return false;
+	}
+	fw->fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fw->fd >= 0 && connect(fw->fd, (struct sockaddr *) &addr, addr_len) < 0 && errno != EINPROGRESS &&
+		errno != EAGAIN)
+	{
+		close(fw->fd);
+		fw->fd = -1;
+	}
+	if (fw->fd < 0)
+	{
+		log_warning("cancel request for peer %d not sent: cannot connect to %s:%d", fw->peer_id, fw->host,
+					fw->port);
+		free(fw);
+		return false;
+	}
+	if (event_base_once(conn_base, fw->fd, EV_WRITE, forward_cb, fw, &tv) != 0)
+	{
+		close(fw->fd);
+		free(fw);
+		return false;
+	}
+	if ((peer = find_peer(fw->peer_id)) != NULL)
+		peer->n_connecting++;
+	return true;
+}
 
-		memset(&un, 0, sizeof(un));
-		un.sun_family = AF_UNIX;
-		snprintf(un.sun_path, sizeof(un.sun_path), "%s/.s.PGSQL.%d", peer->host, peer->port);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *) &un, sizeof(un)) < 0 && errno != EINPROGRESS &&
-			errno != EAGAIN)
-		{
-			close(fd);
-			fd = -1;
-		}
-		return fd;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%d", peer->port);
-	if (getaddrinfo(peer->host, port, &hints, &res) != 0)
-		return -1;
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS)
-	{
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
+/* forward_resolved: the peer's host name has an answer (or a failure): the forward goes on. */
+static void
+forward_resolved(DnsWait *w)
+{
+	forward_send(container_of(w, Forward, wait));
 }
 
 bool
 peer_forward_cancel(uint32_t pid, uint32_t key)
 {
 	int			owner = (int) ((pid >> PEER_ID_SHIFT) & PEER_ID_MASK);
-	struct timeval tv = {PEER_CONNECT_TIMEOUT_SEC, 0};
 	Peer	   *peer;
 	Forward    *fw;
 	PktBuf		pkt;
@@ -175,22 +195,11 @@ peer_forward_cancel(uint32_t pid, uint32_t key)
 	if (!fw)
 		return false;
 	fw->peer_id = owner;
-	fw->fd = connect_peer(peer);
-	if (fw->fd < 0)
-	{
-		log_warning("cancel request for peer %d not sent: cannot connect to %s:%d", owner, peer->host,
-					peer->port);
-		free(fw);
-		return false;
-	}
+	fw->fd = -1;
+	snprintf(fw->host, sizeof(fw->host), "%s", peer->host);
+	fw->port = peer->port;
+	dns_wait_init(&fw->wait, forward_resolved);
 	pktbuf_init(&pkt, fw->packet, sizeof(fw->packet));
 	proto_build_cancel(&pkt, pid | PEER_FORWARDED, key);
-	if (event_base_once(conn_base, fw->fd, EV_WRITE, forward_cb, fw, &tv) != 0)
-	{
-		close(fw->fd);
-		free(fw);
-		return false;
-	}
-	peer->n_connecting++;
-	return true;
+	return forward_send(fw);
 }

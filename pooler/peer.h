@@ -39,7 +39,8 @@ extern uint32_t peer_local_pid(uint32_t pid, bool *forwarded);
 
 /*
  * peer_forward_cancel: a CancelRequest whose client is not here: sends it to the peer its pid names.
- * False when it names this process, no known peer, or was forwarded already.
+ * False when it names this process, no known peer, was forwarded already, or cannot be sent (logged);
+ * true once it is on its way (a peer host name is looked up first, without blocking: dns.c).
  */
 extern bool peer_forward_cancel(uint32_t pid, uint32_t key);
 

@@ -11,6 +11,9 @@
  *     is reset under the backend; a role that does not exist is logged by the server as a FATAL;
  *   - after an SSLRequest answered 'S', closes: the server logs "could not accept SSL connection: EOF
  *     detected" (COMMERROR).
+ * The host is resolved by dns.c at each period (its cache answers within dns_max_ttl); while a name is
+ * looked up the probe waits (PP_RESOLVING) without blocking anything, and every address of the name is
+ * tried in turn before the verdict is "unreachable" (the one that answered is tried first next time).
  * Entries are matched by name at each tick, so a RELOAD that adds, removes or changes an entry takes
  * effect at the next period; a changed host, port, dbname or user resets the entry's result.
  */
@@ -18,7 +21,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -26,11 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "conn.h"
+#include "dns.h"
 #include "log.h"
 #include "tls.h"
 
@@ -40,6 +42,7 @@
 typedef enum ProbePhase
 {
 	PP_IDLE,
+	PP_RESOLVING,				/* the host name is being looked up (wait queued on dns.c) */
 	PP_CONNECTING,				/* waiting for the connect to finish (EV_WRITE) */
 	PP_ANSWER,					/* request sent: waiting for the first answer */
 	PP_DRAIN					/* AuthenticationOk seen, Terminate sent: reading until the server closes */
@@ -52,8 +55,12 @@ typedef struct Probe
 	int			port;
 	char		dbname[CF_NAME_MAX];
 	char		user[CF_NAME_MAX];
-	struct sockaddr_storage addr;
-	socklen_t	addr_len;		/* 0 = not resolved yet */
+	struct sockaddr_storage addr;	/* of this attempt */
+	socklen_t	addr_len;
+	unsigned	pick;			/* which address of the name is tried (the last that answered first) */
+	int			n_addrs;		/* of the name's answer */
+	int			tried;			/* addresses tried this period */
+	DnsWait		wait;			/* PP_RESOLVING: dns.c calls probe_resolved */
 	bool		seen;			/* still in the configuration at the last tick */
 	ProbePhase	phase;
 	bool		ssl_request;
@@ -73,6 +80,7 @@ static int	n_probes;
 static struct event *ticker;
 
 static void probe_event(evutil_socket_t fd, short what, void *arg);
+static void probe_attempt(Probe *p);
 
 static void
 put32(uint8_t *p, uint32_t v)
@@ -185,6 +193,7 @@ probe_judge(const uint8_t *buf, size_t len, bool ssl_request, bool complete, cha
 static void
 probe_close(Probe *p)
 {
+	dns_wait_cancel(&p->wait);
 	if (p->ev)
 	{
 		event_free(p->ev);
@@ -237,54 +246,52 @@ probe_wait(Probe *p, short what)
 	}
 }
 
-static bool
-probe_resolve(Probe *p, char *err, size_t errlen)
+/* probe_resolved: dns.c has answered the lookup probe p waited for: the attempt goes on. */
+static void
+probe_resolved(DnsWait *w)
 {
-	struct addrinfo hints;
-	struct addrinfo *res;
-	char		port[16];
-	int			rc;
+	Probe	   *p = container_of(w, Probe, wait);
 
-	if (p->addr_len > 0)
-		return true;
-	if (p->host[0] == '/' || p->host[0] == '\0')
-	{
-		struct sockaddr_un *un = (struct sockaddr_un *) &p->addr;
+	if (p->phase != PP_RESOLVING)
+		return;
+	p->phase = PP_IDLE;
+	probe_attempt(p);
+}
 
-		memset(un, 0, sizeof(*un));
-		un->sun_family = AF_UNIX;
-		snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d",
-				 p->host[0] ? p->host : "/var/run/postgresql", p->port);
-		p->addr_len = sizeof(*un);
-		return true;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%d", p->port);
-	rc = getaddrinfo(p->host, port, &hints, &res);
-	if (rc != 0)
-	{
-		snprintf(err, errlen, "could not resolve \"%s\": %s", p->host, gai_strerror(rc));
+/*
+ * probe_next_address: a connect to one address of the host's name failed: true when another address is
+ * left to try this period (then it is being tried), false when the verdict is due.
+ */
+static bool
+probe_next_address(Probe *p)
+{
+	if (++p->tried >= p->n_addrs)
 		return false;
-	}
-	memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
-	p->addr_len = res->ai_addrlen;
-	freeaddrinfo(res);
+	probe_close(p);
+	p->pick++;
+	probe_attempt(p);
 	return true;
 }
 
+/* probe_attempt: one connect of this period's probe, to address p->pick of the host. */
 static void
-probe_begin(Probe *p)
+probe_attempt(Probe *p)
 {
 	char		err[256];
 	long		timeout_ms = cf.server_connect_timeout_ms > 0 ? cf.server_connect_timeout_ms :
 		cf.health_check_period_ms;
 
-	if (!probe_resolve(p, err, sizeof(err)))
+	switch (dns_resolve(p->host, p->port, p->pick, &p->addr, &p->addr_len, &p->n_addrs, &p->wait, err,
+						sizeof(err)))
 	{
-		probe_finish(p, PROBE_UNREACHABLE, NULL, "%s", err);
-		return;
+		case DNS_READY:
+			break;
+		case DNS_PENDING:
+			p->phase = PP_RESOLVING;
+			return;
+		case DNS_FAILED:
+			probe_finish(p, PROBE_UNREACHABLE, NULL, "%s", err);
+			return;
 	}
 	p->fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd < 0)
@@ -309,12 +316,22 @@ probe_begin(Probe *p)
 	{
 		int			e = errno;
 
+		if (probe_next_address(p))
+			return;
 		probe_close(p);
 		probe_finish(p, PROBE_UNREACHABLE, NULL, "connect: %s", strerror(e));
 		return;
 	}
 	p->phase = PP_CONNECTING;
 	probe_wait(p, EV_WRITE);
+}
+
+/* probe_begin: this period's probe of p (every address of its host may be tried). */
+static void
+probe_begin(Probe *p)
+{
+	p->tried = 0;
+	probe_attempt(p);
 }
 
 static void
@@ -331,6 +348,8 @@ probe_event(evutil_socket_t fd, short what, void *arg)
 		long		ms = cf.server_connect_timeout_ms > 0 ? cf.server_connect_timeout_ms : cf.health_check_period_ms;
 		bool		drained = p->phase == PP_DRAIN;
 
+		if (p->phase == PP_CONNECTING && probe_next_address(p))
+			return;
 		probe_close(p);
 		if (!drained)
 			probe_finish(p, PROBE_UNREACHABLE, NULL, "%s within %ld ms (server_connect_timeout)",
@@ -346,6 +365,8 @@ probe_event(evutil_socket_t fd, short what, void *arg)
 			err = errno;
 		if (err)
 		{
+			if (probe_next_address(p))
+				return;
 			probe_close(p);
 			probe_finish(p, PROBE_UNREACHABLE, NULL, "connect: %s", strerror(err));
 			return;
@@ -447,7 +468,7 @@ probe_sync(void)
 		{
 			probe_close(p);
 			memset(&p->result, 0, sizeof(p->result));
-			p->addr_len = 0;
+			p->pick = 0;
 			snprintf(p->host, sizeof(p->host), "%s", db->host);
 			p->port = db->port;
 			snprintf(p->dbname, sizeof(p->dbname), "%s", db->dbname);
@@ -464,6 +485,7 @@ probe_sync(void)
 			if (!p)
 				continue;
 			p->fd = -1;
+			dns_wait_init(&p->wait, probe_resolved);
 			snprintf(p->name, sizeof(p->name), "%s", db->name);
 			snprintf(p->host, sizeof(p->host), "%s", db->host);
 			p->port = db->port;

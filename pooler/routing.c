@@ -14,7 +14,6 @@
  */
 #include "routing.h"
 
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,36 +153,17 @@ routing_on_volatility(void *arg, RouteVolatility *table)
 }
 
 /*
- * build_conninfo: a libpq connection string for host:port. Names are resolved here, once (libpq
- * would resolve them with a blocking call inside the event loop); a directory is a Unix socket.
+ * build_conninfo: a libpq connection string for host:port (a directory is a Unix socket). A host name is
+ * not resolved here: health.c asks dns.c before each connect and adds hostaddr= (HealthNodeConfig.host).
  */
 static void
 build_conninfo(char *out, size_t outlen, const char *host, int port, const RoutingSet *rs)
 {
-	char		addr[64] = "";
-
-	if (host[0] != '/')
-	{
-		struct addrinfo hints;
-		struct addrinfo *res = NULL;
-
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		if (getaddrinfo(host, NULL, &hints, &res) == 0 && res)
-		{
-			if (getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
-				addr[0] = '\0';
-			freeaddrinfo(res);
-		}
-		else
-			log_warning("routing %s: cannot resolve %s; its health checks will fail", rs->dbname, host);
-	}
 	out[0] = '\0';
 	if (!conninfo_append(out, outlen, "host", host) || !conninfo_append_int(out, outlen, "port", port) ||
 		!conninfo_append(out, outlen, "dbname", rs->conn_dbname) ||
 		!conninfo_append(out, outlen, "user", rs->conn_user) ||
 		!conninfo_append(out, outlen, "application_name", "faregate-health") ||
-		(addr[0] && !conninfo_append(out, outlen, "hostaddr", addr)) ||
 		(rs->conn_password[0] && !conninfo_append(out, outlen, "password", rs->conn_password)))
 		log_warning("routing %s: the health check's connection string for %s is too long; its checks will "
 					"fail", rs->dbname, host);
@@ -208,6 +188,7 @@ start_slot(RoutingSet *rs, int i)
 {
 	rs->node_cfg[i].name = rs->names[i];
 	rs->node_cfg[i].conninfo = rs->conninfo[i];
+	rs->node_cfg[i].host = rs->host[i];
 	rs->node_cfg[i].configured_primary = rs->patroni_endpoints[0] ? rs->patroni_leader == i : i == 0;
 	if (rs->hm && !health_set_node(rs->hm, i, &rs->node_cfg[i]))
 		log_error("routing %s: could not start health checks of node %d (%s): out of memory; it gets no "

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -206,28 +205,15 @@ skip_to_sync(Server *server)
 }
 
 /*
- * resolve: the node's address for the next connect (a host starting with '/' is a Unix socket
- * directory). Names go through dns.c (never blocking): connects use one address of the answer until
- * a connect to it fails, then the next (node->dns_pick, as libpq tries a name's addresses in order).
- * DNS_PENDING: no connect yet.
+ * resolve: the node's address for the next connect, by dns.c (never blocking; a host starting with '/'
+ * is a Unix socket directory): connects use one address of the answer until a connect to it fails, then
+ * the next (node->dns_pick, as libpq tries a name's addresses in order). DNS_PENDING: no connect yet.
  */
 static DnsStatus
 resolve(PoolNode *node, char *err, size_t errlen)
 {
-	if (node->host[0] == '/' || node->host[0] == '\0')
-	{
-		struct sockaddr_un *un = (struct sockaddr_un *) &node->addr;
-
-		memset(un, 0, sizeof(*un));
-		un->sun_family = AF_UNIX;
-		snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d",
-				 node->host[0] ? node->host : "/var/run/postgresql", node->port);
-		node->addr_len = sizeof(*un);
-		node->n_addrs = 1;
-		return DNS_READY;
-	}
 	return dns_resolve(node->host, node->port, node->dns_pick, &node->addr, &node->addr_len, &node->n_addrs,
-					   err, errlen);
+					   NULL, err, errlen);
 }
 
 /*

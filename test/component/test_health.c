@@ -316,8 +316,8 @@ test_offline(void)
 	snprintf(conninfo[0], sizeof(conninfo[0]), "hostaddr=127.0.0.1 port=1 user=x dbname=x");
 	snprintf(conninfo[1], sizeof(conninfo[1]), "hostaddr=127.0.0.1 port=%d user=x dbname=x",
 			 ntohs(addr.sin_port));
-	nodes[0] = (HealthNodeConfig) {"refused", conninfo[0], true};
-	nodes[1] = (HealthNodeConfig) {"silent", conninfo[1], false};
+	nodes[0] = (HealthNodeConfig) {"refused", conninfo[0], true, NULL};
+	nodes[1] = (HealthNodeConfig) {"silent", conninfo[1], false, NULL};
 	n_events = 0;
 	hm = health_create(base, nodes, 2, &settings, &callbacks);
 	if (!tap_ok(hm != NULL, "offline monitor created"))
@@ -421,6 +421,7 @@ main(void)
 		nodes[i].name = names[i];
 		nodes[i].conninfo = conninfo[i];
 		nodes[i].configured_primary = i == 0;
+		nodes[i].host = NULL;
 	}
 	snprintf(replica1_conninfo, sizeof(replica1_conninfo), "%s", conninfo[1]);
 	atexit(restore);
