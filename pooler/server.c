@@ -900,6 +900,98 @@ apply_pending_set(Server *server, Client *client)
 }
 
 /*
+ * reply_error_log: an error the client will see (forward) is counted; a FATAL or PANIC one is logged, and
+ * remembered when forwarded (the server is gone after it).
+ */
+static void
+reply_error_log(Server *server, const ErrorFields *fields, bool forward)
+{
+	if (forward)
+		metrics_count_error(fields->sqlstate, true);
+	if (strcmp(fields->severity, "FATAL") == 0 || strcmp(fields->severity, "PANIC") == 0)
+	{
+		if (forward)
+			server->fatal_forwarded = true;
+		slog_info(&server->conn, "server reported %s %s: %s", fields->severity, fields->sqlstate,
+				  fields->message);
+	}
+}
+
+/* reply_error_query: the error ends a simple Query; the pooler's own (swallow) drops the settings it sent. */
+static bool
+reply_error_query(Server *server, Client *client, bool swallow, const ErrorFields *fields)
+{
+	if (swallow)
+	{
+		slog_warning(&server->conn, "pooler's own query failed: %s %s", fields->sqlstate,
+					 fields->message);
+		/* the client's settings could not be applied: forget them rather than loop */
+		if (client && !server->session_probe)
+			params_copy(&client->params, &server->params);
+	}
+	return true;
+}
+
+/*
+ * reply_error_extended: the error answers an extended-protocol message: PostgreSQL skips everything up to
+ * the next Sync, and so do the expectations. A failed Parse is dropped from the client's statements; the
+ * pooler's stand-in for a duplicate name is answered with 42P05 instead.
+ */
+static bool
+reply_error_extended(Server *server, Client *client, const Expectation *front, bool *forward)
+{
+	*forward = client != NULL;
+	if (front && front->kind == EXP_PARSE && front->stmt_id == EXP_STMT_DUPLICATE)
+	{
+		/* the pooler's stand-in for a Parse of an existing name: report 42P05 instead */
+		*forward = false;
+		if (client && !client_send_duplicate(client, client->dup_stmt_name))
+			return false;
+	}
+	else if (front && front->kind == EXP_PARSE && front->stmt_id && !front->swallow && client)
+		prepared_client_failed(&client->stmts, front->stmt_id);
+	skip_to_sync(server);
+	return true;
+}
+
+/*
+ * reply_error: server_reply's ErrorResponse (fields), for the request at the front of the expectations.
+ * In order: a replica shutting down before a read that can be retried elsewhere, the stand-in for a
+ * statement session_state_action = error refused, then the error itself (counted, logged) ending a
+ * simple Query or an extended-protocol request. False when the server or client was closed.
+ */
+static bool
+reply_error(Server *server, const Expectation *front, bool swallow, const ErrorFields *fields, bool *forward)
+{
+	Client	   *client = server->client;
+
+	server->error_in_query = true;
+	if (client && routing_client_may_retry(&client->routing) && strcmp(fields->severity, "FATAL") == 0 &&
+		strncmp(fields->sqlstate, "57P", 3) == 0)
+	{
+		/* the replica shuts down before answering: the read is retried elsewhere */
+		slog_info(&server->conn, "server reported FATAL %s: %s (read will be retried)",
+				  fields->sqlstate, fields->message);
+		*forward = false;
+		return true;
+	}
+	if (front && front->stmt_id == EXP_STMT_REFUSED && !front->swallow && client)
+	{
+		/* the stand-in for a statement session_state_action = error refused (session.c) */
+		*forward = false;
+		if (!session_send_refusal(client))
+			return false;
+		if (front->kind != EXP_QUERY)
+			skip_to_sync(server);
+		return true;
+	}
+	reply_error_log(server, fields, *forward);
+	if (front && front->kind == EXP_QUERY)
+		return reply_error_query(server, client, swallow, fields);
+	return reply_error_extended(server, client, front, forward);
+}
+
+/*
  * server_reply: one whole reply (or the header of a streamed one, with total > what is buffered) from
  * a logged-in server. Sets *forward to whether its bytes go to the client. False when the server
  * was closed.
@@ -993,60 +1085,7 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 
 				if (!proto_read_error(msg, total, &fields))
 					break;
-				server->error_in_query = true;
-				if (client && routing_client_may_retry(&client->routing) && strcmp(fields.severity, "FATAL") == 0 &&
-					strncmp(fields.sqlstate, "57P", 3) == 0)
-				{
-					/* the replica shuts down before answering: the read is retried elsewhere */
-					slog_info(&server->conn, "server reported FATAL %s: %s (read will be retried)",
-							  fields.sqlstate, fields.message);
-					*forward = false;
-					return true;
-				}
-				if (front && front->stmt_id == EXP_STMT_REFUSED && !front->swallow && client)
-				{
-					/* the stand-in for a statement session_state_action = error refused (session.c) */
-					*forward = false;
-					if (!session_send_refusal(client))
-						return false;
-					if (front->kind != EXP_QUERY)
-						skip_to_sync(server);
-					return true;
-				}
-				if (*forward)
-					metrics_count_error(fields.sqlstate, true);
-				if (strcmp(fields.severity, "FATAL") == 0 || strcmp(fields.severity, "PANIC") == 0)
-				{
-					if (*forward)
-						server->fatal_forwarded = true;
-					slog_info(&server->conn, "server reported %s %s: %s", fields.severity, fields.sqlstate,
-							  fields.message);
-				}
-				if (front && front->kind == EXP_QUERY)
-				{
-					if (swallow)
-					{
-						slog_warning(&server->conn, "pooler's own query failed: %s %s", fields.sqlstate,
-									 fields.message);
-						/* the client's settings could not be applied: forget them rather than loop */
-						if (client && !server->session_probe)
-							params_copy(&client->params, &server->params);
-					}
-					return true;
-				}
-				/* extended protocol: PostgreSQL skips everything up to the next Sync */
-				*forward = client != NULL;
-				if (front && front->kind == EXP_PARSE && front->stmt_id == EXP_STMT_DUPLICATE)
-				{
-					/* the pooler's stand-in for a Parse of an existing name: report 42P05 instead */
-					*forward = false;
-					if (client && !client_send_duplicate(client, client->dup_stmt_name))
-						return false;
-				}
-				else if (front && front->kind == EXP_PARSE && front->stmt_id && !front->swallow && client)
-					prepared_client_failed(&client->stmts, front->stmt_id);
-				skip_to_sync(server);
-				return true;
+				return reply_error(server, front, swallow, &fields, forward);
 			}
 		case 'S':
 			if (!server_note_param(server, client, msg, total))
@@ -1086,6 +1125,220 @@ streamed(char type)
 	return type == 'D' || type == 'd';
 }
 
+/* What one step of server_process's loop did with the bytes at the head of the server's rbuf. */
+typedef enum ServerStep
+{
+	SERVER_STEP_NEXT,			/* handled them (or closed the client): look at what follows */
+	SERVER_STEP_STOP			/* wait (for bytes, room at the client) or the server was closed */
+} ServerStep;
+
+/* server_forward_rest: the rest of a reply larger than the buffer, to the linked client if it wants it. */
+static ServerStep
+server_forward_rest(Server *server, Client *client, uint8_t *p, uint32_t avail)
+{
+	uint32_t	n = avail < server->fwd_remain ? avail : server->fwd_remain;
+
+	if (server->stream_fwd && client)
+	{
+		if (!client_send_bytes(client, p, n))
+		{
+			client_close(client, "53200", "out of memory while forwarding", NULL);
+			return SERVER_STEP_NEXT;
+		}
+		server->pool->stats.total.bytes_sent += n;
+		server->pool->nodes[server->node].stats.bytes_sent += n;
+	}
+	server->fwd_remain -= n;
+	iobuf_consume(&server->conn.rbuf, n);
+	return SERVER_STEP_NEXT;
+}
+
+/* server_stream_reply: a large DataRow or CopyData: forward what is here, the rest as it comes. */
+static ServerStep
+server_stream_reply(Server *server, Client *client, uint8_t *p, uint32_t total, uint32_t avail, bool forward)
+{
+	server->stream_fwd = forward && client;
+	server->fwd_remain = total - avail;
+	if (server->stream_fwd && !client_send_bytes(client, p, avail))
+	{
+		client_close(client, "53200", "out of memory while forwarding", NULL);
+		server->stream_fwd = false;
+	}
+	else if (server->stream_fwd)
+	{
+		server->pool->stats.total.bytes_sent += avail;
+		server->pool->nodes[server->node].stats.bytes_sent += avail;
+	}
+	iobuf_consume(&server->conn.rbuf, avail);
+	return SERVER_STEP_NEXT;
+}
+
+/*
+ * server_transaction_end: a ReadyForQuery with nothing more expected (client: the linked client, NULL
+ * when there is none or it was closed): the end of a transaction, counted, after which the server goes
+ * back to the pool unless the client's session state pins it; or the end of the reset query.
+ */
+static void
+server_transaction_end(Server *server, Client *client)
+{
+	uint64_t	now;
+
+	if (server->state == SV_RESET)
+	{
+		pool_server_ready(server);
+		return;
+	}
+	if (server->tx_status != 'I' || !client)
+		return;
+	now = conn_now_usec();
+	if (!session_probe_ended(client, server))
+	{
+		server->pool->stats.total.xact_count++;
+		server->pool->nodes[server->node].stats.xact_count++;
+		if (client->xact_start)
+			server->pool->stats.total.xact_time_us += now - client->xact_start;
+		client->xact_start = now;
+	}
+	/* pin: a client holding session state keeps its server (session.c) */
+	if (pool_releases_at_commit(server->pool) && !pool_shutting_down && session_keep_server(client, server))
+		return;
+	if (pool_releases_at_commit(server->pool) || pool_shutting_down)
+	{
+		server_release(server);
+		if (pool_shutting_down && client->state == CL_IDLE)
+			client_close(client, "57P01", "the pooler is shutting down",
+						 "Reconnect to another pooler or later.");
+	}
+}
+
+/*
+ * server_pass_reply: a reply server_reply has taken note of (forward: whether its bytes go to the
+ * client) on its way to the client: the checks that may stop it (statement mode, a retryable read held
+ * back, read-your-writes' commit LSN), then the bytes, then the end of the transaction.
+ */
+static ServerStep
+server_pass_reply(Server *server, char type, uint8_t *p, uint32_t total, uint32_t avail, bool forward)
+{
+	Client	   *client = server->client;
+
+	if (type == 'Z' && client && server->tx_status != 'I' && server_exp_idle(server) &&
+		pool_mode_of(server->pool) == POOL_STATEMENT)
+	{
+		/* statement mode (PgBouncer's): a transaction block closes the client, and its server */
+		iobuf_consume(&server->conn.rbuf, total);
+		client_close(client, "08P01", "transaction blocks not allowed in statement pooling mode",
+					 "Send each statement on its own (autocommit), or use pool_mode = transaction.");
+		return SERVER_STEP_NEXT;
+	}
+	if (forward && client && total <= avail && routing_hold_reply(client, type, p, total))
+	{
+		/* reply of a retryable read: held back until its ReadyForQuery (routing.c) */
+		iobuf_consume(&server->conn.rbuf, total);
+		return SERVER_STEP_NEXT;
+	}
+	if (forward && client && !routing_release_held(client))
+	{
+		client_close(client, "53200", "out of memory while forwarding", NULL);
+		if (server->state != SV_FREE && server->conn.rbuf)
+			iobuf_consume(&server->conn.rbuf, total);
+		return SERVER_STEP_NEXT;
+	}
+	if (forward && client)
+		routing_client_no_retry(&client->routing);	/* a reply byte reaches the client: no transparent retry */
+	if (total > avail)
+		return server_stream_reply(server, client, p, total, avail, forward);
+	if (forward && client && pool_releases_at_commit(server->pool) &&
+		(type == 'A' || type == 'C' || type == 'E' || type == 'Z'))
+		forward = notify_server_reply(client, &server->notify_dirty, type, p, total);
+	if (type == 'Z' && forward && client && server->tx_status == 'I' && server_exp_idle(server) &&
+		pool_releases_at_commit(server->pool) && routing_client_take_capture(client))
+	{
+		/* read-your-writes: hold this 'Z' until the commit LSN is known (routing.c) */
+		if (routing_capture_start(server))
+		{
+			iobuf_consume(&server->conn.rbuf, total);
+			if (!conn_flush(&server->conn))
+			{
+				server_close(server, "could not send the commit LSN query");
+				return SERVER_STEP_STOP;
+			}
+			return SERVER_STEP_NEXT;
+		}
+	}
+	if (forward && client)
+	{
+		if (!client_send_bytes(client, p, total))
+		{
+			client_close(client, "53200", "out of memory while forwarding", NULL);
+			client = NULL;
+		}
+		else
+		{
+			server->pool->stats.total.bytes_sent += total;
+			server->pool->nodes[server->node].stats.bytes_sent += total;
+		}
+	}
+	iobuf_consume(&server->conn.rbuf, total);
+	if (!drain_synth(server, client))
+	{
+		client_close(client, "53200", "out of memory while forwarding", NULL);
+		return SERVER_STEP_NEXT;
+	}
+	if (type == 'Z' && server_exp_idle(server) && server->fwd_remain == 0)
+		server_transaction_end(server, client);
+	return SERVER_STEP_NEXT;
+}
+
+/* server_process_message: one step of server_process: the message (or bytes) at the head of the rbuf. */
+static ServerStep
+server_process_message(Server *server)
+{
+	uint32_t	avail = iobuf_len(server->conn.rbuf);
+	Client	   *client;
+	uint8_t    *p;
+	char		type;
+	uint32_t	total;
+	int			rc;
+	bool		forward;
+
+	if (avail == 0)
+		return SERVER_STEP_STOP;
+	p = iobuf_head(server->conn.rbuf);
+	client = server->client;
+	if (client && !linked_client_has_room(client))
+		return SERVER_STEP_STOP;
+	if (server->fwd_remain > 0)
+		return server_forward_rest(server, client, p, avail);
+	rc = proto_header(p, avail, &type, &total);
+	if (rc < 0)
+	{
+		server_close(server, "invalid message length from the server");
+		return SERVER_STEP_STOP;
+	}
+	if (rc == 0 || (total > avail && (!streamed(type) || server->state == SV_LOGIN)))
+	{
+		/* wait for the rest; the buffer grows toward it */
+		if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_grow_toward(&server->conn.rbuf, total - avail)))
+			server_close(server, "reply too large to buffer");
+		return SERVER_STEP_STOP;
+	}
+	if (server->state == SV_LOGIN)
+	{
+		if (!server_login_msg(server, type, p, total))
+			return SERVER_STEP_STOP;
+		if (server->state != SV_FREE && server->conn.rbuf)
+			iobuf_consume(&server->conn.rbuf, total);
+		return SERVER_STEP_NEXT;
+	}
+	if (!server_reply(server, type, p, total, &forward))
+		return SERVER_STEP_STOP;
+	return server_pass_reply(server, type, p, total, avail, forward);
+}
+
+/*
+ * server_process: handles every whole reply (and streamed piece) in rbuf, as far as the linked client
+ * can take them; then flushes the client and switches reading on or off.
+ */
 static void
 server_process(Server *server)
 {
@@ -1094,178 +1347,8 @@ server_process(Server *server)
 	if (server->in_process)
 		return;
 	server->in_process = true;
-	while (server->state != SV_FREE)
-	{
-		uint32_t	avail = iobuf_len(server->conn.rbuf);
-		uint8_t    *p;
-		char		type;
-		uint32_t	total;
-		int			rc;
-		bool		forward;
-
-		if (avail == 0)
-			break;
-		p = iobuf_head(server->conn.rbuf);
-		client = server->client;
-		if (client && !linked_client_has_room(client))
-			break;
-		if (server->fwd_remain > 0)
-		{
-			uint32_t	n = avail < server->fwd_remain ? avail : server->fwd_remain;
-
-			if (server->stream_fwd && client)
-			{
-				if (!client_send_bytes(client, p, n))
-				{
-					client_close(client, "53200", "out of memory while forwarding", NULL);
-					continue;
-				}
-				server->pool->stats.total.bytes_sent += n;
-				server->pool->nodes[server->node].stats.bytes_sent += n;
-			}
-			server->fwd_remain -= n;
-			iobuf_consume(&server->conn.rbuf, n);
-			continue;
-		}
-		rc = proto_header(p, avail, &type, &total);
-		if (rc < 0)
-		{
-			server_close(server, "invalid message length from the server");
-			break;
-		}
-		if (rc == 0 || (total > avail && (!streamed(type) || server->state == SV_LOGIN)))
-		{
-			if (rc == 1 && (total > IOBUF_MAX_MESSAGE || !iobuf_grow_toward(&server->conn.rbuf, total - avail)))
-			{
-				server_close(server, "reply too large to buffer");
-				break;
-			}
-			break;
-		}
-		if (server->state == SV_LOGIN)
-		{
-			if (!server_login_msg(server, type, p, total))
-				break;
-			if (server->state != SV_FREE && server->conn.rbuf)
-				iobuf_consume(&server->conn.rbuf, total);
-			continue;
-		}
-		if (!server_reply(server, type, p, total, &forward))
-			break;
-		client = server->client;
-		if (type == 'Z' && client && server->tx_status != 'I' && server_exp_idle(server) &&
-			pool_mode_of(server->pool) == POOL_STATEMENT)
-		{
-			/* statement mode (PgBouncer's): a transaction block closes the client, and its server */
-			iobuf_consume(&server->conn.rbuf, total);
-			client_close(client, "08P01", "transaction blocks not allowed in statement pooling mode",
-						 "Send each statement on its own (autocommit), or use pool_mode = transaction.");
-			continue;
-		}
-		if (forward && client && total <= avail && routing_hold_reply(client, type, p, total))
-		{
-			/* reply of a retryable read: held back until its ReadyForQuery (routing.c) */
-			iobuf_consume(&server->conn.rbuf, total);
-			continue;
-		}
-		if (forward && client && !routing_release_held(client))
-		{
-			client_close(client, "53200", "out of memory while forwarding", NULL);
-			if (server->state != SV_FREE && server->conn.rbuf)
-				iobuf_consume(&server->conn.rbuf, total);
-			continue;
-		}
-		if (forward && client)
-			routing_client_no_retry(&client->routing);	/* a reply byte reaches the client: no transparent retry */
-		if (total > avail)
-		{
-			/* a large DataRow or CopyData: forward what is here, the rest as it comes */
-			server->stream_fwd = forward && client;
-			server->fwd_remain = total - avail;
-			if (server->stream_fwd && !client_send_bytes(client, p, avail))
-			{
-				client_close(client, "53200", "out of memory while forwarding", NULL);
-				server->stream_fwd = false;
-			}
-			else if (server->stream_fwd)
-			{
-				server->pool->stats.total.bytes_sent += avail;
-				server->pool->nodes[server->node].stats.bytes_sent += avail;
-			}
-			iobuf_consume(&server->conn.rbuf, avail);
-			continue;
-		}
-		if (forward && client && pool_releases_at_commit(server->pool) &&
-			(type == 'A' || type == 'C' || type == 'E' || type == 'Z'))
-			forward = notify_server_reply(client, &server->notify_dirty, type, p, total);
-		if (type == 'Z' && forward && client && server->tx_status == 'I' && server_exp_idle(server) &&
-			pool_releases_at_commit(server->pool) && routing_client_take_capture(client))
-		{
-			/* read-your-writes: hold this 'Z' until the commit LSN is known (routing.c) */
-			if (routing_capture_start(server))
-			{
-				iobuf_consume(&server->conn.rbuf, total);
-				if (!conn_flush(&server->conn))
-				{
-					server_close(server, "could not send the commit LSN query");
-					break;
-				}
-				continue;
-			}
-		}
-		if (forward && client)
-		{
-			if (!client_send_bytes(client, p, total))
-			{
-				client_close(client, "53200", "out of memory while forwarding", NULL);
-				client = NULL;
-			}
-			else
-			{
-				server->pool->stats.total.bytes_sent += total;
-				server->pool->nodes[server->node].stats.bytes_sent += total;
-			}
-		}
-		iobuf_consume(&server->conn.rbuf, total);
-		if (!drain_synth(server, client))
-		{
-			client_close(client, "53200", "out of memory while forwarding", NULL);
-			continue;
-		}
-		if (type == 'Z' && server_exp_idle(server) && server->fwd_remain == 0)
-		{
-			/* end of a transaction or of the reset query */
-			if (server->state == SV_RESET)
-			{
-				pool_server_ready(server);
-				continue;
-			}
-			if (server->tx_status == 'I' && client)
-			{
-				uint64_t	now = conn_now_usec();
-
-				if (!session_probe_ended(client, server))
-				{
-					server->pool->stats.total.xact_count++;
-					server->pool->nodes[server->node].stats.xact_count++;
-					if (client->xact_start)
-						server->pool->stats.total.xact_time_us += now - client->xact_start;
-					client->xact_start = now;
-				}
-				/* pin: a client holding session state keeps its server (session.c) */
-				if (pool_releases_at_commit(server->pool) && !pool_shutting_down && session_keep_server(client, server))
-					continue;
-				if (pool_releases_at_commit(server->pool) || pool_shutting_down)
-				{
-					server_release(server);
-					if (pool_shutting_down && client->state == CL_IDLE)
-						client_close(client, "57P01", "the pooler is shutting down",
-									 "Reconnect to another pooler or later.");
-					continue;
-				}
-			}
-		}
-	}
+	while (server->state != SV_FREE && server_process_message(server) == SERVER_STEP_NEXT)
+		;
 	server->in_process = false;
 	if (server->state == SV_FREE)
 		return;

@@ -14,7 +14,8 @@ packages=(
   libtap-parser-sourcehandler-pgtap-perl perl       # pg_prove; prove (TAP::Harness)
   libpq-dev libevent-dev libssl-dev
   pgbouncer pgpool2 prometheus-pgbouncer-exporter   # peers of the benchmarks and of 45_ops_metrics
-  cppcheck clang-tidy                               # test/lint.sh
+  cppcheck clang-tidy clang-format                  # test/lint.sh
+  libpg-query-dev                                   # test/unit/test_sqlscan_oracle.c: PostgreSQL's parser as oracle
   python3 python3-psycopg                           # the Python tests (standard library + psycopg 3)
   python3-asyncpg libpostgresql-jdbc-java openjdk-17-jdk-headless  # 40_pooler_startup_params.py: real drivers
   valgrind                                          # test/valgrind
