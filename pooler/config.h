@@ -80,6 +80,7 @@ typedef struct DatabaseEntry
 	char		client_encoding[CF_NAME_MAX];
 	char		datestyle[CF_NAME_MAX];
 	char		timezone[CF_NAME_MAX];
+	int			max_db_client_connections;	/* clients of this database (clientlimit.c); 0 = the [pooler] value */
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 
@@ -91,6 +92,7 @@ typedef struct UserEntry
 	int			reserve_pool_size;	/* -1 = the database's or the [pooler] value */
 	int			max_user_connections;	/* -1 = the [pooler] value */
 	int			pool_mode;		/* -1 = the database's or the [pooler] pool_mode, or a PoolMode */
+	int			max_user_client_connections;	/* clients of this user (clientlimit.c); 0 = the [pooler] value */
 	int			line;
 } UserEntry;
 
@@ -214,8 +216,8 @@ typedef struct Config
 	int			tcp_keepidle;
 	int			tcp_keepintvl;
 	int			tcp_user_timeout;	/* milliseconds */
-	int			max_db_client_connections;
-	int			max_user_client_connections;
+	int			max_db_client_connections;	/* clients per database (clientlimit.c); 0 = unlimited */
+	int			max_user_client_connections;	/* clients per user (clientlimit.c); 0 = unlimited */
 	int			server_round_robin;
 	char		ignore_startup_parameters[CF_STR_MAX];
 	int			disable_pqexec;
