@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "client.h"
+#include "clientlimit.h"
 #include "config.h"
 #include "dns.h"
 #include "iobuf.h"
@@ -677,15 +678,6 @@ show_databases(Client *client)
 		const DatabaseEntry *db = &cf.databases[i];
 		char		v[OWN][CF_HOST_MAX];
 		const char *values[NC];
-		int			n_clients = 0;
-
-		for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
-		{
-			Client	   *c = container_of(it, Client, all_node);
-
-			if (!c->admin && c->state != CL_LOGIN && strcmp(c->dbname, db->name) == 0)
-				n_clients++;
-		}
 		snprintf(v[0], sizeof(v[0]), "%s", db->name);
 		snprintf(v[1], sizeof(v[1]), "%s", db->host);
 		snprintf(v[2], sizeof(v[2]), "%d", db->port);
@@ -701,8 +693,8 @@ show_databases(Client *client)
 		v[10][0] = '\0';
 		snprintf(v[11], sizeof(v[11]), "%d", db->max_db_connections >= 0 ? db->max_db_connections : cf.max_db_connections);
 		snprintf(v[12], sizeof(v[12]), "%d", pool_db_connections(db->name));
-		snprintf(v[13], sizeof(v[13]), "0");	/* max_db_client_connections: no such limit here */
-		snprintf(v[14], sizeof(v[14]), "%d", n_clients);
+		snprintf(v[13], sizeof(v[13]), "%d", clientlimit_db_max(&cf, db->name, false));
+		snprintf(v[14], sizeof(v[14]), "%d", clientlimit_db_count(db->name, false));
 		snprintf(v[15], sizeof(v[15]), "%d", admin_db_paused(db->name) ? 1 : 0);
 		snprintf(v[16], sizeof(v[16]), "%d", admin_db_disabled(db->name) ? 1 : 0);
 		snprintf(v[17], sizeof(v[17]), "%s", v[7]);
@@ -725,7 +717,8 @@ show_databases(Client *client)
 /*
  * show_users: one row per user with a pool (server login user) or a logged-in client: the [users]
  * line's pool_size, reserve_pool_size and pool_mode (empty/NULL when the user has none, as PgBouncer),
- * max_user_connections (the [users] value, else the [pooler] one) and the current counts.
+ * max_user_connections and max_user_client_connections (the [users] value, else the [pooler] one) and the
+ * current counts.
  */
 static bool
 show_users(Client *client)
@@ -748,8 +741,8 @@ show_users(Client *client)
 		Client	   *c = container_of(ct, Client, all_node);
 		Pool	  **hit;
 
-		if (c->state == CL_LOGIN)
-			continue;
+		if (!c->pool)
+			continue;			/* counted as clientlimit.c counts: once admitted */
 		if ((hit = bsearch(c->user, sorted, n_pools, sizeof(Pool *), compare_user_pool)))
 		{
 			int			k = (int) (hit - sorted);
@@ -763,7 +756,7 @@ show_users(Client *client)
 	{
 		Pool	   *pool = sorted[first];
 		int			n_servers = 0;
-		char		v[5][16];
+		char		v[6][16];
 		const char *values[8];
 		const UserEntry *u = config_find_user(&cf, pool->user);
 
@@ -785,7 +778,8 @@ show_users(Client *client)
 		values[3] = u && u->pool_mode >= 0 ? pool_mode_name((PoolMode) u->pool_mode) : NULL;
 		values[4] = v[0];
 		values[5] = v[1];
-		values[6] = "0";
+		snprintf(v[5], 16, "%d", clientlimit_user_max(&cf, pool->user));
+		values[6] = v[5];
 		values[7] = v[2];
 		admin_result_row(&res, values);
 	}

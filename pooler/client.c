@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "clientlimit.h"
 #include "peer.h"
 #include "peerauth.h"
 #include "login.h"
@@ -551,7 +552,7 @@ client_attach_pool(Client *client)
 
 	if (client->pool)
 		return true;
-	if (!client_has_slot(client))
+	if (!client_has_slot(client) || !clientlimit_admit(client))
 		return false;
 	if (client->admin)
 		client->pool = pool_admin(client->user);

@@ -694,7 +694,8 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 /*
  * issue 15: PgBouncer's per-database and [users] settings (docs/pooler.md, "Per-database and per-user
  * settings"). Applied: min_pool_size, reserve_pool_size (alias reserve_pool), max_db_connections,
- * server_lifetime, [users] pool_size, reserve_pool_size and max_user_connections (pool.c). The others
+ * server_lifetime, [users] pool_size, reserve_pool_size and max_user_connections (pool.c);
+ * max_db_client_connections and [users] max_user_client_connections (clientlimit.c). The others
  * are accepted at the value that changes nothing and refused otherwise, with the reason.
  */
 static const char *const config_database_words[] = {
@@ -767,16 +768,11 @@ config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *val
 				false;
 		return true;
 	}
-	if (strcmp(word, "max_db_client_connections") == 0)
+	if (strcmp(word, "max_db_client_connections") == 0)	/* clientlimit.c */
 	{
-		int			limit;
-
-		if (!parse_int(value, 0, 1000000, &limit))
-			return snprintf(why, whylen, "max_db_client_connections must be a whole number, not \"%s\"", value),
-				false;
-		if (limit != 0)
-			return snprintf(why, whylen, "max_db_client_connections is not supported yet (only 0, unlimited); "
-							"max_client_conn limits all clients"), false;
+		if (!parse_int(value, 0, 1000000, &entry->max_db_client_connections))
+			return snprintf(why, whylen, "max_db_client_connections must be a whole number from 0 to 1000000, "
+							"not \"%s\"", value), false;
 		return true;
 	}
 	if (strcmp(word, "connect_query") == 0)
@@ -877,13 +873,11 @@ parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int l
 				return snprintf(why, whylen, "%s must be a duration such as 30, 2.5s or 5min, not \"%s\"", item,
 								eq), false;
 		}
-		else if (strcmp(item, "max_user_client_connections") == 0)
+		else if (strcmp(item, "max_user_client_connections") == 0)	/* clientlimit.c */
 		{
-			int			limit;
-
-			if (!parse_int(eq, 0, 1000000, &limit) || limit != 0)
-				return snprintf(why, whylen, "max_user_client_connections is not supported yet (only 0, "
-								"unlimited); max_client_conn limits all clients"), false;
+			if (!parse_int(eq, 0, 1000000, &user->max_user_client_connections))
+				return snprintf(why, whylen, "max_user_client_connections must be a whole number from 0 to 1000000, "
+								"not \"%s\"", eq), false;
 		}
 		else
 			return config_unknown_word("[users]", item, config_user_words,

@@ -80,6 +80,7 @@ typedef struct DatabaseEntry
 	char		client_encoding[CF_NAME_MAX];
 	char		datestyle[CF_NAME_MAX];
 	char		timezone[CF_NAME_MAX];
+	int			max_db_client_connections;	/* clients of this database (clientlimit.c); 0 = the [pooler] value */
 	int			line;			/* line in the config file, for messages */
 } DatabaseEntry;
 
@@ -96,6 +97,7 @@ typedef struct UserEntry
 	long		idle_transaction_timeout_ms;
 	long		transaction_timeout_ms;
 	long		client_idle_timeout_ms;
+	int			max_user_client_connections;	/* clients of this user (clientlimit.c); 0 = the [pooler] value */
 	int			line;
 } UserEntry;
 
@@ -219,8 +221,8 @@ typedef struct Config
 	int			tcp_keepidle;
 	int			tcp_keepintvl;
 	int			tcp_user_timeout;	/* milliseconds */
-	int			max_db_client_connections;
-	int			max_user_client_connections;
+	int			max_db_client_connections;	/* clients per database (clientlimit.c); 0 = unlimited */
+	int			max_user_client_connections;	/* clients per user (clientlimit.c); 0 = unlimited */
 	int			server_round_robin;
 	char		ignore_startup_parameters[CF_STR_MAX];
 	int			disable_pqexec;

@@ -318,7 +318,7 @@ for kv in "server_round_robin 1" "disable_pqexec 1" "application_name_add_host 1
   "client_tls_protocols tlsv1.3" "client_tls_ciphers HIGH" "client_tls13_ciphers TLS_AES_256_GCM_SHA384" \
   "client_tls_ecdhcurve prime256v1" "client_tls_dheparams legacy" "server_tls_protocols tlsv1.2" \
   "server_tls_ciphers HIGH" "server_tls13_ciphers TLS_AES_256_GCM_SHA384" \
-  "max_packet_size 65536" "max_db_client_connections 5" "max_user_client_connections 5"; do
+  "max_packet_size 65536"; do
   set -- $kv
   refuse "$1" "$2" "$1 is not supported by faregate-pooler at any value but its default"
 done

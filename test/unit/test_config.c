@@ -1,12 +1,13 @@
 /*
  * test_config.c: unit tests of config.c: defaults, every value type, [databases] lines, PgBouncer's
- * [users], %include and per-database words (issue 15), and that every bad line is refused with the file,
- * line and reason.
+ * [users], %include and per-database words (issue 15), the client limits' values (clientlimit.c), and that
+ * every bad line is refused with the file, line and reason.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clientlimit.h"
 #include "config.h"
 #include "tap.h"
 
@@ -33,6 +34,52 @@ refused(const char *text, const char *fragment, const char *name)
 		config_free(&cfg);
 	if (!tap_ok(!loaded && strstr(err, fragment) != NULL, name))
 		printf("#   error was: '%s' (wanted it to contain '%s')\n", err, fragment);
+}
+
+/* test_client_limits: max_db_client_connections and max_user_client_connections, global and per line. */
+static void
+test_client_limits(char *err)
+{
+	Config		cfg;
+
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\nmax_db_client_connections = 7\n"
+						  "max_user_client_connections = 9\n"
+						  "[databases]\nown = host=h max_db_client_connections=2\nzero = host=h max_db_client_connections=0\n"
+						  "plain = host=h\n* = host=h max_db_client_connections=4\n"
+						  "[users]\nalice = max_user_client_connections=3\nbob = pool_size=2\n", &cfg, err),
+				"a file with client limits in [pooler], on [databases] and [users] lines loads"))
+		printf("#   %s\n", err);
+	tap_is_long(cfg.max_db_client_connections, 7, "[pooler] max_db_client_connections is read");
+	tap_is_long(cfg.max_user_client_connections, 9, "[pooler] max_user_client_connections is read");
+	tap_is_long(config_find_database(&cfg, "own")->max_db_client_connections, 2,
+				"a database line's max_db_client_connections is read");
+	tap_is_long(config_find_user(&cfg, "alice")->max_user_client_connections, 3,
+				"a [users] line's max_user_client_connections is read");
+	tap_is_long(clientlimit_db_max(&cfg, "own", false), 2, "the database line's limit wins over the [pooler] one");
+	tap_is_long(clientlimit_db_max(&cfg, "zero", false), 7,
+				"a line's max_db_client_connections=0 means the [pooler] value (PgBouncer's rule)");
+	tap_is_long(clientlimit_db_max(&cfg, "plain", false), 7, "a line without it: the [pooler] value");
+	tap_is_long(clientlimit_db_max(&cfg, "other", false), 4, "a name the \"*\" line serves: that line's limit");
+	tap_is_long(clientlimit_db_max(&cfg, "own", true), 7, "the admin console: the [pooler] value, never a line's");
+	tap_is_long(clientlimit_user_max(&cfg, "alice"), 3, "the [users] line's limit wins over the [pooler] one");
+	tap_is_long(clientlimit_user_max(&cfg, "bob"), 9, "a [users] line without it: the [pooler] value");
+	tap_is_long(clientlimit_user_max(&cfg, "carol"), 9, "a user without a line: the [pooler] value");
+	config_free(&cfg);
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\n[databases]\na = host=h\n", &cfg, err),
+				"a file without client limits loads"))
+		printf("#   %s\n", err);
+	tap_is_long(clientlimit_db_max(&cfg, "a", false) + clientlimit_user_max(&cfg, "u"), 0,
+				"both limits default to 0 (unlimited)");
+	config_free(&cfg);
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x max_db_client_connections=-1\n",
+			":4: max_db_client_connections must be a whole number from 0 to 1000000, not \"-1\"",
+			"a negative database max_db_client_connections refused with file:line");
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x max_db_client_connections=lots\n",
+			"max_db_client_connections must be a whole number", "a database max_db_client_connections that is no number refused");
+	refused("[users]\nu = max_user_client_connections=2000000\n",
+			":2: max_user_client_connections must be a whole number from 0 to 1000000, not \"2000000\"",
+			"a [users] max_user_client_connections out of range refused");
+	refused("[pooler]\nmax_db_client_connections = x\n", "max_db_client_connections", "a bad [pooler] value refused");
 }
 
 /* test_dropin: issue 15's PgBouncer keys, per-database and [users] words, %include, nearest names. */
@@ -152,8 +199,6 @@ test_dropin(char *err)
 	refused("[users]\nu = query_timeout=soon\n", "query_timeout must be a duration such as 30, 2.5s or 5min",
 			"a [users] timeout that is not a duration refused");
 	refused("[users]\nu = pool_size=1\nu = pool_size=2\n", "user \"u\" is defined twice", "duplicate [users] line");
-	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x max_db_client_connections=5\n",
-			"max_db_client_connections is not supported yet", "max_db_client_connections above 0 refused");
 
 	fd = mkstemp(inc);
 	if (fd >= 0)
@@ -279,6 +324,7 @@ main(void)
 			   strstr(err, "cannot open the config file") != NULL, "missing file refused");
 	}
 	test_dropin(err);
+	test_client_limits(err);
 	unlink(path);
 	return tap_done();
 }
