@@ -140,7 +140,9 @@ class FakeServer:
                 data = up.recv(65536)
                 if not data:
                     break
-                c.sendall(data)
+                # note the end of the login before passing it on: once the pooler has the
+                # ReadyForQuery it sends its LISTEN at once, and serve() must already see logged_in
+                # (set after sendall, the LISTEN could slip through to the server: a flake)
                 if not logged_in.is_set():
                     buf += data
                     while len(buf) >= 5:
@@ -150,6 +152,7 @@ class FakeServer:
                         if kind == b"Z":
                             logged_in.set()
                         buf = buf[1 + length:]
+                c.sendall(data)
         except OSError:
             pass
         finally:
