@@ -21,6 +21,7 @@
 #include "clientlimit.h"
 #include "config.h"
 #include "dns.h"
+#include "hostlist.h"
 #include "iobuf.h"
 #include "notify.h"
 #include "log.h"
@@ -45,6 +46,14 @@
 
 #define N_ELEM(a) ((int) (sizeof(a) / sizeof((a)[0])))
 
+/* load_balance_hosts_value: SHOW DATABASES' and POOLS' column: NULL without a host list, as PgBouncer. */
+static const char *
+load_balance_hosts_value(const DatabaseEntry *db)
+{
+	if (!hostlist_is_list(db->host))
+		return NULL;
+	return db->load_balance_hosts == LB_HOSTS_DISABLE ? "disable" : "round-robin";
+}
 static bool
 send_pkt(Client *client, PktBuf *pkt)
 {
@@ -304,7 +313,7 @@ show_pools(Client *client)
 			snprintf(v[20], 64, "%d", node->port);
 			for (int c = 0; c < NC; c++)
 				values[c] = v[c];
-			values[16] = NULL;	/* load_balance_hosts: only for a host list (host=a,b), which faregate has not */
+			values[16] = load_balance_hosts_value(&pool->db);
 			admin_result_row(&res, values);
 		}
 	}
@@ -705,7 +714,7 @@ show_databases(Client *client)
 			values[4] = NULL;
 		if (db->pool_mode < 0)
 			values[9] = NULL;
-		values[10] = NULL;
+		values[10] = load_balance_hosts_value(db);
 		host_lists(&hl, db, routing_pool_of(db->name));
 		for (int c = 0; c < 6; c++)
 			values[OWN + c] = hl.v[c];

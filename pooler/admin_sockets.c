@@ -266,13 +266,15 @@ admin_show_servers(Client *client)
 		const char *extra[SERVER_EXTRA_COLS];
 		RoutingNodeInfo rinfo;
 		int			node;
+		char		host[CF_HOST_MAX];
 
 		if (!s->pool)
 			continue;			/* a one-shot cancel connection */
 		node = s->node >= 0 && s->node < s->pool->n_nodes ? s->node : 0;
 		routing_node_info(s->pool, node, &rinfo);
 		snprintf(ev[0], sizeof(ev[0]), "%s", rinfo.role);
-		snprintf(ev[1], sizeof(ev[1]), "%s:%d", s->pool->nodes[node].host, s->pool->nodes[node].port);
+		server_host_name(s, host, sizeof(host));
+		snprintf(ev[1], sizeof(ev[1]), "%s:%d", host, s->pool->nodes[node].port);
 		snprintf(ev[2], sizeof(ev[2]), "%s", rinfo.lsn);
 		snprintf(ev[3], sizeof(ev[3]), "%lld", (long long) rinfo.lag_bytes);
 		snprintf(ev[4], sizeof(ev[4]), "%ld", rinfo.lag_ms);

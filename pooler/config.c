@@ -7,6 +7,7 @@
  * touches the live configuration: it fills a fresh Config, so a reload with a bad file changes nothing.
  */
 #include "config.h"
+#include "hostlist.h"
 #include "patroni.h"
 #include "params.h"
 #include "pgbcompat.h"
@@ -600,9 +601,8 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 
 		if (strcmp(word, "host") == 0)
 		{
-			if (strchr(value, ','))
-				return snprintf(why, whylen, "host lists (host=%s) are not supported yet: name one host, and "
-								"list read replicas with replicas=", value), false;
+			if (!hostlist_validate(value, why, whylen))
+				return false;
 			if (!copy_string(entry->host, sizeof(entry->host), value))
 				return snprintf(why, whylen, "host is too long"), false;
 		}
@@ -685,6 +685,10 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 	if (entry->patroni[0] && (entry->host[0] || entry->n_replicas > 0 || n_weights >= 0))
 		return snprintf(why, whylen, "patroni= takes the hosts from Patroni's member list: drop host=, replicas= "
 						"and replica_weights= from this line (or drop patroni= to list the hosts yourself)"), false;
+	if (hostlist_is_list(entry->host) && entry->n_replicas > 0)
+		return snprintf(why, whylen, "a host list (host=%s) spreads connections over equivalent servers; with "
+						"replicas= the host is the write node: name one host there, and list the read replicas "
+						"with replicas=", entry->host), false;
 	if (n_weights >= 0 && n_weights != entry->n_replicas)
 		return snprintf(why, whylen, "replica_weights has %d values for %d replicas", n_weights,
 						entry->n_replicas), false;
@@ -762,8 +766,12 @@ config_parse_dropin_word(DatabaseEntry *entry, const char *word, const char *val
 	}
 	if (strcmp(word, "load_balance_hosts") == 0)
 	{
-		/* with one host per database (host lists are refused above) both values do the same */
-		if (strcmp(value, "round-robin") != 0 && strcmp(value, "disable") != 0)
+		/* matters only with a host list (host=a,b): server.c's pick_host_entry */
+		if (strcmp(value, "round-robin") == 0)
+			entry->load_balance_hosts = LB_HOSTS_ROUND_ROBIN;
+		else if (strcmp(value, "disable") == 0)
+			entry->load_balance_hosts = LB_HOSTS_DISABLE;
+		else
 			return snprintf(why, whylen, "load_balance_hosts must be round-robin or disable, not \"%s\"", value),
 				false;
 		return true;

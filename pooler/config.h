@@ -47,12 +47,21 @@ typedef enum SessionStateAction
 	SESSION_STATE_ERROR			/* refuse the statement (0A000) */
 } SessionStateAction;
 
+/* load_balance_hosts (PgBouncer 1.25's): which entry of a host list a new server connection uses. */
+typedef enum LoadBalanceHosts
+{
+	LB_HOSTS_ROUND_ROBIN,		/* the next entry at every new connection (the default) */
+	LB_HOSTS_DISABLE			/* the same entry until a connect to it fails, then the next */
+} LoadBalanceHosts;
+
 /* One line of [databases]: "name = host=… port=… dbname=… [user=…] [password=…] [pool_size=…]". */
 typedef struct DatabaseEntry
 {
 	char		name[CF_NAME_MAX];	/* what clients ask for; "*" = fallback for any name */
-	char		host[CF_HOST_MAX];	/* host name, address, or a directory for a Unix socket */
+	char		host[CF_HOST_MAX];	/* host name, address, or a directory for a Unix socket; or a list of
+									 * them, "a,b" (hostlist.c), one picked per new server connection */
 	int			port;
+	int			load_balance_hosts; /* a LoadBalanceHosts: how a host list is walked (server.c) */
 	char		dbname[CF_NAME_MAX];	/* database on the server; empty = same as name */
 	char		user[CF_NAME_MAX];	/* forced server user; empty = the client's user */
 	char		password[CF_STR_MAX];	/* password for the forced user; empty = from auth_file */

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "conn.h"
 #include "conninfo.h"
+#include "hostlist.h"
 #include "list.h"
 #include "log.h"
 
@@ -294,15 +295,74 @@ addr_text(const struct sockaddr_storage *addr, char *out, size_t outlen)
 		snprintf(out, outlen, "?");
 }
 
+/*
+ * conninfo_host_list: dns_conninfo_host for a host list (host=a,b, hostlist.c): every address of every
+ * entry, in order, host= repeating each name once per address; a Unix socket directory keeps an empty
+ * hostaddr item (libpq then uses host=), an IP literal is its own hostaddr. An entry whose lookup failed
+ * is left out while another is usable; DNS_PENDING while any lookup is in flight.
+ */
+static DnsStatus
+conninfo_host_list(const char *list, char *conninfo, size_t len, DnsWait *w, char *err, size_t errlen)
+{
+	char		hosts[CF_STR_MAX * 4] = "";
+	char		addrs[HOSTLIST_MAX * DNS_MAX_ADDRS * (INET6_ADDRSTRLEN + 1)] = "";
+	size_t		hused = 0;
+	size_t		aused = 0;
+	int			usable = 0;
+	size_t		before = strlen(conninfo);
+
+	for (int i = 0; i < hostlist_count(list); i++)
+	{
+		char		entry[CF_HOST_MAX];
+		struct sockaddr_storage addr;
+		socklen_t	addr_len;
+		int			n_addrs;
+		DnsStatus	st;
+		DnsHost    *h;
+
+		if (!hostlist_entry(list, i, entry, sizeof(entry)))
+			continue;
+		st = dns_resolve(entry, 0, 0, &addr, &addr_len, &n_addrs, w, err, errlen);
+		if (st == DNS_PENDING)
+			return st;
+		if (st == DNS_FAILED)
+			continue;
+		h = entry[0] == '/' || entry[0] == '\0' || literal(entry, &addr, &addr_len) ? NULL : find_host(entry);
+		for (int a = 0; a < (h ? h->n_addrs : 1) && hused < sizeof(hosts) && aused < sizeof(addrs); a++)
+		{
+			char		text[INET6_ADDRSTRLEN] = "";
+
+			if (h)
+				addr_text(&h->addrs[a], text, sizeof(text));
+			else if (entry[0] != '/' && entry[0] != '\0')
+				snprintf(text, sizeof(text), "%s", entry);
+			hused += (size_t) snprintf(hosts + hused, sizeof(hosts) - hused, "%s%s", usable ? "," : "", entry);
+			aused += (size_t) snprintf(addrs + aused, sizeof(addrs) - aused, "%s%s", usable ? "," : "", text);
+			usable++;
+		}
+	}
+	if (usable == 0)
+		return DNS_FAILED;		/* err: the last entry's failure */
+	if (hused < sizeof(hosts) && aused < sizeof(addrs) && conninfo_append(conninfo, len, "host", hosts) &&
+		conninfo_append(conninfo, len, "hostaddr", addrs))
+		return DNS_READY;
+	conninfo[before] = '\0';
+	snprintf(err, errlen, "the connection string for the host list \"%s\" has no room for its addresses", list);
+	return DNS_FAILED;
+}
+
 DnsStatus
 dns_conninfo_host(const char *host, char *conninfo, size_t len, DnsWait *w, char *err, size_t errlen)
 {
 	struct sockaddr_storage addr;
 	socklen_t	addr_len;
 	int			n_addrs;
-	DnsStatus	st = dns_resolve(host, 0, 0, &addr, &addr_len, &n_addrs, w, err, errlen);
+	DnsStatus	st;
 	DnsHost    *h;
 
+	if (hostlist_is_list(host))
+		return conninfo_host_list(host, conninfo, len, w, err, errlen);
+	st = dns_resolve(host, 0, 0, &addr, &addr_len, &n_addrs, w, err, errlen);
 	if (st != DNS_READY || host[0] == '/' || host[0] == '\0' || literal(host, &addr, &addr_len))
 		return st;
 	h = find_host(host);

@@ -55,7 +55,8 @@ DnsStatus	dns_resolve(const char *host, int port, unsigned pick, struct sockaddr
  * host='name,name,...' hostaddr='a,b,...': every address of the name, so libpq tries each in turn with no
  * lookup of its own (PQconnectStart resolves names synchronously), host= staying the name for TLS
  * (verify-full, SNI) and messages; a later key overrides the earlier one in libpq's parser. A Unix socket
- * directory or an IP literal appends nothing. Statuses and w as dns_resolve's; DNS_FAILED also when the
+ * directory or an IP literal appends nothing. A host list ("a,b", hostlist.c) appends every address of
+ * every entry whose lookup succeeded, in the list's order. Statuses and w as dns_resolve's; DNS_FAILED also when the
  * string has no room.
  */
 DnsStatus	dns_conninfo_host(const char *host, char *conninfo, size_t len, DnsWait *w, char *err, size_t errlen);

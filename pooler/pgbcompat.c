@@ -20,7 +20,6 @@ static const PgbcompatKey pgbcompat_keys[] = {
 	{"job_name", PGBC_NO_EFFECT, "a Windows service name; faregate-pooler runs on Linux"},
 	{"stats_period", PGBC_NO_EFFECT, "faregate-pooler writes no periodic statistics line (see log_stats)"},
 	{"log_stats", PGBC_NO_EFFECT, "faregate-pooler writes no periodic statistics line: read SHOW STATS or /metrics"},
-	{"log_connections", PGBC_NO_EFFECT, "successful logins are logged at verbose >= 1, failed ones always"},
 	{"log_disconnections", PGBC_NO_EFFECT, "normal closes are logged at verbose >= 1, closes with an error always"},
 	{"log_pooler_errors", PGBC_NO_EFFECT, "every error the pooler sends a client is logged with its close"},
 	{"query_wait_notify", PGBC_NO_EFFECT, "faregate-pooler sends no NOTICE to a client waiting for a server"},

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "client.h"
+#include "hostlist.h"
 #include "log.h"
 #include "routing.h"
 #include "server.h"
@@ -40,6 +41,17 @@ node_init(PoolNode *node, NodeRole role, const char *host, int port)
 	list_init(&node->idle_servers);
 	list_init(&node->active_servers);
 	list_init(&node->waiting_clients);
+}
+
+/* node_init_first_host: node 0 of a pool of db, at the first entry of its host (a list: server.c walks it). */
+static void
+node_init_first_host(PoolNode *node, const DatabaseEntry *db)
+{
+	char		first[CF_HOST_MAX];
+
+	if (!hostlist_entry(db->host, 0, first, sizeof(first)))
+		first[0] = '\0';
+	node_init(node, NODE_PRIMARY, first, db->port);
 }
 
 /*
@@ -109,7 +121,7 @@ pool_new(const DatabaseEntry *db, const char *user, bool admin)
 	pool->admin = admin;
 	pool->paused = !admin && admin_db_paused(db->name);	/* a PAUSE or KILL in force covers new pools */
 	pool->n_nodes = 1;
-	node_init(&pool->nodes[0], NODE_PRIMARY, db->host, db->port);
+	node_init_first_host(&pool->nodes[0], db);
 	/* patroni=: the members come from routing_attach, once Patroni's /cluster has answered */
 	pool->nodes[0].vacant = db->patroni[0] != '\0';
 	if (!admin)
@@ -758,7 +770,8 @@ pool_reload(const Config *cfg)
 		pool->db.pool_mode = db->pool_mode;
 		pool->user_pool_mode = pool_user_pool_mode(cfg, pool->user);
 		pool_reload_login_settings(pool, db);
-		if ((!db->patroni[0] && (strcmp(db->host, pool->nodes[0].host) != 0 || db->port != pool->nodes[0].port)) ||
+		pool->db.load_balance_hosts = db->load_balance_hosts;
+		if ((!db->patroni[0] && (strcmp(db->host, pool->db.host) != 0 || db->port != pool->nodes[0].port)) ||
 			strcmp(db->dbname, pool->db.dbname) != 0 || strcmp(db->password, pool->db.password) != 0 ||
 			(db->user[0] && strcmp(db->user, pool->user) != 0))
 		{
@@ -767,9 +780,16 @@ pool_reload(const Config *cfg)
 			log_info("pool %s/%s: server settings changed, reconnecting", pool->db.name, pool->user);
 			if (!db->patroni[0])	/* discovered members keep their hosts */
 			{
-				snprintf(pool->nodes[0].host, sizeof(pool->nodes[0].host), "%s", db->host);
+				char		first[CF_HOST_MAX];
+
+				snprintf(pool->db.host, sizeof(pool->db.host), "%s", db->host);
+				if (!hostlist_entry(db->host, 0, first, sizeof(first)))
+					first[0] = '\0';
+				snprintf(pool->nodes[0].host, sizeof(pool->nodes[0].host), "%s", first);
 				pool->nodes[0].port = db->port;
 				pool->nodes[0].addr_len = 0;
+				pool->host_entry = 0;
+				pool->hosts_failed = 0;
 			}
 			snprintf(pool->db.dbname, sizeof(pool->db.dbname), "%s", db->dbname);
 			snprintf(pool->db.password, sizeof(pool->db.password), "%s", db->password);

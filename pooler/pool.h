@@ -84,6 +84,8 @@ struct Pool
 	PoolNode	nodes[POOL_MAX_NODES];
 	int			login_node;		/* the node of the first (welcome) server login: 0, or another live
 								 * slot once a discovered node 0 left */
+	int			host_entry;		/* host=a,b: the entry of the list node 0's next connect uses (server.c) */
+	int			hosts_failed;	/* connects to entries of that list failed in a row */
 	List		idle_clients;	/* CL_IDLE */
 	List		active_clients; /* CL_ACTIVE */
 	List		welcome_clients;	/* CL_WAIT_WELCOME: logged in, waiting for the first server login */

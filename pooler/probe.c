@@ -13,7 +13,8 @@
  *     detected" (COMMERROR).
  * The host is resolved by dns.c at each period (its cache answers within dns_max_ttl); while a name is
  * looked up the probe waits (PP_RESOLVING) without blocking anything, and every address of the name is
- * tried in turn before the verdict is "unreachable" (the one that answered is tried first next time).
+ * tried in turn before the verdict is "unreachable" (the one that answered is tried first next time); of a
+ * host list (host=a,b), every address of every entry, the database being reachable when one answers.
  * Entries are matched by name at each tick, so a RELOAD that adds, removes or changes an entry takes
  * effect at the next period; a changed host, port, dbname or user resets the entry's result.
  */
@@ -33,6 +34,7 @@
 #include "config.h"
 #include "conn.h"
 #include "dns.h"
+#include "hostlist.h"
 #include "log.h"
 #include "tls.h"
 
@@ -60,6 +62,8 @@ typedef struct Probe
 	unsigned	pick;			/* which address of the name is tried (the last that answered first) */
 	int			n_addrs;		/* of the name's answer */
 	int			tried;			/* addresses tried this period */
+	int			entry;			/* host=a,b: the entry of the list tried (the last that answered first) */
+	int			entries_tried;	/* entries given up on this period */
 	DnsWait		wait;			/* PP_RESOLVING: dns.c calls probe_resolved */
 	bool		seen;			/* still in the configuration at the last tick */
 	ProbePhase	phase;
@@ -259,6 +263,23 @@ probe_resolved(DnsWait *w)
 }
 
 /*
+ * probe_next_entry: every address of one entry of a host list (host=a,b) failed: true when another entry
+ * is left to try this period (then it is being tried); the database is reachable when one entry answers.
+ */
+static bool
+probe_next_entry(Probe *p)
+{
+	if (!hostlist_is_list(p->host) || ++p->entries_tried >= hostlist_count(p->host))
+		return false;
+	probe_close(p);
+	p->entry = (p->entry + 1) % hostlist_count(p->host);
+	p->tried = 0;
+	p->pick = 0;
+	probe_attempt(p);
+	return true;
+}
+
+/*
  * probe_next_address: a connect to one address of the host's name failed: true when another address is
  * left to try this period (then it is being tried), false when the verdict is due.
  */
@@ -266,7 +287,7 @@ static bool
 probe_next_address(Probe *p)
 {
 	if (++p->tried >= p->n_addrs)
-		return false;
+		return probe_next_entry(p);
 	probe_close(p);
 	p->pick++;
 	probe_attempt(p);
@@ -281,8 +302,11 @@ probe_attempt(Probe *p)
 	long		timeout_ms = cf.server_connect_timeout_ms > 0 ? cf.server_connect_timeout_ms :
 		cf.health_check_period_ms;
 
-	switch (dns_resolve(p->host, p->port, p->pick, &p->addr, &p->addr_len, &p->n_addrs, &p->wait, err,
-						sizeof(err)))
+	char		host[CF_HOST_MAX];
+
+	if (!hostlist_entry(p->host, p->entry, host, sizeof(host)))
+		host[0] = '\0';
+	switch (dns_resolve(host, p->port, p->pick, &p->addr, &p->addr_len, &p->n_addrs, &p->wait, err, sizeof(err)))
 	{
 		case DNS_READY:
 			break;
@@ -290,7 +314,8 @@ probe_attempt(Probe *p)
 			p->phase = PP_RESOLVING;
 			return;
 		case DNS_FAILED:
-			probe_finish(p, PROBE_UNREACHABLE, NULL, "%s", err);
+			if (!probe_next_entry(p))
+				probe_finish(p, PROBE_UNREACHABLE, NULL, "%s", err);
 			return;
 	}
 	p->fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -331,6 +356,7 @@ static void
 probe_begin(Probe *p)
 {
 	p->tried = 0;
+	p->entries_tried = 0;
 	probe_attempt(p);
 }
 
@@ -469,6 +495,7 @@ probe_sync(void)
 			probe_close(p);
 			memset(&p->result, 0, sizeof(p->result));
 			p->pick = 0;
+			p->entry = 0;
 			snprintf(p->host, sizeof(p->host), "%s", db->host);
 			p->port = db->port;
 			snprintf(p->dbname, sizeof(p->dbname), "%s", db->dbname);

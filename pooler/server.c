@@ -7,6 +7,7 @@
  */
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -21,6 +22,7 @@
 #include "client.h"
 #include "config.h"
 #include "dns.h"
+#include "hostlist.h"
 #include "notify.h"
 #include "log.h"
 #include "sockopt.h"
@@ -217,14 +219,43 @@ resolve(PoolNode *node, char *err, size_t errlen)
 }
 
 /*
+ * open_socket_to: a non-blocking socket connecting to addr (host and port name it in err); -1 with err set
+ * on failure.
+ */
+static int
+open_socket_to(const struct sockaddr_storage *addr, socklen_t addr_len, const char *host, int port, char *err,
+			   size_t errlen)
+{
+	int			fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+	{
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (addr->ss_family != AF_UNIX)
+	{
+		int			on = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		sockopt_tcp(fd);		/* issue 15: tcp_keepalive & co. */
+	}
+	if (connect(fd, (const struct sockaddr *) addr, addr_len) < 0 && errno != EINPROGRESS)
+	{
+		snprintf(err, errlen, "connect to %s:%d: %s", host, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * open_socket: a non-blocking socket connecting to node; -1 with err set on failure, -2 while its host
- * name is being looked up.
+ * name is being looked up, -3 when the lookup failed (err set).
  */
 static int
 open_socket(PoolNode *node, char *err, size_t errlen)
 {
-	int			fd;
-
 	switch (resolve(node, err, errlen))
 	{
 		case DNS_READY:
@@ -232,28 +263,9 @@ open_socket(PoolNode *node, char *err, size_t errlen)
 		case DNS_PENDING:
 			return -2;
 		case DNS_FAILED:
-			return -1;
+			return -3;
 	}
-	fd = socket(node->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-	{
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (node->addr.ss_family != AF_UNIX)
-	{
-		int			on = 1;
-
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-		sockopt_tcp(fd);		/* issue 15: tcp_keepalive & co. */
-	}
-	if (connect(fd, (struct sockaddr *) &node->addr, node->addr_len) < 0 && errno != EINPROGRESS)
-	{
-		snprintf(err, errlen, "connect to %s:%d: %s", node->host, node->port, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return open_socket_to(&node->addr, node->addr_len, node->host, node->port, err, errlen);
 }
 
 /* fail_waiting: a node cannot be reached and has no server left: waiting clients get the reason. */
@@ -276,6 +288,60 @@ fail_waiting(Pool *pool, int node_idx, const char *sqlstate, const char *reason)
 		list_for_each_safe(it, tmp, &pool->welcome_clients)
 			client_close(container_of(it, Client, list_node), sqlstate, msg,
 						 "Check that the server is up and the [databases] entry is right.");
+}
+
+/* has_host_list: node_idx of pool connects to the entries of a host list (host=a,b; never with replicas=). */
+static bool
+has_host_list(const Pool *pool, int node_idx)
+{
+	return node_idx == 0 && !pool->db.patroni[0] && hostlist_is_list(pool->db.host);
+}
+
+/*
+ * pick_host_entry: for a host list, puts the entry the next connect uses (pool->host_entry) into
+ * node->host; a changed entry is looked up afresh. dns_pick is kept: it counts on across the entries, so
+ * an entry whose name has several addresses takes the next one after a failure.
+ */
+static void
+pick_host_entry(Pool *pool, int node_idx)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+	char		host[CF_HOST_MAX];
+
+	if (!has_host_list(pool, node_idx) || !hostlist_entry(pool->db.host, pool->host_entry, host, sizeof(host)) ||
+		strcmp(host, node->host) == 0)
+		return;
+	snprintf(node->host, sizeof(node->host), "%s", host);
+	node->addr_len = 0;
+	node->n_addrs = 0;
+	node->dns_failures = 0;
+}
+
+/*
+ * next_host_entry: a connect to entry (of pool's host list) failed: with load_balance_hosts=disable the
+ * list moves on past it (round-robin moved on when the connect started); the next entry is tried at once,
+ * until every entry has failed in a row. True when another connect was started.
+ */
+static bool
+next_host_entry(Pool *pool, int node_idx, int entry, const char *why)
+{
+	int			n;
+
+	if (!has_host_list(pool, node_idx))
+		return false;
+	n = hostlist_count(pool->db.host);
+	if (pool->db.load_balance_hosts == LB_HOSTS_DISABLE && pool->host_entry % n == entry % n)
+		pool->host_entry = entry % n + 1;
+	pool->host_entry %= n;
+	if (++pool->hosts_failed >= n)
+	{
+		log_warning("%s/%s: every host of the list %s failed: %s", pool->db.name, pool->user, pool->db.host, why);
+		pool->hosts_failed = 0;
+		return false;
+	}
+	log_info("%s/%s: host %d of the list %s failed, trying the next (%d of %d failed)", pool->db.name, pool->user,
+			 entry % n + 1, pool->db.host, pool->hosts_failed, n);
+	return server_connect(pool, node_idx);
 }
 
 /*
@@ -317,14 +383,22 @@ server_connect(Pool *pool, int node_idx)
 {
 	PoolNode   *node = &pool->nodes[node_idx];
 	char		err[256];
-	int			fd = open_socket(node, err, sizeof(err));
+	int			fd;
+	int			entry;
 	Server	   *server;
 
+	pick_host_entry(pool, node_idx);
+	entry = pool->host_entry;
+	fd = open_socket(node, err, sizeof(err));
 	if (fd == -2)
 		return false;			/* the pool's janitor asks again until the lookup has answered */
 	if (fd < 0)
 	{
-		log_warning("%s/%s: %s", pool->db.name, pool->user, err);
+		/* PgBouncer's wording for a failed lookup, which operators' log alerts look for */
+		log_warning("%s/%s: %s%s", pool->db.name, pool->user, fd == -3 ? "closing because: server DNS lookup failed: " : "",
+					err);
+		if (next_host_entry(pool, node_idx, entry, err))
+			return true;
 		node->last_connect_failure_us = conn_now_usec();
 		fail_waiting(pool, node_idx, "08006", err);
 		return false;
@@ -335,12 +409,17 @@ server_connect(Pool *pool, int node_idx)
 		close(fd);
 		return false;
 	}
+	if (has_host_list(pool, node_idx) && pool->db.load_balance_hosts == LB_HOSTS_ROUND_ROBIN)
+		pool->host_entry = (entry + 1) % hostlist_count(pool->db.host);
 	conn_init(&server->conn, fd, 'S', server_event);
 	conn_set_addr(&server->conn, (struct sockaddr *) &node->addr);
 	server->conn.db = pool->db.name;
 	server->conn.user = pool->user;
 	server->pool = pool;
 	server->node = node_idx;
+	server->host_entry = entry;
+	memcpy(&server->addr, &node->addr, sizeof(server->addr));
+	server->addr_len = node->addr_len;
 	server->connect_time = server->request_time = conn_now_usec();
 	server->tx_status = 'I';
 	list_init(&server->list_node);
@@ -361,17 +440,29 @@ server_connect(Pool *pool, int node_idx)
 }
 
 void
+server_host_name(const Server *server, char *out, size_t outlen)
+{
+	const PoolNode *node = &server->pool->nodes[server->node];
+
+	if (!has_host_list(server->pool, server->node) ||
+		!hostlist_entry(server->pool->db.host, server->host_entry, out, outlen))
+		snprintf(out, outlen, "%s", node->host);
+}
+
+void
 server_send_cancel(Server *target)
 {
 	PoolNode   *node = &target->pool->nodes[target->node];
 	char		err[256];
-	int			fd = open_socket(node, err, sizeof(err));
+	int			fd;
 	Server	   *server;
 	PktBuf		pkt;
 
+	/* to the address the target is connected to: its node may have moved on (host list, DNS) since */
+	fd = open_socket_to(&target->addr, target->addr_len, node->host, node->port, err, sizeof(err));
 	if (fd < 0)
 	{
-		slog_warning(&target->conn, "cancel not sent: %s", fd == -2 ? "the host name is being looked up" : err);
+		slog_warning(&target->conn, "cancel not sent: %s", err);
 		return;
 	}
 	server = slab_alloc(server_slab);
@@ -381,7 +472,7 @@ server_send_cancel(Server *target)
 		return;
 	}
 	conn_init(&server->conn, fd, 'S', server_event);
-	conn_set_addr(&server->conn, (struct sockaddr *) &node->addr);
+	conn_set_addr(&server->conn, (struct sockaddr *) &target->addr);
 	server->conn.db = target->pool->db.name;
 	server->conn.user = target->pool->user;
 	list_init(&server->list_node);
@@ -1369,6 +1460,37 @@ server_resume(Server *server)
 
 static void server_send_startup(Server *server);
 
+/* log_new_server: PgBouncer's "new connection to server (from local address)" line, under log_connections. */
+static void
+log_new_server(Server *server)
+{
+	struct sockaddr_storage local;
+	socklen_t	len = sizeof(local);
+	char		text[INET6_ADDRSTRLEN] = "unix socket";
+	int			port = 0;
+
+	if (!cf.log_connections)
+		return;
+	if (getsockname(server->conn.fd, (struct sockaddr *) &local, &len) == 0)
+	{
+		if (local.ss_family == AF_INET)
+		{
+			inet_ntop(AF_INET, &((struct sockaddr_in *) &local)->sin_addr, text, sizeof(text));
+			port = ntohs(((struct sockaddr_in *) &local)->sin_port);
+		}
+		else if (local.ss_family == AF_INET6)
+		{
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &local)->sin6_addr, text, sizeof(text));
+			port = ntohs(((struct sockaddr_in6 *) &local)->sin6_port);
+		}
+	}
+	if (port)
+		slog_info(&server->conn, "new connection to server (from %s%s%s:%d)", local.ss_family == AF_INET6 ? "[" : "",
+				  text, local.ss_family == AF_INET6 ? "]" : "", port);
+	else
+		slog_info(&server->conn, "new connection to server (from %s)", text);
+}
+
 /* server_connected: the non-blocking connect finished: check it and send the startup packet. */
 static void
 server_connected(Server *server)
@@ -1385,16 +1507,27 @@ server_connected(Server *server)
 		char		why[256];
 		int			node = server->node;
 
+		int			entry = server->host_entry;
+
 		snprintf(why, sizeof(why), "connect to %s:%d failed: %s", pool->nodes[node].host,
 				 pool->nodes[node].port, strerror(err));
 		server_close(server, why);
-		if (connect_next_address(pool, node))
+		if (has_host_list(pool, node))
+		{
+			pool->nodes[node].dns_pick++;	/* that entry's next connect takes its name's next address */
+			if (next_host_entry(pool, node, entry, why))
+				return;
+		}
+		else if (connect_next_address(pool, node))
 			return;
 		pool->nodes[node].last_connect_failure_us = conn_now_usec();
 		fail_waiting(pool, node, "08006", why);
 		return;
 	}
 	pool->nodes[server->node].dns_failures = 0;
+	if (server->node == 0)
+		pool->hosts_failed = 0;
+	log_new_server(server);
 	server_set_state(server, SV_LOGIN);
 	if (tls_server_mode() != TLS_DISABLE && pool->nodes[server->node].host[0] != '/' &&
 		pool->nodes[server->node].host[0] != '\0')

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "conn.h"
 #include "list.h"
@@ -82,6 +83,9 @@ struct Server
 	List		all_node;		/* on server_all_list */
 	Pool	   *pool;
 	int			node;			/* index in pool->nodes */
+	int			host_entry;		/* which entry of a host list (host=a,b) it connected to; 0 otherwise */
+	struct sockaddr_storage addr;	/* the address it connected to (a cancel goes there) */
+	socklen_t	addr_len;
 	Client	   *client;			/* linked client (SV_ACTIVE) */
 	uint32_t	backend_pid;
 	uint32_t	backend_key;
@@ -118,6 +122,9 @@ extern List server_all_list;
 
 /* server_connect: opens a new connection to pool's node; false when the socket could not even start. */
 extern bool server_connect(Pool *pool, int node);
+
+/* server_host_name: the host server connected to (its entry of a host list; else its node's host) into out. */
+extern void server_host_name(const Server *server, char *out, size_t outlen);
 
 /* server_send_cancel: opens a one-shot connection to server's host carrying a cancel for its backend. */
 extern void server_send_cancel(Server *server);

@@ -12,12 +12,11 @@ resolver at it):
 Honours FG_POOLER_BIN.
 """
 import os
-import socket
-import struct
 import sys
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fakedns  # noqa: E402
 import fgtest  # noqa: E402
 from fgtest import ok  # noqa: E402
 
@@ -28,84 +27,14 @@ DEAD = "127.0.0.9"			# nothing listens there: a connect is refused at once
 LIVE = "127.0.0.1"			# the harness's PostgreSQL
 
 
-class FakeDNS:
-    """A UDP DNS server answering A queries from self.records (name -> [IPv4]); AAAA and other types get
-    an empty answer, unknown names NXDOMAIN. A name in self.hold waits for its Event before the reply."""
-
-    def __init__(self):
-        self.records = {}
-        self.hold = {}
-        self.queries = {}
-        self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.stopped = False
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def count(self, name):
-        with self.lock:
-            return self.queries.get(name, 0)
-
-    def serve(self):
-        while not self.stopped:
-            try:
-                data, peer = self.sock.recvfrom(2048)
-            except OSError:
-                return
-            threading.Thread(target=self.answer, args=(data, peer), daemon=True).start()
-
-    def answer(self, data, peer):
-        if len(data) < 12:
-            return
-        qid, _flags, qd = struct.unpack("!HHH", data[:6])
-        pos, labels = 12, []
-        while pos < len(data) and data[pos] != 0:
-            n = data[pos]
-            labels.append(data[pos + 1:pos + 1 + n].decode("ascii", "replace"))
-            pos += 1 + n
-        qtype, _qclass = struct.unpack("!HH", data[pos + 1:pos + 5])
-        question = data[12:pos + 5]
-        name = ".".join(labels).lower()
-        addrs = None
-        with self.lock:
-            if qtype == 1:
-                self.queries[name] = self.queries.get(name, 0) + 1
-            addrs = list(self.records[name]) if name in self.records else None
-            hold = self.hold.get(name)
-        if hold is not None:
-            hold.wait(WAIT)
-        rcode = 3 if addrs is None else 0
-        answers = b""
-        n_answers = 0
-        if qtype == 1 and addrs:
-            for a in addrs:
-                answers += struct.pack("!HHHIH", 0xC00C, 1, 1, 1, 4) + socket.inet_aton(a)
-                n_answers += 1
-        reply = struct.pack("!HHHHHH", qid, 0x8180 | rcode, qd, n_answers, 0, 0) + question + answers
-        try:
-            self.sock.sendto(reply, peer)
-        except OSError:
-            pass
-
-    def stop(self):
-        self.stopped = True
-        for ev in self.hold.values():
-            ev.set()
-        self.sock.close()
-
-
-dns = FakeDNS()
+dns = fakedns.FakeDNS(WAIT)
 PORT = fgtest.primary_port()
 NAMES = {"pg": "pg.fg-dns.test", "slow": "slow.fg-dns.test", "multi": "multi.fg-dns.test",
          "move": "move.fg-dns.test", "nx": "nx.fg-dns.test"}
 
 
 def config(p):
-    resolv = os.path.join(p.dir, "resolv.conf")
-    with open(resolv, "w") as f:
-        f.write("nameserver 127.0.0.1:%d\noptions timeout:20 attempts:1 ndots:1\n" % dns.port)
+    resolv = fakedns.resolv_conf(os.path.join(p.dir, "resolv.conf"), dns)
     lines = ["%sdb = host=%s port=%d dbname=postgres pool_size=2" % (k, v, PORT) for k, v in NAMES.items()]
     return (fgtest.pooler_databases(pool_size=2, extra_db_lines=lines) +
             "[pooler]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +

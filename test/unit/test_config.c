@@ -161,8 +161,21 @@ test_dropin(char *err)
 		   strcmp(config_find_database(&cfg, "a")->timezone, "Europe/Lisbon") == 0,
 		   "... each into its own field");
 	config_free(&cfg);
-	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,y\n", "host lists (host=x,y) are not supported",
-			"host lists refused");
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\n[databases]\na = host=127.0.0.1,::1 port=6666\n"
+						  "b = host=x,/var/run/postgresql load_balance_hosts=disable\nc = host=x\n", &cfg, err),
+				"host lists (host=a,b) load, with load_balance_hosts"))
+		printf("#   %s\n", err);
+	tap_is_str(config_find_database(&cfg, "a")->host, "127.0.0.1,::1", "a host list is kept as written");
+	tap_ok(config_find_database(&cfg, "a")->load_balance_hosts == LB_HOSTS_ROUND_ROBIN,
+		   "load_balance_hosts defaults to round-robin");
+	tap_ok(config_find_database(&cfg, "b")->load_balance_hosts == LB_HOSTS_DISABLE, "load_balance_hosts=disable is read");
+	config_free(&cfg);
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,,y\n", "has an empty entry (number 2)",
+			"a host list with an empty entry is refused");
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,y replicas=z:5432\n",
+			"with replicas= the host is the write node", "a host list with replicas= is refused, with the reason");
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,y load_balance_hosts=random\n",
+			"load_balance_hosts must be round-robin or disable", "an unknown load_balance_hosts is refused");
 	if (!tap_ok(load_text("[pooler]\nauth_type = trust\npool_mode = statement\n[databases]\n"
 						  "a = host=x pool_mode=session\nb = host=x pool_mode=statement\nc = host=x\n"
 						  "[users]\nu = pool_mode=transaction\nv = pool_size=2\n", &cfg, err),
