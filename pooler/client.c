@@ -518,28 +518,30 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 }
 
 /*
- * client_has_slot: max_client_conn counts logged-in clients; the last admin_reserved_connections of them
- * are kept for admin_users (PostgreSQL's superuser_reserved_connections). False when the client was closed.
+ * client_has_slot: max_client_conn logged-in clients are admitted, as PgBouncer; admin_users get
+ * admin_reserved_connections slots beyond it, so the admin console stays reachable when other clients
+ * fill the pooler (PostgreSQL's superuser_reserved_connections, counted on top). False when the client
+ * was closed.
  */
 static bool
 client_has_slot(Client *client)
 {
 	int			logged_in = client_count - client_login_count;
-	int			reserved = cf.admin_reserved_connections;
+	bool		admin_user = config_list_contains(cf.admin_users, client->user);
 
-	if (reserved >= cf.max_client_conn)
-		reserved = cf.max_client_conn - 1;	/* at least one slot for everyone (docs/pooler.md) */
-	if (logged_in >= cf.max_client_conn)
+	if (logged_in < cf.max_client_conn)
+		return true;
+	if (!admin_user)
 	{
-		client_close(client, "53300", "too many connections: max_client_conn reached",
+		client_close(client, "53300", "too many connections: max_client_conn reached; only admin_users get the "
+					 "slots beyond it (admin_reserved_connections)",
 					 "Raise max_client_conn or close idle client connections.");
 		return false;
 	}
-	if (logged_in >= cf.max_client_conn - reserved && !config_list_contains(cf.admin_users, client->user))
+	if (logged_in >= cf.max_client_conn + cf.admin_reserved_connections)
 	{
-		client_close(client, "53300", "too many connections: max_client_conn reached; the remaining "
-					 "connection slots are reserved for admin_users (admin_reserved_connections)",
-					 "Raise max_client_conn or close idle client connections.");
+		client_close(client, "53300", "too many connections: max_client_conn reached, and the "
+					 "admin_reserved_connections slots beyond it are taken", "Raise max_client_conn or close idle client connections.");
 		return false;
 	}
 	return true;

@@ -187,7 +187,9 @@ auth_fail(Client *client, AuthResult result, const char *why)
 			client_close(client, "28000", msg, "Ask the administrator which login method this user needs.");
 			break;
 		default:
-			snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"", client->user);
+			/* PostgreSQL's words; after a SCRAM exchange also PgBouncer's ("SASL authentication failed") */
+			snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"%s", client->user,
+					 client->auth.method == AUTH_METHOD_SCRAM ? ": SASL authentication failed" : "");
 			client_close(client, "28P01", msg, "Check the user name and password.");
 			break;
 	}
@@ -226,7 +228,8 @@ start_method(Client *client, AuthType type, const AuthEntry *found, bool have_us
 
 				if (log_event_allowed(LOGEV_LOGIN_FAILED))
 					slog_info(&client->conn, "login refused: %s", why);
-				snprintf(msg, sizeof(msg), "user \"%s\" may not log in through this pooler", client->user);
+				/* PgBouncer's words, which its users' scripts and tests look for, then why */
+				snprintf(msg, sizeof(msg), "\"trust\" authentication failed: %s", why);
 				client_close(client, "28000", msg, "Add the user to the pooler's auth_file.");
 				return;
 			}

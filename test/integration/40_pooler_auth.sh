@@ -56,7 +56,8 @@ pooler_log_has "/scram_bob@.* authentication failed"; ok $? "failed logins are l
 pooler_stop QUIT
 pooler_start "auth_type = trust" "auth_file = $POOLER_DIR/users.txt"
 is "$(login trust_dave whatever)" trust_dave "trust: a listed user logs in without a password"
-like "$(login not_listed x)" "may not log in" "trust with auth_file: an unlisted user is refused"
+like "$(login not_listed x)" '"trust" authentication failed: user "not_listed" is not in the auth_file' \
+  "trust with auth_file: an unlisted user is refused, in PgBouncer's words and with the reason"
 is "$(login md5_alice ignored)" md5_alice "trust: the pooler still logs into PostgreSQL with md5_alice's md5 secret"
 pooler_stop QUIT
 pooler_start "auth_type = trust"

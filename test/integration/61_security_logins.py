@@ -5,8 +5,8 @@
   renewed while the test runs, do not keep real clients out: each real login (user fg_app, a normal
   database) completes, and so does the admin console;
 - the pooler holds at most max_login_clients logins in progress (SHOW LISTS login_clients);
-- with 8 clients logged in (max_client_conn minus the 2 reserved), another fg_app login is refused with
-  53300 naming admin_reserved_connections, while the admin console (admin_users) still gets in.
+- max_client_conn = 10 fg_app clients are admitted (PgBouncer's meaning), the 11th is refused with 53300
+  naming max_client_conn, while the admin console (admin_users, 2 reserved slots beyond it) still gets in.
 Bounded: at most 500 sockets, 120 s. Honours FG_POOLER_BIN."""
 import os
 import socket
@@ -86,13 +86,15 @@ def main():
         for s in socks:
             s.close()
 
-        held = [psycopg.connect(app_dsn, autocommit=True) for _ in range(8)]
+        held = [psycopg.connect(app_dsn, autocommit=True) for _ in range(10)]
+        ok(True, "max_client_conn = 10 fg_app logins are admitted (PgBouncer's meaning)")
         try:
             psycopg.connect(app_dsn, autocommit=True).close()
-            ok(False, "a 9th fg_app login is refused while only reserved slots are left")
+            ok(False, "an 11th fg_app login is refused once max_client_conn clients are in")
         except psycopg.Error as e:
-            ok("admin_reserved_connections" in str(e) and e.sqlstate in (None, "53300"),
-               "a 9th fg_app login is refused with 53300 naming admin_reserved_connections", str(e))
+            ok("max_client_conn reached" in str(e) and "admin_reserved_connections" in str(e) and
+               e.sqlstate in (None, "53300"),
+               "an 11th fg_app login is refused with 53300 naming max_client_conn and the admin reserve", str(e))
         try:
             rows = p.show("LISTS")
             ok(len(rows) > 0, "… while the admin console (admin_users) still gets in")
