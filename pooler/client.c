@@ -541,7 +541,8 @@ client_has_slot(Client *client)
 	if (logged_in >= cf.max_client_conn + cf.admin_reserved_connections)
 	{
 		client_close(client, "53300", "too many connections: max_client_conn reached, and the "
-					 "admin_reserved_connections slots beyond it are taken", "Raise max_client_conn or close idle client connections.");
+					 "admin_reserved_connections slots beyond it are taken",
+					 "Raise max_client_conn or close idle client connections.");
 		return false;
 	}
 	return true;

@@ -207,6 +207,7 @@ expire_autodb(Pool *pool, uint64_t now)
 	if (n_servers > 0)
 		return false;
 	log_info("pool %s/%s freed: unused for autodb_idle_timeout", pool->db.name, pool->user);
+	server_forget_pool(pool);
 	list_del(&pool->pool_node);
 	params_clear(&pool->welcome_params);
 	for (int i = 0; i < pool->n_welcome; i++)
@@ -522,11 +523,13 @@ janitor_active_clients(Pool *pool, uint64_t now)
 		if (!server)
 			continue;
 		if (!server_exp_idle(server) && timed_out(client->query_start, now, query_ms))
-			client_close(client, "57014", "query_timeout: the query ran longer than the pooler allows",
+			client_close(client, "57014",
+						 "query timeout (query_timeout): the query ran longer than the pooler allows",
 						 "Make the query faster or raise query_timeout.");
 		else if (server_exp_idle(server) && client->tx_status != 'I' && !client->query_start &&
 				 timed_out(client->request_time, now, idle_transaction_ms))
-			client_close(client, "25P03", "idle_transaction_timeout: the transaction was idle too long",
+			client_close(client, "25P03",
+						 "idle transaction timeout (idle_transaction_timeout): the transaction was idle too long",
 						 "Commit or roll back transactions promptly, or raise idle_transaction_timeout.");
 		else if (in_transaction && timed_out(client->transaction_start, now, transaction_ms))
 			client_close(client, "25P04", "transaction_timeout: the transaction ran longer than the pooler allows",
@@ -617,7 +620,7 @@ janitor_pool(Pool *pool, uint64_t now)
 				int			node_idx = server->node;
 
 				node->last_connect_failure_us = now;
-				server_close(server, "server_connect_timeout: login to the server took too long");
+				server_close(server, "connect timeout (server_connect_timeout): login to the server took too long");
 				if (node->n_servers == 0)
 				{
 					close_list_clients(&node->waiting_clients, "08006",
@@ -650,6 +653,7 @@ janitor_pool(Pool *pool, uint64_t now)
 			pool_launch(pool, i);
 	}
 	janitor_active_clients(pool, now);
+	server_cancel_janitor(pool, now);
 	janitor_idle_clients(pool, now);
 }
 

@@ -479,6 +479,7 @@ server_send_cancel(Server *target)
 	list_init(&server->all_node);
 	server->connect_time = conn_now_usec();
 	/* whom it cancels (SHOW POOLS): the target's node and backend pid; a cancel connection has no pool */
+	server->cancel_pool = target->pool;
 	server->node = target->node;
 	server->backend_pid = target->backend_pid;
 	server_set_state(server, SV_CANCEL);
@@ -505,6 +506,72 @@ find_backend(List *list, uint32_t pid)
 	return NULL;
 }
 
+/* cancels_in_flight: cancel connections for target's backend not yet ended. */
+static int
+cancels_in_flight(const Server *target)
+{
+	int			n = 0;
+
+	for (List *it = cancel_server_list.next; it != &cancel_server_list; it = it->next)
+	{
+		const Server *cancel = container_of(it, Server, list_node);
+
+		if (cancel->cancel_pool == target->pool && cancel->node == target->node &&
+			cancel->backend_pid == target->backend_pid)
+			n++;
+	}
+	return n;
+}
+
+/* cancel_ended: a cancel connection for pool's node/pid ended: its server, if held for it and no other, goes back. */
+static void
+cancel_ended(Pool *pool, int node_idx, uint32_t pid)
+{
+	Server	   *target;
+
+	if (!pool || node_idx < 0 || node_idx >= pool->n_nodes ||
+		!(target = find_backend(&pool->nodes[node_idx].active_servers, pid)) || !target->cancel_hold ||
+		cancels_in_flight(target) > 0)
+		return;
+	target->cancel_hold = false;
+	slog_debug(&target->conn, "its cancel requests are done: back to the pool");
+	pool_server_ready(target);
+}
+
+void
+server_cancel_janitor(Pool *pool, uint64_t now)
+{
+	for (int i = 0; i < pool->n_nodes; i++)
+	{
+		List	   *it;
+		List	   *tmp;
+
+		list_for_each_safe(it, tmp, &pool->nodes[i].active_servers)
+		{
+			Server	   *server = container_of(it, Server, list_node);
+
+			if (server->cancel_hold && now - server->request_time > 5000000)
+			{
+				server->cancel_hold = false;
+				slog_info(&server->conn, "a cancel request for it did not end within 5 s: back to the pool");
+				pool_server_ready(server);
+			}
+		}
+	}
+}
+
+void
+server_forget_pool(const Pool *pool)
+{
+	for (List *it = cancel_server_list.next; it != &cancel_server_list; it = it->next)
+	{
+		Server	   *cancel = container_of(it, Server, list_node);
+
+		if (cancel->cancel_pool == pool)
+			cancel->cancel_pool = NULL;
+	}
+}
+
 void
 server_cancel_counts(Pool *pool, int node_idx, CancelCounts *counts)
 {
@@ -516,7 +583,7 @@ server_cancel_counts(Pool *pool, int node_idx, CancelCounts *counts)
 		Server	   *cancel = container_of(it, Server, list_node);
 		Server	   *target;
 
-		if (cancel->node != node_idx)
+		if (cancel->node != node_idx || cancel->cancel_pool != pool)
 			continue;
 		if (!(target = find_backend(&node->active_servers, cancel->backend_pid)) &&
 			!(target = find_backend(&node->idle_servers, cancel->backend_pid)))
@@ -526,7 +593,7 @@ server_cancel_counts(Pool *pool, int node_idx, CancelCounts *counts)
 			counts->cl_waiting_cancel_req++;
 		else
 			counts->cl_active_cancel_req++;
-		if (target->state == SV_ACTIVE)
+		if (target->state == SV_ACTIVE || target->cancel_hold)
 			counts->sv_being_canceled++;
 	}
 }
@@ -568,6 +635,14 @@ server_close(Server *server, const char *reason)
 	server->exp_count = server->exp_cap = 0;
 	server_set_state(server, SV_FREE);
 	pool_schedule_reap();
+	if (server->cancel_pool)
+	{
+		Pool	   *target_pool = server->cancel_pool;
+
+		server->cancel_pool = NULL;
+		cancel_ended(target_pool, server->node, server->backend_pid);
+		return;
+	}
 	/* clients may still wait for this node: give them a fresh connection */
 	if (pool && !pool_shutting_down && !list_empty(&pool->nodes[server->node].waiting_clients))
 		pool_launch(pool, server->node);
@@ -662,6 +737,13 @@ server_release(Server *server)
 		session_server_reset(server);
 		server_set_state(server, SV_RESET);
 		conn_set_read(&server->conn, true);
+		return;
+	}
+	if (server->state == SV_ACTIVE && cancels_in_flight(server) > 0)
+	{
+		/* a cancel sent for its client's query may still reach the backend: not before it is done */
+		server->cancel_hold = true;
+		server_set_state(server, SV_RESET);
 		return;
 	}
 	pool_server_ready(server);

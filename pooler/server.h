@@ -87,6 +87,9 @@ struct Server
 	struct sockaddr_storage addr;	/* the address it connected to (a cancel goes there) */
 	socklen_t	addr_len;
 	Client	   *client;			/* linked client (SV_ACTIVE) */
+	Pool	   *cancel_pool;	/* SV_CANCEL: the pool of the server it cancels (NULL once that pool is gone) */
+	bool		cancel_hold;	/* released while cancels of its client were in flight: held (SV_RESET) until
+								 * they are done, so none can reach the next client's query */
 	uint32_t	backend_pid;
 	uint32_t	backend_key;
 	bool		saw_rollback;	/* a CommandComplete "ROLLBACK" since the last ReadyForQuery */
@@ -125,6 +128,15 @@ extern bool server_connect(Pool *pool, int node);
 
 /* server_host_name: the host server connected to (its entry of a host list; else its node's host) into out. */
 extern void server_host_name(const Server *server, char *out, size_t outlen);
+
+/*
+ * server_cancel_janitor: servers of pool held for cancel requests longer than now - 5 s go back to the pool
+ * (a cancel connection that never ends must not take a server out for good).
+ */
+extern void server_cancel_janitor(Pool *pool, uint64_t now);
+
+/* server_forget_pool: pool is being freed: cancel connections for its servers no longer point at it. */
+extern void server_forget_pool(const Pool *pool);
 
 /* server_send_cancel: opens a one-shot connection to server's host carrying a cancel for its backend. */
 extern void server_send_cancel(Server *server);
