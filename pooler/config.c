@@ -145,7 +145,7 @@ const ConfigKey config_keys[] = {
 	INT_KEY(log_pooler_errors, "1", true, 0, 1),
 	INT_KEY(log_stats, "1", true, 0, 1),
 	INT_KEY(server_fast_close, "0", true, 0, 1),
-	TIME_KEY(server_login_retry, "15", true),
+	TIME_KEY(server_login_retry, "1", true),
 	TIME_KEY(query_wait_notify, "5", true),
 	STR_KEY(client_tls_protocols, "secure", true),
 	STR_KEY(client_tls_ciphers, "default", true),

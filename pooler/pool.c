@@ -26,7 +26,6 @@ static struct event *reaper_ev;
 static uint64_t last_stats_roll;
 
 #define JANITOR_USEC 100000
-#define CONNECT_RETRY_USEC 1000000
 
 static void close_list_servers(List *list, const char *reason);
 
@@ -309,7 +308,7 @@ pool_launch(Pool *pool, int node_idx)
 	if (pool_max_user_connections(pool) > 0 && pool_user_connections(pool->user) >= pool_max_user_connections(pool))
 		return false;
 	if (node->last_connect_failure_us &&
-		conn_now_usec() - node->last_connect_failure_us < CONNECT_RETRY_USEC)
+		conn_now_usec() - node->last_connect_failure_us < (uint64_t) cf.server_login_retry_ms * 1000)
 		return false;
 	return server_connect(pool, node_idx);
 }

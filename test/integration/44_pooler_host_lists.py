@@ -9,6 +9,7 @@ once); a name the test's own DNS server answers NXDOMAIN is a dead entry whose l
 - round-robin with a dead entry: every client is served, none by the dead entry;
 - an entry whose lookup fails is skipped, with PgBouncer's log line "server DNS lookup failed";
 - every entry dead: the client's login fails at once (08006), not after query_wait_timeout;
+- server_login_retry: after a failure the next attempt waits that long (SET on the admin console);
 - a cancel request is sent to the address its server connected to, while node 0 has moved on to another
   entry (both entries reach one server here, so this shows the cancel path works, not which host it picks);
 - SHOW DATABASES and SHOW POOLS show load_balance_hosts for a list (NULL otherwise), RELOAD changes it;
@@ -138,6 +139,27 @@ def all_dead_case(p):
        "the log says every host of the list failed")
 
 
+def login_retry_case(p):
+    """server_login_retry: after every entry failed, the next attempt waits that long (SET on the console)."""
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+        admin.execute("SET server_login_retry = 3")
+    time.sleep(1.2)  # past the 1 s back-off of all_dead_case's failure
+    times = []
+    for _ in range(2):
+        started = time.monotonic()
+        try:
+            with psycopg.connect(p.dsn("alldead"), connect_timeout=30) as c:
+                c.execute("SELECT 1")
+        except psycopg.Error:
+            pass
+        times.append(time.monotonic() - started)
+    ok(times[0] < 2 and times[1] >= 2,
+       "server_login_retry = 3: a login right after a failure waits for the retry (%.2f s, then %.2f s)" %
+       tuple(times))
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+        admin.execute("SET server_login_retry = 1")
+
+
 def cancel_case(p):
     # the first server of rr is on entry 1 (TCP); hold it so the sleeper gets a server on entry 2 (socket),
     # then open one more so node 0's current entry is entry 1 again when the cancel is sent
@@ -237,7 +259,7 @@ def main():
     try:
         return fgtest.run_pooler_tests(fgtest.Pooler(config, prefix="faregate-hostlist."),
                                        [round_robin_case, disable_case, round_robin_dead_case, dns_case,
-                                        all_dead_case, cancel_case, show_case, probe_case, log_case,
+                                        all_dead_case, login_retry_case, cancel_case, show_case, probe_case, log_case,
                                         reload_case])
     finally:
         dns.stop()
