@@ -430,8 +430,9 @@ clip_name(char *dst, size_t dstlen, const char *src)
 }
 
 /*
- * client_startup: a whole StartupMessage: check the database and the admin console's rights, then
- * authenticate. No pool is looked up or created here: that waits for authentication (client_attach_pool),
+ * client_startup: a whole StartupMessage: check the admin console's rights, then authenticate. An unknown
+ * database is refused only after authentication (client_attach_pool), as PgBouncer: before it, the answer
+ * would tell anyone which database names exist. No pool is looked up or created here: that waits for authentication (client_attach_pool),
  * so a login that never completes costs nothing beyond its connection object.
  */
 static void
@@ -482,13 +483,6 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 		}
 		client->admin = true;
 	}
-	else if (!config_find_database(&cf, client->dbname))
-	{
-		snprintf(err, sizeof(err), "no such database: %s", client->dbname);
-		client_close(client, "3D000", err,
-					 "Add the database to [databases] in the pooler's configuration, or a \"*\" entry.");
-		return;
-	}
 	for (int i = 0; i < info.n_params; i++)
 	{
 		int			id = params_lookup(info.names[i]);
@@ -518,23 +512,23 @@ client_startup(Client *client, const uint8_t *pkt, uint32_t len)
 }
 
 /*
- * client_has_slot: max_client_conn logged-in clients are admitted, as PgBouncer; admin_users get
- * admin_reserved_connections slots beyond it, so the admin console stays reachable when other clients
- * fill the pooler (PostgreSQL's superuser_reserved_connections, counted on top). False when the client
+ * client_has_slot: max_client_conn logged-in clients are admitted, as PgBouncer; admin_users logging in to
+ * the admin console get admin_reserved_connections slots beyond it, so the console stays reachable when
+ * other clients fill the pooler (PostgreSQL's superuser_reserved_connections, counted on top). False when the client
  * was closed.
  */
 static bool
 client_has_slot(Client *client)
 {
 	int			logged_in = client_count - client_login_count;
-	bool		admin_user = config_list_contains(cf.admin_users, client->user);
+	bool		console = client->admin && config_list_contains(cf.admin_users, client->user);
 
 	if (logged_in < cf.max_client_conn)
 		return true;
-	if (!admin_user)
+	if (!console)
 	{
-		client_close(client, "53300", "too many connections: max_client_conn reached; only admin_users get the "
-					 "slots beyond it (admin_reserved_connections)",
+		client_close(client, "53300", "too many connections: max_client_conn reached; only the admin console "
+					 "gets slots beyond it (admin_reserved_connections)",
 					 "Raise max_client_conn or close idle client connections.");
 		return false;
 	}
