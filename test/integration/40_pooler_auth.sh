@@ -49,6 +49,13 @@ for auth in md5 scram-sha-256; do
   is "$(login scram_carol carol-pw)" scram_carol "$auth: scram_carol, right password (SCRAM secret; pass-through keys)"
   like "$(login scram_carol wrong)" "password authentication failed" "$auth: scram_carol, wrong password refused"
   like "$(login nobody x)" "password authentication failed" "$auth: unknown user looks like a wrong password"
+  [ $auth = scram-sha-256 ] && like "$(login scram_bob wrong)" "SASL authentication failed" \
+    "$auth: a failed SCRAM exchange also says PgBouncer's words (SASL authentication failed)"
+  # an unknown database is told only to a client that authenticated (PgBouncer's order)
+  out=$(PGPASSWORD=wrong psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U scram_bob -d fg_no_such_db -c "SELECT 1" 2>&1)
+  like "$out" "password authentication failed" "$auth: unknown database, wrong password: refused as a wrong password"
+  out=$(PGPASSWORD=bob-pw psql -X -qAt -h 127.0.0.1 -p "$POOLER_PORT" -U scram_bob -d fg_no_such_db -c "SELECT 1" 2>&1)
+  like "$out" "no such database: fg_no_such_db" "$auth: unknown database, right password: then no such database"
 done
 pooler_log_has "/scram_bob@.* authentication failed"; ok $? "failed logins are logged, naming the user (scram_bob)"
 ! grep -Eq "alice-pw|bob-pw|carol-pw" "$POOLER_DIR/pooler.log"; ok $? "no password in the log"
