@@ -294,6 +294,47 @@ pool_user_connections(const char *user)
 	return n;
 }
 
+/* clients_wait: clients of pool wait for a server of node_idx (queued, or for the pool's first login). */
+static bool
+clients_wait(const Pool *pool, int node_idx)
+{
+	return pool->nodes[node_idx].n_waiting > 0 ||
+		(node_idx == pool->login_node && !list_empty(&pool->welcome_clients));
+}
+
+/*
+ * evict_idle_server: at max_db_connections (dbname) or max_user_connections (user), a pool other than
+ * pool that shares the limit gives up its server idle the longest, so waiting clients are not starved
+ * until server_idle_timeout (PgBouncer's eviction). True when one was closed.
+ */
+static bool
+evict_idle_server(const Pool *pool, const char *dbname, const char *user)
+{
+	Server	   *oldest = NULL;
+
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *other = container_of(it, Pool, pool_node);
+
+		if (other == pool || other->admin || (dbname && strcmp(other->db.name, dbname) != 0) ||
+			(user && strcmp(other->user, user) != 0))
+			continue;
+		for (int i = 0; i < other->n_nodes; i++)
+			for (List *s = other->nodes[i].idle_servers.next; s != &other->nodes[i].idle_servers; s = s->next)
+			{
+				Server	   *server = container_of(s, Server, list_node);
+
+				if (!oldest || server->request_time < oldest->request_time)
+					oldest = server;
+			}
+	}
+	if (!oldest)
+		return false;
+	server_close(oldest, dbname ? "evicted: max_db_connections reached and another pool of the database needs a server" :
+				 "evicted: max_user_connections reached and another pool of the user needs a server");
+	return true;
+}
+
 bool
 pool_launch(Pool *pool, int node_idx)
 {
@@ -303,9 +344,11 @@ pool_launch(Pool *pool, int node_idx)
 		return false;
 	if (node->n_servers >= node_allowed(pool, node))
 		return false;
-	if (POOL_MAX_DB_CONNECTIONS(pool) > 0 && pool_db_connections(pool->db.name) >= POOL_MAX_DB_CONNECTIONS(pool))
+	if (POOL_MAX_DB_CONNECTIONS(pool) > 0 && pool_db_connections(pool->db.name) >= POOL_MAX_DB_CONNECTIONS(pool) &&
+		(!clients_wait(pool, node_idx) || !evict_idle_server(pool, pool->db.name, NULL)))
 		return false;
-	if (pool_max_user_connections(pool) > 0 && pool_user_connections(pool->user) >= pool_max_user_connections(pool))
+	if (pool_max_user_connections(pool) > 0 && pool_user_connections(pool->user) >= pool_max_user_connections(pool) &&
+		(!clients_wait(pool, node_idx) || !evict_idle_server(pool, NULL, pool->user)))
 		return false;
 	if (node->last_connect_failure_us &&
 		conn_now_usec() - node->last_connect_failure_us < (uint64_t) cf.server_login_retry_ms * 1000)
