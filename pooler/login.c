@@ -187,9 +187,9 @@ auth_fail(Client *client, AuthResult result, const char *why)
 			client_close(client, "28000", msg, "Ask the administrator which login method this user needs.");
 			break;
 		default:
-			/* PostgreSQL's words; after a SCRAM exchange also PgBouncer's ("SASL authentication failed") */
-			snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"%s", client->user,
-					 client->auth.method == AUTH_METHOD_SCRAM ? ": SASL authentication failed" : "");
+			/* PostgreSQL's words; after a SCRAM exchange PgBouncer's first ("SASL authentication failed") */
+			snprintf(msg, sizeof(msg), "%spassword authentication failed for user \"%s\"",
+					 client->auth.method == AUTH_METHOD_SCRAM ? "SASL authentication failed: " : "", client->user);
 			client_close(client, "28P01", msg, "Check the user name and password.");
 			break;
 	}
@@ -738,7 +738,8 @@ login_server_auth(Server *server, const uint8_t *msg, uint32_t total)
 				else
 				{
 					server_fail_login(server, "28000",
-									  "the server wants SCRAM-SHA-256 and the pooler has no usable secret for this user "
+									  "wrong password type: the server wants SCRAM-SHA-256 and the pooler has no usable "
+									  "secret for this user "
 									  "(a plain password in auth_file or password= in [databases], or a SCRAM login "
 									  "of the user to the pooler first)");
 					return false;
