@@ -290,6 +290,16 @@ fail_waiting(Pool *pool, int node_idx, const char *sqlstate, const char *reason)
 						 "Check that the server is up and the [databases] entry is right.");
 }
 
+/* What an attempt to connect to a node came to. */
+typedef enum ConnectResult
+{
+	CONNECT_STARTED,			/* a server connection is on its way */
+	CONNECT_PENDING,			/* the host name is being looked up: the janitor asks again */
+	CONNECT_FAILED				/* failed; the clients waiting for the node were answered */
+} ConnectResult;
+
+static ConnectResult connect_node(Pool *pool, int node_idx);
+
 /* has_host_list: node_idx of pool connects to the entries of a host list (host=a,b; never with replicas=). */
 static bool
 has_host_list(const Pool *pool, int node_idx)
@@ -320,15 +330,17 @@ pick_host_entry(Pool *pool, int node_idx)
 /*
  * next_host_entry: a connect to entry (of pool's host list) failed: with load_balance_hosts=disable the
  * list moves on past it (round-robin moved on when the connect started); the next entry is tried at once,
- * until every entry has failed in a row. True when another connect was started.
+ * until every entry has failed in a row. CONNECT_STARTED or CONNECT_PENDING (the next entry's name is being
+ * looked up: the janitor connects once it answered) when the clients may go on waiting, CONNECT_FAILED when
+ * no entry is left to try (the caller fails them).
  */
-static bool
+static ConnectResult
 next_host_entry(Pool *pool, int node_idx, int entry, const char *why)
 {
 	int			n;
 
 	if (!has_host_list(pool, node_idx))
-		return false;
+		return CONNECT_FAILED;
 	n = hostlist_count(pool->db.host);
 	if (pool->db.load_balance_hosts == LB_HOSTS_DISABLE && pool->host_entry % n == entry % n)
 		pool->host_entry = entry % n + 1;
@@ -337,11 +349,11 @@ next_host_entry(Pool *pool, int node_idx, int entry, const char *why)
 	{
 		log_warning("%s/%s: every host of the list %s failed: %s", pool->db.name, pool->user, pool->db.host, why);
 		pool->hosts_failed = 0;
-		return false;
+		return CONNECT_FAILED;
 	}
 	log_info("%s/%s: host %d of the list %s failed, trying the next (%d of %d failed)", pool->db.name, pool->user,
 			 entry % n + 1, pool->db.host, pool->hosts_failed, n);
-	return server_connect(pool, node_idx);
+	return connect_node(pool, node_idx);
 }
 
 /*
@@ -381,6 +393,13 @@ server_fail_login(Server *server, const char *sqlstate, const char *reason)
 bool
 server_connect(Pool *pool, int node_idx)
 {
+	return connect_node(pool, node_idx) == CONNECT_STARTED;
+}
+
+/* connect_node: server_connect, saying whether a lookup still holds the connect (CONNECT_PENDING). */
+static ConnectResult
+connect_node(Pool *pool, int node_idx)
+{
 	PoolNode   *node = &pool->nodes[node_idx];
 	char		err[256];
 	int			fd;
@@ -391,23 +410,27 @@ server_connect(Pool *pool, int node_idx)
 	entry = pool->host_entry;
 	fd = open_socket(node, err, sizeof(err));
 	if (fd == -2)
-		return false;			/* the pool's janitor asks again until the lookup has answered */
+		return CONNECT_PENDING; /* the pool's janitor asks again until the lookup has answered */
 	if (fd < 0)
 	{
 		/* PgBouncer's wording for a failed lookup, which operators' log alerts look for */
 		log_warning("%s/%s: %s%s", pool->db.name, pool->user, fd == -3 ? "closing because: server DNS lookup failed: " : "",
 					err);
-		if (next_host_entry(pool, node_idx, entry, err))
-			return true;
+		{
+			ConnectResult next = next_host_entry(pool, node_idx, entry, err);
+
+			if (next != CONNECT_FAILED)
+				return next;
+		}
 		node->last_connect_failure_us = conn_now_usec();
 		fail_waiting(pool, node_idx, "08006", err);
-		return false;
+		return CONNECT_FAILED;
 	}
 	server = slab_alloc(server_slab);
 	if (!server)
 	{
 		close(fd);
-		return false;
+		return CONNECT_FAILED;
 	}
 	if (has_host_list(pool, node_idx) && pool->db.load_balance_hosts == LB_HOSTS_ROUND_ROBIN)
 		pool->host_entry = (entry + 1) % hostlist_count(pool->db.host);
@@ -431,12 +454,12 @@ server_connect(Pool *pool, int node_idx)
 	if (!iobuf_reserve(&server->conn.wbuf, 1, false))
 	{
 		server_close(server, "out of memory");
-		return false;
+		return CONNECT_FAILED;
 	}
 	server->conn.wbuf->data[server->conn.wbuf->end++] = 0;
 	conn_set_read(&server->conn, false);
 	slog_debug(&server->conn, "connecting");
-	return true;
+	return CONNECT_STARTED;
 }
 
 void
@@ -1546,7 +1569,7 @@ static void server_send_startup(Server *server);
 static void
 log_new_server(Server *server)
 {
-	struct sockaddr_storage local;
+	struct sockaddr_storage local = {0};
 	socklen_t	len = sizeof(local);
 	char		text[INET6_ADDRSTRLEN] = "unix socket";
 	int			port = 0;
@@ -1597,7 +1620,7 @@ server_connected(Server *server)
 		if (has_host_list(pool, node))
 		{
 			pool->nodes[node].dns_pick++;	/* that entry's next connect takes its name's next address */
-			if (next_host_entry(pool, node, entry, why))
+			if (next_host_entry(pool, node, entry, why) != CONNECT_FAILED)
 				return;
 		}
 		else if (connect_next_address(pool, node))

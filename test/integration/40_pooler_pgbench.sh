@@ -70,7 +70,7 @@ pooler_write_config "max_client_conn = 1500" "query_timeout = 1"
 pooler_reload; ok $? "the pooler reloaded its configuration (SIGHUP)"
 out=$(psql -X -q -h 127.0.0.1 -p "$POOLER_PORT" -U postgres -d postgres -v VERBOSITY=verbose \
   -c "\\set VERBOSITY verbose" -c "SELECT pg_sleep(3)" 2>&1)
-like "$out" "FATAL: +57014: query_timeout" "query_timeout answers FATAL 57014"
+like "$out" "FATAL: +57014: query timeout \(query_timeout\)" "query_timeout answers FATAL 57014 (PgBouncer's words, then the key)"
 # login_sqlstate DB: the SQLSTATE of the ErrorResponse a raw v3 startup for DB gets
 login_sqlstate() {
   /usr/bin/python3 - "$POOLER_PORT" "$1" <<'PY'

@@ -8,6 +8,7 @@ once); a name the test's own DNS server answers NXDOMAIN is a dead entry whose l
 - disable: a dead first entry is skipped, and every later connection stays on the one that worked;
 - round-robin with a dead entry: every client is served, none by the dead entry;
 - an entry whose lookup fails is skipped, with PgBouncer's log line "server DNS lookup failed";
+- an entry after a dead one whose name is still being looked up: the client waits for it, then is served;
 - every entry dead: the client's login fails at once (08006), not after query_wait_timeout;
 - server_login_retry: after a failure the next attempt waits that long (SET on the admin console);
 - a cancel request is sent to the address its server connected to, while node 0 has moved on to another
@@ -34,13 +35,18 @@ import psycopg  # noqa: E402
 PORT = fgtest.primary_port()
 SOCKDIR = os.environ["FG_CLUSTER_DIR"]	# the primary's unix_socket_directories
 NX = "nx.fg-hostlist.test"
-dns = fakedns.FakeDNS(10.0)
+SLOW = "slow.fg-hostlist.test"         # answers 127.0.0.1 once the test releases it
+dns = fakedns.FakeDNS(60.0)
+dns.records = {SLOW: ["127.0.0.1"]}
+# held from the start: the /health probe must not have the answer cached before dns_pending_case
+dns.hold[SLOW] = threading.Event()
 DB_LINES = {
     "rr": "host=127.0.0.1,%s" % SOCKDIR,
     "dis": "host=127.0.0.2,127.0.0.1,%s load_balance_hosts=disable" % SOCKDIR,
     "rrdead": "host=127.0.0.2,127.0.0.1",
     "dnsbad": "host=%s,127.0.0.1 load_balance_hosts=disable" % NX,
     "alldead": "host=127.0.0.2,127.0.0.3",
+    "dnsslow": "host=127.0.0.2,%s load_balance_hosts=disable" % SLOW,
     "single": "host=127.0.0.1",
 }
 
@@ -112,6 +118,28 @@ def dns_case(p):
     ok("closing because: server DNS lookup failed" in p.text("pooler.log"),
        "the failed lookup is logged with PgBouncer's words (server DNS lookup failed)")
     close_all(conns)
+
+
+def dns_pending_case(p):
+    """The entry after a dead one is still being looked up: the client waits for it instead of failing."""
+    result = {}
+
+    def client():
+        try:
+            with psycopg.connect(p.dsn("dnsslow"), connect_timeout=20) as c:
+                result["addr"] = c.execute("SELECT host(inet_client_addr())").fetchone()[0]
+        except psycopg.Error as e:
+            result["error"] = str(e)
+
+    t = threading.Thread(target=client)
+    t.start()
+    asked = fgtest.wait_until(lambda: dns.count(SLOW) > 0, 10)
+    time.sleep(0.5)
+    ok(asked and "error" not in result and t.is_alive(),
+       "the first entry refused, the second still being looked up: the client waits", result)
+    dns.hold[SLOW].set()
+    t.join(20)
+    ok(result.get("addr") == "127.0.0.1", "... and is served by the second entry once its name is answered", result)
 
 
 def alldead_attempt(p):
@@ -249,7 +277,7 @@ def log_case(p):
 def main():
     try:
         return fgtest.run_pooler_tests(fgtest.Pooler(config, prefix="faregate-hostlist."),
-                                       [round_robin_case, disable_case, round_robin_dead_case, dns_case,
+                                       [round_robin_case, disable_case, round_robin_dead_case, dns_case, dns_pending_case,
                                         all_dead_case, login_retry_case, cancel_case, show_case, probe_case, log_case,
                                         reload_case])
     finally:
