@@ -605,6 +605,11 @@ client_login_done(Client *client)
 		client_welcome(client);
 		return;
 	}
+	if (pool_login_failing(client->pool))
+	{
+		pool_fail_fast(client->pool, client, client->pool->login_node);
+		return;
+	}
 	client_set_state(client, CL_WAIT_WELCOME);
 	if (list_empty(&client->pool->nodes[client->pool->login_node].login_servers))
 		pool_launch(client->pool, client->pool->login_node);

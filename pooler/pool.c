@@ -356,6 +356,37 @@ pool_launch(Pool *pool, int node_idx)
 	return server_connect(pool, node_idx);
 }
 
+/*
+ * login_has_been_failing: node's last connect or login failed and it has no server that is not still
+ * logging in (PgBouncer's check_fast_fail), on the node a request cannot be routed away from: node 0
+ * (a replica's failure moves its reads elsewhere, routing.c).
+ */
+static bool
+login_has_been_failing(const Pool *pool, int node_idx)
+{
+	const PoolNode *node = &pool->nodes[node_idx];
+
+	return node_idx == 0 && node->last_connect_failure_us && node->n_servers - node->n_login == 0;
+}
+
+bool
+pool_login_failing(const Pool *pool)
+{
+	return login_has_been_failing(pool, pool->login_node);
+}
+
+void
+pool_fail_fast(Pool *pool, Client *client, int node_idx)
+{
+	char		msg[400];
+
+	snprintf(msg, sizeof(msg), "server login has been failing, try again later (server_login_retry): %s",
+			 pool->nodes[node_idx].login_error);
+	client_close(client, "08006", msg, "Check that the server is up; the pooler retries every server_login_retry.");
+	/* with nobody waiting the janitor would not try again: this request starts the next attempt */
+	pool_launch(pool, node_idx);
+}
+
 bool
 pool_request(Pool *pool, Client *client, int node_idx)
 {
@@ -375,6 +406,11 @@ pool_request(Pool *pool, Client *client, int node_idx)
 		}
 		/* unused for server_check_delay: tested first; the client waits for its ReadyForQuery */
 		checking = server_start_check(server);
+	}
+	if (!first && login_has_been_failing(pool, node_idx))
+	{
+		pool_fail_fast(pool, client, node_idx);
+		return false;
 	}
 	client->wait_node = node_idx;
 	client->request_time = conn_now_usec();
@@ -403,6 +439,40 @@ pool_server_ready(Server *server)
 		client_link(client, server);
 		client_resume(client);
 	}
+}
+
+/*
+ * pool_login_failed: a connect or login to node failed for reason. The node keeps the reason and the time
+ * (pool_launch waits server_login_retry before the next attempt; pool_request fails new requests at once
+ * meanwhile, PgBouncer's "server login has been failing"). Clients already waiting keep waiting, as in
+ * PgBouncer, so that a short outage (a restart) costs them a delay, not an error, until query_wait_timeout
+ * or query_timeout ends the wait; a routed read moves to another node at once. Definitive failures (the
+ * server refused the login: a wrong password, a missing database, a certificate that does not verify)
+ * fail them at once with the server's reason while the pool has never logged in (no welcome yet), since
+ * another attempt would fail the same way: PgBouncer's kill_pool_logins.
+ */
+void
+pool_login_failed(Pool *pool, int node_idx, const char *sqlstate, const char *reason, bool definitive)
+{
+	PoolNode   *node = &pool->nodes[node_idx];
+	List	   *it;
+	List	   *tmp;
+	char		msg[512];
+	bool		fail_all = definitive && !pool->welcome_ready;
+
+	node->last_connect_failure_us = conn_now_usec();
+	snprintf(node->login_error, sizeof(node->login_error), "%s", reason);
+	if (node->n_servers > 0)
+		return;
+	snprintf(msg, sizeof(msg), "could not log into the database server: %s", reason);
+	list_for_each_safe(it, tmp, &node->waiting_clients)
+		if (!routing_reroute_waiting(container_of(it, Client, list_node), node_idx, reason) && fail_all)
+			client_close(container_of(it, Client, list_node), sqlstate, msg,
+						 "Check that the server is up and the [databases] entry is right.");
+	if (node_idx == pool->login_node && fail_all)
+		list_for_each_safe(it, tmp, &pool->welcome_clients)
+			client_close(container_of(it, Client, list_node), sqlstate, msg,
+						 "Check that the server is up and the [databases] entry is right.");
 }
 
 /* close_list_clients: closes every client on list with the reason (FATAL when sqlstate is set). */
@@ -618,6 +688,33 @@ janitor_idle_clients(Pool *pool, uint64_t now)
 	}
 }
 
+/*
+ * expire_waiting: a client waiting waited µs for a server of node (or, logged in, for the pool's first
+ * login): query_wait_timeout, and query_timeout, which counts from the request in PgBouncer too. The
+ * error says why no server came when the node's logins have been failing. True if it was closed.
+ */
+static bool
+expire_waiting(Pool *pool, int node_idx, Client *client, uint64_t waited)
+{
+	const UserEntry *u = config_find_user(&cf, pool->user);
+	long		query_ms = user_timeout_ms(u ? u->query_timeout_ms : 0, cf.query_timeout_ms);
+	const PoolNode *node = &pool->nodes[node_idx];
+	char		msg[400];
+	bool		wait_over = cf.query_wait_timeout_ms > 0 && waited > (uint64_t) cf.query_wait_timeout_ms * 1000;
+	bool		query_over = query_ms > 0 && waited > (uint64_t) query_ms * 1000;
+
+	if (!wait_over && !query_over)
+		return false;
+	snprintf(msg, sizeof(msg), "%s: no server connection became free in time%s%s",
+			 query_over ? "query timeout (query_timeout)" : "query_wait_timeout",
+			 node->last_connect_failure_us ? "; the server login has been failing: " : "",
+			 node->last_connect_failure_us ? node->login_error : "");
+	client_close(client, query_over ? "57014" : "08P01", msg,
+				 node->last_connect_failure_us ? "Check that the server is up and the [databases] entry is right." :
+				 "Raise pool_size or query_wait_timeout, or make transactions shorter.");
+	return true;
+}
+
 /* janitor_pool: every timeout of one pool. */
 static void
 janitor_pool(Pool *pool, uint64_t now)
@@ -636,12 +733,16 @@ janitor_pool(Pool *pool, uint64_t now)
 			Client	   *client = container_of(it, Client, list_node);
 			uint64_t	waited = now - client->request_time;
 
-			if (cf.query_wait_timeout_ms > 0 && waited > (uint64_t) cf.query_wait_timeout_ms * 1000)
-				client_close(client, "08P01", "query_wait_timeout: no server connection became free in time",
-							 "Raise pool_size or query_wait_timeout, or make transactions shorter.");
-			else if (waited > pool->max_wait_us)
+			if (!expire_waiting(pool, i, client, waited) && waited > pool->max_wait_us)
 				pool->max_wait_us = waited;
 		}
+		if (i == pool->login_node)
+			list_for_each_safe(it, tmp, &pool->welcome_clients)
+			{
+				Client	   *client = container_of(it, Client, list_node);
+
+				(void) expire_waiting(pool, i, client, now - client->connect_time);
+			}
 		/* clients logged in before the pool's first server login: keep trying (after a failure) */
 		if (i == pool->login_node && !list_empty(&pool->welcome_clients) && node->n_login == 0)
 			pool_launch(pool, i);
@@ -661,18 +762,9 @@ janitor_pool(Pool *pool, uint64_t now)
 			{
 				int			node_idx = server->node;
 
-				node->last_connect_failure_us = now;
 				server_close(server, "connect timeout (server_connect_timeout): login to the server took too long");
-				if (node->n_servers == 0)
-				{
-					close_list_clients(&node->waiting_clients, "08006",
-									   "could not log into the database server: server_connect_timeout",
-									   "Check that the server is up and reachable.");
-					if (node_idx == pool->login_node)
-						close_list_clients(&pool->welcome_clients, "08006",
-										   "could not log into the database server: server_connect_timeout",
-										   "Check that the server is up and reachable.");
-				}
+				pool_login_failed(pool, node_idx, "08006", "server_connect_timeout: login to the server took too long",
+								  false);
 			}
 		}
 		list_for_each_safe(it, tmp, &node->idle_servers)

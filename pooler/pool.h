@@ -39,7 +39,7 @@ typedef struct PoolNode
 	socklen_t	addr_len;
 	int			n_addrs;		/* addresses of host at the last lookup */
 	unsigned	dns_pick;		/* which of them the next connect uses (round robin, on after a failure) */
-	int			dns_failures;	/* connects failed in a row, up to n_addrs: then clients are failed */
+	int			dns_failures;	/* connects failed in a row, up to n_addrs: then the node's login failed */
 	List		login_servers;	/* SV_CONNECTING, SV_LOGIN */
 	List		idle_servers;	/* SV_IDLE, most recently used first */
 	List		active_servers; /* SV_ACTIVE, SV_RESET */
@@ -47,7 +47,8 @@ typedef struct PoolNode
 	int			n_servers;		/* on any of the three server lists */
 	int			n_login;		/* on login_servers */
 	int			n_waiting;		/* on waiting_clients */
-	uint64_t	last_connect_failure_us;	/* back-off after a failed connect */
+	uint64_t	last_connect_failure_us;	/* back-off after a failed connect; 0 once a login succeeds */
+	char		login_error[256];	/* why that connect or login failed (the clients' errors name it) */
 	/*
 	 * Node sets that change at run time (Patroni discovery, routing.c): a vacant slot has no host and is
 	 * never connected to; a retired one is a member that left: no new servers, its idle ones closed,
@@ -153,6 +154,22 @@ extern int	pool_route(Pool *pool, Client *client, char type, const uint8_t *msg,
  * node is below its size (returns false).
  */
 extern bool pool_request(Pool *pool, Client *client, int node);
+
+/*
+ * pool_login_failed: a connect or login to node failed for reason (sqlstate): the retry waits
+ * server_login_retry; the clients waiting keep waiting, except that reads move to another node and,
+ * when definitive (the server refused the login) while the pool never logged in, they get the reason.
+ */
+extern void pool_login_failed(Pool *pool, int node, const char *sqlstate, const char *reason, bool definitive);
+
+/* pool_login_failing: the pool's login node has been failing its logins and has no server (fail fast). */
+extern bool pool_login_failing(const Pool *pool);
+
+/*
+ * pool_fail_fast: answers client's request for node, whose logins have been failing, at once with the
+ * last failure (PgBouncer's "server login has been failing") and starts the next attempt when due.
+ */
+extern void pool_fail_fast(Pool *pool, Client *client, int node);
 
 /* pool_server_ready: a server became idle (login done, released): serves the first waiting client. */
 extern void pool_server_ready(Server *server);

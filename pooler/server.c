@@ -242,7 +242,7 @@ open_socket_to(const struct sockaddr_storage *addr, socklen_t addr_len, const ch
 	}
 	if (connect(fd, (const struct sockaddr *) addr, addr_len) < 0 && errno != EINPROGRESS)
 	{
-		snprintf(err, errlen, "connect to %s:%d: %s", host, port, strerror(errno));
+		snprintf(err, errlen, "connect failed: %s:%d: %s", host, port, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -268,26 +268,15 @@ open_socket(PoolNode *node, char *err, size_t errlen)
 	return open_socket_to(&node->addr, node->addr_len, node->host, node->port, err, errlen);
 }
 
-/* fail_waiting: a node cannot be reached and has no server left: waiting clients get the reason. */
-static void
-fail_waiting(Pool *pool, int node_idx, const char *sqlstate, const char *reason)
+/*
+ * server_error_is_transient: an ErrorResponse during the login that another attempt may not get (the
+ * server is starting up or shutting down, out of connection slots, a connection failure class): the
+ * clients go on waiting for the retry rather than get it.
+ */
+static bool
+server_error_is_transient(const char *sqlstate)
 {
-	PoolNode   *node = &pool->nodes[node_idx];
-	List	   *it;
-	List	   *tmp;
-	char		msg[512];
-
-	if (node->n_servers > 0)
-		return;
-	snprintf(msg, sizeof(msg), "could not log into the database server: %s", reason);
-	list_for_each_safe(it, tmp, &node->waiting_clients)
-		if (!routing_reroute_waiting(container_of(it, Client, list_node), node_idx, reason))
-			client_close(container_of(it, Client, list_node), sqlstate, msg,
-						 "Check that the server is up and the [databases] entry is right.");
-	if (node_idx == pool->login_node)
-		list_for_each_safe(it, tmp, &pool->welcome_clients)
-			client_close(container_of(it, Client, list_node), sqlstate, msg,
-						 "Check that the server is up and the [databases] entry is right.");
+	return strncmp(sqlstate, "57P0", 4) == 0 || strncmp(sqlstate, "53", 2) == 0 || strncmp(sqlstate, "08", 2) == 0;
 }
 
 /* What an attempt to connect to a node came to. */
@@ -385,9 +374,8 @@ server_fail_login(Server *server, const char *sqlstate, const char *reason)
 	Pool	   *pool = server->pool;
 	int			node = server->node;
 
-	pool->nodes[node].last_connect_failure_us = conn_now_usec();
 	server_close(server, reason);
-	fail_waiting(pool, node, sqlstate, reason);
+	pool_login_failed(pool, node, sqlstate, reason, true);
 }
 
 bool
@@ -422,8 +410,7 @@ connect_node(Pool *pool, int node_idx)
 			if (next != CONNECT_FAILED)
 				return next;
 		}
-		node->last_connect_failure_us = conn_now_usec();
-		fail_waiting(pool, node_idx, "08006", err);
+		pool_login_failed(pool, node_idx, "08006", err, false);
 		return CONNECT_FAILED;
 	}
 	server = slab_alloc(server_slab);
@@ -811,6 +798,7 @@ server_login_done(Server *server)
 	slog_debug(&server->conn, "login done, backend pid %u", server->backend_pid);
 	login_server_cleanup(server);
 	pool->nodes[server->node].last_connect_failure_us = 0;
+	pool->nodes[server->node].login_error[0] = '\0';
 	pool->nodes[server->node].tls_error[0] = '\0';
 	pool->nodes[server->node].ever_connected = true;
 	server->request_time = conn_now_usec();
@@ -917,9 +905,9 @@ server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
 				if (!proto_read_error(msg, total, &fields))
 					break;
 				snprintf(reason, sizeof(reason), "%s", fields.message);
-				pool->nodes[node].last_connect_failure_us = conn_now_usec();
 				server_close(server, reason);
-				fail_waiting(pool, node, fields.sqlstate[0] ? fields.sqlstate : "08006", reason);
+				pool_login_failed(pool, node, fields.sqlstate[0] ? fields.sqlstate : "08006", reason,
+							 !server_error_is_transient(fields.sqlstate));
 				return false;
 			}
 		case 'Z':
@@ -1614,7 +1602,7 @@ server_connected(Server *server)
 
 		int			entry = server->host_entry;
 
-		snprintf(why, sizeof(why), "connect to %s:%d failed: %s", pool->nodes[node].host,
+		snprintf(why, sizeof(why), "connect failed: %s:%d: %s", pool->nodes[node].host,
 				 pool->nodes[node].port, strerror(err));
 		server_close(server, why);
 		if (has_host_list(pool, node))
@@ -1625,8 +1613,7 @@ server_connected(Server *server)
 		}
 		else if (connect_next_address(pool, node))
 			return;
-		pool->nodes[node].last_connect_failure_us = conn_now_usec();
-		fail_waiting(pool, node, "08006", why);
+		pool_login_failed(pool, node, "08006", why, false);
 		return;
 	}
 	pool->nodes[server->node].dns_failures = 0;
@@ -1765,6 +1752,16 @@ server_io_failed(Server *server, const char *what)
 		snprintf(why, sizeof(why), "%s: %s", what, strerror(errno));
 	else
 		snprintf(why, sizeof(why), "server closed the connection");
+	if (server->state == SV_LOGIN)
+	{
+		Pool	   *pool = server->pool;
+		int			node = server->node;
+
+		/* a server shutting down, a network failure during the login: the clients wait for the retry */
+		server_close(server, why);
+		pool_login_failed(pool, node, "08006", why, false);
+		return;
+	}
 	server_close(server, why);
 }
 

@@ -8,12 +8,15 @@ resolver at it):
 - every address of a name is tried (the first refuses the connection, the second is PostgreSQL);
 - a name that moves (a failover that repoints DNS) is followed: after dns_max_ttl the next server
   connection goes to the new address, both ways (a live address to a dead one and back);
-- an unknown name (NXDOMAIN) ends the client's wait with an error naming it; SHOW DNS_ZONES has its columns.
+- an unknown name (NXDOMAIN): the client waits to query_wait_timeout (PgBouncer's semantics: a retry may
+  succeed), its error names the lookup, and the next client is answered at once naming it too ("server
+  login has been failing"); SHOW DNS_ZONES has its columns.
 Honours FG_POOLER_BIN.
 """
 import os
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
 import fakedns  # noqa: E402
@@ -129,7 +132,7 @@ def move_case(p):
     def fails_now():
         value, err = query_db(p, "movedb")
         moved["err"] = err
-        return value is None and err and "connect to %s:%d failed" % (name, PORT) in err
+        return value is None and err and "connect failed: %s:%d" % (name, PORT) in err
     moved = {}
     ok(fgtest.wait_until(fails_now, WAIT, interval=0.5),
        "move: once the name points at a dead address, new server connections go there", moved)
@@ -147,9 +150,25 @@ def move_case(p):
 
 
 def nxdomain_case(p):
-    value, err = query_db(p, "nxdb")
-    ok(value is None and err and 'could not resolve "%s"' % NAMES["nx"] in err,
-       "an unknown name: the client's login fails naming it", err)
+    # as in PgBouncer, a client keeps waiting through failed connects (the retry may succeed) until
+    # query_wait_timeout; the clients after it are answered at once while the logins keep failing
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+        admin.execute("SET query_wait_timeout = 3")
+    try:
+        started = time.monotonic()
+        value, err = query_db(p, "nxdb")
+        waited = time.monotonic() - started
+        ok(value is None and err and "query_wait_timeout" in err and 'could not resolve "%s"' % NAMES["nx"] in err,
+           "an unknown name: the first client waits to query_wait_timeout, and its error names the lookup", err)
+        ok(2.5 < waited < 15, "... after query_wait_timeout (3 s): %.2f s" % waited)
+        started = time.monotonic()
+        value, err = query_db(p, "nxdb")
+        ok(value is None and err and "server login has been failing" in err and
+           'could not resolve "%s"' % NAMES["nx"] in err and time.monotonic() - started < 2,
+           "... the next client is answered at once, naming it (%.2f s)" % (time.monotonic() - started), err)
+    finally:
+        with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+            admin.execute("SET query_wait_timeout = 60")
     row = dns_hosts(p)[0].get(NAMES["nx"], {})
     ok(row.get("addrs") == "" and row.get("status") not in ("ok", "pending", None),
        "SHOW DNS_HOSTS shows the failed lookup with its reason", row)

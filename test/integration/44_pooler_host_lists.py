@@ -9,8 +9,9 @@ once); a name the test's own DNS server answers NXDOMAIN is a dead entry whose l
 - round-robin with a dead entry: every client is served, none by the dead entry;
 - an entry whose lookup fails is skipped, with PgBouncer's log line "server DNS lookup failed";
 - an entry after a dead one whose name is still being looked up: the client waits for it, then is served;
-- every entry dead: the client's login fails at once (08006), not after query_wait_timeout;
-- server_login_retry: after a failure the next attempt waits that long (SET on the admin console);
+- every entry dead: the client waits for the retries until query_wait_timeout, as in PgBouncer, and its
+  error names the last failure; the next client is answered at once ("server login has been failing");
+  meanwhile the attempts come server_login_retry apart (SET on the admin console);
 - a cancel request is sent to the address its server connected to, while node 0 has moved on to another
   entry (both entries reach one server here, so this shows the cancel path works, not which host it picks);
 - SHOW DATABASES and SHOW POOLS show load_balance_hosts for a list (NULL otherwise), RELOAD changes it;
@@ -142,6 +143,12 @@ def dns_pending_case(p):
     ok(result.get("addr") == "127.0.0.1", "... and is served by the second entry once its name is answered", result)
 
 
+def admin_set(p, **settings):
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+        for key, value in settings.items():
+            admin.execute("SET %s = %s" % (key, value))
+
+
 def alldead_attempt(p):
     """A client of alldead runs SELECT 1: (the error or None, seconds it took)."""
     started = time.monotonic()
@@ -154,29 +161,31 @@ def alldead_attempt(p):
 
 
 def all_dead_case(p):
-    err, elapsed = alldead_attempt(p)
-    ok(err is not None and "could not log into the database server" in str(err),
-       "every entry dead: the client's login fails naming the failure", repr(err))
-    again, _ = alldead_attempt(p)
-    ok(again is not None and "could not log into the database server" in str(again) and
-       (again.sqlstate in (None, "08006")), "... and so does the next client (08006 when it gets that far)",
-       repr(again))
-    ok(elapsed < 15, "... at once, not after query_wait_timeout (60 s): %.2f s" % elapsed)
-    ok("every host of the list 127.0.0.2,127.0.0.3 failed" in p.text("pooler.log"),
-       "the log says every host of the list failed")
-
-
-def login_retry_case(p):
-    """server_login_retry: after every entry failed, the next attempt waits that long (SET on the console)."""
-    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
-        admin.execute("SET server_login_retry = 3")
-    time.sleep(1.2)  # past the 1 s back-off of all_dead_case's failure
-    times = [alldead_attempt(p)[1] for _ in range(2)]
-    ok(times[0] < 2 and times[1] >= 2,
-       "server_login_retry = 3: a login right after a failure waits for the retry (%.2f s, then %.2f s)" %
-       tuple(times))
-    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
-        admin.execute("SET server_login_retry = 1")
+    # as in PgBouncer, the client that finds the pool's logins failing keeps waiting for a retry (every
+    # server_login_retry) until query_wait_timeout; the clients after it are answered at once while the
+    # logins keep failing
+    mark = "every host of the list 127.0.0.2,127.0.0.3 failed"
+    admin_set(p, server_login_retry=2, query_wait_timeout=7)
+    try:
+        before = len(p.text("pooler.log").splitlines())
+        err, elapsed = alldead_attempt(p)
+        ok(err is not None and "query_wait_timeout" in str(err) and "server login has been failing" in str(err) and
+           "127.0.0.3" in str(err), "every entry dead: the first client waits for the retries, then its error names "
+           "the last failure", repr(err))
+        ok(6.5 < elapsed < 20, "... at query_wait_timeout (7 s): %.2f s" % elapsed)
+        stamps = [time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S")) + float("0" + line[19:23])
+                  for line in p.text("pooler.log").splitlines()[before:] if mark in line]
+        gaps = [y - x for x, y in zip(stamps, stamps[1:])]
+        ok(2 <= len(stamps) <= 5 and gaps and min(gaps) >= 1.9,
+           "server_login_retry = 2: the attempts for the waiting client are at least 2 s apart (%d attempts, "
+           "gaps %s)" % (len(stamps), ["%.2f" % g for g in gaps]))
+        again, elapsed = alldead_attempt(p)
+        ok(again is not None and "server login has been failing, try again later (server_login_retry)" in str(again)
+           and again.sqlstate in (None, "08006") and elapsed < 2,
+           "... the next client is answered at once (08006 when it gets that far): %.2f s" % elapsed, repr(again))
+    finally:
+        admin_set(p, server_login_retry=1, query_wait_timeout=60)
+    ok(mark in p.text("pooler.log"), "the log says every host of the list failed")
 
 
 def cancel_case(p):
@@ -278,7 +287,7 @@ def main():
     try:
         return fgtest.run_pooler_tests(fgtest.Pooler(config, prefix="faregate-hostlist."),
                                        [round_robin_case, disable_case, round_robin_dead_case, dns_case, dns_pending_case,
-                                        all_dead_case, login_retry_case, cancel_case, show_case, probe_case, log_case,
+                                        all_dead_case, cancel_case, show_case, probe_case, log_case,
                                         reload_case])
     finally:
         dns.stop()
