@@ -35,7 +35,6 @@ static const PgbcompatKey pgbcompat_keys[] = {
 	{"auth_ldap_options", PGBC_DEFAULT_ONLY, "auth_type ldap is not supported"},
 	{"dns_zone_check_period", PGBC_DEFAULT_ONLY,
 	"zone serial checks need c-ares; host names are looked up again when their answer's TTL ends"},
-	{"server_fast_close", PGBC_DEFAULT_ONLY, "a RECONNECT or reload waits for each server's transaction"},
 	{"client_tls_protocols", PGBC_DEFAULT_ONLY, "TLS 1.2 and 1.3 (OpenSSL's defaults) are always offered"},
 	{"client_tls_ciphers", PGBC_DEFAULT_ONLY, "OpenSSL's default cipher list is used"},
 	{"client_tls13_ciphers", PGBC_DEFAULT_ONLY, "OpenSSL's default TLS 1.3 ciphersuites are used"},

@@ -53,6 +53,16 @@ node_init_first_host(PoolNode *node, const DatabaseEntry *db)
 	node_init(node, NODE_PRIMARY, first, db->port);
 }
 
+/* pool_db_known: some pool serves the database dbname (clients ask for that name). */
+static bool
+pool_db_known(const char *dbname)
+{
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+		if (strcmp(container_of(it, Pool, pool_node)->db.name, dbname) == 0)
+			return true;
+	return false;
+}
+
 /*
  * issue 15: the per-database ([databases] line) and per-user ([users]) settings, else the [pooler] one:
  * a user's value wins over the database's (PgBouncer's order).
@@ -156,6 +166,8 @@ pool_get(const DatabaseEntry *db, const char *dbname, const char *client_user)
 		snprintf(entry.name, sizeof(entry.name), "%s", dbname);
 		if (!entry.dbname[0])
 			snprintf(entry.dbname, sizeof(entry.dbname), "%s", dbname);
+		if (!pool_db_known(dbname))
+			log_info("registered new auto-database: %s (from the \"*\" entry)", dbname);	/* PgBouncer's words */
 		pool = pool_new(&entry, user, false);
 		if (pool)
 			pool->autodb = true;
@@ -353,6 +365,9 @@ pool_launch(Pool *pool, int node_idx)
 	if (node->last_connect_failure_us &&
 		conn_now_usec() - node->last_connect_failure_us < (uint64_t) cf.server_login_retry_ms * 1000)
 		return false;
+	if (node->n_servers >= pool->pool_size)	/* PgBouncer's words, which its users' alerts look for */
+		log_warning("%s/%s: taking connection from reserve_pool (%d of %d)", pool->db.name, pool->user,
+					node->n_servers - pool->pool_size + 1, pool_reserve_size(pool));
 	return server_connect(pool, node_idx);
 }
 
@@ -715,6 +730,39 @@ expire_waiting(Pool *pool, int node_idx, Client *client, uint64_t waited)
 	return true;
 }
 
+/*
+ * fast_close_active: server_fast_close = 1: a server to be closed (RECONNECT, a reload that changed the
+ * database) that a client holds between transactions (session pooling: in transaction pooling it was
+ * released, and closed, at the transaction's end) is closed now, with its client, instead of at the end
+ * of the session, as PgBouncer does.
+ */
+static void
+fast_close_active(PoolNode *node)
+{
+	List	   *it;
+	List	   *tmp;
+
+	list_for_each_safe(it, tmp, &node->active_servers)
+	{
+		Server	   *server = container_of(it, Server, list_node);
+		Client	   *client = server->client;
+
+		if (!server->close_needed || server->state != SV_ACTIVE || !server_exp_idle(server) ||
+			server->tx_status != 'I' || server->fwd_remain > 0 || conn_has_output(&server->conn))
+			continue;
+		if (client)
+		{
+			/* unlinked first: server_close would report the server's end to the client as a failure */
+			client->server = NULL;
+			server->client = NULL;
+		}
+		server_close(server, "database configuration changed");
+		if (client)
+			client_close(client, "08P01", "database configuration changed (server_fast_close): reconnect",
+						 "RECONNECT or a reload changed the database; connect again.");
+	}
+}
+
 /* janitor_pool: every timeout of one pool. */
 static void
 janitor_pool(Pool *pool, uint64_t now)
@@ -781,6 +829,8 @@ janitor_pool(Pool *pool, uint64_t now)
 					 now - server->request_time > (uint64_t) cf.server_idle_timeout_ms * 1000)
 				server_close(server, "server_idle_timeout reached");
 		}
+		if (cf.server_fast_close)
+			fast_close_active(node);
 		/* min_pool_size: keep warm connections */
 		if (POOL_MIN_SIZE(pool) > 0 && !pool->paused && !pool_shutting_down && pool->welcome_ready &&
 			node->n_servers < POOL_MIN_SIZE(pool) && list_empty(&node->login_servers))

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""44_pooler_reserve_fastclose.py: three PgBouncer behaviours its users (and its test suite) look for
+(issue 15; docs/pooler.md):
+- reserve_pool_size / reserve_pool_timeout: with 6 clients sleeping on a pool of 2 (reserve 2, timeout
+  1 s) the server has 2 backends of the pool at first and 4 once the wait passed the timeout; each
+  reserve connection is logged "taking connection from reserve_pool";
+- server_fast_close = 1: after RECONNECT, a session-mode client between transactions loses its server
+  (and its connection) at once, logged "closing because: database configuration changed"; with 0 it
+  keeps its session to its end;
+- a pool of the "*" entry is logged "registered new auto-database" once per database.
+Honours FG_POOLER_BIN."""
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
+import fgtest  # noqa: E402
+from fgtest import ok  # noqa: E402
+
+import psycopg  # noqa: E402
+
+HOST = fgtest.HOST
+PORT = fgtest.primary_port()
+
+
+def config(p):
+    return ("[databases]\n"
+            "resdb = host=%s port=%d dbname=fg_reserve pool_size=2 reserve_pool_size=2\n" % (HOST, PORT) +
+            "sessdb = host=%s port=%d dbname=postgres pool_mode=session\n" % (HOST, PORT) +
+            "* = host=%s port=%d dbname=postgres\n" % (HOST, PORT) +
+            "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
+            "admin_users = postgres\nlogfile = %s/pooler.log\nreserve_pool_timeout = 1\n" % p.dir +
+            "query_wait_timeout = 30\n")
+
+
+def backends(db):
+    with fgtest.primary_connect() as c:
+        return c.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (db,)).fetchone()[0]
+
+
+def reserve_case(p):
+    errors = []
+
+    def sleeper():
+        try:
+            with p.connect("resdb", connect_timeout=20) as c:
+                c.execute("SELECT pg_sleep(4)")
+        except psycopg.Error as e:
+            errors.append(str(e))
+    threads = [threading.Thread(target=sleeper) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.6)
+    early = backends("fg_reserve")
+    time.sleep(2.4)
+    late = backends("fg_reserve")
+    for t in threads:
+        t.join(30)
+    ok(early == 2, "reserve: at first the pool has its pool_size (2) backends: %d" % early)
+    ok(late == 4, "reserve: once the first waiting client waited reserve_pool_timeout (1 s), 2 more: %d" % late)
+    ok(not errors, "reserve: every sleeper finished", errors[:3])
+    n = p.text("pooler.log").count("taking connection from reserve_pool")
+    ok(n == 2, "reserve: each reserve connection is logged 'taking connection from reserve_pool' (%d)" % n)
+
+
+def fast_close_once(p, fast):
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+        admin.execute("SET server_fast_close = %d" % fast)
+    c = psycopg.connect(p.dsn("sessdb"), autocommit=True)
+    try:
+        c.execute("SELECT 1")
+        with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+            admin.execute("RECONNECT sessdb")
+        time.sleep(1)
+        try:
+            c.execute("SELECT 1")
+            return None
+        except psycopg.Error as e:
+            return str(e)
+    finally:
+        c.close()
+
+
+def fast_close_case(p):
+    err = fast_close_once(p, 0)
+    ok(err is None, "server_fast_close = 0: after RECONNECT a session client keeps its server until it leaves", err)
+    err = fast_close_once(p, 1)
+    ok(err is not None and "server_fast_close" in err,
+       "server_fast_close = 1: after RECONNECT the session client between transactions is disconnected", err)
+    ok("closing because: database configuration changed" in p.text("pooler.log"),
+       "... logged 'closing because: database configuration changed'")
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+        admin.execute("SET server_fast_close = 0")
+
+
+def autodb_case(p):
+    for _ in range(2):
+        with p.connect("fg_auto_one") as c:
+            c.execute("SELECT 1")
+    with p.connect("fg_auto_two") as c:
+        c.execute("SELECT 1")
+    log = p.text("pooler.log")
+    ok(log.count("registered new auto-database: fg_auto_one") == 1 and
+       log.count("registered new auto-database: fg_auto_two") == 1,
+       "a \"*\" pool is logged 'registered new auto-database' once per database")
+    ok("registered new auto-database: resdb" not in log, "... and a [databases] entry's pool is not")
+
+
+def main():
+    fgtest.recreate_db("fg_reserve")
+    sys.exit(fgtest.run_pooler_tests(fgtest.Pooler(config, prefix="faregate-reserve."),
+                                     [reserve_case, fast_close_case, autodb_case]))
+
+
+main()
