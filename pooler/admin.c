@@ -502,7 +502,8 @@ known_db(Client *client, const char *db, bool *answered)
 	if (config_find_database(&cf, db))
 		return true;
 	snprintf(msg, sizeof(msg), "no such database: %s", db);
-	*answered = admin_error(client, "3D000", msg, "SHOW DATABASES lists the databases.") || true;
+	/* 08P01 as every admin console error of PgBouncer's, which scripts may test for */
+	*answered = admin_error(client, "08P01", msg, "SHOW DATABASES lists the databases.") || true;
 	return false;
 }
 
@@ -609,7 +610,7 @@ cmd_kill_client(Client *client, const char *arg)
 	errno = 0;
 	id = strtoull(arg, &end, 10);
 	if (!arg[0] || *end || errno)
-		return admin_error(client, "42601", "invalid client id",
+		return admin_error(client, "08P01", "invalid client pointer supplied: KILL_CLIENT takes a client id",
 						   "Write KILL_CLIENT id, with the id column of SHOW CLIENTS.");
 	for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
 	{
@@ -793,6 +794,12 @@ admin_handle(Client *client, char type, const uint8_t *msg, uint32_t total)
 		client_close(client, "08P01", "the admin console supports only simple queries",
 					 "Use psql or a driver in simple-query mode against the admin console.");
 		return false;
+	}
+	if (client->pool)
+	{
+		/* as PgBouncer: each console command is one transaction and one query of database pgbouncer */
+		client->pool->stats.total.xact_count++;
+		client->pool->stats.total.query_count++;
 	}
 	ok = admin_query(client, query);
 	if (!ok)

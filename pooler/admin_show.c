@@ -25,6 +25,7 @@
 #include "iobuf.h"
 #include "notify.h"
 #include "log.h"
+#include "login.h"
 #include "params.h"
 #include "peer.h"
 #include "pool.h"
@@ -426,13 +427,6 @@ compare_pool_user(const void *a, const void *b)
 	return strcmp((*(const Pool *const *) a)->user, (*(const Pool *const *) b)->user);
 }
 
-/* compare_user_pool: bsearch's comparison of a user name (key) with a pool of pools_sorted(compare_pool_user) */
-static int
-compare_user_pool(const void *key, const void *elem)
-{
-	return strcmp((const char *) key, (*(const Pool *const *) elem)->user);
-}
-
 /*
  * StatsRow: the counters of one database (its pools summed): totals, per-second averages, and what
  * the rate limiter refused and delayed.
@@ -660,6 +654,36 @@ show_totals(Client *client)
 }
 
 /*
+ * admin_database_row: SHOW DATABASES' row of the admin console's database, as PgBouncer shows its own
+ * (name pgbouncer, no host, the listen port, forced user pgbouncer, statement mode, pool size 2), with
+ * its client limit and count (clientlimit.c counts the console's clients apart).
+ */
+static void
+admin_database_row(AdminResult *res)
+{
+	char		port[16];
+	char		max_clients[16];
+	char		n_clients[16];
+	const char *values[32] = {NULL};	/* the per-host lists (columns 18 on) stay NULL: no host */
+
+	snprintf(port, sizeof(port), "%d", cf.listen_port);
+	snprintf(max_clients, sizeof(max_clients), "%d", clientlimit_db_max(&cf, "pgbouncer", true));
+	snprintf(n_clients, sizeof(n_clients), "%d", clientlimit_db_count("pgbouncer", true));
+	values[0] = "pgbouncer";
+	values[2] = port;
+	values[3] = "pgbouncer";
+	values[4] = "pgbouncer";
+	values[5] = "2";
+	values[6] = values[7] = values[8] = "0";
+	values[9] = "statement";
+	values[11] = values[12] = "0";
+	values[13] = max_clients;
+	values[14] = n_clients;
+	values[15] = values[16] = values[17] = "0";
+	admin_result_row(res, values);
+}
+
+/*
  * show_databases: PgBouncer 1.25's 17 columns, then faregate's: reserve_pool (1.18's name of
  * reserve_pool_size, which prometheus-pgbouncer-exporter 1.7 reads) and the per-host routing lists.
  */
@@ -682,6 +706,7 @@ show_databases(Client *client)
 	HostLists	hl;
 
 	admin_result_begin(&res, client, NC, names, types);
+	admin_database_row(&res);
 	for (int i = 0; i < cf.n_databases && !res.failed; i++)
 	{
 		const DatabaseEntry *db = &cf.databases[i];
@@ -723,11 +748,108 @@ show_databases(Client *client)
 	return admin_result_end(&res);
 }
 
+/* UserRow: one row of SHOW USERS while it is counted. */
+typedef struct UserRow
+{
+	const char *name;
+	int			servers;		/* server connections of the user's pools */
+	int			clients;		/* client connections admitted (as clientlimit.c counts them) */
+} UserRow;
+
+static int
+compare_user_row(const void *a, const void *b)
+{
+	return strcmp(((const UserRow *) a)->name, ((const UserRow *) b)->name);
+}
+
+/* add_user_row: appends name (when set) to rows; the caller sized rows for every source. */
+static void
+add_user_row(UserRow *rows, int *n, const char *name)
+{
+	if (name && name[0])
+		rows[(*n)++] = (UserRow) {name, 0, 0};
+}
+
 /*
- * show_users: one row per user with a pool (server login user) or a logged-in client: the [users]
- * line's pool_size, reserve_pool_size and pool_mode (empty/NULL when the user has none, as PgBouncer),
- * max_user_connections and max_user_client_connections (the [users] value, else the [pooler] one) and the
- * current counts.
+ * collect_users: the users PgBouncer lists, sorted and unique, into *rows (malloc'd; NULL when there is
+ * no memory): every [users] line, every auth_file entry, the forced user and auth_user of every
+ * [databases] line, the global auth_user, and every user with a pool or an admitted client (a user
+ * found by auth_query, the admin console's). Returns the count.
+ */
+static int
+collect_users(UserRow **rows_out)
+{
+	int			cap = cf.n_users + 2 * cf.n_databases + 1;
+	int			n = 0;
+	UserRow    *rows;
+
+	for (int i = 0; login_authfile_user(i); i++)
+		cap++;
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+		cap++;
+	for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
+		cap++;
+	*rows_out = rows = malloc(sizeof(UserRow) * cap);
+	if (!rows)
+		return 0;
+	for (int i = 0; i < cf.n_users; i++)
+		add_user_row(rows, &n, cf.users[i].name);
+	for (int i = 0; login_authfile_user(i); i++)
+		add_user_row(rows, &n, login_authfile_user(i));
+	for (int i = 0; i < cf.n_databases; i++)
+	{
+		add_user_row(rows, &n, cf.databases[i].user);
+		add_user_row(rows, &n, cf.databases[i].auth_user);
+	}
+	add_user_row(rows, &n, cf.auth_user);
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+		add_user_row(rows, &n, container_of(it, Pool, pool_node)->user);
+	for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
+		if (container_of(it, Client, all_node)->pool)
+			add_user_row(rows, &n, container_of(it, Client, all_node)->user);
+	qsort(rows, n, sizeof(UserRow), compare_user_row);
+	{
+		int			unique = 0;
+
+		for (int i = 0; i < n; i++)
+			if (unique == 0 || strcmp(rows[unique - 1].name, rows[i].name) != 0)
+				rows[unique++] = rows[i];
+		n = unique;
+	}
+	return n;
+}
+
+/* count_users: each row's server connections (its pools) and admitted clients, by bsearch. */
+static void
+count_users(UserRow *rows, int n)
+{
+	UserRow		key = {NULL, 0, 0};
+	UserRow    *hit;
+
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		const Pool *pool = container_of(it, Pool, pool_node);
+
+		key.name = pool->user;
+		if (pool->admin || !(hit = bsearch(&key, rows, n, sizeof(UserRow), compare_user_row)))
+			continue;
+		for (int i = 0; i < pool->n_nodes; i++)
+			hit->servers += pool->nodes[i].n_servers;
+	}
+	for (List *it = client_all_list.next; it != &client_all_list; it = it->next)
+	{
+		const Client *c = container_of(it, Client, all_node);
+
+		key.name = c->user;
+		if (c->pool && (hit = bsearch(&key, rows, n, sizeof(UserRow), compare_user_row)))
+			hit->clients++;
+	}
+}
+
+/*
+ * show_users: PgBouncer's user list (collect_users): the [users] line's pool_size, reserve_pool_size and
+ * pool_mode (empty/NULL when the user has none, as PgBouncer), max_user_connections and
+ * max_user_client_connections (the [users] value, else the [pooler] one) and the current counts.
  */
 static bool
 show_users(Client *client)
@@ -737,63 +859,37 @@ show_users(Client *client)
 		"current_client_connections"};
 	static const uint32_t types[] = {T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT4, T_INT4, T_INT4, T_INT4};
 	AdminResult		res;
-	Pool	  **sorted;
-	int		   *n_clients;
-	int			n_pools;
+	UserRow    *rows;
+	int			n_rows = collect_users(&rows);
 
 	admin_result_begin(&res, client, 8, names, types);
-	/* pools sorted by user: one row per run of equal names; clients counted in one pass, by bsearch */
-	sorted = pools_sorted(&n_pools, compare_pool_user);
-	n_clients = sorted ? calloc(n_pools, sizeof(int)) : NULL;
-	for (List *ct = client_all_list.next; n_clients && ct != &client_all_list; ct = ct->next)
+	count_users(rows, n_rows);
+	for (int r = 0; r < n_rows && !res.failed; r++)
 	{
-		Client	   *c = container_of(ct, Client, all_node);
-		Pool	  **hit;
-
-		if (!c->pool)
-			continue;			/* counted as clientlimit.c counts: once admitted */
-		if ((hit = bsearch(c->user, sorted, n_pools, sizeof(Pool *), compare_user_pool)))
-		{
-			int			k = (int) (hit - sorted);
-
-			while (k > 0 && strcmp(sorted[k - 1]->user, c->user) == 0)
-				k--;
-			n_clients[k]++;
-		}
-	}
-	for (int first = 0, next; n_clients && first < n_pools && !res.failed; first = next)
-	{
-		Pool	   *pool = sorted[first];
-		int			n_servers = 0;
 		char		v[6][16];
 		const char *values[8];
-		const UserEntry *u = config_find_user(&cf, pool->user);
+		const UserEntry *u = config_find_user(&cf, rows[r].name);
 
-		for (next = first; next < n_pools && strcmp(sorted[next]->user, pool->user) == 0; next++)
-			if (!sorted[next]->admin)
-				for (int i = 0; i < sorted[next]->n_nodes; i++)
-					n_servers += sorted[next]->nodes[i].n_servers;
 		snprintf(v[0], 16, "%d", u && u->max_user_connections >= 0 ? u->max_user_connections : cf.max_user_connections);
-		snprintf(v[1], 16, "%d", n_servers);
-		snprintf(v[2], 16, "%d", n_clients[first]);
+		snprintf(v[1], 16, "%d", rows[r].servers);
+		snprintf(v[2], 16, "%d", rows[r].clients);
 		v[3][0] = v[4][0] = '\0';
 		if (u && u->pool_size >= 0)
 			snprintf(v[3], 16, "%d", u->pool_size);
 		if (u && u->reserve_pool_size >= 0)
 			snprintf(v[4], 16, "%d", u->reserve_pool_size);
-		values[0] = pool->user;
+		snprintf(v[5], 16, "%d", clientlimit_user_max(&cf, rows[r].name));
+		values[0] = rows[r].name;
 		values[1] = v[3];
 		values[2] = v[4];
 		values[3] = u && u->pool_mode >= 0 ? pool_mode_name((PoolMode) u->pool_mode) : NULL;
 		values[4] = v[0];
 		values[5] = v[1];
-		snprintf(v[5], 16, "%d", clientlimit_user_max(&cf, pool->user));
 		values[6] = v[5];
 		values[7] = v[2];
 		admin_result_row(&res, values);
 	}
-	free(n_clients);
-	free(sorted);
+	free(rows);
 	return admin_result_end(&res);
 }
 

@@ -275,6 +275,8 @@ client_send_duplicate(Client *client, const char *name)
 	char		message[160];
 
 	snprintf(message, sizeof(message), "prepared statement \"%s\" already exists", name);
+	/* PgBouncer's log words; the client gets PostgreSQL's error and keeps its connection */
+	slog_info(&client->conn, "prepared statement '%s' was already prepared: answered 42P05", name);
 	return client_send_error(client, "42P05", message, NULL, false);
 }
 

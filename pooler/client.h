@@ -61,6 +61,7 @@ struct Client
 	Pool	   *pool;
 	Server	   *server;			/* linked server (CL_ACTIVE) */
 	int			wait_node;		/* node it waits for (CL_WAITING) */
+	bool		wait_notified;	/* this wait got query_wait_notify's NOTICE */
 	bool		admin;			/* connected to the admin console */
 	bool		cancel_conn;	/* a CancelRequest connection: its close is logged at debug only */
 	bool		admin_full;		/* in admin_users (else stats_users: SHOW only) */

@@ -145,6 +145,12 @@ current_entry(const char *dbname, const char *user)
 	return entry ? entry : authquery_entry(dbname, have_authfile ? &authfile : NULL, user);
 }
 
+const char *
+login_authfile_user(int i)
+{
+	return have_authfile && i >= 0 && i < authfile.n_entries ? authfile.entries[i].user : NULL;
+}
+
 bool
 login_user_looked_up(const char *dbname, const char *user)
 {

@@ -41,6 +41,9 @@ extern void login_server_cleanup(Server *server);
  */
 extern bool login_user_looked_up(const char *dbname, const char *user);
 
+/* login_authfile_user: the name of entry i of the loaded auth_file, NULL past its end (SHOW USERS). */
+extern const char *login_authfile_user(int i);
+
 /* login_reload: (re)reads auth_file after a configuration load; false with err on a bad file. */
 __attribute__((warn_unused_result))
 extern bool login_reload(char *err, size_t errlen);

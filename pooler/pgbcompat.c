@@ -22,7 +22,6 @@ static const PgbcompatKey pgbcompat_keys[] = {
 	{"log_stats", PGBC_NO_EFFECT, "faregate-pooler writes no periodic statistics line: read SHOW STATS or /metrics"},
 	{"log_disconnections", PGBC_NO_EFFECT, "normal closes are logged at verbose >= 1, closes with an error always"},
 	{"log_pooler_errors", PGBC_NO_EFFECT, "every error the pooler sends a client is logged with its close"},
-	{"query_wait_notify", PGBC_NO_EFFECT, "faregate-pooler sends no NOTICE to a client waiting for a server"},
 	{"cancel_wait_timeout", PGBC_NO_EFFECT,
 	"a cancel request is sent to its server at once, over a new connection; none waits for a slot"},
 	{"suspend_timeout", PGBC_NO_EFFECT, "SUSPEND waits for no buffer flush: there is no socket takeover (-R)"},

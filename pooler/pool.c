@@ -15,6 +15,7 @@
 #include "client.h"
 #include "hostlist.h"
 #include "log.h"
+#include "proto.h"
 #include "routing.h"
 #include "server.h"
 
@@ -429,6 +430,7 @@ pool_request(Pool *pool, Client *client, int node_idx)
 	}
 	client->wait_node = node_idx;
 	client->request_time = conn_now_usec();
+	client->wait_notified = false;
 	client_set_state(client, CL_WAITING);
 	/* start one more connection when those logging in cannot cover the queue */
 	if (!pool->paused && !checking && node->n_login < node->n_waiting)
@@ -659,7 +661,8 @@ janitor_active_clients(Pool *pool, uint64_t now)
 						 "idle transaction timeout (idle_transaction_timeout): the transaction was idle too long",
 						 "Commit or roll back transactions promptly, or raise idle_transaction_timeout.");
 		else if (in_transaction && timed_out(client->transaction_start, now, transaction_ms))
-			client_close(client, "25P04", "transaction_timeout: the transaction ran longer than the pooler allows",
+			client_close(client, "25P04",
+						 "transaction timeout (transaction_timeout): the transaction ran longer than the pooler allows",
 						 "Keep transactions shorter, or raise transaction_timeout.");
 	}
 }
@@ -763,6 +766,28 @@ fast_close_active(PoolNode *node)
 	}
 }
 
+/*
+ * notify_waiting: query_wait_notify: a client that has waited longer for a server gets one NOTICE per
+ * wait, PgBouncer 1.25's (its words, which clients may look for).
+ */
+static void
+notify_waiting(Client *client, uint64_t waited)
+{
+	uint8_t		data[256];
+	PktBuf		pkt;
+
+	if (cf.query_wait_notify_ms <= 0 || client->wait_notified || waited <= (uint64_t) cf.query_wait_notify_ms * 1000)
+		return;
+	client->wait_notified = true;
+	pktbuf_init(&pkt, data, sizeof(data));
+	proto_build_error(&pkt, 'N', "NOTICE", "00000",
+					  "No server connection available in postgres backend, client being queued", NULL);
+	if (pkt.failed || !client_send_bytes(client, pkt.data, pkt.len))
+		slog_debug(&client->conn, "no room for query_wait_notify's notice");
+	else
+		(void) client_flush(client);
+}
+
 /* janitor_pool: every timeout of one pool. */
 static void
 janitor_pool(Pool *pool, uint64_t now)
@@ -781,8 +806,11 @@ janitor_pool(Pool *pool, uint64_t now)
 			Client	   *client = container_of(it, Client, list_node);
 			uint64_t	waited = now - client->request_time;
 
-			if (!expire_waiting(pool, i, client, waited) && waited > pool->max_wait_us)
+			if (expire_waiting(pool, i, client, waited))
+				continue;
+			if (waited > pool->max_wait_us)
 				pool->max_wait_us = waited;
+			notify_waiting(client, waited);
 		}
 		if (i == pool->login_node)
 			list_for_each_safe(it, tmp, &pool->welcome_clients)

@@ -21,6 +21,7 @@ import threading
 import time
 
 import psycopg
+from psycopg.rows import dict_row
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness"))
 import fgtest  # noqa: E402
@@ -87,6 +88,7 @@ def config(p, extra=""):
             "other = host=%s port=%d dbname=postgres pool_size=2\n"
             "[pooler]\nlisten_addr = 127.0.0.1\nauth_type = trust\nlisten_port = %d\nunix_socket_dir = %s\n"
             "admin_users = postgres\nstats_users = fg_stats\nlogfile = %s/pooler.log\nshutdown_timeout = 30\n%s"
+            "[users]\nfg_listed = pool_size=3\n"
             % (HOST, PRIMARY, HOST, PRIMARY, p.port, p.dir, p.dir, extra))
 
 
@@ -152,6 +154,28 @@ def test_show_columns(p):
         ok(notices == ["Console usage"], "SHOW HELP sends the usage NOTICE", notices)
     err = admin_error(p, "SHOW NONSENSE")
     ok(err and "unknown SHOW command" in err, "an unknown SHOW is refused", err)
+
+
+def test_show_rows(p):
+    """PgBouncer's rows: the admin database in SHOW DATABASES, every known user in SHOW USERS, console
+    commands counted in SHOW STATS."""
+    with psycopg.connect(p.dsn("pgbouncer"), autocommit=True, row_factory=dict_row) as a:
+        dbs = {r["name"]: r for r in a.execute("SHOW DATABASES").fetchall()}
+        row = dbs.get("pgbouncer", {})
+        ok(row.get("host") is None and row.get("force_user") == "pgbouncer" and row.get("pool_mode") == "statement"
+           and row.get("pool_size") == 2 and row.get("port") == p.port and row.get("current_client_connections", 0) >= 1,
+           "SHOW DATABASES has the admin database's row, as PgBouncer's", row)
+        users = {r["name"]: r for r in a.execute("SHOW USERS").fetchall()}
+        ok(users.get("fg_listed", {}).get("pool_size") == "3" and users["fg_listed"]["current_connections"] == 0,
+           "SHOW USERS lists a [users] line's user that has no pool yet", users.get("fg_listed"))
+        ok(users.get("postgres", {}).get("current_client_connections", 0) >= 1,
+           "... and the admin console's user with its client", users.get("postgres"))
+        counts = []
+        for _ in range(2):
+            stats = {r["database"]: r for r in a.execute("SHOW STATS").fetchall()}
+            counts.append((stats["pgbouncer"]["total_xact_count"], stats["pgbouncer"]["total_query_count"]))
+        ok(counts[1][0] - counts[0][0] == 1 and counts[1][1] - counts[0][1] == 1,
+           "each console command is one transaction and one query of database pgbouncer", counts)
 
 
 def test_pause_resume(p):
@@ -232,7 +256,7 @@ def test_kill_client(p):
     err = admin_error(p, "KILL_CLIENT 99999999")
     ok(err and "client not found" in err, "KILL_CLIENT of an unknown id is refused", err)
     err = admin_error(p, "KILL_CLIENT x")
-    ok(err and "invalid client id" in err, "KILL_CLIENT x is refused", err)
+    ok(err and "invalid client pointer supplied" in err, "KILL_CLIENT x is refused in PgBouncer's words", err)
     b.close()
 
 
@@ -403,7 +427,7 @@ def test_shutdown_wait_for_clients_under_load():
 
 def main():
     p = Pooler(config, prefix="faregate-admin.")
-    tests = [test_show_columns, test_pause_resume, test_kill, test_kill_client, test_disable_enable,
+    tests = [test_show_columns, test_show_rows, test_pause_resume, test_kill, test_kill_client, test_disable_enable,
              test_reconnect_wait_close, test_set, test_signal_pause]
     try:
         for test in tests:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""44_pooler_reserve_fastclose.py: three PgBouncer behaviours its users (and its test suite) look for
+"""44_pooler_reserve_fastclose.py: four PgBouncer behaviours its users (and its test suite) look for
 (issue 15; docs/pooler.md):
 - reserve_pool_size / reserve_pool_timeout: with 6 clients sleeping on a pool of 2 (reserve 2, timeout
   1 s) the server has 2 backends of the pool at first and 4 once the wait passed the timeout; each
@@ -7,6 +7,7 @@
 - server_fast_close = 1: after RECONNECT, a session-mode client between transactions loses its server
   (and its connection) at once, logged "closing because: database configuration changed"; with 0 it
   keeps its session to its end;
+- query_wait_notify: a client waiting longer for a server gets PgBouncer 1.25's NOTICE, once per wait;
 - a pool of the "*" entry is logged "registered new auto-database" once per database.
 Honours FG_POOLER_BIN."""
 import os
@@ -28,6 +29,7 @@ def config(p):
     return ("[databases]\n"
             "resdb = host=%s port=%d dbname=fg_reserve pool_size=2 reserve_pool_size=2\n" % (HOST, PORT) +
             "sessdb = host=%s port=%d dbname=postgres pool_mode=session\n" % (HOST, PORT) +
+            "onedb = host=%s port=%d dbname=postgres pool_size=1\n" % (HOST, PORT) +
             "* = host=%s port=%d dbname=postgres\n" % (HOST, PORT) +
             "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
             "admin_users = postgres\nlogfile = %s/pooler.log\nreserve_pool_timeout = 1\n" % p.dir +
@@ -94,6 +96,30 @@ def fast_close_case(p):
         admin.execute("SET server_fast_close = 0")
 
 
+def wait_notify_case(p):
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+        admin.execute("SET query_wait_notify = 1")
+    notices = []
+    holder = psycopg.connect(p.dsn("onedb"))
+    try:
+        holder.execute("SELECT 1")      # holds onedb's only server in its transaction
+        waiter = psycopg.connect(p.dsn("onedb"), autocommit=True)
+        waiter.add_notice_handler(lambda d: notices.append(d.message_primary))
+        timer = threading.Timer(2.5, holder.rollback)
+        timer.start()
+        waiter.execute("SELECT 1")
+        timer.join()
+        ok(notices == ["No server connection available in postgres backend, client being queued"],
+           "query_wait_notify = 1: a client waiting 2.5 s gets PgBouncer's NOTICE, once", notices)
+        waiter.execute("SELECT 1")
+        ok(len(notices) == 1, "... and none for a request that did not wait", notices)
+        waiter.close()
+    finally:
+        holder.close()
+        with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+            admin.execute("SET query_wait_notify = 5")
+
+
 def autodb_case(p):
     for _ in range(2):
         with p.connect("fg_auto_one") as c:
@@ -110,7 +136,7 @@ def autodb_case(p):
 def main():
     fgtest.recreate_db("fg_reserve")
     sys.exit(fgtest.run_pooler_tests(fgtest.Pooler(config, prefix="faregate-reserve."),
-                                     [reserve_case, fast_close_case, autodb_case]))
+                                     [reserve_case, fast_close_case, wait_notify_case, autodb_case]))
 
 
 main()
