@@ -461,27 +461,30 @@ pool_server_ready(Server *server)
 /*
  * pool_login_failed: a connect or login to node failed for reason. The node keeps the reason and the time
  * (pool_launch waits server_login_retry before the next attempt; pool_request fails new requests at once
- * meanwhile, PgBouncer's "server login has been failing"). Clients already waiting keep waiting, as in
- * PgBouncer, so that a short outage (a restart) costs them a delay, not an error, until query_wait_timeout
- * or query_timeout ends the wait; a routed read moves to another node at once. Definitive failures (the
- * server refused the login: a wrong password, a missing database, a certificate that does not verify)
- * fail them at once with the server's reason while the pool has never logged in (no welcome yet), since
- * another attempt would fail the same way: PgBouncer's kill_pool_logins.
+ * meanwhile, PgBouncer's "server login has been failing"). After a transient failure (refused, DNS, a
+ * timeout, the server starting up) the clients already waiting keep waiting, as in PgBouncer, so that a
+ * short outage (a restart) costs them a delay, not an error, until query_wait_timeout or query_timeout
+ * ends the wait; a routed read moves to another node at once. A refusal (the server's ErrorResponse: a
+ * wrong password, a missing database, a role that may not log in; or what the pooler cannot do: a
+ * certificate that does not verify) fails them at once while the node has no server left, since another
+ * attempt would fail the same way: PgBouncer 1.25's kill_pool_logins, which passes the server's message
+ * and SQLSTATE on as they are.
  */
 void
-pool_login_failed(Pool *pool, int node_idx, const char *sqlstate, const char *reason, bool definitive)
+pool_login_failed(Pool *pool, int node_idx, const char *sqlstate, const char *reason, LoginFailure how)
 {
 	PoolNode   *node = &pool->nodes[node_idx];
 	List	   *it;
 	List	   *tmp;
 	char		msg[512];
-	bool		fail_all = definitive && !pool->welcome_ready;
+	bool		fail_all = how != LOGIN_TRANSIENT;
 
 	node->last_connect_failure_us = conn_now_usec();
 	snprintf(node->login_error, sizeof(node->login_error), "%s", reason);
 	if (node->n_servers > 0)
 		return;
-	snprintf(msg, sizeof(msg), "could not log into the database server: %s", reason);
+	snprintf(msg, sizeof(msg), "%s%s", how == LOGIN_SERVER_ERROR ? "" : "could not log into the database server: ",
+			 reason);
 	list_for_each_safe(it, tmp, &node->waiting_clients)
 		if (!routing_reroute_waiting(container_of(it, Client, list_node), node_idx, reason) && fail_all)
 			client_close(container_of(it, Client, list_node), sqlstate, msg,
@@ -840,7 +843,7 @@ janitor_pool(Pool *pool, uint64_t now)
 
 				server_close(server, "connect timeout (server_connect_timeout): login to the server took too long");
 				pool_login_failed(pool, node_idx, "08006", "server_connect_timeout: login to the server took too long",
-								  false);
+								  LOGIN_TRANSIENT);
 			}
 		}
 		list_for_each_safe(it, tmp, &node->idle_servers)

@@ -155,12 +155,21 @@ extern int	pool_route(Pool *pool, Client *client, char type, const uint8_t *msg,
  */
 extern bool pool_request(Pool *pool, Client *client, int node);
 
+/* How a connect or login to a server failed (pool_login_failed). */
+typedef enum LoginFailure
+{
+	LOGIN_TRANSIENT,			/* refused, unreachable, timed out, starting up: a retry may succeed */
+	LOGIN_REFUSED,				/* the pooler cannot log in (TLS, no usable secret): retries fail alike */
+	LOGIN_SERVER_ERROR			/* the server's ErrorResponse (reason = its message): likewise */
+} LoginFailure;
+
 /*
  * pool_login_failed: a connect or login to node failed for reason (sqlstate): the retry waits
  * server_login_retry; the clients waiting keep waiting, except that reads move to another node and,
- * when definitive (the server refused the login) while the pool never logged in, they get the reason.
+ * for a refusal while the node has no server left, they get the reason ("could not log into the database
+ * server: reason", or the server's own message as PgBouncer passes it on).
  */
-extern void pool_login_failed(Pool *pool, int node, const char *sqlstate, const char *reason, bool definitive);
+extern void pool_login_failed(Pool *pool, int node, const char *sqlstate, const char *reason, LoginFailure how);
 
 /* pool_login_failing: the pool's login node has been failing its logins and has no server (fail fast). */
 extern bool pool_login_failing(const Pool *pool);

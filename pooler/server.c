@@ -375,7 +375,7 @@ server_fail_login(Server *server, const char *sqlstate, const char *reason)
 	int			node = server->node;
 
 	server_close(server, reason);
-	pool_login_failed(pool, node, sqlstate, reason, true);
+	pool_login_failed(pool, node, sqlstate, reason, LOGIN_REFUSED);
 }
 
 bool
@@ -410,7 +410,7 @@ connect_node(Pool *pool, int node_idx)
 			if (next != CONNECT_FAILED)
 				return next;
 		}
-		pool_login_failed(pool, node_idx, "08006", err, false);
+		pool_login_failed(pool, node_idx, "08006", err, LOGIN_TRANSIENT);
 		return CONNECT_FAILED;
 	}
 	server = slab_alloc(server_slab);
@@ -905,9 +905,11 @@ server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
 				if (!proto_read_error(msg, total, &fields))
 					break;
 				snprintf(reason, sizeof(reason), "%s", fields.message);
+				log_warning("%s/%s: server login failed: %s %s", pool->db.name, pool->user, fields.severity,
+							fields.message);	/* PgBouncer's words */
 				server_close(server, reason);
 				pool_login_failed(pool, node, fields.sqlstate[0] ? fields.sqlstate : "08006", reason,
-							 !server_error_is_transient(fields.sqlstate));
+								  server_error_is_transient(fields.sqlstate) ? LOGIN_TRANSIENT : LOGIN_SERVER_ERROR);
 				return false;
 			}
 		case 'Z':
@@ -1613,7 +1615,7 @@ server_connected(Server *server)
 		}
 		else if (connect_next_address(pool, node))
 			return;
-		pool_login_failed(pool, node, "08006", why, false);
+		pool_login_failed(pool, node, "08006", why, LOGIN_TRANSIENT);
 		return;
 	}
 	pool->nodes[server->node].dns_failures = 0;
@@ -1759,7 +1761,7 @@ server_io_failed(Server *server, const char *what)
 
 		/* a server shutting down, a network failure during the login: the clients wait for the retry */
 		server_close(server, why);
-		pool_login_failed(pool, node, "08006", why, false);
+		pool_login_failed(pool, node, "08006", why, LOGIN_TRANSIENT);
 		return;
 	}
 	server_close(server, why);

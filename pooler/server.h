@@ -143,8 +143,8 @@ extern void server_send_cancel(Server *server);
 
 /*
  * server_fail_login: a login to PostgreSQL failed for reason: closes the connection and, when the node
- * has no connection left, answers the clients waiting for it with sqlstate and the reason while the pool
- * never logged in (pool_login_failed: afterwards they wait for the retry).
+ * has no connection left, answers the clients waiting for it with sqlstate and the reason
+ * (pool_login_failed).
  */
 extern void server_fail_login(Server *server, const char *sqlstate, const char *reason);
 

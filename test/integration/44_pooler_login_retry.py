@@ -11,8 +11,9 @@ docs/pooler.md "When the server is down"), on a primary of its own (it is stoppe
 - a server that does not answer the login in server_connect_timeout: the log has "closing because:
   connect timeout", the client waits on and gets query_timeout's error (PgBouncer's suite:
   test_server_connect_timeout_establish);
-- a definitive login failure (an unknown database) before the pool ever logged in: the client gets the
-  server's error at once, not after a timeout.
+- a login the server refuses (an unknown database; a role with servers in the pool that may no longer
+  log in, PgBouncer's test_message): the client gets the server's own error at once, twice, not after a
+  timeout, logged "server login failed: FATAL ...".
 Honours FG_POOLER_BIN."""
 import os
 import subprocess
@@ -167,13 +168,44 @@ def connect_timeout_case(_shared):
 
 def definitive_case(p):
     value, err, took = select_one(p, "nodb")
-    ok(value is None and err is not None and "fg_no_such_database" in str(err) and took < 5,
-       "an unknown database before the pool logged in: the server's error at once (%.2f s)" % took, repr(err))
+    ok(value is None and err is not None and 'database "fg_no_such_database" does not exist' in str(err) and
+       took < 5, "an unknown database: the server's own error at once (%.2f s)" % took, repr(err))
+    ok('server login failed: FATAL database "fg_no_such_database" does not exist' in p.text("pooler.log"),
+       "... logged 'server login failed: FATAL …' (PgBouncer's words)")
+
+
+def nologin_case(p):
+    """A pool with servers whose role may no longer log in (PgBouncer's suite: test_message)."""
+    with fgtest.primary_connect() as c:
+        c.execute("DROP ROLE IF EXISTS fg_nologin")
+        c.execute("CREATE ROLE fg_nologin LOGIN")
+    try:
+        with psycopg.connect(p.dsn("postgres", user="fg_nologin"), autocommit=True) as c:
+            c.execute("SELECT 1")
+        with fgtest.primary_connect() as c:
+            c.execute("ALTER ROLE fg_nologin NOLOGIN")
+            c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'fg_nologin'")
+        time.sleep(0.5)
+        for attempt in (1, 2):
+            started = time.monotonic()
+            try:
+                with psycopg.connect(p.dsn("postgres", user="fg_nologin"), connect_timeout=20, autocommit=True) as c:
+                    c.execute("SELECT 1")
+                err = None
+            except psycopg.Error as e:
+                err = e
+            took = time.monotonic() - started
+            ok(err is not None and "is not permitted to log in" in str(err) and took < 3,
+               "a role that may no longer log in (attempt %d): the server's error at once (%.2f s)" % (attempt, took),
+               repr(err))
+    finally:
+        with fgtest.primary_connect() as c:
+            c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'fg_nologin'")
 
 
 def main():
     sys.exit(fgtest.run_pooler_tests(Pooler(), [never_logged_in_case, outage_case, failing_case, definitive_case,
-                                                connect_timeout_case]))
+                                                nologin_case, connect_timeout_case]))
 
 
 main()
