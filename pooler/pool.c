@@ -468,7 +468,8 @@ pool_server_ready(Server *server)
  * wrong password, a missing database, a role that may not log in; or what the pooler cannot do: a
  * certificate that does not verify) fails them at once while the node has no server left, since another
  * attempt would fail the same way: PgBouncer 1.25's kill_pool_logins, which passes the server's message
- * and SQLSTATE on as they are.
+ * and SQLSTATE on as they are. With read routing (replicas=, patroni=) every failure fails them at once:
+ * a promoted replica may take the writes, and the client's next attempt is routed there.
  */
 void
 pool_login_failed(Pool *pool, int node_idx, const char *sqlstate, const char *reason, LoginFailure how)
@@ -477,7 +478,8 @@ pool_login_failed(Pool *pool, int node_idx, const char *sqlstate, const char *re
 	List	   *it;
 	List	   *tmp;
 	char		msg[512];
-	bool		fail_all = how != LOGIN_TRANSIENT;
+	/* with routing a new primary may take the writes: the client's next attempt is routed there */
+	bool		fail_all = how != LOGIN_TRANSIENT || pool->routing;
 
 	node->last_connect_failure_us = conn_now_usec();
 	snprintf(node->login_error, sizeof(node->login_error), "%s", reason);
