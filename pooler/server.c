@@ -1271,6 +1271,16 @@ server_reply(Server *server, char type, const uint8_t *msg, uint32_t total, bool
 
 				if (!proto_read_error(msg, total, &fields))
 					break;
+				if (!client && server->state == SV_IDLE && strcmp(fields.severity, "FATAL") == 0)
+				{
+					char		why[320];
+
+					/* a backend terminated while idle: gone now, not when its close comes or a client gets it */
+					snprintf(why, sizeof(why), "server reported FATAL %s while idle: %s", fields.sqlstate,
+							 fields.message);
+					server_close(server, why);
+					return false;
+				}
 				return reply_error(server, front, swallow, &fields, forward);
 			}
 		case 'S':
