@@ -542,6 +542,61 @@ static bool config_parse_dropin_word(DatabaseEntry *entry, const char *word, con
 									 size_t whylen);
 
 /*
+ * next_pair: the next key=value item of a [databases], [users] or [peers] line at *pos, PgBouncer's
+ * syntax: blanks may surround '=' ("pool_size = 5"), a value in single quotes may hold blanks, with \
+ * escaping the next character. Sets *key (NUL-terminated inside the line) and value (a copy); returns 1,
+ * 0 at the end of the line, or -1 with why (what names the section for the message).
+ */
+static int
+next_pair(char **pos, char **key, char *value, size_t valuelen, const char *what, char *why, size_t whylen)
+{
+	char	   *p = *pos;
+	size_t		n = 0;
+	char	   *end;
+
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p == '\0')
+		return 0;
+	*key = p;
+	while (*p && *p != '=' && !isspace((unsigned char) *p))
+		p++;
+	end = p;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p != '=' || end == *key)
+		return snprintf(why, whylen, "%s expects key=value items, near \"%s\"", what, *key), -1;
+	*end = '\0';
+	p++;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p == '\'')
+	{
+		for (p++; *p && *p != '\''; p++)
+		{
+			if (*p == '\\' && p[1])
+				p++;
+			if (n + 1 >= valuelen)
+				return snprintf(why, whylen, "value of %s is too long", *key), -1;
+			value[n++] = *p;
+		}
+		if (*p != '\'')
+			return snprintf(why, whylen, "unterminated quote in the value of %s", *key), -1;
+		p++;
+	}
+	else
+		for (; *p && !isspace((unsigned char) *p); p++)
+		{
+			if (n + 1 >= valuelen)
+				return snprintf(why, whylen, "value of %s is too long", *key), -1;
+			value[n++] = *p;
+		}
+	value[n] = '\0';
+	*pos = p;
+	return 1;
+}
+
+/*
  * parse_database_line: "host=… port=… dbname=… user=… password=… pool_size=…" (libpq-style words;
  * a value may be single-quoted) into entry.
  */
@@ -554,49 +609,17 @@ parse_database_line(char *text, DatabaseEntry *entry, char *why, size_t whylen)
 	for (int i = 0; i < CF_MAX_REPLICAS; i++)
 		entry->replica_weight[i] = 1;
 
-	while (*p)
+	for (;;)
 	{
 		char	   *word;
 		char	   *value;
 		char		buf[CF_STR_MAX];
-		size_t		n = 0;
+		int			got = next_pair(&p, &word, buf, sizeof(buf), "the database line", why, whylen);
 
-		while (isspace((unsigned char) *p))
-			p++;
-		if (*p == '\0')
+		if (got < 0)
+			return false;
+		if (got == 0)
 			break;
-		word = p;
-		while (*p && *p != '=' && !isspace((unsigned char) *p))
-			p++;
-		if (*p != '=')
-			return snprintf(why, whylen, "expected key=value in the database line, near \"%s\"", word),
-				false;
-		*p++ = '\0';
-		if (*p == '\'')
-		{
-			p++;
-			while (*p && *p != '\'')
-			{
-				if (*p == '\\' && p[1])
-					p++;
-				if (n + 1 >= sizeof(buf))
-					return snprintf(why, whylen, "value of %s is too long", word), false;
-				buf[n++] = *p++;
-			}
-			if (*p != '\'')
-				return snprintf(why, whylen, "unterminated quote in the value of %s", word), false;
-			p++;
-		}
-		else
-		{
-			while (*p && !isspace((unsigned char) *p))
-			{
-				if (n + 1 >= sizeof(buf))
-					return snprintf(why, whylen, "value of %s is too long", word), false;
-				buf[n++] = *p++;
-			}
-		}
-		buf[n] = '\0';
 		value = buf;
 
 		if (strcmp(word, "host") == 0)
@@ -825,7 +848,6 @@ parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int l
 				size_t whylen)
 {
 	UserEntry  *user;
-	char	   *save = NULL;
 
 	if (strlen(name) >= CF_NAME_MAX)
 		return snprintf(why, whylen, "user name \"%s\" is longer than %d bytes", name, CF_NAME_MAX - 1), false;
@@ -846,15 +868,18 @@ parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int l
 	memcpy(user->name, name, strlen(name) + 1);
 	user->pool_size = user->reserve_pool_size = user->max_user_connections = user->pool_mode = -1;
 	user->line = lineno;
-	for (char *item = strtok_r(value, " \t", &save); item; item = strtok_r(NULL, " \t", &save))
+	for (;;)
 	{
-		char	   *eq = strchr(item, '=');
+		char	   *item;
+		char		val[CF_STR_MAX];
 		int		   *number = NULL;
 		long	   *ms = NULL;
+		int			got = next_pair(&value, &item, val, sizeof(val), "[users]", why, whylen);
 
-		if (!eq)
-			return snprintf(why, whylen, "[users] expects key=value items, not \"%s\"", item), false;
-		*eq++ = '\0';
+		if (got < 0)
+			return false;
+		if (got == 0)
+			break;
 		if (strcmp(item, "pool_size") == 0)
 			number = &user->pool_size;
 		else if (strcmp(item, "reserve_pool_size") == 0)
@@ -863,29 +888,29 @@ parse_user_line(Config *cfg, int *capacity, const char *name, char *value, int l
 			number = &user->max_user_connections;
 		if (number)
 		{
-			if (!parse_int(eq, 0, 100000, number))
-				return snprintf(why, whylen, "%s must be a whole number from 0 to 100000, not \"%s\"", item, eq),
+			if (!parse_int(val, 0, 100000, number))
+				return snprintf(why, whylen, "%s must be a whole number from 0 to 100000, not \"%s\"", item, val),
 					false;
 		}
 		else if (strcmp(item, "pool_mode") == 0)
 		{
 			int			mode;
 
-			if (!config_parse_pool_mode_word(eq, &mode, why, whylen))
+			if (!config_parse_pool_mode_word(val, &mode, why, whylen))
 				return false;
 			user->pool_mode = mode;
 		}
 		else if ((ms = config_user_timeout_field(user, item)) != NULL)
 		{
-			if (!parse_time_ms(eq, ms) || *ms < 0)
+			if (!parse_time_ms(val, ms) || *ms < 0)
 				return snprintf(why, whylen, "%s must be a duration such as 30, 2.5s or 5min, not \"%s\"", item,
-								eq), false;
+								val), false;
 		}
 		else if (strcmp(item, "max_user_client_connections") == 0)	/* clientlimit.c */
 		{
-			if (!parse_int(eq, 0, 1000000, &user->max_user_client_connections))
+			if (!parse_int(val, 0, 1000000, &user->max_user_client_connections))
 				return snprintf(why, whylen, "max_user_client_connections must be a whole number from 0 to 1000000, "
-								"not \"%s\"", eq), false;
+								"not \"%s\"", val), false;
 		}
 		else
 			return config_unknown_word("[users]", item, config_user_words,
@@ -963,7 +988,6 @@ static bool
 config_parse_peer_line(Config *cfg, const char *name, char *value, char *why, size_t whylen)
 {
 	PeerEntry  *peer;
-	char	   *save = NULL;
 
 	if (cfg->n_peers == CF_MAX_PEERS)
 		return snprintf(why, whylen, "too many [peers] (at most %d)", CF_MAX_PEERS), false;
@@ -976,26 +1000,29 @@ config_parse_peer_line(Config *cfg, const char *name, char *value, char *why, si
 	for (int i = 0; i < cfg->n_peers; i++)
 		if (cfg->peers[i].id == peer->id)
 			return snprintf(why, whylen, "peer %d is defined twice", peer->id), false;
-	for (char *item = strtok_r(value, " \t", &save); item; item = strtok_r(NULL, " \t", &save))
+	for (;;)
 	{
-		char	   *eq = strchr(item, '=');
+		char	   *item;
+		char		val[CF_STR_MAX];
+		int			got = next_pair(&value, &item, val, sizeof(val), "[peers]", why, whylen);
 
-		if (!eq)
-			return snprintf(why, whylen, "[peers] expects key=value items, not \"%s\"", item), false;
-		*eq = '\0';
+		if (got < 0)
+			return false;
+		if (got == 0)
+			break;
 		if (strcmp(item, "host") == 0)
 		{
-			if (!copy_string(peer->host, sizeof(peer->host), eq + 1))
+			if (!copy_string(peer->host, sizeof(peer->host), val))
 				return snprintf(why, whylen, "peer host is too long"), false;
 		}
 		else if (strcmp(item, "port") == 0)
 		{
-			if (!parse_int(eq + 1, 1, 65535, &peer->port))
-				return snprintf(why, whylen, "peer port must be from 1 to 65535, not \"%s\"", eq + 1), false;
+			if (!parse_int(val, 1, 65535, &peer->port))
+				return snprintf(why, whylen, "peer port must be from 1 to 65535, not \"%s\"", val), false;
 		}
 		else if (strcmp(item, "pool_size") == 0)
 		{
-			if (!parse_int(eq + 1, 0, 100000, &peer->pool_size))
+			if (!parse_int(val, 0, 100000, &peer->pool_size))
 				return snprintf(why, whylen, "peer pool_size must be from 0 to 100000"), false;
 		}
 		else

@@ -652,12 +652,21 @@ server_password(Server *server, const AuthEntry **entry_out)
 	return NULL;
 }
 
+/* the longest cleartext password sent to a server: PgBouncer's MAX_PASSWORD (2048, with its NUL) */
+#define SERVER_PASSWORD_MAX 2048
+
 static bool
 send_password_msg(Server *server, const void *data, size_t len, const char *mechanism)
 {
-	uint8_t		buf[SCRAM_OUT_MAX + 128];
+	uint8_t		buf[SCRAM_OUT_MAX + SERVER_PASSWORD_MAX + 128];
 	PktBuf		pkt;
 
+	if (len > SERVER_PASSWORD_MAX + (mechanism ? SCRAM_OUT_MAX : 0))
+	{
+		server_fail_login(server, "28000", "the password for the server is longer than 2047 bytes, "
+						  "which the pooler does not send: shorten it, or use SCRAM or md5");
+		return false;
+	}
 	pktbuf_init(&pkt, buf, sizeof(buf));
 	pkt_begin(&pkt, 'p');
 	if (mechanism)

@@ -357,6 +357,7 @@ main(int argc, char **argv)
 	if (cf.pidfile[0] && !write_pidfile(cf.pidfile))
 		return 1;
 	pool_init();
+	pool_warm_forced(&cf);
 	if (!metrics_start(err, sizeof(err)))
 	{
 		fprintf(stderr, "faregate-pooler: %s\n", err);

@@ -865,7 +865,7 @@ janitor_pool(Pool *pool, uint64_t now)
 		if (cf.server_fast_close)
 			fast_close_active(node);
 		/* min_pool_size: keep warm connections */
-		if (POOL_MIN_SIZE(pool) > 0 && !pool->paused && !pool_shutting_down && pool->welcome_ready &&
+		if (POOL_MIN_SIZE(pool) > 0 && !pool->paused && !pool_shutting_down && (pool->welcome_ready || pool->db.user[0]) &&
 			node->n_servers < POOL_MIN_SIZE(pool) && list_empty(&node->login_servers))
 			pool_launch(pool, i);
 	}
@@ -967,6 +967,19 @@ pool_reload_login_settings(Pool *pool, const DatabaseEntry *db)
 }
 
 void
+pool_warm_forced(const Config *cfg)
+{
+	for (int i = 0; i < cfg->n_databases; i++)
+	{
+		const DatabaseEntry *db = &cfg->databases[i];
+
+		if (db->user[0] && strcmp(db->name, "*") != 0 &&
+			pool_setting(-1, db->min_pool_size, cfg->min_pool_size) > 0 && !pool_get(db, db->name, db->user))
+			log_warning("%s/%s: out of memory for the pool min_pool_size keeps warm", db->name, db->user);
+	}
+}
+
+void
 pool_reload(const Config *cfg)
 {
 	List	   *it;
@@ -1024,6 +1037,7 @@ pool_reload(const Config *cfg)
 			}
 		}
 	}
+	pool_warm_forced(cfg);
 }
 
 int

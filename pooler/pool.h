@@ -186,6 +186,12 @@ extern void pool_server_ready(Server *server);
 /* pool_launch: starts one more server connection to node when sizing allows; true if one started. */
 extern bool pool_launch(Pool *pool, int node);
 
+/*
+ * pool_warm_forced: as PgBouncer, a [databases] line with a forced user and a min_pool_size gets its pool
+ * at start-up and after a reload, so that the janitor opens those connections before any client comes.
+ */
+extern void pool_warm_forced(const Config *cfg);
+
 /* pool_janitor: periodic work: timeouts, min_pool_size, idle server expiry, stats. */
 extern void pool_janitor(void);
 

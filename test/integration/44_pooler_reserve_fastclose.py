@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""44_pooler_reserve_fastclose.py: four PgBouncer behaviours its users (and its test suite) look for
+"""44_pooler_reserve_fastclose.py: five PgBouncer behaviours its users (and its test suite) look for
 (issue 15; docs/pooler.md):
+- min_pool_size on a [databases] line with a forced user: its connections open at start-up, before any
+  client (a line without a forced user gets its pool at the first client, as in PgBouncer);
 - reserve_pool_size / reserve_pool_timeout: with 6 clients sleeping on a pool of 2 (reserve 2, timeout
   1 s) the server has 2 backends of the pool at first and 4 once the wait passed the timeout; each
   reserve connection is logged "taking connection from reserve_pool";
@@ -30,6 +32,8 @@ def config(p):
             "resdb = host=%s port=%d dbname=fg_reserve pool_size=2 reserve_pool_size=2\n" % (HOST, PORT) +
             "sessdb = host=%s port=%d dbname=postgres pool_mode=session\n" % (HOST, PORT) +
             "onedb = host=%s port=%d dbname=postgres pool_size=1\n" % (HOST, PORT) +
+            "warmdb = host=%s port=%d dbname=fg_warm user=postgres min_pool_size=2\n" % (HOST, PORT) +
+            "colddb = host=%s port=%d dbname=fg_cold min_pool_size=2\n" % (HOST, PORT) +
             "* = host=%s port=%d dbname=postgres\n" % (HOST, PORT) +
             "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
             "admin_users = postgres\nlogfile = %s/pooler.log\nreserve_pool_timeout = 1\n" % p.dir +
@@ -120,6 +124,13 @@ def wait_notify_case(p):
             admin.execute("SET query_wait_notify = 5")
 
 
+def min_pool_case(p):
+    ok(fgtest.wait_until(lambda: backends("fg_warm") == 2, 10),
+       "min_pool_size on a line with a forced user: its 2 connections open before any client (%d)" %
+       backends("fg_warm"))
+    ok(backends("fg_cold") == 0, "... and none for a line without one (no pool before a client)")
+
+
 def autodb_case(p):
     for _ in range(2):
         with p.connect("fg_auto_one") as c:
@@ -134,9 +145,10 @@ def autodb_case(p):
 
 
 def main():
-    fgtest.recreate_db("fg_reserve")
+    for name in ("fg_reserve", "fg_warm", "fg_cold"):
+        fgtest.recreate_db(name)
     sys.exit(fgtest.run_pooler_tests(fgtest.Pooler(config, prefix="faregate-reserve."),
-                                     [reserve_case, fast_close_case, wait_notify_case, autodb_case]))
+                                     [min_pool_case, reserve_case, fast_close_case, wait_notify_case, autodb_case]))
 
 
 main()

@@ -170,6 +170,25 @@ test_dropin(char *err)
 		   "load_balance_hosts defaults to round-robin");
 	tap_ok(config_find_database(&cfg, "b")->load_balance_hosts == LB_HOSTS_DISABLE, "load_balance_hosts=disable is read");
 	config_free(&cfg);
+	/* PgBouncer's syntax: blanks around '=' in [databases], [users] and [peers] lines */
+	if (!tap_ok(load_text("[pooler]\nauth_type = trust\n[databases]\nsp = host = h  port =6666 auth_query = 'SELECT 1'\n"
+						  "[users]\npuser1 = max_user_connections = 1 pool_mode= session\n"
+						  "[peers]\n1 = host = /tmp port= 7000\n", &cfg, err),
+				"blanks around '=' in [databases], [users] and [peers] items load (PgBouncer's syntax)"))
+		printf("#   %s\n", err);
+	tap_ok(config_find_database(&cfg, "sp") && config_find_database(&cfg, "sp")->port == 6666 &&
+		   strcmp(config_find_database(&cfg, "sp")->host, "h") == 0 &&
+		   strcmp(config_find_database(&cfg, "sp")->auth_query, "SELECT 1") == 0,
+		   "... the database line's values read as written");
+	tap_ok(config_find_user(&cfg, "puser1") && config_find_user(&cfg, "puser1")->max_user_connections == 1 &&
+		   config_find_user(&cfg, "puser1")->pool_mode == POOL_SESSION, "... the [users] line's too");
+	tap_ok(cfg.n_peers == 1 && cfg.peers[0].port == 7000 && strcmp(cfg.peers[0].host, "/tmp") == 0,
+		   "... and the [peers] line's");
+	config_free(&cfg);
+	refused("[pooler]\nauth_type = trust\n[users]\nu = pool_size\n", "[users] expects key=value items",
+			"a [users] item without '=' is refused");
+	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x = y\n", "expects key=value items",
+			"a stray '=' on a database line is refused");
 	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,,y\n", "has an empty entry (number 2)",
 			"a host list with an empty entry is refused");
 	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x,y replicas=z:5432\n",
