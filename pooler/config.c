@@ -51,7 +51,7 @@ const ConfigKey config_keys[] = {
 	INT_KEY(max_db_connections, "0", true, 0, 100000),
 	STR_KEY(server_reset_query, "DISCARD ALL", true),
 	INT_KEY(max_prepared_statements, "200", true, 0, 1000000),
-	STR_KEY(server_check_query, "select 1", true),
+	STR_KEY(server_check_query, "<empty>", true),	/* PgBouncer 1.25: "<empty>" sends an empty query */
 	TIME_KEY(server_check_delay, "30", true),
 	TIME_KEY(server_idle_timeout, "600", true),
 	TIME_KEY(server_lifetime, "3600", true),

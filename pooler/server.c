@@ -773,7 +773,8 @@ server_start_check(Server *server)
 	PktBuf		pkt;
 
 	pktbuf_init(&pkt, data, sizeof(data));
-	proto_build_query(&pkt, cf.server_check_query);
+	/* "<empty>" (the default, PgBouncer 1.25's) sends an empty query: the cheapest round trip */
+	proto_build_query(&pkt, strcmp(cf.server_check_query, "<empty>") == 0 ? "" : cf.server_check_query);
 	server->request_time = conn_now_usec();
 	server_set_state(server, SV_RESET);
 	if (pkt.failed || !server_send_bytes(server, pkt.data, pkt.len) ||

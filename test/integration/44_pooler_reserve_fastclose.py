@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""44_pooler_reserve_fastclose.py: five PgBouncer behaviours its users (and its test suite) look for
+"""44_pooler_reserve_fastclose.py: six PgBouncer behaviours its users (and its test suite) look for
 (issue 15; docs/pooler.md):
 - min_pool_size on a [databases] line with a forced user: its connections open at start-up, before any
   client (a line without a forced user gets its pool at the first client, as in PgBouncer);
@@ -10,6 +10,8 @@
   (and its connection) at once, logged "closing because: database configuration changed"; with 0 it
   keeps its session to its end;
 - query_wait_notify: a client waiting longer for a server gets PgBouncer 1.25's NOTICE, once per wait;
+- server_check_query's default "<empty>" (1.25's): a server reused after server_check_delay passes its
+  empty-query check and keeps its backend;
 - a pool of the "*" entry is logged "registered new auto-database" once per database.
 Honours FG_POOLER_BIN."""
 import os
@@ -131,6 +133,24 @@ def min_pool_case(p):
     ok(backends("fg_cold") == 0, "... and none for a line without one (no pool before a client)")
 
 
+def check_query_case(p):
+    """server_check_query's default "<empty>" (PgBouncer 1.25's) checks with an empty query."""
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+        shown = {r[0]: r[1] for r in admin.execute("SHOW CONFIG").fetchall()}
+        admin.execute("SET server_check_delay = 0")
+    try:
+        pids = []
+        for _ in range(3):
+            with psycopg.connect(p.dsn("onedb"), autocommit=True) as c:
+                pids.append(c.execute("SELECT pg_backend_pid()").fetchone()[0])
+        ok(shown.get("server_check_query") == "<empty>" and len(set(pids)) == 1,
+           "server_check_query <empty> (the default): every reuse is checked with an empty query and the "
+           "server passes (same backend %s)" % pids, shown.get("server_check_query"))
+    finally:
+        with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+            admin.execute("SET server_check_delay = 30")
+
+
 def autodb_case(p):
     for _ in range(2):
         with p.connect("fg_auto_one") as c:
@@ -148,7 +168,7 @@ def main():
     for name in ("fg_reserve", "fg_warm", "fg_cold"):
         fgtest.recreate_db(name)
     sys.exit(fgtest.run_pooler_tests(fgtest.Pooler(config, prefix="faregate-reserve."),
-                                     [min_pool_case, reserve_case, fast_close_case, wait_notify_case, autodb_case]))
+                                     [min_pool_case, reserve_case, fast_close_case, wait_notify_case, check_query_case, autodb_case]))
 
 
 main()
