@@ -159,14 +159,38 @@ admin_reload(char *err, size_t errlen)
 }
 
 
-/* close_for_shutdown: the FATAL a client gets when WAIT_FOR_SERVERS closes it between transactions. */
-static void
-close_for_shutdown(Client *client)
+void
+admin_close_for_shutdown(Client *client)
 {
-	client_close(client, "57P01", "the pooler is shutting down", "Reconnect to another pooler or later.");
+	client_close(client, "57P01", "server shutting down: the pooler stops once the running transactions end "
+				 "(SHUTDOWN WAIT_FOR_SERVERS)", "Reconnect to another pooler or later.");
 }
 
-/* start_wait_for_servers: pause everything, close clients without a server, idle servers go. */
+/*
+ * close_waiting_for_shutdown: WAIT_FOR_SERVERS, at each janitor tick: the clients waiting for a server
+ * (or for the pool's first login) get no server any more and are closed. Idle clients stay until their
+ * next request, which is refused (client.c), or until the process exits, as in PgBouncer.
+ */
+static void
+close_waiting_for_shutdown(void)
+{
+	for (List *it = pool_list.next; it != &pool_list; it = it->next)
+	{
+		Pool	   *pool = container_of(it, Pool, pool_node);
+		List	   *ct;
+		List	   *tmp;
+
+		if (pool->admin)
+			continue;			/* the console stays until the process exits */
+		list_for_each_safe(ct, tmp, &pool->welcome_clients)
+			admin_close_for_shutdown(container_of(ct, Client, list_node));
+		for (int i = 0; i < pool->n_nodes; i++)
+			list_for_each_safe(ct, tmp, &pool->nodes[i].waiting_clients)
+				admin_close_for_shutdown(container_of(ct, Client, list_node));
+	}
+}
+
+/* start_wait_for_servers: no new transactions; idle servers go; waiting clients go at the next tick. */
 static void
 start_wait_for_servers(void)
 {
@@ -179,18 +203,10 @@ start_wait_for_servers(void)
 		List	   *tmp;
 
 		if (pool->admin)
-			continue;			/* the console stays until the process exits */
-		list_for_each_safe(ct, tmp, &pool->idle_clients)
-			close_for_shutdown(container_of(ct, Client, list_node));
-		list_for_each_safe(ct, tmp, &pool->welcome_clients)
-			close_for_shutdown(container_of(ct, Client, list_node));
+			continue;
 		for (int i = 0; i < pool->n_nodes; i++)
-		{
-			list_for_each_safe(ct, tmp, &pool->nodes[i].waiting_clients)
-				close_for_shutdown(container_of(ct, Client, list_node));
 			list_for_each_safe(ct, tmp, &pool->nodes[i].idle_servers)
 				server_close(container_of(ct, Server, list_node), "shutting down");
-		}
 	}
 }
 
@@ -398,6 +414,8 @@ admin_janitor(void)
 			}
 		}
 	}
+	if (shutdown_mode == SHUTDOWN_WAIT_FOR_SERVERS)
+		close_waiting_for_shutdown();
 	check_shutdown_done();
 }
 

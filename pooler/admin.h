@@ -51,10 +51,14 @@ typedef enum ShutdownMode
 /*
  * admin_shutdown: starts a shutdown (a mode more drastic than the one in progress replaces it).
  * WAIT_FOR_CLIENTS keeps serving the clients already connected, so that another process on the same
- * port (so_reuseport) takes the new ones; WAIT_FOR_SERVERS closes clients not in a transaction, lets
- * running transactions finish (up to shutdown_timeout), then exits.
+ * port (so_reuseport) takes the new ones; WAIT_FOR_SERVERS refuses new transactions (a client's next
+ * request closes it; waiting clients are closed), lets running transactions finish (up to
+ * shutdown_timeout), then exits.
  */
 extern void admin_shutdown(ShutdownMode mode);
+
+/* admin_close_for_shutdown: closes client with WAIT_FOR_SERVERS' FATAL (PgBouncer's "server shutting down"). */
+extern void admin_close_for_shutdown(Client *client);
 
 /* admin_shutdown_mode: the shutdown in progress (SHUTDOWN_NONE while running). */
 extern ShutdownMode admin_shutdown_mode(void);

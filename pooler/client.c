@@ -1245,7 +1245,7 @@ client_begin_transaction(Client *client, char type, const uint8_t *msg, uint32_t
 	client->request_time = conn_now_usec();
 	if (pool_shutting_down)
 	{
-		client_close(client, "57P01", "the pooler is shutting down", "Reconnect to another pooler or later.");
+		admin_close_for_shutdown(client);
 		return false;
 	}
 	return pool_request(client->pool, client, node);

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "client.h"
 #include "config.h"
 #include "dns.h"
@@ -1403,8 +1404,7 @@ server_transaction_end(Server *server, Client *client)
 	{
 		server_release(server);
 		if (pool_shutting_down && client->state == CL_IDLE)
-			client_close(client, "57P01", "the pooler is shutting down",
-						 "Reconnect to another pooler or later.");
+			admin_close_for_shutdown(client);
 	}
 }
 

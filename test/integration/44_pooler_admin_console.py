@@ -375,10 +375,21 @@ def test_sigterm():
 def test_sigint_sigquit():
     p = Pooler(config, prefix="faregate-admin-int.")
     try:
+        idle = psycopg.connect(p.dsn("other"), autocommit=True)
+        idle.execute("SELECT 1")
         t, box = in_background(lambda: psycopg.connect(p.dsn(), autocommit=True)
                                .execute("SELECT pg_sleep(1.5), 'done'").fetchone()[1])
         time.sleep(0.5)
         p.proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        try:
+            idle.execute("SELECT 1")
+            err = None
+        except psycopg.Error as e:
+            err = str(e)
+        ok(err is not None and "server shutting down" in err and "closing because: server shutting down" in
+           p.text("pooler.log"), "SIGINT: an idle client's next request is refused, in PgBouncer's words", err)
+        idle.close()
         t.join(30)
         ok(box.get("value") == "done", "SIGINT: the running transaction finishes", box)
         ok(wait_exit(p.proc, 10), "… then the pooler exits")
