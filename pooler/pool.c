@@ -459,6 +459,24 @@ pool_server_ready(Server *server)
 }
 
 /*
+ * node_usable_servers: node's server connections that may still serve a waiting client: logging in, or
+ * logged in and not to be closed (RECONNECT, a reload or server_lifetime marked close_needed: those go
+ * when released, as in PgBouncer's kill_pool_logins they do not count).
+ */
+static int
+node_usable_servers(const PoolNode *node)
+{
+	int			n = node->n_login;
+	const List *lists[2] = {&node->idle_servers, &node->active_servers};
+
+	for (int l = 0; l < 2; l++)
+		for (const List *it = lists[l]->next; it != lists[l]; it = it->next)
+			if (!container_of(it, Server, list_node)->close_needed)
+				n++;
+	return n;
+}
+
+/*
  * pool_login_failed: a connect or login to node failed for reason. The node keeps the reason and the time
  * (pool_launch waits server_login_retry before the next attempt; pool_request fails new requests at once
  * meanwhile, PgBouncer's "server login has been failing"). After a transient failure (refused, DNS, a
@@ -483,7 +501,7 @@ pool_login_failed(Pool *pool, int node_idx, const char *sqlstate, const char *re
 
 	node->last_connect_failure_us = conn_now_usec();
 	snprintf(node->login_error, sizeof(node->login_error), "%s", reason);
-	if (node->n_servers > 0)
+	if (node_usable_servers(node) > 0)
 		return;
 	snprintf(msg, sizeof(msg), "%s%s", how == LOGIN_SERVER_ERROR ? "" : "could not log into the database server: ",
 			 reason);

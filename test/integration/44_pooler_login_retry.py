@@ -13,7 +13,8 @@ docs/pooler.md "When the server is down"), on a primary of its own (it is stoppe
   test_server_connect_timeout_establish);
 - a login the server refuses (an unknown database; a role with servers in the pool that may no longer
   log in, PgBouncer's test_message): the client gets the server's own error at once, twice, not after a
-  timeout, logged "server login failed: FATAL ...".
+  timeout, logged "server login failed: FATAL ..."; the same for a server password changed while the pool's
+  only server, held by a transaction, is to be closed (RECONNECT): it does not count as usable.
 Honours FG_POOLER_BIN."""
 import os
 import subprocess
@@ -64,7 +65,8 @@ def pg_start_after(seconds):
 
 def Pooler(extra=""):
     return fgtest.Pooler(lambda p: fgtest.pooler_databases(pool_size=2, extra_db_lines=[
-        "nodb = host=%s port=%d dbname=fg_no_such_database" % (HOST, PRIMARY)]) +
+        "nodb = host=%s port=%d dbname=fg_no_such_database" % (HOST, PRIMARY),
+        "pwdb = host=%s port=%d dbname=postgres user=scram_fg_pw password=pw-one" % (HOST, PRIMARY)]) +
         "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
         "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir +
         "server_login_retry = 2\nquery_wait_timeout = 20\nserver_connect_timeout = 10\n" + extra,
@@ -205,9 +207,44 @@ def nologin_case(p):
             c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'fg_nologin'")
 
 
+def password_changed_case(p):
+    """The server password changed while a transaction holds the pool's only (then RECONNECTed) server:
+    the waiting client gets the server's refusal at once (PgBouncer's test_change_server_password_reconnect)."""
+    with fgtest.primary_connect() as c:
+        c.execute("DROP ROLE IF EXISTS scram_fg_pw")
+        c.execute("SET password_encryption = 'scram-sha-256'")
+        c.execute("CREATE ROLE scram_fg_pw LOGIN PASSWORD 'pw-one' IN ROLE scram_users")
+    with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+        admin.execute("SET default_pool_size = 1")
+    try:
+        holder = psycopg.connect(p.dsn("pwdb"))
+        holder.execute("SELECT 1")          # holds the only server in its transaction
+        with fgtest.primary_connect() as c:
+            c.execute("ALTER ROLE scram_fg_pw PASSWORD 'pw-two'")
+        box = {}
+
+        def waiter():
+            box["value"], box["err"], box["took"] = select_one(p, "pwdb")
+        t = threading.Thread(target=waiter)
+        t.start()
+        time.sleep(0.5)
+        with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+            admin.execute("RECONNECT pwdb")
+            admin.execute("SET default_pool_size = 2")   # a new server: its login fails
+        t.join(30)
+        ok(box.get("value") is None and "password authentication failed" in str(box.get("err")) and
+           box.get("took", 99) < 5, "a server password changed under a RECONNECTed pool: the waiting client gets "
+           "the refusal at once (%.2f s), the held server to be closed does not count" % box.get("took", 99),
+           repr(box.get("err")))
+        holder.close()
+    finally:
+        with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+            admin.execute("SET default_pool_size = 20")
+
+
 def main():
     sys.exit(fgtest.run_pooler_tests(Pooler(), [never_logged_in_case, outage_case, failing_case, definitive_case,
-                                                nologin_case, connect_timeout_case]))
+                                                nologin_case, password_changed_case, connect_timeout_case]))
 
 
 main()
