@@ -763,6 +763,19 @@ exp_or_synth(Client *client, Server *server, ExpKind kind)
 }
 
 /*
+ * tracking_statements: named prepared statements are tracked (kept per client, prepared on whichever
+ * server runs them, renamed there), unless max_prepared_statements = 0, which as in PgBouncer turns the
+ * tracking off: names then go to the server as the client sent them (fine in session pooling; in
+ * transaction pooling a statement is found only on the server that prepared it). Statements tracked
+ * before a SET max_prepared_statements = 0 are no longer used either.
+ */
+static bool
+tracking_statements(void)
+{
+	return cf.max_prepared_statements > 0;
+}
+
+/*
  * make_statement_room: before a statement is prepared on server, max_prepared_statements' LRU: while the
  * server holds that many, the one unused for longest is closed (a Close the pooler sends, its
  * CloseComplete swallowed). It goes in the stream after every request already sent, so those still use
@@ -984,7 +997,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 				client_note_set(client, query);
 				if (pool_releases_at_commit(client->pool))
 					notify_note_query(client, query, strlen(query));
-				if (name[0] && prepared_client_lookup(&client->stmts, name))
+				if (name[0] && tracking_statements() && prepared_client_lookup(&client->stmts, name))
 				{
 					/* PostgreSQL: 42P05 at this Parse, the rest skipped up to Sync, the transaction failed */
 					static const char bad[] = "fg_42P05_duplicate_statement";
@@ -1004,7 +1017,7 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 				else if (name[0] ? !session_check_parse(client, query, strlen(query)) :
 						 !session_check_request(client, query, strlen(query)))
 					ok = send_refused(server, 'P');
-				else if (name[0])
+				else if (name[0] && tracking_statements())
 				{
 					PreparedStmt *stmt = prepared_client_parse(&client->stmts, name, msg + body_off,
 															   total - body_off);
@@ -1037,9 +1050,9 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					client_close(client, "08P01", "malformed Bind message", NULL);
 					return false;
 				}
-				if (name[0] && (stmt = prepared_client_lookup(&client->stmts, name)))
+				if (name[0] && tracking_statements() && (stmt = prepared_client_lookup(&client->stmts, name)))
 					session_note_bind(client, stmt);
-				if (name[0] && (stmt = prepared_client_lookup(&client->stmts, name)))
+				if (name[0] && tracking_statements() && (stmt = prepared_client_lookup(&client->stmts, name)))
 					ok = (client->pool->stats.total.binds++, true) && ensure_prepared(server, stmt) &&
 						append_renamed(server, msg, total, (uint32_t) ((const uint8_t *) name - msg), after,
 									   stmt->server_name);
@@ -1060,12 +1073,13 @@ client_forward(Client *client, char type, const uint8_t *msg, uint32_t total)
 					client_close(client, "08P01", "malformed Describe or Close message", NULL);
 					return false;
 				}
-				if (kind == 'S' && name[0] && type == 'C')
+				if (kind == 'S' && name[0] && type == 'C' && tracking_statements())
 				{
 					prepared_client_close(&client->stmts, name);
 					ok = exp_or_synth(client, server, EXP_SYNTH_CLOSE);
 				}
-				else if (kind == 'S' && name[0] && (stmt = prepared_client_lookup(&client->stmts, name)))
+				else if (kind == 'S' && name[0] && tracking_statements() &&
+						 (stmt = prepared_client_lookup(&client->stmts, name)))
 					ok = ensure_prepared(server, stmt) &&
 						append_renamed(server, msg, total, 6, total, stmt->server_name) &&
 						server_exp_push(server, EXP_DESCRIBE, false, 0);
@@ -1124,7 +1138,7 @@ client_idle_local(Client *client, char type, const uint8_t *msg, uint32_t total)
 
 		PreparedStmt *stmt;
 
-		if (!proto_read_parse(msg, total, &name, &query, &body_off) || !name[0])
+		if (!tracking_statements() || !proto_read_parse(msg, total, &name, &query, &body_off) || !name[0])
 			return 0;
 		if (prepared_client_lookup(&client->stmts, name))
 		{
@@ -1149,7 +1163,7 @@ client_idle_local(Client *client, char type, const uint8_t *msg, uint32_t total)
 		char		kind;
 		const char *name;
 
-		if (!proto_read_target(msg, total, &kind, &name) || kind != 'S' || !name[0])
+		if (!tracking_statements() || !proto_read_target(msg, total, &kind, &name) || kind != 'S' || !name[0])
 			return 0;
 		prepared_client_close(&client->stmts, name);
 		reply[0] = '3';
@@ -1191,7 +1205,7 @@ client_sql_deallocate(Client *client, const uint8_t *msg, uint32_t total)
 	PktBuf		pkt;
 	int			kind;
 
-	if (total <= 5 || msg[total - 1] != '\0')
+	if (total <= 5 || msg[total - 1] != '\0' || !tracking_statements())
 		return 0;
 	kind = prepared_parse_deallocate((const char *) msg + 5, name, sizeof(name));
 	if (kind == PREPARED_DEALLOC_NONE || client->tx_status == 'E')
