@@ -374,15 +374,15 @@ pool_launch(Pool *pool, int node_idx)
 
 /*
  * login_has_been_failing: node's last connect or login failed and it has no server that is not still
- * logging in (PgBouncer's check_fast_fail), on the node a request cannot be routed away from: node 0
- * (a replica's failure moves its reads elsewhere, routing.c).
+ * logging in (PgBouncer's check_fast_fail), for a pool without read routing (with it, routing.c's health
+ * checks say which node takes a request, and a failed login fails or moves its waiting clients at once).
  */
 static bool
 login_has_been_failing(const Pool *pool, int node_idx)
 {
 	const PoolNode *node = &pool->nodes[node_idx];
 
-	return node_idx == 0 && node->last_connect_failure_us && node->n_servers - node->n_login == 0;
+	return node_idx == 0 && !pool->routing && node->last_connect_failure_us && node->n_servers - node->n_login == 0;
 }
 
 bool

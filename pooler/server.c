@@ -906,12 +906,18 @@ server_login_msg(Server *server, char type, const uint8_t *msg, uint32_t total)
 
 				if (!proto_read_error(msg, total, &fields))
 					break;
+				int			entry = server->host_entry;
+				bool		transient = server_error_is_transient(fields.sqlstate);
+
 				snprintf(reason, sizeof(reason), "%s", fields.message);
 				log_warning("%s/%s: server login failed: %s %s", pool->db.name, pool->user, fields.severity,
 							fields.message);	/* PgBouncer's words */
 				server_close(server, reason);
+				/* a host of a list that cannot serve now (shutting down, starting up): the next one */
+				if (transient && has_host_list(pool, node) && next_host_entry(pool, node, entry, reason) != CONNECT_FAILED)
+					return false;
 				pool_login_failed(pool, node, fields.sqlstate[0] ? fields.sqlstate : "08006", reason,
-								  server_error_is_transient(fields.sqlstate) ? LOGIN_TRANSIENT : LOGIN_SERVER_ERROR);
+								  transient ? LOGIN_TRANSIENT : LOGIN_SERVER_ERROR);
 				return false;
 			}
 		case 'Z':

@@ -314,7 +314,7 @@ refuse() { # KEY VALUE FRAGMENT
   like "$out" "bad.ini:$line: .*$3" "... at its line, saying: $3"
 }
 for kv in "server_round_robin 1" "disable_pqexec 1" "application_name_add_host 1" "scram_iterations 10000" \
-  "auth_ldap_options x" "server_fast_close 1" \
+  "auth_ldap_options x" \
   "client_tls_protocols tlsv1.3" "client_tls_ciphers HIGH" "client_tls13_ciphers TLS_AES_256_GCM_SHA384" \
   "client_tls_ecdhcurve prime256v1" "client_tls_dheparams legacy" "server_tls_protocols tlsv1.2" \
   "server_tls_ciphers HIGH" "server_tls13_ciphers TLS_AES_256_GCM_SHA384" \
