@@ -589,8 +589,13 @@ authquery_resolve(const char *dbname, const AuthFile *authfile, AqSource **sourc
 
 	*source = NULL;
 	why[0] = '\0';
-	if (!auth_user[0] || (!db && !auth_dbname[0]))
-		return AQR_NONE;		/* the admin console without auth_dbname: auth_file only */
+	if (!auth_user[0])
+		return AQR_NONE;
+	/*
+	 * The lookup runs in the client's database by default; for the admin console that is the reserved
+	 * name, refused below, as PgBouncer does ("bouncer config error"): set auth_dbname to look the
+	 * console's users up elsewhere, or list them in auth_file.
+	 */
 	if (!auth_dbname[0])
 		auth_dbname = dbname;
 	if (is_admin_name(auth_dbname))

@@ -76,7 +76,7 @@ log_start=$(wc -l <"$server_log")
 for auth in md5 scram-sha-256; do
   pooler_stop QUIT
   pooler_start "auth_type = $auth" "auth_file = $POOLER_DIR/users.txt" "auth_user = scram_aqcheck" \
-    "auth_query = $QUERY"
+    "auth_query = $QUERY" "stats_users = scram_aq2"
   ok $? "pooler starts with auth_type $auth and auth_user"
   if [ $auth = md5 ]; then
     is "$(sqlstate md5_aq1 wrong)" 28P01 "$auth: a wrong password gets SQLSTATE 28P01"
@@ -90,6 +90,8 @@ for auth in md5 scram-sha-256; do
   like "$(login scram_aq2 wrong)" "password authentication failed for user \"scram_aq2\"" "$auth: SCRAM user, wrong password"
   like "$(login aq_nobody x)" "password authentication failed" "$auth: a user auth_query does not find looks like a wrong password"
   like "$(login aq_nologin x)" "password authentication failed" "$auth: a NOLOGIN role is not found"
+  like "$(login scram_aq2 aq2-pw pgbouncer)" "bouncer config error" \
+    "$auth: the admin console without a global auth_dbname: a stats user missing from auth_file gets PgBouncer's 'bouncer config error'"
 done
 
 # the server saw the pooler log in as scram_aq2 with SCRAM (PostgreSQL 14+ logs the method)
