@@ -589,8 +589,8 @@ authquery_resolve(const char *dbname, const AuthFile *authfile, AqSource **sourc
 
 	*source = NULL;
 	why[0] = '\0';
-	if (!auth_user[0])
-		return AQR_NONE;
+	if (!auth_user[0] || (!db && !is_admin_name(dbname) && !auth_dbname[0]))
+		return AQR_NONE;		/* an unknown database: the password exchange fails, then "no such database" */
 	/*
 	 * The lookup runs in the client's database by default; for the admin console that is the reserved
 	 * name, refused below, as PgBouncer does ("bouncer config error"): set auth_dbname to look the

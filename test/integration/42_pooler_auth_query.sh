@@ -92,6 +92,8 @@ for auth in md5 scram-sha-256; do
   like "$(login aq_nologin x)" "password authentication failed" "$auth: a NOLOGIN role is not found"
   like "$(login scram_aq2 aq2-pw pgbouncer)" "bouncer config error" \
     "$auth: the admin console without a global auth_dbname: a stats user missing from auth_file gets PgBouncer's 'bouncer config error'"
+  like "$(login scram_aq2 wrong fg_no_such_db)" "password authentication failed" \
+    "$auth: an unknown database with a user missing from auth_file: the password exchange fails first (PgBouncer's order)"
 done
 
 # the server saw the pooler log in as scram_aq2 with SCRAM (PostgreSQL 14+ logs the method)
