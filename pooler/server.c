@@ -614,6 +614,7 @@ server_close(Server *server, const char *reason)
 {
 	Client	   *client = server->client;
 	Pool	   *pool = server->pool;
+	bool		logging_in = server->state == SV_CONNECTING || server->state == SV_LOGIN;
 
 	if (server->state == SV_FREE)
 		return;
@@ -654,8 +655,11 @@ server_close(Server *server, const char *reason)
 		cancel_ended(target_pool, server->node, server->backend_pid);
 		return;
 	}
-	/* clients may still wait for this node: give them a fresh connection */
-	if (pool && !pool_shutting_down && !list_empty(&pool->nodes[server->node].waiting_clients))
+	/*
+	 * clients may still wait for this node: give them a fresh connection. Not for a failed login: its
+	 * caller decides (the next host of a list, or pool_login_failed and the server_login_retry wait).
+	 */
+	if (pool && !logging_in && !pool_shutting_down && !list_empty(&pool->nodes[server->node].waiting_clients))
 		pool_launch(pool, server->node);
 }
 

@@ -14,7 +14,9 @@ docs/pooler.md "When the server is down"), on a primary of its own (it is stoppe
 - a login the server refuses (an unknown database; a role with servers in the pool that may no longer
   log in, PgBouncer's test_message): the client gets the server's own error at once, twice, not after a
   timeout, logged "server login failed: FATAL ..."; the same for a server password changed while the pool's
-  only server, held by a transaction, is to be closed (RECONNECT): it does not count as usable.
+  only server, held by a transaction, is to be closed (RECONNECT): it does not count as usable; three
+  clients on a pool of one get the refusal from one failed server login, not two (the failed login is
+  not relaunched by its close).
 Honours FG_POOLER_BIN."""
 import os
 import subprocess
@@ -66,7 +68,8 @@ def pg_start_after(seconds):
 def Pooler(extra=""):
     return fgtest.Pooler(lambda p: fgtest.pooler_databases(pool_size=2, extra_db_lines=[
         "nodb = host=%s port=%d dbname=fg_no_such_database" % (HOST, PRIMARY),
-        "pwdb = host=%s port=%d dbname=postgres user=scram_fg_pw password=pw-one" % (HOST, PRIMARY)]) +
+        "pwdb = host=%s port=%d dbname=postgres user=scram_fg_pw password=pw-one" % (HOST, PRIMARY),
+        "pwdb2 = host=%s port=%d dbname=postgres user=scram_fg_pw password=pw-one" % (HOST, PRIMARY)]) +
         "[pooler]\nauth_type = trust\nlisten_addr = 127.0.0.1\nlisten_port = %d\n" % p.port +
         "admin_users = postgres\nlogfile = %s/pooler.log\n" % p.dir +
         "server_login_retry = 2\nquery_wait_timeout = 20\nserver_connect_timeout = 10\n" + extra,
@@ -217,6 +220,7 @@ def password_changed_case(p):
     with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
         admin.execute("SET default_pool_size = 1")
     try:
+        ok(select_one(p, "pwdb2")[0] == 1, "pwdb2 has logged in once (its clients get the welcome at once)")
         holder = psycopg.connect(p.dsn("pwdb"))
         holder.execute("SELECT 1")          # holds the only server in its transaction
         with fgtest.primary_connect() as c:
@@ -237,6 +241,22 @@ def password_changed_case(p):
            "the refusal at once (%.2f s), the held server to be closed does not count" % box.get("took", 99),
            repr(box.get("err")))
         holder.close()
+        # three clients at once on a pool of one whose server is gone: one failed server login answers all
+        with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
+            admin.execute("SET default_pool_size = 1")
+            admin.execute("RECONNECT pwdb2")
+        fgtest.wait_until(lambda: not [r for r in psycopg.connect(p.dsn("faregate"), autocommit=True)
+                                       .execute("SHOW SERVERS").fetchall() if r[2] == "pwdb2"], 5)
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(select_one(p, "pwdb2"))) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        failed = p.text("pooler.log").count("pwdb2/scram_fg_pw: server login failed")
+        ok(len(results) == 3 and all(r[0] is None and "password authentication failed" in str(r[1]) for r in results)
+           and failed == 1, "three clients on a pool of one, the password wrong: all three get the refusal from one "
+           "server login (%d logged)" % failed, results)
     finally:
         with psycopg.connect(p.dsn("faregate"), autocommit=True) as admin:
             admin.execute("SET default_pool_size = 20")
