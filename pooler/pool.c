@@ -458,6 +458,17 @@ pool_server_ready(Server *server)
 	}
 }
 
+/* close_list_clients: closes every client on list with the reason (FATAL when sqlstate is set). */
+static void
+close_list_clients(List *list, const char *sqlstate, const char *reason, const char *hint)
+{
+	List	   *it;
+	List	   *tmp;
+
+	list_for_each_safe(it, tmp, list)
+		client_close(container_of(it, Client, list_node), sqlstate, reason, hint);
+}
+
 /*
  * node_usable_servers: node's server connections that may still serve a waiting client: logging in, or
  * logged in and not to be closed (RECONNECT, a reload or server_lifetime marked close_needed: those go
@@ -510,20 +521,8 @@ pool_login_failed(Pool *pool, int node_idx, const char *sqlstate, const char *re
 			client_close(container_of(it, Client, list_node), sqlstate, msg,
 						 "Check that the server is up and the [databases] entry is right.");
 	if (node_idx == pool->login_node && fail_all)
-		list_for_each_safe(it, tmp, &pool->welcome_clients)
-			client_close(container_of(it, Client, list_node), sqlstate, msg,
-						 "Check that the server is up and the [databases] entry is right.");
-}
-
-/* close_list_clients: closes every client on list with the reason (FATAL when sqlstate is set). */
-static void
-close_list_clients(List *list, const char *sqlstate, const char *reason, const char *hint)
-{
-	List	   *it;
-	List	   *tmp;
-
-	list_for_each_safe(it, tmp, list)
-		client_close(container_of(it, Client, list_node), sqlstate, reason, hint);
+		close_list_clients(&pool->welcome_clients, sqlstate, msg,
+						   "Check that the server is up and the [databases] entry is right.");
 }
 
 static void
@@ -731,14 +730,13 @@ janitor_idle_clients(Pool *pool, uint64_t now)
 
 /*
  * expire_waiting: a client waiting waited µs for a server of node (or, logged in, for the pool's first
- * login): query_wait_timeout, and query_timeout, which counts from the request in PgBouncer too. The
- * error says why no server came when the node's logins have been failing. True if it was closed.
+ * login): query_wait_timeout, and query_timeout (query_ms, the pool's), which counts from the request in
+ * PgBouncer too. The error says why no server came when the node's logins have been failing. True if it
+ * was closed.
  */
 static bool
-expire_waiting(Pool *pool, int node_idx, Client *client, uint64_t waited)
+expire_waiting(Pool *pool, int node_idx, Client *client, uint64_t waited, long query_ms)
 {
-	const UserEntry *u = config_find_user(&cf, pool->user);
-	long		query_ms = user_timeout_ms(u ? u->query_timeout_ms : 0, cf.query_timeout_ms);
 	const PoolNode *node = &pool->nodes[node_idx];
 	char		msg[400];
 	bool		wait_over = cf.query_wait_timeout_ms > 0 && waited > (uint64_t) cf.query_wait_timeout_ms * 1000;
@@ -817,6 +815,8 @@ janitor_pool(Pool *pool, uint64_t now)
 {
 	List	   *it;
 	List	   *tmp;
+	const UserEntry *pool_user = config_find_user(&cf, pool->user);	/* once per pool, not per client */
+	long		query_ms = user_timeout_ms(pool_user ? pool_user->query_timeout_ms : 0, cf.query_timeout_ms);
 
 	pool->max_wait_us = 0;
 	for (int i = 0; i < pool->n_nodes; i++)
@@ -829,7 +829,7 @@ janitor_pool(Pool *pool, uint64_t now)
 			Client	   *client = container_of(it, Client, list_node);
 			uint64_t	waited = now - client->request_time;
 
-			if (expire_waiting(pool, i, client, waited))
+			if (expire_waiting(pool, i, client, waited, query_ms))
 				continue;
 			if (waited > pool->max_wait_us)
 				pool->max_wait_us = waited;
@@ -840,7 +840,7 @@ janitor_pool(Pool *pool, uint64_t now)
 			{
 				Client	   *client = container_of(it, Client, list_node);
 
-				(void) expire_waiting(pool, i, client, now - client->connect_time);
+				(void) expire_waiting(pool, i, client, now - client->connect_time, query_ms);
 			}
 		/* clients logged in before the pool's first server login: keep trying (after a failure) */
 		if (i == pool->login_node && !list_empty(&pool->welcome_clients) && node->n_login == 0)
