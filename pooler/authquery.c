@@ -62,6 +62,8 @@ struct AqSource
 	List		waiting;		/* Clients (auth.lookup_node), FIFO */
 	char		current_user[64];	/* the user the query in flight is for */
 	PGresult   *result;			/* first result of the query in flight */
+	char		refused_sqlstate[6];	/* the server refused the last connect: its SQLSTATE, */
+	char		refused_message[256];	/* and its message, passed to the waiting clients ("" = none) */
 	AuthEntry  *cache;			/* sorted by user */
 	int			n_cache;
 	int			cap_cache;
@@ -193,8 +195,36 @@ finish_user(AqSource *src, const char *user, AqOutcome outcome)
 			return;
 		list_del(&found->auth.lookup_node);
 		found->auth.lookup_source = NULL;
-		login_lookup_done(found, outcome);
+		login_lookup_done(found, outcome, src->refused_message[0] ? src->refused_sqlstate : NULL,
+						  src->refused_message[0] ? src->refused_message : NULL);
 	}
+}
+
+/*
+ * server_refusal: the server's own error in a failed connect's libpq message (verbose, so
+ * "...failed: FATAL:  3D000: database "x" does not exist\nLOCATION: ..."): its SQLSTATE and first line.
+ * False when the connect failed before the server answered (refused, timed out, TLS), and for class 28
+ * (auth_user's own password refused): that one stays the pooler's "bouncer config error".
+ */
+static bool
+server_refusal(const char *libpq_message, char *sqlstate, char *message, size_t len)
+{
+	const char *at = libpq_message ? strstr(libpq_message, "FATAL:  ") : NULL;
+	size_t		n;
+
+	if (!at)
+		return false;
+	at += strlen("FATAL:  ");
+	if (strspn(at, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 5 || strncmp(at + 5, ": ", 2) != 0)
+		return false;
+	if (strncmp(at, "28", 2) == 0)
+		return false;			/* auth_user's own credentials: a configuration error, not the client's */
+	memcpy(sqlstate, at, 5);
+	sqlstate[5] = '\0';
+	at += 7;
+	n = strcspn(at, "\n");
+	snprintf(message, len, "%.*s", (int) n, at);
+	return message[0] != '\0';
 }
 
 /* source_failed: the connection is unusable: log, close, fail every waiting client. */
@@ -288,6 +318,7 @@ connect_start(AqSource *src)
 		source_failed(src, "cannot connect", "out of memory");
 		return;
 	}
+	src->refused_message[0] = '\0';
 	snprintf(conninfo, len, "%s", src->conninfo);
 	st = dns_conninfo_host(src->host, conninfo, len, &src->wait, err, sizeof(err));
 	if (st == DNS_READY)
@@ -311,6 +342,7 @@ connect_start(AqSource *src)
 		return;
 	}
 	PQsetNoticeProcessor(src->conn, ignore_notice, NULL);
+	PQsetErrorVerbosity(src->conn, PQERRORS_VERBOSE);	/* a refusal's message then carries its SQLSTATE */
 	src->phase = AQ_CONNECTING;
 	arm_timer(src, cf.server_connect_timeout_ms > 0 ? cf.server_connect_timeout_ms : 15000);
 	wait_socket(src, EV_WRITE);	/* as if PQconnectPoll had said PGRES_POLLING_WRITING */
@@ -425,6 +457,9 @@ source_sock_cb(evutil_socket_t fd, short what, void *arg)
 				go_idle(src);
 				return;
 			default:
+				if (server_refusal(PQerrorMessage(src->conn), src->refused_sqlstate, src->refused_message,
+								   sizeof(src->refused_message)))
+					log_warning("auth_query (%s): server login failed: FATAL %s", src->label, src->refused_message);
 				source_failed(src, "cannot connect", PQerrorMessage(src->conn));
 				return;
 		}

@@ -330,11 +330,17 @@ begin_password(Client *client, AuthType type)
 }
 
 void
-login_lookup_done(Client *client, int outcome)
+login_lookup_done(Client *client, int outcome, const char *sqlstate, const char *message)
 {
 	AuthType	type = (AuthType) client->auth.auth_type;
 
 	client->auth.step = STEP_NONE;
+	if (outcome == AQ_ERROR && message)
+	{
+		/* the server refused the lookup's login (e.g. no such database): its words, as PgBouncer */
+		client_close(client, sqlstate, message, NULL);
+		return;
+	}
 	if (outcome == AQ_ERROR)
 	{
 		config_error(client, "the auth_query lookup failed (see the warning above)");

@@ -22,9 +22,10 @@ extern bool login_step(Client *client);
 
 /*
  * login_lookup_done: an auth_query lookup of the client's user ended (authquery.c calls it from the event
- * loop): go on with the method the login runs, or refuse the client.
+ * loop): go on with the method the login runs, or refuse the client. With AQ_ERROR, sqlstate and
+ * message are the server's refusal of the lookup's own login (NULL when it was not the server's).
  */
-extern void login_lookup_done(Client *client, int outcome);
+extern void login_lookup_done(Client *client, int outcome, const char *sqlstate, const char *message);
 
 /* login_cleanup: frees what an unfinished exchange holds. */
 extern void login_cleanup(Client *client);

@@ -218,6 +218,16 @@ is "$(login scram_aq4 aq4-pw)" scram_aq4 "… and a login after the RELOAD looks
 is "$(lookup_conns scram_aqcheck)" 1 "… on one new lookup connection"
 pooler_stop QUIT
 
+# the auto-database without auth_dbname looks users up in the client's database: the server's refusal
+# of that login (no such database) reaches the client in the server's words, as PgBouncer
+pooler_start "auth_type = md5" "auth_file = $POOLER_DIR/users.txt" "auth_user = scram_aqcheck" "auth_query = $QUERY" \
+  "[databases]" "* = host=$FG_HOST port=$FG_PRIMARY_PORT"
+like "$(login scram_aq2 aq2-pw fg_no_such_db)" 'database "fg_no_such_db" does not exist' \
+  "auto-database, lookup in a database the server does not have: the client gets the server's error"
+is "$(sqlstate scram_aq2 aq2-pw fg_no_such_db)" 3D000 "… with its SQLSTATE 3D000"
+pooler_log_has 'server login failed: FATAL database "fg_no_such_db" does not exist'; ok $? "… logged as a failed server login"
+pooler_stop QUIT
+
 # trust with auth_user: a user the query does not find is refused by name
 pooler_start "auth_type = trust" "auth_user = scram_aqcheck" "auth_file = $POOLER_DIR/users.txt" "auth_query = $QUERY"
 is "$(login aq_trusted ignored)" aq_trusted "trust + auth_user: a user auth_query finds logs in"
