@@ -1041,6 +1041,8 @@ typedef struct ConfigReadState
 	Section		section;
 	int			db_capacity;
 	int			user_capacity;
+	bool		pgbouncer_section;	/* a [pgbouncer] header was read: PgBouncer's pool_mode default */
+	bool		pool_mode_set;	/* pool_mode was given in the main section */
 } ConfigReadState;
 
 #define CF_MAX_INCLUDE_DEPTH 8
@@ -1109,7 +1111,10 @@ config_read_file(const char *path, Config *out, ConfigReadState *st, int depth, 
 			*close = '\0';
 			name = trim(text + 1);
 			if (strcmp(name, "pooler") == 0 || strcmp(name, "pgbouncer") == 0)
+			{
 				st->section = SEC_POOLER;
+				st->pgbouncer_section |= strcmp(name, "pgbouncer") == 0;
+			}
 			else if (strcmp(name, "databases") == 0)
 				st->section = SEC_DATABASES;
 			else if (strcmp(name, "users") == 0)
@@ -1155,6 +1160,7 @@ config_read_file(const char *path, Config *out, ConfigReadState *st, int depth, 
 				config_file_error(err, errlen, path, lineno, "%s", why);
 				goto error;
 			}
+			st->pool_mode_set |= strcmp(key->name, "pool_mode") == 0;
 		}
 		else if (st->section == SEC_DATABASES)
 		{
@@ -1242,7 +1248,7 @@ bool
 config_load(const char *path, Config *out, char *err, size_t errlen)
 {
 	char		why[CF_ERR_MAX];
-	ConfigReadState st = {SEC_NONE, 0, 0};
+	ConfigReadState st = {SEC_NONE, 0, 0, false, false};
 
 	memset(out, 0, sizeof(*out));
 	for (const ConfigKey *key = config_keys; key->name; key++)
@@ -1256,6 +1262,12 @@ config_load(const char *path, Config *out, char *err, size_t errlen)
 		config_free(out);
 		return false;
 	}
+	/*
+	 * A file written for PgBouncer means what it meant there: without a pool_mode line its default is
+	 * session, PgBouncer's (faregate's own [pooler] files default to transaction).
+	 */
+	if (st.pgbouncer_section && !st.pool_mode_set)
+		out->pool_mode = POOL_SESSION;
 	if (out->resolv_conf[0] && !copy_string(out->dns_resolv_conf, sizeof(out->dns_resolv_conf), out->resolv_conf))
 	{
 		config_free(out);

@@ -110,10 +110,13 @@ pool_max_user_connections(const Pool *pool)
 #define POOL_MIN_SIZE(pool) pool_setting(-1, (pool)->db.min_pool_size, cf.min_pool_size)
 #define POOL_MAX_DB_CONNECTIONS(pool) pool_setting(-1, (pool)->db.max_db_connections, cf.max_db_connections)
 
-long
-pool_server_lifetime_ms(const Pool *pool)
+bool
+pool_server_lifetime_over(const Pool *pool, const Server *server, uint64_t now)
 {
-	return pool->db.server_lifetime_ms >= 0 ? pool->db.server_lifetime_ms : cf.server_lifetime_ms;
+	long		lifetime_ms = pool->db.server_lifetime_ms >= 0 ? pool->db.server_lifetime_ms : cf.server_lifetime_ms;
+
+	/* 0: each server connection serves one client (or transaction) only, PgBouncer's meaning */
+	return now - server->connect_time >= (uint64_t) lifetime_ms * 1000;
 }
 
 static Pool *
@@ -873,8 +876,7 @@ janitor_pool(Pool *pool, uint64_t now)
 			n_idle++;
 			if (server->close_needed)
 				server_close(server, "configuration changed");
-			else if (pool_server_lifetime_ms(pool) > 0 &&
-					 now - server->connect_time > (uint64_t) pool_server_lifetime_ms(pool) * 1000)
+			else if (pool_server_lifetime_over(pool, server, now))
 				server_close(server, "server_lifetime reached");
 			else if (cf.server_idle_timeout_ms > 0 && node->n_servers > POOL_MIN_SIZE(pool) &&
 					 now - server->request_time > (uint64_t) cf.server_idle_timeout_ms * 1000)

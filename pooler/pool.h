@@ -219,8 +219,11 @@ extern void pool_reload(const Config *cfg);
 /* pool_total_servers: server connections of every node of pool (for max_db_connections). */
 extern int	pool_db_connections(const char *dbname);
 
-/* pool_server_lifetime_ms: the database's server_lifetime, else the [pooler] one (issue 15). */
-extern long pool_server_lifetime_ms(const Pool *pool);
+/*
+ * pool_server_lifetime_over: server has lived its server_lifetime (the database's, else the [pooler]
+ * one) at now (conn_now_usec); with 0 always: a connection is used once, then closed, as PgBouncer.
+ */
+extern bool pool_server_lifetime_over(const Pool *pool, const Server *server, uint64_t now);
 
 /* pool_user_connections: server connections logged in as user over every pool (max_user_connections). */
 extern int	pool_user_connections(const char *user);

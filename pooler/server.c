@@ -705,8 +705,7 @@ server_release(Server *server)
 		server_close(server, "its client left holding session state (session_state_action = pin)");
 		return;
 	}
-	if (pool_server_lifetime_ms(server->pool) > 0 &&
-		now - server->connect_time > (uint64_t) pool_server_lifetime_ms(server->pool) * 1000)
+	if (pool_server_lifetime_over(server->pool, server, now))
 	{
 		server_close(server, "server_lifetime reached");
 		return;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""44_pooler_reserve_fastclose.py: six PgBouncer behaviours its users (and its test suite) look for
+"""44_pooler_reserve_fastclose.py: seven PgBouncer behaviours its users (and its test suite) look for
 (issue 15; docs/pooler.md):
 - min_pool_size on a [databases] line with a forced user: its connections open at start-up, before any
   client (a line without a forced user gets its pool at the first client, as in PgBouncer);
@@ -12,6 +12,7 @@
 - query_wait_notify: a client waiting longer for a server gets PgBouncer 1.25's NOTICE, once per wait;
 - server_check_query's default "<empty>" (1.25's): a server reused after server_check_delay passes its
   empty-query check and keeps its backend;
+- server_lifetime = 0: a server connection is used once, then closed (PgBouncer's meaning);
 - a pool of the "*" entry is logged "registered new auto-database" once per database.
 Honours FG_POOLER_BIN."""
 import os
@@ -34,6 +35,7 @@ def config(p):
             "resdb = host=%s port=%d dbname=fg_reserve pool_size=2 reserve_pool_size=2\n" % (HOST, PORT) +
             "sessdb = host=%s port=%d dbname=postgres pool_mode=session\n" % (HOST, PORT) +
             "onedb = host=%s port=%d dbname=postgres pool_size=1\n" % (HOST, PORT) +
+            "oncedb = host=%s port=%d dbname=postgres pool_size=1 server_lifetime=0\n" % (HOST, PORT) +
             "warmdb = host=%s port=%d dbname=fg_warm user=postgres min_pool_size=2\n" % (HOST, PORT) +
             "colddb = host=%s port=%d dbname=fg_cold min_pool_size=2\n" % (HOST, PORT) +
             "* = host=%s port=%d dbname=postgres\n" % (HOST, PORT) +
@@ -151,6 +153,17 @@ def check_query_case(p):
             admin.execute("SET server_check_delay = 30")
 
 
+def lifetime_zero_case(p):
+    """server_lifetime = 0 is PgBouncer's "used only once, then closed", not "no limit"."""
+    pids = []
+    for _ in range(3):
+        with p.connect("oncedb") as c:
+            pids.append(c.execute("SELECT pg_backend_pid()").fetchone()[0])
+    ok(len(set(pids)) == 3, "server_lifetime = 0: each client gets a new server connection (backends %s)" % pids)
+    ok(fgtest.wait_until(lambda: "server_lifetime reached" in p.text("pooler.log"), 5),
+       "... each closed after its use, logged 'server_lifetime reached'")
+
+
 def autodb_case(p):
     for _ in range(2):
         with p.connect("fg_auto_one") as c:
@@ -168,7 +181,8 @@ def main():
     for name in ("fg_reserve", "fg_warm", "fg_cold"):
         fgtest.recreate_db(name)
     sys.exit(fgtest.run_pooler_tests(fgtest.Pooler(config, prefix="faregate-reserve."),
-                                     [min_pool_case, reserve_case, fast_close_case, wait_notify_case, check_query_case, autodb_case]))
+                                     [min_pool_case, reserve_case, fast_close_case, wait_notify_case, check_query_case, lifetime_zero_case,
+                                      autodb_case]))
 
 
 main()

@@ -135,6 +135,16 @@ test_dropin(char *err)
 		printf("#   %s\n", err);
 	tap_is_str(cfg.dns_resolv_conf, "/etc/resolv.conf", "an empty resolv_conf leaves dns_resolv_conf's default");
 	config_free(&cfg);
+	/* a file written for PgBouncer keeps PgBouncer's pool_mode default; faregate's own keeps transaction */
+	tap_ok(load_text("[pgbouncer]\nauth_type = trust\n", &cfg, err) && cfg.pool_mode == POOL_SESSION,
+		   "[pgbouncer] without pool_mode: session, PgBouncer's default");
+	config_free(&cfg);
+	tap_ok(load_text("[pgbouncer]\nauth_type = trust\npool_mode = transaction\n", &cfg, err) &&
+		   cfg.pool_mode == POOL_TRANSACTION, "[pgbouncer] with pool_mode = transaction: transaction");
+	config_free(&cfg);
+	tap_ok(load_text("[pooler]\nauth_type = trust\n", &cfg, err) && cfg.pool_mode == POOL_TRANSACTION,
+		   "[pooler] without pool_mode: transaction, faregate-pooler's default");
+	config_free(&cfg);
 
 	refused("[pooler]\nclient_tls_ciphers = HIGH\n", ":2: client_tls_ciphers is not supported by faregate-pooler at "
 			"any value but its default (default)", "a TLS cipher list other than the default is refused");
