@@ -44,6 +44,14 @@ typedef struct NameSet
 static AdminPauseMode pause_mode;
 static ShutdownMode shutdown_mode;
 static uint64_t shutdown_deadline;	/* WAIT_FOR_SERVERS: shutdown_timeout */
+static uint64_t shutdown_started;	/* WAIT_FOR_SERVERS: when it was asked for */
+
+/*
+ * Waiting clients are closed at the first janitor tick this long after WAIT_FOR_SERVERS, not in the
+ * command's own turn: PgBouncer closes them in its maintenance loop, a moment later, and clients (and
+ * its test suite) see the command answered before the waiting ones go.
+ */
+#define SHUTDOWN_WAITING_CLOSE_USEC 100000
 static NameSet paused_dbs;
 static NameSet disabled_dbs;
 
@@ -190,12 +198,13 @@ close_waiting_for_shutdown(void)
 	}
 }
 
-/* start_wait_for_servers: no new transactions; idle servers go; waiting clients go at the next tick. */
+/* start_wait_for_servers: no new transactions; idle servers go; waiting clients go at a later tick. */
 static void
 start_wait_for_servers(void)
 {
 	pool_shutting_down = true;
-	shutdown_deadline = conn_now_usec() + (uint64_t) cf.shutdown_timeout_ms * 1000;
+	shutdown_started = conn_now_usec();
+	shutdown_deadline = shutdown_started + (uint64_t) cf.shutdown_timeout_ms * 1000;
 	for (List *it = pool_list.next; it != &pool_list; it = it->next)
 	{
 		Pool	   *pool = container_of(it, Pool, pool_node);
@@ -414,7 +423,7 @@ admin_janitor(void)
 			}
 		}
 	}
-	if (shutdown_mode == SHUTDOWN_WAIT_FOR_SERVERS)
+	if (shutdown_mode == SHUTDOWN_WAIT_FOR_SERVERS && conn_now_usec() - shutdown_started >= SHUTDOWN_WAITING_CLOSE_USEC)
 		close_waiting_for_shutdown();
 	check_shutdown_done();
 }

@@ -436,6 +436,35 @@ def test_shutdown_wait_for_clients_under_load():
     p.finish()
 
 
+def test_wait_for_servers_waiting():
+    """SHUTDOWN WAIT_FOR_SERVERS with a client in a transaction and one waiting for its server (pool of 1):
+    the waiting one is closed a moment after the command was answered (PgBouncer's maintenance loop),
+    the one in a transaction goes on until its COMMIT."""
+    p = Pooler(lambda q: config(q).replace("pool_size=2", "pool_size=1"), prefix="faregate-admin-wfs.")
+    try:
+        inside = psycopg.connect(p.dsn("other"), autocommit=True)
+        inside.execute("BEGIN")
+        inside.execute("SELECT 1")
+        t, box = in_background(lambda: psycopg.connect(p.dsn("other"), autocommit=True)
+                               .execute("SELECT 'served'").fetchone()[0])
+        ok(fgtest.wait_until(lambda: any(r[3] == 1 for r in admin(p, "SHOW POOLS") if r[0] == "other"), 5),
+           "a second client waits for the pool's only server")
+        before = p.text("pooler.log").count("closing because: server shutting down")
+        admin(p, "SHUTDOWN WAIT_FOR_SERVERS", host=p.dir)
+        ok(p.text("pooler.log").count("closing because: server shutting down") == before,
+           "… when SHUTDOWN WAIT_FOR_SERVERS is answered, the waiting client is not closed yet")
+        ok(inside.execute("SELECT 'still'").fetchone()[0] == "still", "… the client in a transaction goes on")
+        t.join(10)
+        err = str(box.get("error", ""))
+        ok("server shutting down" in err, "… the waiting client is closed with PgBouncer's words", box)
+        inside.execute("COMMIT")
+        inside.close()
+        ok(wait_exit(p.proc, 10), "… and the pooler exits once the transaction ended")
+    finally:
+        p.stop()
+    p.finish()
+
+
 def main():
     p = Pooler(config, prefix="faregate-admin.")
     tests = [test_show_columns, test_show_rows, test_pause_resume, test_kill, test_kill_client, test_disable_enable,
@@ -451,7 +480,8 @@ def main():
         p.stop()
     ok(p.sanitizer_clean(), "no sanitizer report")
     p.finish()
-    for test in (test_sigterm, test_sigint_sigquit, test_shutdown_wait_for_clients_under_load):
+    for test in (test_sigterm, test_sigint_sigquit, test_wait_for_servers_waiting,
+                 test_shutdown_wait_for_clients_under_load):
         try:
             test()
         except Exception as e:
