@@ -289,6 +289,20 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 		return;
 	ratelimit_forget(client);
 	notify_forget(client);
+	/*
+	 * The log line comes before the error is sent: whoever reads the log once the client has its error
+	 * (PgBouncer's test suite does) finds the line there.
+	 *
+	 * A client that never logged in can repeat this at will: rate-limited (log.h).
+	 */
+	if (!client->cancel_conn && (client->state == CL_LOGIN || sqlstate))
+	{
+		if (client->state != CL_LOGIN || log_event_allowed(LOGEV_LOGIN_FAILED))
+			slog_info(&client->conn, "closing because: %s (age %llus)", reason,
+					  (unsigned long long) ((conn_now_usec() - client->connect_time) / 1000000));
+	}
+	else
+		slog_debug(&client->conn, "closing because: %s", reason);
 	if (sqlstate && client->conn.fd >= 0)
 	{
 		uint8_t		data[2048];
@@ -302,15 +316,6 @@ client_close(Client *client, const char *sqlstate, const char *reason, const cha
 			client->pool->stats.total.errors++;
 		metrics_count_error(sqlstate, false);
 	}
-	/* a client that never logged in can repeat this at will: rate-limited (log.h) */
-	if (!client->cancel_conn && (client->state == CL_LOGIN || sqlstate))
-	{
-		if (client->state != CL_LOGIN || log_event_allowed(LOGEV_LOGIN_FAILED))
-			slog_info(&client->conn, "closing because: %s (age %llus)", reason,
-					  (unsigned long long) ((conn_now_usec() - client->connect_time) / 1000000));
-	}
-	else
-		slog_debug(&client->conn, "closing because: %s", reason);
 
 	if (server)
 	{
