@@ -34,14 +34,8 @@ static const PgbcompatKey pgbcompat_keys[] = {
 	{"auth_ldap_options", PGBC_DEFAULT_ONLY, "auth_type ldap is not supported"},
 	{"dns_zone_check_period", PGBC_DEFAULT_ONLY,
 	"zone serial checks need c-ares; host names are looked up again when their answer's TTL ends"},
-	{"client_tls_protocols", PGBC_DEFAULT_ONLY, "TLS 1.2 and 1.3 (OpenSSL's defaults) are always offered"},
-	{"client_tls_ciphers", PGBC_DEFAULT_ONLY, "OpenSSL's default cipher list is used"},
-	{"client_tls13_ciphers", PGBC_DEFAULT_ONLY, "OpenSSL's default TLS 1.3 ciphersuites are used"},
 	{"client_tls_ecdhcurve", PGBC_DEFAULT_ONLY, "OpenSSL chooses the ECDH curve"},
 	{"client_tls_dheparams", PGBC_DEFAULT_ONLY, "OpenSSL's built-in DH parameters are used"},
-	{"server_tls_protocols", PGBC_DEFAULT_ONLY, "TLS 1.2 and 1.3 (OpenSSL's defaults) are always offered"},
-	{"server_tls_ciphers", PGBC_DEFAULT_ONLY, "OpenSSL's default cipher list is used"},
-	{"server_tls13_ciphers", PGBC_DEFAULT_ONLY, "OpenSSL's default TLS 1.3 ciphersuites are used"},
 	{"max_packet_size", PGBC_DEFAULT_ONLY, "faregate-pooler refuses client messages over 256 MB (54000)"},
 };
 

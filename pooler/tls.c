@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "conn.h"
@@ -98,6 +99,135 @@ load_ca(SSL_CTX *ctx, const char *ca, const char *prefix, char *err, size_t errl
 	return true;
 }
 
+/* PgBouncer's protocol names, as bits of a set (tls_protocol_set) */
+#define TLSP_1_0 0x1
+#define TLSP_1_1 0x2
+#define TLSP_1_2 0x4
+#define TLSP_1_3 0x8
+
+/*
+ * protocol_set: a *_tls_protocols value (PgBouncer's: tlsv1.0, tlsv1.1, tlsv1.2, tlsv1.3 and the
+ * shortcuts all, legacy, secure, default; separated by commas, colons or blanks) as a set of TLSP_ bits;
+ * 0 when a word is unknown (its name copied to bad) or the list is empty.
+ */
+static int
+protocol_set(const char *value, char *bad, size_t badlen)
+{
+	static const struct
+	{
+		const char *name;
+		int			bits;
+	}			words[] = {
+		{"tlsv1.0", TLSP_1_0}, {"tlsv1", TLSP_1_0}, {"tlsv1.1", TLSP_1_1}, {"tlsv1.2", TLSP_1_2},
+		{"tlsv1.3", TLSP_1_3}, {"all", 0xf}, {"legacy", 0xf}, {"secure", TLSP_1_2 | TLSP_1_3},
+		{"default", TLSP_1_2 | TLSP_1_3},
+	};
+	int			set = 0;
+	const char *p = value;
+
+	bad[0] = '\0';
+	while (*p)
+	{
+		size_t		n;
+		int			bits = -1;
+
+		p += strspn(p, ", :\t");
+		n = strcspn(p, ", :\t");
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strlen(words[i].name) == n && strncasecmp(p, words[i].name, n) == 0)
+				bits = words[i].bits;
+		if (bits < 0)
+		{
+			snprintf(bad, badlen, "%.*s", (int) n, p);
+			return 0;
+		}
+		set |= bits;
+		p += n;
+	}
+	return set;
+}
+
+/*
+ * apply_lists: prefix's *_tls_protocols, *_tls_ciphers and *_tls13_ciphers onto ctx (PgBouncer's
+ * meanings: a protocol set; default/secure/fast/normal = OpenSSL's own cipher list, all = every cipher,
+ * else an OpenSSL cipher string; TLS 1.3 suites, empty = OpenSSL's). A gap in the protocol set (tlsv1.0
+ * and tlsv1.2 only, say) is cut out with SSL_OP_NO_*. False with err on a value OpenSSL refuses.
+ */
+static bool
+apply_lists(SSL_CTX *ctx, const char *prefix, const char *protocols, const char *ciphers, const char *tls13,
+			char *err, size_t errlen)
+{
+	static const struct
+	{
+		int			bit;
+		int			version;
+		unsigned long off;
+	}			versions[] = {
+		{TLSP_1_0, TLS1_VERSION, SSL_OP_NO_TLSv1}, {TLSP_1_1, TLS1_1_VERSION, SSL_OP_NO_TLSv1_1},
+		{TLSP_1_2, TLS1_2_VERSION, SSL_OP_NO_TLSv1_2}, {TLSP_1_3, TLS1_3_VERSION, SSL_OP_NO_TLSv1_3},
+	};
+	char		bad[64];
+	char		why[256];
+	int			set = protocol_set(protocols, bad, sizeof(bad));
+	int			lowest = -1;
+	int			highest = -1;
+
+	if (set == 0)
+		return snprintf(err, errlen, "%s_protocols: %s%s%s; use tlsv1.0, tlsv1.1, tlsv1.2, tlsv1.3, all or secure, "
+						"comma-separated", prefix, bad[0] ? "unknown protocol \"" : "no protocol given",
+						bad, bad[0] ? "\"" : ""), false;
+	for (int i = 0; i < 4; i++)
+		if (set & versions[i].bit)
+		{
+			if (lowest < 0)
+				lowest = i;
+			highest = i;
+		}
+	SSL_CTX_set_min_proto_version(ctx, versions[lowest].version);
+	SSL_CTX_set_max_proto_version(ctx, versions[highest].version);
+	for (int i = lowest + 1; i < highest; i++)
+		if (!(set & versions[i].bit))
+			SSL_CTX_set_options(ctx, versions[i].off);
+	if (strcasecmp(ciphers, "all") == 0)
+		ciphers = "ALL";
+	else if (strcasecmp(ciphers, "default") == 0 || strcasecmp(ciphers, "secure") == 0 ||
+			 strcasecmp(ciphers, "fast") == 0 || strcasecmp(ciphers, "normal") == 0 || ciphers[0] == '\0')
+		ciphers = NULL;
+	if (ciphers && SSL_CTX_set_cipher_list(ctx, ciphers) != 1)
+	{
+		openssl_error(why, sizeof(why));
+		return snprintf(err, errlen, "%s_ciphers \"%s\": OpenSSL accepts no cipher of it (%s)", prefix, ciphers,
+						why), false;
+	}
+	if (tls13[0] && SSL_CTX_set_ciphersuites(ctx, tls13) != 1)
+	{
+		openssl_error(why, sizeof(why));
+		return snprintf(err, errlen, "%s13_ciphers \"%s\": not a list of TLS 1.3 ciphersuites OpenSSL knows "
+						"(e.g. TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256) (%s)", prefix, tls13, why), false;
+	}
+	return true;
+}
+
+/*
+ * check_lists: the lists of a side whose TLS is off are still checked (a scratch context), so that a
+ * wrong value stops start-up or RELOAD whatever the sslmode.
+ */
+static bool
+check_lists(const char *prefix, const char *protocols, const char *ciphers, const char *tls13, char *err,
+			size_t errlen)
+{
+	SSL_CTX    *scratch = SSL_CTX_new(TLS_method());
+	bool		good;
+
+	if (!scratch)
+		return snprintf(err, errlen, "cannot create a TLS context to check %s_protocols", prefix), false;
+	good = apply_lists(scratch, prefix, protocols, ciphers, tls13, err, errlen);
+	SSL_CTX_free(scratch);
+	return good;
+}
+
 /*
  * build_contexts: the contexts and modes cf asks for, into the *_out arguments (the locals shadow the
  * running ones on purpose: the same code served tls_init before reloads existed). On failure the
@@ -120,6 +250,11 @@ build_contexts(SSL_CTX **client_ctx_out, SSL_CTX **server_ctx_out, TlsMode *clie
 						"verify-full, not \"%s\"", cf.server_tls_sslmode), false;
 	client_mode = *client_mode_out;
 	server_mode = *server_mode_out;
+	if (!check_lists("client_tls", cf.client_tls_protocols, cf.client_tls_ciphers, cf.client_tls13_ciphers, err,
+					 errlen) ||
+		!check_lists("server_tls", cf.server_tls_protocols, cf.server_tls_ciphers, cf.server_tls13_ciphers, err,
+					 errlen))
+		return false;
 	if (client_mode != TLS_DISABLE)
 	{
 		if (!cf.client_tls_cert_file[0] || !cf.client_tls_key_file[0])
@@ -131,7 +266,9 @@ build_contexts(SSL_CTX **client_ctx_out, SSL_CTX **server_ctx_out, TlsMode *clie
 		client_ctx = *client_ctx_out = SSL_CTX_new(TLS_server_method());
 		if (!client_ctx)
 			return snprintf(err, errlen, "cannot create the TLS context for clients"), false;
-		SSL_CTX_set_min_proto_version(client_ctx, TLS1_2_VERSION);
+		if (!apply_lists(client_ctx, "client_tls", cf.client_tls_protocols, cf.client_tls_ciphers,
+						 cf.client_tls13_ciphers, err, errlen))
+			return false;
 		SSL_CTX_set_mode(client_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 						 SSL_MODE_RELEASE_BUFFERS);
 		SSL_CTX_set_options(client_ctx, SSL_OP_NO_RENEGOTIATION);
@@ -149,7 +286,9 @@ build_contexts(SSL_CTX **client_ctx_out, SSL_CTX **server_ctx_out, TlsMode *clie
 		server_ctx = *server_ctx_out = SSL_CTX_new(TLS_client_method());
 		if (!server_ctx)
 			return snprintf(err, errlen, "cannot create the TLS context for servers"), false;
-		SSL_CTX_set_min_proto_version(server_ctx, TLS1_2_VERSION);
+		if (!apply_lists(server_ctx, "server_tls", cf.server_tls_protocols, cf.server_tls_ciphers,
+						 cf.server_tls13_ciphers, err, errlen))
+			return false;
 		SSL_CTX_set_mode(server_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 						 SSL_MODE_RELEASE_BUFFERS);
 		if (cf.server_tls_cert_file[0] && cf.server_tls_key_file[0] &&
@@ -196,11 +335,26 @@ tls_init(char *err, size_t errlen)
 bool
 tls_server_conninfo(char *out, size_t outlen)
 {
+	static const char *const libpq_versions[] = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
 	size_t		start = strlen(out);
 	TlsMode		mode = TLS_PREFER;
+	char		bad[64];
+	int			set = protocol_set(cf.server_tls_protocols, bad, sizeof(bad));
+	int			lowest = 2;
+	int			highest = 3;
 
 	(void) tls_parse_mode(cf.server_tls_sslmode, &mode);
+	/* libpq takes a range only: from the set's lowest version to its highest (tls_init checked it) */
+	for (int i = 3; i >= 0; i--)
+		if (set & (1 << i))
+			lowest = i;
+	for (int i = 0; i < 4; i++)
+		if (set & (1 << i))
+			highest = i;
 	if (!conninfo_append(out, outlen, "sslmode", mode_names[mode]) ||
+		(mode != TLS_DISABLE &&
+		 (!conninfo_append(out, outlen, "ssl_min_protocol_version", libpq_versions[lowest]) ||
+		  !conninfo_append(out, outlen, "ssl_max_protocol_version", libpq_versions[highest]))) ||
 		(mode >= TLS_REQUIRE && cf.server_tls_ca_file[0] &&
 		 !conninfo_append(out, outlen, "sslrootcert", cf.server_tls_ca_file)) ||
 		(mode != TLS_DISABLE && cf.server_tls_cert_file[0] && cf.server_tls_key_file[0] &&

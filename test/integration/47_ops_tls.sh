@@ -7,6 +7,9 @@
 # SCRAM-SHA-256-PLUS: libpq channel_binding=require logs in over TLS; PLUS is offered first over TLS
 # only, and a client saying y,, (a downgrade) there is refused. Client certificates: verify-ca checks the
 # chain only, verify-full also that the CN is the user name (as PostgreSQL's clientcert=verify-full).
+# PgBouncer's TLS lists: client_tls_protocols/_ciphers/13_ciphers applied (psql's \conninfo shows the
+# protocol and cipher; a TLS-1.2-only client refused under tlsv1.3), bad values stop start-up;
+# server_tls_protocols/_ciphers/13_ciphers applied to the server connection (pg_stat_ssl).
 # Server side: a second primary started here with ssl = on; server_tls_sslmode = verify-full against
 # it (pg_stat_ssl says the backend is encrypted, also the LISTEN listener's); a failed handshake (a CA that
 # did not sign the server's certificate) reaches the client at once as an error naming the reason and makes
@@ -69,6 +72,16 @@ if [ "${1:-}" = "--server-side" ]; then
   pooler_start "server_tls_sslmode = require" "server_tls_ca_file = $certs_dir/ca.pem" || exit 1
   out=$(psql_pooler -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
   is "$out" "t" "… and with the right CA it logs in over TLS"
+  pooler_stop
+  # server_tls_protocols / server_tls_ciphers: pg_stat_ssl shows what the pooler's connection got
+  pooler_start "server_tls_sslmode = require" "server_tls_protocols = tlsv1.2" \
+    "server_tls_ciphers = ECDHE-RSA-AES256-GCM-SHA384" || exit 1
+  out=$(psql_pooler -c "SELECT version || ' ' || cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
+  is "$out" "TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384" "server_tls_protocols = tlsv1.2 and server_tls_ciphers: the server connection uses them (pg_stat_ssl)"
+  pooler_stop
+  pooler_start "server_tls_sslmode = require" "server_tls13_ciphers = TLS_CHACHA20_POLY1305_SHA256" || exit 1
+  out=$(psql_pooler -c "SELECT version || ' ' || cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
+  is "$out" "TLSv1.3 TLS_CHACHA20_POLY1305_SHA256" "server_tls13_ciphers: the TLS 1.3 ciphersuite is the one asked for"
   exit 0  # done_testing runs in the outer test
 fi
 
@@ -167,6 +180,28 @@ ok $([ "$errors" -le 40 ] && [ $((errors + held)) -ge 300 ] && echo 0 || echo 1)
 out=$(psql -X -qAt "$conn sslmode=require" -c "SELECT 'after the flood'" 2>&1)
 is "$out" "after the flood" "a real TLS login works after them"
 pooler_stop
+
+# PgBouncer's TLS lists: client_tls_protocols = tlsv1.3 refuses a client that stops at TLS 1.2
+pooler_start "client_tls_sslmode = require" "client_tls_cert_file = $certs/server.crt" \
+  "client_tls_key_file = $certs/server.key" "client_tls_protocols = tlsv1.3" \
+  "client_tls13_ciphers = TLS_CHACHA20_POLY1305_SHA256"
+ok $? "the pooler starts with client_tls_protocols = tlsv1.3 and client_tls13_ciphers"
+out=$(psql -X -qAt "$conn sslmode=require" -c '\conninfo' 2>&1)
+like "$out" "protocol: TLSv1\.3, cipher: TLS_CHACHA20_POLY1305_SHA256" "… a client gets TLS 1.3 with that ciphersuite"
+out=$(psql -X -qAt "$conn sslmode=require ssl_max_protocol_version=TLSv1.2" -c "SELECT 1" 2>&1)
+like "$out" "protocol version|SSL error|alert" "… a client limited to TLS 1.2 is refused at the handshake"
+pooler_stop
+pooler_start "client_tls_sslmode = require" "client_tls_cert_file = $certs/server.crt" \
+  "client_tls_key_file = $certs/server.key" "client_tls_protocols = tlsv1.2" "client_tls_ciphers = ECDHE-RSA-AES128-GCM-SHA256"
+out=$(psql -X -qAt "$conn sslmode=require" -c '\conninfo' 2>&1)
+like "$out" "protocol: TLSv1\.2, cipher: ECDHE-RSA-AES128-GCM-SHA256" "client_tls_protocols = tlsv1.2 and an OpenSSL cipher string: applied"
+pooler_stop
+for bad in "client_tls_protocols = tlsv9" "server_tls_protocols = ," "client_tls_ciphers = NO-SUCH-CIPHER" \
+  "server_tls13_ciphers = TLS_NOPE"; do
+  pooler_write_config "$bad"
+  out=$("$POOLER_BIN" "$POOLER_DIR/pooler.ini" 2>&1)
+  like "$out" "${bad%% =*}" "'$bad' stops start-up, naming the setting"
+done
 
 # SCRAM-SHA-256-PLUS (tls-server-end-point channel binding) for clients on TLS (issue 20)
 printf '"postgres" "Plus-Pw-4471"\n' >"$POOLER_DIR/users.txt"
@@ -293,6 +328,6 @@ while read -r line; do
 done <"$POOLER_DIR/inner.tap"
 echo "$out" | grep "^# " || true
 n_inner=$(wc -l <"$POOLER_DIR/inner.tap")
-ok $([ "$n_inner" -eq 10 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 10)"
+ok $([ "$n_inner" -eq 12 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 12)"
 [ "$n_inner" -eq 10 ] || echo "$out" | tail -20 | sed 's/^/# /'
 done_testing

@@ -146,8 +146,8 @@ test_dropin(char *err)
 		   "[pooler] without pool_mode: transaction, faregate-pooler's default");
 	config_free(&cfg);
 
-	refused("[pooler]\nclient_tls_ciphers = HIGH\n", ":2: client_tls_ciphers is not supported by faregate-pooler at "
-			"any value but its default (default)", "a TLS cipher list other than the default is refused");
+	refused("[pooler]\nclient_tls_ecdhcurve = prime256v1\n", ":2: client_tls_ecdhcurve is not supported by "
+			"faregate-pooler at any value but its default (auto)", "an ECDH curve other than the default is refused");
 	refused("[pooler]\nserver_round_robin = 1\n", "server_round_robin is not supported", "server_round_robin = 1 refused");
 	refused("[pooler]\nlisten_bakclog = 1\n", "did you mean \"listen_backlog\"?", "a misspelt key names the nearest");
 	refused("[pooler]\nauth_type = trust\n[databases]\na = host=x min_pol_size=1\n",
