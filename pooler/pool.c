@@ -406,11 +406,27 @@ pool_fail_fast(Pool *pool, Client *client, int node_idx)
 	pool_launch(pool, node_idx);
 }
 
+/*
+ * first_idle_server: the idle server to hand out next; idle ones marked close_needed (RECONNECT, a
+ * reload) are closed on the way rather than used once more before the janitor's tick (PgBouncer does
+ * the same when it picks a server).
+ */
+static List *
+first_idle_server(PoolNode *node)
+{
+	List	   *first;
+
+	while ((first = list_first(&node->idle_servers)) != NULL &&
+		   container_of(first, Server, list_node)->close_needed)
+		server_close(container_of(first, Server, list_node), "configuration changed");
+	return first;
+}
+
 bool
 pool_request(Pool *pool, Client *client, int node_idx)
 {
 	PoolNode   *node = &pool->nodes[node_idx];
-	List	   *first = list_first(&node->idle_servers);
+	List	   *first = first_idle_server(node);
 
 	bool		checking = false;
 
@@ -1095,7 +1111,7 @@ pool_set_paused(const char *dbname, bool paused)
 			{
 				PoolNode   *node = &pool->nodes[i];
 
-				while (!list_empty(&node->waiting_clients) && !list_empty(&node->idle_servers))
+				while (!list_empty(&node->waiting_clients) && first_idle_server(node) != NULL)
 				{
 					Client	   *client = container_of(list_first(&node->waiting_clients), Client, list_node);
 

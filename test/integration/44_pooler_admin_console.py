@@ -285,6 +285,14 @@ def test_reconnect_wait_close(p):
         ok(left == [], "WAIT_CLOSE returns once the marked servers are closed", left)
         pid2 = c.execute("SELECT pg_backend_pid()").fetchone()[0]
         ok(pid1 != pid2, "RECONNECT: the next transaction runs on a new backend (%d, %d)" % (pid1, pid2))
+        # no WAIT_CLOSE: the idle marked server must not serve one more transaction before the janitor's tick
+        pids = set()
+        for _ in range(5):
+            before = c.execute("SELECT pg_backend_pid()").fetchone()[0]
+            admin(p, "RECONNECT postgres")
+            after = c.execute("SELECT pg_backend_pid()").fetchone()[0]
+            pids.add(before == after)
+        ok(pids == {False}, "RECONNECT: the very next transaction already gets a new backend (5 of 5)")
 
 
 def test_set(p):
