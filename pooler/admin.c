@@ -112,6 +112,43 @@ admin_db_disabled(const char *name)
 	return nameset_has(&disabled_dbs, name);
 }
 
+/* server_tls_differs: whether a and b differ in a server_tls_* setting (sslmode, files, protocols, ciphers). */
+static bool
+server_tls_differs(const Config *a, const Config *b)
+{
+	for (const ConfigKey *key = config_keys; key->name; key++)
+	{
+		char		va[CF_STR_MAX];
+		char		vb[CF_STR_MAX];
+
+		if (strncmp(key->name, "server_tls_", 11) != 0)
+			continue;
+		config_value_string(a, key, va, sizeof(va));
+		config_value_string(b, key, vb, sizeof(vb));
+		if (strcmp(va, vb) != 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * reconnect_for_tls: the server TLS settings changed: every server connection made with the old ones
+ * closes when released (idle ones at once when next picked, or at the janitor's tick), as PgBouncer
+ * 1.25 does, so that no connection keeps a mode or protocol the configuration no longer allows.
+ */
+static void
+reconnect_for_tls(const char *how)
+{
+	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
+	{
+		Server	   *s = container_of(it, Server, all_node);
+
+		if (s->pool && !s->pool->admin)
+			s->close_needed = true;
+	}
+	log_info("%s: server TLS settings changed; every server connection is replaced", how);
+}
+
 bool
 admin_reload(char *err, size_t errlen)
 {
@@ -154,6 +191,8 @@ admin_reload(char *err, size_t errlen)
 			log_warning("RELOAD: cannot rebuild the previous TLS contexts: %s", tls_err);
 		return false;
 	}
+	if (server_tls_differs(&old, &cf))
+		reconnect_for_tls("RELOAD");
 	config_free(&old);
 	if (!params_track_extras(cf.track_extra_parameters, true, err, errlen))	/* checked by config_load */
 		log_warning("RELOAD: %s", err);
@@ -706,15 +745,19 @@ cmd_set(Client *client, const char *query)
 	char		key[CF_NAME_MAX];
 	char		value[CF_STR_MAX];
 	char		why[CF_ERR_MAX];
+	Config		before;
 
 	if (!admin_parse_set(query, key, sizeof(key), value, sizeof(value)))
 		return admin_error(client, "42601", "malformed SET", "Write SET key = value (quote a value with spaces).");
+	before = cf;				/* a shallow copy: only its inline settings are compared below */
 	if (!config_set(&cf, key, value, why, sizeof(why)))
 		return admin_error(client, "F0000", why, "SHOW CONFIG lists the settings; changeable = yes ones can be SET.");
 	/* what RELOAD does after reading these settings */
 	log_verbose = cf.verbose;
 	if (strstr(key, "tls_") && !tls_init(why, sizeof(why)))
 		log_warning("SET %s: %s; keeping the previous TLS contexts", key, why);
+	else if (server_tls_differs(&before, &cf))
+		reconnect_for_tls("SET");
 	if ((strcmp(key, "auth_file") == 0 || strcmp(key, "auth_type") == 0) && !login_reload(why, sizeof(why)))
 		log_warning("SET %s: %s", key, why);
 	if (strcmp(key, "logfile") == 0 && !log_open(cf.logfile))

@@ -418,7 +418,7 @@ first_idle_server(PoolNode *node)
 
 	while ((first = list_first(&node->idle_servers)) != NULL &&
 		   container_of(first, Server, list_node)->close_needed)
-		server_close(container_of(first, Server, list_node), "configuration changed");
+		server_close(container_of(first, Server, list_node), "database configuration changed");
 	return first;
 }
 
@@ -891,7 +891,7 @@ janitor_pool(Pool *pool, uint64_t now)
 
 			n_idle++;
 			if (server->close_needed)
-				server_close(server, "configuration changed");
+				server_close(server, "database configuration changed");
 			else if (pool_server_lifetime_over(pool, server, now))
 				server_close(server, "server_lifetime reached");
 			else if (cf.server_idle_timeout_ms > 0 && node->n_servers > POOL_MIN_SIZE(pool) &&

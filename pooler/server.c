@@ -696,7 +696,7 @@ server_release(Server *server)
 		return;
 	if (server->close_needed)
 	{
-		server_close(server, "configuration changed");
+		server_close(server, "database configuration changed");
 		return;
 	}
 	if (server->session_pinned)

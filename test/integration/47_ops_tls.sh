@@ -9,7 +9,8 @@
 # chain only, verify-full also that the CN is the user name (as PostgreSQL's clientcert=verify-full).
 # PgBouncer's TLS lists: client_tls_protocols/_ciphers/13_ciphers applied (psql's \conninfo shows the
 # protocol and cipher; a TLS-1.2-only client refused under tlsv1.3), bad values stop start-up;
-# server_tls_protocols/_ciphers/13_ciphers applied to the server connection (pg_stat_ssl).
+# server_tls_protocols/_ciphers/13_ciphers applied to the server connection (pg_stat_ssl); a RELOAD that
+# changes a server_tls_ setting replaces the server connections, one that changes none keeps them.
 # Server side: a second primary started here with ssl = on; server_tls_sslmode = verify-full against
 # it (pg_stat_ssl says the backend is encrypted, also the LISTEN listener's); a failed handshake (a CA that
 # did not sign the server's certificate) reaches the client at once as an error naming the reason and makes
@@ -82,6 +83,18 @@ if [ "${1:-}" = "--server-side" ]; then
   pooler_start "server_tls_sslmode = require" "server_tls13_ciphers = TLS_CHACHA20_POLY1305_SHA256" || exit 1
   out=$(psql_pooler -c "SELECT version || ' ' || cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
   is "$out" "TLSv1.3 TLS_CHACHA20_POLY1305_SHA256" "server_tls13_ciphers: the TLS 1.3 ciphersuite is the one asked for"
+  pooler_stop
+  # a RELOAD that changes a server_tls_ setting replaces the server connections; one that does not, keeps them
+  pooler_start "server_tls_sslmode = disable" || exit 1
+  before=$(psql_pooler -c "SELECT pg_backend_pid() || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
+  pooler_reload
+  same=$(psql_pooler -c "SELECT pg_backend_pid() || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
+  is "$same" "$before" "a RELOAD that changes no server_tls_ setting keeps the server connection ($before)"
+  pooler_write_config "server_tls_sslmode = require"
+  pooler_reload
+  after=$(psql_pooler -c "SELECT pg_backend_pid() || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" 2>&1)
+  ok $([ "${after#* }" = true ] && [ "${after% *}" != "${before% *}" ] && echo 0 || echo 1) \
+    "a RELOAD from server_tls_sslmode = disable to require: the next transaction runs on a new TLS connection ($before -> $after)"
   exit 0  # done_testing runs in the outer test
 fi
 
@@ -328,6 +341,6 @@ while read -r line; do
 done <"$POOLER_DIR/inner.tap"
 echo "$out" | grep "^# " || true
 n_inner=$(wc -l <"$POOLER_DIR/inner.tap")
-ok $([ "$n_inner" -eq 12 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 12)"
+ok $([ "$n_inner" -eq 14 ] && echo 0 || echo 1) "the server-side checks ran in a cluster with ssl = on ($n_inner of 14)"
 [ "$n_inner" -eq 10 ] || echo "$out" | tail -20 | sed 's/^/# /'
 done_testing
