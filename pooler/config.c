@@ -1047,9 +1047,125 @@ typedef struct ConfigReadState
 
 #define CF_MAX_INCLUDE_DEPTH 8
 
+/* read_section_header: "[name]" (text, trimmed) switches st->section; false with why otherwise. */
+static bool
+read_section_header(char *text, ConfigReadState *st, char *why, size_t whylen)
+{
+	char	   *close = strchr(text, ']');
+	const char *name;
+
+	if (!close || *trim(close + 1) != '\0')
+		return snprintf(why, whylen, "malformed section header; write [pooler] or [databases]"), false;
+	*close = '\0';
+	name = trim(text + 1);
+	if (strcmp(name, "pooler") == 0 || strcmp(name, "pgbouncer") == 0)
+	{
+		st->section = SEC_POOLER;
+		st->pgbouncer_section |= strcmp(name, "pgbouncer") == 0;
+	}
+	else if (strcmp(name, "databases") == 0)
+		st->section = SEC_DATABASES;
+	else if (strcmp(name, "users") == 0)
+		st->section = SEC_USERS;
+	else if (strcmp(name, "peers") == 0)
+		st->section = SEC_PEERS;
+	else
+		return snprintf(why, whylen, "unknown section [%s]; the sections are [pooler] (or [pgbouncer]), [databases], "
+						"[users] and [peers]", name), false;
+	return true;
+}
+
+/* read_pooler_item: one "key = value" of [pooler] (or [pgbouncer]). */
+static bool
+read_pooler_item(Config *out, ConfigReadState *st, const char *name, char *value, char *why, size_t whylen)
+{
+	const ConfigKey *key = find_key(name);
+
+	if (!key)
+	{
+		config_unknown_key(name, why, whylen);
+		return false;
+	}
+	if (!set_key(out, key, value, why, whylen) || !config_check_support(out, key, why, whylen))
+		return false;
+	st->pool_mode_set |= strcmp(key->name, "pool_mode") == 0;
+	return true;
+}
+
+/* read_database_item: one "name = connection parameters" line of [databases], appended to out. */
+static bool
+read_database_item(Config *out, ConfigReadState *st, const char *name, char *value, int lineno, char *why,
+				   size_t whylen)
+{
+	DatabaseEntry *entry;
+	const DatabaseEntry *existing;
+
+	if (strlen(name) >= CF_NAME_MAX)
+		return snprintf(why, whylen, "database name \"%s\" is longer than %d bytes", name, CF_NAME_MAX - 1), false;
+	existing = config_find_database(out, name);
+	if (existing && strcmp(existing->name, name) == 0)
+		return snprintf(why, whylen, "database \"%s\" is defined twice", name), false;
+	if (out->n_databases == st->db_capacity)
+	{
+		int			new_capacity = st->db_capacity ? st->db_capacity * 2 : 8;
+		DatabaseEntry *grown = realloc(out->databases, new_capacity * sizeof(DatabaseEntry));
+
+		if (!grown)
+			return snprintf(why, whylen, "out of memory"), false;
+		out->databases = grown;
+		st->db_capacity = new_capacity;
+	}
+	entry = &out->databases[out->n_databases];
+	memset(entry, 0, sizeof(*entry));
+	memcpy(entry->name, name, strlen(name) + 1);
+	entry->port = 5432;
+	entry->pool_size = -1;
+	entry->user_tps_limit = -1;
+	entry->client_tps_limit = -1;
+	entry->min_pool_size = entry->reserve_pool_size = entry->max_db_connections = entry->pool_mode = -1;
+	entry->server_lifetime_ms = -1;
+	entry->line = lineno;
+	if (!parse_database_line(value, entry, why, whylen))
+		return false;
+	out->n_databases++;
+	return true;
+}
+
+/* read_item: a "name = value" line (text, trimmed), given to the handler of the current section. */
+static bool
+read_item(Config *out, ConfigReadState *st, char *text, int lineno, char *why, size_t whylen)
+{
+	char	   *eq = strchr(text, '=');
+	const char *name;
+	char	   *value;
+
+	if (!eq)
+		return snprintf(why, whylen, "expected \"key = value\""), false;
+	*eq = '\0';
+	name = trim(text);
+	value = trim(eq + 1);
+	if (*name == '\0')
+		return snprintf(why, whylen, "missing key before '='"), false;
+	switch (st->section)
+	{
+		case SEC_POOLER:
+			return read_pooler_item(out, st, name, value, why, whylen);
+		case SEC_DATABASES:
+			return read_database_item(out, st, name, value, lineno, why, whylen);
+		case SEC_USERS:
+			return parse_user_line(out, &st->user_capacity, name, value, lineno, why, whylen);
+		case SEC_PEERS:
+			return config_parse_peer_line(out, name, value, why, whylen);
+		default:
+			return snprintf(why, whylen, "setting \"%s\" outside a section; put it under [pooler]", name), false;
+	}
+}
+
 /*
- * config_read_file: reads the lines of path into *out (the section carries over into and out of an
- * %include'd file, as in PgBouncer). False with "file:line: reason" in err; the caller frees *out.
+ * config_read_file: reads path into *out, line by line: comments, %include (the named file read in
+ * place, as in PgBouncer; a relative path is taken from the working directory, as there; the section
+ * carries over into and out of it), section headers and items. False with "file:line: reason" in err;
+ * the caller frees *out.
  */
 static bool
 config_read_file(const char *path, Config *out, ConfigReadState *st, int depth, char *err, size_t errlen)
@@ -1058,190 +1174,45 @@ config_read_file(const char *path, Config *out, ConfigReadState *st, int depth, 
 	char		line[4096];
 	int			lineno = 0;
 	char		why[CF_ERR_MAX];
+	bool		good = true;
 
 	file = fopen(path, "r");
 	if (!file)
 		return config_file_error(err, errlen, path, 0, "cannot open the config file: %s", strerror(errno));
-
-	while (fgets(line, sizeof(line), file))
+	while (good && fgets(line, sizeof(line), file))
 	{
 		char	   *text;
-		char	   *eq;
-		char	   *name;
-		char	   *value;
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(file))
 		{
-			config_file_error(err, errlen, path, lineno, "line is longer than %zu bytes", sizeof(line) - 2);
-			goto error;
+			good = config_file_error(err, errlen, path, lineno, "line is longer than %zu bytes", sizeof(line) - 2);
+			break;
 		}
 		text = trim(line);
 		if (*text == '\0' || *text == ';' || *text == '#')
 			continue;
 		if (strncmp(text, "%include", 8) == 0 && (text[8] == '\0' || isspace((unsigned char) text[8])))
 		{
-			/* issue 15: PgBouncer's %include; a relative path is taken from the working directory, as there */
 			char	   *target = trim(text + 8);
 
 			if (*target == '\0')
-			{
-				config_file_error(err, errlen, path, lineno, "%%include needs a file name");
-				goto error;
-			}
-			if (depth >= CF_MAX_INCLUDE_DEPTH)
-			{
-				config_file_error(err, errlen, path, lineno, "%%include nested more than %d deep (a loop?)",
-								  CF_MAX_INCLUDE_DEPTH);
-				goto error;
-			}
-			if (!config_read_file(target, out, st, depth + 1, err, errlen))
-				goto error;
-			continue;
-		}
-		if (*text == '[')
-		{
-			char	   *close = strchr(text, ']');
-
-			if (!close || *trim(close + 1) != '\0')
-			{
-				config_file_error(err, errlen, path, lineno, "malformed section header; write [pooler] or [databases]");
-				goto error;
-			}
-			*close = '\0';
-			name = trim(text + 1);
-			if (strcmp(name, "pooler") == 0 || strcmp(name, "pgbouncer") == 0)
-			{
-				st->section = SEC_POOLER;
-				st->pgbouncer_section |= strcmp(name, "pgbouncer") == 0;
-			}
-			else if (strcmp(name, "databases") == 0)
-				st->section = SEC_DATABASES;
-			else if (strcmp(name, "users") == 0)
-				st->section = SEC_USERS;
-			else if (strcmp(name, "peers") == 0)
-				st->section = SEC_PEERS;
+				good = config_file_error(err, errlen, path, lineno, "%%include needs a file name");
+			else if (depth >= CF_MAX_INCLUDE_DEPTH)
+				good = config_file_error(err, errlen, path, lineno, "%%include nested more than %d deep (a loop?)",
+										 CF_MAX_INCLUDE_DEPTH);
 			else
-			{
-				config_file_error(err, errlen, path, lineno,
-					 "unknown section [%s]; the sections are [pooler] (or [pgbouncer]), [databases], [users] "
-					 "and [peers]", name);
-				goto error;
-			}
+				good = config_read_file(target, out, st, depth + 1, err, errlen);	/* err says where */
 			continue;
 		}
-		eq = strchr(text, '=');
-		if (!eq)
-		{
-			config_file_error(err, errlen, path, lineno, "expected \"key = value\"");
-			goto error;
-		}
-		*eq = '\0';
-		name = trim(text);
-		value = trim(eq + 1);
-		if (*name == '\0')
-		{
-			config_file_error(err, errlen, path, lineno, "missing key before '='");
-			goto error;
-		}
-
-		if (st->section == SEC_POOLER)
-		{
-			const ConfigKey *key = find_key(name);
-
-			if (!key)
-			{
-				config_unknown_key(name, why, sizeof(why));
-				config_file_error(err, errlen, path, lineno, "%s", why);
-				goto error;
-			}
-			if (!set_key(out, key, value, why, sizeof(why)) || !config_check_support(out, key, why, sizeof(why)))
-			{
-				config_file_error(err, errlen, path, lineno, "%s", why);
-				goto error;
-			}
-			st->pool_mode_set |= strcmp(key->name, "pool_mode") == 0;
-		}
-		else if (st->section == SEC_DATABASES)
-		{
-			DatabaseEntry *entry;
-			const DatabaseEntry *existing;
-
-			if (strlen(name) >= CF_NAME_MAX)
-			{
-				config_file_error(err, errlen, path, lineno, "database name \"%s\" is longer than %d bytes", name,
-					 CF_NAME_MAX - 1);
-				goto error;
-			}
-			existing = config_find_database(out, name);
-			if (existing && strcmp(existing->name, name) == 0)
-			{
-				config_file_error(err, errlen, path, lineno, "database \"%s\" is defined twice", name);
-				goto error;
-			}
-			if (out->n_databases == st->db_capacity)
-			{
-				int			new_capacity = st->db_capacity ? st->db_capacity * 2 : 8;
-				DatabaseEntry *grown = realloc(out->databases, new_capacity * sizeof(DatabaseEntry));
-
-				if (!grown)
-				{
-					config_file_error(err, errlen, path, lineno, "out of memory");
-					goto error;
-				}
-				out->databases = grown;
-				st->db_capacity = new_capacity;
-			}
-			entry = &out->databases[out->n_databases];
-			memset(entry, 0, sizeof(*entry));
-			memcpy(entry->name, name, strlen(name) + 1);
-			entry->port = 5432;
-			entry->pool_size = -1;
-			entry->user_tps_limit = -1;
-			entry->client_tps_limit = -1;
-			entry->min_pool_size = entry->reserve_pool_size = entry->max_db_connections = entry->pool_mode = -1;
-			entry->server_lifetime_ms = -1;
-			entry->line = lineno;
-			if (!parse_database_line(value, entry, why, sizeof(why)))
-			{
-				config_file_error(err, errlen, path, lineno, "%s", why);
-				goto error;
-			}
-			out->n_databases++;
-		}
-		else if (st->section == SEC_USERS)
-		{
-			if (!parse_user_line(out, &st->user_capacity, name, value, lineno, why, sizeof(why)))
-			{
-				config_file_error(err, errlen, path, lineno, "%s", why);
-				goto error;
-			}
-		}
-		else if (st->section == SEC_PEERS)
-		{
-			if (!config_parse_peer_line(out, name, value, why, sizeof(why)))
-			{
-				config_file_error(err, errlen, path, lineno, "%s", why);
-				goto error;
-			}
-		}
-		else
-		{
-			config_file_error(err, errlen, path, lineno, "setting \"%s\" outside a section; put it under [pooler]", name);
-			goto error;
-		}
+		if (!(*text == '[' ? read_section_header(text, st, why, sizeof(why)) :
+			  read_item(out, st, text, lineno, why, sizeof(why))))
+			good = config_file_error(err, errlen, path, lineno, "%s", why);
 	}
-	if (ferror(file))
-	{
-		config_file_error(err, errlen, path, lineno, "read error: %s", strerror(errno));
-		goto error;
-	}
+	if (good && ferror(file))
+		good = config_file_error(err, errlen, path, lineno, "read error: %s", strerror(errno));
 	fclose(file);
-	return true;
-
-error:
-	fclose(file);
-	return false;
+	return good;
 }
 
 bool
