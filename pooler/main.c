@@ -273,7 +273,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "faregate-pooler: %s\n", err);
 		return 1;
 	}
-	if (!params_track_extras(cf.track_extra_parameters, true, err, sizeof(err)))
+	if (!params_track_extras(cf.track_extra_parameters, true, err, sizeof(err)) || !tls_check_lists(err, sizeof(err)))
 	{
 		fprintf(stderr, "faregate-pooler: %s\n", err);
 		return 1;

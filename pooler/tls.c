@@ -228,6 +228,15 @@ check_lists(const char *prefix, const char *protocols, const char *ciphers, cons
 	return good;
 }
 
+bool
+tls_check_lists(char *err, size_t errlen)
+{
+	return check_lists("client_tls", cf.client_tls_protocols, cf.client_tls_ciphers, cf.client_tls13_ciphers, err,
+					   errlen) &&
+		check_lists("server_tls", cf.server_tls_protocols, cf.server_tls_ciphers, cf.server_tls13_ciphers, err,
+					errlen);
+}
+
 /*
  * build_contexts: the contexts and modes cf asks for, into the *_out arguments (the locals shadow the
  * running ones on purpose: the same code served tls_init before reloads existed). On failure the
@@ -250,10 +259,7 @@ build_contexts(SSL_CTX **client_ctx_out, SSL_CTX **server_ctx_out, TlsMode *clie
 						"verify-full, not \"%s\"", cf.server_tls_sslmode), false;
 	client_mode = *client_mode_out;
 	server_mode = *server_mode_out;
-	if (!check_lists("client_tls", cf.client_tls_protocols, cf.client_tls_ciphers, cf.client_tls13_ciphers, err,
-					 errlen) ||
-		!check_lists("server_tls", cf.server_tls_protocols, cf.server_tls_ciphers, cf.server_tls13_ciphers, err,
-					 errlen))
+	if (!tls_check_lists(err, errlen))
 		return false;
 	if (client_mode != TLS_DISABLE)
 	{

@@ -43,6 +43,13 @@ extern bool tls_parse_mode(const char *text, TlsMode *mode);
 __attribute__((warn_unused_result))
 extern bool tls_init(char *err, size_t errlen);
 
+/*
+ * tls_check_lists: whether cf's *_tls_protocols, *_tls_ciphers and *_tls13_ciphers are values OpenSSL
+ * takes (what tls_init checks first), without building anything: for --check-config.
+ */
+__attribute__((warn_unused_result))
+extern bool tls_check_lists(char *err, size_t errlen);
+
 /* tls_client_offered: clients may switch to TLS (SSLRequest is answered 'S'). */
 extern bool tls_client_offered(void);
 

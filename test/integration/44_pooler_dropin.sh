@@ -314,13 +314,22 @@ refuse() { # KEY VALUE FRAGMENT
   like "$out" "bad.ini:$line: .*$3" "... at its line, saying: $3"
 }
 for kv in "server_round_robin 1" "disable_pqexec 1" "application_name_add_host 1" "scram_iterations 10000" \
-  "auth_ldap_options x" \
-  "client_tls_protocols tlsv1.3" "client_tls_ciphers HIGH" "client_tls13_ciphers TLS_AES_256_GCM_SHA384" \
-  "client_tls_ecdhcurve prime256v1" "client_tls_dheparams legacy" "server_tls_protocols tlsv1.2" \
-  "server_tls_ciphers HIGH" "server_tls13_ciphers TLS_AES_256_GCM_SHA384" \
+  "auth_ldap_options x" "client_tls_ecdhcurve prime256v1" "client_tls_dheparams legacy" \
   "max_packet_size 65536"; do
   set -- $kv
   refuse "$1" "$2" "$1 is not supported by faregate-pooler at any value but its default"
+done
+# the TLS lists are applied (47_ops_tls.sh shows their effect): other values pass, a wrong one is refused
+for kv in "client_tls_protocols tlsv1.3" "client_tls_ciphers HIGH" "client_tls13_ciphers TLS_AES_256_GCM_SHA384" \
+  "server_tls_protocols tlsv1.2,tlsv1.3" "server_tls_ciphers all" "server_tls13_ciphers TLS_AES_256_GCM_SHA384"; do
+  set -- $kv
+  sed "s|^$1 =.*|$1 = $2|" "$POOLER_DIR/base.ini" >"$POOLER_DIR/tls.ini"
+  "$POOLER_BIN" -C "$POOLER_DIR/tls.ini" >/dev/null 2>&1
+  ok $? "$1 = $2 is accepted (applied)"
+  sed "s|^$1 =.*|$1 = NO_SUCH_$2|" "$POOLER_DIR/base.ini" >"$POOLER_DIR/tls.ini"
+  out=$("$POOLER_BIN" -C "$POOLER_DIR/tls.ini" 2>&1)
+  ok $([ $? -eq 1 ] && echo 0 || echo 1) "$1 = NO_SUCH_$2 stops start-up"
+  like "$out" "${1%_ciphers}" "... naming the setting"
 done
 sed 's|^listen_backlog = |listen_bakclog = |' "$POOLER_DIR/base.ini" >"$POOLER_DIR/bad.ini"
 like "$("$POOLER_BIN" -C "$POOLER_DIR/bad.ini" 2>&1)" 'unknown setting "listen_bakclog"; did you mean "listen_backlog"\?' \
