@@ -132,20 +132,29 @@ server_tls_differs(const Config *a, const Config *b)
 }
 
 /*
- * reconnect_for_tls: the server TLS settings changed: every server connection made with the old ones
- * closes when released (idle ones at once when next picked, or at the janitor's tick), as PgBouncer
- * 1.25 does, so that no connection keeps a mode or protocol the configuration no longer allows.
+ * mark_servers: every server of database db ("" = all) closes when released (idle ones when next
+ * picked, or at the janitor's tick): RECONNECT, and a change of the server TLS settings.
  */
 static void
-reconnect_for_tls(const char *how)
+mark_servers(const char *db)
 {
 	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
 	{
 		Server	   *s = container_of(it, Server, all_node);
 
-		if (s->pool && !s->pool->admin)
+		if (s->pool && !s->pool->admin && (!db[0] || strcmp(s->pool->db.name, db) == 0))
 			s->close_needed = true;
 	}
+}
+
+/*
+ * reconnect_for_tls: the server TLS settings changed: every server connection made with the old ones is
+ * replaced, as PgBouncer 1.25 does, so that none keeps a mode or protocol the configuration no longer allows.
+ */
+static void
+reconnect_for_tls(const char *how)
+{
+	mark_servers("");
 	log_info("%s: server TLS settings changed; every server connection is replaced", how);
 }
 
@@ -699,13 +708,7 @@ cmd_reconnect(Client *client, const char *db)
 
 	if (db[0] && !known_db(client, db, &answered))
 		return answered;
-	for (List *it = server_all_list.next; it != &server_all_list; it = it->next)
-	{
-		Server	   *s = container_of(it, Server, all_node);
-
-		if (s->pool && !s->pool->admin && (!db[0] || strcmp(s->pool->db.name, db) == 0))
-			s->close_needed = true;
-	}
+	mark_servers(db);
 	log_info("RECONNECT %s: servers close when released (idle ones at the next janitor tick)",
 			 db[0] ? db : "(all)");
 	return admin_command_done(client, "RECONNECT");

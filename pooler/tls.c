@@ -149,6 +149,20 @@ protocol_set(const char *value, char *bad, size_t badlen)
 	return set;
 }
 
+/* set_range: the indexes (0 = TLS 1.0 .. 3 = TLS 1.3) of the lowest and highest version in a non-empty set. */
+static void
+set_range(int set, int *lowest, int *highest)
+{
+	*lowest = *highest = -1;
+	for (int i = 0; i < 4; i++)
+		if (set & (1 << i))
+		{
+			if (*lowest < 0)
+				*lowest = i;
+			*highest = i;
+		}
+}
+
 /*
  * apply_lists: prefix's *_tls_protocols, *_tls_ciphers and *_tls13_ciphers onto ctx (PgBouncer's
  * meanings: a protocol set; default/secure/fast/normal = OpenSSL's own cipher list, all = every cipher,
@@ -171,20 +185,14 @@ apply_lists(SSL_CTX *ctx, const char *prefix, const char *protocols, const char 
 	char		bad[64];
 	char		why[256];
 	int			set = protocol_set(protocols, bad, sizeof(bad));
-	int			lowest = -1;
-	int			highest = -1;
+	int			lowest;
+	int			highest;
 
 	if (set == 0)
 		return snprintf(err, errlen, "%s_protocols: %s%s%s; use tlsv1.0, tlsv1.1, tlsv1.2, tlsv1.3, all or secure, "
 						"comma-separated", prefix, bad[0] ? "unknown protocol \"" : "no protocol given",
 						bad, bad[0] ? "\"" : ""), false;
-	for (int i = 0; i < 4; i++)
-		if (set & versions[i].bit)
-		{
-			if (lowest < 0)
-				lowest = i;
-			highest = i;
-		}
+	set_range(set, &lowest, &highest);
 	SSL_CTX_set_min_proto_version(ctx, versions[lowest].version);
 	SSL_CTX_set_max_proto_version(ctx, versions[highest].version);
 	for (int i = lowest + 1; i < highest; i++)
@@ -347,16 +355,12 @@ tls_server_conninfo(char *out, size_t outlen)
 	char		bad[64];
 	int			set = protocol_set(cf.server_tls_protocols, bad, sizeof(bad));
 	int			lowest = 2;
-	int			highest = 3;
+	int			highest = 3;	/* "secure", should the set be empty (tls_init refuses that) */
 
 	(void) tls_parse_mode(cf.server_tls_sslmode, &mode);
 	/* libpq takes a range only: from the set's lowest version to its highest (tls_init checked it) */
-	for (int i = 3; i >= 0; i--)
-		if (set & (1 << i))
-			lowest = i;
-	for (int i = 0; i < 4; i++)
-		if (set & (1 << i))
-			highest = i;
+	if (set)
+		set_range(set, &lowest, &highest);
 	if (!conninfo_append(out, outlen, "sslmode", mode_names[mode]) ||
 		(mode != TLS_DISABLE &&
 		 (!conninfo_append(out, outlen, "ssl_min_protocol_version", libpq_versions[lowest]) ||
